@@ -1,0 +1,57 @@
+"""Canonical JSON and hashing: one definition for the audit chain, content hashes and receipts."""
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import math
+import uuid
+
+
+def _default(value):
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"{type(value).__name__} is not canonical-JSON serialisable")
+
+
+def _check_floats(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("canonical JSON refuses NaN and infinity")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_floats(item)
+
+
+def canonical_json(value) -> str:
+    """Sorted keys, no whitespace, UTF-8 text, datetimes as UTC ISO-8601; NaN is refused."""
+    _check_floats(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default,
+                      allow_nan=False)
+
+
+def to_plain(value):
+    """The JSON value ``value`` becomes once stored and read back, so hashes survive a round trip."""
+    return json.loads(canonical_json(value))
+
+
+def sha256_hex(text: str | bytes) -> str:
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    return hashlib.sha256(text).hexdigest()
+
+
+def content_hash(value) -> str:
+    return sha256_hex(canonical_json(value))

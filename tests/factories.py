@@ -1,0 +1,77 @@
+"""factory-boy factories and small builders shared by the tests."""
+
+import hashlib
+
+import factory
+
+from governance.models import (
+    Feature,
+    FeatureSource,
+    MLModel,
+    ModelVersion,
+    ProxyRiskStatus,
+    RiskTier,
+    RoleMembership,
+    User,
+)
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, *roles, superuser: bool = False, password: str = PASSWORD, **extra) -> User:
+    user = User.objects.create_user(
+        username=username, password=password, first_name=extra.pop("first_name", username.split("_")[0].title()),
+        last_name=extra.pop("last_name", "Tester"), is_superuser=superuser, is_staff=superuser, **extra,
+    )
+    for role in roles:
+        RoleMembership.objects.create(user=user, role=role)
+    return user
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"person{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password(PASSWORD)
+
+
+class MLModelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MLModel
+
+    slug = factory.Sequence(lambda n: f"model-{n}")
+    name = factory.Sequence(lambda n: f"Model {n}")
+    owner = factory.SubFactory(UserFactory)
+    business_use = "Scores applications."
+    risk_tier = RiskTier.TIER_2
+    protected_attributes = factory.LazyFunction(list)
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModelVersion
+
+    model = factory.SubFactory(MLModelFactory)
+    version = factory.Sequence(lambda n: f"1.{n}.0")
+    artifact_sha256 = factory.LazyAttribute(lambda o: sha(f"{o.version}"))
+    git_commit = "abcdef1"
+    model_card = "# Card\n\nPrecision 0.81, recall 0.77."
+
+
+class FeatureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Feature
+
+    version = factory.SubFactory(ModelVersionFactory)
+    name = factory.Sequence(lambda n: f"feature_{n}")
+    source = FeatureSource.INTERNAL
+    proxy_risk_status = ProxyRiskStatus.NOT_ASSESSED
