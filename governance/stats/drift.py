@@ -1,0 +1,274 @@
+"""Feature drift between a baseline sample and a current one.
+
+PSI, the population stability index, compares two histograms over the same bins:
+``sum((a - e) * ln(a / e))`` over bins, with ``e`` and ``a`` the expected (baseline) and actual
+(current) proportions. Common reading: below 0.1 stable, 0.1 to 0.2 worth watching, 0.2 and
+above a real shift. Numbers are binned at the baseline's deciles, categories by value.
+
+PSI looks only at values that are present, so two further checks run beside it: the change in
+the share of missing values and categories never seen in the baseline. Together they catch a
+vendor changing how a field is populated (blanks where there used to be zeros, a new code).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from .csvparse import StatsInputError, unique_metric_keys
+
+__all__ = ["drift_report", "psi", "psi_categorical", "psi_numeric"]
+
+NEW_CATEGORIES_LISTED = 20
+_STATUS_ORDER = {"OK": 0, "WATCH": 1, "ACT": 2}
+
+
+def psi(expected_counts, actual_counts, eps: float = 1e-4) -> float:
+    """PSI from two histograms over the same bins.
+
+    A bin empty on one side would make ``ln(a / e)`` infinite, so each proportion is floored at
+    ``eps`` first (not renormalised: the floor adds at most ``eps`` per bin). An empty bin then
+    contributes a large but finite amount, about ``p * ln(p / eps)``.
+    """
+    e = np.asarray(expected_counts, dtype=np.float64).ravel()
+    a = np.asarray(actual_counts, dtype=np.float64).ravel()
+    if e.shape != a.shape:
+        raise StatsInputError("counts", f"the histograms have {e.size} and {a.size} bins; they must match")
+    if (e < 0).any() or (a < 0).any() or not (np.isfinite(e).all() and np.isfinite(a).all()):
+        raise StatsInputError("counts", "histogram counts must be finite and not negative")
+    if e.sum() <= 0 or a.sum() <= 0:
+        raise StatsInputError("counts", "a histogram with no values has no distribution to compare")
+    pe = np.maximum(e / e.sum(), eps)
+    pa = np.maximum(a / a.sum(), eps)
+    return float(np.sum((pa - pe) * np.log(pa / pe)))
+
+
+def psi_numeric(baseline: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
+    """PSI of a numeric feature, binned at the baseline's quantiles (deciles by default).
+
+    Bin edges are the distinct inner quantiles of the baseline, so a feature with few distinct
+    values gets fewer, wider bins rather than empty duplicates. Bins are closed on the right:
+    (-inf, q1], (q1, q2], ..., (qk, inf). NaNs are excluded here (the null-rate check covers them).
+    """
+    b = np.asarray(baseline, dtype=np.float64).ravel()
+    c = np.asarray(current, dtype=np.float64).ravel()
+    b, c = b[~np.isnan(b)], c[~np.isnan(c)]
+    if b.size == 0 or c.size == 0:
+        raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+    finite = b[np.isfinite(b)]
+    if finite.size == 0:
+        edges = np.array([])
+    else:
+        edges = np.unique(np.quantile(finite, np.arange(1, bins) / bins))
+    n_bins = edges.size + 1
+    expected = np.bincount(np.searchsorted(edges, b, side="left"), minlength=n_bins)
+    actual = np.bincount(np.searchsorted(edges, c, side="left"), minlength=n_bins)
+    return psi(expected, actual)
+
+
+def _is_missing(v) -> bool:
+    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
+
+
+def psi_categorical(baseline: Sequence[str], current: Sequence[str]) -> float:
+    """PSI of a categorical feature, one bin per category seen on either side.
+
+    Missing values (None, NaN, empty string) are excluded here (the null-rate check covers them).
+    """
+    b = Counter(v for v in baseline if not _is_missing(v))
+    c = Counter(v for v in current if not _is_missing(v))
+    if not b or not c:
+        raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+    categories = sorted(set(b) | set(c), key=str)
+    return psi([b[k] for k in categories], [c[k] for k in categories])
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _is_numeric(values) -> bool:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        return True
+    present = [v for v in values if not _is_missing(v)]
+    return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in present)
+
+
+def _as_float(values) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        return values.astype(np.float64, copy=False).ravel()
+    return np.array([np.nan if _is_missing(v) else float(v) for v in values], dtype=np.float64)
+
+
+def _as_labels(values) -> list:
+    """Values as strings for categorical comparison; numbers written the way a CSV would hold them."""
+    out = []
+    for v in values.tolist() if isinstance(values, np.ndarray) else values:
+        if _is_missing(v):
+            out.append(None)
+        elif isinstance(v, float) and v.is_integer():
+            out.append(str(int(v)))
+        else:
+            out.append(str(v))
+    return out
+
+
+def _null_rate(values, numeric: bool) -> float | None:
+    n = len(values)
+    if n == 0:
+        return None
+    if numeric:
+        return float(np.isnan(_as_float(values)).mean())
+    return sum(1 for v in values if _is_missing(v)) / n
+
+
+def _feature(name, base, cur, *, psi_act, psi_watch, null_rate_tolerance) -> dict:
+    reasons: list[str] = []
+    status = "OK"
+
+    def raise_to(level, why):
+        nonlocal status
+        reasons.append(why)
+        if _STATUS_ORDER[level] > _STATUS_ORDER[status]:
+            status = level
+
+    kinds = {side: _is_numeric(v) for side, v in (("baseline", base), ("current", cur)) if v is not None}
+    numeric = all(kinds.values())
+    if len(set(kinds.values())) > 1:
+        if kinds["baseline"]:
+            changed = "numeric in the baseline, text in the current data"
+        else:
+            changed = "text in the baseline, numeric in the current data"
+        raise_to("ACT", f"type changed: {changed}; compared as categories")
+    convert = _as_float if numeric else _as_labels
+    base_v = convert(base) if base is not None else None
+    cur_v = convert(cur) if cur is not None else None
+
+    base_null = _null_rate(base_v, numeric) if base_v is not None else None
+    cur_null = _null_rate(cur_v, numeric) if cur_v is not None else None
+    delta = cur_null - base_null if base_null is not None and cur_null is not None else None
+
+    value = None
+    new, new_count = (None, None) if numeric else ([], 0)
+    if base_v is None:
+        raise_to("WATCH", "not in the baseline, so there is nothing to compare it with")
+    elif cur_v is None:
+        raise_to("ACT", "missing from the current data")
+    else:
+        try:
+            value = psi_numeric(base_v, cur_v) if numeric else psi_categorical(base_v, cur_v)
+        except StatsInputError:
+            reasons.append("PSI undefined: no non-missing values on one side")
+        if value is not None:
+            if value >= psi_act:
+                raise_to("ACT", f"PSI {value:.3f} is at or above {psi_act:g}")
+            elif value >= psi_watch:
+                raise_to("WATCH", f"PSI {value:.3f} is at or above {psi_watch:g}")
+        if delta is not None and abs(delta) > null_rate_tolerance:
+            raise_to(
+                "ACT",
+                f"missing values went from {base_null:.1%} to {cur_null:.1%} "
+                f"(tolerance {null_rate_tolerance:.1%})",
+            )
+        if not numeric:
+            seen = {v for v in base_v if v is not None}
+            unseen = sorted({v for v in cur_v if v is not None} - seen)
+            new, new_count = unseen[:NEW_CATEGORIES_LISTED], len(unseen)
+            if unseen:
+                noun = "category" if len(unseen) == 1 else "categories"
+                raise_to("WATCH", f"{len(unseen)} {noun} not seen in the baseline")
+    return {
+        "feature": name,
+        "kind": "numeric" if numeric else "categorical",
+        "psi": value,
+        "status": status,
+        "baseline_null_rate": base_null,
+        "current_null_rate": cur_null,
+        "null_rate_delta": delta,
+        "new_categories": new,
+        "new_categories_count": new_count,
+        "missing_in_current": cur is None,
+        "missing_in_baseline": base is None,
+        "reasons": reasons,
+    }
+
+
+def drift_report(
+    baseline: dict[str, list | np.ndarray],
+    current: dict[str, list | np.ndarray],
+    *,
+    psi_act: float = 0.2,
+    psi_watch: float = 0.1,
+    null_rate_tolerance: float = 0.05,
+) -> dict:
+    """Per-feature drift of ``current`` against ``baseline`` (JSON-ready).
+
+    A feature's status is the worst of:
+
+    - ACT: PSI >= ``psi_act``; share of missing values changed by more than
+      ``null_rate_tolerance``; feature missing from the current data; type changed (numbers
+      became text or the reverse);
+    - WATCH: PSI >= ``psi_watch``; categories not seen in the baseline; feature absent from the
+      baseline (reported, with nothing to compare);
+    - OK otherwise. ``reasons`` lists what raised it.
+
+    Features present on only one side are reported, never dropped. A feature is numeric when its
+    present values are all numbers (a float array from ``parse_feature_table``), else categorical.
+    """
+    if not isinstance(baseline, dict) or not isinstance(current, dict):
+        raise StatsInputError("file", "baseline and current data must be tables of named features")
+    if not 0 <= psi_watch <= psi_act:
+        raise StatsInputError("psi_watch", "the PSI watch level must be between 0 and the act level")
+    names = list(baseline) + [name for name in current if name not in baseline]
+    features = [
+        _feature(
+            name,
+            baseline.get(name),
+            current.get(name),
+            psi_act=psi_act,
+            psi_watch=psi_watch,
+            null_rate_tolerance=null_rate_tolerance,
+        )
+        for name in names
+    ]
+    overall = max((f["status"] for f in features), key=_STATUS_ORDER.__getitem__, default="OK")
+    return {
+        "method": "psi-baseline-deciles",
+        "thresholds": {
+            "psi_act": float(psi_act),
+            "psi_watch": float(psi_watch),
+            "null_rate_tolerance": float(null_rate_tolerance),
+        },
+        "status": overall,
+        "features": features,
+        "metrics": _flat_metrics(features),
+    }
+
+
+def _flat_metrics(features: list[dict]) -> dict[str, float | int]:
+    """Numbers only, for the rule engine; values that are undefined are left out."""
+    metrics: dict[str, float | int] = {}
+    keys = unique_metric_keys([f["feature"] for f in features])
+    psis, deltas, news = [], [], []
+    for f in features:
+        key = keys[f["feature"]]
+        if f["psi"] is not None:
+            metrics[f"psi.{key}"] = f["psi"]
+            psis.append(f["psi"])
+        if f["null_rate_delta"] is not None:
+            metrics[f"null_rate_delta.{key}"] = abs(f["null_rate_delta"])
+            deltas.append(abs(f["null_rate_delta"]))
+        if (
+            f["new_categories_count"] is not None
+            and not f["missing_in_current"]
+            and not f["missing_in_baseline"]
+        ):
+            metrics[f"new_categories.{key}"] = f["new_categories_count"]
+            news.append(f["new_categories_count"])
+    for name, values in (("psi", psis), ("null_rate_delta", deltas), ("new_categories", news)):
+        if values:
+            metrics[f"{name}.max"] = max(values)
+    return metrics

@@ -1,0 +1,250 @@
+"""CSV readers of the statistics engine: what they accept, and what they refuse with which field."""
+
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from governance.stats import StatsInputError, parse_feature_table, parse_predictions
+
+
+def refused(data: bytes, **kwargs) -> StatsInputError:
+    with pytest.raises(StatsInputError) as info:
+        parse_predictions(data, **kwargs)
+    return info.value
+
+
+# --- accepted input ---------------------------------------------------------------------------
+
+
+def test_parses_required_and_optional_columns_into_typed_arrays():
+    p = parse_predictions(
+        b"group,y_true,y_pred,y_pred_champion,score\nb,1,1,0,0.9\na,0,1,1,0.25\nb,0,0,0,-1e-3\n"
+    )
+    assert p.group_names == ("a", "b")
+    assert p.group.tolist() == [1, 0, 1]
+    assert p.y_pred.dtype == np.int8 and p.y_pred.tolist() == [1, 1, 0]
+    assert p.y_true.tolist() == [1, 0, 0]
+    assert p.y_pred_champion.tolist() == [0, 1, 0]
+    assert p.score.dtype == np.float64 and p.score.tolist() == [0.9, 0.25, -0.001]
+
+
+def test_optional_columns_absent_are_none():
+    p = parse_predictions(b"group,y_pred\nx,1\n")
+    assert p.y_true is None and p.y_pred_champion is None and p.score is None
+
+
+def test_column_order_is_free_and_extra_columns_are_ignored():
+    p = parse_predictions(b"id,y_pred,comment,group\n1,0,hello,north\n2,1,,south\n")
+    assert p.group_names == ("north", "south")
+    assert p.y_pred.tolist() == [0, 1]
+
+
+def test_windows_line_endings_and_missing_trailing_newline():
+    crlf = parse_predictions(b"group,y_pred\r\na,1\r\nb,0\r\n")
+    bare = parse_predictions(b"group,y_pred\na,1\nb,0")
+    for p in (crlf, bare):
+        assert p.group_names == ("a", "b")
+        assert p.y_pred.tolist() == [1, 0]
+
+
+def test_quoted_group_containing_a_comma():
+    p = parse_predictions(b'group,y_pred\n"Smith, J",1\nplain,0\n"Smith, J",0\n')
+    assert p.group_names == ("Smith, J", "plain")
+    assert p.group.tolist() == [0, 1, 0]
+
+
+def test_utf8_bom_and_non_ascii_group_names():
+    p = parse_predictions("\ufeffgroup,y_pred\nÅland,1\nZürich,0\n".encode())
+    assert p.group_names == ("Zürich", "Åland")  # code-point order, as sorted() gives
+
+
+def test_group_names_are_stripped_of_surrounding_spaces():
+    p = parse_predictions(b"group,y_pred\n a ,1\na,0\n")
+    assert p.group_names == ("a",)
+
+
+def test_long_group_names_are_kept_distinct():
+    long_a, long_b = "x" * 40 + "a", "x" * 40 + "b"
+    p = parse_predictions(f"group,y_pred\n{long_a},1\n{long_b},0\n{long_a},0\n".encode())
+    assert p.group_names == (long_a, long_b)
+    assert p.group.tolist() == [0, 1, 0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.text(
+                st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters=',"'),
+                min_size=1,
+                max_size=20,
+            ),
+            st.integers(0, 1),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    quoted=st.booleans(),
+)
+def test_fast_and_csv_module_paths_agree(rows, quoted):
+    """A quote anywhere sends the file through the csv module; both paths must read the same."""
+    extra = '"x"' if quoted else "x"
+    text = "group,y_pred,note\n" + "".join(f"{g},{y},{extra}\n" for g, y in rows)
+    p = parse_predictions(text.encode())
+    assert p.group_names == tuple(sorted({g for g, _ in rows}))
+    assert [p.group_names[c] for c in p.group] == [g for g, _ in rows]
+    assert p.y_pred.tolist() == [y for _, y in rows]
+
+
+def test_a_million_rows_parse_in_well_under_a_second():
+    rng = np.random.default_rng(1)
+    n = 1_000_000
+    names = np.array([b"north", b"south", b"east", b"west"])
+    body = b"\n".join(
+        names[rng.integers(0, 4, n)]
+        + b","
+        + rng.integers(0, 2, n).astype("S1")
+        + b","
+        + rng.integers(0, 2, n).astype("S1")
+        + b","
+        + rng.integers(0, 2, n).astype("S1")
+    )
+    data = b"group,y_true,y_pred,y_pred_champion\n" + body + b"\n"
+    parse_predictions(data)  # first call pays for page faults
+    start = time.perf_counter()
+    p = parse_predictions(data)
+    elapsed = time.perf_counter() - start
+    assert p.rows == n
+    assert elapsed < 1.0, f"parsing took {elapsed:.2f} s"
+
+
+# --- refused input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b"group,y_pred\n", b"group,y_pred\r\n\r\n"])
+def test_empty_file_or_header_only_has_no_rows(data):
+    err = refused(data)
+    assert err.field == "file"
+    assert "has no rows" in err.message
+
+
+@pytest.mark.parametrize("missing, header", [("group", b"y_pred,y_true"), ("y_pred", b"group,y_true")])
+def test_missing_required_column_names_it(missing, header):
+    err = refused(header + b"\n1,0\n")
+    assert err.field == missing
+    assert f"'{missing}'" in err.message
+
+
+@pytest.mark.parametrize("column", ["y_pred", "y_true", "y_pred_champion"])
+@pytest.mark.parametrize("bad", ["2", "yes", "", "1.0", "-1"])
+def test_value_other_than_0_or_1_names_first_row_and_value(column, bad):
+    lines = ["group,y_pred,y_true,y_pred_champion"]
+    for i in range(1, 6):
+        values = {"y_pred": "1", "y_true": "0", "y_pred_champion": "1"}
+        if i >= 3:
+            values[column] = bad if i == 3 else "7"  # row 3 is the first offender
+        lines.append(f"g,{values['y_pred']},{values['y_true']},{values['y_pred_champion']}")
+    err = refused("\n".join(lines).encode())
+    assert err.field == column
+    assert "row 3 (line 4 of the file)" in err.message
+    assert repr(bad) in err.message
+
+
+def test_bad_binary_value_in_quoted_file_reports_its_line():
+    err = refused(b'group,y_pred\n"a, b",1\n\n"c",x\n')  # blank line 3 is skipped
+    assert err.field == "y_pred"
+    assert "row 2 (line 4 of the file)" in err.message and "'x'" in err.message
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ("abc", "not a finite number"),
+        ("inf", "not a finite number"),
+        ("nan", "not a finite number"),
+        ("", "is empty"),
+    ],
+)
+def test_score_must_be_a_finite_number(bad, words):
+    err = refused(f"group,y_pred,score\na,1,0.5\nb,0,{bad}\n".encode())
+    assert err.field == "score"
+    assert words in err.message and "row 2" in err.message
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_empty_group_value_is_refused(value):
+    err = refused(f"group,y_pred\na,1\n{value},0\n".encode())
+    assert err.field == "group"
+    assert "empty" in err.message and "row 2" in err.message
+
+
+def test_too_many_distinct_groups_is_refused_quickly():
+    body = b"\n".join(np.char.add(np.arange(100_000).astype("S6"), b",1").tolist())
+    start = time.perf_counter()
+    err = refused(b"group,y_pred\n" + body + b"\n")
+    assert time.perf_counter() - start < 1.0
+    assert err.field == "group"
+    assert "1,000" in err.message and "100,000" in err.message
+
+
+def test_group_limit_is_configurable():
+    data = b"group,y_pred\na,1\nb,0\nc,1\n"
+    assert refused(data, max_groups=2).field == "group"
+    assert parse_predictions(data, max_groups=3).group_names == ("a", "b", "c")
+
+
+def test_too_many_rows_is_refused():
+    data = b"group,y_pred\n" + b"a,1\n" * 11
+    err = refused(data, max_rows=10)
+    assert err.field == "file" and "10" in err.message
+    assert parse_predictions(data, max_rows=11).rows == 11
+
+
+def test_not_utf8_is_refused():
+    err = refused("group,y_pred\nMünchen,1\n".encode("latin-1"))
+    assert err.field == "file"
+    assert "UTF-8" in err.message
+
+
+def test_ragged_row_is_refused_with_its_line():
+    err = refused(b"group,y_pred\na,1\nb,0,extra\n")
+    assert err.field == "file"
+    assert "line 3" in err.message and "3 fields" in err.message
+
+
+def test_duplicate_column_is_refused():
+    assert refused(b"group,y_pred,group\na,1,b\n").field == "group"
+
+
+# --- feature tables ---------------------------------------------------------------------------
+
+
+def test_feature_table_types_columns_and_marks_missing_values():
+    table = parse_feature_table(b"income,region,age\n52000,north,41\n,south,\n61000.5,,38\n")
+    assert list(table) == ["income", "region", "age"]
+    np.testing.assert_array_equal(table["income"], [52000.0, np.nan, 61000.5])
+    assert table["region"] == ["north", "south", None]
+    np.testing.assert_array_equal(table["age"], [41.0, np.nan, 38.0])
+
+
+def test_feature_column_with_any_text_is_categorical():
+    table = parse_feature_table(b"code\n1\n2\nA7\n")
+    assert table["code"] == ["1", "2", "A7"]
+
+
+def test_feature_table_refuses_empty_and_ragged_input():
+    with pytest.raises(StatsInputError) as info:
+        parse_feature_table(b"a,b\n")
+    assert info.value.field == "file"
+    with pytest.raises(StatsInputError) as info:
+        parse_feature_table(b"a,b\n1,2\n3\n")
+    assert info.value.field == "file" and "line 3" in info.value.message
+
+
+def test_feature_table_column_limit():
+    with pytest.raises(StatsInputError) as info:
+        parse_feature_table(b"a,b,c\n1,2,3\n", max_columns=2)
+    assert "limit is 2" in info.value.message
