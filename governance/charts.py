@@ -1,0 +1,39 @@
+"""Charts as SVG strings, drawn with matplotlib's Agg-free SVG backend. Pages and PDFs embed the same output."""
+
+import io
+import re
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+PALETTE = {"ink": "#1d2430", "muted": "#5b6575", "line": "#d9dee6", "accent": "#2b6cb0", "pass": "#1e7a46",
+           "fail": "#b42318", "warn": "#8a5a00"}
+
+plt.rcParams.update({
+    "font.family": "DejaVu Sans", "font.size": 9, "axes.edgecolor": PALETTE["line"],
+    "axes.labelcolor": PALETTE["ink"], "xtick.color": PALETTE["muted"], "ytick.color": PALETTE["muted"],
+    "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "gatehouse",
+})
+
+
+def figure(width_in: float = 6.0, height_in: float = 2.6):
+    fig, ax = plt.subplots(figsize=(width_in, height_in), dpi=100)
+    return fig, ax
+
+
+def to_svg(fig, *, title: str = "") -> str:
+    """Serialise and close the figure; the SVG is deterministic (fixed hash salt, no date metadata)."""
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]
+    if title:
+        svg = re.sub(r"<svg ", f'<svg role="img" aria-label="{_escape(title)}" ', svg, count=1)
+    return svg
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")

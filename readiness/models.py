@@ -1,0 +1,321 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from governance.models import ModelVersion, TierPolicyVersion
+from governance.roles import Role
+
+
+class LaunchStatus(models.TextChoices):
+    DRAFT = "DRAFT", "Draft"
+    IN_REVIEW = "IN_REVIEW", "In review"
+    APPROVED = "APPROVED", "Approved"
+    ROLLING_OUT = "ROLLING_OUT", "Rolling out"
+    LAUNCHED = "LAUNCHED", "Launched"
+    REJECTED = "REJECTED", "Rejected"
+    ROLLED_BACK = "ROLLED_BACK", "Rolled back"
+    WITHDRAWN = "WITHDRAWN", "Withdrawn"
+
+
+S = LaunchStatus
+# The state machine: the only transitions readiness.services.transition accepts.
+TRANSITIONS = {
+    S.DRAFT: {S.IN_REVIEW, S.WITHDRAWN},
+    S.IN_REVIEW: {S.APPROVED, S.REJECTED, S.DRAFT, S.WITHDRAWN},
+    S.APPROVED: {S.IN_REVIEW, S.ROLLING_OUT, S.REJECTED, S.WITHDRAWN},
+    S.REJECTED: {S.DRAFT},
+    S.ROLLING_OUT: {S.LAUNCHED, S.ROLLED_BACK},
+    S.LAUNCHED: {S.ROLLED_BACK},
+    S.ROLLED_BACK: set(),
+    S.WITHDRAWN: set(),
+}
+# While these hold, the signed content may still change (and signatures go stale when it does).
+EDITABLE_STATUSES = {S.DRAFT, S.IN_REVIEW, S.APPROVED}
+
+
+class Decision(models.TextChoices):
+    SHIP = "SHIP", "Ship"
+    HOLD = "HOLD", "Hold"
+    MITIGATE = "MITIGATE", "Mitigate"
+
+
+class LaunchRequest(models.Model):
+    """The launch readiness document for one model version."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="launches")
+    policy_version = models.ForeignKey(TierPolicyVersion, on_delete=models.PROTECT, related_name="launches")
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_launches")
+    status = models.CharField(max_length=12, choices=LaunchStatus.choices, default=LaunchStatus.DRAFT)
+    # decision memo
+    options_considered = models.TextField(blank=True)
+    expected_value = models.TextField(blank=True)
+    risks = models.TextField(blank=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    rationale = models.TextField(blank=True)
+    required_roles = models.JSONField(default=list)
+    content_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rollout_started_at = models.DateTimeField(null=True, blank=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+    rollback_reason = models.TextField(blank=True)
+    rolled_back_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"], name="launch_status_idx")]
+
+    def __str__(self):
+        return f"{self.title} ({self.version})"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("readiness:launch_detail", args=[self.pk])
+
+    @property
+    def governed_model_id(self):
+        return self.version.model_id
+
+    @property
+    def tier(self) -> str:
+        return self.version.model.risk_tier
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+
+class ItemKind(models.TextChoices):
+    MANUAL = "MANUAL", "Manual attestation"
+    AUTOMATIC = "AUTOMATIC", "Automatic rule"
+
+
+class ItemSource(models.TextChoices):
+    TEMPLATE = "TEMPLATE", "Tier policy"
+    FEATURE_CONTROL = "FEATURE_CONTROL", "Third-party feature control"
+    CONDITION = "CONDITION", "Sign-off condition"
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    PASS = "PASS", "Pass"
+    FAIL = "FAIL", "Fail"
+    INCONCLUSIVE = "INCONCLUSIVE", "Inconclusive"
+    MISSING = "MISSING", "No data"
+
+
+class ChecklistItem(models.Model):
+    """One pre-flight item on a launch, copied from the tier's template, a feature control or a condition."""
+
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=120)
+    title = models.CharField(max_length=300)
+    guidance = models.TextField(blank=True)
+    category = models.CharField(max_length=20)
+    blocking = models.BooleanField(default=True)
+    kind = models.CharField(max_length=10, choices=ItemKind.choices)
+    rule = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=16, choices=ItemSource.choices, default=ItemSource.TEMPLATE)
+    position = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=ItemStatus.choices, default=ItemStatus.PENDING)
+    result = models.JSONField(null=True, blank=True)  # automatic: the rule result; feature controls: the facts
+    evidence_url = models.URLField(max_length=500, blank=True)
+    evidence_text = models.TextField(blank=True)
+    attested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    attested_at = models.DateTimeField(null=True, blank=True)
+    added_by_signoff = models.ForeignKey("SignOff", on_delete=models.SET_NULL, null=True, blank=True,
+                                         related_name="condition_items")
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["launch", "key"], name="unique_item_key_per_launch")]
+
+    def __str__(self):
+        return self.title
+
+
+class ChecklistResponse(models.Model):
+    """The history of attestations on a manual item; the item carries the latest one."""
+
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="responses")
+    outcome = models.CharField(max_length=12, choices=ItemStatus.choices)
+    evidence_url = models.URLField(max_length=500, blank=True)
+    evidence_text = models.TextField(blank=True)
+    responder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Waiver(models.Model):
+    """A risk role's decision to let a failing blocking item pass until ``expires_at``."""
+
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="waivers")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    reason = models.TextField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def is_valid(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
+class SignDecision(models.TextChoices):
+    APPROVE = "APPROVE", "Approve"
+    APPROVE_WITH_CONDITIONS = "APPROVE_WITH_CONDITIONS", "Approve with conditions"
+    REJECT = "REJECT", "Reject"
+
+
+class SignOff(models.Model):
+    """A person's signature, as one role, over one content hash of the launch."""
+
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, related_name="signoffs")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signoffs")
+    decision = models.CharField(max_length=24, choices=SignDecision.choices)
+    conditions = models.TextField(blank=True)
+    dissent = models.TextField(blank=True, help_text="Recorded disagreement from a signer who commits anyway.")
+    comment = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(default=timezone.now)
+    stale = models.BooleanField(default=False)
+    staled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["signed_at"]
+        constraints = [
+            # One current signature per person per launch, and one per role.
+            models.UniqueConstraint(fields=["launch", "signer"], condition=Q(stale=False),
+                                    name="one_current_signature_per_person"),
+            models.UniqueConstraint(fields=["launch", "role"], condition=Q(stale=False),
+                                    name="one_current_signature_per_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.signer} as {self.role}: {self.decision}"
+
+    @property
+    def approves(self) -> bool:
+        return self.decision in (SignDecision.APPROVE, SignDecision.APPROVE_WITH_CONDITIONS)
+
+
+class Evaluation(models.Model):
+    """Metrics measured for a launch: submitted by CI or computed by Gatehouse from uploaded data."""
+
+    class Kind(models.TextChoices):
+        METRICS = "METRICS", "Submitted metrics"
+        PREDICTIONS = "PREDICTIONS", "Computed from predictions"
+
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, related_name="evaluations")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    metrics = models.JSONField()
+    report = models.JSONField(null=True, blank=True)
+    source_sha256 = models.CharField(max_length=64, blank=True)
+    source_rows = models.PositiveIntegerField(null=True, blank=True)
+    submitted_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = ["created_at", "pk"]
+
+
+class RolloutPlan(models.Model):
+    launch = models.OneToOneField(LaunchRequest, on_delete=models.CASCADE, related_name="plan")
+    current_stage = models.ForeignKey("RolloutStage", on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="+")
+    stage_entered_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    paused_reason = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return f"Rollout of {self.launch}"
+
+
+class RolloutStage(models.Model):
+    plan = models.ForeignKey(RolloutPlan, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=40)
+    traffic_percent = models.FloatField()
+    min_duration_minutes = models.PositiveIntegerField(default=0)
+    approval_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    entered_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "position"], name="unique_stage_position"),
+            models.UniqueConstraint(fields=["plan", "name"], name="unique_stage_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.traffic_percent:g} %)"
+
+
+class Guardrail(models.Model):
+    class Action(models.TextChoices):
+        ROLLBACK = "ROLLBACK", "Roll back"
+        PAUSE = "PAUSE", "Pause"
+        ALERT = "ALERT", "Alert"
+
+    class State(models.TextChoices):
+        PASSING = "PASSING", "Passing"
+        BREACHED = "BREACHED", "Breached"
+        INSUFFICIENT_DATA = "INSUFFICIENT_DATA", "Insufficient data"
+
+    plan = models.ForeignKey(RolloutPlan, on_delete=models.CASCADE, related_name="guardrails")
+    stage = models.ForeignKey(RolloutStage, on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="guardrails", help_text="Empty: applies to every stage.")
+    metric = models.CharField(max_length=100)
+    comparator = models.CharField(max_length=2)
+    threshold = models.FloatField()
+    window_minutes = models.PositiveIntegerField(default=60)
+    failure_limit = models.PositiveIntegerField(default=1)
+    sustain_minutes = models.PositiveIntegerField(default=0)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.INSUFFICIENT_DATA)
+    state_detail = models.JSONField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "pk"]
+
+    def __str__(self):
+        return f"{self.metric} {self.comparator} {self.threshold:g} → {self.action}"
+
+
+class Observation(models.Model):
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, related_name="observations")
+    metric = models.CharField(max_length=100)
+    segment = models.CharField(max_length=100, blank=True, default="")
+    value = models.FloatField()
+    observed_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    stage_name = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["observed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["launch", "metric", "observed_at", "segment"],
+                                    name="unique_observation"),
+        ]
+        indexes = [models.Index(fields=["launch", "metric", "observed_at"], name="observation_window_idx")]
