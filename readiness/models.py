@@ -155,6 +155,9 @@ class ChecklistResponse(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self):
+        return f"{self.outcome} by {self.responder}"
+
 
 class Waiver(models.Model):
     """A risk role's decision to let a failing blocking item pass until ``expires_at``."""
@@ -169,6 +172,9 @@ class Waiver(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Waiver of {self.item} until {self.expires_at:%Y-%m-%d}"
 
     def is_valid(self, now=None) -> bool:
         now = now or timezone.now()
@@ -233,6 +239,9 @@ class Evaluation(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         get_latest_by = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"Evaluation #{self.pk} of {self.launch_id}"
 
 
 class RolloutPlan(models.Model):
@@ -319,3 +328,6 @@ class Observation(models.Model):
                                     name="unique_observation"),
         ]
         indexes = [models.Index(fields=["launch", "metric", "observed_at"], name="observation_window_idx")]
+
+    def __str__(self):
+        return f"{self.metric}={self.value:g} at {self.observed_at:%Y-%m-%d %H:%M}"
