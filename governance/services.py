@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from . import audit
 from .canonical import sha256_hex
-from .errors import Conflict, ValidationFailed
+from .errors import Conflict, PermissionDenied, ValidationFailed
 from .models import ApiToken, Feature, FeatureSource, MLModel, ModelVersion, RiskTier, RoleMembership, User
 from .permissions import can, require
 from .principals import SystemActor
@@ -154,6 +154,13 @@ def _check_feature_assessment(actor, feature: Feature, *, previous: str | None, 
         )
 
 
+def _features_changed(version, actor):
+    """Launches of this version carry items derived from its features; keep them in step."""
+    from readiness.services import on_features_changed
+
+    on_features_changed(version, actor=actor)
+
+
 def add_feature(version: ModelVersion, *, actor, **data) -> Feature:
     require(actor, "feature.edit", version)
     feature = Feature(version=version, **data)
@@ -163,11 +170,20 @@ def add_feature(version: ModelVersion, *, actor, **data) -> Feature:
         _save_unique(feature, field="name", message=f"{version} already has a feature {feature.name!r}.")
         audit.record("feature.added", feature, actor=actor,
                      after={**snapshot(feature, FEATURE_FIELDS), "version": str(version)})
+        _features_changed(version, actor)
     return feature
 
 
+CONTROL_FIELDS = {"proxy_risk_status", "proxy_risk_ref", "vendor_sla_ref", "drift_monitor_ref"}
+
+
 def update_feature(feature: Feature, *, actor, **changes) -> Feature:
-    require(actor, "feature.edit", feature.version)
+    """Builders edit features; Compliance, Legal and Model Risk may record the third-party controls."""
+    if not can(actor, "feature.edit", feature.version):
+        require(actor, "feature.assess_proxy_risk", feature.version)
+        other = sorted(k for k, v in changes.items() if k not in CONTROL_FIELDS and getattr(feature, k, v) != v)
+        if other:
+            raise PermissionDenied(f"Your role may record third-party controls only, not {other[0]}.")
     with transaction.atomic():
         locked = Feature.objects.select_for_update().select_related("version").get(pk=feature.pk)
         before = snapshot(locked, FEATURE_FIELDS)
@@ -188,6 +204,7 @@ def update_feature(feature: Feature, *, actor, **changes) -> Feature:
         audit.record("feature.updated", locked, actor=actor,
                      before={k: v for k, v in before.items() if after[k] != v},
                      after={k: v for k, v in after.items() if before[k] != v})
+        _features_changed(locked.version, actor)
     return locked
 
 

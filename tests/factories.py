@@ -75,3 +75,35 @@ class FeatureFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"feature_{n}")
     source = FeatureSource.INTERNAL
     proxy_risk_status = ProxyRiskStatus.NOT_ASSESSED
+
+
+def make_launch(*, author, tier="TIER_1", third_party=False, protected=(), title="Refresh", memo=True, **version_kw):
+    """A launch for a fresh model version under the tier's current policy."""
+    from readiness.services import create_launch
+
+    model = MLModelFactory(risk_tier=tier, protected_attributes=list(protected))
+    version = ModelVersionFactory(model=model, **version_kw)
+    FeatureFactory(version=version, name="income")
+    if third_party:
+        FeatureFactory(version=version, name="device_score", source="THIRD_PARTY", vendor="DeviceCo")
+    fields = {}
+    if memo:
+        fields = dict(summary="Quarterly refresh.", options_considered="Ship, hold, or mitigate.",
+                      expected_value="+2 % approval at equal loss.", risks="Proxy drift.", decision="SHIP",
+                      rationale="Offline and shadow results hold.")
+    return create_launch(version, actor=author, title=title, **fields)
+
+
+def pass_everything(launch, *, attester, metrics=None):
+    """Attest every manual item and submit metrics that pass every automatic rule."""
+    from readiness.models import ItemKind, ItemSource
+    from readiness.services import attest_item, submit_evaluation
+
+    submit_evaluation(launch, actor=attester, metrics=metrics or {
+        "psi.max": 0.05, "fairness.air": 0.93, "fairness.air.ci_low": 0.88, "fairness.air.ci_high": 0.97,
+        "fairness.eod": 0.02, "fairness.eod.ci_low": 0.0, "fairness.eod.ci_high": 0.05, "auc": 0.81,
+    })
+    for item in launch.items.filter(kind=ItemKind.MANUAL).exclude(source=ItemSource.CONDITION):
+        attest_item(item, actor=attester, outcome="PASS", evidence_text=f"Evidence for {item.key}")
+    launch.refresh_from_db()
+    return launch

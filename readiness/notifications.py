@@ -1,0 +1,49 @@
+"""E-mails about launches. Sent from Celery tasks after the transaction that caused them commits."""
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+
+from governance.models import User
+from governance.roles import Role
+
+from .models import LaunchRequest
+
+
+def _url(launch) -> str:
+    return settings.SITE_URL.rstrip("/") + launch.get_absolute_url()
+
+
+def signers_for(launch: LaunchRequest):
+    """People who hold a role the launch still needs, other than its author."""
+    return (User.objects.filter(is_active=True, memberships__role__in=launch.required_roles)
+            .exclude(pk=launch.author_id).exclude(email="").distinct().prefetch_related("memberships"))
+
+
+def notify_signers(launch_id: int) -> int:
+    launch = LaunchRequest.objects.select_related("version__model", "author").get(pk=launch_id)
+    messages = []
+    for user in signers_for(launch):
+        roles = sorted(Role(m.role).label for m in user.memberships.all() if m.role in launch.required_roles)
+        body = (
+            f"{launch.author.display_name} sent “{launch.title}” ({launch.version}) for review.\n\n"
+            f"It needs a sign-off as {', '.join(roles)}. Review the checklist, the latest evaluation and the "
+            f"decision memo, then sign or reject:\n{_url(launch)}\n"
+        )
+        messages.append((f"[Gatehouse] Sign-off needed: {launch.title}", body, settings.DEFAULT_FROM_EMAIL,
+                         [user.email]))
+    send_mass_mail(messages, fail_silently=False)
+    return len(messages)
+
+
+def notify_launch_people(launch_id: int, event: str, detail: str) -> int:
+    """Tell the author, the signers and the model owner that something happened to the launch."""
+    launch = (LaunchRequest.objects.select_related("version__model__owner", "author")
+              .prefetch_related("signoffs__signer").get(pk=launch_id))
+    people = {launch.author, launch.version.model.owner, *(s.signer for s in launch.signoffs.all())}
+    recipients = sorted({p.email for p in people if p.email and p.is_active})
+    if not recipients:
+        return 0
+    subject = f"[Gatehouse] {launch.title}: {event.replace('_', ' ')}"
+    body = f"{detail}\n\nLaunch: {launch.title} ({launch.version}), now {launch.get_status_display()}.\n{_url(launch)}\n"
+    send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)], fail_silently=False)
+    return len(recipients)

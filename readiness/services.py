@@ -1,0 +1,563 @@
+"""Every state change of a launch: transitions, checklist, waivers, sign-offs, evaluations.
+
+Each service locks the launch row first (select_for_update inside transaction.atomic), so two signers,
+or a signature racing a content change, are serialised: nothing is lost and approval happens once.
+"""
+
+import math
+import re
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance import audit
+from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.models import FeatureSource, ModelVersion, User
+from governance.permissions import has_role, require
+from governance.policies import current_version
+from governance.principals import SystemActor, actor_label
+from governance.roles import Role
+
+from . import content
+from .models import (
+    EDITABLE_STATUSES,
+    TRANSITIONS,
+    ChecklistItem,
+    ChecklistResponse,
+    Decision,
+    Evaluation,
+    Guardrail,
+    ItemKind,
+    ItemSource,
+    ItemStatus,
+    LaunchRequest,
+    LaunchStatus,
+    RolloutPlan,
+    RolloutStage,
+    SignDecision,
+    SignOff,
+    Waiver,
+)
+from .rules import evaluate_rule, parse_rule
+
+S = LaunchStatus
+METRIC_KEY_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+MAX_METRICS = 5000
+MAX_WAIVER_DAYS = 366
+
+
+# -- helpers ---------------------------------------------------------------------------------------------
+
+def lock(launch: LaunchRequest) -> LaunchRequest:
+    """Re-read the launch under a row lock (call inside transaction.atomic)."""
+    return (LaunchRequest.objects.select_for_update(of=("self",))
+            .select_related("version__model", "policy_version__policy", "author").get(pk=launch.pk))
+
+
+def _require_editable(launch: LaunchRequest, what: str):
+    if launch.status not in EDITABLE_STATUSES:
+        raise Conflict(f"Cannot {what}: the launch is {launch.get_status_display().lower()}; its content is frozen.",
+                       code="launch_frozen")
+
+
+def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "") -> None:
+    """Move a locked launch along the state machine, or refuse; records the change in the audit log."""
+    if to not in TRANSITIONS[S(launch.status)]:
+        raise Conflict(f"A {launch.get_status_display().lower()} launch cannot become {S(to).label.lower()}.",
+                       code="invalid_transition")
+    before = launch.status
+    now = timezone.now()
+    launch.status = to
+    stamp = {S.IN_REVIEW: "submitted_at", S.APPROVED: "approved_at", S.ROLLING_OUT: "rollout_started_at",
+             S.LAUNCHED: "launched_at", S.ROLLED_BACK: "rolled_back_at"}.get(S(to))
+    fields = ["status", "updated_at"]
+    if stamp:
+        setattr(launch, stamp, now)
+        fields.append(stamp)
+    launch.save(update_fields=fields)
+    audit.record("launch.status_changed", launch, actor=actor, before={"status": before},
+                 after={"status": to, "reason": reason} if reason else {"status": to})
+
+
+def required_roles_for(version: ModelVersion, policy_version) -> list[str]:
+    roles = list(policy_version.content.get("required_roles", []))
+    if version.model.protected_attributes:
+        roles += [r for r in policy_version.content.get("roles_if_protected_attributes", []) if r not in roles]
+    return roles
+
+
+def _feature_control_items(version: ModelVersion) -> list[dict]:
+    """One blocking item per third-party control a feature needs; failing while the control is missing."""
+    specs = []
+    for feature in version.features.all():
+        if feature.source != FeatureSource.THIRD_PARTY:
+            continue
+        vendor = f" ({feature.vendor})" if feature.vendor else ""
+        controls = [
+            ("proxy_risk", f"Proxy-risk assessment for third-party feature {feature.name}{vendor}",
+             feature.proxy_risk_assessed, feature.get_proxy_risk_status_display(), feature.proxy_risk_ref),
+            ("vendor_sla", f"Vendor schema-stability SLA for {feature.name}{vendor}",
+             bool(feature.vendor_sla_ref), feature.vendor_sla_ref or "missing", feature.vendor_sla_ref),
+            ("drift_monitor", f"Drift monitor for {feature.name}{vendor}",
+             bool(feature.drift_monitor_ref), feature.drift_monitor_ref or "missing", feature.drift_monitor_ref),
+        ]
+        for control, title, ok, state, ref in controls:
+            specs.append({
+                "key": f"feature:{feature.name}:{control}", "title": title, "category": "third_party",
+                "blocking": True, "kind": ItemKind.AUTOMATIC, "source": ItemSource.FEATURE_CONTROL,
+                "guidance": "Recorded in the model inventory. A third-party field can change meaning when the "
+                            "vendor changes how it is populated; this control must exist before launch.",
+                "status": ItemStatus.PASS if ok else ItemStatus.FAIL,
+                "result": {"feature": feature.name, "control": control, "state": state, "reference": ref},
+            })
+    return specs
+
+
+def _sync_feature_controls(launch: LaunchRequest) -> bool:
+    """Bring feature-control items in line with the inventory; True when anything changed."""
+    wanted = {spec["key"]: spec for spec in _feature_control_items(launch.version)}
+    existing = {i.key: i for i in launch.items.filter(source=ItemSource.FEATURE_CONTROL)}
+    changed = False
+    for key, item in existing.items():
+        if key not in wanted:
+            item.delete()
+            changed = True
+    position = 1000
+    for key, spec in wanted.items():
+        position += 1
+        item = existing.get(key)
+        if item is None:
+            ChecklistItem.objects.create(launch=launch, position=position, **spec)
+            changed = True
+        elif item.status != spec["status"] or item.result != spec["result"] or item.title != spec["title"]:
+            item.status, item.result, item.title = spec["status"], spec["result"], spec["title"]
+            item.save(update_fields=["status", "result", "title"])
+            changed = True
+    return changed
+
+
+def _latest_evaluation(launch):
+    return launch.evaluations.order_by("-created_at", "-pk").first()
+
+
+def _evaluate_automatic_items(launch: LaunchRequest, evaluation) -> None:
+    metrics = evaluation.metrics if evaluation else {}
+    for item in launch.items.filter(kind=ItemKind.AUTOMATIC, source=ItemSource.TEMPLATE):
+        result = evaluate_rule(parse_rule(item.rule), metrics)
+        data = result.as_dict()
+        if evaluation is not None:
+            data["evaluation"] = evaluation.pk
+        if item.status != result.verdict or item.result != data:
+            item.status, item.result = result.verdict, data
+            item.save(update_fields=["status", "result"])
+
+
+def refresh_content(launch: LaunchRequest, *, actor, reason: str) -> str:
+    """Recompute the content hash of a locked launch. If it changed, current signatures go stale and an
+    approved launch returns to review — the signers vouched for different content."""
+    items = list(launch.items.all())
+    plan = RolloutPlan.objects.filter(launch=launch).first()
+    stages = list(plan.stages.all()) if plan else []
+    guardrails = list(plan.guardrails.select_related("stage")) if plan else []
+    new_hash = content.compute_content_hash(launch, items=items, evaluation=_latest_evaluation(launch), plan=plan,
+                                            stages=stages, guardrails=guardrails)
+    if new_hash == launch.content_hash:
+        return new_hash
+    old_hash = launch.content_hash
+    launch.content_hash = new_hash
+    launch.save(update_fields=["content_hash", "updated_at"])
+    now = timezone.now()
+    for signoff in launch.signoffs.filter(stale=False).select_related("signer"):
+        signoff.stale = True
+        signoff.staled_at = now
+        signoff.save(update_fields=["stale", "staled_at"])
+        audit.record("signoff.staled", signoff, actor=actor, before={"content_hash": signoff.content_hash},
+                     after={"content_hash": new_hash, "reason": reason,
+                            "signer": signoff.signer.username, "role": signoff.role})
+    if old_hash:
+        audit.record("launch.content_changed", launch, actor=actor, before={"content_hash": old_hash},
+                     after={"content_hash": new_hash, "reason": reason})
+    if launch.status == S.APPROVED:
+        transition(launch, S.IN_REVIEW, actor=actor, reason=f"material change after approval: {reason}")
+    return new_hash
+
+
+def blocking_item_ok(item: ChecklistItem, now=None) -> bool:
+    if not item.blocking or item.status == ItemStatus.PASS:
+        return True
+    return any(w.is_valid(now) for w in item.waivers.all())
+
+
+def approval_gaps(launch: LaunchRequest, *, signoffs, items, now=None) -> dict:
+    """What still stands between a launch and approval (pure over prefetched rows)."""
+    current = [s for s in signoffs if not s.stale and s.content_hash == launch.content_hash]
+    approved_roles = {s.role for s in current if s.approves}
+    return {
+        "missing_roles": [r for r in launch.required_roles if r not in approved_roles],
+        "stale_roles": sorted({s.role for s in signoffs if s.stale} - approved_roles),
+        "rejected_by": [s for s in current if s.decision == SignDecision.REJECT],
+        "failing_items": [i for i in items if i.blocking and not blocking_item_ok(i, now)],
+    }
+
+
+def _maybe_approve(launch: LaunchRequest, *, actor) -> bool:
+    """Approve a locked launch exactly once, when every required role approved the current content and every
+    blocking item passes or is validly waived."""
+    if launch.status != S.IN_REVIEW:
+        return False
+    gaps = approval_gaps(launch, signoffs=list(launch.signoffs.all()),
+                         items=list(launch.items.prefetch_related("waivers")))
+    if gaps["missing_roles"] or gaps["failing_items"] or gaps["rejected_by"]:
+        return False
+    transition(launch, S.APPROVED, actor=SystemActor("approval-rule"),
+               reason="every required role approved the current content and every blocking item passes")
+    from .tasks import notify_launch_people
+
+    transaction.on_commit(lambda: notify_launch_people.delay(
+        launch.pk, "approved", "Every required sign-off is in and every blocking item passes."))
+    return True
+
+
+# -- launches ----------------------------------------------------------------------------------------------
+
+def create_launch(version: ModelVersion, *, actor, title: str, summary: str = "", **memo) -> LaunchRequest:
+    """Open a launch for a model version under the tier policy in force now."""
+    require(actor, "launch.create", version)
+    if not isinstance(actor, User):
+        raise PermissionDenied("Launches are authored by a person.")
+    title = (title or "").strip()
+    if not title:
+        raise ValidationFailed("Give the launch a title.", field="title")
+    unknown = set(memo) - set(content.MEMO_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
+    _check_decision(memo.get("decision", ""))
+    policy_version = current_version(version.model.risk_tier)
+    with transaction.atomic():
+        launch = LaunchRequest.objects.create(
+            version=version, policy_version=policy_version, title=title[:200], summary=summary or "", author=actor,
+            required_roles=required_roles_for(version, policy_version),
+            **{k: v or "" for k, v in memo.items()},
+        )
+        for position, spec in enumerate(policy_version.content["checklist"]):
+            ChecklistItem.objects.create(
+                launch=launch, key=spec["key"], title=spec["title"], guidance=spec["guidance"],
+                category=spec["category"], blocking=spec["blocking"], kind=spec["kind"], rule=spec["rule"],
+                source=ItemSource.TEMPLATE, position=position,
+                status=ItemStatus.MISSING if spec["kind"] == ItemKind.AUTOMATIC else ItemStatus.PENDING,
+            )
+        _sync_feature_controls(launch)
+        _evaluate_automatic_items(launch, None)
+        _create_plan_from_template(launch, policy_version)
+        audit.record("launch.created", launch, actor=actor, after={
+            "version": str(version), "policy": f"{policy_version.policy.tier} v{policy_version.number}",
+            "required_roles": launch.required_roles, "title": launch.title,
+        })
+        refresh_content(launch, actor=actor, reason="created")
+    return launch
+
+
+def _create_plan_from_template(launch, policy_version):
+    template = policy_version.content.get("rollout") or {}
+    plan = RolloutPlan.objects.create(launch=launch)
+    stages = {}
+    for position, spec in enumerate(template.get("stages", [])):
+        stages[spec["name"]] = RolloutStage.objects.create(
+            plan=plan, position=position, name=spec["name"], traffic_percent=spec["traffic_percent"],
+            min_duration_minutes=spec["min_duration_minutes"], approval_role=spec.get("approval_role", ""),
+        )
+    for spec in template.get("guardrails", []):
+        Guardrail.objects.create(
+            plan=plan, stage=stages.get(spec.get("stage") or ""), metric=spec["metric"],
+            comparator=spec["comparator"], threshold=spec["threshold"], window_minutes=spec["window_minutes"],
+            failure_limit=spec["failure_limit"], sustain_minutes=spec.get("sustain_minutes", 0),
+            action=spec["action"],
+        )
+    return plan
+
+
+def _check_decision(decision):
+    if decision and decision not in Decision.values:
+        raise ValidationFailed(f"Decision is one of {', '.join(Decision.values)}.", field="decision")
+
+
+def update_memo(launch: LaunchRequest, *, actor, **fields) -> LaunchRequest:
+    """Edit the summary and decision memo. A change after signatures makes them stale."""
+    require(actor, "launch.edit", launch)
+    unknown = set(fields) - set(content.MEMO_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
+    if "title" in fields and not (fields["title"] or "").strip():
+        raise ValidationFailed("Give the launch a title.", field="title")
+    _check_decision(fields.get("decision", ""))
+    with transaction.atomic():
+        launch = lock(launch)
+        _require_editable(launch, "edit the decision memo")
+        before = {k: getattr(launch, k) for k in fields}
+        changed = {k: (v or "") for k, v in fields.items() if (v or "") != before[k]}
+        if not changed:
+            return launch
+        for name, value in changed.items():
+            setattr(launch, name, value)
+        launch.save(update_fields=[*changed, "updated_at"])
+        audit.record("launch.memo_updated", launch, actor=actor, before={k: before[k] for k in changed},
+                     after=changed)
+        refresh_content(launch, actor=actor, reason="decision memo edited")
+    return launch
+
+
+def submit_for_review(launch: LaunchRequest, *, actor) -> LaunchRequest:
+    """Send a draft to its signers. The memo must say what was considered and what is proposed."""
+    require(actor, "launch.edit", launch)
+    with transaction.atomic():
+        launch = lock(launch)
+        for name, label in (("summary", "summary"), ("options_considered", "options considered"),
+                            ("decision", "decision"), ("rationale", "rationale")):
+            if not getattr(launch, name).strip():
+                raise ValidationFailed(f"Fill in the {label} before sending the launch for review.", field=name)
+        transition(launch, S.IN_REVIEW, actor=actor)
+        _maybe_approve(launch, actor=actor)
+        from .tasks import notify_signers
+
+        launch_id = launch.pk
+        transaction.on_commit(lambda: notify_signers.delay(launch_id))
+    return launch
+
+
+def withdraw(launch: LaunchRequest, *, actor, reason: str) -> LaunchRequest:
+    if not (reason or "").strip():
+        raise ValidationFailed("Say why the launch is withdrawn.", field="reason")
+    with transaction.atomic():
+        launch = lock(launch)
+        if launch.author_id != getattr(actor, "pk", None):
+            require(actor, "launch.withdraw", launch)
+        transition(launch, S.WITHDRAWN, actor=actor, reason=reason.strip())
+    return launch
+
+
+def revise(launch: LaunchRequest, *, actor) -> LaunchRequest:
+    """After a rejection the author takes the launch back to draft; every signature must be given again."""
+    with transaction.atomic():
+        launch = lock(launch)
+        if launch.author_id != getattr(actor, "pk", None):
+            raise PermissionDenied("Only the launch's author can revise it after a rejection.")
+        transition(launch, S.DRAFT, actor=actor, reason="revised after rejection")
+        now = timezone.now()
+        for signoff in launch.signoffs.filter(stale=False):
+            signoff.stale, signoff.staled_at = True, now
+            signoff.save(update_fields=["stale", "staled_at"])
+            audit.record("signoff.staled", signoff, actor=actor, after={"reason": "launch revised after rejection"})
+    return launch
+
+
+# -- checklist -------------------------------------------------------------------------------------------
+
+def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str = "",
+                evidence_text: str = "") -> ChecklistItem:
+    """Attest a manual item with evidence. A pass needs evidence a reviewer can follow."""
+    require(actor, "checklist.attest", item.launch)
+    if outcome not in (ItemStatus.PASS, ItemStatus.FAIL):
+        raise ValidationFailed("Outcome is PASS or FAIL.", field="outcome")
+    evidence_url, evidence_text = (evidence_url or "").strip(), (evidence_text or "").strip()
+    if outcome == ItemStatus.PASS and not (evidence_url or evidence_text):
+        raise ValidationFailed("Give evidence (a link or a description) for a pass.", field="evidence_text")
+    if evidence_url and not re.match(r"^https?://\S+$", evidence_url):
+        raise ValidationFailed("Evidence links start with http:// or https://.", field="evidence_url")
+    with transaction.atomic():
+        launch = lock(item.launch)
+        _require_editable(launch, "attest checklist items")
+        item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+        if item.kind != ItemKind.MANUAL:
+            raise Conflict("This item is decided by its rule or the inventory, not by attestation.")
+        ChecklistResponse.objects.create(item=item, outcome=outcome, evidence_url=evidence_url,
+                                         evidence_text=evidence_text, responder=actor)
+        before = {"status": item.status}
+        item.status, item.evidence_url, item.evidence_text = outcome, evidence_url, evidence_text
+        item.attested_by, item.attested_at = actor, timezone.now()
+        item.save(update_fields=["status", "evidence_url", "evidence_text", "attested_by", "attested_at"])
+        audit.record("checklist.attested", item, actor=actor, before=before,
+                     after={"status": outcome, "evidence_url": evidence_url, "evidence_text": evidence_text,
+                            "launch": launch.pk})
+        refresh_content(launch, actor=actor, reason=f"checklist item “{item.title}” attested")
+        _maybe_approve(launch, actor=actor)
+    return item
+
+
+def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at) -> Waiver:
+    """A Model Risk or Compliance person other than the launch's author may waive a blocking item, with a
+    reason and an expiry; an expired waiver stops counting."""
+    require(actor, "checklist.waive", item.launch,
+            message="Only Model Risk or Compliance can waive a checklist item.")
+    if not (reason or "").strip():
+        raise ValidationFailed("A waiver needs a reason.", field="reason")
+    now = timezone.now()
+    if expires_at is None or expires_at <= now:
+        raise ValidationFailed("A waiver's expiry must be in the future.", field="expires_at")
+    if expires_at > now + timedelta(days=MAX_WAIVER_DAYS):
+        raise ValidationFailed("A waiver lasts at most a year.", field="expires_at")
+    role = Role.MODEL_RISK if has_role(actor, Role.MODEL_RISK) else Role.COMPLIANCE
+    with transaction.atomic():
+        launch = lock(item.launch)
+        if launch.author_id == actor.pk:
+            raise PermissionDenied("The launch's author cannot waive its items: separation of duties.")
+        _require_editable(launch, "waive checklist items")
+        item = ChecklistItem.objects.get(pk=item.pk)
+        if not item.blocking:
+            raise Conflict("Only blocking items need a waiver.")
+        waiver = Waiver.objects.create(item=item, granted_by=actor, role=role, reason=reason.strip(),
+                                       expires_at=expires_at)
+        audit.record("checklist.waived", waiver, actor=actor, after={
+            "item": item.key, "launch": launch.pk, "reason": waiver.reason, "expires_at": expires_at, "role": role,
+        })
+        _maybe_approve(launch, actor=actor)
+    return waiver
+
+
+def revoke_waiver(waiver: Waiver, *, actor, reason: str) -> Waiver:
+    require(actor, "checklist.waive", waiver.item.launch)
+    if not (reason or "").strip():
+        raise ValidationFailed("Say why the waiver is revoked.", field="reason")
+    with transaction.atomic():
+        launch = lock(waiver.item.launch)
+        waiver = Waiver.objects.select_for_update().get(pk=waiver.pk)
+        if waiver.revoked_at:
+            raise Conflict("This waiver is already revoked.")
+        waiver.revoked_at = timezone.now()
+        waiver.save(update_fields=["revoked_at"])
+        audit.record("checklist.waiver_revoked", waiver, actor=actor, after={"reason": reason, "launch": launch.pk})
+        if launch.status == S.APPROVED:
+            gaps = approval_gaps(launch, signoffs=list(launch.signoffs.all()),
+                                 items=list(launch.items.prefetch_related("waivers")))
+            if gaps["failing_items"]:
+                transition(launch, S.IN_REVIEW, actor=actor, reason="a waiver it relied on was revoked")
+    return waiver
+
+
+def on_features_changed(version: ModelVersion, *, actor) -> None:
+    """The inventory changed a feature of ``version``: refresh the third-party control items of its open launches."""
+    for launch in LaunchRequest.objects.filter(version=version, status__in=EDITABLE_STATUSES):
+        with transaction.atomic():
+            launch = lock(launch)
+            if _sync_feature_controls(launch):
+                refresh_content(launch, actor=actor, reason="third-party feature controls changed in the inventory")
+                _maybe_approve(launch, actor=actor)
+
+
+# -- sign-off --------------------------------------------------------------------------------------------
+
+def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password: str, content_hash: str,
+             conditions: str = "", dissent: str = "", comment: str = "") -> SignOff:
+    """Sign the current content of a launch as one role.
+
+    The signer holds the role and re-enters their password; the author cannot sign (separation of duties);
+    one person signs in one role per launch; the signature covers the content hash the signer reviewed,
+    which must still be current."""
+    if not isinstance(actor, User):
+        raise PermissionDenied("Sign-offs are given by people, not tokens.")
+    if role not in Role.values or role == Role.VIEWER:
+        raise ValidationFailed(f"Unknown signing role {role!r}.", field="role")
+    if decision not in SignDecision.values:
+        raise ValidationFailed(f"Decision is one of {', '.join(SignDecision.values)}.", field="decision")
+    conditions, dissent, comment = (conditions or "").strip(), (dissent or "").strip(), (comment or "").strip()
+    if decision == SignDecision.APPROVE_WITH_CONDITIONS and not conditions:
+        raise ValidationFailed("List the conditions, one per line.", field="conditions")
+    if decision != SignDecision.APPROVE_WITH_CONDITIONS and conditions:
+        raise ValidationFailed("Conditions go with 'Approve with conditions'.", field="conditions")
+    if decision == SignDecision.REJECT and not comment:
+        raise ValidationFailed("Say why you reject the launch.", field="comment")
+    if decision == SignDecision.REJECT and dissent:
+        raise ValidationFailed("Dissent is recorded by a signer who approves despite disagreeing.", field="dissent")
+    if not has_role(actor, role):
+        raise PermissionDenied(f"You do not hold the {Role(role).label} role.")
+    if not password or not actor.check_password(password):
+        raise ValidationFailed("The password is not correct.", field="password")
+    with transaction.atomic():
+        launch = lock(launch)
+        if launch.status != S.IN_REVIEW:
+            raise Conflict(f"Only a launch in review can be signed; this one is "
+                           f"{launch.get_status_display().lower()}.", code="not_in_review")
+        if launch.author_id == actor.pk:
+            raise PermissionDenied("The author of a launch cannot sign it: separation of duties.")
+        if role not in launch.required_roles:
+            raise ValidationFailed(f"This launch does not need a {Role(role).label} sign-off.", field="role")
+        if content_hash != launch.content_hash:
+            raise Conflict("The launch changed while you were reviewing it; review the current content and sign "
+                           "again.", code="content_changed")
+        current = list(launch.signoffs.filter(stale=False).select_related("signer"))
+        if any(s.signer_id == actor.pk for s in current):
+            raise Conflict("You have already signed this launch; one person signs in one role.",
+                           code="already_signed")
+        if any(s.role == role for s in current):
+            raise Conflict(f"{Role(role).label} has already signed this launch.", code="role_already_signed")
+        try:
+            with transaction.atomic():
+                signoff = SignOff.objects.create(
+                    launch=launch, role=role, signer=actor, decision=decision, conditions=conditions,
+                    dissent=dissent, comment=comment, content_hash=launch.content_hash,
+                )
+        except IntegrityError:
+            raise Conflict("This role or person has just signed; reload the launch.", code="already_signed") from None
+        audit.record("signoff.given", signoff, actor=actor, after={
+            "launch": launch.pk, "role": role, "decision": decision, "conditions": conditions, "dissent": dissent,
+            "comment": comment, "content_hash": launch.content_hash,
+        })
+        if decision == SignDecision.APPROVE_WITH_CONDITIONS:
+            base = launch.items.count()
+            for n, line in enumerate(filter(None, (c.strip(" -*\t") for c in conditions.splitlines())), 1):
+                ChecklistItem.objects.create(
+                    launch=launch, key=f"condition:{signoff.pk}:{n}", title=line[:300], category="governance",
+                    blocking=True, kind=ItemKind.MANUAL, source=ItemSource.CONDITION, position=2000 + base + n,
+                    guidance=f"Condition set by {actor.display_name} ({Role(role).label}) when approving.",
+                    added_by_signoff=signoff,
+                )
+        if decision == SignDecision.REJECT:
+            transition(launch, S.REJECTED, actor=actor, reason=comment)
+        else:
+            _maybe_approve(launch, actor=actor)
+    return signoff
+
+
+# -- evaluations -----------------------------------------------------------------------------------------
+
+def validate_metrics(metrics) -> dict:
+    if not isinstance(metrics, dict) or not metrics:
+        raise ValidationFailed("Give metrics as a non-empty object of name → number.", field="metrics")
+    if len(metrics) > MAX_METRICS:
+        raise ValidationFailed(f"At most {MAX_METRICS} metrics per evaluation.", field="metrics")
+    clean = {}
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not METRIC_KEY_RE.match(key) or len(key) > 200:
+            raise ValidationFailed(f"Metric name {str(key)[:60]!r} must be lower-case words joined by dots "
+                                   "(e.g. psi.income).", field=f"metrics.{str(key)[:60]}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationFailed(f"Metric {key} must be a number, not {type(value).__name__}.",
+                                   field=f"metrics.{key}")
+        if not math.isfinite(value):
+            raise ValidationFailed(f"Metric {key} must be finite (NaN and infinity are refused).",
+                                   field=f"metrics.{key}")
+        clean[key] = value
+    return clean
+
+
+def submit_evaluation(launch: LaunchRequest, *, actor, metrics: dict, kind: str = Evaluation.Kind.METRICS,
+                      report: dict | None = None, source_sha256: str = "", source_rows: int | None = None) -> Evaluation:
+    """Store an evaluation, re-evaluate the automatic checklist items, and refresh the content hash."""
+    require(actor, "evaluation.submit", launch)
+    metrics = validate_metrics(metrics)
+    with transaction.atomic():
+        launch = lock(launch)
+        _require_editable(launch, "submit an evaluation")
+        evaluation = Evaluation.objects.create(
+            launch=launch, kind=kind, metrics=metrics, report=report, source_sha256=source_sha256,
+            source_rows=source_rows, submitted_by=actor_label(actor),
+        )
+        _evaluate_automatic_items(launch, evaluation)
+        audit.record("evaluation.submitted", evaluation, actor=actor, after={
+            "launch": launch.pk, "kind": kind, "metric_count": len(metrics), "source_sha256": source_sha256,
+        })
+        refresh_content(launch, actor=actor, reason="new evaluation")
+        _maybe_approve(launch, actor=actor)
+    return evaluation
+
+

@@ -1,0 +1,234 @@
+"""Sign-off rules, enforced in the service: who may sign, what a signature covers, when a launch is approved."""
+
+import pytest
+from django.core import mail
+
+from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.models import AuditEvent
+from governance.audit import verify_chain
+from readiness import services
+from readiness.models import ChecklistItem, ItemSource, LaunchStatus, SignOff
+from tests.factories import PASSWORD, make_launch, make_user, pass_everything
+from governance.roles import Role
+
+pytestmark = pytest.mark.django_db
+TIER_1_SIGNERS = ("ds", "compliance", "legal", "mrm")
+ROLE_OF = {"ds": "DATA_SCIENCE", "compliance": "COMPLIANCE", "legal": "LEGAL", "mrm": "MODEL_RISK",
+           "product": "PRODUCT"}
+
+
+def in_review(cast, **kw):
+    launch = make_launch(author=cast["author"], **kw)
+    launch = pass_everything(launch, attester=cast["ds"])
+    services.submit_for_review(launch, actor=cast["author"])
+    launch.refresh_from_db()
+    return launch
+
+
+def sign(launch, person, cast, decision="APPROVE", **kw):
+    launch.refresh_from_db()
+    role = kw.pop("role", None) or ROLE_OF[person]
+    return services.sign_off(launch, actor=cast[person], role=role, decision=decision,
+                             password=kw.pop("password", PASSWORD), content_hash=kw.pop("content_hash",
+                                                                                      launch.content_hash), **kw)
+
+
+def test_tier_1_needs_four_roles(cast):
+    launch = make_launch(author=cast["author"], tier="TIER_1")
+    assert launch.required_roles == ["DATA_SCIENCE", "COMPLIANCE", "LEGAL", "MODEL_RISK"]
+
+
+def test_tier_2_adds_compliance_when_a_protected_attribute_is_monitored(cast):
+    assert make_launch(author=cast["author"], tier="TIER_2").required_roles == ["DATA_SCIENCE", "PRODUCT"]
+    assert make_launch(author=cast["author"], tier="TIER_2", protected=["race"]).required_roles == [
+        "DATA_SCIENCE", "PRODUCT", "COMPLIANCE"]
+
+
+def test_one_signature_is_not_enough_for_tier_1(cast):
+    launch = in_review(cast)
+    sign(launch, "ds", cast)
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.IN_REVIEW
+
+
+def test_launch_is_approved_exactly_once_when_all_four_sign(cast):
+    launch = in_review(cast)
+    for person in TIER_1_SIGNERS:
+        sign(launch, person, cast)
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.APPROVED and launch.approved_at
+    approvals = AuditEvent.objects.filter(verb="launch.status_changed", object_id=str(launch.pk),
+                                          after__status="APPROVED")
+    assert approvals.count() == 1
+    assert verify_chain()[1] is None
+
+
+def test_author_cannot_sign_own_launch(cast):
+    author = make_user("both", Role.DATA_SCIENCE, Role.COMPLIANCE)
+    cast["both"] = author
+    launch = make_launch(author=author)
+    pass_everything(launch, attester=cast["ds"])
+    services.submit_for_review(launch, actor=author)
+    with pytest.raises(PermissionDenied, match="separation of duties"):
+        sign(launch, "both", cast, role="COMPLIANCE")
+    assert not SignOff.objects.exists()
+
+
+def test_signer_must_hold_the_role(cast):
+    launch = in_review(cast)
+    with pytest.raises(PermissionDenied, match="Legal"):
+        sign(launch, "compliance", cast, role="LEGAL")
+
+
+def test_one_person_signs_in_one_role(cast):
+    both = make_user("sam", Role.COMPLIANCE, Role.LEGAL)
+    cast["sam"] = both
+    launch = in_review(cast)
+    sign(launch, "sam", cast, role="COMPLIANCE")
+    with pytest.raises(Conflict, match="one person signs in one role"):
+        sign(launch, "sam", cast, role="LEGAL")
+    assert SignOff.objects.count() == 1
+
+
+def test_a_role_is_signed_once(cast):
+    other = make_user("cora", Role.COMPLIANCE)
+    cast["cora"] = other
+    launch = in_review(cast)
+    sign(launch, "compliance", cast)
+    with pytest.raises(Conflict, match="already signed"):
+        sign(launch, "cora", cast, role="COMPLIANCE")
+
+
+def test_wrong_password_changes_nothing(cast):
+    launch = in_review(cast)
+    with pytest.raises(ValidationFailed) as info:
+        sign(launch, "compliance", cast, password="guess")
+    assert info.value.field == "password" and not SignOff.objects.exists()
+
+
+def test_unknown_role_is_refused(cast):
+    launch = in_review(cast)
+    with pytest.raises(ValidationFailed) as info:
+        sign(launch, "compliance", cast, role="CEO")
+    assert info.value.field == "role"
+
+
+def test_role_the_launch_does_not_need_is_refused(cast):
+    launch = in_review(cast)
+    with pytest.raises(ValidationFailed, match="does not need"):
+        sign(launch, "product", cast)
+
+
+def test_signing_a_withdrawn_launch_is_refused(cast):
+    launch = in_review(cast)
+    services.withdraw(launch, actor=cast["author"], reason="Superseded by 2.1")
+    with pytest.raises(Conflict, match="withdrawn"):
+        sign(launch, "compliance", cast)
+    assert not SignOff.objects.exists()
+
+
+def test_signature_must_cover_the_current_content(cast):
+    launch = in_review(cast)
+    old_hash = launch.content_hash
+    services.update_memo(launch, actor=cast["author"], risks="Also: vendor field may change.")
+    with pytest.raises(Conflict, match="changed while you were reviewing"):
+        sign(launch, "compliance", cast, content_hash=old_hash)
+
+
+def test_material_change_stales_signatures_and_is_audited(cast):
+    launch = in_review(cast)
+    sign(launch, "compliance", cast)
+    services.update_memo(launch, actor=cast["author"], rationale="Revised after shadow.")
+    signoff = SignOff.objects.get()
+    assert signoff.stale and signoff.staled_at
+    assert AuditEvent.objects.filter(verb="signoff.staled", object_id=str(signoff.pk)).exists()
+    # the same person may sign the new content
+    sign(launch, "compliance", cast)
+    assert SignOff.objects.filter(stale=False).count() == 1
+
+
+def test_material_change_returns_an_approved_launch_to_review(cast):
+    launch = in_review(cast)
+    for person in TIER_1_SIGNERS:
+        sign(launch, person, cast)
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.APPROVED
+    services.submit_evaluation(launch, actor=cast["ds"], metrics={"psi.max": 0.31, "fairness.air": 0.9})
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.IN_REVIEW
+    assert SignOff.objects.filter(stale=False).count() == 0
+
+
+def test_unchanged_content_does_not_stale(cast):
+    launch = in_review(cast)
+    sign(launch, "compliance", cast)
+    services.update_memo(launch, actor=cast["author"], risks=launch.risks)
+    assert not SignOff.objects.get().stale
+
+
+def test_approve_with_conditions_adds_blocking_items_that_hold_approval(cast):
+    launch = in_review(cast)
+    sign(launch, "compliance", cast, decision="APPROVE_WITH_CONDITIONS",
+         conditions="- Weekly fairness report for 90 days\n- Manual review path for declines")
+    items = ChecklistItem.objects.filter(launch=launch, source=ItemSource.CONDITION)
+    assert [i.title for i in items] == ["Weekly fairness report for 90 days", "Manual review path for declines"]
+    assert all(i.blocking for i in items)
+    for person in ("ds", "legal", "mrm"):
+        sign(launch, person, cast)
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.IN_REVIEW, "conditions not yet met"
+    assert not SignOff.objects.filter(stale=True).exists(), "conditions do not stale signatures"
+    for item in items:
+        services.attest_item(item, actor=cast["ds"], outcome="PASS", evidence_text="In place")
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.APPROVED
+
+
+def test_conditions_are_required_for_approve_with_conditions(cast):
+    launch = in_review(cast)
+    with pytest.raises(ValidationFailed) as info:
+        sign(launch, "compliance", cast, decision="APPROVE_WITH_CONDITIONS")
+    assert info.value.field == "conditions"
+
+
+def test_reject_moves_to_rejected_and_author_can_revise(cast):
+    launch = in_review(cast)
+    sign(launch, "legal", cast, decision="REJECT", comment="Adverse-action notices not updated.")
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.REJECTED
+    with pytest.raises(PermissionDenied):
+        services.revise(launch, actor=cast["ds"])
+    services.revise(launch, actor=cast["author"])
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.DRAFT and not SignOff.objects.filter(stale=False).exists()
+
+
+def test_reject_needs_a_reason(cast):
+    launch = in_review(cast)
+    with pytest.raises(ValidationFailed) as info:
+        sign(launch, "legal", cast, decision="REJECT")
+    assert info.value.field == "comment"
+
+
+def test_dissent_is_recorded_with_an_approval(cast):
+    launch = in_review(cast)
+    signoff = sign(launch, "mrm", cast, dissent="I would have run a 10 % canary first.")
+    assert signoff.dissent.startswith("I would") and signoff.approves
+    event = AuditEvent.objects.get(verb="signoff.given")
+    assert event.after["dissent"] == signoff.dissent
+
+
+def test_signers_are_emailed_when_review_starts(cast, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_launch_and_submit = in_review(cast)
+    recipients = sorted(addr for message in mail.outbox for addr in message.to)
+    assert recipients == ["cole@example.com", "ds2@example.com", "lee@example.com", "mara@example.com"]
+    assert make_launch_and_submit.title in mail.outbox[0].subject
+
+
+def test_submitting_needs_a_decision_memo(cast):
+    launch = make_launch(author=cast["author"], memo=False)
+    with pytest.raises(ValidationFailed) as info:
+        services.submit_for_review(launch, actor=cast["author"])
+    assert info.value.field == "summary"
+    assert launch.status == LaunchStatus.DRAFT
