@@ -14,3 +14,12 @@ urlpatterns = [
     path("models/<slug:slug>/versions/<str:version>/features/<int:feature_id>/", views.feature_edit,
          name="feature_edit"),
 ]
+
+from . import policy_views  # noqa: E402
+
+urlpatterns += [
+    path("policies/", policy_views.policy_list, name="policy_list"),
+    path("policies/changes/<int:change_id>/decide/", policy_views.decide, name="policy_decide"),
+    path("policies/<str:tier>/", policy_views.policy_detail, name="policy_detail"),
+    path("policies/<str:tier>/propose/<str:operation>/", policy_views.propose, name="policy_propose"),
+]

@@ -56,3 +56,10 @@ def query_with(context, **params):
         else:
             query[key] = value
     return "?" + query.urlencode() if query else "?"
+
+
+@register.filter
+def duration_minutes(minutes):
+    if minutes in (None, ""):
+        return "—"
+    return duration(timedelta(minutes=int(minutes)))

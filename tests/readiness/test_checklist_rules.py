@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from governance import services as inventory
 from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.roles import Role
 from readiness import services
 from readiness.models import ChecklistItem, ItemSource, ItemStatus, LaunchStatus, Waiver
 from tests.factories import PASSWORD, make_launch, make_user, pass_everything
-from governance.roles import Role
 
 pytestmark = pytest.mark.django_db
 

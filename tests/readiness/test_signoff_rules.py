@@ -3,13 +3,13 @@
 import pytest
 from django.core import mail
 
+from governance.audit import verify_chain
 from governance.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.models import AuditEvent
-from governance.audit import verify_chain
+from governance.roles import Role
 from readiness import services
 from readiness.models import ChecklistItem, ItemSource, LaunchStatus, SignOff
 from tests.factories import PASSWORD, make_launch, make_user, pass_everything
-from governance.roles import Role
 
 pytestmark = pytest.mark.django_db
 TIER_1_SIGNERS = ("ds", "compliance", "legal", "mrm")

@@ -1,0 +1,59 @@
+"""Readiness charts (SVG): per-group rates with intervals, and guardrail sparklines. Shared by pages and PDFs."""
+
+from governance.charts import PALETTE, figure, to_svg
+
+
+def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title: str = "") -> str:
+    """Per-group estimate with its 95 % interval, reference group marked, insufficient groups greyed."""
+    groups = report.get("groups") or []
+    rows = [g for g in groups if g.get(metric)]
+    if not rows:
+        return ""
+    height = 0.9 + 0.38 * len(rows)
+    fig, ax = figure(6.4, height)
+    labels = []
+    for index, group in enumerate(rows):
+        value = group[metric]
+        colour = PALETTE["muted"] if group.get("insufficient_data") else PALETTE["accent"]
+        low, high = value.get("ci_low"), value.get("ci_high")
+        if low is not None and high is not None:
+            ax.plot([low, high], [index, index], color=colour, linewidth=3, solid_capstyle="round", alpha=0.55)
+        if value.get("estimate") is not None:
+            ax.plot([value["estimate"]], [index], "o", color=colour, markersize=6)
+        name = group["group"]
+        if name == report.get("reference_group"):
+            name += " (reference)"
+        if group.get("insufficient_data"):
+            name += " — too few rows"
+        labels.append(f"{name}  n={group['n']:,}")
+    ax.set_yticks(range(len(rows)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel({"selection_rate": "selection rate (95 % interval)", "air": "adverse-impact ratio (95 % interval)",
+                   "tpr": "true-positive rate (95 % interval)"}.get(metric, metric))
+    if metric == "air":
+        floor = (report.get("thresholds") or {}).get("air_floor")
+        if floor:
+            ax.axvline(floor, color=PALETTE["fail"], linestyle="--", linewidth=1)
+            ax.text(floor, -0.7, f" floor {floor:g}", color=PALETTE["fail"], fontsize=8, va="bottom")
+    ax.grid(axis="x", color=PALETTE["line"], linewidth=0.6)
+    return to_svg(fig, title=title or f"Per-group {metric.replace('_', ' ')} with 95 % intervals")
+
+
+def sparkline(points, *, threshold: float, comparator: str, title: str = "") -> str:
+    """Observations over time against a guardrail threshold; breaching points in red."""
+    if not points:
+        return ""
+    fig, ax = figure(3.2, 0.9)
+    times = [p[0] for p in points]
+    values = [p[1] for p in points]
+    ax.plot(times, values, color=PALETTE["accent"], linewidth=1.2)
+    healthy = {"<=": lambda v: v <= threshold, "<": lambda v: v < threshold, ">=": lambda v: v >= threshold,
+               ">": lambda v: v > threshold}[comparator]
+    bad = [(t, v) for t, v in points if not healthy(v)]
+    if bad:
+        ax.plot([t for t, _ in bad], [v for _, v in bad], "o", color=PALETTE["fail"], markersize=2.5)
+    ax.axhline(threshold, color=PALETTE["fail"], linestyle="--", linewidth=0.8)
+    ax.set_xticks([])
+    ax.tick_params(axis="y", labelsize=7)
+    ax.spines["bottom"].set_visible(False)
+    return to_svg(fig, title=title or "Observations against the threshold")

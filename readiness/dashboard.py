@@ -1,0 +1,26 @@
+from django.urls import reverse
+
+from . import selectors
+from .models import LaunchStatus
+
+
+def launch_panels(user) -> list[dict]:
+    in_review = list(selectors.launch_list(status=LaunchStatus.IN_REVIEW))
+    mine = selectors.awaiting_signature(user, in_review)
+    rolling = list(selectors.launch_list(status=LaunchStatus.ROLLING_OUT))
+    return [
+        {"title": "Awaiting my signature", "count": len(mine), "id": "awaiting-my-signature",
+         "rows": [{"url": launch.get_absolute_url(), "label": launch.title,
+                   "note": f"{launch.version} · {launch.version.model.risk_tier}"} for launch in mine],
+         "empty": "Nothing needs your signature.",
+         "more": reverse("readiness:launch_list") + "?mine=on"},
+        {"title": "Launches in review", "count": len(in_review),
+         "rows": [{"url": launch.get_absolute_url(), "label": launch.title,
+                   "note": f"{len([s for s in launch.signoffs.all() if not s.stale])} of "
+                           f"{len(launch.required_roles)} signed"} for launch in in_review[:8]],
+         "empty": "No launch is in review."},
+        {"title": "Rolling out", "count": len(rolling),
+         "rows": [{"url": launch.get_absolute_url(), "label": launch.title, "note": str(launch.version)}
+                  for launch in rolling[:8]],
+         "empty": "No rollout in progress."},
+    ]

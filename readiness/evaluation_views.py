@@ -1,0 +1,17 @@
+"""What the launch page shows of the latest evaluation: verdicts, charts, and what would settle a check."""
+
+from .charts import group_intervals_chart
+
+
+def evaluation_context(evaluation) -> dict:
+    if evaluation is None or not evaluation.report:
+        return {"fairness": None, "drift": None}
+    report = evaluation.report
+    fairness = report.get("fairness")
+    drift = report.get("drift")
+    charts = {}
+    if fairness:
+        charts["selection"] = group_intervals_chart(fairness, metric="selection_rate")
+        if any(g.get("air") for g in fairness.get("groups", [])):
+            charts["air"] = group_intervals_chart(fairness, metric="air")
+    return {"fairness": fairness, "drift": drift, "charts": charts}

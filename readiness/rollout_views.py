@@ -1,0 +1,43 @@
+"""The rollout part of the launch page: stage bar, guardrails with sparklines, and the controls."""
+
+from datetime import timedelta
+
+from governance.permissions import can
+
+from .charts import sparkline
+from .models import LaunchStatus, Observation
+
+
+def rollout_context(request, launch, now) -> dict:
+    plan = getattr(launch, "plan", None)
+    if plan is None:
+        return {"plan": None}
+    stages = list(plan.stages.all())
+    guardrails = list(plan.guardrails.all())
+    current = plan.current_stage
+    for stage in stages:
+        stage.state = ("done" if stage.completed_at else "current" if current and stage.pk == current.pk
+                       else "upcoming")
+    if guardrails and launch.status in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK):
+        longest = max(g.window_minutes for g in guardrails)
+        since = now - timedelta(minutes=max(longest, 60) * 2)
+        metrics = {g.metric for g in guardrails}
+        observations = (Observation.objects.filter(launch=launch, metric__in=metrics, observed_at__gte=since,
+                                                   segment="")
+                        .order_by("observed_at").values_list("metric", "observed_at", "value"))
+        series = {}
+        for metric, at, value in observations:
+            series.setdefault(metric, []).append((at, value))
+        for guardrail in guardrails:
+            guardrail.spark = sparkline(series.get(guardrail.metric, []), threshold=guardrail.threshold,
+                                        comparator=guardrail.comparator,
+                                        title=f"{guardrail.metric} against {guardrail.threshold:g}")
+    editable = launch.status in (LaunchStatus.DRAFT, LaunchStatus.IN_REVIEW)
+    return {
+        "plan": plan, "stages": stages, "guardrails": guardrails, "current_stage": current,
+        "can_edit_plan": editable and can(request.user, "rollout.edit", launch),
+        "can_start": launch.status == LaunchStatus.APPROVED and can(request.user, "rollout.advance", launch),
+        "can_advance": launch.status == LaunchStatus.ROLLING_OUT and can(request.user, "rollout.advance", launch),
+        "can_rollback": launch.status in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED)
+        and can(request.user, "rollout.rollback", launch),
+    }

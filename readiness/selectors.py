@@ -1,0 +1,64 @@
+"""Read queries for launches, with their joins decided here so pages keep a constant query count."""
+
+from django.db.models import Prefetch
+
+from governance.permissions import roles_of
+
+from .models import ChecklistItem, Evaluation, Guardrail, LaunchRequest, LaunchStatus, RolloutStage, SignOff
+
+
+def launch_list(*, status=None, tier=None, q=None):
+    qs = (LaunchRequest.objects.select_related("version__model", "author", "policy_version__policy")
+          .prefetch_related(Prefetch("signoffs", queryset=SignOff.objects.filter(stale=False)))
+          .order_by("-updated_at"))
+    if status:
+        qs = qs.filter(status=status)
+    if tier:
+        qs = qs.filter(version__model__risk_tier=tier)
+    if q:
+        qs = qs.filter(title__icontains=q) | qs.filter(version__model__slug__icontains=q)
+    return qs
+
+
+def awaiting_signature(user, launches=None) -> list[LaunchRequest]:
+    """Launches in review that need a role this person holds, that they did not author and have not signed."""
+    roles = roles_of(user)
+    if not roles:
+        return []
+    if launches is None:
+        launches = launch_list(status=LaunchStatus.IN_REVIEW)
+    result = []
+    for launch in launches:
+        if launch.status != LaunchStatus.IN_REVIEW or launch.author_id == user.pk:
+            continue
+        current = [s for s in launch.signoffs.all() if not s.stale]
+        if any(s.signer_id == user.pk for s in current):
+            continue
+        signed_roles = {s.role for s in current}
+        if any(r in roles and r not in signed_roles for r in launch.required_roles):
+            result.append(launch)
+    return result
+
+
+def launch_detail(pk: int) -> LaunchRequest:
+    return (
+        LaunchRequest.objects.select_related(
+            "version__model__owner", "author", "policy_version__policy", "plan__current_stage",
+        )
+        .prefetch_related(
+            "version__features",
+            Prefetch("items", queryset=ChecklistItem.objects.select_related("attested_by")
+                     .prefetch_related("waivers__granted_by").order_by("position", "pk")),
+            Prefetch("signoffs", queryset=SignOff.objects.select_related("signer").order_by("signed_at")),
+            Prefetch("evaluations", queryset=Evaluation.objects.order_by("-created_at", "-pk")[:1],
+                     to_attr="latest_evaluations"),
+            Prefetch("plan__stages", queryset=RolloutStage.objects.select_related("approved_by").order_by("position")),
+            Prefetch("plan__guardrails", queryset=Guardrail.objects.select_related("stage").order_by("pk")),
+        )
+        .get(pk=pk)
+    )
+
+
+def launches_for_model(model):
+    return (LaunchRequest.objects.filter(version__model=model).select_related("version", "author")
+            .order_by("-created_at"))

@@ -1,0 +1,246 @@
+from collections import OrderedDict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from governance.errors import DomainError
+from governance.models import AuditEvent
+from governance.permissions import can, roles_of
+from governance.policy_defaults import CATEGORIES
+from governance.views import deny_unless, form_error
+
+from . import selectors, services
+from .forms import (
+    AttestForm,
+    LaunchCreateForm,
+    LaunchFilterForm,
+    MemoForm,
+    ReasonForm,
+    SignOffForm,
+    WaiverForm,
+)
+from .models import ChecklistItem, ItemKind, LaunchRequest, LaunchStatus
+
+
+def _launch_or_404(pk):
+    try:
+        return selectors.launch_detail(pk)
+    except LaunchRequest.DoesNotExist:
+        raise Http404("No such launch.") from None
+
+
+@login_required
+def launch_list(request):
+    form = LaunchFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    launches = list(selectors.launch_list(status=filters.get("status"), tier=filters.get("tier"),
+                                          q=filters.get("q")))
+    if filters.get("mine"):
+        launches = selectors.awaiting_signature(request.user, launches)
+    return render(request, "readiness/launch_list.html", {
+        "form": form, "launches": launches, "can_create": can(request.user, "launch.create"),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def launch_create(request):
+    deny_unless(request.user, "launch.create")
+    initial = {}
+    if request.GET.get("version", "").isdigit():
+        initial["version"] = request.GET["version"]
+    form = LaunchCreateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            launch = services.create_launch(form.cleaned_data["version"], actor=request.user,
+                                            title=form.cleaned_data["title"], summary=form.cleaned_data["summary"])
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Launch created. Complete the decision memo and the checklist, then send it "
+                                      "for review.")
+            return redirect(launch)
+    return render(request, "readiness/launch_create.html", {"form": form})
+
+
+def _audit_trail(launch, limit=60):
+    return (AuditEvent.objects.filter(Q(object_type="readiness.launchrequest", object_id=str(launch.pk))
+                                      | Q(after__launch=launch.pk))
+            .order_by("-seq")[:limit])
+
+
+@login_required
+def launch_detail(request, pk):
+    launch = _launch_or_404(pk)
+    deny_unless(request.user, "launch.view", launch)
+    now = timezone.now()
+    items = list(launch.items.all())
+    signoffs = list(launch.signoffs.all())
+    gaps = services.approval_gaps(launch, signoffs=signoffs, items=items, now=now)
+    groups = OrderedDict()
+    for item in items:
+        item.ok = services.blocking_item_ok(item, now)
+        item.valid_waiver = next((w for w in item.waivers.all() if w.is_valid(now)), None)
+        groups.setdefault(CATEGORIES.get(item.category, item.category.title()), []).append(item)
+    current = {s.role: s for s in signoffs if not s.stale}
+    roles_table = [{"role": r, "signoff": current.get(r)} for r in launch.required_roles]
+    my_roles = roles_of(request.user)
+    can_sign_roles = [r for r in launch.required_roles if r in my_roles and r not in current]
+    already_signed = any(s.signer_id == request.user.pk for s in current.values())
+    evaluation = launch.latest_evaluations[0] if launch.latest_evaluations else None
+    context = {
+        "launch": launch, "groups": groups, "items": items, "gaps": gaps, "roles_table": roles_table,
+        "signoffs": signoffs, "stale_signoffs": [s for s in signoffs if s.stale],
+        "evaluation": evaluation,
+        "can_edit": launch.is_editable and can(request.user, "launch.edit", launch),
+        "can_attest": launch.is_editable and can(request.user, "checklist.attest", launch),
+        "can_waive": launch.is_editable and can(request.user, "checklist.waive", launch)
+        and launch.author_id != request.user.pk,
+        "can_sign": (launch.status == LaunchStatus.IN_REVIEW and bool(can_sign_roles) and not already_signed
+                     and launch.author_id != request.user.pk),
+        "is_author": launch.author_id == request.user.pk,
+        "pending_manual": [i for i in items if i.kind == ItemKind.MANUAL and i.status == "PENDING"],
+        "audit_events": _audit_trail(launch),
+    }
+    context.update(_rollout_context(request, launch, now))
+    context.update(_evaluation_context(evaluation))
+    return render(request, "readiness/launch_detail.html", context)
+
+
+def _rollout_context(request, launch, now):
+    """Filled in by the rollout views (stage bar, guardrails, controls)."""
+    from .rollout_views import rollout_context
+
+    return rollout_context(request, launch, now)
+
+
+def _evaluation_context(evaluation):
+    from .evaluation_views import evaluation_context
+
+    return evaluation_context(evaluation)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def memo_edit(request, pk):
+    launch = get_object_or_404(LaunchRequest.objects.select_related("version__model"), pk=pk)
+    deny_unless(request.user, "launch.edit", launch)
+    form = MemoForm(request.POST or None, instance=launch)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_memo(launch, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Decision memo saved.")
+            return redirect(launch)
+    return render(request, "readiness/memo_form.html", {"form": form, "launch": launch})
+
+
+def _post_action(request, pk, action, success):
+    launch = get_object_or_404(LaunchRequest, pk=pk)
+    try:
+        action(launch)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect(launch)
+
+
+@login_required
+@require_POST
+def launch_submit(request, pk):
+    return _post_action(request, pk, lambda launch: services.submit_for_review(launch, actor=request.user),
+                        "Sent for review; the signers have been notified.")
+
+
+@login_required
+@require_POST
+def launch_withdraw(request, pk):
+    form = ReasonForm(request.POST)
+    reason = form.data.get("reason", "")
+    return _post_action(request, pk, lambda launch: services.withdraw(launch, actor=request.user, reason=reason),
+                        "Launch withdrawn.")
+
+
+@login_required
+@require_POST
+def launch_revise(request, pk):
+    return _post_action(request, pk, lambda launch: services.revise(launch, actor=request.user),
+                        "Back to draft. Address the rejection, then send it for review again.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign(request, pk):
+    launch = _launch_or_404(pk)
+    roles = [r for r in launch.required_roles if r in roles_of(request.user)]
+    if not roles:
+        messages.error(request, "You hold none of the roles this launch needs.")
+        return redirect(launch)
+    form = SignOffForm(request.POST or None, roles=roles, initial={"content_hash": launch.content_hash})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.sign_off(launch, actor=request.user, role=data["role"], decision=data["decision"],
+                              password=data["password"], content_hash=data["content_hash"],
+                              conditions=data["conditions"], dissent=data["dissent"], comment=data["comment"])
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            launch.refresh_from_db()
+            messages.success(request, f"Signed. The launch is {launch.get_status_display().lower()}.")
+            return redirect(launch)
+    items = list(launch.items.all())
+    return render(request, "readiness/sign_form.html", {
+        "form": form, "launch": launch, "items": items,
+        "gaps": services.approval_gaps(launch, signoffs=list(launch.signoffs.all()), items=items),
+    })
+
+
+def _item_or_404(pk, item_id):
+    return get_object_or_404(ChecklistItem.objects.select_related("launch__version__model"), pk=item_id,
+                             launch_id=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def attest(request, pk, item_id):
+    item = _item_or_404(pk, item_id)
+    deny_unless(request.user, "checklist.attest", item.launch)
+    form = AttestForm(request.POST or None, initial={"outcome": "PASS", "evidence_url": item.evidence_url,
+                                                      "evidence_text": item.evidence_text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.attest_item(item, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"“{item.title}” recorded.")
+            return redirect(f"{item.launch.get_absolute_url()}#item-{item.pk}")
+    return render(request, "readiness/attest_form.html", {"form": form, "item": item, "launch": item.launch})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def waive(request, pk, item_id):
+    item = _item_or_404(pk, item_id)
+    deny_unless(request.user, "checklist.waive", item.launch)
+    form = WaiverForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.waive_item(item, actor=request.user, reason=form.cleaned_data["reason"],
+                                expires_at=form.cleaned_data["expires_at"])
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"“{item.title}” waived.")
+            return redirect(f"{item.launch.get_absolute_url()}#item-{item.pk}")
+    return render(request, "readiness/waiver_form.html", {"form": form, "item": item, "launch": item.launch})
+

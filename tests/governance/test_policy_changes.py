@@ -1,0 +1,104 @@
+"""Tier policies change only with a second person's approval, and keep their history."""
+
+import pytest
+
+from governance import policies
+from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.models import PolicyChange
+from governance.roles import Role
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+
+NEW_ITEM = {"key": "vendor_change_notice", "title": "Vendor change notice process", "category": "third_party",
+            "kind": "MANUAL", "blocking": True, "guidance": "Vendors tell us before they change a field."}
+
+
+@pytest.fixture
+def tier1(db):
+    policies.ensure_default_policies()
+    return policies.get_policy("TIER_1")
+
+
+def test_defaults_follow_documented_practice(tier1):
+    assert policies.current_version("TIER_1").required_roles == ["DATA_SCIENCE", "COMPLIANCE", "LEGAL", "MODEL_RISK"]
+    assert policies.current_version("TIER_2").required_roles == ["DATA_SCIENCE", "PRODUCT"]
+    assert policies.current_version("TIER_2").content["roles_if_protected_attributes"] == ["COMPLIANCE"]
+    assert policies.current_version("TIER_3").required_roles == ["DATA_SCIENCE"]
+
+
+def test_a_proposal_does_not_take_effect_until_approved(tier1):
+    proposer = make_user("cole", Role.COMPLIANCE)
+    policies.propose_change(tier1, actor=proposer, operation="ADD_CHECKLIST_ITEM", payload=NEW_ITEM,
+                            rationale="Lending incident follow-up")
+    assert "vendor_change_notice" not in [i["key"] for i in policies.current_version("TIER_1").content["checklist"]]
+
+
+def test_the_proposer_cannot_approve_their_own_change(tier1):
+    proposer = make_user("cole", Role.COMPLIANCE)
+    change = policies.propose_change(tier1, actor=proposer, operation="ADD_CHECKLIST_ITEM", payload=NEW_ITEM,
+                                     rationale="r")
+    with pytest.raises(ValidationFailed, match="second person"):
+        policies.approve_change(change, actor=proposer)
+    assert policies.current_version("TIER_1").number == 1
+
+
+@pytest.mark.parametrize("role", ["DATA_SCIENCE", "LEGAL", "PRODUCT", "ENGINEERING", "VIEWER"])
+def test_only_compliance_or_model_risk_approve(tier1, role):
+    change = policies.propose_change(tier1, actor=make_user("p", Role.DATA_SCIENCE), operation="ADD_CHECKLIST_ITEM",
+                                     payload=NEW_ITEM, rationale="r")
+    with pytest.raises(PermissionDenied):
+        policies.approve_change(change, actor=make_user("a", role))
+
+
+def test_approval_creates_a_new_version_and_keeps_history(tier1):
+    change = policies.propose_change(tier1, actor=make_user("dana", Role.DATA_SCIENCE),
+                                     operation="ADD_CHECKLIST_ITEM", payload=NEW_ITEM, rationale="r")
+    version = policies.approve_change(change, actor=make_user("mara", Role.MODEL_RISK))
+    assert version.number == 2 and policies.current_version("TIER_1") == version
+    assert [v.number for v in tier1.versions.order_by("number")] == [1, 2]
+    assert "vendor_change_notice" in [i["key"] for i in version.content["checklist"]]
+    with pytest.raises(Conflict):
+        policies.approve_change(change, actor=make_user("cole", Role.COMPLIANCE))
+
+
+@pytest.mark.parametrize("operation,payload,field", [
+    ("ADD_CHECKLIST_ITEM", {**NEW_ITEM, "key": "model_card"}, "payload.key"),
+    ("ADD_CHECKLIST_ITEM", {**NEW_ITEM, "kind": "AUTOMATIC", "rule": "psi.max <= lots"}, "payload.rule"),
+    ("SET_REQUIRED_ROLES", {"required_roles": ["DATA_SCIENCE", "CEO"]}, "payload.required_roles"),
+    ("SET_THRESHOLDS", {"air_floor": 1.5}, "payload.air_floor"),
+    ("ADD_GUARDRAIL", {"metric": "approval_air", "comparator": ">=", "threshold": 0.8, "action": "EXPLODE"},
+     "payload.action"),
+    ("SET_ROLLOUT", {"stages": [{"name": "canary", "traffic_percent": 150}]}, "payload.stages[0].traffic_percent"),
+])
+def test_invalid_proposals_are_refused_with_the_field_named(tier1, operation, payload, field):
+    with pytest.raises(ValidationFailed) as info:
+        policies.propose_change(tier1, actor=make_user("dana", Role.DATA_SCIENCE), operation=operation,
+                                payload=payload, rationale="r")
+    assert info.value.field == field
+    assert not PolicyChange.objects.exists()
+
+
+def test_tier_1_rollout_must_start_with_a_long_enough_shadow(tier1):
+    payload = {"min_shadow_minutes": 43200, "stages": [
+        {"name": "shadow", "traffic_percent": 0, "min_duration_minutes": 60},
+        {"name": "full", "traffic_percent": 100}]}
+    with pytest.raises(ValidationFailed) as info:
+        policies.propose_change(tier1, actor=make_user("dana", Role.DATA_SCIENCE), operation="SET_ROLLOUT",
+                                payload=payload, rationale="r")
+    assert info.value.field == "payload.stages[0].min_duration_minutes"
+
+
+def test_policy_change_through_the_pages(client, tier1):
+    proposer, approver = make_user("dana", Role.DATA_SCIENCE), make_user("mara", Role.MODEL_RISK)
+    client.force_login(proposer)
+    response = client.post("/policies/TIER_1/propose/SET_THRESHOLDS/", {
+        "air_floor": 0.85, "eo_max_diff": 0.1, "psi_act": 0.2, "psi_watch": 0.1, "min_group_count": 30,
+        "null_rate_tolerance": 0.05, "rationale": "Tighter floor after review"})
+    assert response.status_code == 302
+    change = PolicyChange.objects.get()
+    client.post(f"/policies/changes/{change.pk}/decide/", {"decision": "approve"})
+    assert policies.current_version("TIER_1").number == 1, "the proposer's own approval is refused"
+    client.force_login(approver)
+    client.post(f"/policies/changes/{change.pk}/decide/", {"decision": "approve", "note": "ok"})
+    assert policies.current_version("TIER_1").thresholds["air_floor"] == 0.85

@@ -1,0 +1,91 @@
+"""Races on PostgreSQL: simultaneous signatures, and a signature racing a content change."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from governance.audit import verify_chain
+from governance.errors import DomainError
+from governance.models import AuditEvent
+from readiness import services
+from readiness.models import LaunchRequest, LaunchStatus, SignOff
+from tests.factories import PASSWORD, make_launch, pass_everything
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(*jobs):
+    barrier = threading.Barrier(len(jobs))
+    outcomes = [None] * len(jobs)
+
+    def runner(index, job):
+        try:
+            barrier.wait()
+            outcomes[index] = job()
+        except DomainError as error:
+            outcomes[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def ready_for_last_signatures(cast):
+    launch = pass_everything(make_launch(author=cast["author"]), attester=cast["ds"])
+    services.submit_for_review(launch, actor=cast["author"])
+    for person, role in (("ds", "DATA_SCIENCE"), ("legal", "LEGAL")):
+        launch.refresh_from_db()
+        services.sign_off(launch, actor=cast[person], role=role, decision="APPROVE", password=PASSWORD,
+                          content_hash=launch.content_hash)
+    launch.refresh_from_db()
+    return launch
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_final_signers_at_once_lose_nothing_and_approve_once(cast, attempt):
+    launch = ready_for_last_signatures(cast)
+    digest = launch.content_hash
+
+    def signer(person, role):
+        return lambda: services.sign_off(LaunchRequest.objects.get(pk=launch.pk), actor=cast[person], role=role,
+                                         decision="APPROVE", password=PASSWORD, content_hash=digest)
+
+    outcomes = run_together(signer("compliance", "COMPLIANCE"), signer("mrm", "MODEL_RISK"))
+    assert all(isinstance(o, SignOff) for o in outcomes), outcomes
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.APPROVED
+    assert SignOff.objects.filter(launch=launch, stale=False).count() == 4
+    approvals = AuditEvent.objects.filter(verb="launch.status_changed", object_id=str(launch.pk),
+                                          after__status="APPROVED")
+    assert approvals.count() == 1
+    assert verify_chain()[1] is None
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_signature_racing_a_content_change_never_approves_stale_content(cast, attempt):
+    launch = ready_for_last_signatures(cast)
+    services.sign_off(launch, actor=cast["compliance"], role="COMPLIANCE", decision="APPROVE", password=PASSWORD,
+                      content_hash=launch.content_hash)
+    launch.refresh_from_db()
+    digest = launch.content_hash
+    outcomes = run_together(
+        lambda: services.sign_off(LaunchRequest.objects.get(pk=launch.pk), actor=cast["mrm"], role="MODEL_RISK",
+                                  decision="APPROVE", password=PASSWORD, content_hash=digest),
+        lambda: services.update_memo(LaunchRequest.objects.get(pk=launch.pk), actor=cast["author"],
+                                     risks="Vendor may repopulate device fields."),
+    )
+    launch.refresh_from_db()
+    current = SignOff.objects.filter(launch=launch, stale=False)
+    # Either the signature landed first (then the edit staled everything and the launch is back in review),
+    # or the edit landed first (then the signature was refused as covering old content).
+    assert launch.status == LaunchStatus.IN_REVIEW
+    assert all(s.content_hash == launch.content_hash for s in current)
+    assert SignOff.objects.filter(launch=launch, signer=cast["mrm"]).count() == (
+        0 if isinstance(outcomes[0], DomainError) else 1)
+    assert verify_chain()[1] is None
