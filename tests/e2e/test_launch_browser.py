@@ -52,10 +52,10 @@ def test_tier_1_launch_walks_from_draft_to_approved(page, login):
     page.click("text=Send for review")
     page.wait_for_selector("#launch-status:has-text('In review')")
 
-    for role, signer in signers.items():
+    for signer in signers.values():
         login(signer.username, PASSWORD)
         page.goto("/")
-        page.click(f"text=Credit line 3.0 relaunch")
+        page.click("text=Credit line 3.0 relaunch")
         page.click("text=Sign off")
         page.check("input[value=APPROVE]")
         page.fill("#id_password", PASSWORD)
