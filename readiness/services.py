@@ -221,11 +221,14 @@ def _maybe_approve(launch: LaunchRequest, *, actor) -> bool:
 
 # -- launches ----------------------------------------------------------------------------------------------
 
-def create_launch(version: ModelVersion, *, actor, title: str, summary: str = "", **memo) -> LaunchRequest:
-    """Open a launch for a model version under the tier policy in force now."""
+def create_launch(version: ModelVersion, *, actor, title: str, summary: str = "", author: User | None = None,
+                  **memo) -> LaunchRequest:
+    """Open a launch for a model version under the tier policy in force now. A pipeline (token) may open one
+    on behalf of a person, who is then its author for separation of duties."""
     require(actor, "launch.create", version)
-    if not isinstance(actor, User):
-        raise PermissionDenied("Launches are authored by a person.")
+    author = author or actor
+    if not isinstance(author, User):
+        raise ValidationFailed("A launch's author is a person.", field="author")
     title = (title or "").strip()
     if not title:
         raise ValidationFailed("Give the launch a title.", field="title")
@@ -236,7 +239,7 @@ def create_launch(version: ModelVersion, *, actor, title: str, summary: str = ""
     policy_version = current_version(version.model.risk_tier)
     with transaction.atomic():
         launch = LaunchRequest.objects.create(
-            version=version, policy_version=policy_version, title=title[:200], summary=summary or "", author=actor,
+            version=version, policy_version=policy_version, title=title[:200], summary=summary or "", author=author,
             required_roles=required_roles_for(version, policy_version),
             **{k: v or "" for k, v in memo.items()},
         )

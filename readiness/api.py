@@ -1,0 +1,263 @@
+"""Readiness API: launches, evaluations and the gate. Thin: parse, call a service, answer."""
+
+import hashlib
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from governance.errors import PayloadTooLarge, PermissionDenied, ValidationFailed
+from governance.idempotency import idempotent
+from governance.models import ModelVersion, User
+from governance.permissions import require
+from governance.stats import (
+    StatsInputError,
+    drift_report,
+    fairness_report,
+    parse_feature_table,
+    parse_predictions,
+)
+
+from . import gate, selectors, services
+from .models import Evaluation, LaunchRequest
+
+
+class SignOffOut(serializers.Serializer):
+    role = serializers.CharField()
+    signer = serializers.CharField(source="signer.username")
+    decision = serializers.CharField()
+    conditions = serializers.CharField()
+    dissent = serializers.CharField()
+    content_hash = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    stale = serializers.BooleanField()
+
+
+class ItemOut(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    category = serializers.CharField()
+    blocking = serializers.BooleanField()
+    kind = serializers.CharField()
+    rule = serializers.CharField()
+    status = serializers.CharField()
+    result = serializers.JSONField()
+
+
+class LaunchOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    model = serializers.CharField(source="version.model.slug")
+    version = serializers.CharField(source="version.version")
+    title = serializers.CharField()
+    status = serializers.CharField()
+    required_roles = serializers.ListField(child=serializers.CharField())
+    content_hash = serializers.CharField()
+    decision = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    url = serializers.CharField(source="get_absolute_url")
+
+
+class LaunchDetailOut(LaunchOut):
+    signoffs = SignOffOut(many=True, source="signoffs.all")
+    checklist = ItemOut(many=True, source="items.all")
+
+
+class LaunchIn(serializers.Serializer):
+    model = serializers.CharField(max_length=80)
+    version = serializers.CharField(max_length=60)
+    title = serializers.CharField(max_length=200)
+    summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    author = serializers.CharField(required=False, max_length=150,
+                                   help_text="Username of the launch's author (token calls; default: the model owner)")
+
+
+class LaunchList(GenericAPIView):
+    serializer_class = LaunchOut
+
+    def get(self, request):
+        require(request.user, "launch.view")
+        qs = selectors.launch_list(status=request.query_params.get("status") or None,
+                                   tier=request.query_params.get("tier") or None)
+        model_ids = getattr(request.user, "model_ids", None)
+        if model_ids is not None:
+            qs = qs.filter(version__model_id__in=model_ids)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(LaunchOut(page, many=True).data)
+
+    @extend_schema(request=LaunchIn, responses={201: LaunchDetailOut})
+    @idempotent
+    def post(self, request):
+        data = LaunchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        version = ModelVersion.objects.select_related("model__owner").filter(
+            model__slug=values["model"], version=values["version"]).first()
+        if version is None:
+            raise ValidationFailed(f"No version {values['version']!r} of model {values['model']!r}.", field="version")
+        require(request.user, "launch.create", version)
+        author = request.user if isinstance(request.user, User) else None
+        if author is None:
+            username = values.get("author")
+            author = (User.objects.filter(username=username, is_active=True).first() if username
+                      else version.model.owner)
+            if author is None:
+                raise ValidationFailed(f"No active person {username!r}.", field="author")
+        launch = services.create_launch(version, actor=request.user, author=author, title=values["title"],
+                                        summary=values["summary"])
+        return Response(LaunchDetailOut(selectors.launch_detail(launch.pk)).data, status=201)
+
+
+def _launch(request, pk, action):
+    launch = get_object_or_404(LaunchRequest.objects.select_related("version__model"), pk=pk)
+    require(request.user, action, launch)
+    return launch
+
+
+class LaunchDetail(GenericAPIView):
+    serializer_class = LaunchDetailOut
+
+    def get(self, request, pk):
+        launch = _launch(request, pk, "launch.view")
+        return Response(LaunchDetailOut(selectors.launch_detail(launch.pk)).data)
+
+
+class EvaluationIn(serializers.Serializer):
+    metrics = serializers.DictField(child=serializers.JSONField(), required=False,
+                                    help_text="Flat metric name → number, e.g. {\"auc\": 0.81, \"psi.income\": 0.04}")
+    predictions = serializers.FileField(required=False, help_text="CSV: group, y_pred[, y_true, y_pred_champion, "
+                                                                  "score]")
+    baseline = serializers.FileField(required=False, help_text="CSV of feature values at training time (drift)")
+    current = serializers.FileField(required=False, help_text="CSV of recent serving feature values (drift)")
+
+
+def _parse(parser, data: bytes, upload_field: str):
+    """Run a stats parser; its errors name a CSV column, or the whole file as the upload field."""
+    try:
+        return parser(data)
+    except StatsInputError as error:
+        field = upload_field if error.field in ("file", "", None) else error.field
+        raise ValidationFailed(error.message, field=field) from None
+
+
+def _read_upload(upload, field) -> bytes:
+    if upload.size > settings.MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge(f"{field} is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}.",
+                              field=field)
+    return upload.read()
+
+
+class EvaluationCreate(GenericAPIView):
+    parser_classes = [JSONParser, MultiPartParser]
+    serializer_class = EvaluationIn
+
+    @extend_schema(request={"application/json": EvaluationIn, "multipart/form-data": EvaluationIn},
+                   responses={201: inline_serializer("EvaluationOut", {
+                       "id": serializers.IntegerField(), "metrics": serializers.DictField(),
+                       "report": serializers.JSONField(), "checklist": ItemOut(many=True),
+                       "content_hash": serializers.CharField(), "status": serializers.CharField()})})
+    def post(self, request, pk):
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > settings.MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(f"The request is {int(length):,} bytes; the limit is "
+                                  f"{settings.MAX_UPLOAD_BYTES:,}.", field="predictions")
+        return self._create(request, pk)
+
+    @idempotent
+    def _create(self, request, pk):
+        launch = _launch(request, pk, "evaluation.submit")
+        files = request.FILES
+        unknown = sorted(set(request.data.keys()) - {"metrics", "predictions", "baseline", "current"})
+        if unknown:
+            raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+        metrics = request.data.get("metrics") if "metrics" not in files else None
+        if isinstance(metrics, str):
+            import json
+
+            try:
+                metrics = json.loads(metrics)
+            except ValueError:
+                raise ValidationFailed("metrics must be a JSON object.", field="metrics") from None
+        metrics = dict(metrics or {}) if isinstance(metrics, dict) or metrics is None else metrics
+        if not isinstance(metrics, dict):
+            raise ValidationFailed("metrics must be an object of name → number.", field="metrics")
+        report, digest, rows = {}, hashlib.sha256(), None
+        thresholds = launch.policy_version.thresholds
+        try:
+            if "predictions" in files:
+                data = _read_upload(files["predictions"], "predictions")
+                digest.update(data)
+                predictions = _parse(parse_predictions, data, "predictions")
+                rows = predictions.rows
+                report["fairness"] = fairness_report(
+                    predictions, air_floor=thresholds.get("air_floor", 0.8),
+                    eo_max_diff=thresholds.get("eo_max_diff", 0.1),
+                    min_group_count=int(thresholds.get("min_group_count", 30)),
+                    n_boot=settings.FAIRNESS_BOOTSTRAP_RESAMPLES)
+                metrics = {**report["fairness"]["metrics"], **metrics}
+            if ("baseline" in files) != ("current" in files):
+                raise ValidationFailed("Drift needs both a baseline and a current file.",
+                                       field="current" if "baseline" in files else "baseline")
+            if "baseline" in files:
+                baseline = _read_upload(files["baseline"], "baseline")
+                current = _read_upload(files["current"], "current")
+                digest.update(baseline)
+                digest.update(current)
+                report["drift"] = drift_report(
+                    _parse(parse_feature_table, baseline, "baseline"), _parse(parse_feature_table, current, "current"),
+                    psi_act=thresholds.get("psi_act", 0.2), psi_watch=thresholds.get("psi_watch", 0.1),
+                    null_rate_tolerance=thresholds.get("null_rate_tolerance", 0.05))
+                metrics = {**report["drift"]["metrics"], **metrics}
+        except StatsInputError as error:
+            raise ValidationFailed(error.message, field=error.field) from None
+        if not metrics:
+            raise ValidationFailed("Send metrics, a predictions file, or baseline and current files.",
+                                   field="metrics")
+        evaluation = services.submit_evaluation(
+            launch, actor=request.user, metrics=metrics, report=report or None,
+            kind=Evaluation.Kind.PREDICTIONS if report else Evaluation.Kind.METRICS,
+            source_sha256=digest.hexdigest() if report else "", source_rows=rows)
+        launch.refresh_from_db()
+        items = launch.items.filter(kind="AUTOMATIC").order_by("position", "pk")
+        return Response({"id": evaluation.pk, "metrics": evaluation.metrics, "report": evaluation.report,
+                         "checklist": ItemOut(items, many=True).data, "content_hash": launch.content_hash,
+                         "status": launch.status}, status=201)
+
+
+GateOut = inline_serializer("GateVerdict", {
+    "decision": serializers.ChoiceField(choices=["allow", "deny"]), "model": serializers.CharField(),
+    "version": serializers.CharField(), "stage": serializers.CharField(),
+    "launch": serializers.IntegerField(allow_null=True), "status": serializers.CharField(allow_null=True),
+    "reasons": serializers.ListField(child=serializers.DictField()),
+    "content_hash": serializers.CharField(allow_null=True), "evaluated_at": serializers.DateTimeField(),
+    "receipt": serializers.CharField(allow_null=True)})
+
+
+class Gate(GenericAPIView):
+    serializer_class = None
+
+    @extend_schema(parameters=[OpenApiParameter("model", str, required=True),
+                               OpenApiParameter("version", str, required=True),
+                               OpenApiParameter("stage", str, required=True)],
+                   responses={200: GateOut})
+    def get(self, request):
+        params = {}
+        for name in ("model", "version", "stage"):
+            value = request.query_params.get(name, "").strip()
+            if not value:
+                raise ValidationFailed(f"The {name} query parameter is required.", field=name)
+            if len(value) > 100:
+                raise ValidationFailed(f"The {name} query parameter is too long.", field=name)
+            params[name] = value
+        require(request.user, "gate.read")
+        model_ids = getattr(request.user, "model_ids", None)
+        if model_ids is not None:
+            from governance.models import MLModel
+
+            model = MLModel.objects.filter(slug=params["model"]).only("pk").first()
+            if model is not None and model.pk not in model_ids:
+                raise PermissionDenied(f"This token may not ask the gate about {params['model']}.")
+        return Response(gate.decide(**params))

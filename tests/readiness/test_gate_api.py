@@ -1,0 +1,318 @@
+"""The CI launch gate and the evaluations API, as a pipeline uses them."""
+
+import io
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from readiness import gate, services
+from readiness.models import Evaluation, LaunchRequest
+from tests.factories import PASSWORD, make_launch, pass_everything
+
+pytestmark = pytest.mark.django_db
+
+FOUR = (("ds", "DATA_SCIENCE"), ("compliance", "COMPLIANCE"), ("legal", "LEGAL"), ("mrm", "MODEL_RISK"))
+
+
+def bearer(api_client, secret):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return api_client
+
+
+def sign_all(launch, cast, roles=FOUR):
+    for person, role in roles:
+        launch.refresh_from_db()
+        services.sign_off(launch, actor=cast[person], role=role, decision="APPROVE", password=PASSWORD,
+                          content_hash=launch.content_hash)
+    launch.refresh_from_db()
+    return launch
+
+
+def approved_launch(cast, **kw):
+    launch = pass_everything(make_launch(author=cast["author"], **kw), attester=cast["ds"])
+    services.submit_for_review(launch, actor=cast["author"])
+    return sign_all(launch, cast)
+
+
+def ask(api_client, launch, stage="shadow"):
+    return api_client.get("/api/v1/gate/", {"model": launch.version.model.slug, "version": launch.version.version,
+                                            "stage": stage})
+
+
+def codes(body):
+    return {r["code"] for r in body["reasons"]}
+
+
+def predictions_csv(rates, n_per_group=400, seed=1, labels=True):
+    rng = np.random.default_rng(seed)
+    lines = ["group,y_true,y_pred"] if labels else ["group,y_pred"]
+    for group, rate in rates.items():
+        for _ in range(n_per_group):
+            y = int(rng.random() < 0.5)
+            p = int(rng.random() < rate)
+            lines.append(f"{group},{y},{p}" if labels else f"{group},{p}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_ci_pipeline_end_to_end(api_client, token_for, cast, settings):
+    """token → register version → launch → evaluations → sign-offs → allow; a failing evaluation → deny."""
+    settings.FAIRNESS_BOOTSTRAP_RESAMPLES = 2000
+    from tests.factories import MLModelFactory, sha
+
+    MLModelFactory(slug="credit-line", risk_tier="TIER_1", owner=cast["author"])
+    _, secret = token_for("models:write", "launches:write", "launches:read", "evaluations:write", "gate:read")
+    client = bearer(api_client, secret)
+    assert client.post("/api/v1/models/credit-line/versions/", {
+        "version": "4.0.0", "artifact_sha256": sha("artifact"), "features": [{"name": "income"}]},
+        format="json").status_code == 201
+    created = client.post("/api/v1/launches/", {"model": "credit-line", "version": "4.0.0",
+                                                "title": "Credit line 4.0"}, format="json")
+    assert created.status_code == 201, created.json()
+    launch = LaunchRequest.objects.get(pk=created.json()["id"])
+    assert launch.author == cast["author"]
+    upload = io.BytesIO(predictions_csv({"a": 0.5, "b": 0.5, "c": 0.5}, n_per_group=5000))
+    upload.name = "predictions.csv"
+    response = client.post(f"/api/v1/launches/{launch.pk}/evaluations/",
+                           {"predictions": upload, "metrics": '{"psi.max": 0.05}'}, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["report"]["fairness"]["checks"][0]["verdict"] == "PASS"
+    assert response.json()["metrics"]["psi.max"] == 0.05
+    for item in launch.items.filter(kind="MANUAL"):
+        services.attest_item(item, actor=cast["ds"], outcome="PASS", evidence_text="ok")
+    launch.refresh_from_db()
+    services.update_memo(launch, actor=cast["author"], summary="s", options_considered="o", decision="SHIP",
+                         rationale="r")
+    services.submit_for_review(launch, actor=cast["author"])
+    assert ask(client, launch).json()["decision"] == "deny"
+    sign_all(launch, cast)
+    body = ask(client, launch).json()
+    assert body["decision"] == "allow", body["reasons"]
+    assert gate.verify_receipt(body["receipt"])["decision"] == "allow"
+    metrics = {**launch.evaluations.latest().metrics, "psi.max": 0.4}
+    client.post(f"/api/v1/launches/{launch.pk}/evaluations/", {"metrics": metrics}, format="json")
+    body = ask(client, launch).json()
+    assert body["decision"] == "deny"
+    assert {"blocking_check_failed", "stale_signoff"} <= codes(body)
+
+
+def test_gate_codes_for_unknowns(api_client, token_for, cast):
+    launch = make_launch(author=cast["author"])
+    _, secret = token_for("gate:read")
+    client = bearer(api_client, secret)
+    r = client.get("/api/v1/gate/", {"model": "nope", "version": "1", "stage": "shadow"})
+    assert r.status_code == 200 and codes(r.json()) == {"unknown_model"} and r.json()["decision"] == "deny"
+    r = client.get("/api/v1/gate/", {"model": launch.version.model.slug, "version": "9.9", "stage": "shadow"})
+    assert codes(r.json()) == {"unknown_version"}
+    from tests.factories import ModelVersionFactory
+
+    bare = ModelVersionFactory(model=launch.version.model)
+    r = client.get("/api/v1/gate/", {"model": bare.model.slug, "version": bare.version, "stage": "shadow"})
+    assert codes(r.json()) == {"no_launch"}
+
+
+def test_gate_explains_every_gap_of_a_draft(api_client, token_for, cast):
+    launch = make_launch(author=cast["author"], third_party=True)
+    _, secret = token_for("gate:read")
+    body = ask(bearer(api_client, secret), launch).json()
+    assert {"missing_signoff", "blocking_check_failed", "not_approved"} <= codes(body)
+    assert body["launch"] == launch.pk and body["content_hash"] == launch.content_hash
+
+
+def test_inconclusive_fairness_check_is_its_own_code(api_client, token_for, cast):
+    launch = approved_launch(cast)
+    services.submit_evaluation(launch, actor=cast["ds"], metrics={
+        "psi.max": 0.05, "fairness.air": 0.82, "fairness.air.ci_low": 0.75, "fairness.air.ci_high": 0.9,
+        "fairness.eod": 0.01, "fairness.eod.ci_low": 0, "fairness.eod.ci_high": 0.02})
+    _, secret = token_for("gate:read")
+    assert "blocking_check_inconclusive" in codes(ask(bearer(api_client, secret), launch).json())
+
+
+def test_approved_launch_allows_only_the_first_stage(api_client, token_for, cast):
+    launch = approved_launch(cast)
+    _, secret = token_for("gate:read")
+    client = bearer(api_client, secret)
+    assert ask(client, launch, "shadow").json()["decision"] == "allow"
+    body = ask(client, launch, "canary").json()
+    assert codes(body) == {"stage_not_reached"}
+    assert codes(ask(client, launch, "moon").json()) == {"unknown_stage"}
+
+
+def test_gate_query_count_is_constant(api_client, token_for, cast, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small = approved_launch(cast)
+    big = approved_launch(cast, third_party=True)
+    for _ in range(6):
+        services.submit_evaluation(big, actor=cast["ds"], metrics={"psi.max": 0.1, "auc": 0.7})
+    _, secret = token_for("gate:read")
+    client = bearer(api_client, secret)
+    ask(client, small)  # token last_used_at write happens once a minute
+    counts = []
+    for launch in (small, big):
+        params = {"model": launch.version.model.slug, "version": launch.version.version, "stage": "shadow"}
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/api/v1/gate/", params)
+        counts.append(len(ctx))
+    assert counts[0] == counts[1] <= 9, counts
+
+
+def test_gate_fails_closed_on_internal_error(api_client, token_for, cast, monkeypatch):
+    launch = approved_launch(cast)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(gate, "evaluate", broken)
+    _, secret = token_for("gate:read")
+    response = ask(bearer(api_client, secret), launch)
+    assert response.status_code == 200
+    assert response.json()["decision"] == "deny" and codes(response.json()) == {"internal_error"}
+
+
+def test_gate_requires_parameters_and_scope(api_client, token_for, cast):
+    _, secret = token_for("evaluations:write")
+    client = bearer(api_client, secret)
+    assert client.get("/api/v1/gate/", {"model": "m", "version": "1", "stage": "s"}).status_code == 403
+    _, secret = token_for("gate:read")
+    response = bearer(api_client, secret).get("/api/v1/gate/", {"model": "m", "stage": "s"})
+    assert response.status_code == 400 and response.json()["field"] == "version"
+
+
+def test_gate_refuses_a_token_limited_to_other_models(api_client, token_for, cast):
+    launch = approved_launch(cast)
+    other = make_launch(author=cast["author"])
+    _, secret = token_for("gate:read", models=[other.version.model])
+    response = ask(bearer(api_client, secret), launch)
+    assert response.status_code == 403 and launch.version.model.slug in response.json()["detail"]
+
+
+def test_receipt_verification_command(api_client, token_for, cast, capsys):
+    launch = approved_launch(cast)
+    _, secret = token_for("gate:read")
+    receipt = ask(bearer(api_client, secret), launch).json()["receipt"]
+    call_command("verify_gate_receipt", receipt)
+    assert '"decision": "allow"' in capsys.readouterr().out
+    body, mac = receipt.rsplit(".", 1)
+    forged = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1] + "." + mac
+    with pytest.raises(CommandError, match="NOT valid"):
+        call_command("verify_gate_receipt", forged)
+
+
+def test_receipt_checks_with_a_few_lines_of_stdlib(api_client, token_for, cast, settings):
+    """The README's snippet: HMAC-SHA256 over the first part, hex in the second."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    launch = approved_launch(cast)
+    _, secret = token_for("gate:read")
+    receipt = ask(bearer(api_client, secret), launch).json()["receipt"]
+    body, mac = receipt.rsplit(".", 1)
+    assert hmac.compare_digest(hmac.new(settings.GATE_RECEIPT_KEY.encode(), body.encode(), hashlib.sha256)
+                               .hexdigest(), mac)
+    assert json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["decision"] == "allow"
+
+
+# -- evaluations: bad input is a 4xx naming the problem, and nothing is stored ---------------------------
+
+@pytest.fixture
+def eval_client(api_client, token_for):
+    _, secret = token_for("evaluations:write")
+    return bearer(api_client, secret)
+
+
+def post_csv(client, launch, content, name="predictions"):
+    upload = io.BytesIO(content)
+    upload.name = f"{name}.csv"
+    return client.post(f"/api/v1/launches/{launch.pk}/evaluations/", {name: upload}, format="multipart")
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"metrics": {"auc": "high"}}, "metrics.auc"),
+    ({"metrics": {"auc": None}}, "metrics.auc"),
+    ({"metrics": {}}, "metrics"),
+    ({"metrics": [1, 2]}, "metrics"),
+    ({"nonsense": 1}, "nonsense"),
+])
+def test_bad_json_metrics(eval_client, cast, body, field):
+    launch = make_launch(author=cast["author"])
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/", body, format="json")
+    assert response.status_code == 400 and response.json()["field"] == field, response.json()
+    assert not Evaluation.objects.exists()
+
+
+def test_nan_in_json_is_refused(eval_client, cast):
+    launch = make_launch(author=cast["author"])
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/", data='{"metrics": {"auc": NaN}}',
+                                content_type="application/json")
+    assert response.status_code == 400 and not Evaluation.objects.exists()
+
+
+@pytest.mark.parametrize("content,field,words", [
+    (b"", "predictions", "no rows"),
+    (b"group,y_pred\n", "predictions", "no rows"),
+    (b"group,y_true\na,1\n", "y_pred", "y_pred"),
+    (b"group,y_pred,y_true\na,1,2\n", "y_true", "2"),
+])
+def test_bad_predictions_files(eval_client, cast, content, field, words):
+    launch = make_launch(author=cast["author"])
+    response = post_csv(eval_client, launch, content)
+    assert response.status_code == 400, response.json()
+    assert response.json()["field"] == field and words in response.json()["detail"]
+    assert not Evaluation.objects.exists()
+
+
+def test_a_group_column_with_100000_values_is_refused(eval_client, cast):
+    launch = make_launch(author=cast["author"])
+    content = ("group,y_pred\n" + "".join(f"g{i},1\n" for i in range(100_000))).encode()
+    response = post_csv(eval_client, launch, content)
+    assert response.status_code == 400 and response.json()["field"] == "group"
+    assert not Evaluation.objects.exists()
+
+
+def test_oversized_upload_is_413(eval_client, cast, settings):
+    settings.MAX_UPLOAD_BYTES = 1000
+    launch = make_launch(author=cast["author"])
+    response = post_csv(eval_client, launch, predictions_csv({"a": 0.5}, n_per_group=200))
+    assert response.status_code == 413 and "limit" in response.json()["detail"]
+    assert not Evaluation.objects.exists()
+
+
+def test_evaluation_for_another_teams_model_is_403(api_client, token_for, cast):
+    launch = make_launch(author=cast["author"])
+    other = make_launch(author=cast["author"])
+    _, secret = token_for("evaluations:write", models=[other.version.model])
+    response = bearer(api_client, secret).post(f"/api/v1/launches/{launch.pk}/evaluations/",
+                                               {"metrics": {"auc": 0.8}}, format="json")
+    assert response.status_code == 403 and not Evaluation.objects.exists()
+
+
+def test_idempotent_evaluation_is_stored_once(eval_client, cast):
+    launch = make_launch(author=cast["author"])
+    first = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/", {"metrics": {"psi.max": 0.1}},
+                             format="json", HTTP_IDEMPOTENCY_KEY="build-881")
+    again = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/", {"metrics": {"psi.max": 0.1}},
+                             format="json", HTTP_IDEMPOTENCY_KEY="build-881")
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert Evaluation.objects.count() == 1
+
+
+def test_drift_files_produce_psi_metrics(eval_client, cast):
+    launch = make_launch(author=cast["author"])
+    rng = np.random.default_rng(3)
+    baseline = "income,device\n" + "".join(f"{v:.2f},{d}\n" for v, d in zip(rng.normal(50, 10, 2000),
+                                                                          rng.choice(["ios", "android"], 2000)))
+    current = "income,device\n" + "".join(f"{v:.2f},{d}\n" for v, d in zip(rng.normal(60, 10, 2000),
+                                                                         rng.choice(["ios", "web"], 2000)))
+    b, c = io.BytesIO(baseline.encode()), io.BytesIO(current.encode())
+    b.name, c.name = "b.csv", "c.csv"
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/", {"baseline": b, "current": c},
+                                format="multipart")
+    assert response.status_code == 201, response.json()
+    metrics = response.json()["metrics"]
+    assert metrics["psi.income"] > 0.2 and metrics["new_categories.device"] == 1
+    assert launch.items.get(key="dataset_diff_psi").status == "FAIL"
