@@ -305,9 +305,9 @@ def test_drift_files_produce_psi_metrics(eval_client, cast):
     launch = make_launch(author=cast["author"])
     rng = np.random.default_rng(3)
     baseline = "income,device\n" + "".join(f"{v:.2f},{d}\n" for v, d in zip(rng.normal(50, 10, 2000),
-                                                                          rng.choice(["ios", "android"], 2000)))
+                                                                          rng.choice(["ios", "android"], 2000), strict=True))
     current = "income,device\n" + "".join(f"{v:.2f},{d}\n" for v, d in zip(rng.normal(60, 10, 2000),
-                                                                         rng.choice(["ios", "web"], 2000)))
+                                                                         rng.choice(["ios", "web"], 2000), strict=True))
     b, c = io.BytesIO(baseline.encode()), io.BytesIO(current.encode())
     b.name, c.name = "b.csv", "c.csv"
     response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/", {"baseline": b, "current": c},
