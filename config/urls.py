@@ -1,12 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from governance.dashboard import dashboard
 
+
+def healthz(request):
+    """Liveness for load balancers; also the baseline the gate benchmark compares against."""
+    return JsonResponse({"status": "ok"})
+
+
 urlpatterns = [
     path("", dashboard, name="dashboard"),
+    path("healthz", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

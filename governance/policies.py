@@ -13,6 +13,22 @@ from .policy_rules import apply_change, validate_policy_content
 from .principals import SystemActor
 
 
+def ensure_policy(tier: str, content: dict, *, actor) -> TierPolicy:
+    """Create a tier's policy with ``content`` as version 1 if the tier has none yet (used when importing an
+    organisation's earlier rules); an existing policy is left as it is."""
+    with transaction.atomic():
+        policy, _ = TierPolicy.objects.get_or_create(tier=tier)
+        if policy.current_id is None:
+            content = validate_policy_content(content, tier=tier)
+            version = TierPolicyVersion.objects.create(policy=policy, number=1, content=content,
+                                                       content_hash=content_hash(content))
+            policy.current = version
+            policy.save(update_fields=["current"])
+            audit.record("policy.created", policy, actor=actor,
+                         after={"version": 1, "content_hash": version.content_hash})
+    return policy
+
+
 def ensure_default_policies() -> list[TierPolicy]:
     """Create the three tier policies with their documented defaults, once."""
     policies = []
@@ -66,7 +82,7 @@ def approve_change(change: PolicyChange, *, actor, note: str = "") -> TierPolicy
         if change.proposed_by_id == getattr(actor, "pk", None):
             raise ValidationFailed("A second person must approve a policy change; you proposed this one.",
                                    field="decision")
-        policy = TierPolicy.objects.select_for_update().select_related("current").get(pk=change.policy_id)
+        policy = TierPolicy.objects.select_for_update(of=("self",)).select_related("current").get(pk=change.policy_id)
         content = apply_change(policy.current.content, change.operation, change.payload, tier=policy.tier)
         version = TierPolicyVersion.objects.create(
             policy=policy, number=policy.current.number + 1, content=content, content_hash=content_hash(content),

@@ -116,7 +116,8 @@ def validate_checklist_item(item, field="item") -> dict:
 
 
 def validate_stages(stages, *, tier: str, min_shadow_minutes: int, field="stages") -> list[dict]:
-    """Percentages never decrease, the last stage is 100 %, and TIER_1 starts with a long enough shadow."""
+    """Percentages never decrease, the last stage is 100 %, and TIER_1 starts with a shadow at least as long as the
+    policy's minimum (when the policy sets one)."""
     if not isinstance(stages, list) or not stages:
         raise ValidationFailed("A rollout needs at least one stage.", field=field)
     if len(stages) > 20:
@@ -147,7 +148,7 @@ def validate_stages(stages, *, tier: str, min_shadow_minutes: int, field="stages
     if out[-1]["traffic_percent"] != 100:
         raise ValidationFailed("The last stage must serve 100 % of traffic.", field=f"{field}[{len(out) - 1}]"
                                ".traffic_percent")
-    if tier == "TIER_1":
+    if tier == "TIER_1" and min_shadow_minutes > 0:
         first = out[0]
         if first["traffic_percent"] != 0:
             raise ValidationFailed("A TIER_1 rollout starts with a shadow stage at 0 % traffic.",

@@ -1,11 +1,5 @@
-"""The documented examples, told through Gatehouse's own mechanisms. Idempotent."""
+"""Seeding entry point kept for the management command; the stories live in governance.seeding."""
 
-from django.db import transaction
+from .seeding import seed_all
 
-from .demo_users import ensure_demo_users
-
-
-@transaction.atomic
-def seed_all() -> str:
-    users = ensure_demo_users()
-    return f"{len(users)} demo people"
+__all__ = ["seed_all"]

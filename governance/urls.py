@@ -23,3 +23,4 @@ urlpatterns += [
     path("policies/<str:tier>/", policy_views.policy_detail, name="policy_detail"),
     path("policies/<str:tier>/propose/<str:operation>/", policy_views.propose, name="policy_propose"),
 ]
+

@@ -1,6 +1,5 @@
 """Readiness API: launches, evaluations and the gate. Thin: parse, call a service, answer."""
 
-import hashlib
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
@@ -14,16 +13,9 @@ from governance.errors import PayloadTooLarge, PermissionDenied, ValidationFaile
 from governance.idempotency import idempotent
 from governance.models import ModelVersion, User
 from governance.permissions import require
-from governance.stats import (
-    StatsInputError,
-    drift_report,
-    fairness_report,
-    parse_feature_table,
-    parse_predictions,
-)
 
-from . import gate, selectors, services
-from .models import Evaluation, LaunchRequest
+from . import evaluations, gate, selectors, services
+from .models import LaunchRequest
 
 
 class SignOffOut(serializers.Serializer):
@@ -134,15 +126,6 @@ class EvaluationIn(serializers.Serializer):
     current = serializers.FileField(required=False, help_text="CSV of recent serving feature values (drift)")
 
 
-def _parse(parser, data: bytes, upload_field: str):
-    """Run a stats parser; its errors name a CSV column, or the whole file as the upload field."""
-    try:
-        return parser(data)
-    except StatsInputError as error:
-        field = upload_field if error.field in ("file", "", None) else error.field
-        raise ValidationFailed(error.message, field=field) from None
-
-
 def _read_upload(upload, field) -> bytes:
     if upload.size > settings.MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"{field} is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}.",
@@ -184,42 +167,9 @@ class EvaluationCreate(GenericAPIView):
         metrics = dict(metrics or {}) if isinstance(metrics, dict) or metrics is None else metrics
         if not isinstance(metrics, dict):
             raise ValidationFailed("metrics must be an object of name → number.", field="metrics")
-        report, digest, rows = {}, hashlib.sha256(), None
-        thresholds = launch.policy_version.thresholds
-        try:
-            if "predictions" in files:
-                data = _read_upload(files["predictions"], "predictions")
-                digest.update(data)
-                predictions = _parse(parse_predictions, data, "predictions")
-                rows = predictions.rows
-                report["fairness"] = fairness_report(
-                    predictions, air_floor=thresholds.get("air_floor", 0.8),
-                    eo_max_diff=thresholds.get("eo_max_diff", 0.1),
-                    min_group_count=int(thresholds.get("min_group_count", 30)),
-                    n_boot=settings.FAIRNESS_BOOTSTRAP_RESAMPLES)
-                metrics = {**report["fairness"]["metrics"], **metrics}
-            if ("baseline" in files) != ("current" in files):
-                raise ValidationFailed("Drift needs both a baseline and a current file.",
-                                       field="current" if "baseline" in files else "baseline")
-            if "baseline" in files:
-                baseline = _read_upload(files["baseline"], "baseline")
-                current = _read_upload(files["current"], "current")
-                digest.update(baseline)
-                digest.update(current)
-                report["drift"] = drift_report(
-                    _parse(parse_feature_table, baseline, "baseline"), _parse(parse_feature_table, current, "current"),
-                    psi_act=thresholds.get("psi_act", 0.2), psi_watch=thresholds.get("psi_watch", 0.1),
-                    null_rate_tolerance=thresholds.get("null_rate_tolerance", 0.05))
-                metrics = {**report["drift"]["metrics"], **metrics}
-        except StatsInputError as error:
-            raise ValidationFailed(error.message, field=error.field) from None
-        if not metrics:
-            raise ValidationFailed("Send metrics, a predictions file, or baseline and current files.",
-                                   field="metrics")
-        evaluation = services.submit_evaluation(
-            launch, actor=request.user, metrics=metrics, report=report or None,
-            kind=Evaluation.Kind.PREDICTIONS if report else Evaluation.Kind.METRICS,
-            source_sha256=digest.hexdigest() if report else "", source_rows=rows)
+        uploads = {name: _read_upload(files[name], name) for name in ("predictions", "baseline", "current")
+                   if name in files}
+        evaluation = evaluations.submit(launch, actor=request.user, metrics=metrics, **uploads)
         launch.refresh_from_db()
         items = launch.items.filter(kind="AUTOMATIC").order_by("position", "pk")
         return Response({"id": evaluation.pk, "metrics": evaluation.metrics, "report": evaluation.report,
@@ -261,3 +211,68 @@ class Gate(GenericAPIView):
             if model is not None and model.pk not in model_ids:
                 raise PermissionDenied(f"This token may not ask the gate about {params['model']}.")
         return Response(gate.decide(**params))
+
+
+class ObservationIn(serializers.Serializer):
+    metric = serializers.CharField()
+    value = serializers.FloatField()
+    observed_at = serializers.DateTimeField()
+    segment = serializers.CharField(required=False, allow_blank=True)
+
+
+class ObservationsIn(serializers.Serializer):
+    observations = ObservationIn(many=True)
+
+
+class ObservationsCreate(GenericAPIView):
+    serializer_class = ObservationsIn
+
+    @extend_schema(request=ObservationsIn, responses={201: inline_serializer("ObservationsOut", {
+        "accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
+        "status": serializers.CharField(), "guardrails": serializers.ListField(child=serializers.DictField()),
+        "actions": serializers.ListField(child=serializers.DictField())})})
+    @idempotent
+    def post(self, request, pk):
+        from .rollouts import record_observations
+
+        launch = _launch(request, pk, "observation.submit")
+        batch = request.data.get("observations") if isinstance(request.data, dict) else request.data
+        result = record_observations(launch, actor=request.user, batch=batch)
+        return Response(result, status=201)
+
+
+class Advance(GenericAPIView):
+    serializer_class = None
+
+    @extend_schema(request=None, responses={200: inline_serializer("AdvanceOut", {
+        "status": serializers.CharField(), "stage": serializers.CharField()})})
+    @idempotent
+    def post(self, request, pk):
+        from .rollouts import advance, start_rollout
+
+        launch = _launch(request, pk, "rollout.advance")
+        if launch.status == "APPROVED":
+            launch = start_rollout(launch, actor=request.user)
+            launch.refresh_from_db()
+            return Response({"status": launch.status, "stage": launch.plan.current_stage.name, "actions": []})
+        return Response(advance(launch, actor=request.user))
+
+
+class RollbackIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class Rollback(GenericAPIView):
+    serializer_class = RollbackIn
+
+    @extend_schema(request=RollbackIn, responses={200: inline_serializer("RollbackOut", {
+        "status": serializers.CharField(), "incident": serializers.IntegerField(allow_null=True)})})
+    @idempotent
+    def post(self, request, pk):
+        from .rollouts import rollback
+
+        launch = _launch(request, pk, "rollout.rollback")
+        data = RollbackIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = rollback(launch, actor=request.user, reason=data.validated_data["reason"])
+        return Response({"status": "ROLLED_BACK", "incident": result["incident"]})

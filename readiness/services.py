@@ -61,13 +61,13 @@ def _require_editable(launch: LaunchRequest, what: str):
                        code="launch_frozen")
 
 
-def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "") -> None:
+def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "", at=None) -> None:
     """Move a locked launch along the state machine, or refuse; records the change in the audit log."""
     if to not in TRANSITIONS[S(launch.status)]:
         raise Conflict(f"A {launch.get_status_display().lower()} launch cannot become {S(to).label.lower()}.",
                        code="invalid_transition")
     before = launch.status
-    now = timezone.now()
+    now = at or timezone.now()
     launch.status = to
     stamp = {S.IN_REVIEW: "submitted_at", S.APPROVED: "approved_at", S.ROLLING_OUT: "rollout_started_at",
              S.LAUNCHED: "launched_at", S.ROLLED_BACK: "rolled_back_at"}.get(S(to))
@@ -564,3 +564,48 @@ def submit_evaluation(launch: LaunchRequest, *, actor, metrics: dict, kind: str 
     return evaluation
 
 
+
+
+# -- history ----------------------------------------------------------------------------------------------
+
+def import_historical_launch(version: ModelVersion, *, actor, policy_version, title: str, summary: str,
+                             author: User, status: str, approved_at, launched_at, signoffs=(), **memo) -> LaunchRequest:
+    """Record a launch that was decided before Gatehouse governed it, exactly as it happened: its signatures as
+    given, its checklist as it would be judged today (unattested items stay pending). Only an administrator (or
+    Gatehouse itself, seeding) may import history, and the import is audited as such."""
+    if not (isinstance(actor, SystemActor) or getattr(actor, "is_superuser", False)):
+        raise PermissionDenied("Only an administrator can import launch history.")
+    if status not in (S.LAUNCHED, S.ROLLING_OUT):
+        raise ValidationFailed("Only launches that went live are imported.", field="status")
+    with transaction.atomic():
+        launch = LaunchRequest.objects.create(
+            version=version, policy_version=policy_version, title=title, summary=summary, author=author,
+            status=status, required_roles=required_roles_for(version, policy_version), approved_at=approved_at,
+            submitted_at=approved_at, rollout_started_at=launched_at,
+            launched_at=launched_at if status == S.LAUNCHED else None, **memo)
+        for position, spec in enumerate(policy_version.content["checklist"]):
+            ChecklistItem.objects.create(
+                launch=launch, key=spec["key"], title=spec["title"], guidance=spec["guidance"],
+                category=spec["category"], blocking=spec["blocking"], kind=spec["kind"], rule=spec["rule"],
+                source=ItemSource.TEMPLATE, position=position,
+                status=ItemStatus.MISSING if spec["kind"] == ItemKind.AUTOMATIC else ItemStatus.PENDING)
+        _sync_feature_controls(launch)
+        plan = _create_plan_from_template(launch, policy_version)
+        last = plan.stages.order_by("-position").first()
+        if last is not None:
+            plan.current_stage, plan.stage_entered_at = last, launched_at
+            plan.save(update_fields=["current_stage", "stage_entered_at"])
+        items = list(launch.items.all())
+        launch.content_hash = content.compute_content_hash(
+            launch, items=items, evaluation=None, plan=plan, stages=list(plan.stages.all()),
+            guardrails=list(plan.guardrails.select_related("stage")))
+        launch.save(update_fields=["content_hash"])
+        for signer, role, decision, signed_at in signoffs:
+            SignOff.objects.create(launch=launch, role=role, signer=signer, decision=decision, signed_at=signed_at,
+                                   content_hash=launch.content_hash, comment="Recorded from the paper sign-off.")
+        audit.record("launch.imported", launch, actor=actor, after={
+            "version": str(version), "status": status, "approved_at": approved_at, "launched_at": launched_at,
+            "signoffs": [{"signer": s.username, "role": r, "decision": d} for s, r, d, _ in signoffs],
+            "policy": f"{policy_version.policy.tier} v{policy_version.number}",
+        })
+    return launch

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import rollout_views, views
 
 app_name = "readiness"
 
@@ -15,4 +15,9 @@ urlpatterns = [
     path("launches/<int:pk>/sign/", views.sign, name="sign"),
     path("launches/<int:pk>/items/<int:item_id>/attest/", views.attest, name="attest"),
     path("launches/<int:pk>/items/<int:item_id>/waive/", views.waive, name="waive"),
+    path("launches/<int:pk>/rollout/plan/", rollout_views.plan_edit, name="plan_edit"),
+    path("launches/<int:pk>/rollout/start/", rollout_views.start, name="rollout_start"),
+    path("launches/<int:pk>/rollout/advance/", rollout_views.advance, name="rollout_advance"),
+    path("launches/<int:pk>/rollout/approve-stage/", rollout_views.approve_stage, name="rollout_approve_stage"),
+    path("launches/<int:pk>/rollout/rollback/", rollout_views.rollback, name="rollout_rollback"),
 ]

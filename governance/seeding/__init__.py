@@ -1,0 +1,33 @@
+"""The documented examples (E1–E12), told through Gatehouse's own mechanisms.
+
+Every story is created through the same services people and pipelines use, so its figures are the software's
+own: durations come from timestamps, verdicts from the statistics engine over seeded data, statuses from the
+state machines. Each story is keyed by its model's slug and skipped when present: seeding twice changes nothing.
+"""
+
+from django.db import transaction
+
+from ..demo_users import ensure_demo_users
+from ..models import MLModel
+from ..policies import ensure_default_policies
+
+
+def seed_all() -> str:
+    from . import lending, operations, ranking
+
+    people = {u.username: u for u in ensure_demo_users()}
+    from ..models import User
+
+    people["admin"] = User.objects.get(username="admin")
+    lending.ensure_legacy_policies()
+    ensure_default_policies()
+    done = []
+    for story in (lending.e1_fair_lending, ranking.e2_homepage_ranking, ranking.e3_propensity_leakage,
+                  lending.e4_recommendation_fairness, operations.e6_ltv_readiness, ranking.e7_widget,
+                  ranking.e8_learning_to_rank, operations.e9_fraud_skew, operations.e10_churn_drift):
+        if MLModel.objects.filter(slug=story.slug).exists():
+            continue
+        with transaction.atomic():
+            story(people)
+        done.append(story.slug)
+    return f"{len(people)} demo people; stories added: {', '.join(done) or 'none (already seeded)'}"

@@ -1,0 +1,183 @@
+"""Incident endpoints for monitoring: open incidents and add timeline events. Input and output serializers
+are kept apart; services do the writing; an incident the caller may not see answers 404."""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from governance.idempotency import idempotent
+from governance.models import MLModel, User
+from governance.permissions import incident_visible_to, require
+from readiness.models import LaunchRequest
+
+from . import selectors, services
+from .models import DetectionSource, FactorCategory, Incident, IncidentStatus, Severity, TimelineEvent
+
+
+def _seconds(delta):
+    return delta.total_seconds() if delta is not None else None
+
+
+class TimelineEventOut(serializers.ModelSerializer):
+    class Meta:
+        model = TimelineEvent
+        fields = ["id", "at", "kind", "text", "author_label", "created_at"]
+
+
+class IncidentOut(serializers.ModelSerializer):
+    models = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    launch = serializers.PrimaryKeyRelatedField(read_only=True)
+    recurrence_of = serializers.SerializerMethodField()
+    time_to_detect_seconds = serializers.SerializerMethodField()
+    time_to_mitigate_seconds = serializers.SerializerMethodField()
+    time_to_resolve_seconds = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = ["id", "title", "severity", "status", "detection_source", "began_at", "detected_at",
+                  "mitigated_at", "resolved_at", "closed_at", "time_to_detect_seconds", "time_to_mitigate_seconds",
+                  "time_to_resolve_seconds", "summary", "impact_text", "impact_figures", "fair_lending",
+                  "consumer_harm", "restricted", "models", "launch", "recurrence_of", "opened_by", "created_at",
+                  "url"]
+
+    def get_recurrence_of(self, obj) -> int | None:
+        # Only name the earlier incident when the caller may see it.
+        if obj.recurrence_of_id is None:
+            return None
+        visible_ids = self.context.get("visible_ids")
+        if visible_ids is not None:
+            return obj.recurrence_of_id if obj.recurrence_of_id in visible_ids else None
+        return obj.recurrence_of_id if incident_visible_to(self.context.get("actor"), obj.recurrence_of) else None
+
+    def get_time_to_detect_seconds(self, obj) -> float | None:
+        return _seconds(obj.time_to_detect)
+
+    def get_time_to_mitigate_seconds(self, obj) -> float | None:
+        return _seconds(obj.time_to_mitigate)
+
+    def get_time_to_resolve_seconds(self, obj) -> float | None:
+        return _seconds(obj.time_to_resolve)
+
+    def get_url(self, obj) -> str:
+        return obj.get_absolute_url()
+
+
+class IncidentDetailOut(IncidentOut):
+    timeline = TimelineEventOut(many=True, read_only=True)
+
+    class Meta(IncidentOut.Meta):
+        fields = [*IncidentOut.Meta.fields, "timeline"]
+
+
+class TimelineEventIn(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)
+    text = serializers.CharField(max_length=5000)
+
+
+class ShiftIn(serializers.Serializer):
+    segment = serializers.CharField(max_length=100)
+    shift_pct = serializers.FloatField(min_value=-100, max_value=100)
+
+
+class ImpactFiguresIn(serializers.Serializer):
+    decisions_affected = serializers.IntegerField(min_value=0, required=False)
+    revenue_impact = serializers.FloatField(required=False)
+    approval_rate_shift = ShiftIn(many=True, required=False, max_length=200)
+
+
+class FactorIn(serializers.Serializer):
+    category = serializers.ChoiceField(choices=FactorCategory.choices)
+    description = serializers.CharField(max_length=5000)
+
+
+class IncidentIn(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    detection_source = serializers.ChoiceField(choices=DetectionSource.choices)
+    detected_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    began_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
+    impact_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
+    impact_figures = ImpactFiguresIn(required=False, default=dict)
+    models = serializers.SlugRelatedField(slug_field="slug", queryset=MLModel.objects.all(), many=True,
+                                          required=False, default=list)
+    launch = serializers.PrimaryKeyRelatedField(queryset=LaunchRequest.objects.select_related("version__model"),
+                                                required=False, allow_null=True, default=None)
+    members = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
+                                           many=True, required=False, default=list)
+    fair_lending = serializers.BooleanField(required=False, default=False)
+    consumer_harm = serializers.BooleanField(required=False, default=False)
+    restricted = serializers.BooleanField(required=False, default=False)
+    timeline = TimelineEventIn(many=True, required=False, default=list, max_length=500)
+    factors = FactorIn(many=True, required=False, default=list, max_length=50)
+
+
+def _visible_or_404(user, pk, queryset=None) -> Incident:
+    try:
+        return selectors.get_visible_incident(user, pk, queryset)
+    except Incident.DoesNotExist:
+        raise Http404 from None
+
+
+class IncidentListCreate(GenericAPIView):
+    serializer_class = IncidentOut
+
+    def get_queryset(self):
+        params = self.request.query_params
+        status = params.get("status")
+        severity = params.get("severity")
+        qs = selectors.visible_incidents(self.request.user).prefetch_related("models").order_by("-detected_at", "-pk")
+        if status in IncidentStatus.values:
+            qs = qs.filter(status=status)
+        if severity in Severity.values:
+            qs = qs.filter(severity=severity)
+        return qs
+
+    @extend_schema(responses=IncidentOut(many=True), parameters=[
+        OpenApiParameter("status", enum=IncidentStatus.values), OpenApiParameter("severity", enum=Severity.values)])
+    def get(self, request):
+        require(request.user, "incident.view")
+        page = self.paginate_queryset(self.get_queryset())
+        earlier = {i.recurrence_of_id for i in page if i.recurrence_of_id}
+        visible_ids = set(selectors.visible_incidents(request.user).filter(pk__in=earlier).values_list(
+            "pk", flat=True)) if earlier else set()
+        context = {"actor": request.user, "visible_ids": visible_ids}
+        return self.get_paginated_response(IncidentOut(page, many=True, context=context).data)
+
+    @extend_schema(request=IncidentIn, responses={201: IncidentDetailOut})
+    @idempotent
+    def post(self, request):
+        require(request.user, "incident.create")
+        data = IncidentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = services.open_incident(actor=request.user, **data.validated_data)
+        incident = Incident.objects.prefetch_related("models", "timeline").get(pk=incident.pk)
+        return Response(IncidentDetailOut(incident, context={"actor": request.user}).data, status=201)
+
+
+class IncidentDetail(GenericAPIView):
+    serializer_class = IncidentDetailOut
+
+    def get(self, request, pk):
+        incident = _visible_or_404(request.user, pk, Incident.objects.select_related("recurrence_of")
+                                   .prefetch_related("models", "timeline"))
+        require(request.user, "incident.view", incident)
+        return Response(IncidentDetailOut(incident, context={"actor": request.user}).data)
+
+
+class TimelineCreate(GenericAPIView):
+    serializer_class = TimelineEventOut
+
+    @extend_schema(request=TimelineEventIn, responses={201: TimelineEventOut})
+    @idempotent
+    def post(self, request, pk):
+        incident = _visible_or_404(request.user, pk)
+        require(request.user, "incident.edit", incident)
+        data = TimelineEventIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.add_timeline_event(incident, actor=request.user, **data.validated_data)
+        return Response(TimelineEventOut(event).data, status=201)

@@ -1,0 +1,338 @@
+"""Read queries of the postmortems app. Which incidents a person may see is decided in one place:
+``visible_incidents``. Every list, page, API answer, search, dashboard count, export and report starts there.
+"""
+
+import statistics
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from governance.models import User
+from governance.permissions import PRIVILEGED_INCIDENT_ROLES, can, roles_of
+from governance.principals import SystemActor, TokenPrincipal
+
+from .blameless import check_text
+from .models import (
+    NARRATIVE_FIELDS,
+    OPEN_STATUSES,
+    ActionItem,
+    ContributingFactor,
+    FactorCategory,
+    Incident,
+    Postmortem,
+    PostmortemAmendment,
+    PostmortemReview,
+    PostmortemStatus,
+    TimelineEvent,
+)
+
+RECURRENCE_WINDOW = timedelta(days=180)
+# Two timeline entries farther apart than this get a highlighted gap row between them.
+TIMELINE_GAP = timedelta(hours=24)
+
+
+def visible_incidents(user, queryset=None):
+    """Incidents ``user`` may see: every unrestricted one, and a restricted one only when the user is a
+    named member, holds Legal or Compliance, or is an administrator. API tokens never see restricted ones.
+    ``queryset`` (default: all incidents) carries the caller's joins and prefetches."""
+    qs = Incident.objects.all() if queryset is None else queryset
+    if isinstance(user, SystemActor):
+        return qs
+    if isinstance(user, TokenPrincipal):
+        return qs.filter(restricted=False)
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return qs.none()
+    if user.is_superuser or roles_of(user) & PRIVILEGED_INCIDENT_ROLES:
+        return qs
+    membership = Incident.members.through.objects.filter(incident_id=OuterRef("pk"), user_id=user.pk)
+    return qs.filter(Q(restricted=False) | Exists(membership))
+
+
+def get_visible_incident(user, pk, queryset=None) -> Incident:
+    """The incident if ``user`` may see it; Incident.DoesNotExist otherwise (callers answer 404, not 403,
+    so that a restricted incident's existence does not leak)."""
+    return visible_incidents(user, queryset).get(pk=pk)
+
+
+def _with_member_ids(incident: Incident) -> Incident:
+    """Let governance.permissions.incident_visible_to use the prefetched members instead of a query."""
+    incident._member_ids = {m.pk for m in incident.members.all()}
+    return incident
+
+
+def incident_list(user, *, status=None, severity=None, q=None):
+    today = timezone.localdate()
+    open_items = Q(action_items__status__in=ActionItem.OPEN_STATUSES)
+    qs = (
+        visible_incidents(user)
+        .select_related("postmortem")
+        .annotate(
+            open_item_count=Count("action_items", filter=open_items, distinct=True),
+            overdue_item_count=Count("action_items", filter=open_items & Q(action_items__due_date__lt=today),
+                                     distinct=True),
+            recurrence_visible=Exists(visible_incidents(user).filter(pk=OuterRef("recurrence_of_id"))),
+        )
+        .order_by("-detected_at", "-pk")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if severity:
+        qs = qs.filter(severity=severity)
+    if q:
+        q = q.strip()
+        match = (Q(title__icontains=q) | Q(summary__icontains=q) | Q(impact_text__icontains=q)
+                 | Exists(TimelineEvent.objects.filter(incident_id=OuterRef("pk"), text__icontains=q))
+                 | Exists(ContributingFactor.objects.filter(incident_id=OuterRef("pk"), description__icontains=q)))
+        if q.lstrip("#").isdigit():
+            match |= Q(pk=int(q.lstrip("#")))
+        qs = qs.filter(match)
+    return qs
+
+
+def incident_detail(user, pk) -> Incident:
+    """Everything the incident page shows, fetched in a fixed number of queries."""
+    qs = (
+        Incident.objects.select_related("launch__version__model", "created_by", "recurrence_of", "postmortem")
+        .prefetch_related(
+            "members", "models",
+            Prefetch("timeline", queryset=TimelineEvent.objects.order_by("at", "pk")),
+            Prefetch("factors", queryset=ContributingFactor.objects.order_by("category", "pk")),
+            Prefetch("action_items", queryset=ActionItem.objects.select_related(
+                "owner", "policy_change__policy", "policy_change__resulting_version").order_by("due_date", "pk")),
+        )
+    )
+    return _with_member_ids(get_visible_incident(user, pk, qs))
+
+
+def later_recurrences(user, incident: Incident):
+    return list(visible_incidents(user).filter(recurrence_of=incident).order_by("detected_at"))
+
+
+def timeline_rows(events, *, launch=None, gap: timedelta = TIMELINE_GAP) -> list[dict]:
+    """Timeline entries in time order, with the launch's go-live as a synthetic entry and a "gap" row
+    wherever two consecutive entries are more than ``gap`` apart. Pure: no queries."""
+    rows = [{"type": "event", "at": e.at, "event": e} for e in events]
+    if launch is not None:
+        live_at = launch.rollout_started_at or launch.approved_at
+        # An incident opened by a rollback already records the rollout start as an event.
+        if live_at is not None and not any(row["at"] == live_at for row in rows):
+            label = "rollout started" if launch.rollout_started_at else "approved"
+            rows.append({"type": "launch", "at": live_at, "launch": launch, "label": label})
+    rows.sort(key=lambda row: (row["at"], row["type"] != "launch"))
+    out, previous = [], None
+    for row in rows:
+        if previous is not None and row["at"] - previous > gap:
+            out.append({"type": "gap", "at": previous, "until": row["at"], "duration": row["at"] - previous})
+        out.append(row)
+        previous = row["at"]
+    return out
+
+
+def previous_occurrence(incident: Incident) -> Incident | None:
+    """The most recent earlier incident, started in the 180 days before this one, that shares a
+    contributing-factor category and an affected model with it."""
+    categories = list(incident.factors.values_list("category", flat=True).distinct())
+    model_ids = list(incident.models.values_list("pk", flat=True))
+    if not categories or not model_ids:
+        return None
+    start = incident.started_at
+    return (
+        Incident.objects.exclude(pk=incident.pk)
+        .annotate(start=Coalesce("began_at", "detected_at"))
+        .filter(start__gte=start - RECURRENCE_WINDOW, start__lt=start)
+        .filter(factors__category__in=categories, models__in=model_ids)
+        .order_by("-start", "-pk")
+        .first()
+    )
+
+
+def later_candidates(incident: Incident):
+    """Unmarked incidents that started within 180 days after ``incident`` and could recur it."""
+    start = incident.started_at
+    return (
+        Incident.objects.exclude(pk=incident.pk)
+        .filter(recurrence_of__isnull=True)
+        .annotate(start=Coalesce("began_at", "detected_at"))
+        .filter(start__gt=start, start__lte=start + RECURRENCE_WINDOW)
+        .filter(factors__category__in=incident.factors.values("category"),
+                models__in=incident.models.values("pk"))
+        .distinct()
+    )
+
+
+def known_person_names() -> list[str]:
+    """Names of active people, so the blameless check can recognise a person used as a subject."""
+    names = []
+    for first, last in User.objects.filter(is_active=True).values_list("first_name", "last_name"):
+        full = f"{first} {last}".strip()
+        if full:
+            names.append(full)
+    return names
+
+
+def blameless_findings(postmortem, *, known_names=None) -> dict[str, list]:
+    """The blameless-language findings per narrative section: warnings for the writer and the reviewers."""
+    names = known_person_names() if known_names is None else known_names
+    return {name: check_text(getattr(postmortem, name), known_names=names) for name in NARRATIVE_FIELDS}
+
+
+def postmortem_page(user, incident_pk) -> Postmortem:
+    """The postmortem of a visible incident with its reviews and amendments (Postmortem.DoesNotExist if none)."""
+    incident = get_visible_incident(user, incident_pk, Incident.objects.prefetch_related("members"))
+    _with_member_ids(incident)
+    postmortem = (
+        Postmortem.objects.select_related("author")
+        .prefetch_related(
+            Prefetch("reviews", queryset=PostmortemReview.objects.select_related("reviewer")),
+            Prefetch("amendments", queryset=PostmortemAmendment.objects.select_related("author")),
+        )
+        .get(incident=incident)
+    )
+    postmortem.incident = incident
+    return postmortem
+
+
+def export_bundle(user, incident_pk) -> Postmortem:
+    """A postmortem with everything an export contains."""
+    postmortem = postmortem_page(user, incident_pk)
+    incident = (
+        Incident.objects.select_related("launch__version__model")
+        .prefetch_related("models", Prefetch("timeline", queryset=TimelineEvent.objects.order_by("at", "pk")),
+                          "factors", Prefetch("action_items", queryset=ActionItem.objects.select_related(
+                              "owner", "policy_change__policy").order_by("due_date", "pk")))
+        .get(pk=postmortem.incident.pk)
+    )
+    incident._member_ids = postmortem.incident._member_ids
+    postmortem.incident = incident
+    return postmortem
+
+
+def action_item_page(user, incident_pk, item_pk) -> ActionItem:
+    incident = get_visible_incident(user, incident_pk, Incident.objects.prefetch_related("members"))
+    _with_member_ids(incident)
+    item = ActionItem.objects.select_related(
+        "owner", "policy_change__policy", "policy_change__proposed_by", "policy_change__decided_by",
+        "policy_change__resulting_version",
+    ).get(incident=incident, pk=item_pk)
+    item.incident = incident
+    return item
+
+
+def overdue_action_items(today=None):
+    """Open action items past their due date, with their owners and incidents."""
+    today = today or timezone.localdate()
+    return (
+        ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES, due_date__lt=today)
+        .select_related("owner", "incident")
+        .order_by("owner_id", "due_date", "pk")
+    )
+
+
+def _median(values):
+    return statistics.median(values) if values else None
+
+
+def follow_through(user, *, today=None) -> dict:
+    """The learning page's numbers, over the incidents ``user`` may see."""
+    today = today or timezone.localdate()
+    visible = visible_incidents(user)
+    incidents = list(visible.order_by("detected_at", "pk").only(
+        "pk", "title", "severity", "began_at", "detected_at", "mitigated_at", "resolved_at"))
+    ttd = [(i.detected_at, i.time_to_detect) for i in incidents if i.time_to_detect is not None]
+    ttr = [(i.detected_at, i.time_to_resolve) for i in incidents if i.time_to_resolve is not None]
+
+    quarters = defaultdict(lambda: {"count": 0, "ttd": [], "ttr": []})
+    for incident in incidents:
+        local = timezone.localtime(incident.detected_at)
+        key = f"{local.year} Q{(local.month - 1) // 3 + 1}"
+        quarters[key]["count"] += 1
+        if incident.time_to_detect is not None:
+            quarters[key]["ttd"].append(incident.time_to_detect)
+        if incident.time_to_resolve is not None:
+            quarters[key]["ttr"].append(incident.time_to_resolve)
+    by_quarter = [{"quarter": key, "count": q["count"], "median_ttd": _median(q["ttd"]),
+                   "median_ttr": _median(q["ttr"])} for key, q in sorted(quarters.items())]
+
+    per_category = dict(
+        ContributingFactor.objects.filter(incident__in=visible).values("category")
+        .annotate(n=Count("incident", distinct=True)).values_list("category", "n")
+    )
+    categories = [(FactorCategory(c).label, per_category.get(c, 0)) for c in FactorCategory.values]
+
+    items = ActionItem.objects.filter(incident__in=visible).exclude(status=ActionItem.Status.WONT_DO).only(
+        "status", "due_date", "completed_at")
+    tally = {"on_time": 0, "late": 0, "overdue": 0, "not_due": 0}
+    for item in items:
+        if item.status == ActionItem.Status.DONE:
+            tally["on_time" if item.completed_on_time else "late"] += 1
+        elif item.due_date < today:
+            tally["overdue"] += 1
+        else:
+            tally["not_due"] += 1
+    settled = tally["on_time"] + tally["late"] + tally["overdue"]
+    on_time_rate = tally["on_time"] / settled if settled else None
+
+    recurrences = list(
+        visible.filter(recurrence_of__in=visible).select_related("recurrence_of")
+        .prefetch_related("factors", "models", "recurrence_of__factors", "recurrence_of__models")
+        .order_by("-detected_at")
+    )
+    for incident in recurrences:
+        earlier = incident.recurrence_of
+        incident.shared_categories = sorted(
+            {f.get_category_display() for f in incident.factors.all()}
+            & {f.get_category_display() for f in earlier.factors.all()})
+        incident.shared_models = sorted({m.name for m in incident.models.all()} & {m.name for m in earlier.models.all()})
+
+    return {
+        "incident_count": len(incidents), "ttd": ttd, "ttr": ttr, "by_quarter": by_quarter,
+        "median_ttd": _median([d for _, d in ttd]), "median_ttr": _median([d for _, d in ttr]),
+        "categories": categories, "items": tally, "on_time_rate": on_time_rate, "recurrences": recurrences,
+    }
+
+
+SEVERITY_ORDER = {"SEV1": 0, "SEV2": 1, "SEV3": 2, "SEV4": 3}
+
+
+def dashboard_panels(user) -> list[dict]:
+    """The postmortems app's dashboard panels (registered in PostmortemsConfig.ready)."""
+    if not can(user, "incident.view"):
+        return []
+    open_incidents = list(visible_incidents(user).filter(status__in=OPEN_STATUSES).order_by("-detected_at"))
+    open_incidents.sort(key=lambda i: SEVERITY_ORDER.get(i.severity, 9))
+    panels = [{
+        "title": "Open incidents", "count": len(open_incidents),
+        "rows": [{"url": i.get_absolute_url(), "label": f"#{i.pk} {i.title}",
+                  "note": f"{i.severity} · {i.get_status_display().lower()}" + (" · restricted" if i.restricted else "")}
+                 for i in open_incidents[:5]],
+        "empty": "No open incidents.",
+    }]
+    if getattr(user, "pk", None) is not None:
+        today = timezone.localdate()
+        mine = list(ActionItem.objects.filter(owner=user, status__in=ActionItem.OPEN_STATUSES,
+                                              incident__in=visible_incidents(user))
+                    .select_related("incident").order_by("due_date", "pk"))
+        panels.append({
+            "title": "My action items", "count": len(mine),
+            "rows": [{"url": item.get_absolute_url(), "label": item.title,
+                      "note": f"due {item.due_date:%-d %b %Y}" + (" — overdue" if item.due_date < today else "")}
+                     for item in mine[:5]],
+            "empty": "No open action items assigned to you.",
+        })
+    if can(user, "postmortem.review"):
+        reviewed = PostmortemReview.objects.filter(postmortem=OuterRef("pk"), reviewer_id=getattr(user, "pk", None),
+                                                   round=OuterRef("review_round"))
+        waiting = list(Postmortem.objects.filter(status=PostmortemStatus.IN_REVIEW,
+                                                 incident__in=visible_incidents(user))
+                       .exclude(author_id=getattr(user, "pk", None)).exclude(Exists(reviewed))
+                       .select_related("incident").order_by("submitted_at"))
+        panels.append({
+            "title": "Postmortems awaiting review", "count": len(waiting),
+            "rows": [{"url": p.get_absolute_url(), "label": f"#{p.incident_id} {p.incident.title}",
+                      "note": f"submitted {p.submitted_at:%-d %b}" if p.submitted_at else ""} for p in waiting[:5]],
+            "empty": "Nothing waiting for your review.",
+        })
+    return panels

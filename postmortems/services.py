@@ -1,0 +1,719 @@
+"""State changes of incidents, action items and postmortems. Each checks permission, validates, locks,
+writes and audits; nothing else writes these rows."""
+
+import math
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from governance import audit, policies
+from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.models import MLModel, PolicyChange, RiskTier, User
+from governance.permissions import PRIVILEGED_INCIDENT_ROLES, has_role, incident_visible_to, require, roles_of
+from governance.principals import SystemActor, TokenPrincipal, actor_label, actor_user
+from governance.roles import Role
+from governance.services import full_clean
+
+from . import selectors
+from .models import (
+    NARRATIVE_FIELDS,
+    POSTMORTEM_TRANSITIONS,
+    TRANSITIONS,
+    ActionItem,
+    ContributingFactor,
+    DetectionSource,
+    FactorCategory,
+    Incident,
+    IncidentStatus,
+    Postmortem,
+    PostmortemAmendment,
+    PostmortemReview,
+    PostmortemStatus,
+    Severity,
+    TimelineEvent,
+)
+
+# Clocks of monitoring systems drift a little; a time further ahead than this is a mistake.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+TIME_FIELDS = ("began_at", "detected_at", "mitigated_at", "resolved_at", "closed_at")
+TIME_NAMES = {"began_at": "began", "detected_at": "detected", "mitigated_at": "mitigated",
+              "resolved_at": "resolved", "closed_at": "closed"}
+# The time each status requires once reached (and forbids before).
+STATUS_TIME = {IncidentStatus.MITIGATED: "mitigated_at", IncidentStatus.RESOLVED: "resolved_at",
+               IncidentStatus.CLOSED: "closed_at"}
+STATUS_ORDER = [IncidentStatus.INVESTIGATING, IncidentStatus.MITIGATED, IncidentStatus.RESOLVED,
+                IncidentStatus.CLOSED]
+INCIDENT_FIELDS = ("title", "severity", "status", "detection_source", *TIME_FIELDS, "summary", "impact_text",
+                   "impact_figures", "fair_lending", "consumer_harm", "restricted", "launch")
+EDITABLE_INCIDENT_FIELDS = ("title", "severity", "detection_source", "began_at", "detected_at", "mitigated_at",
+                            "resolved_at", "summary", "impact_text", "impact_figures", "fair_lending",
+                            "consumer_harm", "restricted", "launch", "members", "models")
+ACTION_ITEM_FIELDS = ("title", "kind", "owner", "due_date", "priority", "status")
+POLICY_OPERATIONS = (PolicyChange.Operation.ADD_CHECKLIST_ITEM, PolicyChange.Operation.ADD_GUARDRAIL,
+                     PolicyChange.Operation.SET_REQUIRED_ROLES, PolicyChange.Operation.SET_ROLLOUT)
+MAX_NARRATIVE = 50_000
+
+
+# --- validation helpers (pure) ------------------------------------------------------------------------
+
+def _text(value, field, *, max_length=None, required=True) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed("Enter text.", field=field)
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed("This field is required.", field=field)
+    if max_length and len(value) > max_length:
+        raise ValidationFailed(f"At most {max_length} characters.", field=field)
+    return value
+
+
+def _choice(value, choices, field, what):
+    if value not in choices.values:
+        raise ValidationFailed(f"Unknown {what} {value!r}; use one of {', '.join(choices.values)}.", field=field)
+    return value
+
+
+def _moment(value, field, *, required=False):
+    if value in (None, ""):
+        if required:
+            raise ValidationFailed("Give a date and time.", field=field)
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationFailed("Give a date and time.", field=field)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value > timezone.now() + FUTURE_TOLERANCE:
+        raise ValidationFailed(f"The {TIME_NAMES.get(field, 'event')} time is in the future.", field=field)
+    return value
+
+
+def _finite_number(value, field):
+    if isinstance(value, bool) or not isinstance(value, int | float) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        raise ValidationFailed("Enter a number.", field=field)
+    return value
+
+
+def validate_impact_figures(figures) -> dict:
+    """Structured impact: decisions affected (a count), revenue impact (a number, negative for a loss) and
+    the approval-rate shift per segment in percentage points."""
+    if figures in (None, ""):
+        return {}
+    field = "impact_figures"
+    if not isinstance(figures, dict):
+        raise ValidationFailed("Give impact figures as an object.", field=field)
+    known = ("decisions_affected", "revenue_impact", "approval_rate_shift")
+    unknown = sorted(set(figures) - set(known))
+    if unknown:
+        raise ValidationFailed(f"Unknown impact figure {unknown[0]!r}; known: {', '.join(known)}.",
+                               field=f"{field}.{unknown[0]}")
+    out = {}
+    if figures.get("decisions_affected") is not None:
+        value = figures["decisions_affected"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationFailed("Decisions affected is a whole number, 0 or more.",
+                                   field=f"{field}.decisions_affected")
+        out["decisions_affected"] = value
+    if figures.get("revenue_impact") is not None:
+        out["revenue_impact"] = _finite_number(figures["revenue_impact"], f"{field}.revenue_impact")
+    shifts = figures.get("approval_rate_shift")
+    if shifts is not None:
+        if not isinstance(shifts, list):
+            raise ValidationFailed("Give the approval-rate shift as a list of {segment, shift_pct}.",
+                                   field=f"{field}.approval_rate_shift")
+        rows, seen = [], set()
+        for index, row in enumerate(shifts):
+            where = f"{field}.approval_rate_shift[{index}]"
+            if not isinstance(row, dict) or set(row) - {"segment", "shift_pct"}:
+                raise ValidationFailed("Each shift is {segment, shift_pct}.", field=where)
+            segment = _text(row.get("segment"), f"{where}.segment", max_length=100)
+            if segment in seen:
+                raise ValidationFailed(f"Segment {segment!r} is listed twice.", field=f"{where}.segment")
+            seen.add(segment)
+            shift = _finite_number(row.get("shift_pct"), f"{where}.shift_pct")
+            if not -100 <= shift <= 100:
+                raise ValidationFailed("A shift is between -100 and 100 percentage points.",
+                                       field=f"{where}.shift_pct")
+            rows.append({"segment": segment, "shift_pct": shift})
+        out["approval_rate_shift"] = rows
+    return out
+
+
+def check_incident_times(incident: Incident) -> None:
+    """Times run began ≤ detected ≤ mitigated ≤ resolved ≤ closed, and each status carries its time."""
+    values = [(name, getattr(incident, name)) for name in TIME_FIELDS]
+    for i, (earlier, earlier_at) in enumerate(values):
+        for later, later_at in values[i + 1:]:
+            if earlier_at is not None and later_at is not None and later_at < earlier_at:
+                raise ValidationFailed(
+                    f"The incident cannot be {TIME_NAMES[later]} ({later_at:%Y-%m-%d %H:%M}) before it "
+                    f"{TIME_NAMES[earlier]} ({earlier_at:%Y-%m-%d %H:%M}); times run began ≤ detected ≤ "
+                    "mitigated ≤ resolved ≤ closed.", field=later)
+    reached = STATUS_ORDER.index(IncidentStatus(incident.status))
+    for status, name in STATUS_TIME.items():
+        if STATUS_ORDER.index(status) <= reached and getattr(incident, name) is None:
+            raise ValidationFailed(f"A {incident.get_status_display().lower()} incident needs its "
+                                   f"{TIME_NAMES[name]} time.", field=name)
+        if STATUS_ORDER.index(status) > reached and getattr(incident, name) is not None:
+            raise ValidationFailed(f"Set the {TIME_NAMES[name]} time by moving the incident to "
+                                   f"{status.label.lower()}, not by editing it.", field=name)
+
+
+def _event_values(data, prefix: str = "") -> dict:
+    def where(key):
+        return f"{prefix}.{key}" if prefix else key
+
+    if not isinstance(data, dict):
+        raise ValidationFailed("Give a timeline event as {at, kind, text}.", field=prefix or None)
+    return {
+        "at": _moment(data.get("at"), where("at"), required=True),
+        "kind": _choice(data.get("kind"), TimelineEvent.Kind, where("kind"), "timeline event kind"),
+        "text": _text(data.get("text"), where("text"), max_length=5000),
+    }
+
+
+def _factor_values(data, prefix: str = "") -> dict:
+    def where(key):
+        return f"{prefix}.{key}" if prefix else key
+
+    if not isinstance(data, dict):
+        raise ValidationFailed("Give a contributing factor as {category, description}.", field=prefix or None)
+    return {
+        "category": _choice(data.get("category"), FactorCategory, where("category"), "category"),
+        "description": _text(data.get("description"), where("description"), max_length=5000),
+    }
+
+
+def _people(users, field) -> list[User]:
+    users = list(users or [])
+    for user in users:
+        if not isinstance(user, User) or not user.is_active:
+            raise ValidationFailed("Members are active people.", field=field)
+    return users
+
+
+def _is_privileged(actor) -> bool:
+    if isinstance(actor, SystemActor):
+        return True
+    if isinstance(actor, TokenPrincipal) or actor is None:
+        return False
+    return actor.is_superuser or bool(roles_of(actor) & PRIVILEGED_INCIDENT_ROLES)
+
+
+def _incident_snapshot(incident: Incident, *, members=None, models=None) -> dict:
+    data = {name: getattr(incident, name) for name in INCIDENT_FIELDS}
+    data["launch"] = incident.launch_id
+    if members is not None:
+        data["members"] = sorted(u.username for u in members)
+    if models is not None:
+        data["models"] = sorted(m.slug for m in models)
+    return data
+
+
+def _diff(before: dict, after: dict) -> tuple[dict, dict]:
+    changed = [k for k in after if before.get(k) != after[k]]
+    return {k: before.get(k) for k in changed}, {k: after[k] for k in changed}
+
+
+def _lock(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+# --- incidents ----------------------------------------------------------------------------------------
+
+def open_incident(*, actor, title: str, severity: str, detection_source: str, detected_at=None, began_at=None,
+                  summary: str = "", launch=None, models=(), restricted: bool = False, members=(),
+                  fair_lending: bool = False, consumer_harm: bool = False, timeline=(), impact_text: str = "",
+                  impact_figures=None, factors=()) -> Incident:
+    """Open an incident, with any timeline events and contributing factors already known, in one transaction.
+    ``timeline``: dicts {"at", "kind", "text"}; ``factors``: dicts {"category", "description"}.
+
+    A restricted incident opened by a person outside Legal and Compliance names that person as a member,
+    so they keep sight of what they opened; an API token cannot open one (it could never read it back).
+    """
+    require(actor, "incident.create")
+    models = list(models or [])
+    if launch is not None and not models:
+        models = [launch.version.model]
+    for model in models:
+        if not isinstance(model, MLModel):
+            raise ValidationFailed("Affected models are inventory entries.", field="models")
+        require(actor, "incident.create", model)
+    if restricted and isinstance(actor, TokenPrincipal):
+        raise ValidationFailed("Restricting an incident is a decision for a person, not an API token; open it "
+                               "unrestricted and ask Legal to restrict it.", field="restricted")
+    members = _people(members, "members")
+    if restricted and isinstance(actor, User) and not _is_privileged(actor) and actor not in members:
+        members.append(actor)
+    incident = Incident(
+        title=_text(title, "title", max_length=200),
+        severity=_choice(severity, Severity, "severity", "severity"),
+        detection_source=_choice(detection_source, DetectionSource, "detection_source", "detection source"),
+        began_at=_moment(began_at, "began_at"),
+        detected_at=_moment(detected_at, "detected_at") or timezone.now(),
+        summary=_text(summary, "summary", required=False, max_length=MAX_NARRATIVE),
+        impact_text=_text(impact_text, "impact_text", required=False, max_length=MAX_NARRATIVE),
+        impact_figures=validate_impact_figures(impact_figures),
+        fair_lending=bool(fair_lending), consumer_harm=bool(consumer_harm), restricted=bool(restricted),
+        launch=launch, created_by=actor_user(actor), opened_by=actor_label(actor)[:200],
+    )
+    check_incident_times(incident)
+    full_clean(incident)
+    events = [_event_values(data, f"timeline[{index}]") for index, data in enumerate(timeline or ())]
+    factor_rows = [_factor_values(data, f"factors[{index}]") for index, data in enumerate(factors or ())]
+    with transaction.atomic():
+        incident.save()
+        incident.models.set(models)
+        incident.members.set(members)
+        TimelineEvent.objects.bulk_create([
+            TimelineEvent(incident=incident, author=actor_user(actor), author_label=actor_label(actor)[:200], **e)
+            for e in events
+        ])
+        ContributingFactor.objects.bulk_create([ContributingFactor(incident=incident, **f) for f in factor_rows])
+        audit.record("incident.opened", incident, actor=actor, after={
+            **_incident_snapshot(incident, members=members, models=models), "timeline_events": len(events),
+            "factors": factor_rows,
+        })
+        _mark_recurrence(incident, actor=actor)
+    return incident
+
+
+def update_incident(incident: Incident, *, actor, **changes) -> Incident:
+    """Edit an incident's facts. Status moves only through transition_incident; only Legal or Compliance
+    may lift a restriction, because the restriction protects a legally privileged matter."""
+    require(actor, "incident.edit", incident)
+    unknown = sorted(set(changes) - set(EDITABLE_INCIDENT_FIELDS))
+    if unknown:
+        field = unknown[0]
+        if field == "status":
+            raise ValidationFailed("Change the status with a transition, not an edit.", field="status")
+        raise ValidationFailed(f"Unknown or read-only field {field!r}.", field=field)
+    if "title" in changes:
+        changes["title"] = _text(changes["title"], "title", max_length=200)
+    if "severity" in changes:
+        _choice(changes["severity"], Severity, "severity", "severity")
+    if "detection_source" in changes:
+        _choice(changes["detection_source"], DetectionSource, "detection_source", "detection source")
+    for name in ("began_at", "detected_at", "mitigated_at", "resolved_at"):
+        if name in changes:
+            changes[name] = _moment(changes[name], name, required=name == "detected_at")
+    for name in ("summary", "impact_text"):
+        if name in changes:
+            changes[name] = _text(changes[name], name, required=False, max_length=MAX_NARRATIVE)
+    if "impact_figures" in changes:
+        changes["impact_figures"] = validate_impact_figures(changes["impact_figures"])
+    members = _people(changes.pop("members"), "members") if "members" in changes else None
+    models = list(changes.pop("models")) if "models" in changes else None
+    with transaction.atomic():
+        locked = _lock(incident)
+        current_members = list(locked.members.all())
+        current_models = list(locked.models.all())
+        before = _incident_snapshot(locked, members=current_members, models=current_models)
+        if changes.get("restricted") is False and locked.restricted and not _is_privileged(actor):
+            raise PermissionDenied("Only Legal or Compliance can lift the restriction on an incident.",
+                                   field="restricted")
+        if changes.get("restricted") is True and isinstance(actor, TokenPrincipal):
+            raise ValidationFailed("An API token cannot restrict an incident.", field="restricted")
+        for name, value in changes.items():
+            setattr(locked, name, bool(value) if name in ("fair_lending", "consumer_harm", "restricted") else value)
+        members = current_members if members is None else members
+        models = current_models if models is None else models
+        if locked.restricted and isinstance(actor, User) and not _is_privileged(actor) and actor not in members:
+            members = [*members, actor]
+        for model in models:
+            if not isinstance(model, MLModel):
+                raise ValidationFailed("Affected models are inventory entries.", field="models")
+        check_incident_times(locked)
+        full_clean(locked)
+        after = _incident_snapshot(locked, members=members, models=models)
+        if after == before:
+            return locked
+        locked.save()
+        if after["members"] != before["members"]:
+            locked.members.set(members)
+        if after["models"] != before["models"]:
+            locked.models.set(models)
+        old, new = _diff(before, after)
+        audit.record("incident.updated", locked, actor=actor, before=old, after=new)
+        if "models" in new or "began_at" in new or "detected_at" in new:
+            _mark_recurrence(locked, actor=actor)
+    return locked
+
+
+def transition_incident(incident: Incident, *, actor, to: str, at=None) -> Incident:
+    """Move an incident along INVESTIGATING → MITIGATED → RESOLVED → CLOSED. Reaching a status records its
+    time (``at``, or the time already recorded, or now); times must stay in order."""
+    require(actor, "incident.edit", incident)
+    to = _choice(to, IncidentStatus, "status", "status")
+    at = _moment(at, "at")
+    with transaction.atomic():
+        locked = _lock(incident)
+        current = IncidentStatus(locked.status)
+        if to not in TRANSITIONS[current]:
+            allowed = ", ".join(sorted(TRANSITIONS[current])) or "none: it is final"
+            raise Conflict(f"A {current.label.lower()} incident cannot move to {IncidentStatus(to).label.lower()}"
+                           f" (next: {allowed}).")
+        time_field = STATUS_TIME[IncidentStatus(to)]
+        before = {"status": current.value, time_field: getattr(locked, time_field)}
+        locked.status = to
+        setattr(locked, time_field, at or getattr(locked, time_field) or timezone.now())
+        try:
+            check_incident_times(locked)
+        except ValidationFailed as error:
+            raise ValidationFailed(error.message, field="at" if at else error.field) from None
+        locked.save(update_fields=["status", time_field])
+        audit.record("incident.transitioned", locked, actor=actor, before=before,
+                     after={"status": to, time_field: getattr(locked, time_field)})
+    return locked
+
+
+def add_timeline_event(incident: Incident, *, actor, at, kind: str, text: str) -> TimelineEvent:
+    require(actor, "incident.edit", incident)
+    values = _event_values({"at": at, "kind": kind, "text": text})
+    with transaction.atomic():
+        locked = _lock(incident)
+        event = TimelineEvent.objects.create(incident=locked, author=actor_user(actor),
+                                             author_label=actor_label(actor)[:200], **values)
+        audit.record("incident.timeline_event_added", locked, actor=actor,
+                     after={"event": event.pk, **values})
+    return event
+
+
+def add_contributing_factor(incident: Incident, *, actor, category: str, description: str) -> ContributingFactor:
+    """Record one contributing factor; an incident has several, never a single root-cause person.
+    Adding one may reveal that this incident, or a later one, recurs an earlier incident."""
+    require(actor, "incident.edit", incident)
+    values = _factor_values({"category": category, "description": description})
+    with transaction.atomic():
+        locked = _lock(incident)
+        factor = ContributingFactor.objects.create(incident=locked, **values)
+        audit.record("incident.factor_added", locked, actor=actor, after={"factor": factor.pk, **values})
+        _mark_recurrence(locked, actor=actor)
+        for later in selectors.later_candidates(locked):
+            _mark_recurrence(later, actor=actor)
+    return factor
+
+
+def _mark_recurrence(incident: Incident, *, actor) -> Incident | None:
+    """A new incident sharing a contributing-factor category and a model with one in the previous 180 days
+    recurs it. A mark, once made, is kept."""
+    if incident.recurrence_of_id is not None:
+        return None
+    previous = selectors.previous_occurrence(incident)
+    if previous is None:
+        return None
+    Incident.objects.filter(pk=incident.pk, recurrence_of__isnull=True).update(recurrence_of=previous)
+    incident.recurrence_of = previous
+    audit.record("incident.recurrence_marked", incident, actor=actor, after={"recurrence_of": previous.pk})
+    return previous
+
+
+# --- action items -------------------------------------------------------------------------------------
+
+def _check_owner(owner, incident: Incident) -> User:
+    if not isinstance(owner, User) or not owner.is_active:
+        raise ValidationFailed("The owner is an active person.", field="owner")
+    if not incident_visible_to(owner, incident):
+        raise ValidationFailed(f"{owner.display_name} cannot see this restricted incident; add them as a member "
+                               "first.", field="owner")
+    return owner
+
+
+def _check_due_date(value) -> date:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationFailed("Give a due date.", field="due_date")
+    if value < timezone.localdate():
+        raise ValidationFailed("The due date is in the past; choose today or a later day.", field="due_date")
+    return value
+
+
+def add_action_item(incident: Incident, *, actor, title: str, kind: str, owner, due_date, priority: str = "P2"
+                    ) -> ActionItem:
+    require(actor, "action_item.edit", incident)
+    item = ActionItem(
+        incident=incident, title=_text(title, "title", max_length=300),
+        kind=_choice(kind, ActionItem.Kind, "kind", "action item kind"),
+        owner=_check_owner(owner, incident), due_date=_check_due_date(due_date),
+        priority=_choice(priority, ActionItem.Priority, "priority", "priority"),
+    )
+    with transaction.atomic():
+        item.incident = _lock(incident)
+        item.save()
+        audit.record("action_item.added", item, actor=actor, after={
+            "incident": incident.pk, "title": item.title, "kind": item.kind, "owner": owner.username,
+            "due_date": item.due_date, "priority": item.priority,
+        })
+    return item
+
+
+def _item_snapshot(item: ActionItem) -> dict:
+    return {"title": item.title, "kind": item.kind, "owner": item.owner.username, "due_date": item.due_date,
+            "priority": item.priority, "status": item.status, "completed_at": item.completed_at}
+
+
+def update_action_item(item: ActionItem, *, actor, **changes) -> ActionItem:
+    """Edit an action item. Marking it done records when, which is what on-time completion is measured by."""
+    require(actor, "action_item.edit", item)
+    unknown = sorted(set(changes) - set(ACTION_ITEM_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+    if "title" in changes:
+        changes["title"] = _text(changes["title"], "title", max_length=300)
+    if "kind" in changes:
+        _choice(changes["kind"], ActionItem.Kind, "kind", "action item kind")
+    if "priority" in changes:
+        _choice(changes["priority"], ActionItem.Priority, "priority", "priority")
+    if "status" in changes:
+        _choice(changes["status"], ActionItem.Status, "status", "status")
+    with transaction.atomic():
+        locked = ActionItem.objects.select_for_update(of=("self",)).select_related("owner").get(pk=item.pk)
+        incident = item.incident
+        if "owner" in changes and changes["owner"] != locked.owner:
+            _check_owner(changes["owner"], incident)
+        if "due_date" in changes and changes["due_date"] != locked.due_date:
+            _check_due_date(changes["due_date"])
+        before = _item_snapshot(locked)
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        if locked.status == ActionItem.Status.DONE and locked.completed_at is None:
+            locked.completed_at = timezone.now()
+        elif locked.status != ActionItem.Status.DONE:
+            locked.completed_at = None
+        after = _item_snapshot(locked)
+        if after == before:
+            return locked
+        locked.save()
+        old, new = _diff(before, after)
+        audit.record("action_item.updated", locked, actor=actor, before=old, after=new)
+    return locked
+
+
+def propose_policy_change_for_action_item(item: ActionItem, *, actor, tier: str, operation: str, payload,
+                                          rationale: str) -> PolicyChange:
+    """Turn an action item into a proposed change of a tier's template (a checklist item or a guardrail).
+    It takes effect only when a second person approves it under the policy two-person rule."""
+    require(actor, "action_item.edit", item)
+    _choice(tier, RiskTier, "tier", "risk tier")
+    if operation not in POLICY_OPERATIONS:
+        raise ValidationFailed(f"An action item proposes {' or '.join(POLICY_OPERATIONS)}, not {operation!r}.",
+                               field="operation")
+    with transaction.atomic():
+        locked = ActionItem.objects.select_for_update(of=("self",)).select_related("policy_change").get(pk=item.pk)
+        existing = locked.policy_change
+        if existing is not None and existing.status in (PolicyChange.Status.PENDING, PolicyChange.Status.APPROVED):
+            raise Conflict(f"This action item already carries a policy change ({existing.summary}, "
+                           f"{existing.get_status_display().lower()}).")
+        change = policies.propose_change(policies.get_policy(tier), actor=actor, operation=operation,
+                                         payload=payload, rationale=rationale)
+        locked.policy_change = change
+        locked.save(update_fields=["policy_change"])
+        audit.record("action_item.policy_change_proposed", locked, actor=actor,
+                     after={"policy_change": change.pk, "tier": tier, "operation": operation})
+    item.policy_change = change
+    return change
+
+
+def send_overdue_reminders(*, today=None) -> int:
+    """E-mail each owner of overdue open action items one message listing them; return the messages sent.
+    An item is reminded at most once a day, so a retried task does not e-mail twice."""
+    today = today or timezone.localdate()
+    by_owner = defaultdict(list)
+    for item in selectors.overdue_action_items(today).exclude(last_reminded_on=today):
+        by_owner[item.owner].append(item)
+    sent = 0
+    for owner, items in by_owner.items():
+        if not owner.email or not owner.is_active:
+            continue
+        lines = []
+        for item in items:
+            # A restricted incident's title stays out of e-mail, which travels outside Gatehouse.
+            where = f"restricted incident #{item.incident_id}" if item.incident.restricted else (
+                f"incident #{item.incident_id} {item.incident.title}")
+            late = (today - item.due_date).days
+            lines.append(f"- [{item.priority}] {item.title} — due {item.due_date:%Y-%m-%d}, {late} day"
+                         f"{'s' if late != 1 else ''} overdue ({where})\n  {settings.SITE_URL}{item.get_absolute_url()}")
+        count = len(items)
+        send_mail(
+            subject=f"Gatehouse: {count} overdue action item{'s' if count != 1 else ''}",
+            message=(f"Hello {owner.display_name},\n\nThese action items you own are past their due date:\n\n"
+                     + "\n".join(lines)
+                     + "\n\nUpdate each one (done, a new date, or won't do with a reason) so the follow-through "
+                       "figures stay true.\n"),
+            from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[owner.email],
+        )
+        ActionItem.objects.filter(pk__in=[i.pk for i in items]).update(last_reminded_on=today)
+        sent += 1
+    return sent
+
+
+# --- postmortems --------------------------------------------------------------------------------------
+
+def _lock_postmortem(postmortem: Postmortem) -> Postmortem:
+    locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    locked.incident = postmortem.incident
+    return locked
+
+
+def start_postmortem(incident: Incident, *, actor) -> Postmortem:
+    """Start the incident's postmortem as a draft written by ``actor``, seeded with the incident's summary
+    and impact. Starting one that exists returns it."""
+    require(actor, "postmortem.edit", incident)
+    if not isinstance(actor, User):
+        raise ValidationFailed("A person writes a postmortem.", field="author")
+    with transaction.atomic():
+        locked = _lock(incident)
+        existing = Postmortem.objects.filter(incident=locked).first()
+        if existing is not None:
+            return existing
+        postmortem = Postmortem.objects.create(incident=locked, author=actor, summary=locked.summary,
+                                               impact=locked.impact_text)
+        audit.record("postmortem.started", postmortem, actor=actor, after={"incident": locked.pk})
+    return postmortem
+
+
+def edit_postmortem(postmortem: Postmortem, *, actor, **sections) -> Postmortem:
+    """Edit the draft. An edit during review returns it to draft: approvals covered the earlier text.
+    A published postmortem changes only through amend_published_postmortem."""
+    require(actor, "postmortem.edit", postmortem)
+    unknown = sorted(set(sections) - set(NARRATIVE_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"Unknown section {unknown[0]!r}.", field=unknown[0])
+    for name, value in sections.items():
+        sections[name] = _text(value, name, required=False, max_length=MAX_NARRATIVE)
+    with transaction.atomic():
+        locked = _lock_postmortem(postmortem)
+        if locked.status == PostmortemStatus.PUBLISHED:
+            raise Conflict("A published postmortem changes only through a recorded amendment.")
+        before = {name: getattr(locked, name) for name in sections}
+        changed = {name: value for name, value in sections.items() if before[name] != value}
+        if not changed:
+            return locked
+        for name, value in changed.items():
+            setattr(locked, name, value)
+        locked.updated_at = timezone.now()
+        previous_status = locked.status
+        if locked.status == PostmortemStatus.IN_REVIEW:
+            locked.status = PostmortemStatus.DRAFT
+        locked.save()
+        audit.record("postmortem.edited", locked, actor=actor,
+                     before={**{k: before[k] for k in changed}, "status": previous_status},
+                     after={**changed, "status": locked.status})
+    return locked
+
+
+REQUIRED_FOR_REVIEW = ("summary", "impact", "root_cause", "lessons")
+
+
+def submit_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
+    """Send the draft for review. Blame findings are recorded with the submission but do not block it."""
+    require(actor, "postmortem.edit", postmortem)
+    with transaction.atomic():
+        locked = _lock_postmortem(postmortem)
+        _move_postmortem(locked, PostmortemStatus.IN_REVIEW)
+        for name in REQUIRED_FOR_REVIEW:
+            if not getattr(locked, name).strip():
+                label = locked._meta.get_field(name).verbose_name
+                raise ValidationFailed(f"Write the {label} before asking for review.", field=name)
+        locked.review_round += 1
+        locked.submitted_at = timezone.now()
+        locked.save(update_fields=["status", "review_round", "submitted_at"])
+        findings = sum(len(f) for f in selectors.blameless_findings(locked).values())
+        audit.record("postmortem.submitted", locked, actor=actor, before={"status": PostmortemStatus.DRAFT},
+                     after={"status": locked.status, "round": locked.review_round, "blameless_findings": findings})
+    return locked
+
+
+def _move_postmortem(postmortem: Postmortem, to: str) -> None:
+    current = PostmortemStatus(postmortem.status)
+    if to not in POSTMORTEM_TRANSITIONS[current]:
+        raise Conflict(f"A postmortem that is {current.label.lower()} cannot become "
+                       f"{PostmortemStatus(to).label.lower()}.")
+    postmortem.status = to
+
+
+def review_postmortem(postmortem: Postmortem, *, actor, role: str, decision: str, comment: str = ""
+                      ) -> PostmortemReview:
+    """A reviewer other than the author approves or requests changes, as a role they hold. Requesting
+    changes returns the document to draft."""
+    require(actor, "postmortem.review", postmortem)
+    _choice(role, Role, "role", "role")
+    if not has_role(actor, role):
+        raise ValidationFailed(f"You do not hold the {Role(role).label} role.", field="role")
+    _choice(decision, PostmortemReview.Decision, "decision", "decision")
+    comment = _text(comment, "comment", required=decision == PostmortemReview.Decision.REQUEST_CHANGES,
+                    max_length=10_000)
+    with transaction.atomic():
+        locked = _lock_postmortem(postmortem)
+        if locked.status != PostmortemStatus.IN_REVIEW:
+            raise Conflict(f"The postmortem is {locked.get_status_display().lower()}, not in review.")
+        if locked.author_id == actor.pk:
+            raise ValidationFailed("You wrote this postmortem; someone else reviews it.", field="decision")
+        if locked.reviews.filter(reviewer=actor, round=locked.review_round).exists():
+            raise Conflict("You have already reviewed this version.")
+        review = PostmortemReview.objects.create(postmortem=locked, reviewer=actor, role=role, decision=decision,
+                                                 comment=comment, round=locked.review_round)
+        if decision == PostmortemReview.Decision.REQUEST_CHANGES:
+            _move_postmortem(locked, PostmortemStatus.DRAFT)
+            locked.save(update_fields=["status"])
+        audit.record("postmortem.reviewed", locked, actor=actor, after={
+            "role": role, "decision": decision, "comment": comment, "round": locked.review_round,
+            "status": locked.status,
+        })
+    return review
+
+
+def publish_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
+    """Publish after at least one approval from someone other than the author in the current review round;
+    when the incident carries a fair-lending or consumer-harm flag, one approval must be given as Compliance."""
+    require(actor, "postmortem.edit", postmortem)
+    with transaction.atomic():
+        locked = _lock_postmortem(postmortem)
+        incident = Incident.objects.get(pk=locked.incident_id)
+        _move_postmortem(locked, PostmortemStatus.PUBLISHED)
+        approvals = list(locked.reviews.select_related("reviewer").filter(round=locked.review_round,
+                                               decision=PostmortemReview.Decision.APPROVE)
+                         .exclude(reviewer_id=locked.author_id))
+        if not approvals:
+            raise ValidationFailed("Publishing needs an approval from a reviewer other than the author.",
+                                   field="reviews")
+        if incident.has_regulatory_flag and not any(r.role == Role.COMPLIANCE for r in approvals):
+            raise ValidationFailed("This incident carries a fair-lending or consumer-harm flag: a Compliance "
+                                   "reviewer must approve before it is published.", field="reviews")
+        locked.published_at = timezone.now()
+        locked.save(update_fields=["status", "published_at"])
+        audit.record("postmortem.published", locked, actor=actor, before={"status": PostmortemStatus.IN_REVIEW},
+                     after={"status": locked.status, "approvals": sorted(r.reviewer.username for r in approvals)})
+    return locked
+
+
+def amend_published_postmortem(postmortem: Postmortem, *, actor, field: str, text: str, reason: str
+                               ) -> PostmortemAmendment:
+    """Change one section of a published postmortem, keeping the earlier text and the reason."""
+    require(actor, "postmortem.edit", postmortem)
+    if field not in NARRATIVE_FIELDS:
+        raise ValidationFailed(f"Unknown section {field!r}.", field="field")
+    text = _text(text, "text", required=False, max_length=MAX_NARRATIVE)
+    reason = _text(reason, "reason", max_length=5000)
+    if not isinstance(actor, User):
+        raise ValidationFailed("A person amends a postmortem.", field="reason")
+    with transaction.atomic():
+        locked = _lock_postmortem(postmortem)
+        if locked.status != PostmortemStatus.PUBLISHED:
+            raise Conflict("Only a published postmortem is amended; edit the draft instead.")
+        before = getattr(locked, field)
+        if before == text:
+            raise ValidationFailed("The amendment changes nothing.", field="text")
+        amendment = PostmortemAmendment.objects.create(postmortem=locked, field=field, before=before, after=text,
+                                                       reason=reason, author=actor)
+        setattr(locked, field, text)
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=[field, "updated_at"])
+        audit.record("postmortem.amended", locked, actor=actor, before={field: before},
+                     after={field: text, "reason": reason, "amendment": amendment.pk})
+    return amendment

@@ -1,0 +1,67 @@
+"""Turning uploaded predictions and feature samples into evaluation metrics, with the launch's thresholds."""
+
+import hashlib
+
+from django.conf import settings
+
+from governance.errors import ValidationFailed
+from governance.stats import (
+    StatsInputError,
+    drift_report,
+    fairness_report,
+    parse_feature_table,
+    parse_predictions,
+)
+
+from . import services
+from .models import Evaluation
+
+
+def _parse(parser, data: bytes, upload_field: str):
+    """Run a stats parser; its errors name a CSV column, or the whole file as the upload field."""
+    try:
+        return parser(data)
+    except StatsInputError as error:
+        field = upload_field if error.field in ("file", "", None) else error.field
+        raise ValidationFailed(error.message, field=field) from None
+
+
+def compute(launch, *, predictions: bytes | None = None, baseline: bytes | None = None,
+            current: bytes | None = None, metrics: dict | None = None, n_boot: int | None = None) -> dict:
+    """Metrics, report, source digest and row count for an evaluation of ``launch``. Submitted metrics win over
+    computed ones of the same name."""
+    thresholds = launch.policy_version.thresholds
+    computed, report, digest, rows = {}, {}, hashlib.sha256(), None
+    if predictions is not None:
+        digest.update(predictions)
+        parsed = _parse(parse_predictions, predictions, "predictions")
+        rows = parsed.rows
+        report["fairness"] = fairness_report(
+            parsed, air_floor=thresholds.get("air_floor", 0.8), eo_max_diff=thresholds.get("eo_max_diff", 0.1),
+            min_group_count=int(thresholds.get("min_group_count", 30)),
+            n_boot=n_boot or settings.FAIRNESS_BOOTSTRAP_RESAMPLES)
+        computed.update(report["fairness"]["metrics"])
+    if (baseline is None) != (current is None):
+        raise ValidationFailed("Drift needs both a baseline and a current file.",
+                               field="current" if baseline is not None else "baseline")
+    if baseline is not None:
+        digest.update(baseline)
+        digest.update(current)
+        report["drift"] = drift_report(
+            _parse(parse_feature_table, baseline, "baseline"), _parse(parse_feature_table, current, "current"),
+            psi_act=thresholds.get("psi_act", 0.2), psi_watch=thresholds.get("psi_watch", 0.1),
+            null_rate_tolerance=thresholds.get("null_rate_tolerance", 0.05))
+        computed.update(report["drift"]["metrics"])
+    computed.update(metrics or {})
+    if not computed:
+        raise ValidationFailed("Send metrics, a predictions file, or baseline and current files.", field="metrics")
+    return {"metrics": computed, "report": report or None,
+            "source_sha256": digest.hexdigest() if report else "", "source_rows": rows}
+
+
+def submit(launch, *, actor, **uploads) -> Evaluation:
+    result = compute(launch, **uploads)
+    return services.submit_evaluation(
+        launch, actor=actor, metrics=result["metrics"], report=result["report"],
+        kind=Evaluation.Kind.PREDICTIONS if result["report"] else Evaluation.Kind.METRICS,
+        source_sha256=result["source_sha256"], source_rows=result["source_rows"])

@@ -1,0 +1,445 @@
+"""Staged rollouts: plans, guardrail evaluation, observations, advancing, and the rollback that opens an incident.
+
+Everything that can change a rollout's state runs under the launch row lock, so an observation batch and the
+periodic evaluation racing each other roll back once and open one incident.
+"""
+
+import math
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from governance import audit
+from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.permissions import has_role, require
+from governance.policy_rules import validate_guardrail, validate_stages
+from governance.principals import SystemActor, actor_label
+
+from .guardrails import BREACHED, PASSING, GuardrailSpec, Point, evaluate_guardrail
+from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
+from .services import lock, refresh_content, transition
+
+S = LaunchStatus
+MAX_BATCH = 5000
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_AGE = timedelta(days=90)
+SEVERITY_BY_TIER = {"TIER_1": "SEV1", "TIER_2": "SEV2", "TIER_3": "SEV3"}
+
+
+def _plan(launch) -> RolloutPlan:
+    plan = (RolloutPlan.objects.select_for_update(of=("self",)).filter(launch=launch)
+            .select_related("current_stage").first())
+    if plan is None:
+        raise Conflict("This launch has no rollout plan.")
+    return plan
+
+
+# -- plan editing --------------------------------------------------------------------------------------------
+
+def update_plan(launch: LaunchRequest, *, actor, stages: list[dict], guardrails: list[dict]) -> RolloutPlan:
+    """Replace the plan's stages and guardrails. Only before approval; a change stales signatures."""
+    require(actor, "rollout.edit", launch)
+    with transaction.atomic():
+        launch = lock(launch)
+        if launch.status not in (S.DRAFT, S.IN_REVIEW):
+            raise Conflict(f"The rollout plan is fixed once the launch is {launch.get_status_display().lower()}.",
+                           code="launch_frozen")
+        policy = launch.policy_version.content.get("rollout", {})
+        stages = validate_stages(stages, tier=launch.tier, min_shadow_minutes=policy.get("min_shadow_minutes", 0))
+        names = [s["name"] for s in stages]
+        guardrails = [validate_guardrail(g, stage_names=names, field=f"guardrails[{i}]")
+                      for i, g in enumerate(guardrails)]
+        plan = _plan(launch)
+        before = _plan_snapshot(plan)
+        plan.guardrails.all().delete()
+        plan.current_stage = None
+        plan.save(update_fields=["current_stage"])
+        plan.stages.all().delete()
+        by_name = {}
+        for position, spec in enumerate(stages):
+            by_name[spec["name"]] = RolloutStage.objects.create(plan=plan, position=position, **spec)
+        for spec in guardrails:
+            Guardrail.objects.create(plan=plan, stage=by_name.get(spec.pop("stage") or ""), **spec)
+        after = _plan_snapshot(plan)
+        if after != before:
+            audit.record("rollout.plan_updated", plan, actor=actor, before=before, after={**after, "launch": launch.pk})
+            refresh_content(launch, actor=actor, reason="rollout plan changed")
+    return plan
+
+
+def _plan_snapshot(plan) -> dict:
+    return {
+        "stages": [{"name": s.name, "traffic_percent": s.traffic_percent,
+                    "min_duration_minutes": s.min_duration_minutes, "approval_role": s.approval_role}
+                   for s in plan.stages.order_by("position")],
+        "guardrails": [{"metric": g.metric, "comparator": g.comparator, "threshold": g.threshold,
+                        "window_minutes": g.window_minutes, "failure_limit": g.failure_limit,
+                        "sustain_minutes": g.sustain_minutes, "action": g.action,
+                        "stage": g.stage.name if g.stage_id else ""}
+                       for g in plan.guardrails.select_related("stage").order_by("pk")],
+    }
+
+
+# -- guardrails ----------------------------------------------------------------------------------------------
+
+def spec_of(guardrail: Guardrail) -> GuardrailSpec:
+    return GuardrailSpec(metric=guardrail.metric, comparator=guardrail.comparator, threshold=guardrail.threshold,
+                         window_seconds=guardrail.window_minutes * 60, failure_limit=guardrail.failure_limit,
+                         sustain_seconds=guardrail.sustain_minutes * 60)
+
+
+def active_guardrails(plan: RolloutPlan) -> list[Guardrail]:
+    """Guardrails that watch the current stage: plan-wide ones and the stage's own."""
+    stage_id = plan.current_stage_id
+    return [g for g in plan.guardrails.select_related("stage").order_by("pk")
+            if g.stage_id is None or g.stage_id == stage_id]
+
+
+def _states(launch, guardrails, now) -> dict[int, object]:
+    if not guardrails:
+        return {}
+    since = now - timedelta(minutes=max(g.window_minutes for g in guardrails))
+    points: dict[str, list[Point]] = {}
+    for metric, at, value in (Observation.objects.filter(
+            launch=launch, metric__in={g.metric for g in guardrails}, segment="", observed_at__gte=since,
+            observed_at__lte=now).values_list("metric", "observed_at", "value")):
+        points.setdefault(metric, []).append(Point(observed_at=at, value=value))
+    return {g.pk: evaluate_guardrail(spec_of(g), points.get(g.metric, []), now=now) for g in guardrails}
+
+
+def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, trigger: str) -> list[dict]:
+    """Compute every active guardrail's state and act on breaches. Returns the actions taken."""
+    guardrails = active_guardrails(plan)
+    states = _states(launch, guardrails, now)
+    actions = []
+    for guardrail in guardrails:
+        state = states[guardrail.pk]
+        was = guardrail.state
+        guardrail.state, guardrail.state_detail, guardrail.evaluated_at = state.state, state.as_dict(), now
+        guardrail.save(update_fields=["state", "state_detail", "evaluated_at"])
+        if state.state != was:
+            audit.record("guardrail.state_changed", guardrail, actor=actor, before={"state": was},
+                         after={"state": state.state, "detail": state.detail, "launch": launch.pk})
+        if state.state != BREACHED or launch.status != S.ROLLING_OUT:
+            continue
+        if guardrail.action == Guardrail.Action.ROLLBACK:
+            rollback = _rollback_locked(launch, actor=actor, now=now, trigger=trigger, guardrail=guardrail,
+                                        reason=f"Guardrail breached: {guardrail} — {state.detail}")
+            actions.append({"action": "ROLLBACK", "guardrail": guardrail.pk, "incident": rollback["incident"]})
+            break
+        if guardrail.action == Guardrail.Action.PAUSE and not plan.paused:
+            plan.paused, plan.paused_reason = True, f"{guardrail}: {state.detail}"[:300]
+            plan.save(update_fields=["paused", "paused_reason"])
+            audit.record("rollout.paused", plan, actor=actor, after={"reason": plan.paused_reason,
+                                                                     "launch": launch.pk})
+            actions.append({"action": "PAUSE", "guardrail": guardrail.pk})
+        elif guardrail.action == Guardrail.Action.ALERT and was != BREACHED:
+            _notify(launch, "guardrail_alert", f"Guardrail breached: {guardrail} — {state.detail}")
+            actions.append({"action": "ALERT", "guardrail": guardrail.pk})
+    return actions
+
+
+def _notify(launch, event, detail):
+    from .tasks import notify_launch_people
+
+    launch_id = launch.pk
+    transaction.on_commit(lambda: notify_launch_people.delay(launch_id, event, detail))
+
+
+# -- observations --------------------------------------------------------------------------------------------
+
+def _parse_time(value, field) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = parse_datetime(value.strip())
+    else:
+        parsed = None
+    if parsed is None:
+        raise ValidationFailed("observed_at must be an ISO-8601 time, e.g. 2026-05-01T12:00:00Z.", field=field)
+    if parsed.tzinfo is None:
+        raise ValidationFailed("observed_at needs a time zone (e.g. a trailing Z).", field=field)
+    return parsed
+
+
+def validate_batch(launch: LaunchRequest, batch, *, now) -> list[dict]:
+    if not isinstance(batch, list) or not batch:
+        raise ValidationFailed("Send a non-empty list of observations.", field="observations")
+    if len(batch) > MAX_BATCH:
+        raise ValidationFailed(f"At most {MAX_BATCH} observations per batch.", field="observations")
+    known = set(launch.plan.guardrails.values_list("metric", flat=True))
+    rows, seen = [], set()
+    for index, entry in enumerate(batch):
+        where = f"observations[{index}]"
+        if not isinstance(entry, dict):
+            raise ValidationFailed("Each observation is an object with metric, value and observed_at.", field=where)
+        unknown = set(entry) - {"metric", "value", "observed_at", "segment"}
+        if unknown:
+            raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=f"{where}.{sorted(unknown)[0]}")
+        metric = entry.get("metric")
+        if not isinstance(metric, str) or metric not in known:
+            raise ValidationFailed(
+                f"Unknown metric {str(metric)[:60]!r}: no guardrail of this rollout watches it "
+                f"(watched: {', '.join(sorted(known)) or 'none'}).", field=f"{where}.metric")
+        value = entry.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValidationFailed("value must be a finite number.", field=f"{where}.value")
+        observed_at = _parse_time(entry.get("observed_at"), f"{where}.observed_at")
+        if observed_at > now + FUTURE_TOLERANCE:
+            raise ValidationFailed("observed_at is in the future; check the sender's clock.",
+                                   field=f"{where}.observed_at")
+        if observed_at < now - MAX_AGE:
+            raise ValidationFailed("observed_at is more than 90 days old.", field=f"{where}.observed_at")
+        segment = entry.get("segment") or ""
+        if not isinstance(segment, str) or len(segment) > 100:
+            raise ValidationFailed("segment is text of at most 100 characters.", field=f"{where}.segment")
+        key = (metric, observed_at, segment)
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append({"metric": metric, "value": float(value), "observed_at": observed_at, "segment": segment})
+    return rows
+
+
+def record_observations(launch: LaunchRequest, *, actor, batch, now=None) -> dict:
+    """Store a batch (idempotent per metric, time and segment), then evaluate the guardrails and act."""
+    require(actor, "observation.submit", launch)
+    now = now or timezone.now()
+    with transaction.atomic():
+        launch = lock(launch)
+        if launch.status != S.ROLLING_OUT:
+            raise Conflict(f"Observations are accepted only while rolling out; this launch is "
+                           f"{launch.get_status_display().lower()}.", code="not_rolling_out")
+        rows = validate_batch(launch, batch, now=now)
+        plan = _plan(launch)
+        existing = set(Observation.objects.filter(
+            launch=launch, metric__in={r["metric"] for r in rows},
+            observed_at__in={r["observed_at"] for r in rows}).values_list("metric", "observed_at", "segment"))
+        fresh = [Observation(launch=launch, stage_name=plan.current_stage.name if plan.current_stage else "", **r)
+                 for r in rows if (r["metric"], r["observed_at"], r["segment"]) not in existing]
+        Observation.objects.bulk_create(fresh, ignore_conflicts=True)
+        if fresh:
+            audit.record("observations.recorded", launch, actor=actor,
+                         after={"count": len(fresh), "duplicates": len(rows) - len(fresh),
+                                "metrics": sorted({o.metric for o in fresh})})
+        actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger=f"observations from "
+                                                                                 f"{actor_label(actor)}")
+        launch.refresh_from_db(fields=["status"])
+        return {"accepted": len(fresh), "duplicates": len(rows) - len(fresh), "status": launch.status,
+                "guardrails": guardrail_states(plan), "actions": actions}
+
+
+def guardrail_states(plan) -> list[dict]:
+    return [{"id": g.pk, "metric": g.metric, "comparator": g.comparator, "threshold": g.threshold,
+             "action": g.action, "stage": g.stage.name if g.stage_id else None, "state": g.state,
+             "detail": (g.state_detail or {}).get("detail", "")}
+            for g in plan.guardrails.select_related("stage").order_by("pk")]
+
+
+# -- stage control ------------------------------------------------------------------------------------------
+
+def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
+    require(actor, "rollout.advance", launch)
+    now = now or timezone.now()
+    with transaction.atomic():
+        launch = lock(launch)
+        plan = _plan(launch)
+        first = plan.stages.order_by("position").first()
+        if first is None:
+            raise Conflict("The rollout plan has no stages.")
+        transition(launch, S.ROLLING_OUT, actor=actor, reason=f"entering stage {first.name}", at=now)
+        _enter(plan, first, now)
+        audit.record("rollout.stage_entered", plan, actor=actor,
+                     after={"stage": first.name, "traffic_percent": first.traffic_percent, "launch": launch.pk})
+    return launch
+
+
+def _enter(plan, stage, now):
+    plan.current_stage, plan.stage_entered_at, plan.paused, plan.paused_reason = stage, now, False, ""
+    plan.save(update_fields=["current_stage", "stage_entered_at", "paused", "paused_reason"])
+    stage.entered_at = now
+    stage.save(update_fields=["entered_at"])
+    # a new stage starts with fresh guardrail states: nothing is known about it yet
+    Guardrail.objects.filter(plan=plan).update(state=Guardrail.State.INSUFFICIENT_DATA, state_detail=None)
+
+
+def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
+    """The named role approves advancing past the current stage (e.g. Compliance after the shadow)."""
+    require(actor, "rollout.approve_stage", launch)
+    with transaction.atomic():
+        launch = lock(launch)
+        plan = _plan(launch)
+        stage = plan.current_stage
+        if launch.status != S.ROLLING_OUT or stage is None:
+            raise Conflict("Only a stage of a rollout in progress can be approved.")
+        if not stage.approval_role:
+            raise Conflict(f"Stage {stage.name} needs no approval.")
+        if not has_role(actor, stage.approval_role):
+            raise PermissionDenied(f"Advancing past {stage.name} needs the {stage.approval_role} role.")
+        if stage.approved_by_id:
+            raise Conflict(f"Stage {stage.name} is already approved.")
+        stage.approved_by, stage.approved_at = actor, timezone.now()
+        stage.save(update_fields=["approved_by", "approved_at"])
+        audit.record("rollout.stage_approved", stage, actor=actor, after={"stage": stage.name, "launch": launch.pk})
+    return stage
+
+
+def advance_blockers(plan, guardrails, now) -> list[str]:
+    """Why the current stage may not be left now (empty when it may), from freshly evaluated guardrails."""
+    stage = plan.current_stage
+    blockers = []
+    elapsed = now - (plan.stage_entered_at or now)
+    needed = timedelta(minutes=stage.min_duration_minutes)
+    if elapsed < needed:
+        remaining = needed - elapsed
+        blockers.append(f"Stage {stage.name} must run at least {stage.min_duration_minutes} minutes; "
+                        f"{math.ceil(remaining.total_seconds() / 60)} to go.")
+    for guardrail in guardrails:
+        if guardrail.state != PASSING:
+            detail = (guardrail.state_detail or {}).get("detail") or "no observations yet"
+            blockers.append(f"Guardrail {guardrail} is {guardrail.state.replace('_', ' ').lower()}: {detail}")
+    if stage.approval_role and not stage.approved_by_id:
+        blockers.append(f"Advancing past {stage.name} needs approval by {stage.approval_role}.")
+    if plan.paused:
+        blockers.append(f"The rollout is paused: {plan.paused_reason}")
+    return blockers
+
+
+def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
+    """Move to the next stage when the minimum duration has elapsed, every guardrail of the current stage is
+    PASSING (not merely not breached) and any required approval is given. Past the last stage, LAUNCHED."""
+    require(actor, "rollout.advance", launch)
+    now = now or timezone.now()
+    with transaction.atomic():
+        launch = lock(launch)
+        if launch.status != S.ROLLING_OUT:
+            raise Conflict(f"Only a rollout in progress can advance; this launch is "
+                           f"{launch.get_status_display().lower()}.", code="not_rolling_out")
+        plan = _plan(launch)
+        actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger="advance request")
+        if launch.status != S.ROLLING_OUT:
+            raise Conflict("A guardrail breach rolled the launch back instead.", code="rolled_back")
+        blockers = advance_blockers(plan, active_guardrails(plan), now)
+        if blockers:
+            raise Conflict("Cannot advance: " + " ".join(blockers), code="advance_refused")
+        stages = list(plan.stages.order_by("position"))
+        current = plan.current_stage
+        current.completed_at = now
+        current.save(update_fields=["completed_at"])
+        following = [s for s in stages if s.position > current.position]
+        if not following:
+            transition(launch, S.LAUNCHED, actor=actor, at=now,
+                       reason=f"final stage {current.name} held its guardrails for its full duration")
+            return {"status": launch.status, "stage": current.name, "actions": actions}
+        nxt = following[0]
+        _enter(plan, nxt, now)
+        audit.record("rollout.stage_entered", plan, actor=actor, before={"stage": current.name},
+                     after={"stage": nxt.name, "traffic_percent": nxt.traffic_percent, "launch": launch.pk})
+        return {"status": launch.status, "stage": nxt.name, "actions": actions}
+
+
+# -- rollback ------------------------------------------------------------------------------------------------
+
+def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> dict:
+    """Roll a locked launch back, open its incident, tell its people. Called at most once per launch: the
+    status check under the lock makes a second caller a no-op."""
+    if launch.status == S.ROLLED_BACK:
+        return {"incident": None, "already": True}
+    transition(launch, S.ROLLED_BACK, actor=actor, reason=reason, at=now)
+    launch.rollback_reason, launch.rolled_back_by = reason[:2000], actor_label(actor)
+    launch.save(update_fields=["rollback_reason", "rolled_back_by"])
+    incident = _open_incident(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
+    _notify(launch, "rolled_back", f"{reason}\nIncident #{incident.pk} was opened.")
+    return {"incident": incident.pk, "already": False}
+
+
+def _open_incident(launch, *, actor, now, reason, trigger, guardrail):
+    """The incident a rollback opens: it began when the guardrail's metric started breaching (or now, for the
+    kill switch), was detected when Gatehouse acted, and carries the evidence on its timeline."""
+    from postmortems.services import open_incident
+
+    timeline = []
+    if launch.rollout_started_at:
+        timeline.append({"at": launch.rollout_started_at, "kind": "OTHER",
+                         "text": f"Rollout of {launch.version} started."})
+    began = now
+    if guardrail is not None:
+        spec = spec_of(guardrail)
+        since = now - timedelta(seconds=spec.window_seconds)
+        evidence = list(Observation.objects.filter(launch=launch, metric=guardrail.metric, segment="",
+                                                   observed_at__gte=since, observed_at__lte=now)
+                        .order_by("observed_at"))
+        run = []
+        for observation in reversed(evidence):
+            if spec.healthy(observation.value):
+                break
+            run.append(observation)
+        run.reverse()
+        began = run[0].observed_at if run else now
+        values = ", ".join(f"{o.value:g} at {o.observed_at:%H:%M}" for o in run[-20:])
+        timeline.append({"at": began, "kind": "DETECTION",
+                         "text": f"Guardrail {guardrail} started breaching. Observations: {values}."})
+        timeline.append({"at": now, "kind": "MITIGATION",
+                         "text": f"Gatehouse rolled the launch back automatically ({trigger}): {reason}"})
+    else:
+        timeline.append({"at": now, "kind": "MITIGATION",
+                         "text": f"Launch rolled back by {actor_label(actor)} with the kill switch: {reason}"})
+    return open_incident(
+        actor=actor if getattr(actor, "pk", None) else SystemActor("rollback"),
+        title=f"Rollback of {launch.version.model.name} {launch.version.version}",
+        severity=SEVERITY_BY_TIER.get(launch.tier, "SEV3"),
+        detection_source="ALERT" if guardrail is not None else "OTHER",
+        began_at=began, detected_at=now, summary=reason, launch=launch, models=[launch.version.model],
+        timeline=timeline,
+        fair_lending="air" in (guardrail.metric if guardrail else "") and launch.tier == "TIER_1",
+    )
+
+
+def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
+    """The manual kill switch: roll back now, with a reason, and open an incident."""
+    require(actor, "rollout.rollback", launch)
+    if not (reason or "").strip():
+        raise ValidationFailed("Say why you are rolling back.", field="reason")
+    now = now or timezone.now()
+    with transaction.atomic():
+        launch = lock(launch)
+        if launch.status not in (S.ROLLING_OUT, S.LAUNCHED):
+            if launch.status == S.ROLLED_BACK:
+                raise Conflict("This launch is already rolled back.", code="already_rolled_back")
+            raise Conflict(f"Only a launch that is rolling out or launched can be rolled back; this one is "
+                           f"{launch.get_status_display().lower()}.", code="not_rolling_out")
+        return _rollback_locked(launch, actor=actor, now=now, reason=reason.strip(), trigger="kill switch")
+
+
+# -- periodic evaluation ---------------------------------------------------------------------------------
+
+def evaluate_rollouts(*, now=None) -> dict:
+    """Re-evaluate every rollout in progress: stale data becomes INSUFFICIENT_DATA, breaches are acted on, and a
+    final stage that held its guardrails for its full duration completes the launch. Safe to run concurrently
+    with incoming observations: each launch is handled under its row lock."""
+    now = now or timezone.now()
+    actor = SystemActor("evaluate_rollouts")
+    summary = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0}
+    for launch_id in LaunchRequest.objects.filter(status=S.ROLLING_OUT).values_list("pk", flat=True):
+        with transaction.atomic():
+            launch = lock(LaunchRequest(pk=launch_id))
+            if launch.status != S.ROLLING_OUT:
+                continue
+            plan = _plan(launch)
+            actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger="periodic evaluation")
+            summary["evaluated"] += 1
+            summary["rolled_back"] += sum(a["action"] == "ROLLBACK" for a in actions)
+            summary["paused"] += sum(a["action"] == "PAUSE" for a in actions)
+            if launch.status != S.ROLLING_OUT or plan.current_stage is None:
+                continue
+            is_last = not plan.stages.filter(position__gt=plan.current_stage.position).exists()
+            if is_last and plan.current_stage.traffic_percent >= 100:
+                if not advance_blockers(plan, active_guardrails(plan), now):
+                    plan.current_stage.completed_at = now
+                    plan.current_stage.save(update_fields=["completed_at"])
+                    transition(launch, S.LAUNCHED, actor=actor, at=now,
+                               reason="final stage held its guardrails for its full duration")
+                    summary["launched"] += 1
+    return summary
