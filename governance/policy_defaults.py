@@ -144,7 +144,7 @@ DEFAULTS = {
             "guardrails": [
                 _guardrail("approval_air", ">=", 0.8, window=24 * 60, failure_limit=2, action="ROLLBACK"),
                 _guardrail("psi_max", "<=", 0.2, window=24 * 60, failure_limit=1, action="PAUSE"),
-                _guardrail("null_rate_delta_max", "<=", 0.05, window=24 * 60, failure_limit=1, action="ROLLBACK"),
+                _guardrail("null_rate_delta_max", "<=", 0.05, window=24 * 60, failure_limit=1, action="PAUSE"),
             ],
         },
     },

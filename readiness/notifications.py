@@ -1,5 +1,8 @@
 """E-mails about launches. Sent from Celery tasks after the transaction that caused them commits."""
 
+import contextlib
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.core.mail import send_mass_mail
 
@@ -7,6 +10,18 @@ from governance.models import User
 from governance.roles import Role
 
 from .models import LaunchRequest
+
+_SUPPRESSED: ContextVar[bool] = ContextVar("gatehouse_notifications_suppressed", default=False)
+
+
+@contextlib.contextmanager
+def suppressed():
+    """Send nothing inside this block: seeding retells past events, which must not e-mail anyone today."""
+    token = _SUPPRESSED.set(True)
+    try:
+        yield
+    finally:
+        _SUPPRESSED.reset(token)
 
 
 def _url(launch) -> str:
@@ -20,6 +35,8 @@ def signers_for(launch: LaunchRequest):
 
 
 def notify_signers(launch_id: int) -> int:
+    if _SUPPRESSED.get():
+        return 0
     launch = LaunchRequest.objects.select_related("version__model", "author").get(pk=launch_id)
     messages = []
     for user in signers_for(launch):
@@ -37,6 +54,8 @@ def notify_signers(launch_id: int) -> int:
 
 def notify_launch_people(launch_id: int, event: str, detail: str) -> int:
     """Tell the author, the signers and the model owner that something happened to the launch."""
+    if _SUPPRESSED.get():
+        return 0
     launch = (LaunchRequest.objects.select_related("version__model__owner", "author")
               .prefetch_related("signoffs__signer").get(pk=launch_id))
     people = {launch.author, launch.version.model.owner, *(s.signer for s in launch.signoffs.all())}

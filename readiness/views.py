@@ -69,9 +69,10 @@ def launch_create(request):
 
 
 def _audit_trail(launch, limit=60):
+    # content_changed is implied by the attestation or edit beside it; the audit log keeps it all the same.
     return (AuditEvent.objects.filter(Q(object_type="readiness.launchrequest", object_id=str(launch.pk))
                                       | Q(after__launch=launch.pk))
-            .order_by("-seq")[:limit])
+            .exclude(verb="launch.content_changed").order_by("-seq")[:limit])
 
 
 @login_required
