@@ -19,14 +19,16 @@ def rollout_context(request, launch, now) -> dict:
         stage.state = ("done" if stage.completed_at else "current" if current and stage.pk == current.pk
                        else "upcoming")
     if guardrails and launch.status in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK):
-        longest = max(g.window_minutes for g in guardrails)
-        since = now - timedelta(minutes=max(longest, 60) * 2)
         metrics = {g.metric for g in guardrails}
-        observations = (Observation.objects.filter(launch=launch, metric__in=metrics, observed_at__gte=since,
-                                                   segment="")
-                        .order_by("observed_at").values_list("metric", "observed_at", "value"))
+        observations = Observation.objects.filter(launch=launch, metric__in=metrics, segment="")
+        if launch.status == LaunchStatus.ROLLING_OUT:
+            # live: the recent past, twice the longest window
+            longest = max(g.window_minutes for g in guardrails)
+            observations = observations.filter(observed_at__gte=now - timedelta(minutes=max(longest, 60) * 2))
+        # finished rollouts show their whole course (bounded)
         series = {}
-        for metric, at, value in observations:
+        for metric, at, value in observations.order_by("observed_at").values_list(
+                "metric", "observed_at", "value")[:5000]:
             series.setdefault(metric, []).append((at, value))
         for guardrail in guardrails:
             guardrail.spark = sparkline(series.get(guardrail.metric, []), threshold=guardrail.threshold,

@@ -69,10 +69,11 @@ def launch_create(request):
 
 
 def _audit_trail(launch, limit=60):
-    # content_changed is implied by the attestation or edit beside it; the audit log keeps it all the same.
+    # content_changed is implied by the attestation or edit beside it, and observation batches are shown as
+    # sparklines; the audit log keeps both all the same.
     return (AuditEvent.objects.filter(Q(object_type="readiness.launchrequest", object_id=str(launch.pk))
                                       | Q(after__launch=launch.pk))
-            .exclude(verb="launch.content_changed").order_by("-seq")[:limit])
+            .exclude(verb__in=("launch.content_changed", "observations.recorded")).order_by("-seq")[:limit])
 
 
 @login_required
