@@ -43,9 +43,13 @@ def model_detail(request, slug):
         model = selectors.model_detail(slug)
     except MLModel.DoesNotExist:
         raise Http404("No such model.") from None
+    from readiness.selectors import launches_for_model
+
     return render(request, "governance/model_detail.html", {
         "model": model,
         "versions": model.versions.all(),
+        "launches": launches_for_model(model),
+        "can_launch": can(request.user, "launch.create", model),
         "can_edit": can(request.user, "model.edit", model),
     })
 
