@@ -14,8 +14,42 @@ from .models import (
 
 
 class RoleMembershipInline(admin.TabularInline):
+    """Shown for reference; roles are granted and revoked on the Role memberships page, which audits them."""
+
     model = RoleMembership
+    fields = ["role", "granted_at"]
+    readonly_fields = fields
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RoleMembership)
+class RoleMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "granted_at"]
+    list_filter = ["role"]
+    list_select_related = ["user"]
+    fields = ["user", "role"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None
+
+    def save_model(self, request, obj, form, change):
+        from .services import grant_role
+
+        membership = grant_role(obj.user, obj.role, actor=request.user)
+        obj.pk = membership.pk
+
+    def delete_model(self, request, obj):
+        from .services import revoke_role
+
+        revoke_role(obj.user, obj.role, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("user"):
+            self.delete_model(request, membership)
 
 
 @admin.register(User)
@@ -106,3 +140,94 @@ class ApiTokenAdmin(admin.ModelAdmin):
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["owner", "key", "status_code", "created_at"]
+
+
+# -- tier policies: edited in the admin through the same two-person rule as the policy pages -----------------
+
+from django import forms as django_forms  # noqa: E402
+from django.contrib import messages  # noqa: E402
+
+from .models import PolicyChange, TierPolicy, TierPolicyVersion  # noqa: E402
+
+
+class TierPolicyVersionInline(admin.TabularInline):
+    model = TierPolicyVersion
+    fields = ["number", "content_hash", "created_at", "change"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TierPolicy)
+class TierPolicyAdmin(ReadOnlyAdmin):
+    list_display = ["tier", "current"]
+    list_select_related = ["current"]
+    inlines = [TierPolicyVersionInline]
+
+
+class PolicyChangeForm(django_forms.ModelForm):
+    class Meta:
+        model = PolicyChange
+        fields = ["policy", "operation", "payload", "rationale"]
+
+    def clean(self):
+        from .errors import DomainError
+        from .policies import current_version
+        from .policy_rules import apply_change
+
+        data = super().clean()
+        policy, operation = data.get("policy"), data.get("operation")
+        if policy and operation:
+            try:
+                apply_change(current_version(policy.tier).content, operation, data.get("payload"), tier=policy.tier)
+            except DomainError as error:
+                raise django_forms.ValidationError(f"{error.field or 'payload'}: {error.message}") from None
+        return data
+
+
+@admin.register(PolicyChange)
+class PolicyChangeAdmin(admin.ModelAdmin):
+    """Propose a change here (validated and audited by the service); approving needs a second person."""
+
+    form = PolicyChangeForm
+    list_display = ["__str__", "policy", "status", "proposed_by", "decided_by", "proposed_at"]
+    list_filter = ["status", "operation", "policy"]
+    actions = ["approve"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from .errors import DomainError
+        from .policies import propose_change
+
+        try:
+            created = propose_change(obj.policy, actor=request.user, operation=obj.operation, payload=obj.payload,
+                                     rationale=obj.rationale)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return
+        obj.pk = created.pk
+
+    @admin.action(description="Approve the selected changes (you must not be their proposer)")
+    def approve(self, request, queryset):
+        from .errors import DomainError
+        from .policies import approve_change
+
+        for change in queryset:
+            try:
+                approve_change(change, actor=request.user, note="Approved in the admin.")
+            except DomainError as error:
+                messages.error(request, f"{change}: {error.message}")
+
+
+@admin.register(TierPolicyVersion)
+class TierPolicyVersionAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "content_hash", "created_at", "change"]
+    list_select_related = ["policy", "change"]

@@ -102,3 +102,37 @@ def test_policy_change_through_the_pages(client, tier1):
     client.force_login(approver)
     client.post(f"/policies/changes/{change.pk}/decide/", {"decision": "approve", "note": "ok"})
     assert policies.current_version("TIER_1").thresholds["air_floor"] == 0.85
+
+
+def test_admin_proposal_goes_through_the_service_and_needs_a_second_approver(client, tier1):
+    admin = make_user("root", superuser=True)
+    client.force_login(admin)
+    response = client.post("/admin/governance/policychange/add/", {
+        "policy": tier1.pk, "operation": "ADD_CHECKLIST_ITEM", "payload": '{"key": "x"}', "rationale": "r"})
+    assert response.status_code == 200 and not PolicyChange.objects.exists(), "invalid payload is shown, not saved"
+    import json
+
+    client.post("/admin/governance/policychange/add/", {
+        "policy": tier1.pk, "operation": "ADD_CHECKLIST_ITEM", "payload": json.dumps(NEW_ITEM), "rationale": "r"})
+    change = PolicyChange.objects.get()
+    client.post("/admin/governance/policychange/", {"action": "approve", "_selected_action": [change.pk]})
+    change.refresh_from_db()
+    assert change.status == "PENDING", "the proposer cannot approve"
+    other = make_user("other_root", superuser=True)
+    client.force_login(other)
+    client.post("/admin/governance/policychange/", {"action": "approve", "_selected_action": [change.pk]})
+    assert policies.current_version("TIER_1").number == 2
+
+
+def test_every_model_has_an_admin_page(client):
+    from django.apps import apps
+    from django.contrib import admin as django_admin
+
+    client.force_login(make_user("root", superuser=True))
+    for app in ("governance", "readiness", "postmortems"):
+        for model in apps.get_app_config(app).get_models():
+            if model._meta.model_name in ("idempotencyrecord",) or model not in django_admin.site._registry:
+                assert model._meta.model_name in ("idempotencyrecord", "report"), f"{model} has no admin"
+                continue
+            url = f"/admin/{app}/{model._meta.model_name}/"
+            assert client.get(url).status_code == 200, url

@@ -1,0 +1,120 @@
+"""Admin views of readiness. State changes still go through the services: the admin is for looking, and for
+the few corrections that have a service behind them."""
+
+from django.contrib import admin
+
+from governance.admin import ReadOnlyAdmin
+
+from .models import (
+    ChecklistItem,
+    ChecklistResponse,
+    Evaluation,
+    Guardrail,
+    LaunchRequest,
+    Observation,
+    RolloutPlan,
+    RolloutStage,
+    SignOff,
+    Waiver,
+)
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    fields = ["key", "title", "blocking", "kind", "status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class SignOffInline(admin.TabularInline):
+    model = SignOff
+    fields = ["role", "signer", "decision", "dissent", "content_hash", "signed_at", "stale"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LaunchRequest)
+class LaunchRequestAdmin(ReadOnlyAdmin):
+    list_display = ["title", "version", "status", "author", "created_at"]
+    list_filter = ["status", "version__model__risk_tier"]
+    list_select_related = ["version__model", "author"]
+    search_fields = ["title", "version__model__slug"]
+    inlines = [SignOffInline, ChecklistItemInline]
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(ReadOnlyAdmin):
+    list_display = ["title", "launch", "status", "blocking", "kind"]
+    list_filter = ["status", "kind", "source"]
+    list_select_related = ["launch"]
+
+
+@admin.register(ChecklistResponse)
+class ChecklistResponseAdmin(ReadOnlyAdmin):
+    list_display = ["item", "outcome", "responder", "created_at"]
+    list_select_related = ["item", "responder"]
+
+
+@admin.register(Waiver)
+class WaiverAdmin(ReadOnlyAdmin):
+    list_display = ["item", "granted_by", "role", "expires_at", "revoked_at"]
+    list_select_related = ["item", "granted_by"]
+
+
+@admin.register(SignOff)
+class SignOffAdmin(ReadOnlyAdmin):
+    list_display = ["launch", "role", "signer", "decision", "stale", "signed_at"]
+    list_filter = ["decision", "stale", "role"]
+    list_select_related = ["launch", "signer"]
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["launch", "kind", "submitted_by", "created_at"]
+    list_select_related = ["launch"]
+
+
+class RolloutStageInline(admin.TabularInline):
+    model = RolloutStage
+    fields = ["position", "name", "traffic_percent", "min_duration_minutes", "approval_role", "entered_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RolloutPlan)
+class RolloutPlanAdmin(ReadOnlyAdmin):
+    list_display = ["launch", "current_stage", "paused"]
+    list_select_related = ["launch", "current_stage"]
+    inlines = [RolloutStageInline]
+
+
+@admin.register(Guardrail)
+class GuardrailAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "metric", "comparator", "threshold", "action", "state"]
+    list_select_related = ["plan__launch"]
+
+
+@admin.register(Observation)
+class ObservationAdmin(ReadOnlyAdmin):
+    list_display = ["launch", "metric", "segment", "value", "observed_at"]
+    list_filter = ["metric"]
+    list_select_related = ["launch"]
+
+
+@admin.register(RolloutStage)
+class RolloutStageAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "position", "name", "traffic_percent", "min_duration_minutes", "approval_role"]
+    list_select_related = ["plan__launch"]
