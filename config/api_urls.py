@@ -1,11 +1,14 @@
 from django.urls import include, path
 
 from governance import api as governance_api
+from governance import report_api
 
 urlpatterns = [
     path("models/", governance_api.ModelListCreate.as_view(), name="api-models"),
     path("models/<slug:slug>/", governance_api.ModelDetail.as_view(), name="api-model-detail"),
     path("models/<slug:slug>/versions/", governance_api.VersionCreate.as_view(), name="api-model-versions"),
+    path("reports/", report_api.ReportListCreate.as_view(), name="api-reports"),
+    path("reports/<int:pk>/", report_api.ReportDetail.as_view(), name="api-report-detail"),
     path("", include("readiness.api_urls")),
     path("", include("postmortems.api_urls")),
 ]

@@ -143,6 +143,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "evaluate-rollouts": {"task": "readiness.tasks.evaluate_rollouts", "schedule": 60.0},
+    "requeue-stale-reports": {"task": "governance.tasks.requeue_stale_reports", "schedule": 300.0},
     "remind-overdue-action-items": {
         "task": "postmortems.tasks.remind_overdue_action_items",
         "schedule": crontab(hour=7, minute=0),

@@ -231,3 +231,13 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 class TierPolicyVersionAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "content_hash", "created_at", "change"]
     list_select_related = ["policy", "change"]
+
+
+from .report_models import Report  # noqa: E402
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "status", "requested_by", "page_count", "size", "created_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["requested_by"]

@@ -350,3 +350,4 @@ class PolicyChange(models.Model):
         if self.operation == self.Operation.SET_THRESHOLDS:
             return "Set thresholds " + ", ".join(f"{k} = {v}" for k, v in sorted(payload.items()))
         return self.get_operation_display()
+from .report_models import Report  # noqa: E402,F401

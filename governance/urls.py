@@ -24,3 +24,11 @@ urlpatterns += [
     path("policies/<str:tier>/propose/<str:operation>/", policy_views.propose, name="policy_propose"),
 ]
 
+from . import report_views  # noqa: E402
+
+urlpatterns += [
+    path("reports/", report_views.report_list, name="report_list"),
+    path("reports/new/", report_views.report_new, name="report_new"),
+    path("reports/rows/", report_views.report_rows, name="report_rows"),
+    path("reports/<int:pk>/download/", report_views.report_download, name="report_download"),
+]
