@@ -70,9 +70,9 @@ def main():
     incident = os.environ.get("E1_INCIDENT_ID", "1")
     subprocess.run([sys.executable, "manage.py", "render_report", "INCIDENT_REPORT", incident, "-o", str(pdf)],
                    check=True)
-    subprocess.run(["pdftoppm", "-r", "70", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp / "page")], check=True)
+    subprocess.run(["pdftoppm", "-r", "70", "-png", "-f", "2", "-l", "2", str(pdf), str(tmp / "page")], check=True)
     first = next(tmp.glob("page*.png"))
-    shrink(first, OUT / "e1-incident-report-page1.png", width=620)
+    shrink(first, OUT / "e1-incident-report-summary.png", width=620)
     print("\n".join(str(t) for _, t in shots))
 
 
