@@ -397,20 +397,25 @@ def postmortem_check(request, pk):
     return render(request, "postmortems/_findings.html", {"findings": findings, "checked": bool(text.strip())})
 
 
-@login_required
-@require_POST
-def postmortem_submit(request, pk):
+def _postmortem_step(request, pk, step, success: str):
+    """Submit or publish: the same checks around a different service call."""
     incident, document = _postmortem_or_none(request.user, pk)
     deny_unless(request.user, "postmortem.edit", incident)
     if document is None:
         raise Http404("No postmortem yet.")
     try:
-        services.submit_postmortem(document, actor=request.user)
+        step(document, actor=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Submitted for review.")
+        messages.success(request, success)
     return redirect("postmortems:postmortem", pk=pk)
+
+
+@login_required
+@require_POST
+def postmortem_submit(request, pk):
+    return _postmortem_step(request, pk, services.submit_postmortem, "Submitted for review.")
 
 
 @login_required
@@ -436,17 +441,7 @@ def postmortem_review(request, pk):
 @login_required
 @require_POST
 def postmortem_publish(request, pk):
-    incident, document = _postmortem_or_none(request.user, pk)
-    deny_unless(request.user, "postmortem.edit", incident)
-    if document is None:
-        raise Http404("No postmortem yet.")
-    try:
-        services.publish_postmortem(document, actor=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Postmortem published.")
-    return redirect("postmortems:postmortem", pk=pk)
+    return _postmortem_step(request, pk, services.publish_postmortem, "Postmortem published.")
 
 
 @login_required
