@@ -11,7 +11,7 @@ from tests.factories import PASSWORD, FeatureFactory, MLModelFactory, ModelVersi
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_tier_1_launch_walks_from_draft_to_approved(page, login):
+def test_tier_1_launch_walks_from_draft_to_approved(page, login, tmp_path):
     ensure_default_policies()
     author = make_user("dana", Role.DATA_SCIENCE)
     signers = {"DATA_SCIENCE": make_user("sam", Role.DATA_SCIENCE), "COMPLIANCE": make_user("cole", Role.COMPLIANCE),
@@ -63,7 +63,7 @@ def test_tier_1_launch_walks_from_draft_to_approved(page, login):
         page.wait_for_selector("text=Signed.")
 
     page.wait_for_selector("#launch-status:has-text('Approved')")
-    page.screenshot(path="/tmp/e2e-launch-approved.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "launch-approved.png"), full_page=True)
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.APPROVED
     assert sorted(s.role for s in launch.signoffs.filter(stale=False)) == sorted(signers)

@@ -14,12 +14,11 @@ from postmortems.models import Postmortem
 from tests.factories import PASSWORD, make_user
 from tests.postmortems.helpers import make_launch
 
-SHOTS = "/tmp"
-
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_write_check_fix_submit_approve_and_publish_a_postmortem(page, login):
+def test_write_check_fix_submit_approve_and_publish_a_postmortem(page, login, tmp_path):
+    shots = tmp_path
     author = make_user("dana", Role.DATA_SCIENCE, first_name="Dana", last_name="Datasmith")
     make_user("alex", Role.DATA_SCIENCE, first_name="Alex", last_name="Rivera")
     make_user("cole", Role.COMPLIANCE, first_name="Cole", last_name="Compliance")
@@ -49,7 +48,7 @@ def test_write_check_fix_submit_approve_and_publish_a_postmortem(page, login):
     page.get_by_role("link", name=f"#{incident.pk} {incident.title}").click()
     expect(page.locator("h1")).to_contain_text(incident.title)
     expect(page.locator(".timeline li.gap").first).to_contain_text("14 d")
-    page.screenshot(path=f"{SHOTS}/pm-incident.png", full_page=True)
+    page.screenshot(path=f"{shots}/pm-incident.png", full_page=True)
 
     # The timeline form posts with htmx and swaps the timeline in place (no page load).
     page.evaluate("window.__same_page = true")
@@ -69,7 +68,7 @@ def test_write_check_fix_submit_approve_and_publish_a_postmortem(page, login):
     warning = page.locator("#findings-root_cause .findings")
     expect(warning).to_contain_text("named person")
     expect(warning).to_contain_text("Alex forgot")
-    page.screenshot(path=f"{SHOTS}/pm-editor.png", full_page=True)
+    page.screenshot(path=f"{shots}/pm-editor.png", full_page=True)
 
     root_cause.fill("")
     root_cause.press_sequentially("The ingestion pipeline had no schema check on the vendor field.", delay=5)
@@ -83,7 +82,7 @@ def test_write_check_fix_submit_approve_and_publish_a_postmortem(page, login):
     page.goto(f"/incidents/{incident.pk}/postmortem/")
     page.select_option("#id_role", "COMPLIANCE")
     page.get_by_label("Approve").check()
-    page.screenshot(path=f"{SHOTS}/pm-review.png", full_page=True)
+    page.screenshot(path=f"{shots}/pm-review.png", full_page=True)
     page.get_by_role("button", name="Record review").click()
     expect(page.locator(".messages")).to_contain_text("Review recorded")
 
@@ -91,16 +90,16 @@ def test_write_check_fix_submit_approve_and_publish_a_postmortem(page, login):
     page.goto(f"/incidents/{incident.pk}/postmortem/")
     page.get_by_role("button", name="Publish").click()
     expect(page.locator("#pm-status")).to_have_text("Published")
-    page.screenshot(path=f"{SHOTS}/pm-published.png", full_page=True)
+    page.screenshot(path=f"{shots}/pm-published.png", full_page=True)
 
     page.goto("/incidents/")
-    page.screenshot(path=f"{SHOTS}/pm-list.png", full_page=True)
+    page.screenshot(path=f"{shots}/pm-list.png", full_page=True)
     page.goto(item.get_absolute_url())
     page.locator("#policy-change summary").click()
-    page.screenshot(path=f"{SHOTS}/pm-item.png", full_page=True)
+    page.screenshot(path=f"{shots}/pm-item.png", full_page=True)
     page.goto("/incidents/insights/")
     expect(page.locator(".chart svg")).to_have_count(2)
-    page.screenshot(path=f"{SHOTS}/pm-insights.png", full_page=True)
+    page.screenshot(path=f"{shots}/pm-insights.png", full_page=True)
 
     postmortem = Postmortem.objects.get(incident=incident)
     assert postmortem.status == "PUBLISHED"

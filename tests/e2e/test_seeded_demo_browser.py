@@ -8,7 +8,7 @@ from governance.demo_users import DEMO_PASSWORD
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_compliance_finds_e4_awaiting_signature_with_an_inconclusive_verdict(page, login):
+def test_compliance_finds_e4_awaiting_signature_with_an_inconclusive_verdict(page, login, tmp_path):
     call_command("seed_examples", verbosity=0)
     login("cole", DEMO_PASSWORD)
     panel = page.locator("section.panel", has_text="Awaiting my signature")
@@ -20,4 +20,4 @@ def test_compliance_finds_e4_awaiting_signature_with_an_inconclusive_verdict(pag
     chart = page.locator("figure.chart svg").first
     assert chart.is_visible() and "segment_b" in page.locator("figure.chart").first.inner_text()
     assert page.get_by_role("link", name="Sign off").is_visible()
-    page.screenshot(path="/tmp/e2e-e4.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "e4.png"), full_page=True)
