@@ -1,7 +1,5 @@
 """Policy pages: the rules per tier, their history, and changes waiting for a second person."""
 
-import json
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -124,7 +122,3 @@ def decide(request, change_id):
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("governance:policy_detail", tier=change.policy.tier)
-
-
-def pretty(value) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)

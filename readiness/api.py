@@ -9,9 +9,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from governance.errors import PayloadTooLarge, PermissionDenied, ValidationFailed
+from governance.errors import PayloadTooLarge, ValidationFailed
 from governance.idempotency import idempotent
-from governance.models import ModelVersion, User
+from governance.models import MLModel, ModelVersion, User
 from governance.permissions import require
 
 from . import evaluations, gate, selectors, services
@@ -202,14 +202,12 @@ class Gate(GenericAPIView):
             if len(value) > 100:
                 raise ValidationFailed(f"The {name} query parameter is too long.", field=name)
             params[name] = value
-        require(request.user, "gate.read")
-        model_ids = getattr(request.user, "model_ids", None)
-        if model_ids is not None:
-            from governance.models import MLModel
-
+        model = None
+        if getattr(request.user, "model_ids", None) is not None:  # a token limited to some models
             model = MLModel.objects.filter(slug=params["model"]).only("pk").first()
-            if model is not None and model.pk not in model_ids:
-                raise PermissionDenied(f"This token may not ask the gate about {params['model']}.")
+        allowed_scope = "gate:read" in getattr(request.user, "scopes", ())
+        require(request.user, "gate.read", model, message=f"This token may not ask the gate about {params['model']}."
+                if model is not None and allowed_scope else None)
         return Response(gate.decide(**params))
 
 

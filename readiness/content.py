@@ -40,18 +40,26 @@ def launch_content(launch, *, items, evaluation, plan, stages=(), guardrails=())
             "id": evaluation.pk, "metrics_sha256": sha256_hex(canonical_json(evaluation.metrics)),
             "source_sha256": evaluation.source_sha256,
         },
-        "rollout": None if plan is None else {
-            "stages": [{"name": s.name, "traffic_percent": s.traffic_percent,
-                        "min_duration_minutes": s.min_duration_minutes, "approval_role": s.approval_role}
-                       for s in sorted(stages, key=lambda s: s.position)],
-            "guardrails": sorted(
-                ({"metric": g.metric, "comparator": g.comparator, "threshold": g.threshold,
-                  "window_minutes": g.window_minutes, "failure_limit": g.failure_limit,
-                  "sustain_minutes": g.sustain_minutes, "action": g.action,
-                  "stage": g.stage.name if g.stage_id else ""} for g in guardrails),
-                key=canonical_json),
-        },
+        "rollout": None if plan is None else plan_content(stages, guardrails),
     }
+
+
+def stage_content(stage) -> dict:
+    return {"name": stage.name, "traffic_percent": stage.traffic_percent,
+            "min_duration_minutes": stage.min_duration_minutes, "approval_role": stage.approval_role}
+
+
+def guardrail_content(guardrail) -> dict:
+    return {"metric": guardrail.metric, "comparator": guardrail.comparator, "threshold": guardrail.threshold,
+            "window_minutes": guardrail.window_minutes, "failure_limit": guardrail.failure_limit,
+            "sustain_minutes": guardrail.sustain_minutes, "action": guardrail.action,
+            "stage": guardrail.stage.name if guardrail.stage_id else ""}
+
+
+def plan_content(stages, guardrails) -> dict:
+    """A rollout plan as signers vouch for it (guardrails in a canonical order)."""
+    return {"stages": [stage_content(s) for s in sorted(stages, key=lambda s: s.position)],
+            "guardrails": sorted((guardrail_content(g) for g in guardrails), key=canonical_json)}
 
 
 def compute_content_hash(launch, **parts) -> str:

@@ -60,17 +60,11 @@ from governance.views import deny_unless  # noqa: E402
 
 from . import rollouts  # noqa: E402
 from .models import LaunchRequest  # noqa: E402
+from .views import post_action  # noqa: E402
 
 
 def _control(request, pk, action, success):
-    launch = get_object_or_404(LaunchRequest, pk=pk)
-    try:
-        result = action(launch)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, success(result) if callable(success) else success)
-    return redirect(f"{launch.get_absolute_url()}#rollout-h")
+    return post_action(request, pk, action, success, anchor="#rollout-h")
 
 
 @login_required

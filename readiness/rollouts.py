@@ -17,6 +17,7 @@ from governance.permissions import has_role, require
 from governance.policy_rules import validate_guardrail, validate_stages
 from governance.principals import SystemActor, actor_label
 
+from .content import guardrail_content, stage_content
 from .guardrails import BREACHED, PASSING, GuardrailSpec, Point, evaluate_guardrail
 from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
 from .services import lock, refresh_content, transition
@@ -70,16 +71,8 @@ def update_plan(launch: LaunchRequest, *, actor, stages: list[dict], guardrails:
 
 
 def _plan_snapshot(plan) -> dict:
-    return {
-        "stages": [{"name": s.name, "traffic_percent": s.traffic_percent,
-                    "min_duration_minutes": s.min_duration_minutes, "approval_role": s.approval_role}
-                   for s in plan.stages.order_by("position")],
-        "guardrails": [{"metric": g.metric, "comparator": g.comparator, "threshold": g.threshold,
-                        "window_minutes": g.window_minutes, "failure_limit": g.failure_limit,
-                        "sustain_minutes": g.sustain_minutes, "action": g.action,
-                        "stage": g.stage.name if g.stage_id else ""}
-                       for g in plan.guardrails.select_related("stage").order_by("pk")],
-    }
+    return {"stages": [stage_content(s) for s in plan.stages.order_by("position")],
+            "guardrails": [guardrail_content(g) for g in plan.guardrails.select_related("stage").order_by("pk")]}
 
 
 # -- guardrails ----------------------------------------------------------------------------------------------

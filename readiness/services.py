@@ -153,6 +153,19 @@ def _evaluate_automatic_items(launch: LaunchRequest, evaluation) -> None:
             item.save(update_fields=["status", "result"])
 
 
+def _stale_signatures(launch: LaunchRequest, *, actor, reason: str, content_hash: str | None = None) -> None:
+    """Mark every current signature of a locked launch stale, each with its own audit event."""
+    now = timezone.now()
+    for signoff in launch.signoffs.filter(stale=False).select_related("signer"):
+        signoff.stale, signoff.staled_at = True, now
+        signoff.save(update_fields=["stale", "staled_at"])
+        after = {"reason": reason, "signer": signoff.signer.username, "role": signoff.role}
+        if content_hash is not None:
+            after["content_hash"] = content_hash
+        audit.record("signoff.staled", signoff, actor=actor, before={"content_hash": signoff.content_hash},
+                     after=after)
+
+
 def refresh_content(launch: LaunchRequest, *, actor, reason: str) -> str:
     """Recompute the content hash of a locked launch. If it changed, current signatures go stale and an
     approved launch returns to review — the signers vouched for different content."""
@@ -167,14 +180,7 @@ def refresh_content(launch: LaunchRequest, *, actor, reason: str) -> str:
     old_hash = launch.content_hash
     launch.content_hash = new_hash
     launch.save(update_fields=["content_hash", "updated_at"])
-    now = timezone.now()
-    for signoff in launch.signoffs.filter(stale=False).select_related("signer"):
-        signoff.stale = True
-        signoff.staled_at = now
-        signoff.save(update_fields=["stale", "staled_at"])
-        audit.record("signoff.staled", signoff, actor=actor, before={"content_hash": signoff.content_hash},
-                     after={"content_hash": new_hash, "reason": reason,
-                            "signer": signoff.signer.username, "role": signoff.role})
+    _stale_signatures(launch, actor=actor, reason=reason, content_hash=new_hash)
     if old_hash:
         audit.record("launch.content_changed", launch, actor=actor, before={"content_hash": old_hash},
                      after={"content_hash": new_hash, "reason": reason})
@@ -232,10 +238,7 @@ def create_launch(version: ModelVersion, *, actor, title: str, summary: str = ""
     title = (title or "").strip()
     if not title:
         raise ValidationFailed("Give the launch a title.", field="title")
-    unknown = set(memo) - set(content.MEMO_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
-    _check_decision(memo.get("decision", ""))
+    _check_memo(memo)
     policy_version = current_version(version.model.risk_tier)
     with transaction.atomic():
         launch = LaunchRequest.objects.create(
@@ -243,13 +246,7 @@ def create_launch(version: ModelVersion, *, actor, title: str, summary: str = ""
             required_roles=required_roles_for(version, policy_version),
             **{k: v or "" for k, v in memo.items()},
         )
-        for position, spec in enumerate(policy_version.content["checklist"]):
-            ChecklistItem.objects.create(
-                launch=launch, key=spec["key"], title=spec["title"], guidance=spec["guidance"],
-                category=spec["category"], blocking=spec["blocking"], kind=spec["kind"], rule=spec["rule"],
-                source=ItemSource.TEMPLATE, position=position,
-                status=ItemStatus.MISSING if spec["kind"] == ItemKind.AUTOMATIC else ItemStatus.PENDING,
-            )
+        _copy_checklist_template(launch, policy_version)
         _sync_feature_controls(launch)
         _evaluate_automatic_items(launch, None)
         _create_plan_from_template(launch, policy_version)
@@ -259,6 +256,17 @@ def create_launch(version: ModelVersion, *, actor, title: str, summary: str = ""
         })
         refresh_content(launch, actor=actor, reason="created")
     return launch
+
+
+def _copy_checklist_template(launch, policy_version):
+    """The tier's checklist, copied onto the launch: automatic items start without data, manual ones pending."""
+    ChecklistItem.objects.bulk_create([
+        ChecklistItem(launch=launch, key=spec["key"], title=spec["title"], guidance=spec["guidance"],
+                      category=spec["category"], blocking=spec["blocking"], kind=spec["kind"], rule=spec["rule"],
+                      source=ItemSource.TEMPLATE, position=position,
+                      status=ItemStatus.MISSING if spec["kind"] == ItemKind.AUTOMATIC else ItemStatus.PENDING)
+        for position, spec in enumerate(policy_version.content["checklist"])
+    ])
 
 
 def _create_plan_from_template(launch, policy_version):
@@ -280,7 +288,11 @@ def _create_plan_from_template(launch, policy_version):
     return plan
 
 
-def _check_decision(decision):
+def _check_memo(fields: dict):
+    unknown = sorted(set(fields) - set(content.MEMO_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+    decision = fields.get("decision", "")
     if decision and decision not in Decision.values:
         raise ValidationFailed(f"Decision is one of {', '.join(Decision.values)}.", field="decision")
 
@@ -288,12 +300,9 @@ def _check_decision(decision):
 def update_memo(launch: LaunchRequest, *, actor, **fields) -> LaunchRequest:
     """Edit the summary and decision memo. A change after signatures makes them stale."""
     require(actor, "launch.edit", launch)
-    unknown = set(fields) - set(content.MEMO_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
     if "title" in fields and not (fields["title"] or "").strip():
         raise ValidationFailed("Give the launch a title.", field="title")
-    _check_decision(fields.get("decision", ""))
+    _check_memo(fields)
     with transaction.atomic():
         launch = lock(launch)
         _require_editable(launch, "edit the decision memo")
@@ -346,11 +355,7 @@ def revise(launch: LaunchRequest, *, actor) -> LaunchRequest:
         if launch.author_id != getattr(actor, "pk", None):
             raise PermissionDenied("Only the launch's author can revise it after a rejection.")
         transition(launch, S.DRAFT, actor=actor, reason="revised after rejection")
-        now = timezone.now()
-        for signoff in launch.signoffs.filter(stale=False):
-            signoff.stale, signoff.staled_at = True, now
-            signoff.save(update_fields=["stale", "staled_at"])
-            audit.record("signoff.staled", signoff, actor=actor, after={"reason": "launch revised after rejection"})
+        _stale_signatures(launch, actor=actor, reason="launch revised after rejection")
     return launch
 
 
@@ -583,12 +588,7 @@ def import_historical_launch(version: ModelVersion, *, actor, policy_version, ti
             status=status, required_roles=required_roles_for(version, policy_version), approved_at=approved_at,
             submitted_at=approved_at, rollout_started_at=launched_at,
             launched_at=launched_at if status == S.LAUNCHED else None, **memo)
-        for position, spec in enumerate(policy_version.content["checklist"]):
-            ChecklistItem.objects.create(
-                launch=launch, key=spec["key"], title=spec["title"], guidance=spec["guidance"],
-                category=spec["category"], blocking=spec["blocking"], kind=spec["kind"], rule=spec["rule"],
-                source=ItemSource.TEMPLATE, position=position,
-                status=ItemStatus.MISSING if spec["kind"] == ItemKind.AUTOMATIC else ItemStatus.PENDING)
+        _copy_checklist_template(launch, policy_version)
         _sync_feature_controls(launch)
         plan = _create_plan_from_template(launch, policy_version)
         last = plan.stages.order_by("-position").first()

@@ -144,21 +144,22 @@ def memo_edit(request, pk):
     return render(request, "readiness/memo_form.html", {"form": form, "launch": launch})
 
 
-def _post_action(request, pk, action, success):
+def post_action(request, pk, action, success, *, anchor: str = ""):
+    """Run a service on a launch from a button: its refusal becomes an error message, never a 500."""
     launch = get_object_or_404(LaunchRequest, pk=pk)
     try:
-        action(launch)
+        result = action(launch)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, success)
-    return redirect(launch)
+        messages.success(request, success(result) if callable(success) else success)
+    return redirect(launch.get_absolute_url() + anchor)
 
 
 @login_required
 @require_POST
 def launch_submit(request, pk):
-    return _post_action(request, pk, lambda launch: services.submit_for_review(launch, actor=request.user),
+    return post_action(request, pk, lambda launch: services.submit_for_review(launch, actor=request.user),
                         "Sent for review; the signers have been notified.")
 
 
@@ -167,14 +168,14 @@ def launch_submit(request, pk):
 def launch_withdraw(request, pk):
     form = ReasonForm(request.POST)
     reason = form.data.get("reason", "")
-    return _post_action(request, pk, lambda launch: services.withdraw(launch, actor=request.user, reason=reason),
+    return post_action(request, pk, lambda launch: services.withdraw(launch, actor=request.user, reason=reason),
                         "Launch withdrawn.")
 
 
 @login_required
 @require_POST
 def launch_revise(request, pk):
-    return _post_action(request, pk, lambda launch: services.revise(launch, actor=request.user),
+    return post_action(request, pk, lambda launch: services.revise(launch, actor=request.user),
                         "Back to draft. Address the rejection, then send it for review again.")
 
 

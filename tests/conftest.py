@@ -1,9 +1,5 @@
-import os
-
 import pytest
 from django.db import connection
-
-os.environ.setdefault("TESTING", "1")
 
 
 def pytest_collection_modifyitems(config, items):
