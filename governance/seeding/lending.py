@@ -19,7 +19,6 @@ from .common import (
     attest_manual,
     days,
     digest,
-    minutes,
     model_with_version,
     now,
     sign,
@@ -364,5 +363,3 @@ def e4_recommendation_fairness(people):
     sign(launch, sam, "PRODUCT", comment="Engagement gain verified in the A/B readout.")
     return launch
 
-
-__all__ = ["minutes"]

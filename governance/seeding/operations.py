@@ -29,7 +29,7 @@ def e6_ltv_readiness(people):
 
 @story("fraud-detection")
 def e9_fraud_skew(people):
-    dana, eli, mara = people["dana"], people["eli"], people["mara"]
+    dana, eli = people["dana"], people["eli"]
     model, _ = model_with_version(slug="fraud-detection", name="Card fraud detection", owner=eli, tier="TIER_2",
                                   business_use="Flags card transactions for review.", version="5.1.0",
                                   features=[{"name": "txn_count_window"}, {"name": "merchant_risk"}])
@@ -53,12 +53,11 @@ def e9_fraud_skew(people):
     pm.add_action_item(incident, actor=eli, title="Live distribution monitoring on every windowed feature",
                        kind="DETECT", owner=eli, due_date=date.today() + days(20))
     pm.transition_incident(incident, actor=eli, to="RESOLVED", at=began + days(10))
-    del mara
 
 
 @story("churn-propensity")
 def e10_churn_drift(people):
-    dana, sam = people["dana"], people["sam"]
+    sam = people["sam"]
     model, _ = model_with_version(slug="churn-propensity", name="Churn propensity (weekly batch)", owner=sam,
                                   tier="TIER_3", business_use="Targets retention offers; scored weekly.",
                                   version="3.0.0", features=[{"name": "tenure"}, {"name": "plan_price"}])
@@ -72,4 +71,3 @@ def e10_churn_drift(people):
                                                                    "behaviour the model relied on."}])
     pm.transition_incident(incident, actor=sam, to="MITIGATED", at=began + days(9))
     pm.transition_incident(incident, actor=sam, to="RESOLVED", at=began + days(20))
-    del dana

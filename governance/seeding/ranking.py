@@ -5,7 +5,7 @@ import math
 from datetime import date
 
 from postmortems import services as pm
-from postmortems.models import ActionItem, Incident
+from postmortems.models import Incident
 from readiness import rollouts, services
 
 from .. import policies
@@ -243,5 +243,3 @@ def e8_learning_to_rank(people):
     _walk(launch, eli, {"ctr_delta_pct": lambda at: 1.7, "latency_delta_ms": lambda at: 12},
           start=now() - days(30), stage_minutes=[2880, 2880, 1440])
 
-
-__all__ = ["ActionItem"]
