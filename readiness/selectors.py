@@ -1,6 +1,6 @@
 """Read queries for launches, with their joins decided here so pages keep a constant query count."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from governance.permissions import roles_of
 
@@ -16,7 +16,7 @@ def launch_list(*, status=None, tier=None, q=None):
     if tier:
         qs = qs.filter(version__model__risk_tier=tier)
     if q:
-        qs = qs.filter(title__icontains=q) | qs.filter(version__model__slug__icontains=q)
+        qs = qs.filter(Q(title__icontains=q) | Q(version__model__slug__icontains=q))
     return qs
 
 
