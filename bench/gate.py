@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 
 SETUP = r"""
-from governance.policies import ensure_default_policies
-from governance.principals import SystemActor
-from governance.roles import Role
-from governance.services import create_model, create_version, create_person, issue_api_token
+from governance.policies.services import ensure_default_policies
+from governance.kernel.principals import SystemActor
+from governance.kernel.roles import Role
+from governance.inventory.services import create_model, create_version
+from governance.kernel.services import create_person, issue_api_token
 from readiness import services
 from readiness.models import ItemKind
 

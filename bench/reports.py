@@ -35,10 +35,10 @@ from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from governance import audit, pdf, reports  # noqa: E402
-from governance.canonical import content_hash, sha256_hex  # noqa: E402
+from governance.kernel.canonical import content_hash, sha256_hex  # noqa: E402
+from governance.kernel.principals import SystemActor  # noqa: E402
 from governance.models import MLModel, ModelVersion, PolicyChange, RoleMembership, TierPolicy, User  # noqa: E402
-from governance.policies import current_version, ensure_default_policies  # noqa: E402
-from governance.principals import SystemActor  # noqa: E402
+from governance.policies.services import current_version, ensure_default_policies  # noqa: E402
 from governance.stats import fairness_report, parse_predictions  # noqa: E402
 from postmortems import services as pm  # noqa: E402
 from postmortems.models import ActionItem, Incident, TimelineEvent  # noqa: E402

@@ -1,7 +1,7 @@
 from django.urls import include, path
 
-from governance import api as governance_api
-from governance import report_api
+from governance.inventory import api as governance_api
+from reporting import api as report_api
 
 urlpatterns = [
     path("models/", governance_api.ModelListCreate.as_view(), name="api-models"),

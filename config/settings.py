@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "governance",
     "readiness",
     "postmortems",
+    "reporting",
+    "examples",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -59,7 +62,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "governance.context_processors.navigation",
+                "governance.kernel.context_processors.navigation",
             ],
         },
     }
@@ -143,7 +146,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "evaluate-rollouts": {"task": "readiness.tasks.evaluate_rollouts", "schedule": 60.0},
-    "requeue-stale-reports": {"task": "governance.tasks.requeue_stale_reports", "schedule": 300.0},
+    "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports", "schedule": 300.0},
     "remind-overdue-action-items": {
         "task": "postmortems.tasks.remind_overdue_action_items",
         "schedule": crontab(hour=7, minute=0),
@@ -152,12 +155,12 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "governance.authentication.BearerTokenAuthentication",
+        "governance.kernel.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "governance.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "governance.kernel.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

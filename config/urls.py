@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from governance.dashboard import dashboard
+from dashboard.views import dashboard
 
 
 def healthz(request):
@@ -21,9 +21,10 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("", include("readiness.urls")),
     path("", include("postmortems.urls")),
+    path("", include("reporting.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
-handler403 = "governance.dashboard.permission_denied"
+handler403 = "governance.kernel.web.permission_denied"

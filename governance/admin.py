@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import (
+from governance.models import (
     ApiToken,
     AuditEvent,
     Feature,
@@ -37,13 +37,13 @@ class RoleMembershipAdmin(admin.ModelAdmin):
         return obj is None
 
     def save_model(self, request, obj, form, change):
-        from .services import grant_role
+        from governance.kernel.services import grant_role
 
         membership = grant_role(obj.user, obj.role, actor=request.user)
         obj.pk = membership.pk
 
     def delete_model(self, request, obj):
-        from .services import revoke_role
+        from governance.kernel.services import revoke_role
 
         revoke_role(obj.user, obj.role, actor=request.user)
 
@@ -119,8 +119,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        from .errors import DomainError
-        from .services import revoke_api_token
+        from governance.kernel.errors import DomainError
+        from governance.kernel.services import revoke_api_token
 
         for token in queryset:
             try:
@@ -130,7 +130,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if "revoked_at" in form.changed_data and obj.revoked_at:
-            from .services import revoke_api_token
+            from governance.kernel.services import revoke_api_token
 
             revoke_api_token(obj, actor=request.user)
         else:
@@ -147,7 +147,7 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 from django import forms as django_forms  # noqa: E402
 from django.contrib import messages  # noqa: E402
 
-from .models import PolicyChange, TierPolicy, TierPolicyVersion  # noqa: E402
+from governance.models import PolicyChange, TierPolicy, TierPolicyVersion  # noqa: E402
 
 
 class TierPolicyVersionInline(admin.TabularInline):
@@ -174,9 +174,9 @@ class PolicyChangeForm(django_forms.ModelForm):
         fields = ["policy", "operation", "payload", "rationale"]
 
     def clean(self):
-        from .errors import DomainError
-        from .policies import current_version
-        from .policy_rules import apply_change
+        from governance.kernel.errors import DomainError
+        from governance.policies.rules import apply_change
+        from governance.policies.services import current_version
 
         data = super().clean()
         policy, operation = data.get("policy"), data.get("operation")
@@ -204,8 +204,8 @@ class PolicyChangeAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from .errors import DomainError
-        from .policies import propose_change
+        from governance.kernel.errors import DomainError
+        from governance.policies.services import propose_change
 
         try:
             created = propose_change(obj.policy, actor=request.user, operation=obj.operation, payload=obj.payload,
@@ -217,8 +217,8 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve the selected changes (you must not be their proposer)")
     def approve(self, request, queryset):
-        from .errors import DomainError
-        from .policies import approve_change
+        from governance.kernel.errors import DomainError
+        from governance.policies.services import approve_change
 
         for change in queryset:
             try:
@@ -231,13 +231,3 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 class TierPolicyVersionAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "content_hash", "created_at", "change"]
     list_select_related = ["policy", "change"]
-
-
-from .report_models import Report  # noqa: E402
-
-
-@admin.register(Report)
-class ReportAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "status", "requested_by", "page_count", "size", "created_at"]
-    list_filter = ["kind", "status"]
-    list_select_related = ["requested_by"]

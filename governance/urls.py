@@ -1,6 +1,9 @@
+"""Pages of the inventory and the tier policies."""
+
 from django.urls import path
 
-from . import views
+from governance.inventory import views
+from governance.policies import views as policy_views
 
 app_name = "governance"
 
@@ -13,22 +16,8 @@ urlpatterns = [
     path("models/<slug:slug>/versions/<str:version>/features/new/", views.feature_add, name="feature_add"),
     path("models/<slug:slug>/versions/<str:version>/features/<int:feature_id>/", views.feature_edit,
          name="feature_edit"),
-]
-
-from . import policy_views  # noqa: E402
-
-urlpatterns += [
     path("policies/", policy_views.policy_list, name="policy_list"),
     path("policies/changes/<int:change_id>/decide/", policy_views.decide, name="policy_decide"),
     path("policies/<str:tier>/", policy_views.policy_detail, name="policy_detail"),
     path("policies/<str:tier>/propose/<str:operation>/", policy_views.propose, name="policy_propose"),
-]
-
-from . import report_views  # noqa: E402
-
-urlpatterns += [
-    path("reports/", report_views.report_list, name="report_list"),
-    path("reports/new/", report_views.report_new, name="report_new"),
-    path("reports/rows/", report_views.report_rows, name="report_rows"),
-    path("reports/<int:pk>/download/", report_views.report_download, name="report_download"),
 ]

@@ -7,9 +7,9 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from governance.idempotency import idempotent
+from governance.kernel.idempotency import idempotent
+from governance.kernel.permissions import incident_visible_to, require
 from governance.models import MLModel, User
-from governance.permissions import incident_visible_to, require
 from readiness.models import LaunchRequest
 
 from . import selectors, services

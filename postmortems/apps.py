@@ -7,8 +7,7 @@ class PostmortemsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from governance.dashboard import register_panel
+        from postmortems import receivers
+        from readiness.signals import launch_rolled_back
 
-        from .selectors import dashboard_panels
-
-        register_panel(dashboard_panels)
+        launch_rolled_back.connect(receivers.open_rollback_incident, dispatch_uid="postmortems.rollback_incident")

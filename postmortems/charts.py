@@ -1,4 +1,4 @@
-"""Charts of the follow-through page, as SVG strings drawn with governance.charts (the same on pages and PDFs)."""
+"""Charts of the follow-through page, as SVG strings drawn with governance.kernel.charts (the same on pages and PDFs)."""
 
 import math
 from datetime import timedelta
@@ -6,7 +6,7 @@ from datetime import timedelta
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from governance.charts import PALETTE, figure, to_svg
+from governance.kernel.charts import PALETTE, figure, to_svg
 
 # Log-scale ticks labelled in the units people think of durations in.
 _TICKS = [(1 / 60, "1 min"), (10 / 60, "10 min"), (1, "1 h"), (6, "6 h"), (24, "1 d"), (24 * 7, "1 wk"),

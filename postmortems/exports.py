@@ -4,7 +4,7 @@
 from django.conf import settings
 from django.utils import timezone
 
-from governance.canonical import to_plain
+from governance.kernel.canonical import to_plain
 
 from .models import NARRATIVE_FIELDS
 

@@ -5,10 +5,10 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
+from governance.kernel.roles import Role
 from governance.models import MLModel, PolicyChange, RiskTier, User
-from governance.policy_defaults import CATEGORIES
-from governance.policy_rules import GUARDRAIL_ACTIONS
-from governance.roles import Role
+from governance.policies.defaults import CATEGORIES
+from governance.policies.rules import GUARDRAIL_ACTIONS
 from readiness.models import LaunchRequest
 
 from .models import (

@@ -11,7 +11,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.roles import Role
+from governance.kernel.roles import Role
 
 
 class Severity(models.TextChoices):

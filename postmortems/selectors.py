@@ -10,9 +10,9 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from governance.kernel.permissions import PRIVILEGED_INCIDENT_ROLES, can, roles_of
+from governance.kernel.principals import SystemActor, TokenPrincipal
 from governance.models import User
-from governance.permissions import PRIVILEGED_INCIDENT_ROLES, can, roles_of
-from governance.principals import SystemActor, TokenPrincipal
 
 from .blameless import check_text
 from .models import (
@@ -58,7 +58,7 @@ def get_visible_incident(user, pk, queryset=None) -> Incident:
 
 
 def _with_member_ids(incident: Incident) -> Incident:
-    """Let governance.permissions.incident_visible_to use the prefetched members instead of a query."""
+    """Let governance.kernel.permissions.incident_visible_to use the prefetched members instead of a query."""
     incident._member_ids = {m.pk for m in incident.members.all()}
     return incident
 

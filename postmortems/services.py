@@ -10,13 +10,20 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from governance import audit, policies
-from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel import audit
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.permissions import (
+    PRIVILEGED_INCIDENT_ROLES,
+    has_role,
+    incident_visible_to,
+    require,
+    roles_of,
+)
+from governance.kernel.principals import SystemActor, TokenPrincipal, actor_label, actor_user
+from governance.kernel.roles import Role
+from governance.kernel.services import full_clean
 from governance.models import MLModel, PolicyChange, RiskTier, User
-from governance.permissions import PRIVILEGED_INCIDENT_ROLES, has_role, incident_visible_to, require, roles_of
-from governance.principals import SystemActor, TokenPrincipal, actor_label, actor_user
-from governance.roles import Role
-from governance.services import full_clean
+from governance.policies import services as policies
 
 from . import selectors
 from .models import (

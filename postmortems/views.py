@@ -14,9 +14,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from governance.errors import DomainError
-from governance.permissions import can, incident_visible_to, roles_of
-from governance.views import deny_unless, form_error
+from governance.kernel.errors import DomainError
+from governance.kernel.permissions import can, incident_visible_to, roles_of
+from governance.kernel.web import deny_unless, form_error
 
 from . import charts, exports, selectors, services
 from .blameless import check_text

@@ -9,10 +9,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from governance.errors import PayloadTooLarge, ValidationFailed
-from governance.idempotency import idempotent
+from governance.kernel.errors import PayloadTooLarge, ValidationFailed
+from governance.kernel.idempotency import idempotent
+from governance.kernel.permissions import require
 from governance.models import MLModel, ModelVersion, User
-from governance.permissions import require
 
 from . import evaluations, gate, selectors, services
 from .models import LaunchRequest

@@ -7,8 +7,8 @@ class ReadinessConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from governance.dashboard import register_panel
+        from governance.inventory.signals import features_changed, model_page_context
+        from readiness import receivers
 
-        from .dashboard import launch_panels
-
-        register_panel(launch_panels)
+        features_changed.connect(receivers.keep_launches_in_step, dispatch_uid="readiness.features_changed")
+        model_page_context.connect(receivers.model_launches, dispatch_uid="readiness.model_page_context")

@@ -1,6 +1,6 @@
 """Readiness charts (SVG): per-group rates with intervals, and guardrail sparklines. Shared by pages and PDFs."""
 
-from governance.charts import PALETTE, figure, to_svg
+from governance.kernel.charts import PALETTE, figure, to_svg
 
 
 def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title: str = "") -> str:

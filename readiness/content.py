@@ -6,7 +6,7 @@ the latest evaluation, and the rollout plan. Not covered: waivers (a separate, a
 role with its own expiry) and sign-offs themselves.
 """
 
-from governance.canonical import canonical_json, content_hash, sha256_hex
+from governance.kernel.canonical import canonical_json, content_hash, sha256_hex
 
 from .models import ItemSource
 

@@ -4,7 +4,7 @@ import hashlib
 
 from django.conf import settings
 
-from governance.errors import ValidationFailed
+from governance.kernel.errors import ValidationFailed
 from governance.stats import (
     StatsInputError,
     drift_report,

@@ -1,7 +1,7 @@
 from django import forms
 
+from governance.kernel.roles import Role
 from governance.models import ModelVersion
-from governance.roles import Role
 
 from .models import Decision, LaunchRequest, LaunchStatus, SignDecision
 

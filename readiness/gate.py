@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from governance.canonical import canonical_json
+from governance.kernel.canonical import canonical_json
 from governance.models import MLModel, ModelVersion
 
 from .models import (

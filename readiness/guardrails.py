@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from readiness.rules import COMPARATORS, format_number, format_value
+from governance.policies.expressions import COMPARATORS, format_number, format_value
 
 PASSING = "PASSING"
 BREACHED = "BREACHED"

@@ -3,8 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.kernel.roles import Role
 from governance.models import ModelVersion, TierPolicyVersion
-from governance.roles import Role
 
 
 class LaunchStatus(models.TextChoices):

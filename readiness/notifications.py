@@ -1,13 +1,17 @@
-"""E-mails about launches. Sent from Celery tasks after the transaction that caused them commits."""
+"""E-mails about launches, and the Celery tasks that send them after the transaction that caused them commits.
+
+The tasks live here, not in ``tasks.py``, so that services and rollouts can schedule them without importing
+the periodic jobs (which import the rollouts): no import cycle."""
 
 import contextlib
 from contextvars import ContextVar
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mass_mail
 
+from governance.kernel.roles import Role
 from governance.models import User
-from governance.roles import Role
 
 from .models import LaunchRequest
 
@@ -66,3 +70,16 @@ def notify_launch_people(launch_id: int, event: str, detail: str) -> int:
     body = f"{detail}\n\nLaunch: {launch.title} ({launch.version}), now {launch.get_status_display()}.\n{_url(launch)}\n"
     send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)], fail_silently=False)
     return len(recipients)
+
+
+# Task names are spelled out so that messages queued before a deploy that moves code keep finding their task.
+@shared_task(name="readiness.tasks.notify_signers", acks_late=True, autoretry_for=(ConnectionError, OSError),
+             retry_backoff=True, max_retries=5)
+def notify_signers_task(launch_id: int) -> int:
+    return notify_signers(launch_id)
+
+
+@shared_task(name="readiness.tasks.notify_launch_people", acks_late=True,
+             autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
+def notify_launch_people_task(launch_id: int, event: str, detail: str) -> int:
+    return notify_launch_people(launch_id, event, detail)

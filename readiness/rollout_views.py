@@ -1,66 +1,16 @@
-"""The rollout part of the launch page: stage bar, guardrails with sparklines, and the controls."""
+"""The rollout controls of the launch page: advance, pause, resume, roll back, and editing the plan."""
 
-from datetime import timedelta
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
-from governance.permissions import can, roles_of
+from governance.kernel.errors import DomainError, ValidationFailed
+from governance.kernel.web import deny_unless
 
-from .charts import sparkline
-from .models import LaunchStatus, Observation
-
-
-def rollout_context(request, launch, now) -> dict:
-    plan = getattr(launch, "plan", None)
-    if plan is None:
-        return {"plan": None}
-    stages = list(plan.stages.all())
-    guardrails = list(plan.guardrails.all())
-    current = plan.current_stage
-    for stage in stages:
-        stage.state = ("done" if stage.completed_at else "current" if current and stage.pk == current.pk
-                       else "upcoming")
-    if guardrails and launch.status in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK):
-        metrics = {g.metric for g in guardrails}
-        observations = Observation.objects.filter(launch=launch, metric__in=metrics, segment="")
-        if launch.status == LaunchStatus.ROLLING_OUT:
-            # live: the recent past, twice the longest window
-            longest = max(g.window_minutes for g in guardrails)
-            observations = observations.filter(observed_at__gte=now - timedelta(minutes=max(longest, 60) * 2))
-        # finished rollouts show their whole course (bounded)
-        series = {}
-        for metric, at, value in observations.order_by("observed_at").values_list(
-                "metric", "observed_at", "value")[:5000]:
-            series.setdefault(metric, []).append((at, value))
-        for guardrail in guardrails:
-            guardrail.spark = sparkline(series.get(guardrail.metric, []), threshold=guardrail.threshold,
-                                        comparator=guardrail.comparator,
-                                        title=f"{guardrail.metric} against {guardrail.threshold:g}")
-    editable = launch.status in (LaunchStatus.DRAFT, LaunchStatus.IN_REVIEW)
-    return {
-        "plan": plan, "stages": stages, "guardrails": guardrails, "current_stage": current,
-        "can_edit_plan": editable and can(request.user, "rollout.edit", launch),
-        "can_start": launch.status == LaunchStatus.APPROVED and can(request.user, "rollout.advance", launch),
-        "can_advance": launch.status == LaunchStatus.ROLLING_OUT and can(request.user, "rollout.advance", launch),
-        "can_rollback": launch.status in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED)
-        and can(request.user, "rollout.rollback", launch),
-        "can_approve_stage": launch.status == LaunchStatus.ROLLING_OUT and current is not None
-        and bool(current.approval_role) and not current.approved_by_id
-        and current.approval_role in roles_of(request.user),
-    }
-
-
-# -- controls and plan editing ------------------------------------------------------------------------------
-
-from django.contrib import messages  # noqa: E402
-from django.contrib.auth.decorators import login_required  # noqa: E402
-from django.shortcuts import get_object_or_404, redirect, render  # noqa: E402
-from django.views.decorators.http import require_http_methods, require_POST  # noqa: E402
-
-from governance.errors import DomainError, ValidationFailed  # noqa: E402
-from governance.views import deny_unless  # noqa: E402
-
-from . import rollouts  # noqa: E402
-from .models import LaunchRequest  # noqa: E402
-from .views import post_action  # noqa: E402
+from . import rollouts
+from .models import LaunchRequest
+from .views import post_action
 
 
 def _control(request, pk, action, success):

@@ -11,16 +11,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from governance import audit
-from governance.errors import Conflict, PermissionDenied, ValidationFailed
-from governance.permissions import has_role, require
-from governance.policy_rules import validate_guardrail, validate_stages
-from governance.principals import SystemActor, actor_label
+from governance.kernel import audit
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.permissions import has_role, require
+from governance.kernel.principals import SystemActor, actor_label
+from governance.policies.rules import validate_guardrail, validate_stages
 
 from .content import guardrail_content, stage_content
 from .guardrails import BREACHED, PASSING, GuardrailSpec, Point, evaluate_guardrail
 from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
 from .services import lock, refresh_content, transition
+from .signals import launch_rolled_back
 
 S = LaunchStatus
 MAX_BATCH = 5000
@@ -135,7 +136,7 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, tr
 
 
 def _notify(launch, event, detail):
-    from .tasks import notify_launch_people
+    from .notifications import notify_launch_people_task as notify_launch_people
 
     launch_id = launch.pk
     transaction.on_commit(lambda: notify_launch_people.delay(launch_id, event, detail))
@@ -344,15 +345,15 @@ def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> 
     launch.rollback_reason, launch.rolled_back_by = reason[:2000], actor_label(actor)
     launch.save(update_fields=["rollback_reason", "rolled_back_by"])
     incident = _open_incident(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
-    _notify(launch, "rolled_back", f"{reason}\nIncident #{incident.pk} was opened.")
-    return {"incident": incident.pk, "already": False}
+    opened = f"\nIncident #{incident.pk} was opened." if incident is not None else ""
+    _notify(launch, "rolled_back", f"{reason}{opened}")
+    return {"incident": incident.pk if incident is not None else None, "already": False}
 
 
 def _open_incident(launch, *, actor, now, reason, trigger, guardrail):
     """The incident a rollback opens: it began when the guardrail's metric started breaching (or now, for the
-    kill switch), was detected when Gatehouse acted, and carries the evidence on its timeline."""
-    from postmortems.services import open_incident
-
+    kill switch), was detected when Gatehouse acted, and carries the evidence on its timeline. The incident
+    itself is opened by whoever receives ``launch_rolled_back`` (the postmortems app), in this transaction."""
     timeline = []
     if launch.rollout_started_at:
         timeline.append({"at": launch.rollout_started_at, "kind": "OTHER",
@@ -379,7 +380,7 @@ def _open_incident(launch, *, actor, now, reason, trigger, guardrail):
     else:
         timeline.append({"at": now, "kind": "MITIGATION",
                          "text": f"Launch rolled back by {actor_label(actor)} with the kill switch: {reason}"})
-    return open_incident(
+    spec = dict(
         actor=actor if getattr(actor, "pk", None) else SystemActor("rollback"),
         title=f"Rollback of {launch.version.model.name} {launch.version.version}",
         severity=SEVERITY_BY_TIER.get(launch.tier, "SEV3"),
@@ -388,6 +389,10 @@ def _open_incident(launch, *, actor, now, reason, trigger, guardrail):
         timeline=timeline,
         fair_lending="air" in (guardrail.metric if guardrail else "") and launch.tier == "TIER_1",
     )
+    opened = [incident for _receiver, incident in
+              launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, now=now, incident=spec)
+              if incident is not None]
+    return opened[0] if opened else None
 
 
 def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:

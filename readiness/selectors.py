@@ -2,7 +2,8 @@
 
 from django.db.models import Prefetch, Q
 
-from governance.permissions import roles_of
+from governance.kernel.permissions import roles_of
+from governance.models import AuditEvent
 
 from .models import ChecklistItem, Evaluation, Guardrail, LaunchRequest, LaunchStatus, RolloutStage, SignOff
 
@@ -62,3 +63,12 @@ def launch_detail(pk: int) -> LaunchRequest:
 def launches_for_model(model):
     return (LaunchRequest.objects.filter(version__model=model).select_related("version", "author")
             .order_by("-created_at"))
+
+
+def audit_trail(launch, limit=60):
+    """The newest audit events about a launch and what hangs off it (items, sign-offs, rollout), newest first."""
+    # content_changed is implied by the attestation or edit beside it, and observation batches are shown as
+    # sparklines; the audit log keeps both all the same.
+    return (AuditEvent.objects.filter(Q(object_type="readiness.launchrequest", object_id=str(launch.pk))
+                                      | Q(after__launch=launch.pk))
+            .exclude(verb__in=("launch.content_changed", "observations.recorded")).order_by("-seq")[:limit])

@@ -11,13 +11,14 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import audit
-from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel import audit
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.permissions import has_role, require
+from governance.kernel.principals import SystemActor, actor_label
+from governance.kernel.roles import Role
 from governance.models import FeatureSource, ModelVersion, User
-from governance.permissions import has_role, require
-from governance.policies import current_version
-from governance.principals import SystemActor, actor_label
-from governance.roles import Role
+from governance.policies.expressions import evaluate_rule, parse_rule
+from governance.policies.services import current_version
 
 from . import content
 from .models import (
@@ -39,7 +40,6 @@ from .models import (
     SignOff,
     Waiver,
 )
-from .rules import evaluate_rule, parse_rule
 
 S = LaunchStatus
 METRIC_KEY_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -218,7 +218,7 @@ def _maybe_approve(launch: LaunchRequest, *, actor) -> bool:
         return False
     transition(launch, S.APPROVED, actor=SystemActor("approval-rule"),
                reason="every required role approved the current content and every blocking item passes")
-    from .tasks import notify_launch_people
+    from .notifications import notify_launch_people_task as notify_launch_people
 
     transaction.on_commit(lambda: notify_launch_people.delay(
         launch.pk, "approved", "Every required sign-off is in and every blocking item passes."))
@@ -330,7 +330,7 @@ def submit_for_review(launch: LaunchRequest, *, actor) -> LaunchRequest:
                 raise ValidationFailed(f"Fill in the {label} before sending the launch for review.", field=name)
         transition(launch, S.IN_REVIEW, actor=actor)
         _maybe_approve(launch, actor=actor)
-        from .tasks import notify_signers
+        from .notifications import notify_signers_task as notify_signers
 
         launch_id = launch.pk
         transaction.on_commit(lambda: notify_signers.delay(launch_id))

@@ -1,23 +1,13 @@
-"""Celery tasks of the readiness app: thin wrappers over notification functions."""
+"""Celery tasks of the readiness app: the periodic rollout evaluation. The notification tasks are defined in
+``notifications`` (imported here so that the worker registers them)."""
 
 from celery import shared_task
 
-from . import notifications
-
-
-@shared_task(acks_late=True, autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
-def notify_signers(launch_id: int) -> int:
-    return notifications.notify_signers(launch_id)
-
-
-@shared_task(acks_late=True, autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
-def notify_launch_people(launch_id: int, event: str, detail: str) -> int:
-    return notifications.notify_launch_people(launch_id, event, detail)
+from readiness import notifications  # noqa: F401  (registers the notification tasks)
+from readiness.rollouts import evaluate_rollouts as run_evaluation
 
 
 @shared_task(acks_late=True)
 def evaluate_rollouts() -> dict:
     """Run by Celery beat every minute (see CELERY_BEAT_SCHEDULE)."""
-    from .rollouts import evaluate_rollouts as run
-
-    return run()
+    return run_evaluation()

@@ -2,17 +2,15 @@ from collections import OrderedDict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from governance.errors import DomainError
-from governance.models import AuditEvent
-from governance.permissions import can, roles_of
-from governance.policy_defaults import CATEGORIES
-from governance.views import deny_unless, form_error
+from governance.kernel.errors import DomainError
+from governance.kernel.permissions import can, roles_of
+from governance.kernel.web import deny_unless, form_error
+from governance.policies.defaults import CATEGORIES
 
 from . import selectors, services
 from .forms import (
@@ -25,6 +23,7 @@ from .forms import (
     WaiverForm,
 )
 from .models import ChecklistItem, ItemKind, LaunchRequest, LaunchStatus
+from .rollout_context import rollout_context
 
 
 def _launch_or_404(pk):
@@ -68,14 +67,6 @@ def launch_create(request):
     return render(request, "readiness/launch_create.html", {"form": form})
 
 
-def _audit_trail(launch, limit=60):
-    # content_changed is implied by the attestation or edit beside it, and observation batches are shown as
-    # sparklines; the audit log keeps both all the same.
-    return (AuditEvent.objects.filter(Q(object_type="readiness.launchrequest", object_id=str(launch.pk))
-                                      | Q(after__launch=launch.pk))
-            .exclude(verb__in=("launch.content_changed", "observations.recorded")).order_by("-seq")[:limit])
-
-
 @login_required
 def launch_detail(request, pk):
     launch = _launch_or_404(pk)
@@ -107,7 +98,7 @@ def launch_detail(request, pk):
                      and launch.author_id != request.user.pk),
         "is_author": launch.author_id == request.user.pk,
         "pending_manual": [i for i in items if i.kind == ItemKind.MANUAL and i.status == "PENDING"],
-        "audit_events": _audit_trail(launch),
+        "audit_events": selectors.audit_trail(launch),
     }
     context.update(_rollout_context(request, launch, now))
     context.update(_evaluation_context(evaluation))
@@ -116,7 +107,6 @@ def launch_detail(request, pk):
 
 def _rollout_context(request, launch, now):
     """Filled in by the rollout views (stage bar, guardrails, controls)."""
-    from .rollout_views import rollout_context
 
     return rollout_context(request, launch, now)
 

@@ -49,7 +49,7 @@ def make_user(db):
 @pytest.fixture
 def people(db):
     """One person per role, plus an administrator: the cast most rule tests need."""
-    from governance.roles import Role
+    from governance.kernel.roles import Role
     from tests.factories import make_user
 
     cast = {role.value.lower(): make_user(f"{role.value.lower()}_user", role) for role in Role}
@@ -59,8 +59,8 @@ def people(db):
 
 @pytest.fixture
 def token_for(db):
-    from governance.principals import SystemActor
-    from governance.services import issue_api_token
+    from governance.kernel.principals import SystemActor
+    from governance.kernel.services import issue_api_token
 
     counter = {"n": 0}
 

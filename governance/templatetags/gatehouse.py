@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django import template
 
-from ..markdown import render_markdown
+from governance.kernel.markdown import render_markdown
 
 register = template.Library()
 

@@ -6,8 +6,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from governance.policies import ensure_default_policies
-from governance.roles import Role
+from governance.kernel.roles import Role
+from governance.policies.services import ensure_default_policies
 from tests.factories import MLModelFactory, ModelVersionFactory, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from governance.policies import ensure_default_policies
-from governance.roles import Role
+from governance.kernel.roles import Role
+from governance.policies.services import ensure_default_policies
 from readiness.models import ItemKind, LaunchRequest, LaunchStatus
 from readiness.services import attest_item, submit_evaluation
 from tests.factories import PASSWORD, FeatureFactory, MLModelFactory, ModelVersionFactory, make_user

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from governance.principals import SystemActor
-from governance.roles import Role
+from governance.kernel.principals import SystemActor
+from governance.kernel.roles import Role
 from postmortems import services
 from postmortems.models import Postmortem
 from tests.factories import PASSWORD, make_user

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from governance.demo_users import DEMO_PASSWORD
+from examples.demo_users import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from governance.kernel.principals import SystemActor
+from governance.kernel.services import revoke_api_token
 from governance.models import ApiToken, AuditEvent, MLModel
-from governance.principals import SystemActor
-from governance.services import revoke_api_token
 from tests.factories import MLModelFactory, make_user, sha
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, connections, transaction
 
-from governance import audit
+from governance.kernel import audit
+from governance.kernel.principals import SystemActor
 from governance.models import AuditEvent
-from governance.principals import SystemActor
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from governance import services
-from governance.errors import ValidationFailed
+from governance.inventory import services
+from governance.kernel.errors import ValidationFailed
+from governance.kernel.roles import Role
 from governance.models import AuditEvent, Feature, MLModel, ModelVersion
-from governance.roles import Role
 from tests.factories import FeatureFactory, MLModelFactory, ModelVersionFactory, make_user, sha
 
 pytestmark = pytest.mark.django_db

@@ -2,10 +2,10 @@
 
 import pytest
 
-from governance.errors import PermissionDenied
-from governance.permissions import RULES, can, require
-from governance.principals import SystemActor, TokenPrincipal
-from governance.roles import Role
+from governance.kernel.errors import PermissionDenied
+from governance.kernel.permissions import RULES, can, require
+from governance.kernel.principals import SystemActor, TokenPrincipal
+from governance.kernel.roles import Role
 from tests.factories import MLModelFactory, make_user
 
 pytestmark = pytest.mark.django_db

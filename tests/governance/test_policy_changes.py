@@ -2,10 +2,10 @@
 
 import pytest
 
-from governance import policies
-from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.roles import Role
 from governance.models import PolicyChange
-from governance.roles import Role
+from governance.policies import services as policies
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

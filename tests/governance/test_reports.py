@@ -17,19 +17,20 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from governance import reports
-from governance import services as gov_services
-from governance.canonical import sha256_hex
-from governance.errors import PermissionDenied, ValidationFailed
-from governance.models import AuditEvent, Report
-from governance.policies import approve_change, ensure_default_policies
-from governance.principals import SystemActor
-from governance.roles import Role
+from governance.inventory import services as gov_services
+from governance.kernel.canonical import sha256_hex
+from governance.kernel.errors import PermissionDenied, ValidationFailed
+from governance.kernel.principals import SystemActor
+from governance.kernel.roles import Role
+from governance.models import AuditEvent
+from governance.policies.services import approve_change, ensure_default_policies
 from governance.stats import fairness_report, parse_predictions
 from postmortems import services as pm
 from postmortems.models import ActionItem
 from readiness import rollouts, services
 from readiness.models import Evaluation, ItemKind, LaunchStatus, Observation
+from reporting import reports
+from reporting.models import Report
 from tests.factories import PASSWORD, make_launch, make_user, pass_everything
 
 pytestmark = pytest.mark.django_db
@@ -219,7 +220,7 @@ def restricted_incident(cast, *, overdue=2):
 
 def stand_in_layout(monkeypatch):
     """Replace WeasyPrint's layout by a stand-in, for tests about records and rules rather than pages."""
-    from governance import pdf
+    from reporting import pdf
 
     def layout(html):
         return pdf.Pdf(content=b"%PDF-1.7 stand-in " + sha256_hex(html).encode(), page_count=1, layout_seconds=0.0)
@@ -331,7 +332,7 @@ def test_the_record_holds_the_files_sha256_size_and_page_count(cast, django_capt
     assert report.sha256 == sha256_hex(content) and report.size == len(content)
     assert report.page_count == len(PdfReader(io.BytesIO(content)).pages)
     assert report.started_at <= report.finished_at and report.attempts == 1
-    verbs = list(AuditEvent.objects.filter(object_type="governance.report", object_id=str(report.pk))
+    verbs = list(AuditEvent.objects.filter(object_type="reporting.report", object_id=str(report.pk))
                  .values_list("verb", flat=True))
     assert verbs == ["report.requested", "report.started", "report.generated"]
 
@@ -367,7 +368,7 @@ def queued(actor, kind, subject=None, params=None, capture=None) -> Report:
 
 
 def test_a_failed_attempt_is_queued_again_and_the_retry_succeeds(cast, fast_layout, django_capture_on_commit_callbacks):
-    from governance.tasks import generate_report
+    from reporting.tasks import generate_report
 
     incident = restricted_incident(cast, overdue=0)
     report = queued(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
@@ -384,11 +385,11 @@ def test_a_failed_attempt_is_queued_again_and_the_retry_succeeds(cast, fast_layo
     report.refresh_from_db()
     assert seen == ["RUNNING", "RUNNING"]
     assert report.status == "DONE" and report.attempts == 2 and report.error == ""
-    verbs = list(AuditEvent.objects.filter(object_type="governance.report", object_id=str(report.pk))
+    verbs = list(AuditEvent.objects.filter(object_type="reporting.report", object_id=str(report.pk))
                  .order_by("seq").values_list("verb", flat=True))
     assert verbs == ["report.requested", "report.started", "report.attempt_failed", "report.started",
                      "report.generated"]
-    failed = AuditEvent.objects.get(object_type="governance.report", verb="report.attempt_failed")
+    failed = AuditEvent.objects.get(object_type="reporting.report", verb="report.attempt_failed")
     assert failed.after["error"] == "OSError: worker lost its connection mid-render"
 
 
@@ -406,7 +407,7 @@ def test_a_report_left_running_by_a_dead_worker_is_taken_up_again(cast, fast_lay
 
 
 def test_the_last_failure_marks_the_report_failed(cast, django_capture_on_commit_callbacks):
-    from governance.tasks import MAX_RETRIES, generate_report
+    from reporting.tasks import MAX_RETRIES, generate_report
 
     incident = restricted_incident(cast, overdue=0)
     report = queued(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
@@ -439,11 +440,11 @@ def test_restricted_reports_download_only_for_those_who_see_the_incident(
         client, cast, fast_layout, django_capture_on_commit_callbacks):
     incident = restricted_incident(cast, overdue=0)
     report = generated(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
-    url = reverse("governance:report_download", args=[report.pk])
+    url = reverse("reporting:report_download", args=[report.pk])
     for person in ("viewer", "ds", "eng"):
         client.force_login(cast[person])
         assert client.get(url).status_code == 404
-        assert incident.title not in client.get(reverse("governance:report_list")).content.decode()
+        assert incident.title not in client.get(reverse("reporting:report_list")).content.decode()
     for person in ("legal", "compliance"):
         client.force_login(cast[person])
         response = client.get(url)
@@ -485,7 +486,7 @@ def test_bad_pack_parameters_name_the_field(params, field):
 def test_the_new_report_form_is_prefilled_from_the_query(client, cast):
     client.force_login(cast["ds"])
     launch = make_launch(author=cast["author"], tier="TIER_2")
-    page = client.get(reverse("governance:report_new") + f"?kind=LAUNCH_DOSSIER&subject={launch.pk}")
+    page = client.get(reverse("reporting:report_new") + f"?kind=LAUNCH_DOSSIER&subject={launch.pk}")
     body = page.content.decode()
     assert page.status_code == 200
     assert f'value="{launch.pk}"' in body and 'value="LAUNCH_DOSSIER" selected' in body
@@ -495,18 +496,18 @@ def test_requesting_from_the_page_queues_and_the_list_polls_until_done(client, c
     client.force_login(cast["ds"])
     launch = make_launch(author=cast["author"], tier="TIER_2")
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post(reverse("governance:report_new"), {"kind": "LAUNCH_DOSSIER", "subject": launch.pk})
+        response = client.post(reverse("reporting:report_new"), {"kind": "LAUNCH_DOSSIER", "subject": launch.pk})
     assert response.status_code == 302
-    rows = client.get(reverse("governance:report_rows")).content.decode()
+    rows = client.get(reverse("reporting:report_rows")).content.decode()
     assert "Queued" in rows and 'hx-trigger="every 2s"' in rows
     reports.generate_report(Report.objects.get().pk)
-    rows = client.get(reverse("governance:report_rows")).content.decode()
+    rows = client.get(reverse("reporting:report_rows")).content.decode()
     assert "hx-trigger" not in rows and "Download" in rows
 
 
 def test_the_page_form_shows_the_services_refusal_next_to_the_field(client, cast):
     client.force_login(cast["ds"])
-    response = client.post(reverse("governance:report_new"), {"kind": "INCIDENT_REPORT", "subject": ""})
+    response = client.post(reverse("reporting:report_new"), {"kind": "INCIDENT_REPORT", "subject": ""})
     assert response.status_code == 200
     assert "Give the number of the incident" in response.content.decode()
 
@@ -520,7 +521,7 @@ def test_pdf_page_size_follows_the_setting(cast, settings):
 
 
 def test_reports_fetch_nothing_from_the_network():
-    from governance import pdf
+    from reporting import pdf
 
     html = ('<!doctype html><html><head><style>body{background:url("http://example.com/x.png")}</style></head>'
             '<body><img src="https://example.com/y.png"><p>text</p></body></html>')

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from governance import reports
-from governance.models import Report
-from governance.policies import ensure_default_policies
+from governance.policies.services import ensure_default_policies
+from reporting import reports
+from reporting.models import Report
 from tests.governance.test_reports import (
     make_cast,
     restricted_incident,
@@ -115,7 +115,7 @@ def test_tokens_request_and_download_but_never_see_restricted_reports(
                    **bearer)
     assert refused.status_code == 400 and refused.json()["field"] == "subject"
     assert api_client.get(f"{URL}{hidden.pk}/", headers=bearer).status_code == 404
-    assert client.get(reverse("governance:report_download", args=[hidden.pk]), headers=bearer).status_code == 404
+    assert client.get(reverse("reporting:report_download", args=[hidden.pk]), headers=bearer).status_code == 404
     with django_capture_on_commit_callbacks(execute=True):
         accepted = api_client.post(URL, PACK, format="json", headers=bearer)
     assert accepted.status_code == 202 and accepted.json()["requested_by"].startswith("token:")
@@ -144,7 +144,7 @@ def test_the_reports_page_keeps_a_constant_query_count(client, cast, fast_layout
     incident.members.add(cast["eng"])
     client.force_login(cast["eng"])
     with django_assert_max_num_queries(12):
-        page = client.get(reverse("governance:report_list"))
+        page = client.get(reverse("reporting:report_list"))
     assert page.content.decode().count("Download") == 1
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from governance import reports
-from governance.canonical import sha256_hex
-from governance.models import Report
-from governance.policies import ensure_default_policies
+from governance.kernel.canonical import sha256_hex
+from governance.policies.services import ensure_default_policies
 from postmortems.models import TimelineEvent
+from reporting import reports
+from reporting.models import Report
 from tests.governance.test_reports import make_cast, pdf_text, restricted_incident
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -42,7 +42,7 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
 def send_and_wait(worker, report, settings, *, while_running=None) -> None:
     """Queue the report for the worker over Redis and wait until it is DONE or FAILED."""
     from config.celery import app
-    from governance.tasks import generate_report
+    from reporting.tasks import generate_report
 
     settings.MEDIA_ROOT = str(worker["media"])  # where the worker writes the file
     saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url")}

@@ -1,6 +1,6 @@
 import pytest
 
-from governance.roles import Role
+from governance.kernel.roles import Role
 from tests.factories import make_user
 
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from governance.policies import current_version
-from governance.principals import SystemActor
+from governance.kernel.principals import SystemActor
+from governance.policies.services import current_version
 from postmortems import services
 from readiness.models import LaunchRequest
 from tests.factories import ModelVersionFactory

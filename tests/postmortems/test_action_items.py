@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance.errors import PermissionDenied, ValidationFailed
+from governance.kernel.errors import PermissionDenied, ValidationFailed
+from governance.kernel.roles import Role
 from governance.models import AuditEvent
-from governance.roles import Role
 from postmortems import services
 from postmortems.models import ActionItem
 from tests.postmortems.helpers import open_incident

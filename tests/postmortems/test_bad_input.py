@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance.errors import ValidationFailed
+from governance.kernel.errors import ValidationFailed
 from governance.models import AuditEvent
 from postmortems import services
 from postmortems.models import ActionItem, Incident, TimelineEvent

@@ -3,10 +3,10 @@ and who may open, edit and move an incident."""
 
 import pytest
 
-from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.principals import SystemActor
+from governance.kernel.roles import Role
 from governance.models import AuditEvent
-from governance.principals import SystemActor
-from governance.roles import Role
 from postmortems import services
 from postmortems.models import TRANSITIONS, Incident, IncidentStatus
 from tests.postmortems.helpers import ago, open_incident

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from governance.roles import Role
+from governance.kernel.roles import Role
 from postmortems import services
 from postmortems.models import ActionItem
 from postmortems.tasks import remind_overdue_action_items

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance.roles import Role
+from governance.kernel.roles import Role
 from postmortems import services
 from postmortems.models import ActionItem, ContributingFactor, Incident, TimelineEvent
 from tests.factories import make_user

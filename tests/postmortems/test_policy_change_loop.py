@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance import policies
-from governance.errors import Conflict, ValidationFailed
+from governance.kernel.errors import Conflict, ValidationFailed
 from governance.models import PolicyChange
+from governance.policies import services as policies
 from postmortems import services
 from postmortems.models import ActionItem
 from tests.postmortems.helpers import open_incident

@@ -3,9 +3,9 @@ approved by Compliance when a regulatory flag is set, and read-only once publish
 
 import pytest
 
-from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.roles import Role
 from governance.models import AuditEvent
-from governance.roles import Role
 from postmortems import services
 from postmortems.models import Postmortem, PostmortemAmendment
 from tests.factories import make_user

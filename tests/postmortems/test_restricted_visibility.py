@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance.principals import SystemActor, TokenPrincipal
+from governance.kernel.principals import SystemActor, TokenPrincipal
 from postmortems import services
 from postmortems.models import TimelineEvent
 from postmortems.selectors import dashboard_panels, follow_through, visible_incidents

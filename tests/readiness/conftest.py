@@ -1,7 +1,7 @@
 import pytest
 
-from governance.policies import ensure_default_policies
-from governance.roles import Role
+from governance.kernel.roles import Role
+from governance.policies.services import ensure_default_policies
 from tests.factories import make_user
 
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance import services as inventory
-from governance.errors import Conflict, PermissionDenied, ValidationFailed
-from governance.roles import Role
+from governance.inventory import services as inventory
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.roles import Role
 from readiness import services
 from readiness.models import ChecklistItem, ItemSource, ItemStatus, LaunchStatus, Waiver
 from tests.factories import PASSWORD, make_launch, make_user, pass_everything

@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import connections
 
-from governance.audit import verify_chain
-from governance.errors import DomainError
+from governance.kernel.audit import verify_chain
+from governance.kernel.errors import DomainError
 from governance.models import AuditEvent
 from readiness import services
 from readiness.models import LaunchRequest, LaunchStatus, SignOff

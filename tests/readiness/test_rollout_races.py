@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from governance.audit import verify_chain
+from governance.kernel.audit import verify_chain
 from postmortems.models import Incident
 from readiness import rollouts
 from readiness.models import LaunchRequest, LaunchStatus, Observation

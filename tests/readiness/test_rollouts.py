@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance.errors import Conflict, ValidationFailed
+from governance.kernel.errors import Conflict, ValidationFailed
 from postmortems.models import Incident
 from readiness import gate, rollouts, services
 from readiness.models import Guardrail, LaunchStatus, Observation, SignOff

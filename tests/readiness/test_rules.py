@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from readiness.rules import (
+from governance.policies.expressions import (
     COMPARATORS,
     FAIL,
     INCONCLUSIVE,

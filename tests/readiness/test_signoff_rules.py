@@ -3,10 +3,10 @@
 import pytest
 from django.core import mail
 
-from governance.audit import verify_chain
-from governance.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.audit import verify_chain
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel.roles import Role
 from governance.models import AuditEvent
-from governance.roles import Role
 from readiness import services
 from readiness.models import ChecklistItem, ItemSource, LaunchStatus, SignOff
 from tests.factories import PASSWORD, make_launch, make_user, pass_everything

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from governance.audit import verify_chain
+from examples.seeding.lending import e4_predictions
+from governance.kernel.audit import verify_chain
 from governance.models import AuditEvent, MLModel, PolicyChange
-from governance.policies import current_version
-from governance.seeding.lending import e4_predictions
+from governance.policies.services import current_version
 from governance.stats import fairness_report, parse_predictions
 from postmortems.models import ActionItem, Incident, PostmortemStatus
 from readiness import gate

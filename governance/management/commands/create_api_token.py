@@ -1,9 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.errors import DomainError
-from governance.models import ApiToken, MLModel
-from governance.principals import SystemActor
-from governance.services import issue_api_token
+from governance.inventory.models import MLModel
+from governance.kernel.errors import DomainError
+from governance.kernel.models import ApiToken
+from governance.kernel.principals import SystemActor
+from governance.kernel.services import issue_api_token
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.audit import verify_chain
+from governance.kernel.audit import verify_chain
 
 
 class Command(BaseCommand):

@@ -1,0 +1,77 @@
+import threading
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from examples.demo_users import DEMO_PASSWORD, DEMO_USERS
+
+
+class Command(BaseCommand):
+    help = "Migrate, seed the documented examples, print the demo logins and start the server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--no-server", action="store_true", help="Prepare the data and print the tour only.")
+
+    def handle(self, *args, addrport, no_server, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_examples", verbosity=0)
+        self.stdout.write(self.tour(addrport))
+        if no_server:
+            self.render_reports()
+            return
+        # Reports render in the background while the server starts; the reports page shows them arriving.
+        threading.Thread(target=self.render_reports, name="demo-reports", daemon=True).start()
+        # The demo is served over plain HTTP on loopback; cookies marked Secure would not be sent back.
+        settings.SESSION_COOKIE_SECURE = False
+        settings.CSRF_COOKIE_SECURE = False
+        call_command("runserver", addrport, use_reloader=False, use_threading=True)
+
+    def render_reports(self):
+        """A dossier for every seeded launch, a committee report for every incident, and this quarter's pack."""
+        from django.db import connection
+
+        from governance.kernel.errors import DomainError
+        from governance.models import User
+        from postmortems.models import Incident
+        from readiness.models import LaunchRequest
+        from reporting.reports import request_report
+
+        try:
+            admin = User.objects.get(username="admin")
+            requests = [("LAUNCH_DOSSIER", pk) for pk in LaunchRequest.objects.order_by("pk").values_list("pk", flat=True)]
+            requests += [("INCIDENT_REPORT", pk) for pk in Incident.objects.order_by("pk").values_list("pk", flat=True)]
+            for kind, pk in requests:
+                try:
+                    request_report(actor=admin, kind=kind, subject_id=pk)
+                except DomainError as error:
+                    self.stderr.write(f"{kind} {pk}: {error.message}")
+            try:
+                request_report(actor=admin, kind="GOVERNANCE_PACK", params={"period": self.quarter()})
+            except DomainError as error:
+                self.stderr.write(f"governance pack: {error.message}")
+        finally:
+            connection.close()
+
+    @staticmethod
+    def quarter() -> str:
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+    def tour(self, addrport: str) -> str:
+        from examples.tour import TOUR
+
+        url = f"http://{addrport}/"
+        lines = ["", self.style.SUCCESS(f"Gatehouse demo at {url}"), "",
+                 f"Every demo login uses the password: {DEMO_PASSWORD}", ""]
+        width = max(len(u[0]) for u in DEMO_USERS) + 2
+        for username, first, last, _roles, what in DEMO_USERS:
+            lines.append(f"  {username:<{width}} {first} {last} — {what}")
+        lines.append(f"  {'admin':<{width}} administrator (the /admin/ site)")
+        lines += ["", "Tour:"]
+        lines += [f"  {step}" for step in TOUR]
+        lines.append("")
+        return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""The documented examples (E1–E12), told through Gatehouse's own mechanisms.
+
+Every story is created through the same services people and pipelines use, so its figures are the software's
+own: durations come from timestamps, verdicts from the statistics engine over seeded data, statuses from the
+state machines. Each story is keyed by its model's slug and skipped when present: seeding twice changes nothing.
+"""
+
+from django.db import transaction
+
+from examples.demo_users import ensure_demo_users
+from governance.models import MLModel, User
+from governance.policies.services import ensure_default_policies
+
+
+def seed_all() -> str:
+    from examples.seeding import lending
+    from readiness.notifications import suppressed
+
+    people = {u.username: u for u in ensure_demo_users()}
+    people["admin"] = User.objects.get(username="admin")
+    lending.ensure_legacy_policies()
+    ensure_default_policies()
+    with suppressed():
+        done = _tell(people)
+    return f"{len(people)} demo people; stories added: {', '.join(done) or 'none (already seeded)'}"
+
+
+def _tell(people) -> list[str]:
+    from examples.seeding import lending, operations, ranking
+
+    done = []
+    for story in (lending.e1_fair_lending, ranking.e2_homepage_ranking, ranking.e3_propensity_leakage,
+                  lending.e4_recommendation_fairness, operations.e6_ltv_readiness, ranking.e7_widget,
+                  ranking.e8_learning_to_rank, operations.e9_fraud_skew, operations.e10_churn_drift):
+        if MLModel.objects.filter(slug=story.slug).exists():
+            continue
+        with transaction.atomic():
+            story(people)
+        done.append(story.slug)
+    return done

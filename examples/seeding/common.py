@@ -1,0 +1,93 @@
+"""Small building blocks the seeded stories share."""
+
+import hashlib
+from datetime import timedelta
+
+from django.utils import timezone
+
+from examples.demo_users import DEMO_PASSWORD
+from governance.inventory.services import create_model, create_version
+from governance.kernel.principals import SystemActor
+from readiness import evaluations, rollouts, services
+from readiness.models import ItemKind, ItemSource
+
+SEEDER = SystemActor("seed_examples")
+
+
+def now():
+    return timezone.now().replace(microsecond=0)
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def model_with_version(*, slug, name, owner, tier, business_use, version, features, regulatory_scope="",
+                       protected=(), model_card="", git_commit="", training_data_ref=""):
+    model = create_model(actor=SEEDER, slug=slug, name=name, owner=owner, business_use=business_use, risk_tier=tier,
+                         regulatory_scope=regulatory_scope, protected_attributes=list(protected))
+    mv = create_version(model, actor=SEEDER, version=version, artifact_sha256=digest(f"{slug}:{version}"),
+                        git_commit=git_commit or digest(f"commit:{slug}:{version}")[:12],
+                        training_data_ref=training_data_ref, model_card=model_card, features=features)
+    return model, mv
+
+
+def attest_manual(launch, attester, evidence: dict | None = None):
+    evidence = evidence or {}
+    for item in launch.items.filter(kind=ItemKind.MANUAL).exclude(source=ItemSource.CONDITION):
+        services.attest_item(item, actor=attester, outcome="PASS",
+                             evidence_text=evidence.get(item.key, f"Reviewed; see the launch folder for {item.key}."))
+    launch.refresh_from_db()
+    return launch
+
+
+def sign(launch, signer, role, decision="APPROVE", **kw):
+    launch.refresh_from_db()
+    signoff = services.sign_off(launch, actor=signer, role=role, decision=decision, password=DEMO_PASSWORD,
+                                content_hash=launch.content_hash, **kw)
+    launch.refresh_from_db()
+    return signoff
+
+
+def submit_metrics(launch, actor, **uploads):
+    evaluation = evaluations.submit(launch, actor=actor, **uploads)
+    launch.refresh_from_db()
+    return evaluation
+
+
+def observe(launch, actor, series: dict, times):
+    """Post observations for several metrics at the given times, the way monitoring would."""
+    result = None
+    for at in times:
+        batch = [{"metric": metric, "value": value(at), "observed_at": at} for metric, value in series.items()]
+        result = rollouts.record_observations(launch, actor=actor, batch=batch, now=at)
+        if result["status"] != "ROLLING_OUT":
+            break
+    launch.refresh_from_db()
+    return result
+
+
+def every(start, end, step):
+    moments = []
+    at = start
+    while at <= end:
+        moments.append(at)
+        at += step
+    return moments
+
+
+def story(slug):
+    """Mark a story function with the model slug that identifies it (present means already seeded)."""
+    def mark(func):
+        func.slug = slug
+        return func
+
+    return mark

@@ -1,0 +1,136 @@
+"""Inventory endpoints: input and output serializers kept apart; services do the writing."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from governance.inventory import selectors, services
+from governance.inventory.models import (
+    Feature,
+    FeatureSource,
+    MLModel,
+    ModelVersion,
+    ProxyRiskStatus,
+    RiskTier,
+)
+from governance.kernel.idempotency import idempotent
+from governance.kernel.models import User
+from governance.kernel.permissions import require
+
+
+class FeatureOut(serializers.ModelSerializer):
+    missing_controls = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Feature
+        fields = ["name", "description", "source", "vendor", "is_critical", "proxy_risk_status", "proxy_risk_ref",
+                  "vendor_sla_ref", "drift_monitor_ref", "missing_controls"]
+
+
+class VersionOut(serializers.ModelSerializer):
+    features = FeatureOut(many=True, read_only=True)
+    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "model", "version", "artifact_sha256", "git_commit", "training_data_ref", "model_card",
+                  "created_at", "features"]
+
+
+class ModelOut(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+
+    class Meta:
+        model = MLModel
+        fields = ["slug", "name", "owner", "business_use", "risk_tier", "regulatory_scope", "protected_attributes",
+                  "created_at", "updated_at"]
+
+
+class ModelDetailOut(ModelOut):
+    versions = VersionOut(many=True, read_only=True)
+
+    class Meta(ModelOut.Meta):
+        fields = [*ModelOut.Meta.fields, "versions"]
+
+
+class ModelIn(serializers.Serializer):
+    slug = serializers.CharField(max_length=80)
+    name = serializers.CharField(max_length=200)
+    owner = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True))
+    business_use = serializers.CharField()
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices)
+    regulatory_scope = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    protected_attributes = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, default=list, max_length=50
+    )
+
+
+class FeatureIn(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    source = serializers.ChoiceField(choices=FeatureSource.choices, default=FeatureSource.INTERNAL)
+    vendor = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    is_critical = serializers.BooleanField(required=False, default=False)
+    proxy_risk_status = serializers.ChoiceField(choices=ProxyRiskStatus.choices, default=ProxyRiskStatus.NOT_ASSESSED)
+    proxy_risk_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    vendor_sla_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    drift_monitor_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class VersionIn(serializers.Serializer):
+    version = serializers.CharField(max_length=60)
+    artifact_sha256 = serializers.CharField(max_length=64)
+    git_commit = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    training_data_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    model_card = serializers.CharField(required=False, allow_blank=True, default="", max_length=200_000)
+    features = FeatureIn(many=True, required=False, default=list, max_length=2000)
+
+
+class ModelListCreate(GenericAPIView):
+    serializer_class = ModelOut
+
+    def get_queryset(self):
+        return selectors.inventory(tier=self.request.query_params.get("risk_tier") or None)
+
+    @extend_schema(responses=ModelOut(many=True))
+    def get(self, request):
+        require(request.user, "model.view")
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ModelOut(page, many=True).data)
+
+    @extend_schema(request=ModelIn, responses={201: ModelOut})
+    @idempotent
+    def post(self, request):
+        require(request.user, "model.create")
+        data = ModelIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = services.create_model(actor=request.user, **data.validated_data)
+        return Response(ModelOut(model).data, status=201)
+
+
+class ModelDetail(GenericAPIView):
+    serializer_class = ModelDetailOut
+
+    def get(self, request, slug):
+        model = get_object_or_404(
+            MLModel.objects.select_related("owner").prefetch_related("versions__features", "versions__model"),
+            slug=slug,
+        )
+        require(request.user, "model.view", model)
+        return Response(ModelDetailOut(model).data)
+
+
+class VersionCreate(GenericAPIView):
+    serializer_class = VersionOut
+
+    @extend_schema(request=VersionIn, responses={201: VersionOut})
+    @idempotent
+    def post(self, request, slug):
+        model = get_object_or_404(MLModel, slug=slug)
+        require(request.user, "version.create", model)
+        data = VersionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = services.create_version(model, actor=request.user, **data.validated_data)
+        return Response(VersionOut(version).data, status=201)

@@ -1,0 +1,59 @@
+from django import forms
+
+from governance.inventory.models import Feature, MLModel, ModelVersion, RiskTier
+from governance.kernel.models import User
+
+
+class MLModelForm(forms.ModelForm):
+    protected_attributes = forms.CharField(
+        required=False, help_text="Comma-separated, e.g. race, sex, age.",
+        widget=forms.TextInput(attrs={"placeholder": "race, sex, age"}),
+    )
+
+    class Meta:
+        model = MLModel
+        fields = ["slug", "name", "owner", "business_use", "risk_tier", "regulatory_scope", "protected_attributes"]
+        widgets = {"business_use": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(is_active=True)
+        if self.instance.pk:
+            self.fields["slug"].disabled = True
+            self.initial["protected_attributes"] = ", ".join(self.instance.protected_attributes or [])
+
+    def clean_protected_attributes(self):
+        raw = self.cleaned_data.get("protected_attributes") or ""
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    def _post_clean(self):
+        # Uniqueness and model validation are the service's job; the form only parses input.
+        pass
+
+
+class ModelVersionForm(forms.ModelForm):
+    class Meta:
+        model = ModelVersion
+        fields = ["version", "artifact_sha256", "git_commit", "training_data_ref", "model_card"]
+        widgets = {"model_card": forms.Textarea(attrs={"rows": 10})}
+        labels = {"artifact_sha256": "Artifact sha256", "training_data_ref": "Training data reference"}
+
+    def _post_clean(self):
+        pass
+
+
+class FeatureForm(forms.ModelForm):
+    class Meta:
+        model = Feature
+        fields = ["name", "description", "source", "vendor", "is_critical", "proxy_risk_status",
+                  "proxy_risk_ref", "vendor_sla_ref", "drift_monitor_ref"]
+
+    def _post_clean(self):
+        pass
+
+
+class InventoryFilterForm(forms.Form):
+    tier = forms.ChoiceField(choices=[("", "All tiers"), *RiskTier.choices], required=False)
+    owner = forms.ModelChoiceField(queryset=User.objects.all(), required=False, empty_label="Any owner")
+    unassessed = forms.BooleanField(required=False, label="Third-party features without a proxy-risk assessment")
+    q = forms.CharField(required=False, label="Search")

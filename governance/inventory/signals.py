@@ -1,0 +1,11 @@
+"""Signals the inventory sends so that layers above it can react without the inventory importing them."""
+
+from django.dispatch import Signal
+
+# Sent inside the transaction that changed a version's features, with ``version`` and ``actor``: launches of
+# that version carry checklist items derived from its features and must be brought in step atomically.
+features_changed = Signal()
+
+# Sent when a model's page is drawn, with ``model`` and ``user``; each receiver returns a dict merged into the
+# page's context (readiness adds the model's launches).
+model_page_context = Signal()

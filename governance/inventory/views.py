@@ -1,0 +1,143 @@
+"""Inventory pages: the model list, a model with its versions, and the forms that register and edit them."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from governance.inventory import selectors, services
+from governance.inventory.forms import FeatureForm, InventoryFilterForm, MLModelForm, ModelVersionForm
+from governance.inventory.models import Feature, MLModel, ModelVersion
+from governance.inventory.signals import model_page_context
+from governance.kernel.errors import DomainError
+from governance.kernel.permissions import can, require
+from governance.kernel.web import deny_unless, form_error
+
+
+@login_required
+def model_list(request):
+    form = InventoryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    models = selectors.inventory(
+        tier=filters.get("tier"), owner=filters.get("owner"), unassessed=filters.get("unassessed"),
+        q=filters.get("q"),
+    )
+    return render(request, "governance/model_list.html", {
+        "form": form, "models": models, "can_create": can(request.user, "model.create"),
+    })
+
+
+@login_required
+def model_detail(request, slug):
+    try:
+        model = selectors.model_detail(slug)
+    except MLModel.DoesNotExist:
+        raise Http404("No such model.") from None
+    context = {"launches": []}
+    for _receiver, extra in model_page_context.send(sender=MLModel, model=model, user=request.user):
+        context.update(extra or {})
+    return render(request, "governance/model_detail.html", {
+        **context,
+        "model": model,
+        "versions": model.versions.all(),
+        "can_launch": can(request.user, "launch.create", model),
+        "can_edit": can(request.user, "model.edit", model),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_create(request):
+    deny_unless(request.user, "model.create")
+    form = MLModelForm(request.POST or None, initial={"owner": request.user})
+    if request.method == "POST" and form.is_valid():
+        try:
+            model = services.create_model(actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"{model.name} added to the inventory.")
+            return redirect(model)
+    return render(request, "governance/model_form.html", {"form": form, "title": "Add a model"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_edit(request, slug):
+    model = get_object_or_404(MLModel, slug=slug)
+    deny_unless(request.user, "model.edit", model)
+    form = MLModelForm(request.POST or None, instance=model)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "slug"}
+        try:
+            model = services.update_model(model, actor=request.user, **data)
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect(model)
+    return render(request, "governance/model_form.html", {"form": form, "title": f"Edit {model.name}",
+                                                          "model": model})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_create(request, slug):
+    model = get_object_or_404(MLModel, slug=slug)
+    deny_unless(request.user, "version.create", model)
+    form = ModelVersionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = services.create_version(model, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Version {version.version} registered. Add its features below.")
+            return redirect("governance:feature_add", slug=model.slug, version=version.version)
+    return render(request, "governance/version_form.html", {"form": form, "model": model})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feature_add(request, slug, version):
+    mv = get_object_or_404(ModelVersion.objects.select_related("model"), model__slug=slug, version=version)
+    deny_unless(request.user, "feature.edit", mv)
+    form = FeatureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_feature(mv, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Feature {form.cleaned_data['name']} added.")
+            if "add_another" in request.POST:
+                return redirect("governance:feature_add", slug=slug, version=version)
+            return redirect(mv.model)
+    return render(request, "governance/feature_form.html", {"form": form, "version": mv, "model": mv.model})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feature_edit(request, slug, version, feature_id):
+    feature = get_object_or_404(
+        Feature.objects.select_related("version__model"), pk=feature_id, version__model__slug=slug,
+        version__version=version,
+    )
+    deny_unless(request.user, "feature.edit", feature.version)
+    form = FeatureForm(request.POST or None, instance=feature)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_feature(feature, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Feature updated.")
+            return redirect(feature.version.model)
+    return render(request, "governance/feature_form.html", {
+        "form": form, "version": feature.version, "model": feature.version.model, "feature": feature,
+    })
+
+
+__all__ = ["model_list", "model_detail", "model_create", "model_edit", "version_create", "feature_add",
+           "feature_edit", "require"]

@@ -1,0 +1,118 @@
+"""The tamper-evident audit log: one function appends, one function verifies.
+
+Appends are serialised so concurrent writers cannot fork the chain: on PostgreSQL with a
+transaction-scoped advisory lock, on SQLite by the IMMEDIATE transactions the settings ask for.
+The lock is held until the surrounding transaction commits, so the chain order is the commit order.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from governance.kernel.canonical import canonical_json, sha256_hex, to_plain
+from governance.kernel.models import AuditEvent
+from governance.kernel.principals import actor_label, actor_user
+
+GENESIS_HASH = "0" * 64
+_ADVISORY_LOCK_KEY = 7_140_221_001  # arbitrary constant identifying "audit chain append"
+
+
+def event_payload(event: AuditEvent) -> dict:
+    """Everything an event vouches for; its hash covers exactly this."""
+    return {
+        "seq": event.seq,
+        "created_at": event.created_at,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "verb": event.verb,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_repr": event.object_repr,
+        "before": event.before,
+        "after": event.after,
+    }
+
+
+def compute_hash(prev_hash: str, event: AuditEvent) -> str:
+    return sha256_hex(prev_hash + canonical_json(event_payload(event)))
+
+
+def _lock_chain():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+
+
+def object_key(obj) -> tuple[str, str]:
+    return f"{obj._meta.app_label}.{obj._meta.model_name}", str(obj.pk)
+
+
+def record(verb: str, obj=None, *, actor, before=None, after=None, object_type: str | None = None,
+           object_id: str | None = None, object_repr: str | None = None) -> AuditEvent:
+    """Append one event for ``verb`` done by ``actor`` to ``obj``. Call it inside the service's transaction."""
+    if obj is not None:
+        object_type, object_id = object_key(obj)
+        object_repr = object_repr or str(obj)
+    with transaction.atomic():
+        _lock_chain()
+        last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
+        event = AuditEvent(
+            seq=(last.seq + 1) if last else 1,
+            created_at=timezone.now(),
+            actor=actor_user(actor),
+            actor_label=actor_label(actor)[:200],
+            verb=verb,
+            object_type=object_type or "",
+            object_id=object_id or "",
+            object_repr=(object_repr or "")[:300],
+            before=to_plain(before) if before is not None else None,
+            after=to_plain(after) if after is not None else None,
+            prev_hash=last.hash if last else GENESIS_HASH,
+        )
+        event.hash = compute_hash(event.prev_hash, event)
+        event.save(force_insert=True)
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    event_id: int | None
+    reason: str
+
+
+def verify_chain(events: Iterator[AuditEvent] | None = None) -> tuple[int, ChainBreak | None]:
+    """Recompute the chain; return (events checked, first break or None)."""
+    if events is None:
+        events = AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for event in events:
+        if event.seq != expected_seq:
+            return checked, ChainBreak(
+                expected_seq, None,
+                f"event #{expected_seq} is missing (the next stored event is #{event.seq}): a row was removed",
+            )
+        if event.prev_hash != prev_hash:
+            return checked, ChainBreak(
+                event.seq, event.pk, f"event #{event.seq} does not follow the previous event's hash"
+            )
+        if compute_hash(prev_hash, event) != event.hash:
+            return checked, ChainBreak(
+                event.seq, event.pk, f"event #{event.seq} ({event.verb}) was altered after it was written"
+            )
+        prev_hash = event.hash
+        expected_seq += 1
+        checked += 1
+    return checked, None
+
+
+def events_for(obj, limit: int = 200):
+    object_type, object_id = object_key(obj)
+    return (
+        AuditEvent.objects.filter(object_type=object_type, object_id=object_id)
+        .order_by("-seq")[:limit]
+    )

@@ -1,0 +1,57 @@
+"""Bearer-token authentication for CI and monitoring."""
+
+import hmac
+
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from governance.kernel.canonical import sha256_hex
+from governance.kernel.models import ApiToken
+from governance.kernel.principals import TokenPrincipal
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
+        return self.authenticate_secret(parts[1])
+
+    def authenticate_secret(self, secret: str):
+        pieces = secret.split("_")
+        if len(pieces) < 3:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        token = (
+            ApiToken.objects.filter(prefix=pieces[1]).prefetch_related("allowed_models").first()
+        )
+        if token is None or not hmac.compare_digest(token.secret_hash, sha256_hex(secret)):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        now = timezone.now()
+        if token.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("This token has been revoked.")
+        if token.expires_at is not None and token.expires_at <= now:
+            raise exceptions.AuthenticationFailed("This token has expired.")
+        model_ids = frozenset(m.pk for m in token.allowed_models.all()) or None
+        # last_used_at is informational; avoid a write per request by updating at most once a minute.
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return TokenPrincipal(token=token, scopes=frozenset(token.scopes), model_ids=model_ids), token
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "governance.kernel.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A Gatehouse API token (gth_...)."}

@@ -1,0 +1,9 @@
+from governance.kernel.permissions import roles_of
+from governance.kernel.roles import Role
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"my_roles": sorted(Role(r).label for r in roles_of(user))}

@@ -1,0 +1,127 @@
+"""The kernel's records: people and their roles, API tokens, the audit log and idempotency records.
+
+Nothing here may import the inventory, the policies or any app above them; other records are referred
+to by their "app.Model" label only."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+from governance.kernel.roles import Role
+
+
+class User(AbstractUser):
+    """A person. Roles come from RoleMembership rows; a person may hold several."""
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    def __str__(self):
+        return self.display_name
+
+
+class RoleMembership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_role_per_user")]
+        ordering = ["role"]
+
+    def __str__(self):
+        return f"{self.user} as {self.get_role_display()}"
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained record of every state change.
+
+    ``hash`` is sha256(prev_hash + canonical JSON of the event's fields); ``seq`` is gap-free, so an
+    edited row breaks its own hash and a removed row breaks the sequence and the next row's prev_hash.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    verb = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=80)
+    object_repr = models.CharField(max_length=300)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_idx")]
+
+    def __str__(self):
+        return f"#{self.seq} {self.actor_label} {self.verb} {self.object_repr}"
+
+
+class ApiToken(models.Model):
+    """A credential for CI and monitoring. The secret is shown once and stored only as a sha256."""
+
+    class Scope(models.TextChoices):
+        GATE_READ = "gate:read", "Ask the launch gate"
+        MODELS_READ = "models:read", "Read the model inventory"
+        MODELS_WRITE = "models:write", "Register models and versions"
+        LAUNCHES_READ = "launches:read", "Read launches"
+        LAUNCHES_WRITE = "launches:write", "Create launches"
+        EVALUATIONS_WRITE = "evaluations:write", "Submit evaluations"
+        OBSERVATIONS_WRITE = "observations:write", "Post guardrail observations"
+        ROLLOUTS_WRITE = "rollouts:write", "Advance or roll back rollouts"
+        INCIDENTS_READ = "incidents:read", "Read incidents"
+        INCIDENTS_WRITE = "incidents:write", "Open incidents and add timeline events"
+        REPORTS_WRITE = "reports:write", "Request reports"
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    allowed_models = models.ManyToManyField("governance.MLModel", blank=True, related_name="api_tokens",
+                                    help_text="Empty means every model.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return self.name
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an Idempotency-Key, replayed to retries of the same request."""
+
+    owner = models.CharField(max_length=200)  # who sent it: a username or token label
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="unique_idempotency_key")]
+
+    def __str__(self):
+        return f"{self.owner} {self.key}"

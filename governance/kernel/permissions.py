@@ -1,0 +1,143 @@
+"""The one place that answers "may this actor do X to this object?".
+
+Every view, API endpoint and service asks ``can`` / ``require``. People are allowed by role;
+API tokens by scope and, when the token is limited to some models, by the object's model.
+Object rules (restricted incidents, separation of duties) live here too, so no caller re-implements them.
+"""
+
+from governance.kernel.errors import PermissionDenied
+from governance.kernel.principals import SystemActor, TokenPrincipal
+from governance.kernel.roles import Role
+
+R = Role
+WORKING_ROLES = frozenset({R.DATA_SCIENCE, R.COMPLIANCE, R.LEGAL, R.MODEL_RISK, R.PRODUCT, R.ENGINEERING})
+BUILDERS = frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.MODEL_RISK})
+LAUNCHERS = frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.PRODUCT})
+EVERYONE = frozenset(Role.values)
+PRIVILEGED_INCIDENT_ROLES = frozenset({R.LEGAL, R.COMPLIANCE})
+
+# action -> (roles that may do it, API token scope that may do it or None)
+RULES: dict[str, tuple[frozenset, str | None]] = {
+    "model.view": (EVERYONE, "models:read"),
+    "model.create": (BUILDERS, "models:write"),
+    "model.edit": (BUILDERS, "models:write"),
+    "version.create": (BUILDERS, "models:write"),
+    "feature.edit": (BUILDERS, "models:write"),
+    "feature.assess_proxy_risk": (frozenset({R.COMPLIANCE, R.MODEL_RISK, R.LEGAL}), None),
+    "policy.view": (EVERYONE, None),
+    "policy.propose": (WORKING_ROLES, None),
+    "policy.approve": (frozenset({R.COMPLIANCE, R.MODEL_RISK}), None),
+    "launch.view": (EVERYONE, "launches:read"),
+    "launch.create": (LAUNCHERS, "launches:write"),
+    "launch.edit": (LAUNCHERS, "launches:write"),
+    "launch.withdraw": (LAUNCHERS, None),
+    "checklist.attest": (WORKING_ROLES, None),
+    "checklist.waive": (frozenset({R.MODEL_RISK, R.COMPLIANCE}), None),
+    "evaluation.submit": (frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.MODEL_RISK}), "evaluations:write"),
+    "gate.read": (EVERYONE, "gate:read"),
+    "rollout.edit": (LAUNCHERS, "launches:write"),
+    "rollout.advance": (LAUNCHERS, "rollouts:write"),
+    "rollout.approve_stage": (WORKING_ROLES, None),
+    "rollout.rollback": (WORKING_ROLES, "rollouts:write"),
+    "observation.submit": (frozenset({R.ENGINEERING, R.DATA_SCIENCE}), "observations:write"),
+    "incident.view": (EVERYONE, "incidents:read"),
+    "incident.create": (WORKING_ROLES, "incidents:write"),
+    "incident.edit": (WORKING_ROLES, "incidents:write"),
+    "postmortem.edit": (WORKING_ROLES, None),
+    "postmortem.review": (WORKING_ROLES, None),
+    "action_item.edit": (WORKING_ROLES, None),
+    "report.view": (EVERYONE, "reports:write"),
+    "report.request": (WORKING_ROLES, "reports:write"),
+    "audit.view": (EVERYONE, None),
+}
+
+
+def roles_of(user) -> frozenset:
+    """The roles a person holds, fetched once per request and cached on the user object."""
+    if user is None or not getattr(user, "is_authenticated", False) or isinstance(user, TokenPrincipal | SystemActor):
+        return frozenset()
+    cached = getattr(user, "_gatehouse_roles", None)
+    if cached is None:
+        cached = frozenset(Role(r) for r in user.memberships.values_list("role", flat=True))
+        user._gatehouse_roles = cached
+    return cached
+
+
+def has_role(user, role) -> bool:
+    return Role(role) in roles_of(user)
+
+
+def governed_model_id(obj):
+    """The MLModel an object belongs to, for token model limits (None when not model-bound)."""
+    if obj is None:
+        return None
+    getter = getattr(obj, "governed_model_id", None)
+    if getter is not None:
+        return getter
+    if obj._meta.model_name == "mlmodel":
+        return obj.pk
+    return getattr(obj, "model_id", None)
+
+
+def _object_rule(actor, action: str, obj) -> bool:
+    """Object-level rules that hold whatever the role."""
+    if obj is None:
+        return True
+    if action.startswith("incident.") or action.startswith("postmortem.") or action.startswith("action_item."):
+        incident = getattr(obj, "incident", obj)
+        return incident_visible_to(actor, incident)
+    if action == "report.view" and getattr(obj, "restricted_incident", None) is not None:
+        return incident_visible_to(actor, obj.restricted_incident)
+    return True
+
+
+def incident_visible_to(actor, incident) -> bool:
+    """A restricted incident is visible only to its named members and to Legal and Compliance."""
+    if not getattr(incident, "restricted", False):
+        return True
+    if isinstance(actor, SystemActor):
+        return True
+    if isinstance(actor, TokenPrincipal) or actor is None:
+        return False
+    if actor.is_superuser or roles_of(actor) & PRIVILEGED_INCIDENT_ROLES:
+        return True
+    member_ids = getattr(incident, "_member_ids", None)
+    if member_ids is None:
+        member_ids = set(incident.members.values_list("pk", flat=True))
+    return actor.pk in member_ids
+
+
+def can(actor, action: str, obj=None) -> bool:
+    if action not in RULES:
+        raise KeyError(f"unknown action {action!r}")
+    roles, scope = RULES[action]
+    if isinstance(actor, SystemActor):
+        return True
+    if actor is None or not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", True):
+        return False
+    if isinstance(actor, TokenPrincipal):
+        if scope is None or scope not in actor.scopes:
+            return False
+        if actor.model_ids is not None and obj is not None:
+            model_id = governed_model_id(obj)
+            if model_id is not None and model_id not in actor.model_ids:
+                return False
+        return _object_rule(actor, action, obj)
+    allowed = actor.is_superuser or bool(roles_of(actor) & roles)
+    return allowed and _object_rule(actor, action, obj)
+
+
+def require(actor, action: str, obj=None, *, message: str | None = None) -> None:
+    if not can(actor, action, obj):
+        raise PermissionDenied(message or _denial_message(actor, action))
+
+
+def _denial_message(actor, action: str) -> str:
+    roles, scope = RULES[action]
+    what = action.replace(".", " ").replace("_", " ")
+    if isinstance(actor, TokenPrincipal):
+        if scope and scope in actor.scopes:
+            return f"This token may not {what} for this model."
+        return f"This token lacks the {scope or 'required'} scope needed to {what}."
+    names = ", ".join(sorted(Role(r).label for r in roles))
+    return f"You need one of these roles to {what}: {names}."

@@ -1,0 +1,140 @@
+"""State changes of the kernel: people, their roles and API tokens. Each checks permission, validates, locks,
+writes and audits. Also the two helpers every service uses to validate and to describe a row in the audit log."""
+
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance.kernel import audit
+from governance.kernel.canonical import sha256_hex
+from governance.kernel.errors import Conflict, ValidationFailed
+from governance.kernel.models import ApiToken, RoleMembership, User
+from governance.kernel.principals import SystemActor
+from governance.kernel.roles import Role
+
+
+def full_clean(instance, *, exclude=None) -> None:
+    """Run Django's field validation and turn the first problem into a ValidationFailed naming the field."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        field = None if field == "__all__" else field
+        raise ValidationFailed(" ".join(messages), field=field) from None
+
+
+def save_unique(instance, *, field: str, message: str):
+    """Save, turning a unique-constraint violation into a ValidationFailed on ``field``."""
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        raise ValidationFailed(message, field=field) from None
+
+
+def snapshot(instance, fields) -> dict:
+    data = {}
+    for name in fields:
+        value = getattr(instance, name)
+        if hasattr(value, "pk"):
+            value = value.pk
+        data[name] = value
+    return data
+
+
+
+def _is_administrator(actor) -> bool:
+    return isinstance(actor, SystemActor) or getattr(actor, "is_superuser", False)
+
+
+def create_person(*, actor, username: str, first_name: str, last_name: str, email: str = "",
+                  password: str | None = None, roles=(), is_superuser: bool = False) -> User:
+    """Add a person with roles. Only an administrator (or Gatehouse itself, when seeding) may."""
+    if not _is_administrator(actor):
+        raise ValidationFailed("Only an administrator can add people.", field="username")
+    with transaction.atomic():
+        user = User(username=username, first_name=first_name, last_name=last_name, email=email,
+                    is_superuser=is_superuser, is_staff=is_superuser)
+        user.set_password(password) if password else user.set_unusable_password()
+        full_clean(user, exclude=["password"])
+        save_unique(user, field="username", message=f"Username {username!r} is taken.")
+        audit.record("person.created", user, actor=actor, after={
+            "username": username, "name": user.get_full_name(), "superuser": is_superuser,
+        })
+        for role in roles:
+            grant_role(user, role, actor=actor)
+    return user
+
+
+def grant_role(user: User, role: str, *, actor) -> RoleMembership:
+    """Role changes are an administrator's act and are audited like any other change."""
+    if not _is_administrator(actor):
+        raise ValidationFailed("Only an administrator can grant roles.", field="role")
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role {role!r}.", field="role")
+    with transaction.atomic():
+        membership, created = RoleMembership.objects.get_or_create(user=user, role=role)
+        if created:
+            audit.record("role.granted", user, actor=actor, after={"role": role})
+    user.__dict__.pop("_gatehouse_roles", None)
+    return membership
+
+
+def revoke_role(user: User, role: str, *, actor) -> None:
+    if not _is_administrator(actor):
+        raise ValidationFailed("Only an administrator can revoke roles.", field="role")
+    with transaction.atomic():
+        deleted, _ = RoleMembership.objects.filter(user=user, role=role).delete()
+        if deleted:
+            audit.record("role.revoked", user, actor=actor, before={"role": role})
+    user.__dict__.pop("_gatehouse_roles", None)
+
+
+TOKEN_PREFIX = "gth"
+
+
+def issue_api_token(*, actor, name: str, scopes, models=(), expires_days: int | None = None):
+    """Create a token and return (token, secret). The secret exists only in this return value."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("Give the token a name.", field="name")
+    scopes = sorted(set(scopes))
+    if not scopes:
+        raise ValidationFailed("Give the token at least one scope.", field="scopes")
+    unknown = [s for s in scopes if s not in ApiToken.Scope.values]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown scope {unknown[0]!r}; known scopes: {', '.join(ApiToken.Scope.values)}.", field="scopes"
+        )
+    if expires_days is not None and expires_days <= 0:
+        raise ValidationFailed("Expiry must be a positive number of days.", field="expires_days")
+    prefix = secrets.token_hex(6)
+    secret = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(
+        name=name, prefix=prefix, secret_hash=sha256_hex(secret), scopes=scopes,
+        created_by=actor if isinstance(actor, User) else None,
+        expires_at=timezone.now() + timedelta(days=expires_days) if expires_days else None,
+    )
+    with transaction.atomic():
+        save_unique(token, field="name", message=f"A token named {name!r} already exists.")
+        if models:
+            token.allowed_models.set(models)
+        audit.record("token.issued", token, actor=actor, after={
+            "name": name, "scopes": scopes, "models": sorted(m.slug for m in models),
+            "expires_at": token.expires_at,
+        })
+    return token, secret
+
+
+def revoke_api_token(token: ApiToken, *, actor) -> ApiToken:
+    with transaction.atomic():
+        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is not None:
+            raise Conflict(f"Token {locked.name!r} is already revoked.")
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit.record("token.revoked", locked, actor=actor, after={"revoked_at": locked.revoked_at})
+    return locked

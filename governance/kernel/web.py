@@ -1,0 +1,25 @@
+"""What every web view shares: a service's refusal shown beside its field, a permission check that answers 403,
+and the 403 page itself. Views in every app use these; nothing here knows any app's records."""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from governance.kernel.errors import DomainError
+from governance.kernel.permissions import can
+
+
+def form_error(form, error: DomainError):
+    """Show a service's refusal next to the field it names (or above the form)."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def deny_unless(user, action, obj=None):
+    if not can(user, action, obj):
+        raise PermissionDenied(f"You may not {action.replace('.', ' ')}.")
+
+
+
+def permission_denied(request, exception=None):
+    message = str(exception) if exception else "You do not have permission to do that."
+    return render(request, "403.html", {"message": message}, status=403)

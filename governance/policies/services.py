@@ -1,0 +1,129 @@
+"""Tier policies: read the one in force, propose a change, and approve it as a second person."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance.inventory.models import RiskTier
+from governance.kernel import audit
+from governance.kernel.canonical import content_hash
+from governance.kernel.errors import Conflict, NotFound, ValidationFailed
+from governance.kernel.permissions import require
+from governance.kernel.principals import SystemActor
+from governance.policies.defaults import DEFAULTS
+from governance.policies.models import PolicyChange, TierPolicy, TierPolicyVersion
+from governance.policies.rules import apply_change, validate_policy_content
+
+
+def ensure_policy(tier: str, content: dict, *, actor) -> TierPolicy:
+    """Create a tier's policy with ``content`` as version 1 if the tier has none yet (used when importing an
+    organisation's earlier rules); an existing policy is left as it is."""
+    with transaction.atomic():
+        policy, _ = TierPolicy.objects.get_or_create(tier=tier)
+        if policy.current_id is None:
+            content = validate_policy_content(content, tier=tier)
+            version = TierPolicyVersion.objects.create(policy=policy, number=1, content=content,
+                                                       content_hash=content_hash(content))
+            policy.current = version
+            policy.save(update_fields=["current"])
+            audit.record("policy.created", policy, actor=actor,
+                         after={"version": 1, "content_hash": version.content_hash})
+    return policy
+
+
+def ensure_default_policies() -> list[TierPolicy]:
+    """Create the three tier policies with their documented defaults, once."""
+    policies = []
+    with transaction.atomic():
+        for tier in RiskTier.values:
+            policy, created = TierPolicy.objects.get_or_create(tier=tier)
+            if policy.current_id is None:
+                content = validate_policy_content(DEFAULTS[tier], tier=tier)
+                version = TierPolicyVersion.objects.create(policy=policy, number=1, content=content,
+                                                           content_hash=content_hash(content))
+                policy.current = version
+                policy.save(update_fields=["current"])
+                audit.record("policy.created", policy, actor=SystemActor("defaults"),
+                             after={"version": 1, "content_hash": version.content_hash})
+            policies.append(policy)
+    return policies
+
+
+def current_version(tier: str) -> TierPolicyVersion:
+    policy = TierPolicy.objects.select_related("current").filter(tier=tier).first()
+    if policy is None or policy.current is None:
+        ensure_default_policies()
+        policy = TierPolicy.objects.select_related("current").get(tier=tier)
+    return policy.current
+
+
+def propose_change(policy: TierPolicy, *, actor, operation: str, payload, rationale: str) -> PolicyChange:
+    """Anyone with a working role may propose; the change is checked now so approval cannot fail later."""
+    require(actor, "policy.propose")
+    if operation not in PolicyChange.Operation.values:
+        raise ValidationFailed(f"Unknown operation {operation!r}.", field="operation")
+    if not (rationale or "").strip():
+        raise ValidationFailed("Say why the policy should change.", field="rationale")
+    current = policy.current or current_version(policy.tier)
+    apply_change(current.content, operation, payload, tier=policy.tier)
+    with transaction.atomic():
+        change = PolicyChange.objects.create(policy=policy, operation=operation, payload=payload,
+                                             rationale=rationale.strip(), proposed_by=actor)
+        audit.record("policy.change_proposed", change, actor=actor,
+                     after={"tier": policy.tier, "operation": operation, "payload": payload, "rationale": rationale})
+    return change
+
+
+def approve_change(change: PolicyChange, *, actor, note: str = "") -> TierPolicyVersion:
+    """Two-person rule: a Compliance or Model Risk person other than the proposer approves; a new version results."""
+    require(actor, "policy.approve", message="Only Compliance or Model Risk can approve a policy change.")
+    with transaction.atomic():
+        change = PolicyChange.objects.select_for_update().get(pk=change.pk)
+        if change.status != PolicyChange.Status.PENDING:
+            raise Conflict(f"This change is already {change.get_status_display().lower()}.")
+        if change.proposed_by_id == getattr(actor, "pk", None):
+            raise ValidationFailed("A second person must approve a policy change; you proposed this one.",
+                                   field="decision")
+        policy = TierPolicy.objects.select_for_update(of=("self",)).select_related("current").get(pk=change.policy_id)
+        content = apply_change(policy.current.content, change.operation, change.payload, tier=policy.tier)
+        version = TierPolicyVersion.objects.create(
+            policy=policy, number=policy.current.number + 1, content=content, content_hash=content_hash(content),
+            change=change,
+        )
+        before = {"version": policy.current.number, "content_hash": policy.current.content_hash}
+        policy.current = version
+        policy.save(update_fields=["current"])
+        change.status = PolicyChange.Status.APPROVED
+        change.decided_by = actor
+        change.decided_at = timezone.now()
+        change.decision_note = note
+        change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit.record("policy.change_approved", change, actor=actor, before=before,
+                     after={"version": version.number, "content_hash": version.content_hash, "note": note})
+    return version
+
+
+def reject_change(change: PolicyChange, *, actor, note: str) -> PolicyChange:
+    require(actor, "policy.approve", message="Only Compliance or Model Risk can reject a policy change.")
+    if not (note or "").strip():
+        raise ValidationFailed("Say why the change is rejected.", field="note")
+    with transaction.atomic():
+        change = PolicyChange.objects.select_for_update().get(pk=change.pk)
+        if change.status != PolicyChange.Status.PENDING:
+            raise Conflict(f"This change is already {change.get_status_display().lower()}.")
+        change.status = PolicyChange.Status.REJECTED
+        change.decided_by = actor
+        change.decided_at = timezone.now()
+        change.decision_note = note.strip()
+        change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        audit.record("policy.change_rejected", change, actor=actor, after={"note": note})
+    return change
+
+
+def get_policy(tier: str) -> TierPolicy:
+    policy = TierPolicy.objects.select_related("current").filter(tier=tier).first()
+    if policy is None:
+        ensure_default_policies()
+        policy = TierPolicy.objects.select_related("current").filter(tier=tier).first()
+    if policy is None:
+        raise NotFound(f"No policy for tier {tier!r}.")
+    return policy

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ReportingConfig(AppConfig):
+    """The three PDF reports: gathering what they show, presenting it, rendering and storing the file."""
+
+    name = "reporting"
+    verbose_name = "Reports"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Services find the generation task by name; make sure it is registered in every process, not only
+        # in workers (where Celery's autodiscovery would import it).
+        from reporting import tasks  # noqa: F401

@@ -1,0 +1,378 @@
+"""Gathering: the database read into plain data per report kind, as the requester may see it."""
+
+import statistics
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from governance.kernel.errors import NotFound
+from governance.kernel.permissions import can, incident_visible_to
+from governance.kernel.principals import SystemActor, TokenPrincipal
+from governance.kernel.roles import Role
+from governance.models import AuditEvent, PolicyChange
+from governance.policies.defaults import CATEGORIES
+from postmortems import selectors as incident_selectors
+from postmortems.models import ActionItem, Incident
+from readiness import selectors as launch_selectors
+from readiness.models import ChecklistItem, LaunchRequest, LaunchStatus, Observation, SignOff
+from readiness.services import approval_gaps, blocking_item_ok
+from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS, K
+from reporting.models import Report
+
+
+def report_visible_to(actor, report: Report) -> bool:
+    """``report.view`` (which checks a restricted subject incident), and every restricted incident a pack lists."""
+    if not can(actor, "report.view", report):
+        return False
+    ids = report.restricted_incident_ids or []
+    if not ids:
+        return True
+    return all(incident_visible_to(actor, i) for i in Incident.objects.filter(pk__in=ids))
+
+
+def visible_reports(actor, *, limit: int = 200) -> list[Report]:
+    """The reports ``actor`` may see, newest first, in a fixed number of queries."""
+    if not can(actor, "report.view"):
+        return []
+    visible = incident_selectors.visible_incidents(actor)
+    rows = list(Report.objects.select_related("launch__version", "requested_by")
+                .prefetch_related(Prefetch("incident", queryset=Incident.objects.prefetch_related("members")))
+                .filter(Q(incident__isnull=True) | Q(incident__in=visible)).order_by("-created_at", "-pk")[:limit])
+    for report in rows:
+        if report.incident is not None:
+            report.incident._member_ids = {m.pk for m in report.incident.members.all()}
+    seen = set(visible.filter(restricted=True).values_list("pk", flat=True)) if any(
+        r.restricted_incident_ids for r in rows) else set()
+    return [r for r in rows if set(r.restricted_incident_ids or ()) <= seen and can(actor, "report.view", r)]
+
+
+def _viewer(report: Report):
+    """Whose eyes a report is gathered with: the person or token that asked, or Gatehouse itself."""
+    if report.requested_by_id:
+        return report.requested_by
+    if report.requested_by_token_id:
+        token = report.requested_by_token
+        return TokenPrincipal(token=token, scopes=frozenset(token.scopes))
+    if report.requested_by_label.startswith("system:"):
+        return SystemActor(report.requested_by_label.removeprefix("system:"))
+    raise NotFound("The person or token that asked for this report no longer exists.", field="requested_by")
+
+
+# -- gathering: the database into plain data -----------------------------------------------------------------
+
+
+
+def _name(user) -> str:
+    return user.display_name if user is not None else ""
+
+
+def _series(launch_id, guardrails) -> dict[str, list]:
+    """The newest observations of each guardrail's metric, oldest first."""
+    metrics = {g.metric for g in guardrails}
+    series = {}
+    if not metrics:
+        return series
+    rows = (Observation.objects.filter(launch_id=launch_id, metric__in=metrics, segment="")
+            .order_by("-observed_at").values_list("metric", "observed_at", "value")[:SPARK_POINTS * len(metrics)])
+    for metric, at, value in rows:
+        points = series.setdefault(metric, [])
+        if len(points) < SPARK_POINTS:
+            points.append([at, value])
+    return {metric: points[::-1] for metric, points in series.items()}
+
+
+def _guardrails(launch_id, guardrails) -> list[dict]:
+    series = _series(launch_id, guardrails)
+    return [{"metric": g.metric, "comparator": g.comparator, "threshold": g.threshold,
+             "window_minutes": g.window_minutes, "failure_limit": g.failure_limit,
+             "sustain_minutes": g.sustain_minutes, "action": g.action, "stage": g.stage.name if g.stage_id else "",
+             # not evaluated_at: the periodic task touches it every minute, which is no change of content
+             "state": g.state, "detail": (g.state_detail or {}).get("detail", ""),
+             "points": series.get(g.metric, [])} for g in guardrails]
+
+
+# Audit records of reports themselves (under the label they had before reports became an app, and now).
+REPORT_OBJECT_TYPES = ("governance.report", "reporting.report")
+
+
+def _launch_audit(launch) -> list[dict]:
+    events = [e for e in launch_selectors.audit_trail(launch, limit=AUDIT_EXCERPT * 2)
+              if not e.object_type.startswith("postmortems.") and e.object_type not in REPORT_OBJECT_TYPES]
+    return [{"seq": e.seq, "at": e.created_at, "actor": e.actor_label, "verb": e.verb, "object": e.object_repr,
+             "hash": e.hash} for e in events[:AUDIT_EXCERPT]]
+
+
+def gather_launch_dossier(launch_pk: int) -> dict:
+    launch = launch_selectors.launch_detail(launch_pk)
+    now = timezone.now()
+    version, model = launch.version, launch.version.model
+    items, signoffs = list(launch.items.all()), list(launch.signoffs.all())
+    gaps = approval_gaps(launch, signoffs=signoffs, items=items, now=now)
+    evaluation = launch.latest_evaluations[0] if launch.latest_evaluations else None
+    history = list(launch.evaluations.order_by("-created_at", "-pk").values(
+        "pk", "created_at", "kind", "submitted_by", "source_rows"))
+    plan = getattr(launch, "plan", None)
+    checklist = {}
+    for item in items:
+        checklist.setdefault(CATEGORIES.get(item.category, item.category.title()), []).append({
+            "key": item.key, "title": item.title, "blocking": item.blocking, "kind": item.kind, "rule": item.rule,
+            "source": item.source, "status": item.status, "ok": blocking_item_ok(item, now),
+            "evidence_url": item.evidence_url, "evidence_text": item.evidence_text,
+            "attested_by": _name(item.attested_by), "attested_at": item.attested_at,
+            "detail": (item.result or {}).get("detail", "") if item.kind == "AUTOMATIC" else "",
+            "waivers": [{"granted_by": _name(w.granted_by), "role": Role(w.role).label, "reason": w.reason,
+                         "expires_at": w.expires_at, "revoked_at": w.revoked_at, "valid": w.is_valid(now)}
+                        for w in item.waivers.all()],
+        })
+    report = (evaluation.report or {}) if evaluation else {}
+    return {
+        "kind": K.LAUNCH_DOSSIER,
+        "launch": {"id": launch.pk, "title": launch.title, "status": launch.status,
+                   "status_label": launch.get_status_display(), "summary": launch.summary,
+                   "author": _name(launch.author), "created_at": launch.created_at,
+                   "submitted_at": launch.submitted_at, "approved_at": launch.approved_at,
+                   "rollout_started_at": launch.rollout_started_at, "launched_at": launch.launched_at,
+                   "rolled_back_at": launch.rolled_back_at, "rollback_reason": launch.rollback_reason,
+                   "content_hash": launch.content_hash},
+        "model": {"slug": model.slug, "name": model.name, "owner": _name(model.owner),
+                  "business_use": model.business_use, "tier": model.risk_tier,
+                  "tier_label": model.get_risk_tier_display(), "regulatory_scope": model.regulatory_scope,
+                  "protected_attributes": list(model.protected_attributes or [])},
+        "version": {"version": version.version, "artifact_sha256": version.artifact_sha256,
+                    "git_commit": version.git_commit, "training_data_ref": version.training_data_ref,
+                    "features": [{"name": f.name, "source": f.get_source_display(), "vendor": f.vendor,
+                                  "critical": f.is_critical, "proxy_risk": f.get_proxy_risk_status_display(),
+                                  "missing_controls": f.missing_controls} for f in version.features.all()]},
+        "policy": {"tier": launch.policy_version.policy.tier, "number": launch.policy_version.number,
+                   "content_hash": launch.policy_version.content_hash,
+                   "required_roles": [Role(r).label for r in launch.required_roles]},
+        "memo": {"options_considered": launch.options_considered, "expected_value": launch.expected_value,
+                 "risks": launch.risks, "decision": launch.get_decision_display() if launch.decision else "",
+                 "rationale": launch.rationale},
+        "checklist": [{"category": name, "items": rows} for name, rows in checklist.items()],
+        "gaps": {"missing_roles": [Role(r).label for r in gaps["missing_roles"]],
+                 "stale_roles": [Role(r).label for r in gaps["stale_roles"]],
+                 "rejected_by": [_name(s.signer) for s in gaps["rejected_by"]],
+                 "failing_items": [i.title for i in gaps["failing_items"]]},
+        "evaluation": None if evaluation is None else {
+            "id": evaluation.pk, "kind": evaluation.get_kind_display(), "submitted_by": evaluation.submitted_by,
+            "created_at": evaluation.created_at, "source_rows": evaluation.source_rows,
+            "source_sha256": evaluation.source_sha256, "metrics": evaluation.metrics,
+            "fairness": report.get("fairness"), "drift": report.get("drift")},
+        "evaluations": [{"id": e["pk"], "created_at": e["created_at"], "kind": e["kind"],
+                         "submitted_by": e["submitted_by"], "source_rows": e["source_rows"]} for e in history],
+        "signoffs": [{"role": Role(s.role).label, "signer": _name(s.signer), "decision": s.get_decision_display(),
+                      "approves": s.approves, "conditions": s.conditions, "dissent": s.dissent, "comment": s.comment,
+                      "signed_at": s.signed_at, "content_hash": s.content_hash,
+                      "current": not s.stale and s.content_hash == launch.content_hash} for s in signoffs],
+        "rollout": None if plan is None else {
+            "paused": plan.paused, "paused_reason": plan.paused_reason,
+            "current_stage": plan.current_stage.name if plan.current_stage_id else "",
+            "stages": [{"name": s.name, "traffic_percent": s.traffic_percent,
+                        "min_duration_minutes": s.min_duration_minutes,
+                        "approval_role": Role(s.approval_role).label if s.approval_role else "",
+                        "approved_by": _name(s.approved_by), "entered_at": s.entered_at,
+                        "completed_at": s.completed_at} for s in plan.stages.all()],
+            "guardrails": _guardrails(launch.pk, list(plan.guardrails.all())),
+        },
+        "audit": _launch_audit(launch),
+    }
+
+
+def _action_item(item: ActionItem, today: date) -> dict:
+    change = item.policy_change
+    version = getattr(change, "resulting_version", None) if change else None
+    return {"title": item.title, "kind": item.kind, "kind_label": item.get_kind_display(),
+            "owner": _name(item.owner), "due_date": item.due_date, "priority": item.priority,
+            "status": item.status, "status_label": item.get_status_display(),
+            "open": item.is_open, "overdue": item.is_open and item.due_date < today,
+            "completed_at": item.completed_at,
+            "policy_change": None if change is None else {
+                "summary": change.summary, "tier": change.policy.tier, "status": change.status,
+                "status_label": change.get_status_display(), "version": version.number if version else None}}
+
+
+def gather_incident_report(viewer, incident_pk: int) -> dict:
+    try:
+        incident = incident_selectors.incident_detail(viewer, incident_pk)
+    except Incident.DoesNotExist:
+        raise NotFound(f"No visible incident #{incident_pk}.", field="subject") from None
+    today = timezone.localdate()
+    postmortem = getattr(incident, "postmortem", None)
+    launch = incident.launch
+    monitoring = None
+    if launch is not None:
+        plan = getattr(launch, "plan", None)
+        guardrails = list(plan.guardrails.select_related("stage").order_by("pk")) if plan else []
+        monitoring = {"launch": launch.pk, "title": launch.title, "status": launch.get_status_display(),
+                      "model": launch.version.model.name, "version": launch.version.version,
+                      "guardrails": _guardrails(launch.pk, guardrails)}
+    earlier = incident.recurrence_of
+    return {
+        "kind": K.INCIDENT_REPORT,
+        "today": today,
+        "incident": {
+            "id": incident.pk, "title": incident.title, "severity": incident.severity,
+            "severity_label": incident.get_severity_display(), "status": incident.status,
+            "status_label": incident.get_status_display(), "restricted": incident.restricted,
+            "began_at": incident.began_at, "detected_at": incident.detected_at,
+            "mitigated_at": incident.mitigated_at, "resolved_at": incident.resolved_at,
+            "closed_at": incident.closed_at, "time_to_detect": incident.time_to_detect,
+            "time_to_mitigate": incident.time_to_mitigate, "time_to_resolve": incident.time_to_resolve,
+            "detection_source": incident.get_detection_source_display(), "summary": incident.summary,
+            "impact_text": incident.impact_text, "impact_figures": incident.impact_figures or {},
+            "fair_lending": incident.fair_lending, "consumer_harm": incident.consumer_harm,
+            "models": sorted(m.name for m in incident.models.all()),
+            "recurrence_of": {"id": earlier.pk, "title": earlier.title}
+            if earlier is not None and incident_visible_to(viewer, earlier) else None,
+        },
+        "timeline": [{"at": e.at, "kind": e.kind, "kind_label": e.get_kind_display(), "text": e.text,
+                      "author": e.author_label} for e in incident.timeline.all()],
+        "factors": [{"category": f.category, "category_label": f.get_category_display(),
+                     "description": f.description} for f in incident.factors.all()],
+        "action_items": [_action_item(i, today) for i in incident.action_items.all()],
+        "postmortem": None if postmortem is None else {
+            "status": postmortem.status, "status_label": postmortem.get_status_display(),
+            "published_at": postmortem.published_at,
+            "sections": [{"label": label, "text": text} for name, label, text in postmortem.sections
+                         if text and name in ("root_cause", "lessons", "where_we_got_lucky")]
+            if postmortem.status == "PUBLISHED" else []},
+        "monitoring": monitoring,
+        "restricted_incident_ids": [incident.pk] if incident.restricted else [],
+    }
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    zone = timezone.get_current_timezone()
+    return (datetime.combine(start, time.min, tzinfo=zone),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
+
+
+def _latency_by_role(since, until) -> list[dict]:
+    latencies = {}
+    for role, signed_at, submitted_at in (SignOff.objects.filter(signed_at__gte=since, signed_at__lt=until,
+                                                                 launch__submitted_at__isnull=False)
+                                          .values_list("role", "signed_at", "launch__submitted_at")):
+        if signed_at >= submitted_at:  # a signature before the latest submission belongs to an earlier round
+            latencies.setdefault(role, []).append(signed_at - submitted_at)
+    return [{"role": Role(role).label, "count": len(values), "median": statistics.median(values),
+             "max": max(values)} for role, values in sorted(latencies.items())]
+
+
+def _in_flight(until) -> list[dict]:
+    now = timezone.now()
+    launches = (LaunchRequest.objects.filter(status__in=IN_FLIGHT, created_at__lt=until)
+                .select_related("version__model", "author", "plan__current_stage")
+                .prefetch_related("signoffs", Prefetch("items", queryset=ChecklistItem.objects.filter(
+                    blocking=True).prefetch_related("waivers")), "plan__guardrails")
+                .order_by("created_at", "pk"))
+    rows = []
+    for launch in launches:
+        gaps = approval_gaps(launch, signoffs=list(launch.signoffs.all()), items=list(launch.items.all()), now=now)
+        blockers = [f"awaiting {Role(r).label} sign-off" for r in gaps["missing_roles"]]
+        blockers += [f"rejected by {_name(s.signer)}" for s in gaps["rejected_by"]]
+        failing = [i.title for i in gaps["failing_items"]]
+        blockers += [f"failing: {t}" for t in failing[:3]]
+        if len(failing) > 3:
+            blockers.append(f"and {len(failing) - 3} more failing items")
+        plan = getattr(launch, "plan", None)
+        stage = ""
+        if launch.status == LaunchStatus.ROLLING_OUT and plan is not None:
+            blockers = [f"guardrail breached: {g}" for g in plan.guardrails.all() if g.state == "BREACHED"]
+            if plan.paused:
+                blockers.insert(0, f"paused: {plan.paused_reason}")
+            stage = plan.current_stage.name if plan.current_stage_id else ""
+        rows.append({"id": launch.pk, "title": launch.title, "model": launch.version.model.name,
+                     "version": launch.version.version, "tier": launch.version.model.risk_tier,
+                     "status": launch.get_status_display(), "stage": stage, "submitted_at": launch.submitted_at,
+                     "blockers": blockers})
+    return rows
+
+
+def gather_governance_pack(viewer, params: dict) -> dict:
+    start, end = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])
+    since, until = _bounds(start, end)
+    today = timezone.localdate()
+    visible = incident_selectors.visible_incidents(viewer)
+    restricted = set()
+
+    breaches = list(AuditEvent.objects.filter(verb="guardrail.state_changed", created_at__gte=since,
+                                              created_at__lt=until, after__state="BREACHED").order_by("seq"))
+    rollbacks = list(LaunchRequest.objects.filter(rolled_back_at__gte=since, rolled_back_at__lt=until)
+                     .select_related("version__model").order_by("rolled_back_at"))
+    titles = dict(LaunchRequest.objects.filter(pk__in={(e.after or {}).get("launch") for e in breaches})
+                  .values_list("pk", "title"))
+    rollback_incidents = {}
+    for pk, launch_id, is_restricted in visible.filter(launch__in=rollbacks).values_list("pk", "launch_id",
+                                                                                       "restricted"):
+        rollback_incidents.setdefault(launch_id, []).append(pk)
+        if is_restricted:
+            restricted.add(pk)
+
+    window_start = since - timedelta(days=365) + (until - since)
+    trend = list(visible.filter(detected_at__gte=window_start, detected_at__lt=until).order_by("detected_at", "pk")
+                 .only("pk", "title", "severity", "status", "restricted", "began_at", "detected_at",
+                       "mitigated_at", "resolved_at"))
+    period_incidents = [i for i in trend if i.detected_at >= since]
+    previous = [i for i in trend if since - (until - since) <= i.detected_at < since]
+    restricted.update(i.pk for i in trend if i.restricted)
+    open_counts = Counter(ActionItem.objects.filter(incident__in=[i.pk for i in period_incidents],
+                                                    status__in=ActionItem.OPEN_STATUSES)
+                          .values_list("incident_id", flat=True))
+
+    overdue = list(ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES, due_date__lt=today,
+                                             incident__in=visible)
+                   .select_related("owner", "incident").order_by("due_date", "pk"))
+    restricted.update(i.incident_id for i in overdue if i.incident.restricted)
+    changes = list(PolicyChange.objects.filter(Q(proposed_at__gte=since, proposed_at__lt=until)
+                                               | Q(decided_at__gte=since, decided_at__lt=until))
+                   .select_related("policy", "proposed_by", "decided_by", "resulting_version")
+                   .order_by("proposed_at", "pk"))
+
+    def medians(incidents):
+        ttd = [i.time_to_detect for i in incidents if i.time_to_detect is not None]
+        ttr = [i.time_to_resolve for i in incidents if i.time_to_resolve is not None]
+        return {"ttd": statistics.median(ttd) if ttd else None, "ttr": statistics.median(ttr) if ttr else None}
+
+    return {
+        "kind": K.GOVERNANCE_PACK, "today": today,
+        "period": {"start": start, "end": end, "label": params["label"]},
+        "in_flight": _in_flight(until),
+        "approved": LaunchRequest.objects.filter(approved_at__gte=since, approved_at__lt=until).count(),
+        "launched": LaunchRequest.objects.filter(launched_at__gte=since, launched_at__lt=until).count(),
+        "latency": _latency_by_role(since, until),
+        "breaches": [{"at": e.created_at, "launch": (e.after or {}).get("launch"),
+                      "launch_title": titles.get((e.after or {}).get("launch"), ""), "guardrail": e.object_repr,
+                      "detail": (e.after or {}).get("detail", "")} for e in breaches],
+        "rollbacks": [{"id": lr.pk, "title": lr.title, "model": lr.version.model.name,
+                       "version": lr.version.version, "at": lr.rolled_back_at, "by": lr.rolled_back_by,
+                       "reason": lr.rollback_reason, "incidents": sorted(rollback_incidents.get(lr.pk, []))}
+                      for lr in rollbacks],
+        "incidents": [{"id": i.pk, "title": i.title, "severity": i.severity, "status": i.get_status_display(),
+                       "restricted": i.restricted, "detected_at": i.detected_at, "time_to_detect": i.time_to_detect,
+                       "time_to_resolve": i.time_to_resolve, "open_items": open_counts.get(i.pk, 0)}
+                      for i in period_incidents],
+        "medians": {"period": medians(period_incidents), "previous": medians(previous)},
+        "trend": [{"detected_at": i.detected_at, "time_to_detect": i.time_to_detect,
+                   "time_to_resolve": i.time_to_resolve} for i in trend],
+        "overdue": [{"title": a.title, "incident": a.incident_id, "owner": _name(a.owner), "due_date": a.due_date,
+                     "days": (today - a.due_date).days, "priority": a.priority, "kind": a.get_kind_display()}
+                    for a in overdue],
+        "policy_changes": [{"tier": c.policy.tier, "summary": c.summary, "status": c.status,
+                            "status_label": c.get_status_display(), "rationale": c.rationale,
+                            "proposed_by": _name(c.proposed_by), "proposed_at": c.proposed_at,
+                            "decided_by": _name(c.decided_by), "decided_at": c.decided_at,
+                            "version": getattr(getattr(c, "resulting_version", None), "number", None)}
+                           for c in changes],
+        "restricted_incident_ids": sorted(restricted),
+    }
+
+
+def gather(kind: str, *, viewer, launch_id=None, incident_id=None, params=None) -> dict:
+    if kind == K.LAUNCH_DOSSIER:
+        return gather_launch_dossier(launch_id)
+    if kind == K.INCIDENT_REPORT:
+        return gather_incident_report(viewer, incident_id)
+    return gather_governance_pack(viewer, params)

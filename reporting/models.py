@@ -1,0 +1,104 @@
+"""A generated PDF report: what was asked for, by whom, how generation went, and the file with its digest.
+
+Rows are written only by reporting.reports (request, generation, failure). A report follows the visibility of
+what it describes: an incident report of a restricted incident is visible only to those who can see the
+incident, and a governance pack that lists restricted incidents only to those who can see every one of them.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class ReportKind(models.TextChoices):
+    LAUNCH_DOSSIER = "LAUNCH_DOSSIER", "Launch dossier"
+    INCIDENT_REPORT = "INCIDENT_REPORT", "Incident report for the board risk committee"
+    GOVERNANCE_PACK = "GOVERNANCE_PACK", "Governance pack"
+
+
+class ReportStatus(models.TextChoices):
+    QUEUED = "QUEUED", "Queued"
+    RUNNING = "RUNNING", "Running"
+    DONE = "DONE", "Done"
+    FAILED = "FAILED", "Failed"
+
+
+# A request is "live" while it is waiting, being rendered, or has its file: an identical request reuses it.
+LIVE_STATUSES = (ReportStatus.QUEUED, ReportStatus.RUNNING, ReportStatus.DONE)
+
+
+class Report(models.Model):
+    Kind = ReportKind
+    Status = ReportStatus
+
+    kind = models.CharField(max_length=16, choices=ReportKind.choices)
+    launch = models.ForeignKey("readiness.LaunchRequest", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="reports")
+    incident = models.ForeignKey("postmortems.Incident", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="reports")
+    params = models.JSONField(default=dict, blank=True)
+    title = models.CharField(max_length=300)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    requested_by_token = models.ForeignKey("governance.ApiToken", on_delete=models.SET_NULL, null=True,
+                                           blank=True, related_name="+")
+    requested_by_label = models.CharField(max_length=200)
+    status = models.CharField(max_length=8, choices=ReportStatus.choices, default=ReportStatus.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    file = models.FileField(upload_to="reports/%Y/%m/", max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    # sha256 of the canonical JSON of the gathered data (what the document shows); printed in the document.
+    content_hash = models.CharField(max_length=64)
+    # sha256 over kind, subject, parameters and the content hash at request time: identical requests share it.
+    dedupe_key = models.CharField(max_length=64)
+    # Restricted incidents a governance pack lists; whoever reads the pack must be able to see all of them.
+    restricted_incident_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "governance_report"  # created by the governance app before reports had their own
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["dedupe_key"], name="report_dedupe_idx"),
+                   models.Index(fields=["status", "started_at"], name="report_status_idx")]
+        constraints = [
+            # At most one live report per identical request: concurrent duplicates collapse into one.
+            models.UniqueConstraint(fields=["dedupe_key"], condition=Q(status__in=LIVE_STATUSES),
+                                    name="one_live_report_per_request"),
+        ]
+
+    def __str__(self):
+        return self.title or f"Report #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("reporting:report_download", args=[self.pk])
+
+    @property
+    def restricted_incident(self):
+        """The subject incident when it is restricted (governance.kernel.permissions checks its visibility)."""
+        if self.incident_id is not None and self.incident.restricted:
+            return self.incident
+        return None
+
+    @property
+    def governed_model_id(self):
+        """For API tokens limited to some models: a dossier belongs to its launch's model."""
+        return self.launch.version.model_id if self.launch_id is not None else None
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (ReportStatus.QUEUED, ReportStatus.RUNNING)
+
+    @property
+    def subject_label(self) -> str:
+        if self.kind == ReportKind.LAUNCH_DOSSIER:
+            return f"Launch #{self.launch_id}"
+        if self.kind == ReportKind.INCIDENT_REPORT:
+            return f"Incident #{self.incident_id}"
+        return (self.params or {}).get("label", "")

@@ -1,0 +1,270 @@
+"""Presentation: titles, classification, executive summary, residual risk, charts, and the PDF render."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from governance.kernel.canonical import content_hash
+from governance.kernel.charts import PALETTE, figure, to_svg
+from governance.templatetags.gatehouse import duration
+from postmortems.charts import duration_trend_svg
+from postmortems.models import FactorCategory, TimelineEvent
+from readiness.charts import group_intervals_chart, sparkline
+from reporting import pdf
+from reporting.common import (
+    INTERNAL_CLASSIFICATION,
+    PACK_RESTRICTED_CLASSIFICATION,
+    RESTRICTED_CLASSIFICATION,
+    TEMPLATES,
+    K,
+)
+
+
+def report_title(data: dict) -> str:
+    if data["kind"] == K.LAUNCH_DOSSIER:
+        return f"Launch dossier — {data['model']['name']} {data['version']['version']}"[:300]
+    if data["kind"] == K.INCIDENT_REPORT:
+        return f"Incident report #{data['incident']['id']} — {data['incident']['title']}"[:300]
+    return f"Governance pack — {data['period']['label']}"
+
+
+def classification(data: dict) -> str:
+    if data["kind"] == K.INCIDENT_REPORT and data["incident"]["restricted"]:
+        return RESTRICTED_CLASSIFICATION
+    if data.get("restricted_incident_ids"):
+        return PACK_RESTRICTED_CLASSIFICATION
+    return INTERNAL_CLASSIFICATION
+
+
+# -- presentation: wording and charts derived from the gathered data (pure) -------------------------------------
+
+def _clip(text: str, limit: int) -> str:
+    """The first paragraph of ``text``, cut at a word boundary so the executive summary stays on one page."""
+    text = " ".join((text or "").strip().split("\n\n")[0].split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+FACTOR_RESIDUAL = {
+    FactorCategory.DATA_VENDOR_CHANGE: "A data supplier can still change how a field is populated without telling "
+    "us. Schema-stability agreements and drift monitors shorten the time until we notice; they do not stop the "
+    "change from happening.",
+    FactorCategory.MONITORING_GAP: "Monitoring covers what we chose to measure. A harm that shows only in a metric "
+    "we do not track would again be found by people rather than by alerts.",
+    FactorCategory.PROCESS: "Process controls depend on being followed under time pressure. The checklist and the "
+    "sign-off gate make a skipped step visible; they do not make it impossible.",
+    FactorCategory.MODEL: "A model can fail in ways offline validation did not exercise. Staged rollout and "
+    "guardrails limit how many decisions are affected before a rollback, not whether a failure occurs.",
+    FactorCategory.INFRASTRUCTURE: "Infrastructure faults remain possible; the rollback path limits how long one "
+    "lasts, not whether it happens.",
+    FactorCategory.ORGANISATIONAL_PRESSURE: "Pressure to ship on a commercial timetable will recur. Multi-party "
+    "sign-off and recorded dissent keep the decision and its dissent visible; they do not remove the pressure.",
+}
+RESIDUAL_CLOSING = ("Taken together, these measures reduce the likelihood of a similar incident and shorten the time "
+                    "to detect and contain one. They do not eliminate the risk, and this report does not claim "
+                    "that they do.")
+
+
+def residual_risk(data: dict) -> list[str]:
+    """Honest residual risk from the open action items and the contributing-factor categories."""
+    items = data["action_items"]
+    lines = []
+    open_prevent = [i for i in items if i["open"] and i["kind"] == "PREVENT"]
+    open_detect = [i for i in items if i["open"] and i["kind"] == "DETECT"]
+    overdue = [i for i in items if i["overdue"]]
+    pending = [i for i in items if i["policy_change"] and i["policy_change"]["status"] == "PENDING"]
+    if open_prevent:
+        lines.append(f"{_count(len(open_prevent), 'preventive action')} not yet complete; until "
+                     f"{'it is' if len(open_prevent) == 1 else 'they are'}, the conditions that allowed this "
+                     "incident are still partly in place.")
+    if open_detect:
+        ttd = data["incident"]["time_to_detect"]
+        lines.append(f"{_count(len(open_detect), 'detection improvement')} outstanding; a recurrence today would "
+                     f"be found no faster than this one{f' ({duration(ttd)})' if ttd else ''}.")
+    if overdue:
+        lines.append(f"{_count(len(overdue), 'action item')} past {'its' if len(overdue) == 1 else 'their'} "
+                     "due date.")
+    if pending:
+        lines.append(f"{_count(len(pending), 'policy change')} not yet approved; "
+                     f"{'it does' if len(pending) == 1 else 'they do'} not yet apply to launches.")
+    for category in dict.fromkeys(f["category"] for f in data["factors"]):
+        if category in FACTOR_RESIDUAL:
+            lines.append(FACTOR_RESIDUAL[category])
+    lines.append(RESIDUAL_CLOSING)
+    return lines
+
+
+def executive_summary(data: dict) -> dict:
+    """The one-page summary: what happened, impact, status, what we changed, and what we ask of the committee."""
+    incident, items = data["incident"], data["action_items"]
+    facts = [incident["severity_label"], f"detected {incident['detected_at']:%-d %b %Y} by "
+             f"{incident['detection_source'].lower()}"]
+    if incident["time_to_detect"] is not None:
+        facts.append(f"{duration(incident['time_to_detect'])} after it began")
+    figures = incident["impact_figures"]
+    impact = []
+    if figures.get("decisions_affected") is not None:
+        impact.append(f"{figures['decisions_affected']:,} decisions affected")
+    if figures.get("revenue_impact") is not None:
+        impact.append(f"revenue impact {figures['revenue_impact']:+,.0f}")
+    for shift in (figures.get("approval_rate_shift") or [])[:4]:
+        impact.append(f"approval rate {shift['shift_pct']:+.1f} pp for {shift['segment']}")
+    status = [f"{incident['status_label']}."]
+    if incident["time_to_mitigate"] is not None:
+        status.append(f"Contained {duration(incident['time_to_mitigate'])} after detection.")
+    if incident["time_to_resolve"] is not None:
+        status.append(f"Resolved {duration(incident['time_to_resolve'])} after detection.")
+    open_items = [i for i in items if i["open"]]
+    overdue_count = sum(1 for i in items if i["overdue"])
+    status.append(f"{_count(len(open_items), 'action item')} open of {len(items)}"
+                  + (f", {overdue_count} overdue." if open_items else "."))
+    changed = []
+    for item in items:
+        change = item["policy_change"]
+        if change and change["status"] == "APPROVED":
+            label = change["tier"].replace("_", " ").title() + " policy"
+            if change["version"]:
+                label += f" v{change['version']}"
+            changed.append(f"{label}: {_clip(change['summary'], 150)}.")
+        elif item["status"] == "DONE":
+            changed.append(f"{_clip(item['title'], 150)} (done).")
+    asks = []
+    overdue = sorted((i for i in items if i["overdue"]), key=lambda i: i["due_date"])
+    if overdue:
+        first = overdue[0]
+        asks.append(f"Note {_count(len(overdue), 'overdue action item')}; the oldest, “{_clip(first['title'], 90)}”, "
+                    f"was due {first['due_date']:%-d %b %Y} (owner {first['owner']}). Ask for revised dates.")
+    pending = [i["policy_change"] for i in items if i["policy_change"] and i["policy_change"]["status"] == "PENDING"]
+    if len(pending) == 1:
+        change = pending[0]
+        asks.append(f"Endorse the proposed change to the {change['tier'].replace('_', ' ').title()} policy: "
+                    f"{_clip(change['summary'], 160)} (awaiting a second approval).")
+    elif pending:
+        named = "; ".join(_clip(c["summary"], 70) for c in pending[:2])
+        asks.append(f"Endorse the {len(pending)} proposed policy changes awaiting a second approval ({named}"
+                    f"{f'; and {len(pending) - 2} more' if len(pending) > 2 else ''}).")
+    waiting = [i for i in open_items if not i["overdue"]]
+    if waiting:
+        last = max(i["due_date"] for i in waiting)
+        what = "further open action item" if overdue else "open action item"
+        asks.append(f"Note {_count(len(waiting), what)}, due by {last:%-d %b %Y}; progress will be reported at the "
+                    "next meeting.")
+    if not asks:
+        asks.append("No decision is requested; the committee is asked to note this report.")
+    return {
+        "facts": " · ".join(facts),
+        "what": _clip(incident["summary"], 650) or "No summary has been written yet.",
+        "impact": _clip(incident["impact_text"], 420),
+        "impact_figures": impact,
+        "status": " ".join(status),
+        "changed": changed[:5] + ([f"and {len(changed) - 5} more (see Mechanisms introduced)."] if len(changed) > 5 else []),
+        "asks": asks,
+    }
+
+
+def timeline_chart(events: list[dict], *, marks: list[tuple[str, datetime | None]]) -> str:
+    """Timeline entries by kind along the time axis, with the incident's began/detected/… moments marked."""
+    if not events:
+        return ""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    kinds = [k for k in TimelineEvent.Kind.values if any(e["kind"] == k for e in events)]
+    fig, ax = figure(6.6, 1.0 + 0.3 * len(kinds))
+    for row, kind in enumerate(kinds):
+        times = [e["at"] for e in events if e["kind"] == kind]
+        ax.plot(times, [row] * len(times), "o", color=PALETTE["ink"], markersize=3.5, alpha=0.7)
+    styles = [":", "--", "-.", "-"]
+    for (label, at), style in zip(marks, styles, strict=False):
+        if at is not None:
+            ax.axvline(at, color=PALETTE["muted"], linestyle=style, linewidth=0.9, label=label)
+    ax.set_yticks(range(len(kinds)), [TimelineEvent.Kind(k).label for k in kinds])
+    ax.set_ylim(len(kinds) - 0.4, -0.6)
+    locator = AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.grid(axis="x", color=PALETTE["line"], linewidth=0.5)
+    if any(at is not None for _, at in marks):
+        # Below the axis: the moments are often minutes apart, where labels on the lines would collide.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=4, frameon=False, fontsize=7.5)
+    return to_svg(fig, title="Timeline entries by kind")
+
+
+def latency_chart(rows: list[dict]) -> str:
+    """Median (bar) and longest (tick) time from submission to signature, per role."""
+    if not rows:
+        return ""
+    longest = max(r["max"].total_seconds() for r in rows)
+    unit, seconds = next((u, s) for u, s, limit in (("minutes", 60, 2 * 3600), ("hours", 3600, 3 * 86400),
+                                                     ("days", 86400, float("inf"))) if longest < limit)
+    fig, ax = figure(6.4, 0.5 + 0.34 * len(rows))
+    labels = [r["role"] for r in rows]
+    ax.barh(labels, [r["median"].total_seconds() / seconds for r in rows], color=PALETTE["muted"], height=0.5)
+    ax.plot([r["max"].total_seconds() / seconds for r in rows], labels, "|", color=PALETTE["ink"], markersize=12)
+    ax.invert_yaxis()
+    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    ax.set_xlabel(f"{unit} from submission to signature (bar: median, tick: longest)")
+    ax.grid(axis="x", color=PALETTE["line"], linewidth=0.5)
+    return to_svg(fig, title="Sign-off latency by role")
+
+
+def _with_sparklines(guardrails: list[dict]) -> list[dict]:
+    out = []
+    for g in guardrails:
+        spark = ""
+        if g["points"] and g["comparator"] in ("<=", "<", ">=", ">"):
+            spark = pdf.svg_image(sparkline(g["points"], threshold=g["threshold"], comparator=g["comparator"],
+                                            title=f"{g['metric']} against {g['threshold']:g}"))
+        out.append({**g, "spark": spark})
+    return out
+
+
+def present(data: dict, *, digest: str, generated_at: datetime, requested_by: str) -> dict:
+    """Everything the PDF template needs besides the data: charts, derived wording, the frame's facts."""
+    context = {"data": data, "content_hash": digest, "generated_at": generated_at, "requested_by": requested_by}
+    kind = data["kind"]
+    if kind == K.LAUNCH_DOSSIER:
+        evaluation = data["evaluation"] or {}
+        fairness = evaluation.get("fairness")
+        charts = {}
+        if fairness:
+            charts["selection"] = pdf.svg_image(group_intervals_chart(fairness, metric="selection_rate"))
+            if any(g.get("air") for g in fairness.get("groups", [])):
+                charts["air"] = pdf.svg_image(group_intervals_chart(fairness, metric="air"))
+        metrics = sorted((evaluation.get("metrics") or {}).items())
+        context.update(charts=charts, metrics=metrics[:60], more_metrics=max(0, len(metrics) - 60),
+                       guardrails=_with_sparklines(data["rollout"]["guardrails"]) if data["rollout"] else [])
+    elif kind == K.INCIDENT_REPORT:
+        incident = data["incident"]
+        marks = [("began", incident["began_at"]), ("detected", incident["detected_at"]),
+                 ("contained", incident["mitigated_at"]), ("resolved", incident["resolved_at"])]
+        context.update(
+            summary=executive_summary(data), residual=residual_risk(data),
+            timeline_svg=pdf.svg_image(timeline_chart(data["timeline"], marks=marks)),
+            guardrails=_with_sparklines(data["monitoring"]["guardrails"]) if data["monitoring"] else [],
+            open_items=sum(1 for i in data["action_items"] if i["open"]),
+            overdue_items=sum(1 for i in data["action_items"] if i["overdue"]))
+    else:
+        trend = data["trend"]
+        context.update(
+            trend_svg=pdf.svg_image(duration_trend_svg(
+                [(t["detected_at"], t["time_to_detect"]) for t in trend if t["time_to_detect"] is not None],
+                [(t["detected_at"], t["time_to_resolve"]) for t in trend if t["time_to_resolve"] is not None])),
+            latency_svg=pdf.svg_image(latency_chart(data["latency"])))
+    return {"template": TEMPLATES[kind], "context": context, "title": report_title(data),
+            "classification": classification(data)}
+
+
+def render(data: dict, *, generated_at=None, requested_by: str = "") -> tuple[pdf.Pdf, str]:
+    """Data to PDF in one step (the management command and the benchmark use the pieces too)."""
+    digest = content_hash(data)
+    doc = present(data, digest=digest, generated_at=generated_at or timezone.now(), requested_by=requested_by)
+    return pdf.render_pdf(doc["template"], doc["context"], title=doc["title"],
+                          classification=doc["classification"]), digest
+
+
+# -- services ----------------------------------------------------------------------------------------------

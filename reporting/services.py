@@ -1,0 +1,195 @@
+"""Report requests: permission, deduplication, generation and recovery after a lost worker."""
+
+
+from datetime import timedelta
+
+from celery import current_app
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from governance.kernel import audit
+from governance.kernel.canonical import canonical_json, content_hash, sha256_hex
+from governance.kernel.errors import NotFound, ValidationFailed
+from governance.kernel.permissions import can, require
+from governance.kernel.principals import SystemActor, TokenPrincipal, actor_label, actor_user
+from postmortems import selectors as incident_selectors
+from postmortems.models import Incident
+from readiness.models import LaunchRequest
+from reporting.common import (
+    STALE_AFTER,
+    K,
+)
+from reporting.gather import _viewer, gather
+from reporting.models import LIVE_STATUSES, Report, ReportStatus
+from reporting.periods import pack_params
+from reporting.present import render, report_title
+
+SYSTEM = SystemActor("reports")
+
+
+def _subject(actor, kind: str, subject_id, params) -> tuple[LaunchRequest | None, Incident | None, dict]:
+    """Check the subject and parameters of a request; every refusal names the field at fault."""
+    if kind not in K.values:
+        raise ValidationFailed(f"Unknown report kind {str(kind)[:40]!r}; use one of {', '.join(K.values)}.",
+                               field="kind")
+    if kind == K.GOVERNANCE_PACK:
+        if subject_id not in (None, ""):
+            raise ValidationFailed("A governance pack covers a period, not a subject; leave the subject empty.",
+                                   field="subject")
+        return None, None, pack_params(params)
+    if params:
+        raise ValidationFailed(f"A {K(kind).label.lower()} takes no parameters.", field="params")
+    if subject_id in (None, ""):
+        what = "launch" if kind == K.LAUNCH_DOSSIER else "incident"
+        raise ValidationFailed(f"Give the number of the {what} the report is about.", field="subject")
+    try:
+        subject_id = int(subject_id)
+    except (TypeError, ValueError):
+        raise ValidationFailed("The subject is a launch or incident number.", field="subject") from None
+    if kind == K.LAUNCH_DOSSIER:
+        launch = LaunchRequest.objects.select_related("version").filter(pk=subject_id).first()
+        if launch is None or not can(actor, "launch.view", launch):
+            raise ValidationFailed(f"No launch #{subject_id} that you may see.", field="subject")
+        return launch, None, {}
+    incident = incident_selectors.visible_incidents(actor).filter(pk=subject_id).first()
+    if incident is None:
+        # The same answer whether it does not exist or is restricted: its existence must not leak.
+        raise ValidationFailed(f"No incident #{subject_id} that you may see.", field="subject")
+    return None, incident, {}
+
+
+def _file_present(report: Report) -> bool:
+    return bool(report.file) and report.file.storage.exists(report.file.name)
+
+
+def _existing(key: str) -> Report | None:
+    """The live report for an identical request, if any. A finished one whose file has vanished is marked failed
+    so that a new one can be made."""
+    report = Report.objects.filter(dedupe_key=key, status__in=LIVE_STATUSES).first()
+    if report is not None and report.status == ReportStatus.DONE and not _file_present(report):
+        with transaction.atomic():
+            Report.objects.filter(pk=report.pk).update(status=ReportStatus.FAILED,
+                                                       error="The file is missing from storage.")
+            audit.record("report.file_missing", report, actor=SYSTEM, after={"file": report.file.name})
+        return None
+    return report
+
+
+def request_report(*, actor, kind: str, subject_id=None, params=None, enqueue: bool = True) -> Report:
+    """Ask for a report; generation runs in a Celery task after commit. An identical request (same kind, subject,
+    parameters and unchanged content, as the asker sees it) returns the existing report instead of a new one."""
+    require(actor, "report.request")
+    launch, incident, params = _subject(actor, kind, subject_id, params)
+    data = gather(kind, viewer=actor, launch_id=getattr(launch, "pk", None),
+                  incident_id=getattr(incident, "pk", None), params=params)
+    digest = content_hash(data)
+    key = sha256_hex(canonical_json({"kind": kind, "launch": getattr(launch, "pk", None),
+                                     "incident": getattr(incident, "pk", None), "params": params, "content": digest}))
+    existing = _existing(key)
+    if existing is not None:
+        return existing
+    report = Report(kind=kind, launch=launch, incident=incident, params=params, title=report_title(data),
+                    requested_by=actor_user(actor),
+                    requested_by_token=actor.token if isinstance(actor, TokenPrincipal) else None,
+                    requested_by_label=actor_label(actor)[:200], content_hash=digest, dedupe_key=key,
+                    restricted_incident_ids=data.get("restricted_incident_ids", []))
+    try:
+        with transaction.atomic():
+            report.save()
+            audit.record("report.requested", report, actor=actor, after={
+                "kind": kind, "subject": getattr(launch or incident, "pk", None), "params": params,
+                "content_hash": digest})
+    except IntegrityError:
+        # An identical request committed first: answer with its report.
+        existing = _existing(key)
+        if existing is None:
+            raise
+        return existing
+    if enqueue:
+        # robust: a broker outage must not fail the request; requeue_stale_reports picks the report up.
+        transaction.on_commit(lambda: _generation_task().delay(report.pk), robust=True)
+    return report
+
+
+def generate_report(report_id: int) -> Report:
+    """Render a queued report and store the file with its sha256, size and page count.
+
+    Safe to run more than once: a finished or failed report is left alone, and a report left RUNNING by a worker
+    that died is taken up again. The file is attached only while the report is still RUNNING, so of two
+    concurrent deliveries only one result is kept."""
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
+        if report is None:
+            raise NotFound(f"No report #{report_id}.")
+        if report.status in (ReportStatus.DONE, ReportStatus.FAILED):
+            return report
+        report.status, report.started_at, report.attempts = ReportStatus.RUNNING, timezone.now(), report.attempts + 1
+        report.save(update_fields=["status", "started_at", "attempts"])
+        audit.record("report.started", report, actor=SYSTEM, after={"attempt": report.attempts})
+    data = gather(report.kind, viewer=_viewer(report), launch_id=report.launch_id, incident_id=report.incident_id,
+                  params=report.params)
+    result, digest = render(data, requested_by=report.requested_by_label)
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report_id)
+        if report.status != ReportStatus.RUNNING:
+            return report
+        report.file.save(f"{report.kind.lower()}-{report.pk}.pdf", ContentFile(result.content), save=False)
+        report.sha256, report.size, report.page_count = sha256_hex(result.content), len(result.content), \
+            result.page_count
+        report.content_hash, report.restricted_incident_ids = digest, data.get("restricted_incident_ids", [])
+        report.status, report.error, report.finished_at = ReportStatus.DONE, "", timezone.now()
+        report.save()
+        audit.record("report.generated", report, actor=SYSTEM, after={
+            "sha256": report.sha256, "size": report.size, "page_count": report.page_count,
+            "content_hash": digest, "attempt": report.attempts})
+    return report
+
+
+def record_failure(report_id: int, *, error: str, final: bool) -> Report | None:
+    """An attempt failed: back to QUEUED for the retry, or FAILED when no retry is left."""
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(pk=report_id).first()
+        if report is None or report.status in (ReportStatus.DONE, ReportStatus.FAILED):
+            return report
+        report.status = ReportStatus.FAILED if final else ReportStatus.QUEUED
+        report.error = error[:2000]
+        report.finished_at = timezone.now() if final else None
+        report.save(update_fields=["status", "error", "finished_at"])
+        audit.record("report.failed" if final else "report.attempt_failed", report, actor=SYSTEM,
+                     after={"error": report.error, "attempt": report.attempts})
+    return report
+
+
+GENERATION_TASK = "reporting.tasks.generate_report"
+
+
+def _generation_task():
+    """The Celery task that renders a report, looked up by name: the task module calls these services, so
+    importing it from here would make a cycle."""
+    return current_app.tasks[GENERATION_TASK]
+
+
+def requeue_stale_reports(*, older_than: timedelta = STALE_AFTER, now=None) -> int:
+    """Reports RUNNING (or QUEUED) for longer than ``older_than`` lost their worker or their message; queue them
+    again. Run it periodically; a second delivery of a report already in progress is harmless."""
+    task = _generation_task()
+
+    cutoff = (now or timezone.now()) - older_than
+    stale = Q(status__in=(ReportStatus.RUNNING, ReportStatus.QUEUED)) & (
+        Q(started_at__lt=cutoff) | Q(started_at__isnull=True, created_at__lt=cutoff))
+    count = 0
+    for pk in Report.objects.filter(stale).values_list("pk", flat=True):
+        with transaction.atomic():
+            report = Report.objects.select_for_update().get(pk=pk)
+            if not report.is_pending:
+                continue
+            was = report.status
+            report.status, report.error = ReportStatus.QUEUED, "Generation stopped without finishing; queued again."
+            report.save(update_fields=["status", "error"])
+            audit.record("report.requeued", report, actor=SYSTEM, before={"status": was})
+            transaction.on_commit(lambda pk=pk: task.delay(pk), robust=True)
+        count += 1
+    return count
+

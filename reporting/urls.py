@@ -1,0 +1,14 @@
+"""Pages of the reports: the list, the request form, the rows that refresh while a report renders, downloads."""
+
+from django.urls import path
+
+from reporting import views
+
+app_name = "reporting"
+
+urlpatterns = [
+    path("reports/", views.report_list, name="report_list"),
+    path("reports/new/", views.report_new, name="report_new"),
+    path("reports/rows/", views.report_rows, name="report_rows"),
+    path("reports/<int:pk>/download/", views.report_download, name="report_download"),
+]
