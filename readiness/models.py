@@ -251,6 +251,10 @@ class RolloutPlan(models.Model):
     stage_entered_at = models.DateTimeField(null=True, blank=True)
     paused = models.BooleanField(default=False)
     paused_reason = models.CharField(max_length=300, blank=True)
+    # The periodic evaluation's last failure on this rollout (cleared by its next success): one bad rollout is
+    # reported and retried, never a reason to leave the others unchecked.
+    evaluation_error = models.CharField(max_length=500, blank=True)
+    evaluation_failed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"Rollout of {self.launch}"

@@ -4,6 +4,7 @@ Everything that can change a rollout's state runs under the launch row lock, so 
 periodic evaluation racing each other roll back once and open one incident.
 """
 
+import logging
 import math
 from datetime import datetime, timedelta
 
@@ -22,6 +23,8 @@ from .guardrails import BREACHED, PASSING, GuardrailSpec, Point, evaluate_guardr
 from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
 from .services import lock, refresh_content, transition
 from .signals import launch_rolled_back
+
+logger = logging.getLogger(__name__)
 
 S = LaunchStatus
 MAX_BATCH = 5000
@@ -416,28 +419,53 @@ def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
 def evaluate_rollouts(*, now=None) -> dict:
     """Re-evaluate every rollout in progress: stale data becomes INSUFFICIENT_DATA, breaches are acted on, and a
     final stage that held its guardrails for its full duration completes the launch. Safe to run concurrently
-    with incoming observations: each launch is handled under its row lock."""
+    with incoming observations: each launch is handled under its row lock.
+
+    Each launch is evaluated in its own transaction and isolated from the others: one that raises is rolled
+    back, logged with its id, recorded on its plan and counted; the others are still evaluated, and the next
+    run retries it and reports whether it recovered."""
     now = now or timezone.now()
     actor = SystemActor("evaluate_rollouts")
-    summary = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0}
-    for launch_id in LaunchRequest.objects.filter(status=S.ROLLING_OUT).values_list("pk", flat=True):
-        with transaction.atomic():
-            launch = lock(LaunchRequest(pk=launch_id))
-            if launch.status != S.ROLLING_OUT:
-                continue
-            plan = _plan(launch)
-            actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger="periodic evaluation")
-            summary["evaluated"] += 1
-            summary["rolled_back"] += sum(a["action"] == "ROLLBACK" for a in actions)
-            summary["paused"] += sum(a["action"] == "PAUSE" for a in actions)
-            if launch.status != S.ROLLING_OUT or plan.current_stage is None:
-                continue
-            is_last = not plan.stages.filter(position__gt=plan.current_stage.position).exists()
-            if is_last and plan.current_stage.traffic_percent >= 100:
-                if not advance_blockers(plan, active_guardrails(plan), now):
-                    plan.current_stage.completed_at = now
-                    plan.current_stage.save(update_fields=["completed_at"])
-                    transition(launch, S.LAUNCHED, actor=actor, at=now,
-                               reason="final stage held its guardrails for its full duration")
-                    summary["launched"] += 1
+    summary = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0, "failed": 0, "failed_launches": [],
+               "retried": 0, "recovered": 0}
+    previously_failed = set(RolloutPlan.objects.filter(launch__status=S.ROLLING_OUT)
+                            .exclude(evaluation_error="").values_list("launch_id", flat=True))
+    for launch_id in LaunchRequest.objects.filter(status=S.ROLLING_OUT).order_by("pk").values_list("pk", flat=True):
+        retry = launch_id in previously_failed
+        summary["retried"] += retry
+        try:
+            _evaluate_one(launch_id, now=now, actor=actor, summary=summary)
+        except Exception as exc:  # noqa: BLE001 - one bad rollout must not stop the evaluation of the others
+            logger.exception("Periodic evaluation of launch %s failed", launch_id)
+            summary["failed"] += 1
+            summary["failed_launches"].append(launch_id)
+            RolloutPlan.objects.filter(launch_id=launch_id).update(
+                evaluation_error=f"{type(exc).__name__}: {exc}"[:500], evaluation_failed_at=now)
+        else:
+            if retry:
+                summary["recovered"] += 1
+                RolloutPlan.objects.filter(launch_id=launch_id).update(evaluation_error="",
+                                                                        evaluation_failed_at=None)
     return summary
+
+
+def _evaluate_one(launch_id, *, now, actor, summary) -> None:
+    with transaction.atomic():
+        launch = lock(LaunchRequest(pk=launch_id))
+        if launch.status != S.ROLLING_OUT:
+            return
+        plan = _plan(launch)
+        actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger="periodic evaluation")
+        summary["evaluated"] += 1
+        summary["rolled_back"] += sum(a["action"] == "ROLLBACK" for a in actions)
+        summary["paused"] += sum(a["action"] == "PAUSE" for a in actions)
+        if launch.status != S.ROLLING_OUT or plan.current_stage is None:
+            return
+        is_last = not plan.stages.filter(position__gt=plan.current_stage.position).exists()
+        if is_last and plan.current_stage.traffic_percent >= 100:
+            if not advance_blockers(plan, active_guardrails(plan), now):
+                plan.current_stage.completed_at = now
+                plan.current_stage.save(update_fields=["completed_at"])
+                transition(launch, S.LAUNCHED, actor=actor, at=now,
+                           reason="final stage held its guardrails for its full duration")
+                summary["launched"] += 1

@@ -297,3 +297,34 @@ def test_e2_dip_of_0_6_held_31_minutes_rolls_back(cast):
     assert states[34] == LaunchStatus.ROLLING_OUT, "held 29 minutes: not yet"
     assert states[-1] == LaunchStatus.ROLLED_BACK and len(states) == 37, "held 31 minutes: rolled back"
     assert Incident.objects.count() == 1
+
+
+def test_one_failing_rollout_does_not_stop_the_periodic_evaluation_of_the_others(cast, monkeypatch):
+    """healthchecks' sendalerts rule: each item is isolated; the failure is logged, counted, recorded on its
+    plan, retried on the next run, and reported there as recovered once it succeeds."""
+    launches = []
+    for _ in range(3):
+        launch = approved(cast, plan=SIMPLE)
+        rollouts.start_rollout(launch, actor=cast["author"])
+        launches.append(launch)
+    poisoned = launches[1]
+    real = rollouts._evaluate_locked
+
+    def evaluate(launch, plan, **kwargs):
+        if launch.pk == poisoned.pk:
+            raise RuntimeError("corrupt observation row")
+        return real(launch, plan, **kwargs)
+
+    monkeypatch.setattr(rollouts, "_evaluate_locked", evaluate)
+    summary = rollouts.evaluate_rollouts()
+    assert summary["evaluated"] == 2 and summary["failed"] == 1
+    assert summary["failed_launches"] == [poisoned.pk]
+    poisoned.plan.refresh_from_db()
+    assert poisoned.plan.evaluation_error == "RuntimeError: corrupt observation row"
+
+    monkeypatch.setattr(rollouts, "_evaluate_locked", real)
+    summary = rollouts.evaluate_rollouts()
+    assert summary["evaluated"] == 3 and summary["failed"] == 0
+    assert summary["retried"] == 1 and summary["recovered"] == 1
+    poisoned.plan.refresh_from_db()
+    assert poisoned.plan.evaluation_error == "" and poisoned.plan.evaluation_failed_at is None

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from readiness.rollouts import evaluate_rollouts
 
@@ -9,3 +9,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         summary = evaluate_rollouts()
         self.stdout.write(", ".join(f"{k}: {v}" for k, v in summary.items()))
+        if summary["failed"]:
+            raise CommandError(f"{summary['failed']} rollout(s) could not be evaluated: launches "
+                               f"{', '.join(map(str, summary['failed_launches']))} (see the log; retried next run).")
