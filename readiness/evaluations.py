@@ -17,10 +17,10 @@ from . import services
 from .models import Evaluation
 
 
-def _parse(parser, data: bytes, upload_field: str):
+def _parse(parser, data: bytes, upload_field: str, **options):
     """Run a stats parser; its errors name a CSV column, or the whole file as the upload field."""
     try:
-        return parser(data)
+        return parser(data, **options)
     except StatsInputError as error:
         field = upload_field if error.field in ("file", "", None) else error.field
         raise ValidationFailed(error.message, field=field) from None
@@ -34,7 +34,10 @@ def compute(launch, *, predictions: bytes | None = None, baseline: bytes | None 
     computed, report, digest, rows = {}, {}, hashlib.sha256(), None
     if predictions is not None:
         digest.update(predictions)
-        parsed = _parse(parse_predictions, predictions, "predictions")
+        # The model's protected attributes, when the file carries them as columns, are assessed
+        # one by one and in intersection beside the `group` column.
+        attributes = [str(a) for a in (launch.version.model.protected_attributes or []) if isinstance(a, str)]
+        parsed = _parse(parse_predictions, predictions, "predictions", attributes=attributes)
         rows = parsed.rows
         report["fairness"] = fairness_report(
             parsed, air_floor=thresholds.get("air_floor", 0.8), eo_max_diff=thresholds.get("eo_max_diff", 0.1),

@@ -1,11 +1,17 @@
 """Reading uploaded CSV files (model predictions, feature tables) into NumPy arrays.
 
-Uploads can hold millions of rows, so the common case is parsed with NumPy straight from the
-bytes: find every comma and newline once, then read each field from its offsets. Files that need
-real CSV handling (a quote character in the body) or that are irregular (blank lines, ragged
-rows) go through the stdlib ``csv`` module instead, which is slower but exact and gives the line
-numbers for error messages. Both paths produce the same ``_Column`` representation, so every
-check and conversion below is written once.
+Apache Arrow's CSV reader does the parsing (``pyarrow.csv.open_csv``, streaming: memory is one
+batch plus the typed output, never the whole file as Python objects). Each column is read with
+the type it must have — the group columns dictionary-encoded, decisions and labels as int8,
+scores as float64 — so the common case is a single pass with no per-row Python.
+
+When Arrow refuses something, or a value is out of range, the file is read again with the
+stdlib ``csv`` module and checked row by row to name the column, the first offending row and
+its line in the file. That second pass runs only on bad input.
+
+Missing values are the tokens pandas treats as missing by default (``NA``, ``null``, ``None``,
+``NaN``, ``#N/A``, the empty field, ...). They are never read as numbers, categories or group
+names.
 
 Row numbers in messages count data rows from 1 (the header is not a row); the file line is given
 too, which is what a spreadsheet or editor shows.
@@ -15,18 +21,32 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.csv as pacsv
 
 __all__ = [
+    "MISSING_TOKENS",
     "Predictions",
     "StatsInputError",
     "metric_key",
     "parse_predictions",
     "parse_feature_table",
 ]
+
+# pandas' default ``na_values`` (pandas 2.x ``STR_NA_VALUES``) plus the empty field.
+MISSING_TOKENS = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+_MISSING = frozenset(MISSING_TOKENS)
+_BLOCK_SIZE = 1 << 20  # bytes per Arrow batch: the memory bound of the streaming read
+_HEAD_LIMIT = 1 << 20  # the header line must fit in the first MB
 
 
 class StatsInputError(ValueError):
@@ -39,10 +59,21 @@ class StatsInputError(ValueError):
 
 
 @dataclass(frozen=True)
+class Attribute:
+    """One protected-attribute column: its name, its sorted values and each row's code."""
+
+    name: str
+    values: tuple[str, ...]
+    codes: np.ndarray
+
+
+@dataclass(frozen=True)
 class Predictions:
     """One model's decisions on a set of rows, with the group each row belongs to.
 
     ``group`` holds integer codes into ``group_names`` (sorted). Decisions and labels are 0/1 int8.
+    ``attributes`` holds every protected-attribute column read (the ``group`` column, when there
+    is one, comes first); ``group``/``group_names`` are the first of them.
     """
 
     group_names: tuple[str, ...]
@@ -51,6 +82,7 @@ class Predictions:
     y_true: np.ndarray | None = None
     y_pred_champion: np.ndarray | None = None
     score: np.ndarray | None = None
+    attributes: tuple[Attribute, ...] = field(default=())
 
     @property
     def rows(self) -> int:
@@ -81,355 +113,369 @@ def unique_metric_keys(names) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
-# Tokenising
+# Sources: bytes in memory, or a path on disk (the bench; large files never held in memory)
 
 
-_PAD = 72  # zero bytes after every buffer, so 8-byte reads of a field of up to 64 bytes stay inside
-_ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+class _Source:
+    def __init__(self, data, what: str):
+        self.what = what
+        if isinstance(data, str | os.PathLike):
+            self.path, self.data = os.fspath(data), None
+            with open(self.path, "rb") as f:
+                self.head = f.read(_HEAD_LIMIT)
+        elif isinstance(data, bytes | bytearray | memoryview):
+            self.path, self.data = None, bytes(data)
+            self.head = self.data[:_HEAD_LIMIT]
+            if b"\x00" in self.data:
+                raise StatsInputError("file", f"the {what} contains NUL bytes; it does not look like a CSV file")
+        else:
+            raise StatsInputError("file", f"the {what} must be uploaded as a file")
+
+    def stream(self):
+        return pa.BufferReader(self.data) if self.data is not None else pa.OSFile(self.path, "rb")
+
+    def text(self) -> str:
+        raw = self.data if self.data is not None else open(self.path, "rb").read()  # noqa: SIM115
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StatsInputError(
+                "file",
+                f"the {self.what} is not UTF-8 text (first invalid byte at offset {exc.start}); save it as UTF-8 CSV",
+            ) from None
+        return text.removeprefix("\ufeff")
 
 
-@dataclass
-class _Column:
-    """One column's fields as offsets into a byte buffer that ends with ``_PAD`` zero bytes."""
-
-    buf: np.ndarray  # uint8
-    starts: np.ndarray  # int64, one per row
-    lengths: np.ndarray  # int64, one per row
-    lines: np.ndarray | None  # file line of each row; None means row i is on line i + 2
-
-    def __len__(self) -> int:
-        return int(self.starts.shape[0])
-
-    def text(self, i: int) -> str:
-        s = int(self.starts[i])
-        return bytes(self.buf[s : s + int(self.lengths[i])]).decode("utf-8")
-
-    def where(self, i: int) -> str:
-        line = i + 2 if self.lines is None else int(self.lines[i])
-        return f"row {i + 1} (line {line} of the file)"  # rows count from 1 after the header
-
-    def width(self) -> int:
-        return max(int(self.lengths.max(initial=0)), 1)
-
-    def words(self, count: int) -> np.ndarray:
-        """Fields as (n, count) little-endian uint64 words, zero past each field's end.
-
-        Reading eight bytes at a time through an unaligned strided view of the buffer costs one
-        gather per word instead of one per byte; fields must be at most ``8 * count`` bytes.
-        """
-        as_words = np.ndarray(shape=(self.buf.shape[0] - 7,), dtype="<u8", buffer=self.buf, strides=(1,))
-        out = np.empty((len(self), count), dtype=np.uint64)
-        for k in range(count):
-            word = as_words[self.starts + 8 * k]
-            valid = np.clip(self.lengths - 8 * k, 0, 8).astype(np.uint64)
-            partial = (np.uint64(1) << (valid * np.uint64(8))) - np.uint64(1)  # wrong only for valid == 8
-            word &= np.where(valid == 8, _ALL_ONES, partial)
-            out[:, k] = word
-        return out
-
-    def fixed(self) -> np.ndarray:
-        """Fields as a fixed-width bytes array (dtype ``S<w>``)."""
-        width = self.width()
-        if width <= 64:
-            count = -(-width // 8)
-            return self.words(count).view(f"S{8 * count}").ravel()
-        # Rare long values: slice one by one rather than build a huge padded matrix.
-        raw = self.buf.tobytes()
-        return np.array(
-            [raw[s : s + n] for s, n in zip(self.starts.tolist(), self.lengths.tolist(), strict=True)],
-            dtype=f"S{width}",
-        )
-
-
-@dataclass
-class _Table:
-    header: list[str]
-    columns: dict[str, _Column]
-    rows: int
-
-
-def _decode_check(data: bytes, what: str) -> bytes:
-    """Validate UTF-8 (and drop a BOM); return the raw bytes, which are what we parse."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise StatsInputError("file", f"the {what} must be uploaded as a file")
-    data = bytes(data)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StatsInputError(
-            "file",
-            f"the {what} is not UTF-8 text (first invalid byte at offset {exc.start}); save it as UTF-8 CSV",
-        ) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if b"\x00" in data:
-        raise StatsInputError("file", f"the {what} contains NUL bytes; it does not look like a CSV file")
-    return data
-
-
-def _read_table(
-    data: bytes, *, what: str, wanted: set[str] | None, max_rows: int, max_columns: int
-) -> _Table:
-    data = _decode_check(data, what)
-    data = data.rstrip(b"\r\n")
-    head, _, body = data.partition(b"\n")  # a "\r" left before "\n" is dropped when tokenising
-    head = head.rstrip(b"\r")
-    if not head.strip():
-        raise StatsInputError("file", f"the {what} has no rows")
-    header = [name.strip() for name in next(csv.reader([head.decode("utf-8")]))]
+def _header(src: _Source, max_columns: int) -> list[str]:
+    head = src.head.removeprefix(b"\xef\xbb\xbf")
+    if b"\x00" in head:
+        raise StatsInputError("file", f"the {src.what} contains NUL bytes; it does not look like a CSV file")
+    if len(src.head) == _HEAD_LIMIT and not re.search(rb"[\r\n]", head):
+        raise StatsInputError("file", f"the header of the {src.what} is longer than 1 MB")
+    text = head.decode("utf-8", errors="replace")
+    first = next(csv.reader(io.StringIO(text, newline="")), [])
+    header = [name.strip() for name in first]
+    if not any(header):
+        raise StatsInputError("file", f"the {src.what} has no rows")
+    if "\ufffd" in "".join(header):
+        raise StatsInputError("file", f"the header of the {src.what} is not UTF-8 text; save it as UTF-8 CSV")
     if len(header) > max_columns:
-        raise StatsInputError("file", f"the {what} has {len(header)} columns; the limit is {max_columns}")
+        raise StatsInputError("file", f"the {src.what} has {len(header)} columns; the limit is {max_columns}")
     seen: set[str] = set()
     for pos, name in enumerate(header, start=1):
         if not name:
-            raise StatsInputError("header", f"column {pos} of the {what} has no name in the header")
+            raise StatsInputError("header", f"column {pos} of the {src.what} has no name in the header")
         if name in seen:
             raise StatsInputError(name, f"the column '{name}' appears more than once in the header")
         seen.add(name)
-    if not body.strip(b"\n"):
-        raise StatsInputError("file", f"the {what} has no rows")
-    # Count lines first, so a huge upload is refused before any real work (exact when there are no
-    # blank lines; otherwise the count after parsing decides).
-    if body.count(b"\n") + 1 > max_rows and b"\n\n" not in body:
-        raise StatsInputError(
-            "file", f"the {what} has more than {max_rows:,} rows; the limit is {max_rows:,}"
-        )
-    keep = [i for i, name in enumerate(header) if wanted is None or name in wanted]
-    table = None
-    if b'"' not in body:
-        table = _fast_table(body, header, keep)
-    if table is None:
-        table = _csv_table(body, header, keep, what=what)
-    if table.rows > max_rows:
-        raise StatsInputError(
-            "file", f"the {what} has more than {max_rows:,} rows; the limit is {max_rows:,}"
-        )
-    return table
+    return header
 
 
-def _fast_table(body: bytes, header: list[str], keep: list[int]) -> _Table | None:
-    """Split on every comma and newline with NumPy; None when the file is not perfectly regular."""
-    ncols = len(header)
-    nrows = body.count(b"\n") + 1
-    buf = np.frombuffer(body + b"\n" + bytes(_PAD), dtype=np.uint8)  # the added newline ends the last row
-    scan = buf[: len(body) + 1]
-    is_nl = scan == 10
-    delims = np.flatnonzero(is_nl | (scan == 44))
-    if delims.shape[0] != nrows * ncols:
-        return None  # ragged rows or blank lines: let the csv module report them precisely
-    shape_ok = is_nl[delims].reshape(nrows, ncols)
-    if not (shape_ok[:, -1].all() and not shape_ok[:, :-1].any()):
-        return None
-    starts = np.empty_like(delims)
-    starts[0] = 0
-    starts[1:] = delims[:-1] + 1
-    lengths = delims - starts
-    # Windows line endings: the last field of each row ends with "\r"; leave it out of the field.
-    row_ends = delims[ncols - 1 :: ncols]
-    if b"\r" in body:
-        lengths[ncols - 1 :: ncols] -= (buf[np.maximum(row_ends - 1, 0)] == 13) & (
-            lengths[ncols - 1 :: ncols] > 0
-        )
-    columns = {}
-    for c in keep:
-        columns[header[c]] = _Column(buf, starts[c::ncols], lengths[c::ncols], None)
-    return _Table(header, columns, nrows)
+class _Refused(Exception):
+    """Arrow found a problem; the slow pass (``_diagnose``) says which, where."""
 
 
-def _csv_table(body: bytes, header: list[str], keep: list[int], *, what: str) -> _Table:
-    ncols = len(header)
-    reader = csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
-    values: list[list[str]] = [[] for _ in keep]
-    lines: list[int] = []
+def _stream(src: _Source, header: list[str], types: dict[str, pa.DataType], *, max_rows: int):
+    """Yield record batches of the columns in ``types``; raise ``_Refused`` on any parse problem."""
+    rows = 0
     try:
+        reader = pacsv.open_csv(
+            src.stream(),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=_BLOCK_SIZE),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                include_columns=list(types),
+                null_values=list(MISSING_TOKENS),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:
+            rows += batch.num_rows
+            if rows > max_rows:
+                raise StatsInputError(
+                    "file", f"the {src.what} has more than {max_rows:,} rows; the limit is {max_rows:,}"
+                )
+            yield batch
+    except (pa.ArrowInvalid, _Refused):
+        raise _Refused from None
+    if rows == 0:
+        raise StatsInputError("file", f"the {src.what} has no rows")
+
+
+# --------------------------------------------------------------------------------------------
+# The slow pass: the stdlib csv module, row by row, for exact messages about bad input
+
+
+@dataclass
+class _Rows:
+    lines: list[int]  # file line of each data row
+    values: dict[str, list[str]]
+
+    def where(self, i: int) -> str:
+        return f"row {i + 1} (line {self.lines[i]} of the file)"
+
+
+def _read_rows(src: _Source, header: list[str], wanted: list[str]) -> _Rows:
+    ncols = len(header)
+    index = [header.index(name) for name in wanted]
+    reader = csv.reader(io.StringIO(src.text(), newline=""))
+    lines: list[int] = []
+    values: dict[str, list[str]] = {name: [] for name in wanted}
+    line = 1
+    try:
+        next(reader, None)  # header
+        line = reader.line_num + 1
         for row in reader:
+            start, line = line, reader.line_num + 1
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
-            line = reader.line_num + 1  # +1 for the header line, which is not in ``body``
             if len(row) != ncols:
                 raise StatsInputError(
-                    "file", f"line {line} of the {what} has {len(row)} fields; the header has {ncols}"
+                    "file", f"line {start} of the {src.what} has {len(row)} fields; the header has {ncols}"
                 )
-            lines.append(line)
-            for slot, c in enumerate(keep):
-                values[slot].append(row[c])
+            lines.append(start)
+            for name, c in zip(wanted, index, strict=True):
+                values[name].append(row[c])
     except csv.Error as exc:
-        raise StatsInputError(
-            "file", f"the {what} is not valid CSV near line {reader.line_num + 1}: {exc}"
-        ) from None
-    if not lines:
-        raise StatsInputError("file", f"the {what} has no rows")
-    line_arr = np.asarray(lines, dtype=np.int64)
-    columns = {}
-    for slot, c in enumerate(keep):
-        encoded = [v.encode("utf-8") for v in values[slot]]
-        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        starts = np.zeros_like(lengths)
-        np.cumsum(lengths[:-1], out=starts[1:])
-        buf = np.frombuffer(b"".join(encoded) + bytes(_PAD), dtype=np.uint8)
-        columns[header[c]] = _Column(buf, starts, lengths, line_arr)
-    return _Table(header, columns, len(lines))
+        raise StatsInputError("file", f"the {src.what} is not valid CSV near line {line}: {exc}") from None
+    return _Rows(lines, values)
 
 
-# --------------------------------------------------------------------------------------------
-# Column conversions
+def _check_binary(rows: _Rows, name: str) -> None:
+    for i, v in enumerate(rows.values[name]):
+        if v not in ("0", "1"):
+            raise StatsInputError(name, f"{name} must be 0 or 1, but {rows.where(i)} has {v!r}")
 
 
-def _binary(col: _Column, name: str) -> np.ndarray:
-    """A 0/1 column as int8; the first other value is reported with its row."""
-    first = col.buf[col.starts]
-    good = (col.lengths == 1) & ((first == 48) | (first == 49))
-    if not good.all():
-        i = int(np.argmin(good))
-        raise StatsInputError(name, f"{name} must be 0 or 1, but {col.where(i)} has {col.text(i)!r}")
-    return (first - 48).astype(np.int8)
-
-
-def _floats(col: _Column) -> tuple[np.ndarray, np.ndarray]:
-    """Parse as float64; returns (values, ok) where ok is False for fields that are not numbers.
-
-    Empty fields come back as NaN with ok True; callers decide whether empty is allowed.
-    """
-    fixed = col.fixed()
-    empty = col.lengths == 0
-    work = fixed.astype(f"S{max(fixed.dtype.itemsize, 3)}")  # room for the b"nan" we write below
-    work[empty] = b"nan"
-    try:
-        return work.astype(np.float64), np.ones(len(col), dtype=bool)
-    except ValueError:
-        pass
-    # Slow path only when something is not a number: find which.
-    values = np.full(len(col), np.nan)
-    ok = np.ones(len(col), dtype=bool)
-    for i, raw in enumerate(work.tolist()):
+def _check_finite(rows: _Rows, name: str) -> None:
+    for i, v in enumerate(rows.values[name]):
+        if not v.strip():
+            raise StatsInputError(name, f"{name} is empty in {rows.where(i)}")
+        if v in _MISSING:
+            raise StatsInputError(
+                name, f"{name} has {v!r}, a missing value, not a finite number, in {rows.where(i)}"
+            )
         try:
-            values[i] = float(raw)
+            ok = np.isfinite(float(v))
         except ValueError:
-            ok[i] = False
-    return values, ok
+            ok = False
+        if not ok:
+            raise StatsInputError(name, f"{name} has {v!r}, which is not a finite number, in {rows.where(i)}")
 
 
-def _factorize(col: _Column) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes for equal byte strings, plus one row index holding each code's value.
+def _check_group(rows: _Rows, name: str) -> None:
+    stripped: dict[str, tuple[str, int]] = {}
+    for i, v in enumerate(rows.values[name]):
+        if v in _MISSING or not v.strip():
+            if v.strip():
+                raise StatsInputError(
+                    name,
+                    f"the {name} is missing in {rows.where(i)} ({v!r} is read as a missing value); "
+                    "give every row a real value",
+                )
+            raise StatsInputError(name, f"the {name} is empty in {rows.where(i)}")
+        other = stripped.setdefault(v.strip(), (v, i))
+        if other[0] != v:
+            raise StatsInputError(
+                name,
+                f"the {name} values {other[0]!r} in {rows.where(other[1])} and {v!r} in {rows.where(i)} "
+                "differ only by surrounding spaces; make them the same or clearly different",
+            )
 
-    Values up to 8 bytes are one uint64 word and are factorised exactly. Values up to 64 bytes
-    are hashed to one uint64 and the grouping is then verified word for word, falling back to
-    ``np.unique`` on the strings on a hash collision (possible only in theory). Longer values go
-    straight to ``np.unique``.
-    """
-    width = col.width()
-    if width > 64:
-        _, first, codes = np.unique(col.fixed(), return_index=True, return_inverse=True)
-        return codes.ravel(), first
-    count = -(-width // 8)
-    words = col.words(count)
-    if count == 1:
-        key = words[:, 0]
-    else:
-        key = np.zeros(len(col), dtype=np.uint64)
-        mult = np.uint64(0x9E3779B97F4A7C15)
-        for k in range(count):
-            key ^= words[:, k]
-            key *= mult
-            key ^= key >> np.uint64(29)
-    # Sorting the distinct keys and searching is faster than np.unique's inverse for few groups.
-    distinct = np.unique(key)
-    codes = np.searchsorted(distinct, key)
-    first = np.empty(distinct.shape[0], dtype=np.int64)
-    first[codes] = np.arange(len(col))  # some row holding each value (which one does not matter)
-    if count > 1 and not (words == words[first[codes]]).all():
-        _, first, codes = np.unique(col.fixed(), return_index=True, return_inverse=True)
-        codes = codes.ravel()
-    return codes, first
+
+def _diagnose(src: _Source, header: list[str], checks: list[tuple[str, str]]) -> StatsInputError:
+    """Find the first problem Arrow tripped on, with its row and line; checks are (column, kind)."""
+    rows = _read_rows(src, header, [name for name, _ in checks])
+    if not rows.lines:
+        return StatsInputError("file", f"the {src.what} has no rows")
+    check = {"group": _check_group, "binary": _check_binary, "finite": _check_finite}
+    try:
+        for name, kind in checks:
+            check[kind](rows, name)
+    except StatsInputError as error:
+        return error
+    return StatsInputError("file", f"the {src.what} could not be read as CSV")
 
 
 # --------------------------------------------------------------------------------------------
-# Public parsers
+# Predictions
 
-_PREDICTION_COLUMNS = ("group", "y_pred", "y_true", "y_pred_champion", "score")
+_DICT = pa.dictionary(pa.int32(), pa.string())
+_OUTCOME_COLUMNS = ("y_pred", "y_true", "y_pred_champion")
 
 
-def parse_predictions(data: bytes, *, max_groups: int = 1000, max_rows: int = 5_000_000) -> Predictions:
-    """Parse a predictions CSV: ``group`` and ``y_pred`` required; ``y_true``,
+class _Groups:
+    """Global codes for a dictionary-encoded column read batch by batch (each batch has its own
+    dictionary; the distinct values are few, so mapping them is cheap)."""
+
+    def __init__(self):
+        self.index: dict[str, int] = {}
+        self.parts: list[np.ndarray] = []
+
+    def add(self, column: pa.ChunkedArray | pa.DictionaryArray, max_groups: int, name: str) -> None:
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        for chunk in chunks:
+            if chunk.null_count:
+                raise _Refused
+            lookup = np.array(
+                [self.index.setdefault(v, len(self.index)) for v in chunk.dictionary.to_pylist()],
+                dtype=np.int32,
+            )
+            if len(self.index) > max_groups:
+                self.parts.clear()  # over the limit: only the count of distinct values is wanted now
+                continue
+            indices = chunk.indices.to_numpy(zero_copy_only=False)
+            self.parts.append(lookup[indices] if lookup.size else indices.astype(np.int32))
+
+    def finish(self, max_groups: int, name: str) -> tuple[tuple[str, ...], np.ndarray]:
+        if len(self.index) > max_groups:
+            raise StatsInputError(
+                name,
+                f"the {name} column has more than {max_groups:,} distinct values ({len(self.index):,}); "
+                f"the limit is {max_groups:,} — is it the right column?",
+            )
+        raw = list(self.index)
+        if any(not v.strip() or v.strip() != v for v in raw):
+            stripped = [v.strip() for v in raw]
+            if "" in stripped or len(set(stripped)) < len(stripped):
+                raise _Refused  # empty, or two values differing only by spaces: named by the slow pass
+            raw = stripped
+        names = tuple(sorted(raw))
+        position = {v: i for i, v in enumerate(names)}
+        remap = np.array([position[v] for v in raw], dtype=np.int32)
+        codes = np.concatenate(self.parts) if self.parts else np.empty(0, dtype=np.int32)
+        return names, remap[codes] if remap.size else codes
+
+
+def parse_predictions(
+    data, *, max_groups: int = 1000, max_rows: int = 5_000_000, attributes=()
+) -> Predictions:
+    """Parse a predictions CSV: ``y_pred`` and at least one group column required; ``y_true``,
     ``y_pred_champion`` and ``score`` optional; other columns ignored, order free.
 
-    Group names are stripped of surrounding spaces. Raises ``StatsInputError`` naming the column
-    and, for bad values, the first offending row.
+    Group columns are ``group`` and any of ``attributes`` (protected-attribute column names, for
+    instance ``("sex", "age_band")``) found in the header. ``data`` is the file's bytes or a path.
+    Group values are compared exactly; values differing only by surrounding spaces, empty values
+    and missing-value tokens are refused. Raises ``StatsInputError`` naming the column and, for
+    bad values, the first offending row.
     """
     what = "predictions file"
-    table = _read_table(
-        data, what=what, wanted=set(_PREDICTION_COLUMNS), max_rows=max_rows, max_columns=10_000
-    )
-    for required in ("group", "y_pred"):
-        if required not in table.columns:
-            found = ", ".join(table.header)
-            raise StatsInputError(required, f"the {what} has no '{required}' column (found: {found})")
+    src = _Source(data, what)
+    header = _header(src, 10_000)
+    group_columns = [c for c in ("group", *attributes) if c in header]
+    group_columns = list(dict.fromkeys(group_columns))
+    if not group_columns:
+        found = ", ".join(header)
+        raise StatsInputError("group", f"the {what} has no 'group' column (found: {found})")
+    if "y_pred" not in header:
+        found = ", ".join(header)
+        raise StatsInputError("y_pred", f"the {what} has no 'y_pred' column (found: {found})")
+    types: dict[str, pa.DataType] = {c: _DICT for c in group_columns}
+    types |= {c: pa.int8() for c in _OUTCOME_COLUMNS if c in header}
+    if "score" in header:
+        types["score"] = pa.float64()
+    checks = [(c, "group") for c in group_columns]
+    checks += [(c, "binary") for c in _OUTCOME_COLUMNS if c in header]
+    checks += [("score", "finite")] if "score" in header else []
 
-    group_col = table.columns["group"]
-    codes, first = _factorize(group_col)
-    if first.shape[0] > max_groups:
-        raise StatsInputError(
-            "group",
-            f"the group column has more than {max_groups:,} distinct values ({first.shape[0]:,}); "
-            f"the limit is {max_groups:,} — is it the right column?",
-        )
-    raw_names = [group_col.text(int(i)).strip() for i in first]
-    empty = [code for code, name in enumerate(raw_names) if not name]
-    if empty:
-        row = int(np.flatnonzero(np.isin(codes, empty))[0])
-        raise StatsInputError("group", f"the group is empty in {group_col.where(row)}")
-    # Sorted distinct names; values that differ only by surrounding spaces share a group.
-    group_names = tuple(sorted(set(raw_names)))
-    position = {name: i for i, name in enumerate(group_names)}
-    remap = np.array([position[name] for name in raw_names], dtype=np.int32)
-    group = remap[codes]
+    groups = {c: _Groups() for c in group_columns}
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in types if c not in groups}
+    try:
+        for batch in _stream(src, header, types, max_rows=max_rows):
+            for c in group_columns:
+                groups[c].add(batch.column(c), max_groups, c)
+            for c, out in parts.items():
+                column = batch.column(c)
+                if column.null_count:
+                    raise _Refused
+                values = column.to_numpy(zero_copy_only=False)
+                if c == "score":
+                    if not np.isfinite(values).all():
+                        raise _Refused
+                elif not ((values == 0) | (values == 1)).all():
+                    raise _Refused
+                out.append(values)
+        attrs = tuple(Attribute(c, *groups[c].finish(max_groups, c)) for c in group_columns)
+    except _Refused:
+        raise _diagnose(src, header, checks) from None
 
-    y_pred = _binary(table.columns["y_pred"], "y_pred")
-    y_true = _binary(table.columns["y_true"], "y_true") if "y_true" in table.columns else None
-    champion = (
-        _binary(table.columns["y_pred_champion"], "y_pred_champion")
-        if "y_pred_champion" in table.columns
-        else None
-    )
-    score = None
-    if "score" in table.columns:
-        col = table.columns["score"]
-        score, ok = _floats(col)
-        bad = ~ok | ~np.isfinite(score)
-        if bad.any():
-            i = int(np.argmax(bad))
-            shown = col.text(i)
-            problem = "is empty" if not shown.strip() else f"has {shown!r}, which is not a finite number"
-            raise StatsInputError("score", f"score {problem} in {col.where(i)}")
+    def joined(c):
+        return np.concatenate(parts[c]) if c in parts else None
+
     return Predictions(
-        group_names=group_names,
-        group=group,
-        y_pred=y_pred,
-        y_true=y_true,
-        y_pred_champion=champion,
-        score=score,
+        group_names=attrs[0].values,
+        group=attrs[0].codes,
+        y_pred=joined("y_pred"),
+        y_true=joined("y_true"),
+        y_pred_champion=joined("y_pred_champion"),
+        score=joined("score"),
+        attributes=attrs,
     )
 
 
-def parse_feature_table(
-    data: bytes, *, max_rows: int = 5_000_000, max_columns: int = 500
-) -> dict[str, np.ndarray | list]:
+# --------------------------------------------------------------------------------------------
+# Feature tables
+
+_NUMERIC = (pa.types.is_integer, pa.types.is_floating, pa.types.is_null)
+
+
+def parse_feature_table(data, *, max_rows: int = 5_000_000, max_columns: int = 500) -> dict[str, np.ndarray | list]:
     """Parse a feature table (header = feature names) for drift checks.
 
-    A column whose non-empty values all parse as numbers is numeric: a float64 array with NaN for
-    empty fields. Any other column is categorical: a list of str with None for empty fields.
+    A column whose present values all parse as numbers is numeric: a float64 array with NaN for
+    missing values. Any other column is categorical: a list of str with None for missing values.
+    Missing values are the empty field and the tokens pandas reads as missing (``NA``, ``null``,
+    ``None``, ...), so a numeric feature with gaps stays numeric.
     """
-    table = _read_table(data, what="feature table", wanted=None, max_rows=max_rows, max_columns=max_columns)
+    what = "feature table"
+    src = _Source(data, what)
+    header = _header(src, max_columns)
+    # Arrow infers each column's type from the first batch; a later batch can disagree (text in a
+    # column that began with numbers), so such a column is re-read as text.
+    types = {name: pa.float64() for name in header}
+    try:
+        first = next(_stream(src, header, {name: pa.string() for name in header}, max_rows=max_rows))
+    except _Refused:
+        raise _diagnose(src, header, []) from None
+    for name in header:
+        try:
+            pa.compute.cast(first.column(name).drop_null(), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            types[name] = pa.string()
+    while True:
+        parts: dict[str, list] = {name: [] for name in header}
+        try:
+            for batch in _stream(src, header, types, max_rows=max_rows):
+                for name in header:
+                    parts[name].append(batch.column(name))
+            break
+        except _Refused:
+            retyped = _first_non_numeric(src, header, types)
+            if retyped is None:
+                raise _diagnose(src, header, []) from None
+            types[retyped] = pa.string()
     out: dict[str, np.ndarray | list] = {}
-    for name in table.header:
-        col = table.columns[name]
-        values, ok = _floats(col)
-        if ok.all():
-            out[name] = values
+    for name in header:
+        column = pa.chunked_array(parts[name], type=types[name])
+        if types[name] == pa.float64():
+            out[name] = column.to_numpy().astype(np.float64, copy=False)
         else:
-            raw = col.buf.tobytes()
-            out[name] = [
-                raw[s : s + n].decode("utf-8") if n else None
-                for s, n in zip(col.starts.tolist(), col.lengths.tolist(), strict=True)
-            ]
+            out[name] = column.to_pylist()
     return out
+
+
+def _first_non_numeric(src: _Source, header: list[str], types: dict) -> str | None:
+    """The first column read as numbers that holds text somewhere (found with the slow pass)."""
+    numeric = [name for name in header if types[name] == pa.float64()]
+    rows = _read_rows(src, header, numeric)
+    for name in numeric:
+        for v in rows.values[name]:
+            if v in _MISSING:
+                continue
+            try:
+                float(v)
+            except ValueError:
+                return name
+    return None

@@ -3,7 +3,14 @@
 PSI, the population stability index, compares two histograms over the same bins:
 ``sum((a - e) * ln(a / e))`` over bins, with ``e`` and ``a`` the expected (baseline) and actual
 (current) proportions. Common reading: below 0.1 stable, 0.1 to 0.2 worth watching, 0.2 and
-above a real shift. Numbers are binned at the baseline's deciles, categories by value.
+above a real shift. Numbers are binned at the baseline's deciles, except that a value holding a
+tenth or more of the baseline gets a bin of its own (a 0/1 flag, a capped score, a constant);
+categories are binned by value.
+
+PSI has a minimum sample: with few rows, noise alone makes it large (50 current rows on ten bins
+reach 0.2 about half the time with no drift). When the PSI that noise alone reaches once in a
+hundred samples is at or above the watch level, the feature is INSUFFICIENT instead of being
+judged, with the number of current rows that would do.
 
 PSI looks only at values that are present, so two further checks run beside it: the change in
 the share of missing values and categories never seen in the baseline. Together they catch a
@@ -16,6 +23,7 @@ import math
 import numbers
 from collections import Counter
 from collections.abc import Sequence
+from statistics import NormalDist
 
 import numpy as np
 
@@ -24,7 +32,7 @@ from .csvparse import StatsInputError, unique_metric_keys
 __all__ = ["drift_report", "psi", "psi_categorical", "psi_numeric"]
 
 NEW_CATEGORIES_LISTED = 20
-_STATUS_ORDER = {"OK": 0, "WATCH": 1, "ACT": 2}
+_STATUS_ORDER = {"OK": 0, "INSUFFICIENT": 1, "WATCH": 2, "ACT": 3}
 
 
 def psi(expected_counts, actual_counts, eps: float = 1e-4) -> float:
@@ -47,27 +55,82 @@ def psi(expected_counts, actual_counts, eps: float = 1e-4) -> float:
     return float(np.sum((pa - pe) * np.log(pa / pe)))
 
 
-def psi_numeric(baseline: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
-    """PSI of a numeric feature, binned at the baseline's quantiles (deciles by default).
+def _numeric_bins(baseline: np.ndarray, bins: int):
+    """A function mapping values to bin numbers, and the number of bins.
 
-    Bin edges are the distinct inner quantiles of the baseline, so a feature with few distinct
-    values gets fewer, wider bins rather than empty duplicates. Bins are closed on the right:
-    (-inf, q1], (q1, q2], ..., (qk, inf). NaNs are excluded here (the null-rate check covers them).
+    A value holding at least ``1 / bins`` of the baseline (a point mass: the 1 of a 0/1 feature,
+    a score capped at 100, a constant) gets a bin of its own, so a shift of mass onto or off it
+    is seen; decile edges would all collapse onto it and put everything in one bin. The other
+    values are binned at quantiles of what remains, with as many bins as their share warrants.
+    Interval bins are closed on the right, (q_i, q_i+1]; point masses are taken out of them.
     """
-    b = np.asarray(baseline, dtype=np.float64).ravel()
-    c = np.asarray(current, dtype=np.float64).ravel()
-    b, c = b[~np.isnan(b)], c[~np.isnan(c)]
+    finite = baseline[np.isfinite(baseline)]
+    masses = np.array([])
+    if finite.size:
+        values, counts = np.unique(finite, return_counts=True)
+        masses = values[counts >= finite.size / bins]
+    rest = finite[~np.isin(finite, masses)]
+    edges = np.array([])
+    if rest.size:
+        k = max(1, round(bins * rest.size / finite.size))
+        edges = np.unique(np.quantile(rest, np.arange(1, k) / k))
+    edges = np.union1d(edges, masses)
+    intervals = edges.size + 1
+
+    def assign(x):
+        codes = np.searchsorted(edges, x, side="left")
+        if masses.size:
+            at = np.minimum(np.searchsorted(masses, x, side="left"), masses.size - 1)
+            codes = np.where(masses[at] == x, intervals + at, codes)
+        return codes
+
+    return assign, intervals + masses.size
+
+
+def psi_numeric(baseline: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
+    """PSI of a numeric feature, binned at the baseline's quantiles (deciles by default), with a
+    bin of its own for every value holding a tenth or more of the baseline (see ``_numeric_bins``).
+    NaNs are excluded here (the null-rate check covers them).
+    """
+    b, c = _present(baseline), _present(current)
     if b.size == 0 or c.size == 0:
         raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
-    finite = b[np.isfinite(b)]
-    if finite.size == 0:
-        edges = np.array([])
-    else:
-        edges = np.unique(np.quantile(finite, np.arange(1, bins) / bins))
-    n_bins = edges.size + 1
-    expected = np.bincount(np.searchsorted(edges, b, side="left"), minlength=n_bins)
-    actual = np.bincount(np.searchsorted(edges, c, side="left"), minlength=n_bins)
-    return psi(expected, actual)
+    return psi(*_numeric_histograms(b, c, bins))
+
+
+def _numeric_histograms(b: np.ndarray, c: np.ndarray, bins: int = 10):
+    assign, n_bins = _numeric_bins(b, bins)
+    return np.bincount(assign(b), minlength=n_bins), np.bincount(assign(c), minlength=n_bins)
+
+
+def _present(values) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64).ravel()
+    return v[~np.isnan(v)]
+
+
+def _chi2_quantile(q: float, df: int) -> float:
+    """Wilson-Hilferty approximation of the chi-square quantile (within 1 % for df >= 1 at q=0.99)."""
+    z = NormalDist().inv_cdf(q)
+    h = 2.0 / (9.0 * df)
+    return df * (1.0 - h + z * math.sqrt(h)) ** 3
+
+
+def psi_noise(bins: int, n_baseline: int, n_current: int, q: float = 0.99) -> float:
+    """The PSI that sampling noise alone reaches with probability ``1 - q`` when nothing drifted.
+
+    With no drift, PSI times ``1 / (1/n + 1/m)`` is approximately chi-square with ``bins - 1``
+    degrees of freedom (PSI is the symmetrised Kullback-Leibler divergence, whose scaled
+    estimate follows the same law as Pearson's statistic).
+    """
+    if bins < 2:
+        return 0.0
+    return _chi2_quantile(q, bins - 1) * (1.0 / n_baseline + 1.0 / n_current)
+
+
+def current_rows_needed(bins: int, n_baseline: int, level: float, q: float = 0.99) -> int | None:
+    """Current rows at which ``psi_noise`` falls below ``level``; None if the baseline is too small."""
+    room = level / _chi2_quantile(q, max(bins - 1, 1)) - 1.0 / n_baseline
+    return None if room <= 0 else math.ceil(1.0 / room)
 
 
 def _is_missing(v) -> bool:
@@ -83,8 +146,26 @@ def psi_categorical(baseline: Sequence[str], current: Sequence[str]) -> float:
     c = Counter(v for v in current if not _is_missing(v))
     if not b or not c:
         raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+    return psi(*_categorical_histograms(b, c))
+
+
+def _categorical_histograms(b: Counter, c: Counter):
     categories = sorted(set(b) | set(c), key=str)
-    return psi([b[k] for k in categories], [c[k] for k in categories])
+    return [b[k] for k in categories], [c[k] for k in categories]
+
+
+def _histograms(base, cur, numeric: bool):
+    """Baseline and current histograms over the same bins (missing values left out)."""
+    if numeric:
+        b, c = _present(base), _present(cur)
+        if b.size == 0 or c.size == 0:
+            raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+        return _numeric_histograms(b, c)
+    b = Counter(v for v in base if not _is_missing(v))
+    c = Counter(v for v in cur if not _is_missing(v))
+    if not b or not c:
+        raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+    return _categorical_histograms(b, c)
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,7 +232,7 @@ def _feature(name, base, cur, *, psi_act, psi_watch, null_rate_tolerance) -> dic
     cur_null = _null_rate(cur_v, numeric) if cur_v is not None else None
     delta = cur_null - base_null if base_null is not None and cur_null is not None else None
 
-    value = None
+    value, insufficient = None, False
     new, new_count = (None, None) if numeric else ([], 0)
     if base_v is None:
         raise_to("WATCH", "not in the baseline, so there is nothing to compare it with")
@@ -159,10 +240,30 @@ def _feature(name, base, cur, *, psi_act, psi_watch, null_rate_tolerance) -> dic
         raise_to("ACT", "missing from the current data")
     else:
         try:
-            value = psi_numeric(base_v, cur_v) if numeric else psi_categorical(base_v, cur_v)
+            expected, actual = _histograms(base_v, cur_v, numeric)
+            value = psi(expected, actual)
         except StatsInputError:
             reasons.append("PSI undefined: no non-missing values on one side")
         if value is not None:
+            # Minimum sample: below it, noise alone would reach the watch level too often to read
+            # the PSI at all (50 rows on ten bins reach 0.2 about half the time with no drift).
+            used = int(np.count_nonzero(np.add(expected, actual)))
+            n_b, n_c = int(np.sum(expected)), int(np.sum(actual))
+            noise = psi_noise(used, n_b, n_c)
+            if noise >= psi_watch:
+                needed = current_rows_needed(used, n_b, psi_watch)
+                more = (
+                    f"about {needed:,} current rows would do" if needed is not None
+                    else "the baseline is too small as well"
+                )
+                raise_to(
+                    "INSUFFICIENT",
+                    f"PSI {value:.3f} is not read: with {n_c:,} current and {n_b:,} baseline values over "
+                    f"{used} bins, noise alone reaches {noise:.3f} once in a hundred samples, above the "
+                    f"watch level {psi_watch:g}; {more}",
+                )
+                insufficient = True
+        if value is not None and not insufficient:
             if value >= psi_act:
                 raise_to("ACT", f"PSI {value:.3f} is at or above {psi_act:g}")
             elif value >= psi_watch:
@@ -192,6 +293,7 @@ def _feature(name, base, cur, *, psi_act, psi_watch, null_rate_tolerance) -> dic
         "new_categories_count": new_count,
         "missing_in_current": cur is None,
         "missing_in_baseline": base is None,
+        "psi_insufficient": insufficient,
         "reasons": reasons,
     }
 
@@ -213,6 +315,8 @@ def drift_report(
       became text or the reverse);
     - WATCH: PSI >= ``psi_watch``; categories not seen in the baseline; feature absent from the
       baseline (reported, with nothing to compare);
+    - INSUFFICIENT: too few rows to read the PSI (see ``psi_noise``); its PSI is reported but
+      left out of the ``psi.*`` metrics, and ``psi.insufficient`` counts such features;
     - OK otherwise. ``reasons`` lists what raised it.
 
     Features present on only one side are reported, never dropped. A feature is numeric when its
@@ -236,7 +340,8 @@ def drift_report(
     ]
     overall = max((f["status"] for f in features), key=_STATUS_ORDER.__getitem__, default="OK")
     return {
-        "method": "psi-baseline-deciles",
+        "method": "psi-baseline-deciles-point-masses",
+        "psi_noise_quantile": 0.99,
         "thresholds": {
             "psi_act": float(psi_act),
             "psi_watch": float(psi_watch),
@@ -255,7 +360,7 @@ def _flat_metrics(features: list[dict]) -> dict[str, float | int]:
     psis, deltas, news = [], [], []
     for f in features:
         key = keys[f["feature"]]
-        if f["psi"] is not None:
+        if f["psi"] is not None and not f["psi_insufficient"]:
             metrics[f"psi.{key}"] = f["psi"]
             psis.append(f["psi"])
         if f["null_rate_delta"] is not None:
@@ -268,6 +373,7 @@ def _flat_metrics(features: list[dict]) -> dict[str, float | int]:
         ):
             metrics[f"new_categories.{key}"] = f["new_categories_count"]
             news.append(f["new_categories_count"])
+    metrics["psi.insufficient"] = sum(1 for f in features if f["psi_insufficient"])
     for name, values in (("psi", psis), ("null_rate_delta", deltas), ("new_categories", news)):
         if values:
             metrics[f"{name}.max"] = max(values)

@@ -27,14 +27,17 @@ interval is taken over the resamples where it is defined (what ``np.nanpercentil
 
 from __future__ import annotations
 
+import itertools
 import math
 from statistics import NormalDist
 
 import numpy as np
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
+from .intervals import _abs_interval, sidak
+from .scores import score_report
 
-__all__ = ["cell_counts", "fairness_report"]
+__all__ = ["cell_counts", "fairness_report", "sidak"]
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 REGRESSION, NO_REGRESSION = "REGRESSION", "NO_REGRESSION"
@@ -102,14 +105,12 @@ def _percentile_interval(samples: np.ndarray, confidence: float) -> np.ndarray:
     return out
 
 
-def _spread(samples: np.ndarray, confidence: float) -> np.ndarray:
-    """z * bootstrap standard deviation of each column (NaN resamples ignored): a half-width
-    that, unlike a percentile interval folded at zero, scales as 1/sqrt(n)."""
-    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+def _std(samples: np.ndarray) -> np.ndarray:
+    """Bootstrap standard deviation of each column (NaN resamples ignored; NaN if under 2)."""
     out = np.full(samples.shape[1], np.nan)
     defined = ~np.isnan(samples)
     for j in np.flatnonzero(defined.sum(axis=0) >= 2):
-        out[j] = z * samples[defined[:, j], j].std()
+        out[j] = samples[defined[:, j], j].std()
     return out
 
 
@@ -151,40 +152,47 @@ def _verdict(low: float, high: float, comparator: str, threshold: float) -> str:
     return INCONCLUSIVE
 
 
-# n_required aims for the predicted interval edge to clear the threshold by a tenth of the gap
-# between estimate and threshold; aiming at the gap itself would put the edge exactly on the
-# threshold, and a rerun at that size would settle the check only half the time.
-_SETTLE_MARGIN = 0.9
+POWER = 0.8
 
 
-def _rows_required(per_group: list[tuple], comparator: str, threshold: float, rows: int) -> int | None:
-    """Rows at which an inconclusive check would settle, if the estimates held.
+def _rows_for_power(per_group: list[tuple], comparator: str, threshold: float, rows: int, z: float) -> int | None:
+    """Rows at which the whole check settles with probability ``POWER``, if the estimates hold.
 
-    Half-widths are taken to shrink as 1/sqrt(n), so a group's interval clears the threshold at
-    ``rows * (half_width / (0.9 * |estimate - threshold|))^2`` rows (0.9: see
-    ``_SETTLE_MARGIN``). The half-width is z times the bootstrap standard error of the signed
-    quantity (the ratio, or the difference before taking its absolute value): the percentile
-    interval of an absolute difference near zero is folded at zero and would understate it.
-    If some group's estimate is on the failing side, the check settles (FAIL) as soon as the
-    first such group's interval clears the threshold: the minimum over those groups. Otherwise
-    it settles (PASS) once the last group's interval clears it: the maximum. None when a
-    deciding estimate sits exactly on the threshold, which no sample size can settle.
+    Each group's estimate is ``est`` with bootstrap standard deviation ``sd`` at ``rows`` rows,
+    shrinking as 1/sqrt(n). At n rows a group's interval (half-width ``z * sd_n``, z the
+    per-comparison critical value) clears the threshold with probability
+    ``Phi(|est - threshold| / sd_n - z)``. The check settles to FAIL when any group leaning to
+    fail clears it (probability ``1 - prod(1 - p_g)`` over those groups), and to PASS only when
+    every group clears it (``prod(p_g)``). Estimates taken as independent, which the shared
+    reference group makes slightly conservative for PASS. None when a deciding estimate sits
+    exactly on the threshold, which no sample size can settle.
     """
     sign = 1.0 if comparator == ">=" else -1.0  # mirror "<=" onto ">="
     t = sign * threshold
-    groups = []
-    for _, est, low, high, half_width in per_group:
-        if not math.isfinite(half_width):
-            half_width = (high - low) / 2.0
-        groups.append((sign * est, half_width))
-    failing = [(e, hw) for e, hw in groups if e < t]
-    if failing:
-        need = min(rows * (hw / (_SETTLE_MARGIN * (t - e))) ** 2 for e, hw in failing)
-    elif all(e > t for e, _ in groups):
-        need = max(rows * (hw / (_SETTLE_MARGIN * (e - t))) ** 2 for e, hw in groups)
-    else:
+    groups = [(sign * est, sd) for _, est, _, _, sd in per_group if math.isfinite(sd) and sd > 0]
+    if not groups:
         return None
-    return max(math.ceil(need), rows + 1)
+    failing = [(e, sd) for e, sd in groups if e < t]
+    deciding = failing or groups
+    if any(e == t for e, _ in deciding):
+        return None
+    phi = NormalDist().cdf
+
+    def power(n):
+        probs = [phi(abs(e - t) / (sd * math.sqrt(rows / n)) - z) for e, sd in deciding]
+        if failing:
+            return 1.0 - math.prod(1.0 - q for q in probs)
+        return math.prod(probs)
+
+    low, high = rows, rows * 2
+    while power(high) < POWER:
+        low, high = high, high * 2
+        if high > 10**13:
+            return None
+    while high - low > max(1, low // 1000):
+        mid = (low + high) // 2
+        low, high = (mid, high) if power(mid) < POWER else (low, mid)
+    return max(high, rows + 1)
 
 
 def _check(
@@ -197,15 +205,19 @@ def _check(
     per_group: list[tuple],
     rows: int,
     confidence: float,
+    family: dict,
     unavailable: str,
+    unassessed: list[tuple] = (),
 ) -> dict:
     """Combine per-group intervals into one check over all groups.
 
-    ``per_group`` holds (group, estimate, ci_low, ci_high, half_width). For ">=" the check's
-    interval is (min of ci_low, min of ci_high): its low end clears the threshold only if every
-    group's does (PASS), and its high end misses it if any group's whole interval does (FAIL).
-    "<=" mirrors this with maxima. The reported group is the one deciding the low (">=") or
-    high ("<=") end; the estimate is the worst estimate (min for ">=", max for "<=").
+    ``per_group`` holds (group, estimate, ci_low, ci_high, sd), the intervals already at the
+    per-comparison confidence of the family (``family``). For ">=" the check's interval is (min
+    of ci_low, min of ci_high): its low end clears the threshold only if every group's does
+    (PASS), and its high end misses it if any group's whole interval does (FAIL). "<=" mirrors
+    this with maxima. ``unassessed`` holds (group, reason, rows needed or None) for groups the
+    check cannot judge (too few rows, no positive labels): with any of them the check is never
+    PASS, only FAIL (another group's interval is wholly on the wrong side) or INCONCLUSIVE.
     """
     check = {
         "key": key,
@@ -218,6 +230,12 @@ def _check(
         "ci_high": None,
         "verdict": INCONCLUSIVE,
         "n_required": None,
+        "power": POWER,
+        "confidence": confidence,
+        "interval_confidence": family["interval_confidence"],
+        "comparisons": family["comparisons"],
+        "family_method": family["method"],
+        "unassessed_groups": [{"group": g, "reason": why, "n_required": n} for g, why, n in unassessed],
         "detail": "",
     }
     if not per_group:
@@ -235,28 +253,47 @@ def _check(
     verdict = _verdict(low, high, comparator, threshold)
     pct = f"{confidence:.0%}"
     words = "at or above" if comparator == ">=" else "at or below"
+    if family["comparisons"] > 1:
+        joint = (
+            f"{pct} jointly over {family['comparisons']} comparisons, each interval at "
+            f"{family['interval_confidence']:.2%} ({family['method']})"
+        )
+    else:
+        joint = pct
     text = (
         f"Worst group {per_group[worst][0]}: {metric} {_f(per_group[worst][1])}. Across groups the "
-        f"{metric} is {_f(estimate)} ({pct} interval {_f(low)} to {_f(high)}); it must be {words} "
+        f"{metric} is {_f(estimate)} ({joint} interval {_f(low)} to {_f(high)}); it must be {words} "
         f"{threshold:g}. "
     )
+    z = NormalDist().inv_cdf(0.5 + family["interval_confidence"] / 2.0)
     n_required = None
-    if verdict == PASS:
-        text += f"The whole interval is {words} the threshold."
-    elif verdict == FAIL:
+    held_back = verdict == PASS and unassessed
+    if verdict == FAIL:
         which = " for at least one group" if len(per_group) > 1 else ""
         text += f"The whole interval is on the wrong side of the threshold{which}."
+    elif verdict == PASS and not unassessed:
+        text += f"The whole interval is {words} the threshold."
     else:
-        n_required = _rows_required(per_group, comparator, threshold, rows)
-        if n_required is None:
+        verdict = INCONCLUSIVE
+        settle = None if held_back else _rows_for_power(per_group, comparator, threshold, rows, z)
+        needs = [n for _, _, n in unassessed if n is not None]
+        if held_back:
+            text += f"The whole interval is {words} the threshold for the groups assessed, but "
+        elif settle is None:
             text += (
                 "The interval straddles the threshold and the estimate sits on it, so this cannot be "
-                "settled by sample size alone."
+                "settled by sample size alone. "
             )
         else:
+            text += "The interval straddles the threshold. "
+        if unassessed:
+            listed = "; ".join(f"{g} ({why})" for g, why, _ in unassessed)
+            text += f"{'some' if held_back else 'Some'} groups cannot be assessed: {listed}. "
+        if (settle is not None or held_back) and (needs or not unassessed) and len(needs) == len(unassessed):
+            n_required = max([settle or rows + 1, *needs])
             text += (
-                f"The interval straddles the threshold; about {n_required:,} rows (now {rows:,}) would "
-                "settle it if the estimates hold."
+                f"About {n_required:,} rows (now {rows:,}, same group shares) would settle it with "
+                f"{POWER:.0%} power if the estimates hold."
             )
     check.update(
         group=per_group[worst][0],
@@ -265,7 +302,7 @@ def _check(
         ci_high=_num(high),
         verdict=verdict,
         n_required=n_required,
-        detail=text,
+        detail=text.strip(),
     )
     return check
 
@@ -275,10 +312,15 @@ def _check(
 
 
 def _bootstrap_groups(
-    counts: np.ndarray, ref: int, *, n_boot: int, seed: int, confidence: float
+    counts: np.ndarray, anchors: tuple[int, int], *, n_boot: int, seed: int, levels: dict[str, float]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Per-group (2, G) intervals of every rate and disparity against group ``ref``, and (G,)
-    half-widths of the disparities for sizing (see ``_spread``)."""
+    """Per-group (2, G) intervals and (G,) bootstrap standard deviations.
+
+    ``anchors`` = (reference group for selection, reference group for the label rates). Rates
+    (``sel``, ``tpr``, ``fpr``) get intervals at ``levels["rates"]``; the AIR at ``levels["air"]``;
+    the signed TPR and FPR gaps (``tdiff``, ``fdiff``) at ``levels["eod"]`` and
+    ``levels["eqodds"]`` (keys ``tdiff_eod``, ``tdiff_eq``, ``fdiff_eq``).
+    """
     groups = counts.shape[0]
     cells = counts.reshape(groups, -1)
     n_cells = cells.shape[1]
@@ -288,134 +330,181 @@ def _bootstrap_groups(
     nonempty = sizes_obs > 0
     within[nonempty] = cells[nonempty] / sizes_obs[nonempty, None]
     within[~nonempty, 0] = 1.0  # never drawn (size always 0); any valid distribution will do
+    labelled = counts.shape[1] == 2
+    ref, lref = anchors
 
     rng = np.random.default_rng(seed)
     sizes = rng.multinomial(total, sizes_obs / total, size=n_boot)  # (B, G)
-    ref_cells = rng.multinomial(sizes[:, ref], within[ref])  # (B, cells)
-    ref_rates = _rates(ref_cells.reshape(n_boot, *counts.shape[1:]))
+    anchor_idx = np.array(sorted({ref, lref}), dtype=np.int64)
+    anchor_cells = rng.multinomial(sizes[:, anchor_idx], within[anchor_idx])  # (B, a, cells)
+    anchor_rates = _rates(anchor_cells.reshape(n_boot, anchor_idx.shape[0], *counts.shape[1:]))
+    pos = {int(g): i for i, g in enumerate(anchor_idx)}
+    ref_sel = anchor_rates["sel"][:, pos[ref], None]
+    if labelled:
+        ref_tpr = anchor_rates["tpr"][:, pos[lref], None]
+        ref_fpr = anchor_rates["fpr"][:, pos[lref], None]
 
-    labelled = counts.shape[1] == 2
-    names = ["sel", "tpr", "fpr", "air", "eod", "eqodds"] if labelled else ["sel", "air"]
-    intervals = {name: np.full((2, groups), np.nan) for name in names}
-    spreads = {name: np.full(groups, np.nan) for name in names if name in ("air", "eod", "eqodds")}
-    if labelled:  # the equalized-odds gap follows whichever rate differs more in the data
-        observed = _rates(counts)
-        tpr_leads = np.abs(observed["tpr"] - observed["tpr"][ref]) >= np.abs(
-            observed["fpr"] - observed["fpr"][ref]
-        )
-    own = _percentile_interval(np.column_stack([ref_rates[k] for k in ref_rates]), confidence)
-    for i, k in enumerate(ref_rates):
-        intervals[k][:, ref] = own[:, i]
+    plan = [("sel", "rates"), ("air", "air")]
+    if labelled:
+        plan += [("tpr", "rates"), ("fpr", "rates"), ("tdiff_eod", "eod"), ("tdiff_eq", "eqodds"), ("fdiff_eq", "eqodds")]
+    intervals = {name: np.full((2, groups), np.nan) for name, _ in plan}
+    stds = {name: np.full(groups, np.nan) for name in ("air", "tdiff", "fdiff")}
 
-    others = np.array([g for g in range(groups) if g != ref], dtype=np.int64)
+    def process(idx, rates):
+        values = {"sel": rates["sel"], "air": _ratio(rates["sel"], ref_sel)}
+        if labelled:
+            values["tpr"], values["fpr"] = rates["tpr"], rates["fpr"]
+            values["tdiff"] = rates["tpr"] - ref_tpr
+            values["fdiff"] = rates["fpr"] - ref_fpr
+        by_level: dict[str, list[str]] = {}
+        for name, level in plan:
+            by_level.setdefault(level, []).append(name)
+        for level, names in by_level.items():
+            source = [values[name.split("_")[0]] for name in names]
+            bounds = _percentile_interval(np.concatenate(source, axis=1), levels[level])
+            k = idx.shape[0]
+            for i, name in enumerate(names):
+                intervals[name][:, idx] = bounds[:, i * k : (i + 1) * k]
+        for name in stds:
+            if name in values:
+                stds[name][idx] = _std(values[name])
+
+    process(anchor_idx, anchor_rates)
+    others = np.array([g for g in range(groups) if g not in pos], dtype=np.int64)
     block = max(1, _BLOCK_ELEMENTS // (n_boot * n_cells))
     for start in range(0, others.shape[0], block):
         idx = others[start : start + block]
         drawn = rng.multinomial(sizes[:, idx], within[idx])  # (B, k, cells)
-        rates = _rates(drawn.reshape(n_boot, idx.shape[0], *counts.shape[1:]))
-        values = rates | _disparities(rates, {k: v[:, None] for k, v in ref_rates.items()})
-        stacked = np.concatenate([values[name] for name in names], axis=1)  # (B, k * len(names))
-        bounds = _percentile_interval(stacked, confidence)
-        for i, name in enumerate(names):
-            intervals[name][:, idx] = bounds[:, i * idx.shape[0] : (i + 1) * idx.shape[0]]
-        signed = {"air": values["air"]}
-        if labelled:
-            tpr_diff = rates["tpr"] - ref_rates["tpr"][:, None]
-            signed["eod"] = tpr_diff
-            signed["eqodds"] = np.where(tpr_leads[idx], tpr_diff, rates["fpr"] - ref_rates["fpr"][:, None])
-        for name, samples in signed.items():
-            spreads[name][idx] = _spread(samples, confidence)
-    return intervals, spreads
+        process(idx, _rates(drawn.reshape(n_boot, idx.shape[0], *counts.shape[1:])))
+    return intervals, stds
 
 
 def _champion_section(
     p: Predictions,
+    codes: np.ndarray,
+    names: tuple[str, ...],
     ref: int,
-    worst: int | None,
+    compared: list[int],
     *,
     n_boot: int,
     seed: int,
     confidence: float,
     challenger_air_verdict: str,
 ) -> dict:
-    """Champion (current model) vs challenger (new model) on the same rows.
+    """Champion (current model) vs challenger (new model) on the same rows, for every group.
 
-    Cells are paired: n[group, champion decision, challenger decision] for the reference group
-    and the challenger's worst group, plus one cell for every other row, all drawn jointly in one
-    multinomial so that each resample keeps how the two models agree on the same rows. The
-    change is AIR(challenger) - AIR(champion) for the worst group, both against the same
-    reference group.
+    Cells are paired: n[group, champion decision, challenger decision], drawn jointly (group
+    sizes, then each group's four cells) so that each resample keeps how the two models agree
+    on the same rows. For every group compared, the change is AIR(challenger) - AIR(champion),
+    both against the same reference group, with an interval at the Šidák-adjusted confidence
+    over the groups compared.
 
-    Verdict: REGRESSION when the whole interval of the change is below 0; NO_REGRESSION when the
-    whole interval is at or above 0, or when it straddles 0 but the challenger's own AIR check
-    passes; INCONCLUSIVE otherwise.
+    Verdict: REGRESSION when some group's whole interval is below 0 (a group got measurably
+    worse, whatever happened to the others); NO_REGRESSION when every group's interval is at or
+    above 0, or when some straddle 0 but the challenger's own AIR check passes; INCONCLUSIVE
+    otherwise. ``air_change`` and the AIR figures are those of the group deciding the verdict
+    (the lowest upper bound); ``groups`` lists every group.
     """
     empty = {
         "air_change": _interval(None, None, None),
         "challenger_air": _interval(None, None, None),
         "champion_air": _interval(None, None, None),
+        "group": None,
+        "groups": [],
         "verdict": INCONCLUSIVE,
     }
-    if worst is None:
+    if not compared:
         why = "No group could be compared with the reference group, so the change in AIR cannot be assessed."
         return empty | {"detail": why}
+    groups = len(names)
     pair = p.y_pred_champion.astype(np.int64) * 2 + p.y_pred  # champion decision, challenger decision
-    slot = np.full(len(p.group_names), 8, dtype=np.int64)  # 8 = "any other row"
-    slot[ref], slot[worst] = 0, 4
-    flat = np.where(slot[p.group] == 8, 8, slot[p.group] + pair)
-    observed = np.bincount(flat, minlength=9)
-    rows = int(observed.sum())
+    cells = np.bincount(codes.astype(np.int64) * 4 + pair, minlength=groups * 4).reshape(groups, 4).astype(float)
 
-    def airs(c):  # c: (..., 9) -> challenger AIR, champion AIR
-        ref_c, worst_c = c[..., 0:4], c[..., 4:8]
-        challenger = (
-            _ratio(worst_c[..., 1] + worst_c[..., 3], worst_c.sum(-1)),
-            _ratio(ref_c[..., 1] + ref_c[..., 3], ref_c.sum(-1)),
-        )
-        champion = (
-            _ratio(worst_c[..., 2] + worst_c[..., 3], worst_c.sum(-1)),
-            _ratio(ref_c[..., 2] + ref_c[..., 3], ref_c.sum(-1)),
-        )
-        return _ratio(*challenger), _ratio(*champion)
+    def sel(c):  # c: (..., 4) -> challenger, champion selection rates
+        n = c.sum(-1)
+        return _ratio(c[..., 1] + c[..., 3], n), _ratio(c[..., 2] + c[..., 3], n)
 
-    est_new, est_old = airs(observed)
+    comparisons = len(compared)
+    level = sidak(confidence, comparisons)
+    new_sel, old_sel = sel(cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est_new, est_old = _ratio(new_sel[compared], new_sel[ref]), _ratio(old_sel[compared], old_sel[ref])
+
     rng = np.random.default_rng([seed, 1])  # a stream of its own: adding the column leaves the rest unchanged
-    drawn = rng.multinomial(rows, observed / rows, size=n_boot)
-    new, old = airs(drawn)
-    bounds = _percentile_interval(np.column_stack([new - old, new, old]), confidence)
-    change = _interval(est_new - est_old, *bounds[:, 0])
-    result = {
-        "air_change": change,
-        "challenger_air": _interval(est_new, *bounds[:, 1]),
-        "champion_air": _interval(est_old, *bounds[:, 2]),
-    }
-    low, high = change["ci_low"], change["ci_high"]
-    group = p.group_names[worst]
+    sizes_obs = cells.sum(1)
+    total = int(sizes_obs.sum())
+    within = np.where(sizes_obs[:, None] > 0, cells / np.maximum(sizes_obs[:, None], 1), 0.25)
+    sizes = rng.multinomial(total, sizes_obs / total, size=n_boot)
+    ref_new, ref_old = sel(rng.multinomial(sizes[:, ref], within[ref]))
+    bounds = {k: np.full((2, comparisons), np.nan) for k in ("change", "new", "old")}
+    idx_all = np.array(compared, dtype=np.int64)
+    block = max(1, _BLOCK_ELEMENTS // (n_boot * 4))
+    for start in range(0, idx_all.shape[0], block):
+        idx = idx_all[start : start + block]
+        new, old = sel(rng.multinomial(sizes[:, idx], within[idx]))
+        new, old = _ratio(new, ref_new[:, None]), _ratio(old, ref_old[:, None])
+        b = _percentile_interval(np.concatenate([new - old, new, old], axis=1), level)
+        k = idx.shape[0]
+        for i, name in enumerate(("change", "new", "old")):
+            bounds[name][:, start : start + k] = b[:, i * k : (i + 1) * k]
+
+    per_group = []
+    for j, g in enumerate(compared):
+        per_group.append(
+            {
+                "group": names[g],
+                "air_change": _interval(est_new[j] - est_old[j], *bounds["change"][:, j]),
+                "challenger_air": _interval(est_new[j], *bounds["new"][:, j]),
+                "champion_air": _interval(est_old[j], *bounds["old"][:, j]),
+            }
+        )
+    defined = [g for g in per_group if None not in g["air_change"].values()]
     pct = f"{confidence:.0%}"
-    if low is None or high is None or change["estimate"] is None:
-        why = f"The change in adverse-impact ratio for group {group} is undefined in too many resamples."
-        return result | {"verdict": INCONCLUSIVE, "detail": why}
-    figures = (
-        f"For group {group} the adverse-impact ratio goes from {_f(result['champion_air']['estimate'])} "
-        f"(champion) to {_f(result['challenger_air']['estimate'])} (challenger), a change of "
-        f"{change['estimate']:+.3f} ({pct} interval {low:+.3f} to {high:+.3f}). "
+    if not defined:
+        why = "The change in adverse-impact ratio is undefined in too many resamples for every group."
+        return empty | {"groups": per_group, "detail": why}
+    decider = min(defined, key=lambda g: g["air_change"]["ci_high"])
+    change = decider["air_change"]
+    low, high = change["ci_low"], change["ci_high"]
+    joint = (
+        f"{pct} jointly over {comparisons} groups, each interval at {level:.2%} (Šidák)"
+        if comparisons > 1
+        else f"{pct} interval"
     )
+    figures = (
+        f"Every group compared ({comparisons}). The largest fall bound is group {decider['group']}: its "
+        f"adverse-impact ratio goes from {_f(decider['champion_air']['estimate'])} (champion) to "
+        f"{_f(decider['challenger_air']['estimate'])} (challenger), a change of {change['estimate']:+.3f} "
+        f"({joint}: {low:+.3f} to {high:+.3f}). "
+    )
+    straddle = any(g["air_change"]["ci_low"] < 0 for g in defined)
+    undefined = len(defined) < len(per_group)
     if high < 0:
         verdict = REGRESSION
-        why = "The whole interval is below zero: the challenger is measurably less fair."
-    elif low >= 0:
+        why = "The whole interval is below zero: the challenger is measurably less fair to this group."
+    elif not straddle and not undefined:
         verdict = NO_REGRESSION
-        why = "The whole interval is at or above zero."
+        why = "Every group's interval is at or above zero."
     elif challenger_air_verdict == PASS:
         verdict = NO_REGRESSION
-        why = "The interval includes zero and the challenger passes the adverse-impact check on its own."
+        why = "Some intervals include zero and the challenger passes the adverse-impact check on its own."
     else:
         verdict = INCONCLUSIVE
         why = (
-            "The interval includes zero and the challenger does not clearly pass the adverse-impact "
+            "Some intervals include zero and the challenger does not clearly pass the adverse-impact "
             "check; more rows would tell."
         )
-    return result | {"verdict": verdict, "detail": figures + why}
+    return {
+        "air_change": change,
+        "challenger_air": decider["challenger_air"],
+        "champion_air": decider["champion_air"],
+        "group": decider["group"],
+        "groups": per_group,
+        "comparisons": comparisons,
+        "interval_confidence": level,
+        "verdict": verdict,
+        "detail": figures + why,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,29 +532,19 @@ def _validate(p, names, reference_group, air_floor, eo_max_diff, min_group_count
         )
 
 
-def fairness_report(
-    p: Predictions,
+def _analyse(
+    names: tuple[str, ...],
+    counts: np.ndarray,
     *,
-    reference_group: str | None = None,
-    air_floor: float = 0.8,
-    eo_max_diff: float = 0.1,
-    min_group_count: int = 30,
-    n_boot: int = 10_000,
-    seed: int = 20240601,
-    confidence: float = 0.95,
+    reference_group: str | None,
+    air_floor: float,
+    eo_max_diff: float,
+    min_group_count: int,
+    n_boot: int,
+    seed: int,
+    confidence: float,
 ) -> dict:
-    """Per-group rates and disparity checks with percentile bootstrap intervals (JSON-ready).
-
-    The reference group defaults to the highest observed selection rate among groups with at
-    least ``min_group_count`` rows. Smaller groups are reported with ``insufficient_data`` and
-    left out of the checks. Checks: AIR >= ``air_floor``; with labels, EOD and equalized-odds
-    difference <= ``eo_max_diff``. With a champion column, the change in AIR between the models
-    (see ``_champion_section``). Deterministic for a given ``seed``.
-    """
-    names = p.group_names
-    _validate(p, names, reference_group, air_floor, eo_max_diff, min_group_count, n_boot, confidence)
-    n_boot, min_group_count = int(n_boot), int(min_group_count)
-    counts = cell_counts(p)
+    """Groups and checks of one grouping (one attribute, or an intersection of attributes)."""
     labels = counts.shape[1] == 2
     rows = int(counts.sum())
     sizes = counts.sum(axis=(1, 2))
@@ -483,12 +562,40 @@ def fairness_report(
     else:
         pool = sufficient if sufficient.any() else sizes > 0
         ref = int(np.argmax(np.where(pool, np.nan_to_num(observed["sel"], nan=-1.0), -2.0)))
-    ref_observed = {k: v[ref] for k, v in observed.items()}
-    observed |= _disparities(observed, ref_observed)
-    bounds, spreads = _bootstrap_groups(counts, ref, n_boot=n_boot, seed=seed, confidence=confidence)
+    lref = ref
+    if labels:
+        # TPR and FPR gaps need a reference with both positive and negative labels: the
+        # selection reference if it has them, else the highest selection rate among those that do.
+        both = sufficient & (counts[:, 1].sum(1) > 0) & (counts[:, 0].sum(1) > 0)
+        if not both[ref] and both.any() and reference_group is None:
+            lref = int(np.argmax(np.where(both, np.nan_to_num(observed["sel"], nan=-1.0), -2.0)))
 
-    def entry(name, g):
-        return _interval(observed[name][g], bounds[name][0, g], bounds[name][1, g])
+    # The family: with a reference chosen from the data (the highest rate), any pair of groups
+    # could have been compared, so the intervals cover all pairs jointly; a named reference makes
+    # the family the comparisons with it.
+    assessed = int(sufficient.sum())
+    pairs = assessed * (assessed - 1) // 2 if reference_group is None else max(assessed - 1, 1)
+    pairs = max(pairs, 1)
+    families = {
+        "air": {"method": "Šidák", "comparisons": pairs, "interval_confidence": sidak(confidence, pairs)},
+        "eod": {"method": "Šidák", "comparisons": pairs, "interval_confidence": sidak(confidence, pairs)},
+        "eqodds": {
+            "method": "Šidák",
+            "comparisons": 2 * pairs,
+            "interval_confidence": sidak(confidence, 2 * pairs),
+        },
+    }
+    levels = {"rates": confidence} | {k: f["interval_confidence"] for k, f in families.items()}
+    bounds, stds = _bootstrap_groups(counts, (ref, lref), n_boot=n_boot, seed=seed, levels=levels)
+
+    ref_observed = {k: v[ref] for k, v in observed.items()}
+    observed["air"] = _ratio(observed["sel"], ref_observed["sel"])
+    if labels:
+        observed["tdiff"] = observed["tpr"] - observed["tpr"][lref]
+        observed["fdiff"] = observed["fpr"] - observed["fpr"][lref]
+
+    def entry(name, g, key=None):
+        return _interval(observed[name][g], bounds[key or name][0, g], bounds[key or name][1, g])
 
     compared = [g for g in range(len(names)) if sufficient[g] and g != ref]
     groups = []
@@ -505,13 +612,23 @@ def fairness_report(
             }
         )
 
-    def per_group(name):
+    def small():
         out = []
-        for g in compared:
-            values = (observed[name][g], bounds[name][0, g], bounds[name][1, g])
-            if all(math.isfinite(v) for v in values):
-                out.append((names[g], *(float(v) for v in values), float(spreads[name][g])))
+        for g in np.flatnonzero(~sufficient):
+            need = math.ceil(rows * min_group_count / max(int(sizes[g]), 1))
+            out.append((names[g], f"{int(sizes[g])} rows, fewer than {min_group_count}", need))
         return out
+
+    def finite(*values):
+        return all(math.isfinite(v) for v in values)
+
+    air_rows, air_unassessed = [], small()
+    for g in compared:
+        values = (observed["air"][g], bounds["air"][0, g], bounds["air"][1, g])
+        if finite(*values):
+            air_rows.append((names[g], *(float(v) for v in values), float(stds["air"][g])))
+        else:
+            air_unassessed.append((names[g], "its ratio is undefined", None))
 
     if not compared:
         why = (
@@ -529,13 +646,48 @@ def fairness_report(
             metric="adverse-impact ratio",
             comparator=">=",
             threshold=air_floor,
-            per_group=per_group("air"),
+            per_group=air_rows,
+            family=families["air"],
+            unassessed=air_unassessed,
             unavailable=why
             or f"the reference group {names[ref]} has no selections, so the ratio is undefined",
             **common,
         )
     ]
     if labels:
+        label_compared = [g for g in range(len(names)) if sufficient[g] and g != lref]
+        eod_rows, eod_unassessed = [], small()
+        eq_rows, eq_unassessed = [], small()
+        for g in label_compared:
+            t_est, f_est = observed["tdiff"][g], observed["fdiff"][g]
+            t_lo, t_hi = _abs_interval(*bounds["tdiff_eod"][:, g])
+            if finite(t_est, t_lo, t_hi):
+                eod_rows.append((names[g], abs(float(t_est)), float(t_lo), float(t_hi), float(stds["tdiff"][g])))
+            else:
+                eod_unassessed.append((names[g], "no positive labels here or in the reference", None))
+            tq_lo, tq_hi = _abs_interval(*bounds["tdiff_eq"][:, g])
+            fq_lo, fq_hi = _abs_interval(*bounds["fdiff_eq"][:, g])
+            t_ok, f_ok = finite(t_est, tq_lo, tq_hi), finite(f_est, fq_lo, fq_hi)
+            if t_ok and f_ok:
+                tpr_leads = abs(t_est) >= abs(f_est)
+                eq_rows.append(
+                    (
+                        names[g],
+                        float(max(abs(t_est), abs(f_est))),
+                        float(max(tq_lo, fq_lo)),
+                        float(max(tq_hi, fq_hi)),
+                        float(stds["tdiff" if tpr_leads else "fdiff"][g]),
+                    )
+                )
+            elif t_ok or f_ok:
+                # One gap is measurable: it bounds the equalized-odds difference from below, so a
+                # large gap can FAIL the check; the unmeasured one keeps it from passing.
+                est, lo = (abs(t_est), tq_lo) if t_ok else (abs(f_est), fq_lo)
+                eq_rows.append((names[g], float(est), float(lo), 1.0, float("nan")))
+                missing = "positive" if not t_ok else "negative"
+                eq_unassessed.append((names[g], f"no {missing} labels, so only one rate gap is measured", None))
+            else:
+                eq_unassessed.append((names[g], "neither rate gap is defined", None))
         no_tpr = why or "true-positive rates are undefined (a group or the reference has no positive labels)"
         checks.append(
             _check(
@@ -544,7 +696,9 @@ def fairness_report(
                 metric="equal-opportunity difference",
                 comparator="<=",
                 threshold=eo_max_diff,
-                per_group=per_group("eod"),
+                per_group=eod_rows,
+                family=families["eod"],
+                unassessed=eod_unassessed,
                 unavailable=no_tpr,
                 **common,
             )
@@ -556,62 +710,175 @@ def fairness_report(
                 metric="equalized-odds difference",
                 comparator="<=",
                 threshold=eo_max_diff,
-                per_group=per_group("eqodds"),
+                per_group=eq_rows,
+                family=families["eqodds"],
+                unassessed=eq_unassessed,
                 unavailable=why or "true- or false-positive rates are undefined for the groups compared",
                 **common,
             )
         )
+    return {
+        "rows": rows,
+        "labels": labels,
+        "reference_group": names[ref],
+        "label_reference_group": names[lref] if labels else None,
+        "ref": ref,
+        "compared": compared,
+        "groups": groups,
+        "checks": checks,
+        "insufficient_groups": [names[g] for g in range(len(names)) if not sufficient[g]],
+        "family_wise": {
+            "method": "Šidák",
+            "confidence": float(confidence),
+            "comparisons": {k: f["comparisons"] for k, f in families.items()},
+            "interval_confidence": {k: f["interval_confidence"] for k, f in families.items()},
+            "power": POWER,
+        },
+    }
+
+
+def _groupings(p: Predictions) -> list[tuple[str, tuple[str, ...], np.ndarray]]:
+    """(name, group names, codes) for each attribute and each intersection of two or more."""
+    attrs = list(p.attributes) or [None]
+    out = [(a.name if a else "group", a.values if a else p.group_names, a.codes if a else p.group) for a in attrs]
+    if len(p.attributes) < 2:
+        return out[:1] if not p.attributes else out
+    for size in range(2, min(len(p.attributes), 3) + 1):
+        for combo in itertools.combinations(p.attributes, size):
+            flat = np.zeros(p.rows, dtype=np.int64)
+            for a in combo:
+                flat = flat * len(a.values) + a.codes
+            present, codes = np.unique(flat, return_inverse=True)
+            labels = []
+            for value in present.tolist():
+                parts = []
+                for a in reversed(combo):
+                    value, code = divmod(value, len(a.values))
+                    parts.append(a.values[code])
+                labels.append(" × ".join(reversed(parts)))
+            order = np.argsort(labels, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(order.size)
+            out.append((" × ".join(a.name for a in combo), tuple(labels[i] for i in order), rank[codes.ravel()]))
+    return out
+
+
+def fairness_report(
+    p: Predictions,
+    *,
+    reference_group: str | None = None,
+    air_floor: float = 0.8,
+    eo_max_diff: float = 0.1,
+    min_group_count: int = 30,
+    n_boot: int = 10_000,
+    seed: int = 20240601,
+    confidence: float = 0.95,
+) -> dict:
+    """Per-group rates and disparity checks with percentile bootstrap intervals (JSON-ready).
+
+    The reference group defaults to the highest observed selection rate among groups with at
+    least ``min_group_count`` rows. Smaller groups are reported with ``insufficient_data``; a
+    check with such a group is never PASS (INCONCLUSIVE with the rows needed, or FAIL on the
+    groups assessed). Checks: AIR >= ``air_floor``; with labels, EOD and equalized-odds
+    difference <= ``eo_max_diff``. ``confidence`` is family-wise: the disparity intervals are
+    Šidák-adjusted over the comparisons (``family_wise``). With a champion column, the change in
+    AIR of every group (see ``_champion_section``); with a score column, AUC, KS and
+    calibration (``scores``); with several protected-attribute columns, each attribute and
+    their intersections (``by_attribute``; the top-level figures are the first attribute's).
+    Deterministic for a given ``seed``.
+    """
+    names = p.group_names
+    _validate(p, names, reference_group, air_floor, eo_max_diff, min_group_count, n_boot, confidence)
+    n_boot, min_group_count = int(n_boot), int(min_group_count)
+    options = {
+        "air_floor": air_floor,
+        "eo_max_diff": eo_max_diff,
+        "min_group_count": min_group_count,
+        "n_boot": n_boot,
+        "seed": seed,
+        "confidence": confidence,
+    }
+    main = _analyse(names, cell_counts(p), reference_group=reference_group, **options)
 
     champion = None
     if p.y_pred_champion is not None:
-        air_check = checks[0]
-        worst = names.index(air_check["group"]) if air_check["group"] is not None else None
         champion = _champion_section(
             p,
-            ref,
-            worst,
+            p.group,
+            names,
+            main["ref"],
+            main["compared"],
             n_boot=n_boot,
             seed=seed,
             confidence=confidence,
-            challenger_air_verdict=air_check["verdict"],
+            challenger_air_verdict=main["checks"][0]["verdict"],
         )
 
-    insufficient = [names[g] for g in range(len(names)) if not sufficient[g]]
+    scores = None
+    if p.score is not None and p.y_true is not None:
+        scores = score_report(
+            p.score, p.y_true, p.group, names, min_group_count=min_group_count,
+            n_boot=n_boot, seed=seed, confidence=confidence,
+        )  # fmt: skip
+
+    by_attribute = []
+    groupings = _groupings(p)
+    if len(groupings) > 1:
+        for label, values, codes in groupings:
+            sub = Predictions(values, codes.astype(np.int32), p.y_pred, p.y_true)
+            analysis = _analyse(values, cell_counts(sub), reference_group=None, **options)
+            by_attribute.append(
+                {
+                    "attribute": label,
+                    "intersection": " × " in label,
+                    **{k: analysis[k] for k in ("reference_group", "groups", "checks", "insufficient_groups")},
+                }
+            )
+
     return {
         "method": "multinomial-cell-bootstrap",
         "n_boot": n_boot,
         "seed": int(seed),
         "confidence": float(confidence),
-        "rows": rows,
-        "labels": labels,
-        "reference_group": names[ref],
+        "rows": main["rows"],
+        "labels": main["labels"],
+        "reference_group": main["reference_group"],
+        "label_reference_group": main["label_reference_group"],
         "thresholds": {
             "air_floor": float(air_floor),
             "eo_max_diff": float(eo_max_diff),
             "min_group_count": min_group_count,
         },
-        "groups": groups,
-        "checks": checks,
+        "family_wise": main["family_wise"],
+        "groups": main["groups"],
+        "checks": main["checks"],
         "champion": champion,
-        "metrics": _flat_metrics(rows, groups, checks, champion, insufficient),
-        "insufficient_groups": insufficient,
+        "scores": scores,
+        "by_attribute": by_attribute,
+        "metrics": _flat_metrics(main, champion, scores, by_attribute),
+        "insufficient_groups": main["insufficient_groups"],
     }
 
 
-def _flat_metrics(rows, groups, checks, champion, insufficient) -> dict[str, float | int]:
+def _flat_metrics(main, champion, scores, by_attribute) -> dict[str, float | int]:
     """Numbers only, for the rule engine: KEY, KEY.ci_low, KEY.ci_high. Undefined values are left out."""
-    metrics: dict[str, float | int] = {"rows": rows, "groups.insufficient": len(insufficient)}
+    groups, checks = main["groups"], main["checks"]
+    metrics: dict[str, float | int] = {"rows": main["rows"], "groups.insufficient": len(main["insufficient_groups"])}
 
     def put(key, value):
         if value is not None:
             metrics[key] = value
 
-    for check in checks:
-        put(check["key"], check["estimate"])
-        put(f"{check['key']}.ci_low", check["ci_low"])
-        put(f"{check['key']}.ci_high", check["ci_high"])
-        if check["verdict"] == INCONCLUSIVE:
-            put(f"{check['key']}.n_required", check["n_required"])
+    def put_checks(prefix, checks, suffix=""):
+        for check in checks:
+            key = check["key"] + suffix
+            put(key, check["estimate"])
+            put(f"{key}.ci_low", check["ci_low"])
+            put(f"{key}.ci_high", check["ci_high"])
+            if check["verdict"] == INCONCLUSIVE:
+                put(f"{key}.n_required", check["n_required"])
+
+    put_checks("", checks)
     keys = unique_metric_keys([g["group"] for g in groups])
     for g in groups:
         key = keys[g["group"]]
@@ -624,4 +891,11 @@ def _flat_metrics(rows, groups, checks, champion, insufficient) -> dict[str, flo
         put("fairness.air_change", change["estimate"])
         put("fairness.air_change.ci_low", change["ci_low"])
         put("fairness.air_change.ci_high", change["ci_high"])
+    if scores is not None:
+        metrics.update(scores["metrics"])
+    attr_keys = unique_metric_keys([a["attribute"].replace(" × ", "_x_") for a in by_attribute])
+    for a in by_attribute:
+        key = attr_keys[a["attribute"].replace(" × ", "_x_")]
+        put_checks("", a["checks"], suffix=f".by.{key}")
+        metrics[f"groups.insufficient.by.{key}"] = len(a["insufficient_groups"])
     return metrics

@@ -1,6 +1,5 @@
 """CSV readers of the statistics engine: what they accept, and what they refuse with which field."""
 
-import time
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governance.stats import StatsInputError, parse_feature_table, parse_predictions
+from governance.stats.csvparse import MISSING_TOKENS
 
 
 def refused(data: bytes, **kwargs) -> StatsInputError:
@@ -61,9 +61,17 @@ def test_utf8_bom_and_non_ascii_group_names():
     assert p.group_names == ("Zürich", "Åland")  # code-point order, as sorted() gives
 
 
-def test_group_names_are_stripped_of_surrounding_spaces():
-    p = parse_predictions(b"group,y_pred\n a ,1\na,0\n")
-    assert p.group_names == ("a",)
+def test_group_names_differing_only_by_surrounding_spaces_are_refused_not_merged():
+    # Merging " a " into "a" silently would pool two populations someone kept apart.
+    err = refused(b"group,y_pred\n a ,1\na,0\n")
+    assert err.field == "group"
+    assert "' a '" in err.message and "'a'" in err.message and "surrounding spaces" in err.message
+    assert "row 1 (line 2 of the file)" in err.message and "row 2 (line 3 of the file)" in err.message
+
+
+def test_a_group_with_surrounding_spaces_and_no_twin_is_kept_stripped():
+    p = parse_predictions(b"group,y_pred\n a ,1\nb,0\n")
+    assert p.group_names == ("a", "b")
 
 
 def test_long_group_names_are_kept_distinct():
@@ -81,7 +89,7 @@ def test_long_group_names_are_kept_distinct():
                 st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters=',"'),
                 min_size=1,
                 max_size=20,
-            ),
+            ).filter(lambda name: name not in MISSING_TOKENS),
             st.integers(0, 1),
         ),
         min_size=1,
@@ -99,9 +107,10 @@ def test_fast_and_csv_module_paths_agree(rows, quoted):
     assert p.y_pred.tolist() == [y for _, y in rows]
 
 
-def test_a_million_rows_parse_in_well_under_a_second():
+def test_a_large_file_parses_every_row():
+    """Speed is measured in bench/fairness.py; here, that a large file is read whole and right."""
     rng = np.random.default_rng(1)
-    n = 1_000_000
+    n = 200_000
     names = np.array([b"north", b"south", b"east", b"west"])
     body = b"\n".join(
         names[rng.integers(0, 4, n)]
@@ -113,12 +122,9 @@ def test_a_million_rows_parse_in_well_under_a_second():
         + rng.integers(0, 2, n).astype("S1")
     )
     data = b"group,y_true,y_pred,y_pred_champion\n" + body + b"\n"
-    parse_predictions(data)  # first call pays for page faults
-    start = time.perf_counter()
     p = parse_predictions(data)
-    elapsed = time.perf_counter() - start
     assert p.rows == n
-    assert elapsed < 1.0, f"parsing took {elapsed:.2f} s"
+    assert p.group_names == ("east", "north", "south", "west")
 
 
 # --- refused input ----------------------------------------------------------------------------
@@ -181,11 +187,9 @@ def test_empty_group_value_is_refused(value):
     assert "empty" in err.message and "row 2" in err.message
 
 
-def test_too_many_distinct_groups_is_refused_quickly():
+def test_too_many_distinct_groups_is_refused():
     body = b"\n".join(np.char.add(np.arange(100_000).astype("S6"), b",1").tolist())
-    start = time.perf_counter()
     err = refused(b"group,y_pred\n" + body + b"\n")
-    assert time.perf_counter() - start < 1.0
     assert err.field == "group"
     assert "1,000" in err.message and "100,000" in err.message
 
@@ -248,3 +252,63 @@ def test_feature_table_column_limit():
     with pytest.raises(StatsInputError) as info:
         parse_feature_table(b"a,b,c\n1,2,3\n", max_columns=2)
     assert "limit is 2" in info.value.message
+
+
+# --- Arrow reader: line endings, missing-value tokens, group labels ---------------------------
+
+
+def test_cr_only_line_endings_are_read():
+    p = parse_predictions(b"group,y_pred\ra,1\rb,0\ra,0\r")
+    assert p.group_names == ("a", "b")
+    assert p.y_pred.tolist() == [1, 0, 0]
+
+
+def test_cr_only_file_with_a_bad_value_still_names_its_row():
+    err = refused(b"group,y_pred\ra,1\rb,2\r")
+    assert err.field == "y_pred" and "row 2" in err.message
+
+
+@pytest.mark.parametrize("token", ["NA", "null", "None", "NaN", "#N/A", "<NA>"])
+def test_missing_value_tokens_never_become_group_names(token):
+    err = refused(f"group,y_pred\na,1\n{token},0\n".encode())
+    assert err.field == "group"
+    assert "row 2" in err.message and repr(token) in err.message and "missing" in err.message
+
+
+@pytest.mark.parametrize("token", ["NA", "null", "None", "NaN", "n/a", "NULL"])
+def test_missing_value_tokens_keep_a_numeric_feature_numeric(token):
+    table = parse_feature_table(f"income,region\n52000,north\n{token},{token}\n61000.5,south\n".encode())
+    np.testing.assert_array_equal(table["income"], [52000.0, np.nan, 61000.5])
+    assert table["region"] == ["north", None, "south"]
+
+
+def test_text_appearing_late_in_a_numeric_looking_column_makes_it_categorical():
+    # Arrow guesses types from the first batch; a later batch with text must not be an error.
+    body = b"".join(b"%d\n" % i for i in range(200_000)) + b"A7\n"
+    table = parse_feature_table(b"code\n" + body)
+    assert table["code"][-1] == "A7" and table["code"][0] == "0"
+
+
+def test_predictions_can_be_read_from_a_path(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"group,y_pred\na,1\nb,0\n")
+    assert parse_predictions(path).y_pred.tolist() == [1, 0]
+
+
+def test_several_protected_attribute_columns_are_read():
+    p = parse_predictions(
+        b"sex,age_band,y_pred\nF,18-30,1\nM,31-50,0\nF,31-50,1\n", attributes=("sex", "age_band")
+    )
+    assert [a.name for a in p.attributes] == ["sex", "age_band"]
+    assert p.group_names == ("F", "M")
+    assert p.attributes[1].values == ("18-30", "31-50")
+    assert p.attributes[1].codes.tolist() == [0, 1, 1]
+
+
+def test_a_large_quoted_file_is_read_with_groups_intact():
+    rng = np.random.default_rng(4)
+    n = 300_000
+    names = np.array([b'"north, A"', b'"south"', b"east"])
+    lines = names[rng.integers(0, 3, n)] + b"," + rng.integers(0, 2, n).astype("S1")
+    p = parse_predictions(b"group,y_pred\n" + b"\n".join(lines.tolist()) + b"\n")
+    assert p.group_names == ("east", "north, A", "south") and p.rows == n

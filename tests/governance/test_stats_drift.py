@@ -14,6 +14,7 @@ from governance.stats import (
     psi_categorical,
     psi_numeric,
 )
+from governance.stats.drift import current_rows_needed, psi_noise
 
 
 def feature(report, name):
@@ -105,9 +106,11 @@ def test_shifted_feature_is_flagged_act_with_metrics():
 def test_watch_band_between_the_two_levels():
     # Category shares 0.5/0.5 -> 0.62/0.38: PSI = 0.12 ln(1.24) + (-0.12) ln(0.76) = 0.0587 (OK);
     # 0.5/0.5 -> 0.66/0.34: PSI = 0.16 ln(1.32) - 0.16 ln(0.68) = 0.1061 (WATCH).
-    base = ["x"] * 50 + ["y"] * 50
-    assert feature(drift_report({"c": base}, {"c": ["x"] * 62 + ["y"] * 38}), "c")["status"] == "OK"
-    f = feature(drift_report({"c": base}, {"c": ["x"] * 66 + ["y"] * 34}), "c")
+    # 1,000 rows a side: at 100 a side noise alone reaches PSI 0.13 once in a hundred samples,
+    # so the minimum-sample rule would (rightly) call the feature INSUFFICIENT.
+    base = ["x"] * 500 + ["y"] * 500
+    assert feature(drift_report({"c": base}, {"c": ["x"] * 620 + ["y"] * 380}), "c")["status"] == "OK"
+    f = feature(drift_report({"c": base}, {"c": ["x"] * 660 + ["y"] * 340}), "c")
     assert f["psi"] == pytest.approx(0.16 * math.log(1.32) - 0.16 * math.log(0.68))
     assert f["status"] == "WATCH"
 
@@ -194,3 +197,92 @@ def test_parsed_feature_tables_feed_the_report():
     assert income["kind"] == "numeric" and income["current_null_rate"] == 0.75 and income["status"] == "ACT"
     assert region["new_categories"] == ["west"]
     assert report["metrics"]["new_categories.max"] == 1
+
+
+# --- point masses, missing-value tokens, minimum sample ---------------------------------------
+
+
+def _flag(share_of_ones: float, n: int = 20_000) -> np.ndarray:
+    ones = round(share_of_ones * n)
+    return np.array([1.0] * ones + [0.0] * (n - ones))
+
+
+def _two_bin_psi(p: float, q: float) -> float:
+    return (q - p) * math.log(q / p) + ((1 - q) - (1 - p)) * math.log((1 - q) / (1 - p))
+
+
+@pytest.mark.parametrize("before, after", [(0.95, 0.50), (0.95, 0.05), (0.50, 0.95)])
+def test_a_shift_of_a_0_1_feature_is_seen(before, after):
+    # Deciles of a 95 %-ones feature are all 1: one bin, PSI 0. A point mass gets its own bin.
+    value = psi_numeric(_flag(before), _flag(after))
+    assert value == pytest.approx(_two_bin_psi(before, after), rel=1e-3)
+    assert value > 1.0
+
+
+def test_a_shift_onto_a_capped_score_is_seen():
+    rng = np.random.default_rng(2)
+    n = 20_000
+    base = np.where(rng.random(n) < 0.93, 100.0, rng.uniform(0, 100, n))
+    cur = np.where(rng.random(n) < 0.60, 100.0, rng.uniform(0, 100, n))
+    # Two bins carry it: at the cap (0.93 -> 0.60) and below (0.07 -> 0.40): about 0.72.
+    assert psi_numeric(base, cur) == pytest.approx(0.72, abs=0.03)
+
+
+def test_a_constant_that_changes_is_seen():
+    assert psi_numeric(np.full(1000, 5.0), np.full(1000, 4.0)) > 5
+    assert psi_numeric(np.full(1000, 5.0), np.full(1000, 5.0)) == 0.0
+
+
+def test_continuous_features_still_use_deciles():
+    rng = np.random.default_rng(3)
+    base, cur = rng.normal(size=5000), rng.normal(size=5000) + 0.5
+    edges = np.quantile(base, np.arange(1, 10) / 10)
+    expected = np.bincount(np.searchsorted(edges, base), minlength=10)
+    actual = np.bincount(np.searchsorted(edges, cur), minlength=10)
+    assert psi_numeric(base, cur) == pytest.approx(psi(expected, actual))
+
+
+def test_missing_value_tokens_leave_identical_distributions_stable():
+    # 3 % of rows written as NA / null / None: the feature stays numeric, PSI ~ 0, no new categories.
+    def table(seed):
+        r = np.random.default_rng(seed)
+        values = r.normal(50_000, 10_000, 5000).round(2).astype(str)
+        values[r.random(5000) < 0.03] = r.choice(["NA", "null", "None"])
+        return ("income\n" + "\n".join(values) + "\n").encode()
+
+    report = drift_report(parse_feature_table(table(1)), parse_feature_table(table(2)))
+    f = feature(report, "income")
+    assert f["kind"] == "numeric" and f["status"] == "OK" and f["psi"] < 0.02
+    assert f["new_categories_count"] is None
+
+
+def test_psi_on_a_small_current_sample_is_insufficient_not_act():
+    # No drift, 50 current rows: before, 43 % of such samples were ACT.
+    rng = np.random.default_rng(9)
+    base = rng.normal(size=10_000)
+    statuses = [
+        feature(drift_report({"x": base}, {"x": rng.normal(size=50)}), "x")["status"] for _ in range(200)
+    ]
+    assert statuses.count("ACT") == 0
+    assert statuses.count("INSUFFICIENT") == 200
+    report = drift_report({"x": base}, {"x": rng.normal(size=50)})
+    assert "psi.x" not in report["metrics"] and report["metrics"]["psi.insufficient"] == 1
+    assert "current rows would do" in feature(report, "x")["reasons"][0]
+
+
+def test_psi_false_alarm_rate_is_small_at_the_minimum_sample():
+    # At the size the rule accepts, noise alone rarely reaches the watch level.
+    rng = np.random.default_rng(10)
+    base = rng.normal(size=20_000)
+    n = current_rows_needed(10, base.size, 0.1)
+    assert 150 < n < 400
+    statuses = [feature(drift_report({"x": base}, {"x": rng.normal(size=n)}), "x")["status"] for _ in range(300)]
+    assert statuses.count("INSUFFICIENT") == 0
+    assert statuses.count("WATCH") + statuses.count("ACT") <= 9  # about 1 % expected
+
+
+def test_noise_level_matches_scipy_chi_square():
+    from scipy.stats import chi2
+
+    for df in (1, 4, 9, 30):
+        assert psi_noise(df + 1, 10**12, 1) == pytest.approx(chi2.ppf(0.99, df), rel=0.01)

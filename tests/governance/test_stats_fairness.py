@@ -267,8 +267,9 @@ def test_check_interval_is_decided_by_the_worst_group():
 # --- reference group and small groups ---------------------------------------------------------
 
 
-def test_small_group_is_reported_as_insufficient_and_left_out_of_checks():
-    # "tiny" selects nobody (AIR 0) but has only 10 rows: reported, not judged.
+def test_small_group_is_reported_as_insufficient_and_keeps_the_check_from_passing():
+    # "tiny" selects nobody (AIR 0) but has only 10 rows: reported, not judged -- and, since it
+    # is not judged, the check cannot PASS (it used to, which hid the group).
     report = fairness_report(from_selected({"a": (500, 250), "b": (500, 240), "tiny": (10, 0)}), n_boot=1000)
     tiny = group(report, "tiny")
     assert tiny["insufficient_data"] is True and tiny["n"] == 10
@@ -277,8 +278,11 @@ def test_small_group_is_reported_as_insufficient_and_left_out_of_checks():
     assert report["insufficient_groups"] == ["tiny"]
     assert report["metrics"]["groups.insufficient"] == 1
     assert report["metrics"]["fairness.selection_rate.tiny"] == 0.0
-    assert check(report, "fairness.air")["group"] == "b"
-    assert check(report, "fairness.air")["verdict"] == "PASS"
+    c = check(report, "fairness.air")
+    assert c["group"] == "b"
+    assert c["verdict"] == "INCONCLUSIVE"
+    assert c["n_required"] == math.ceil(1010 * 30 / 10)  # tiny reaches 30 rows at the same share
+    assert c["unassessed_groups"][0]["group"] == "tiny" and "tiny" in c["detail"]
 
 
 def test_default_reference_is_highest_selection_rate_among_sufficient_groups():

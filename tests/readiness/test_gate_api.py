@@ -316,3 +316,22 @@ def test_drift_files_produce_psi_metrics(eval_client, cast):
     metrics = response.json()["metrics"]
     assert metrics["psi.income"] > 0.2 and metrics["new_categories.device"] == 1
     assert launch.items.get(key="dataset_diff_psi").status == "FAIL"
+
+
+def test_fairness_answer_states_its_family_wise_method_and_confidence(eval_client, cast, client):
+    launch = make_launch(author=cast["author"])
+    model = launch.version.model
+    model.protected_attributes = ["sex", "age_band"]
+    model.save()
+    rng = np.random.default_rng(3)
+    rows = ["sex,age_band,y_pred"] + [
+        f"{rng.choice(['F', 'M'])},{rng.choice(['18-30', '31-50'])},{int(rng.random() < 0.5)}" for _ in range(800)
+    ]
+    response = post_csv(eval_client, launch, ("\n".join(rows) + "\n").encode())
+    assert response.status_code == 201, response.json()
+    fairness = Evaluation.objects.get().report["fairness"]
+    assert fairness["family_wise"]["method"] == "Šidák" and fairness["family_wise"]["confidence"] == 0.95
+    assert [a["attribute"] for a in fairness["by_attribute"]] == ["sex", "age_band", "sex × age_band"]
+    client.force_login(cast["author"])
+    page = client.get(f"/launches/{launch.pk}/").content.decode()
+    assert "Šidák-adjusted intervals" in page and "family-wise confidence" in page
