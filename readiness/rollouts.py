@@ -21,6 +21,7 @@ from .content import guardrail_content, stage_content
 from .guardrails import BREACHED, PASSING, GuardrailSpec, Point, evaluate_guardrail
 from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
 from .services import lock, refresh_content, transition
+from .signals import launch_rolled_back, stage_entered
 
 S = LaunchStatus
 MAX_BATCH = 5000
@@ -246,6 +247,7 @@ def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
         _enter(plan, first, now)
         audit.record("rollout.stage_entered", plan, actor=actor,
                      after={"stage": first.name, "traffic_percent": first.traffic_percent, "launch": launch.pk})
+        stage_entered.send(sender=LaunchRequest, launch=launch, stage=first, previous=None, actor=actor, at=now)
     return launch
 
 
@@ -330,6 +332,7 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
         _enter(plan, nxt, now)
         audit.record("rollout.stage_entered", plan, actor=actor, before={"stage": current.name},
                      after={"stage": nxt.name, "traffic_percent": nxt.traffic_percent, "launch": launch.pk})
+        stage_entered.send(sender=LaunchRequest, launch=launch, stage=nxt, previous=current, actor=actor, at=now)
         return {"status": launch.status, "stage": nxt.name, "actions": actions}
 
 
@@ -344,6 +347,7 @@ def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> 
     launch.rollback_reason, launch.rolled_back_by = reason[:2000], actor_label(actor)
     launch.save(update_fields=["rollback_reason", "rolled_back_by"])
     incident = _open_incident(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
+    launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now)
     _notify(launch, "rolled_back", f"{reason}\nIncident #{incident.pk} was opened.")
     return {"incident": incident.pk, "already": False}
 

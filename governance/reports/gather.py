@@ -290,6 +290,16 @@ def _in_flight(until) -> list[dict]:
     return rows
 
 
+# Top-layer apps add governance pack sections (a function viewer -> dict or None) without this module importing
+# them; a section is {"id", "title", "intro", "columns", "rows", "empty"} of plain values.
+PACK_SECTIONS: list = []
+
+
+def register_pack_section(provider):
+    PACK_SECTIONS.append(provider)
+    return provider
+
+
 def gather_governance_pack(viewer, params: dict) -> dict:
     start, end = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])
     since, until = _bounds(start, end)
@@ -366,6 +376,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
                             "version": getattr(getattr(c, "resulting_version", None), "number", None)}
                            for c in changes],
         "restricted_incident_ids": sorted(restricted),
+        "sections": [s for s in (provider(viewer) for provider in PACK_SECTIONS) if s],
     }
 
 
