@@ -67,6 +67,9 @@ class SyncedVersion(models.Model):
     note = models.CharField(max_length=300, blank=True, help_text="Why it has no Gatehouse version yet.")
     mlflow_created_ms = models.BigIntegerField(default=0)
     mlflow_updated_ms = models.BigIntegerField(default=0)
+    fingerprint = models.CharField(max_length=64, blank=True,
+                                   help_text="sha256 of the version as MLflow last described it: unchanged means "
+                                             "skipped (MLflow does not move its timestamp when a tag is set).")
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

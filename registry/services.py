@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import audit
+from governance.canonical import content_hash
 from governance.errors import Conflict, ValidationFailed
 from governance.models import GIT_COMMIT_RE, SHA256_RE, MLModel, ModelVersion, RiskTier
 from governance.permissions import require
@@ -106,15 +107,18 @@ def _fetch(client: Client, link: RegistryLink) -> dict:
     """Everything a sync needs from MLflow. Reads only: an error here leaves Gatehouse untouched."""
     registered = client.get_registered_model(link.registered_model)
     versions = client.search_versions(link.registered_model)
-    known = dict(SyncedVersion.objects.filter(link=link).values_list("mlflow_version", "mlflow_updated_ms"))
+    known = dict(SyncedVersion.objects.filter(link=link).values_list("mlflow_version", "fingerprint"))
     changed = []
     for version in sorted(versions, key=lambda v: int(v["version"])):
-        number, updated = int(version["version"]), int(version.get("last_updated_timestamp") or 0)
-        if known.get(number) == updated:
-            continue  # incremental: unchanged since the last sync
+        if known.get(int(version["version"])) == fingerprint(version):
+            continue  # incremental: unchanged since the last sync, so its run is not fetched again
         run = client.get_run(version["run_id"]) if version.get("run_id") else None
         changed.append((version, run))
     return {"aliases": aliases_of(registered), "changed": changed, "seen": len(versions)}
+
+
+def fingerprint(version: dict) -> str:
+    return content_hash(version)
 
 
 def _pairs(items) -> dict:
@@ -148,7 +152,7 @@ def _sync_version(link: RegistryLink, version: dict, run: dict | None, *, actor)
     synced.git_commit = commit if GIT_COMMIT_RE.match(commit) else ""
     synced.mlflow_created_ms = int(version.get("creation_timestamp") or 0)
     synced.mlflow_updated_ms = int(version.get("last_updated_timestamp") or 0)
-    synced.synced_at = timezone.now()
+    synced.fingerprint, synced.synced_at = fingerprint(version), timezone.now()
     if synced.model_version is None and not note and synced.status == "READY":
         existing = ModelVersion.objects.filter(model=link.model, version=str(number)).first()
         if existing is None:
