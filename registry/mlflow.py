@@ -131,7 +131,7 @@ class Client:
 
     def delete_alias(self, name: str, alias: str) -> None:
         try:
-            self._call("DELETE", "registered-models/alias", query={"name": name, "alias": alias})
+            self._call("DELETE", "registered-models/alias", body={"name": name, "alias": alias})
         except MlflowRefused as error:
             if error.error_code != "RESOURCE_DOES_NOT_EXIST" and error.http_status != 404:
                 raise

@@ -303,12 +303,13 @@ def on_stage_entered(launch: LaunchRequest, stage, *, actor) -> AliasActuation |
 
 
 def previous_approved_version(link: RegistryLink, alias: str, *, excluding: int) -> int | None:
-    """The version Gatehouse last gave this alias for a launch that has not been rolled back itself."""
+    """The version Gatehouse last gave this alias for an approved launch that reached the mapped stage and has not
+    been rolled back itself (a change superseded before MLflow took it still counts: the launch got there)."""
     return (AliasActuation.objects
-            .filter(link=link, alias=alias, status=A.APPLIED, kind=AliasActuation.Kind.STAGE,
+            .filter(link=link, alias=alias, status__in=(A.APPLIED, A.SUPERSEDED), kind=AliasActuation.Kind.STAGE,
                     target_version__isnull=False)
             .exclude(target_version=excluding).exclude(launch__status=LaunchStatus.ROLLED_BACK)
-            .order_by("-applied_at", "-pk").values_list("target_version", flat=True).first())
+            .order_by("-requested_at", "-pk").values_list("target_version", flat=True).first())
 
 
 def on_rolled_back(launch: LaunchRequest, *, actor, reason: str) -> list[AliasActuation]:

@@ -4,6 +4,7 @@ loopback port, started once per test run. Every registry test is in one xdist gr
 
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -55,11 +56,11 @@ def mlflow_server(tmp_path_factory):
             time.sleep(0.3)
         yield url
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)  # the server and the workers it started
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
         log.close()
 
 
@@ -103,7 +104,8 @@ def register_version(mlflow_client):
         elif digest:
             version_tags["artifact_sha256"] = digest
         mlflow_client.set_terminated(run_id)
-        mv = mlflow_client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id, tags=version_tags)
+        mv = mlflow_client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id, tags=version_tags,
+                                               await_creation_for=0)
         return int(mv.version), run_id
 
     return register
