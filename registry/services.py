@@ -19,14 +19,14 @@ from django.utils import timezone
 
 from governance import audit
 from governance.canonical import content_hash
-from governance.errors import Conflict, ValidationFailed
+from governance.errors import Conflict, DomainError, ValidationFailed
 from governance.models import GIT_COMMIT_RE, SHA256_RE, MLModel, ModelVersion, RiskTier
 from governance.permissions import require
 from governance.principals import SystemActor
 from governance.services import create_version
 from readiness.models import LaunchRequest, LaunchStatus
 
-from .mlflow import Client, MlflowError, MlflowRefused, MlflowUnavailable, aliases_of, enabled
+from .mlflow import Client, MlflowRefused, MlflowUnavailable, aliases_of, enabled
 from .models import AliasActuation, AliasMapping, AliasState, RegistryLink, SyncedVersion
 
 log = logging.getLogger(__name__)
@@ -218,10 +218,14 @@ def sync_link(link: RegistryLink, *, actor=SYNC_ACTOR) -> dict:
     fetched_at = timezone.now()
     try:
         fetched = _fetch(client, link)
-    except MlflowError as error:
+        return _write_sync(link, fetched, fetched_at=fetched_at, actor=actor)
+    except DomainError as error:  # nothing of this sync was written; say why where people look
         RegistryLink.objects.filter(pk=link.pk).update(last_sync_error=error.message[:2000],
                                                        last_sync_error_at=timezone.now())
         raise
+
+
+def _write_sync(link: RegistryLink, fetched: dict, *, fetched_at, actor) -> dict:
     summary = {"seen": fetched["seen"], "new": 0, "created": 0, "adopted": 0, "updated": 0,
                "awaiting_digest": 0, "drifted": 0}
     with transaction.atomic():
@@ -242,7 +246,7 @@ def sync_all(*, actor=SYNC_ACTOR) -> dict:
     for link in RegistryLink.objects.select_related("model").order_by("pk"):
         try:
             results[link.registered_model] = sync_link(link, actor=actor)
-        except MlflowError as error:
+        except DomainError as error:  # MLflow down or refusing, or a version Gatehouse cannot accept
             log.warning("MLflow sync of %s failed: %s", link.registered_model, error.message)
             results[link.registered_model] = {"error": error.message}
     return results
@@ -341,7 +345,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
         if row is None:
             return None
         state = AliasState.objects.select_for_update().get(link_id=row["link_id"], alias=row["alias"])
-        actuation = AliasActuation.objects.select_for_update().select_related("link").get(pk=actuation_id)
+        actuation = AliasActuation.objects.select_for_update(of=("self",)).select_related("link").get(pk=actuation_id)
         if actuation.status != A.PENDING:
             return actuation
         actuation.attempts += 1

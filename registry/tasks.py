@@ -14,6 +14,8 @@ def sync_registry() -> dict:
 @shared_task(acks_late=True)
 def sync_registered_model(link_id: int) -> dict:
     """One link, e.g. when an MLflow webhook says something changed."""
+    from governance.errors import DomainError
+
     from . import mlflow, services
     from .models import RegistryLink
 
@@ -22,7 +24,7 @@ def sync_registered_model(link_id: int) -> dict:
         return {}
     try:
         return services.sync_link(link)
-    except mlflow.MlflowError as error:  # recorded on the link; the periodic sync tries again
+    except DomainError as error:  # recorded on the link when MLflow failed; the periodic sync tries again
         return {"error": error.message}
 
 

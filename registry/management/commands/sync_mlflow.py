@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from governance.errors import DomainError
 from registry import mlflow, services
 from registry.models import RegistryLink
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         for link in links:
             try:
                 summary = services.sync_link(link)
-            except mlflow.MlflowError as error:
+            except DomainError as error:
                 failed = True
                 self.stderr.write(f"{link.registered_model}: {error.message}")
                 continue
