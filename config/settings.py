@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "reporting",
     "examples",
     "dashboard",
+    "registry",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "evaluate-rollouts": {"task": "readiness.tasks.evaluate_rollouts", "schedule": 60.0},
     "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports", "schedule": 300.0},
+    "sync-mlflow-registry": {"task": "registry.tasks.sync_registry", "schedule": 300.0},
+    "retry-mlflow-alias-changes": {"task": "registry.tasks.retry_alias_changes", "schedule": 60.0},
     "remind-overdue-action-items": {
         "task": "postmortems.tasks.remind_overdue_action_items",
         "schedule": crontab(hour=7, minute=0),
@@ -186,6 +189,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "celery": {"level": "WARNING"},
                 "kombu": {"level": "WARNING"}},
 }
+
+# MLflow Model Registry: unset MLFLOW_TRACKING_URI turns the integration off (the demo needs none of it).
+MLFLOW_TRACKING_URI = env_str("MLFLOW_TRACKING_URI", "")
+MLFLOW_TRACKING_TOKEN = env_str("MLFLOW_TRACKING_TOKEN", "")
+MLFLOW_WEBHOOK_SECRET = env_str("MLFLOW_WEBHOOK_SECRET", "")
+MLFLOW_TIMEOUT_SECONDS = env_int("MLFLOW_TIMEOUT_SECONDS", 5)
 
 # Reports
 PDF_PAGE_SIZE = env_str("PDF_PAGE_SIZE", "A4")

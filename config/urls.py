@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("readiness.urls")),
     path("", include("postmortems.urls")),
     path("", include("reporting.urls")),
+    path("", include("registry.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

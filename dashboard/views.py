@@ -7,8 +7,9 @@ from governance.inventory import selectors
 from governance.kernel.permissions import roles_of
 from postmortems.selectors import dashboard_panels as incident_panels
 from readiness.dashboard import launch_panels
+from registry.dashboard import registry_panels
 
-PANEL_PROVIDERS = (launch_panels, incident_panels)
+PANEL_PROVIDERS = (launch_panels, incident_panels, registry_panels)
 
 
 def _panels(user) -> list[dict]:

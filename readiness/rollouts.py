@@ -22,7 +22,7 @@ from .content import guardrail_content, stage_content
 from .guardrails import BREACHED, PASSING, GuardrailSpec, Point, evaluate_guardrail
 from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
 from .services import lock, refresh_content, transition
-from .signals import launch_rolled_back
+from .signals import launch_rolled_back, stage_entered
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +250,7 @@ def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
         _enter(plan, first, now)
         audit.record("rollout.stage_entered", plan, actor=actor,
                      after={"stage": first.name, "traffic_percent": first.traffic_percent, "launch": launch.pk})
+        stage_entered.send(sender=LaunchRequest, launch=launch, stage=first, previous=None, actor=actor, at=now)
     return launch
 
 
@@ -334,6 +335,7 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
         _enter(plan, nxt, now)
         audit.record("rollout.stage_entered", plan, actor=actor, before={"stage": current.name},
                      after={"stage": nxt.name, "traffic_percent": nxt.traffic_percent, "launch": launch.pk})
+        stage_entered.send(sender=LaunchRequest, launch=launch, stage=nxt, previous=current, actor=actor, at=now)
         return {"status": launch.status, "stage": nxt.name, "actions": actions}
 
 
@@ -347,15 +349,19 @@ def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> 
     transition(launch, S.ROLLED_BACK, actor=actor, reason=reason, at=now)
     launch.rollback_reason, launch.rolled_back_by = reason[:2000], actor_label(actor)
     launch.save(update_fields=["rollback_reason", "rolled_back_by"])
-    incident = _open_incident(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
+    spec = _incident_spec(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
+    answers = launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now,
+                                      incident=spec)
+    # The postmortems app answers with the incident it opened; other receivers (the registry) answer nothing.
+    incident = next((answer for _receiver, answer in answers if getattr(answer, "pk", None)), None)
     opened = f"\nIncident #{incident.pk} was opened." if incident is not None else ""
     _notify(launch, "rolled_back", f"{reason}{opened}")
     return {"incident": incident.pk if incident is not None else None, "already": False}
 
 
-def _open_incident(launch, *, actor, now, reason, trigger, guardrail):
-    """The incident a rollback opens: it began when the guardrail's metric started breaching (or now, for the
-    kill switch), was detected when Gatehouse acted, and carries the evidence on its timeline. The incident
+def _incident_spec(launch, *, actor, now, reason, trigger, guardrail) -> dict:
+    """The incident a rollback calls for: it began when the guardrail's metric started breaching (or now, for
+    the kill switch), was detected when Gatehouse acted, and carries the evidence on its timeline. The incident
     itself is opened by whoever receives ``launch_rolled_back`` (the postmortems app), in this transaction."""
     timeline = []
     if launch.rollout_started_at:
@@ -383,7 +389,7 @@ def _open_incident(launch, *, actor, now, reason, trigger, guardrail):
     else:
         timeline.append({"at": now, "kind": "MITIGATION",
                          "text": f"Launch rolled back by {actor_label(actor)} with the kill switch: {reason}"})
-    spec = dict(
+    return dict(
         actor=actor if getattr(actor, "pk", None) else SystemActor("rollback"),
         title=f"Rollback of {launch.version.model.name} {launch.version.version}",
         severity=SEVERITY_BY_TIER.get(launch.tier, "SEV3"),
@@ -392,10 +398,6 @@ def _open_incident(launch, *, actor, now, reason, trigger, guardrail):
         timeline=timeline,
         fair_lending="air" in (guardrail.metric if guardrail else "") and launch.tier == "TIER_1",
     )
-    opened = [incident for _receiver, incident in
-              launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, now=now, incident=spec)
-              if incident is not None]
-    return opened[0] if opened else None
 
 
 def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:

@@ -18,6 +18,7 @@ from postmortems.models import ActionItem, Incident
 from readiness import selectors as launch_selectors
 from readiness.models import ChecklistItem, LaunchRequest, LaunchStatus, Observation, SignOff
 from readiness.services import approval_gaps, blocking_item_ok
+from registry.dashboard import registry_pack_section
 from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS, K
 from reporting.models import Report
 
@@ -291,6 +292,11 @@ def _in_flight(until) -> list[dict]:
     return rows
 
 
+# Extra governance pack sections from the integrations (a function viewer -> dict or None); a section is
+# {"id", "title", "intro", "columns", "rows", "empty"} of plain values.
+PACK_SECTIONS = (registry_pack_section,)
+
+
 def gather_governance_pack(viewer, params: dict) -> dict:
     start, end = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])
     since, until = _bounds(start, end)
@@ -367,6 +373,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
                             "version": getattr(getattr(c, "resulting_version", None), "number", None)}
                            for c in changes],
         "restricted_incident_ids": sorted(restricted),
+        "sections": [s for s in (provider(viewer) for provider in PACK_SECTIONS) if s],
     }
 
 

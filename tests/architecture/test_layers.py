@@ -9,7 +9,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("config", "governance", "readiness", "postmortems", "reporting", "examples", "dashboard")
+PACKAGES = ("config", "governance", "readiness", "postmortems", "registry", "reporting", "examples", "dashboard")
 LINT = [sys.executable, "-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"]
 
 

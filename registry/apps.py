@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class RegistryConfig(AppConfig):
+    name = "registry"
+    verbose_name = "MLflow Model Registry"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from readiness.models import LaunchRequest
+        from readiness.signals import launch_rolled_back, stage_entered
+
+        from . import receivers
+
+        stage_entered.connect(receivers.stage_entered, sender=LaunchRequest, dispatch_uid="registry.stage_entered")
+        launch_rolled_back.connect(receivers.launch_rolled_back, sender=LaunchRequest,
+                                   dispatch_uid="registry.launch_rolled_back")

@@ -1,0 +1,445 @@
+"""State changes of the registry integration: links, alias mappings, syncing versions in, and moving aliases.
+
+Two rules shape this module.
+
+- **Fetch, then write.** A sync reads everything it needs from MLflow first and writes to Gatehouse only when the
+  whole read succeeded, in one transaction: MLflow down or answering an error leaves nothing half-written (only
+  the link's "last sync failed" note, which is how the failure is shown).
+- **The rollout decides, the registry follows.** Entering a mapped stage or rolling back never waits for, or
+  fails because of, MLflow. The alias change is recorded (an ``AliasActuation``) in the same transaction as the
+  rollout change, applied to MLflow once that transaction commits, and retried by a periodic task while MLflow
+  is unreachable. A pending or refused change is shown on the dashboard until it is applied.
+"""
+
+import logging
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance.inventory.services import create_version
+from governance.kernel import audit
+from governance.kernel.canonical import content_hash
+from governance.kernel.errors import Conflict, DomainError, ValidationFailed
+from governance.kernel.permissions import require
+from governance.kernel.principals import SystemActor
+from governance.models import GIT_COMMIT_RE, SHA256_RE, MLModel, ModelVersion, RiskTier
+from readiness.models import LaunchRequest, LaunchStatus
+
+from .mlflow import Client, MlflowRefused, MlflowUnavailable, aliases_of, enabled
+from .models import AliasActuation, AliasMapping, AliasState, RegistryLink, SyncedVersion
+
+log = logging.getLogger(__name__)
+SYNC_ACTOR = SystemActor("mlflow-sync")
+ACTUATOR = SystemActor("mlflow-alias")
+A = AliasActuation.Status
+# MLflow has no artifact digest of its own: Gatehouse reads it from this model-version tag (or the run's tag).
+DIGEST_TAG = "artifact_sha256"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$")
+
+
+# -- configuration -------------------------------------------------------------------------------------------
+
+def link_model(model: MLModel, *, actor, registered_model: str) -> RegistryLink:
+    """Link a Gatehouse model to a registered model in MLflow. When the integration is on, MLflow must know the
+    name, so a typo is caught now rather than at the first sync."""
+    require(actor, "model.edit", model)
+    name = (registered_model or "").strip()
+    if not name or len(name) > 256:
+        raise ValidationFailed("Give the registered model's name in MLflow (at most 256 characters).",
+                               field="registered_model")
+    if enabled():
+        try:
+            Client.from_settings().get_registered_model(name)
+        except MlflowRefused as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise ValidationFailed(f"MLflow has no registered model named {name!r}.",
+                                       field="registered_model") from None
+            raise
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                link = RegistryLink.objects.create(model=model, registered_model=name, created_by=str(actor)[:200])
+        except IntegrityError:
+            raise Conflict(f"{model.slug} is already linked, or {name!r} is linked to another model.",
+                           code="already_linked") from None
+        audit.record("registry.linked", link, actor=actor, after={"model": model.slug, "registered_model": name})
+    return link
+
+
+def set_alias_mapping(*, actor, tier: str, stage: str, alias: str) -> AliasMapping | None:
+    """Map a rollout stage of a tier to an MLflow alias (an empty alias removes the mapping). The mapping decides
+    what serving reads, so it is a risk role's decision, like a policy approval."""
+    require(actor, "policy.approve")
+    if tier not in RiskTier.values:
+        raise ValidationFailed(f"Unknown tier {tier!r} (one of {', '.join(RiskTier.values)}).", field="tier")
+    stage, alias = (stage or "").strip(), (alias or "").strip()
+    if not stage or len(stage) > 40:
+        raise ValidationFailed("Name the rollout stage (at most 40 characters).", field="stage")
+    if alias and (not ALIAS_RE.match(alias) or alias.lower() == "latest" or re.match(r"^v\d+$", alias, re.I)):
+        raise ValidationFailed("An alias starts with a letter or underscore, uses letters, digits, '-' and '_', "
+                               "and is neither 'latest' nor v<number> (MLflow reserves those).", field="alias")
+    with transaction.atomic():
+        current = AliasMapping.objects.select_for_update().filter(tier=tier, stage=stage).first()
+        before = {"alias": current.alias} if current else None
+        if not alias:
+            if current:
+                current.delete()
+                audit.record("registry.alias_unmapped", actor=actor, object_type="registry.aliasmapping",
+                             object_id=f"{tier}:{stage}", object_repr=f"{tier}: {stage}", before=before)
+            return None
+        if AliasMapping.objects.filter(tier=tier, alias=alias).exclude(stage=stage).exists():
+            raise Conflict(f"In {tier}, @{alias} is already mapped to another stage.", code="alias_taken")
+        if current and current.alias == alias:
+            return current
+        mapping = current or AliasMapping(tier=tier, stage=stage)
+        mapping.alias = alias
+        mapping.save()
+        audit.record("registry.alias_mapped", mapping, actor=actor, before=before,
+                     after={"tier": tier, "stage": stage, "alias": alias})
+    return mapping
+
+
+# -- sync: MLflow versions into Gatehouse --------------------------------------------------------------------
+
+def _fetch(client: Client, link: RegistryLink) -> dict:
+    """Everything a sync needs from MLflow. Reads only: an error here leaves Gatehouse untouched."""
+    registered = client.get_registered_model(link.registered_model)
+    versions = client.search_versions(link.registered_model)
+    known = dict(SyncedVersion.objects.filter(link=link).values_list("mlflow_version", "fingerprint"))
+    changed = []
+    for version in sorted(versions, key=lambda v: int(v["version"])):
+        if known.get(int(version["version"])) == fingerprint(version):
+            continue  # incremental: unchanged since the last sync, so its run is not fetched again
+        run = client.get_run(version["run_id"]) if version.get("run_id") else None
+        changed.append((version, run))
+    return {"aliases": aliases_of(registered), "changed": changed, "seen": len(versions)}
+
+
+def fingerprint(version: dict) -> str:
+    return content_hash(version)
+
+
+def _pairs(items) -> dict:
+    return {i["key"]: i.get("value") for i in items or [] if "key" in i}
+
+
+def _digest(tags: dict, run_tags: dict) -> tuple[str, str]:
+    """The artifact digest where MLflow carries one, and a note when it is missing or malformed."""
+    raw = (tags.get(DIGEST_TAG) or run_tags.get(DIGEST_TAG) or "").strip().lower().removeprefix("sha256:")
+    if not raw:
+        return "", f"No artifact digest: tag the version (or its run) with {DIGEST_TAG}."
+    if not SHA256_RE.match(raw):
+        return "", f"The {DIGEST_TAG} tag is not a sha256 digest (64 hexadecimal characters)."
+    return raw, ""
+
+
+def _sync_version(link: RegistryLink, version: dict, run: dict | None, *, actor) -> tuple[SyncedVersion, str]:
+    number = int(version["version"])
+    tags = _pairs(version.get("tags"))
+    data = (run or {}).get("data", {})
+    run_tags = _pairs(data.get("tags"))
+    metrics = {m["key"]: m.get("value") for m in data.get("metrics", []) if "key" in m}
+    digest, note = _digest(tags, run_tags)
+    commit = (run_tags.get(GIT_COMMIT_TAG) or "").strip().lower()
+    synced = SyncedVersion.objects.filter(link=link, mlflow_version=number).select_related("model_version").first()
+    outcome = "updated" if synced else "new"
+    synced = synced or SyncedVersion(link=link, mlflow_version=number)
+    synced.run_id, synced.source = version.get("run_id") or "", (version.get("source") or "")[:1000]
+    synced.status, synced.description = version.get("status") or "", version.get("description") or ""
+    synced.tags, synced.metrics, synced.artifact_sha256 = tags, metrics, digest
+    synced.git_commit = commit if GIT_COMMIT_RE.match(commit) else ""
+    synced.mlflow_created_ms = int(version.get("creation_timestamp") or 0)
+    synced.mlflow_updated_ms = int(version.get("last_updated_timestamp") or 0)
+    synced.fingerprint, synced.synced_at = fingerprint(version), timezone.now()
+    if synced.model_version is None and not note and synced.status == "READY":
+        existing = ModelVersion.objects.filter(model=link.model, version=str(number)).first()
+        if existing is None:
+            synced.model_version = create_version(
+                link.model, actor=actor, version=str(number), artifact_sha256=digest, git_commit=synced.git_commit,
+                training_data_ref=f"mlflow run {synced.run_id}" if synced.run_id else "",
+                model_card=synced.description)
+            outcome = "created"
+        elif existing.artifact_sha256 == digest and not SyncedVersion.objects.filter(model_version=existing).exists():
+            synced.model_version, outcome = existing, "adopted"
+        else:
+            note = (f"Gatehouse already has a version {number} of {link.model.slug} with another artifact digest; "
+                    f"it was not overwritten.")
+    elif synced.status != "READY" and not note:
+        note = f"MLflow status {synced.status or 'unknown'}: waiting for READY."
+    if synced.model_version is not None and digest and synced.model_version.artifact_sha256 != digest:
+        note = (f"The artifact digest in MLflow ({digest[:12]}…) differs from the one Gatehouse recorded "
+                f"({synced.model_version.artifact_sha256[:12]}…).")
+    synced.note = note[:300]
+    synced.save()
+    audit.record("registry.version_synced", synced, actor=actor, after={
+        "registered_model": link.registered_model, "mlflow_version": number, "outcome": outcome,
+        "run_id": synced.run_id, "source": synced.source, "artifact_sha256": digest, "metrics": len(metrics),
+        "gatehouse_version": synced.model_version.version if synced.model_version else None, "note": synced.note})
+    return synced, outcome
+
+
+def governed_aliases(link: RegistryLink) -> set[str]:
+    """The aliases of a link that Gatehouse governs: those its tier maps, and any it has set before."""
+    mapped = set(AliasMapping.objects.filter(tier=link.model.risk_tier).values_list("alias", flat=True))
+    return mapped | set(AliasState.objects.filter(link=link).values_list("alias", flat=True))
+
+
+def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at, actor) -> int:
+    """Record where each governed alias points; report (once) an alias that points where Gatehouse did not put
+    it. Returns how many governed aliases are drifted now."""
+    drifted = 0
+    for alias in sorted(governed_aliases(link)):
+        state, _ = AliasState.objects.select_for_update().get_or_create(link=link, alias=alias)
+        if state.expected_since and state.expected_since >= fetched_at:
+            drifted += state.drifted  # Gatehouse moved it after this sync read MLflow: the read is stale
+            continue
+        was = state.drifted
+        observed = aliases.get(alias)
+        state.observed_version, state.observed_at = (int(observed) if observed else None), timezone.now()
+        state.save(update_fields=["observed_version", "observed_at"])
+        drifted += state.drifted
+        if state.drifted and not was:
+            audit.record("registry.alias_drift_detected", state, actor=actor, after={
+                "registered_model": link.registered_model, "alias": alias, "expected": state.expected_version,
+                "observed": state.observed_version, "model": link.model.slug})
+        elif was and not state.drifted:
+            audit.record("registry.alias_drift_cleared", state, actor=actor, after={
+                "registered_model": link.registered_model, "alias": alias, "version": state.observed_version})
+    return drifted
+
+
+def sync_link(link: RegistryLink, *, actor=SYNC_ACTOR) -> dict:
+    """Bring new and changed MLflow versions of one registered model into Gatehouse (incremental: a version
+    whose MLflow timestamp has not moved is skipped; idempotent: a second run changes nothing), and check the
+    governed aliases. Versions with an artifact digest become Gatehouse model versions that can be launched."""
+    client = Client.from_settings()
+    fetched_at = timezone.now()
+    try:
+        fetched = _fetch(client, link)
+        return _write_sync(link, fetched, fetched_at=fetched_at, actor=actor)
+    except DomainError as error:  # nothing of this sync was written; say why where people look
+        RegistryLink.objects.filter(pk=link.pk).update(last_sync_error=error.message[:2000],
+                                                       last_sync_error_at=timezone.now())
+        raise
+
+
+def _write_sync(link: RegistryLink, fetched: dict, *, fetched_at, actor) -> dict:
+    summary = {"seen": fetched["seen"], "new": 0, "created": 0, "adopted": 0, "updated": 0,
+               "awaiting_digest": 0, "drifted": 0}
+    with transaction.atomic():
+        link = RegistryLink.objects.select_for_update().select_related("model").get(pk=link.pk)
+        for version, run in fetched["changed"]:
+            synced, outcome = _sync_version(link, version, run, actor=actor)
+            summary[outcome] += 1
+            summary["awaiting_digest"] += synced.model_version is None
+        summary["drifted"] = _observe_aliases(link, fetched["aliases"], fetched_at=fetched_at, actor=actor)
+        link.last_synced_at, link.last_sync_error, link.last_sync_error_at = timezone.now(), "", None
+        link.save(update_fields=["last_synced_at", "last_sync_error", "last_sync_error_at"])
+    return summary
+
+
+def sync_all(*, actor=SYNC_ACTOR) -> dict:
+    """Sync every link; one failing registered model does not stop the others."""
+    results = {}
+    for link in RegistryLink.objects.select_related("model").order_by("pk"):
+        try:
+            results[link.registered_model] = sync_link(link, actor=actor)
+        except DomainError as error:  # MLflow down or refusing, or a version Gatehouse cannot accept
+            log.warning("MLflow sync of %s failed: %s", link.registered_model, error.message)
+            results[link.registered_model] = {"error": error.message}
+    return results
+
+
+# -- actuation: the gate moves the registry ------------------------------------------------------------------
+
+def _link_of(launch: LaunchRequest) -> RegistryLink | None:
+    return RegistryLink.objects.filter(model_id=launch.version.model_id).first()
+
+
+def _mlflow_number(model_version) -> int | None:
+    return SyncedVersion.objects.filter(model_version=model_version).values_list("mlflow_version", flat=True).first()
+
+
+def _current_target(state: AliasState) -> int | None:
+    """Where Gatehouse means the alias to point: a change still waiting, else the last one applied."""
+    pending = AliasActuation.objects.filter(link=state.link_id, alias=state.alias, status=A.PENDING).first()
+    return pending.target_version if pending else state.expected_version
+
+
+def _request(link, *, launch, alias, kind, target, reason, actor, error="") -> AliasActuation:
+    """Record an alias change in the caller's transaction; apply it to MLflow after commit."""
+    state, _ = AliasState.objects.get_or_create(link=link, alias=alias)
+    state = AliasState.objects.select_for_update().get(pk=state.pk)
+    previous = _current_target(state)
+    superseded = list(AliasActuation.objects.filter(link=link, alias=alias, status=A.PENDING)
+                      .values_list("pk", flat=True))
+    AliasActuation.objects.filter(pk__in=superseded).update(status=A.SUPERSEDED)
+    actuation = AliasActuation.objects.create(
+        link=link, launch=launch, alias=alias, kind=kind, target_version=target, previous_version=previous,
+        reason=reason[:500], status=A.FAILED if error else A.PENDING, last_error=error)
+    audit.record("registry.alias_change_requested", actuation, actor=actor, after={
+        "registered_model": link.registered_model, "alias": alias, "from": previous, "to": target, "kind": kind,
+        "launch": launch.pk, "reason": actuation.reason, "superseded": superseded, "error": error or None})
+    if not error:
+        from .tasks import apply_alias_change
+
+        transaction.on_commit(lambda: apply_alias_change.delay(actuation.pk), robust=True)
+    return actuation
+
+
+def on_stage_entered(launch: LaunchRequest, stage, *, actor) -> AliasActuation | None:
+    """A launch entered a stage its tier maps to an alias: point the alias at the launch's MLflow version."""
+    if not enabled():
+        return None
+    link = _link_of(launch)
+    mapping = AliasMapping.objects.filter(tier=launch.tier, stage=stage.name).first()
+    if link is None or mapping is None:
+        return None
+    number = _mlflow_number(launch.version)
+    error = "" if number is not None else (
+        f"Version {launch.version.version} did not come from MLflow's {link.registered_model}, so no MLflow "
+        f"version can be given @{mapping.alias}.")
+    return _request(link, launch=launch, alias=mapping.alias, kind=AliasActuation.Kind.STAGE, target=number,
+                    reason=f"Launch #{launch.pk} ({launch.version}) entered stage {stage.name}.", actor=actor,
+                    error=error)
+
+
+def previous_approved_version(link: RegistryLink, alias: str, *, excluding: int) -> int | None:
+    """The version Gatehouse last gave this alias for an approved launch that reached the mapped stage and has not
+    been rolled back itself (a change superseded before MLflow took it still counts: the launch got there)."""
+    return (AliasActuation.objects
+            .filter(link=link, alias=alias, status__in=(A.APPLIED, A.SUPERSEDED), kind=AliasActuation.Kind.STAGE,
+                    target_version__isnull=False)
+            .exclude(target_version=excluding).exclude(launch__status=LaunchStatus.ROLLED_BACK)
+            .order_by("-requested_at", "-pk").values_list("target_version", flat=True).first())
+
+
+def on_rolled_back(launch: LaunchRequest, *, actor, reason: str) -> list[AliasActuation]:
+    """Every governed alias that points (or is about to point) at the rolled-back version goes back to the
+    previous approved version; with none, the alias is removed rather than left on a version that failed."""
+    if not enabled():
+        return []
+    link = _link_of(launch)
+    number = _mlflow_number(launch.version) if link else None
+    if link is None or number is None:
+        return []
+    changes = []
+    for state in AliasState.objects.filter(link=link).order_by("alias"):
+        if _current_target(state) != number:
+            continue
+        target = previous_approved_version(link, state.alias, excluding=number)
+        changes.append(_request(
+            link, launch=launch, alias=state.alias, kind=AliasActuation.Kind.ROLLBACK, target=target, actor=actor,
+            reason=f"Launch #{launch.pk} ({launch.version}) was rolled back: {reason}"))
+    return changes
+
+
+def apply_alias_change(actuation_id: int) -> AliasActuation | None:
+    """Make MLflow match one recorded alias change. The alias row is locked for the call, so changes to one alias
+    reach MLflow in the order Gatehouse decided them; setting an alias is idempotent, so a retry after a crash is
+    harmless. Unreachable: stays PENDING with the error, for the periodic retry. Refused: FAILED, shown."""
+    with transaction.atomic():
+        row = AliasActuation.objects.filter(pk=actuation_id).values("link_id", "alias").first()
+        if row is None:
+            return None
+        state = AliasState.objects.select_for_update().get(link_id=row["link_id"], alias=row["alias"])
+        actuation = AliasActuation.objects.select_for_update(of=("self",)).select_related("link").get(pk=actuation_id)
+        if actuation.status != A.PENDING:
+            return actuation
+        actuation.attempts += 1
+        link = actuation.link
+        try:
+            client = Client.from_settings()
+            if actuation.target_version is None:
+                client.delete_alias(link.registered_model, actuation.alias)
+            else:
+                client.set_alias(link.registered_model, actuation.alias, str(actuation.target_version))
+        except MlflowUnavailable as error:
+            actuation.last_error = error.message[:2000]
+            actuation.save(update_fields=["attempts", "last_error"])
+            return actuation
+        except MlflowRefused as error:
+            actuation.status, actuation.last_error = A.FAILED, error.message[:2000]
+            actuation.save(update_fields=["status", "attempts", "last_error"])
+            audit.record("registry.alias_change_failed", actuation, actor=ACTUATOR, after={
+                "registered_model": link.registered_model, "alias": actuation.alias,
+                "to": actuation.target_version, "error": actuation.last_error, "launch": actuation.launch_id})
+            return actuation
+        now = timezone.now()
+        before = {"version": state.expected_version}
+        actuation.status, actuation.applied_at, actuation.last_error = A.APPLIED, now, ""
+        actuation.save(update_fields=["status", "attempts", "applied_at", "last_error"])
+        state.expected_version = state.observed_version = actuation.target_version
+        state.expected_since = state.observed_at = now
+        state.save(update_fields=["expected_version", "expected_since", "observed_version", "observed_at"])
+        audit.record("registry.alias_set" if actuation.target_version is not None else "registry.alias_removed",
+                     state, actor=ACTUATOR, before=before, after={
+                         "registered_model": link.registered_model, "alias": actuation.alias,
+                         "version": actuation.target_version, "launch": actuation.launch_id,
+                         "kind": actuation.kind, "reason": actuation.reason})
+    return actuation
+
+
+def retry_pending(*, limit: int = 200) -> dict:
+    """Apply every alias change still waiting, oldest first; one failure does not stop the rest."""
+    summary = {"applied": 0, "pending": 0, "failed": 0}
+    if not enabled():
+        return summary
+    for pk in AliasActuation.objects.filter(status=A.PENDING).order_by("requested_at", "pk") \
+            .values_list("pk", flat=True)[:limit]:
+        try:
+            actuation = apply_alias_change(pk)
+        except Exception:  # isolate one bad row from the others; it stays PENDING and is logged
+            log.exception("Applying alias change #%s failed", pk)
+            summary["pending"] += 1
+            continue
+        if actuation is not None:
+            summary[{A.APPLIED: "applied", A.FAILED: "failed"}.get(actuation.status, "pending")] += 1
+    return summary
+
+
+# -- webhooks ------------------------------------------------------------------------------------------------
+
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def verify_webhook(*, body: bytes, delivery_id: str, timestamp: str, signature: str, secret: str, now=None) -> None:
+    """MLflow signs a delivery as ``v1,`` + base64(HMAC-SHA256(secret, "<delivery id>.<timestamp>.<body>")); a
+    delivery older than five minutes is refused so a captured one cannot be replayed."""
+    import base64
+    import hashlib
+    import hmac
+
+    from governance.kernel.errors import PermissionDenied
+
+    if not secret:
+        raise PermissionDenied("MLflow webhooks are off: set MLFLOW_WEBHOOK_SECRET.", code="webhooks_off")
+    try:
+        sent = int(timestamp)
+    except (TypeError, ValueError):
+        raise PermissionDenied("Missing or malformed X-MLflow-Timestamp.", code="bad_signature") from None
+    now = now if now is not None else timezone.now().timestamp()
+    if abs(now - sent) > WEBHOOK_TOLERANCE_SECONDS:
+        raise PermissionDenied("The delivery is too old (or the clocks disagree).", code="bad_signature")
+    content = f"{delivery_id}.{timestamp}.".encode() + body
+    expected = "v1," + base64.b64encode(hmac.new(secret.encode(), content, hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(expected, signature or ""):
+        raise PermissionDenied("The webhook signature does not match.", code="bad_signature")
+
+
+def receive_webhook(payload) -> RegistryLink | None:
+    """A verified MLflow event about a registered model: sync that model (after this request) if it is linked.
+    The event is only a nudge; the sync reads MLflow itself, so a lost or repeated event does no harm."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        raise ValidationFailed("The event names no registered model.", field="data.name")
+    link = RegistryLink.objects.filter(registered_model=name).first()
+    if link is not None:
+        from .tasks import sync_registered_model
+
+        link_id = link.pk
+        transaction.on_commit(lambda: sync_registered_model.delay(link_id), robust=True)
+    return link

@@ -1,0 +1,44 @@
+"""Celery tasks of the registry integration: thin wrappers over services."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def sync_registry() -> dict:
+    """Run by Celery beat (see CELERY_BEAT_SCHEDULE): pull new MLflow versions and check governed aliases."""
+    from . import mlflow, services
+
+    return services.sync_all() if mlflow.enabled() else {}
+
+
+@shared_task(acks_late=True)
+def sync_registered_model(link_id: int) -> dict:
+    """One link, e.g. when an MLflow webhook says something changed."""
+    from governance.kernel.errors import DomainError
+
+    from . import mlflow, services
+    from .models import RegistryLink
+
+    link = RegistryLink.objects.filter(pk=link_id).first()
+    if link is None or not mlflow.enabled():
+        return {}
+    try:
+        return services.sync_link(link)
+    except DomainError as error:  # recorded on the link when MLflow failed; the periodic sync tries again
+        return {"error": error.message}
+
+
+@shared_task(acks_late=True)
+def apply_alias_change(actuation_id: int) -> str:
+    from .services import apply_alias_change as apply
+
+    actuation = apply(actuation_id)
+    return actuation.status if actuation else "missing"
+
+
+@shared_task(acks_late=True)
+def retry_alias_changes() -> dict:
+    """Run by Celery beat every minute: alias changes that could not reach MLflow yet."""
+    from .services import retry_pending
+
+    return retry_pending()

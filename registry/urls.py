@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+app_name = "registry"
+urlpatterns = [
+    path("registry/mlflow/webhook/", views.mlflow_webhook, name="mlflow_webhook"),
+]
