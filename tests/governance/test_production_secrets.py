@@ -26,7 +26,7 @@ def production(tmp_path, **env) -> dict:
 
 
 def run(args, env):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
 def real_keys(tmp_path) -> dict:
