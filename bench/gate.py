@@ -3,7 +3,9 @@
 Prepares a throwaway database (SQLite by default, or BENCH_DATABASE_URL) with an approved launch and a token,
 serves it with gunicorn on loopback, drives both endpoints with wrk for a bounded time, and prints
 requests/s, p50/p99 latency and the ratio gate/trivial. Target: the gate at ≥ 60 % of the trivial view's
-throughput with zero errors. Run: python bench/gate.py [seconds]
+throughput with zero errors. The gate is measured twice in the same run, with its receipts signed (Ed25519, as
+served) and unsigned (bench/unsigned_wsgi.py): signing may cost at most 10 % of the gate's throughput. The
+signature's own cost is also timed in-process. Run: python bench/gate.py [seconds]
 """
 
 import os
@@ -17,6 +19,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A throw-away Ed25519 key (PKCS#8 DER, base64) for the benchmark's own database; never used elsewhere.
+BENCH_SIGNING_KEY = "MC4CAQAwBQYDK2VwBCIEIAVHMi4rbI8dzWbbQ7eEFGQ5P2BBqMvJ8ZOy9lbRB1pR"
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 
 SETUP = r"""
@@ -83,48 +87,118 @@ def wrk(url: str, header: str | None) -> dict:
     return {"rps": rps, "p50": latency("50%"), "p99": latency("99%"), "errors": error_count}
 
 
+# The gate's decision with and without the signature, in CPU time of one process (other load on the machine
+# does not count), alternating rounds; an upper bound on signing's share of a whole request.
+DECIDE_CPU = r"""
+import time
+from governance.kernel import signing
+from governance.kernel.canonical import canonical_json
+from readiness import gate
+
+signed = signing.KeyRing.sign
+def unsigned(self, payload, *, typ):
+    header = signing.b64url(canonical_json({"alg": "none", "kid": self.signing_kid, "typ": typ}).encode())
+    return f"{header}.{signing.b64url(canonical_json(payload).encode())}."
+def per_call(n=300):
+    start = time.process_time()
+    for _ in range(n):
+        gate.decide("credit-line", "1.0.0", "shadow")
+    return (time.process_time() - start) / n
+times = {"signed": [], "unsigned": []}
+for _ in range(5):
+    for name, sign in (("signed", signed), ("unsigned", unsigned)):
+        signing.KeyRing.sign = sign
+        times[name].append(per_call())
+signing.KeyRing.sign = signed
+ring, payload = signing.keyring(), {"decision": "allow", "evaluated_at": "2025-01-01T00:00:00+00:00"}
+start = time.process_time()
+for _ in range(2000):
+    ring.sign(payload, typ="t")
+alone = (time.process_time() - start) / 2000
+print("CPU signed=%.1f unsigned=%.1f signature=%.1f" % (min(times["signed"]) * 1e6, min(times["unsigned"]) * 1e6,
+                                                       alone * 1e6))
+"""
+ROUNDS = 3
+
+
+def combine(runs: list[dict]) -> dict:
+    """Rounds of equal length: mean throughput, median of the latency figures, total errors."""
+    import statistics
+
+    return {"rps": statistics.mean(r["rps"] for r in runs), "p50": statistics.median(r["p50"] for r in runs),
+            "p99": statistics.median(r["p99"] for r in runs), "errors": sum(r["errors"] for r in runs)}
+
+
+def serve(python, app, env, port):
+    return subprocess.Popen([python, "-m", "gunicorn", app, "-w", "2", "-b", f"127.0.0.1:{port}",
+                             "--pythonpath", str(ROOT / "bench"), "--log-level", "warning"], cwd=ROOT, env=env)
+
+
+def wait_for(port):
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
     env = {**os.environ, "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3"),
            "SECRET_KEY": "bench-" + "x" * 50, "DEBUG": "false", "LOG_LEVEL": "WARNING",
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
+           "DJANGO_SETTINGS_MODULE": "config.settings", "GATE_SIGNING_KEY": BENCH_SIGNING_KEY}
     env.pop("CELERY_BROKER_URL", None)
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     setup = subprocess.run([python, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True,
                            capture_output=True, text=True).stdout
     secret = re.search(r"SECRET=(\S+)", setup).group(1)
-    port = free_port()
-    server = subprocess.Popen([python, "-m", "gunicorn", "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
-                               "--log-level", "warning"], cwd=ROOT, env=env)
+    port, unsigned_port = free_port(), free_port()
+    server = serve(python, "config.wsgi", env, port)
+    unsigned_server = serve(python, "unsigned_wsgi", env, unsigned_port)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for(port)
+        wait_for(unsigned_port)
         base = f"http://127.0.0.1:{port}"
-        gate_url = f"{base}/api/v1/gate/?model=credit-line&version=1.0.0&stage=shadow"
-        check = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {secret}", gate_url],
-                               capture_output=True, text=True).stdout
-        assert '"decision":"allow"' in check.replace(" ", ""), check
+        query = "/api/v1/gate/?model=credit-line&version=1.0.0&stage=shadow"
+        gate_url, unsigned_url = base + query, f"http://127.0.0.1:{unsigned_port}" + query
+        for url in (gate_url, unsigned_url):
+            check = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {secret}", url],
+                                   capture_output=True, text=True).stdout
+            assert '"decision":"allow"' in check.replace(" ", ""), check
         trivial = wrk(f"{base}/healthz", None)
-        gate = wrk(gate_url, f"Authorization: Bearer {secret}")
+        # Signed and unsigned alternate in rounds, so a change in the machine's other load hits both alike.
+        rounds = {"signed": [], "unsigned": []}
+        for _ in range(ROUNDS):
+            rounds["signed"].append(wrk(gate_url, f"Authorization: Bearer {secret}"))
+            rounds["unsigned"].append(wrk(unsigned_url, f"Authorization: Bearer {secret}"))
+        gate, unsigned = (combine(rounds[name]) for name in ("signed", "unsigned"))
+        cpu = subprocess.run([python, "manage.py", "shell", "-c", DECIDE_CPU], cwd=ROOT, env=env, check=True,
+                             capture_output=True, text=True).stdout
+        cpu_signed, cpu_unsigned, cpu_signature = (float(x) for x in re.search(
+            r"CPU signed=([\d.]+) unsigned=([\d.]+) signature=([\d.]+)", cpu).groups())
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, unsigned_server):
+            process.terminate()
+            process.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"database: {env['DATABASE_URL'].split(':')[0]}, gunicorn 2 sync workers, wrk 2 threads 16 connections, "
-          f"{SECONDS} s each")
-    for name, r in (("trivial /healthz", trivial), ("gate /api/v1/gate/", gate)):
+          f"{SECONDS} s each ({ROUNDS} alternating rounds each for the signed and unsigned gate)")
+    for name, r in (("trivial /healthz", trivial), ("gate /api/v1/gate/", gate), ("gate, receipts unsigned", unsigned)):
         print(f"{name:22s} {r['rps']:9.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   "
               f"errors {r['errors']}")
     ratio = gate["rps"] / trivial["rps"]
     print(f"gate / trivial throughput: {ratio:.2f}  (target ≥ 0.60, zero errors: "
           f"{'met' if ratio >= 0.6 and gate['errors'] == 0 else 'MISSED'})")
+    cost = 1 - gate["rps"] / unsigned["rps"]
+    print(f"signing's cost in gate throughput: {cost:+.1%} (signed {gate['rps']:.0f} vs unsigned {unsigned['rps']:.0f}"
+          f" req/s; limit 10 %: {'met' if cost <= 0.10 else 'MISSED'})")
+    print(f"gate decision CPU time per call: signed {cpu_signed:.0f} µs, unsigned {cpu_unsigned:.0f} µs: "
+          f"difference {1 - cpu_unsigned / cpu_signed:+.1%}; one signature alone {cpu_signature:.0f} µs = "
+          f"{cpu_signature / cpu_signed:.1%} of a signed decision")
 
 
 if __name__ == "__main__":

@@ -4,3 +4,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_asgi_application()
+
+from governance.kernel.checks import refuse_insecure_start  # noqa: E402 - settings must be loaded first
+
+refuse_insecure_start()

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from celery.schedules import crontab
 
-from .env import database_from_url, email_from_url, env_bool, env_int, env_list, env_str
+from .env import database_from_url, email_from_url, env_bool, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "gatehouse-local-development-key-change-me-in-production-0000")
+# Outside development mode this key refuses to start (see "Secrets and evidence" below).
+DEVELOPMENT_SECRET_KEY = "gatehouse-local-development-key-change-me-in-production-0000"
+SECRET_KEY = env_secret("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -130,10 +132,6 @@ globals().update(email_from_url(env_str("EMAIL_URL", "console://")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Gatehouse <gatehouse@localhost>")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
-# Gate receipts are HMAC-signed with their own key so rotating SECRET_KEY (sessions)
-# does not invalidate evidence CI has archived.
-GATE_RECEIPT_KEY = env_str("GATE_RECEIPT_KEY", "") or ("receipt:" + SECRET_KEY)
-
 # Celery: no broker configured means tasks run in-process, so a first run needs no services.
 CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL", "")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or "memory://localhost/"
@@ -199,3 +197,24 @@ MLFLOW_TIMEOUT_SECONDS = env_int("MLFLOW_TIMEOUT_SECONDS", 5)
 # Reports
 PDF_PAGE_SIZE = env_str("PDF_PAGE_SIZE", "A4")
 FAIRNESS_BOOTSTRAP_RESAMPLES = env_int("FAIRNESS_BOOTSTRAP_RESAMPLES", 10_000)
+
+# -- Secrets and evidence ------------------------------------------------------------------------------------
+# Development mode (DEBUG, or GATEHOUSE_DEV=true, which `manage.py demo` sets) runs on built-in keys. Outside
+# it, the serving entry points refuse to start with the development SECRET_KEY or without a receipt signing
+# key, and `check --deploy` reports the same (governance/kernel/checks.py).
+GATEHOUSE_DEV = env_bool("GATEHOUSE_DEV", False)
+# Gate receipts are Ed25519-signed (governance/kernel/signing.py): one active private key; retired keys (public
+# halves suffice) stay published at /api/v1/keys/ so receipts they signed stay verifiable after a rotation.
+GATE_SIGNING_KEY = env_secret("GATE_SIGNING_KEY", "")
+GATE_RETIRED_KEYS = env_secret("GATE_RETIRED_KEYS", "")
+GATE_RECEIPT_TTL_SECONDS = env_int("GATE_RECEIPT_TTL_SECONDS", 15 * 60)  # one deploy step, not a release
+# Audit anchors (governance/kernel/anchors.py): an append-only directory (WORM storage in production) and
+# optionally an RFC 3161 time-stamping authority, with the CA bundle that verifies its tokens.
+AUDIT_ANCHOR_DIR = env_str("AUDIT_ANCHOR_DIR", "")
+AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("AUDIT_ANCHOR_INTERVAL_SECONDS", 3600)
+AUDIT_TSA_URL = env_str("AUDIT_TSA_URL", "")
+AUDIT_TSA_CA_FILE = env_str("AUDIT_TSA_CA_FILE", "")
+CELERY_BEAT_SCHEDULE["anchor-audit-log"] = {"task": "governance.kernel.tasks.anchor_audit_log",
+                                            "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS)}
+# Signed-in pages and API answers are never kept by browsers or shared caches.
+MIDDLEWARE += ["governance.kernel.middleware.no_store_when_signed_in"]

@@ -5,3 +5,6 @@ class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "Governance"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from governance.kernel import checks  # noqa: F401 - registers the production-secrets system checks

@@ -9,6 +9,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from governance.kernel import signing
 from governance.kernel.errors import PayloadTooLarge, ValidationFailed
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
@@ -209,6 +210,25 @@ class Gate(GenericAPIView):
         require(request.user, "gate.read", model, message=f"This token may not ask the gate about {params['model']}."
                 if model is not None and allowed_scope else None)
         return Response(gate.decide(**params))
+
+
+KeySetOut = inline_serializer("ReceiptKeys", {"keys": serializers.ListField(child=inline_serializer("ReceiptKey", {
+    "kty": serializers.CharField(), "crv": serializers.CharField(), "x": serializers.CharField(),
+    "kid": serializers.CharField(), "use": serializers.CharField(), "alg": serializers.CharField(),
+    "status": serializers.ChoiceField(choices=["active", "retired", "development"])}))})
+
+
+class ReceiptKeys(GenericAPIView):
+    """The public keys that sign gate receipts (JWKS, OKP/Ed25519), retired ones included and marked: anyone
+    may verify a receipt with them, no account or secret needed."""
+
+    serializer_class = None
+    authentication_classes = []
+    permission_classes = []
+
+    @extend_schema(responses={200: KeySetOut})
+    def get(self, request):
+        return Response(signing.keyring().jwks())
 
 
 class ObservationIn(serializers.Serializer):

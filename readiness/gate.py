@@ -2,20 +2,19 @@
 
 The decision reads only stored state (status, content hash, current signatures, checklist statuses and
 waivers, rollout position) with a fixed number of queries, so it stays fast however long the launch's
-history is. The receipt is an HMAC-signed copy of the verdict that CI archives as evidence.
+history is. The receipt is a signed copy of the verdict that CI archives as evidence: Ed25519 (JWS compact form)
+with the key's id, ``issued_at`` and ``valid_until``; anyone checks it with the public keys at /api/v1/keys/.
 """
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from governance.kernel.canonical import canonical_json
+from governance.kernel import signing
 from governance.models import MLModel, ModelVersion
 
 from .models import (
@@ -113,24 +112,46 @@ def evaluate(model: str, version: str, stage: str, *, now=None) -> dict:
     return verdict
 
 
-def sign_receipt(verdict: dict) -> str:
-    payload = canonical_json({**verdict, "reasons": [r["code"] for r in verdict["reasons"]]})
-    body = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-    mac = hmac.new(settings.GATE_RECEIPT_KEY.encode(), body.encode(), hashlib.sha256).hexdigest()
-    return f"{body}.{mac}"
+RECEIPT_TYPE = "gatehouse-gate-receipt+jws"
 
 
-def verify_receipt(receipt: str, key: str | None = None) -> dict | None:
-    """The verdict inside a receipt, or None when the receipt was not signed with this key."""
-    key = key if key is not None else settings.GATE_RECEIPT_KEY
+def sign_receipt(verdict: dict, *, now=None) -> str:
+    """The verdict (reasons as codes), when it was issued and until when a deploy step may rely on it."""
+    now = now or timezone.now()
+    payload = {**verdict, "reasons": [r["code"] for r in verdict["reasons"]], "issued_at": now,
+               "valid_until": now + timedelta(seconds=settings.GATE_RECEIPT_TTL_SECONDS)}
+    return signing.keyring().sign(payload, typ=RECEIPT_TYPE)
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """``status`` is ``valid``, ``expired`` (the signature holds but ``valid_until`` has passed) or ``invalid``."""
+
+    status: str
+    verdict: dict | None = None
+    kid: str | None = None
+    key_status: str | None = None
+    reason: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "valid"
+
+
+def verify_receipt(receipt: str, *, keys: dict | None = None, now=None) -> ReceiptCheck:
+    """Check a receipt against published keys (this Gatehouse's, active and retired, unless ``keys`` is given)."""
+    keys = keys if keys is not None else signing.keyring().published
     try:
-        body, mac = receipt.strip().rsplit(".", 1)
-    except ValueError:
-        return None
-    expected = hmac.new(key.encode(), body.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, mac):
-        return None
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        verdict, key = signing.verify_token(receipt, keys)
+    except signing.SignatureError as error:
+        return ReceiptCheck("invalid", reason=str(error))
+    try:
+        valid_until = datetime.fromisoformat(verdict["valid_until"])
+    except (KeyError, TypeError, ValueError):
+        return ReceiptCheck("invalid", verdict, key.kid, key.status, "the receipt carries no valid_until")
+    if (now or timezone.now()) > valid_until:
+        return ReceiptCheck("expired", verdict, key.kid, key.status, f"it expired at {verdict['valid_until']}")
+    return ReceiptCheck("valid", verdict, key.kid, key.status)
 
 
 def decide(model: str, version: str, stage: str) -> dict:

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from governance.kernel.anchors import chain_head
 from governance.kernel.canonical import content_hash
 from governance.kernel.charts import PALETTE, figure, to_svg
 from governance.templatetags.gatehouse import duration
@@ -223,9 +224,14 @@ def _with_sparklines(guardrails: list[dict]) -> list[dict]:
     return out
 
 
-def present(data: dict, *, digest: str, generated_at: datetime, requested_by: str) -> dict:
-    """Everything the PDF template needs besides the data: charts, derived wording, the frame's facts."""
-    context = {"data": data, "content_hash": digest, "generated_at": generated_at, "requested_by": requested_by}
+def present(data: dict, *, digest: str, generated_at: datetime, requested_by: str, audit_head=None) -> dict:
+    """Everything the PDF template needs besides the data: charts, derived wording, the frame's facts.
+
+    ``audit_head`` is the audit chain's head the report was generated against; printed on the cover, it is an
+    anchor outside the database (``verify_audit_log --head``). It is not part of the content hash, which would
+    otherwise change with every event."""
+    context = {"data": data, "content_hash": digest, "generated_at": generated_at, "requested_by": requested_by,
+               "audit_head": audit_head}
     kind = data["kind"]
     if kind == K.LAUNCH_DOSSIER:
         evaluation = data["evaluation"] or {}
@@ -259,10 +265,11 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
             "classification": classification(data)}
 
 
-def render(data: dict, *, generated_at=None, requested_by: str = "") -> tuple[pdf.Pdf, str]:
+def render(data: dict, *, generated_at=None, requested_by: str = "", audit_head=None) -> tuple[pdf.Pdf, str]:
     """Data to PDF in one step (the management command and the benchmark use the pieces too)."""
     digest = content_hash(data)
-    doc = present(data, digest=digest, generated_at=generated_at or timezone.now(), requested_by=requested_by)
+    doc = present(data, digest=digest, generated_at=generated_at or timezone.now(), requested_by=requested_by,
+                  audit_head=audit_head or chain_head())
     return pdf.render_pdf(doc["template"], doc["context"], title=doc["title"],
                           classification=doc["classification"]), digest
 

@@ -1,5 +1,28 @@
 import pytest
-from django.db import connection
+from django.db import connection, connections
+from django.test import TransactionTestCase
+
+_flush_after_transactional_test = TransactionTestCase._fixture_teardown
+
+
+def _flush_past_the_audit_truncate_trigger(self):
+    """Between transactional tests Django empties every table with one TRUNCATE, which the audit table refuses
+    on PostgreSQL, as it must in production. The test database's superuser flushes in replica mode, where
+    ordinary triggers do not fire, and returns to the normal mode before the next test."""
+    postgres = [connections[alias] for alias in self._databases_names(include_mirrors=False)
+                if connections[alias].vendor == "postgresql"]
+    for conn in postgres:
+        with conn.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+    try:
+        _flush_after_transactional_test(self)
+    finally:
+        for conn in postgres:
+            with conn.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
+TransactionTestCase._fixture_teardown = _flush_past_the_audit_truncate_trigger
 
 
 def pytest_collection_modifyitems(config, items):

@@ -99,6 +99,18 @@ def test_postgres_trigger_refuses_update_and_delete():
 
 
 @pytest.mark.postgres
+def test_postgres_trigger_refuses_truncate():
+    """TRUNCATE empties a table without firing row triggers; a statement trigger refuses it."""
+    _append(2)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as if committed: no deferred foreign-key checks pending
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE governance_auditevent")
+    assert AuditEvent.objects.count() == 2
+
+
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_keep_one_unbroken_chain():
     threads, errors = [], []

@@ -267,6 +267,16 @@ def test_launch_dossier_shows_what_the_signers_vouched_for(cast, django_capture_
     assert 5 <= report.page_count == len(pages) <= 20
 
 
+def test_a_report_prints_the_audit_log_head_it_was_generated_against(cast, django_capture_on_commit_callbacks):
+    """A printed head is an anchor outside the database: verify_audit_log --head checks the log still holds it."""
+    launch = tier1_dossier_launch(cast)
+    report = generated(cast["ds"], "LAUNCH_DOSSIER", launch.pk, capture=django_capture_on_commit_callbacks)
+    started = AuditEvent.objects.get(verb="report.started", object_id=str(report.pk))  # the newest before rendering
+    cover = pdf_text(report.file.path)[0]
+    assert "Audit log head" in cover and started.hash in cover.replace(" ", "")
+    assert f"#{started.seq}:" in cover
+
+
 def test_incident_report_opens_with_a_one_page_executive_summary(cast, django_capture_on_commit_callbacks):
     incident = rolled_back_incident(cast)
     report = generated(cast["eng"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)

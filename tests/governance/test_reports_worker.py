@@ -27,7 +27,8 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
     media = tmp_path_factory.mktemp("worker-media")
     with django_db_blocker.unblock():
         db = connection.settings_dict
-    env = {**os.environ, "CELERY_BROKER_URL": BROKER, "CELERY_RESULT_BACKEND": BROKER, "MEDIA_ROOT": str(media),
+    # GATEHOUSE_DEV: a worker refuses to start on the built-in keys outside development mode.
+    env = {**os.environ, "GATEHOUSE_DEV": "true", "CELERY_BROKER_URL": BROKER, "CELERY_RESULT_BACKEND": BROKER, "MEDIA_ROOT": str(media),
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
     queue = f"test-reports-{os.getpid()}-{time.time_ns()}"
     process = subprocess.Popen(

@@ -66,6 +66,8 @@ class Command(BaseCommand):
 
         url = f"http://{addrport}/"
         lines = ["", self.style.SUCCESS(f"Gatehouse demo at {url}"), "",
+                 "Running in development mode: built-in secret and receipt signing keys, never for production.",
+                 "",
                  f"Every demo login uses the password: {DEMO_PASSWORD}", ""]
         width = max(len(u[0]) for u in DEMO_USERS) + 2
         for username, first, last, _roles, what in DEMO_USERS:

@@ -1,14 +1,58 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
 
+from governance.kernel.anchors import Anchor, check_timestamp, read_anchors, verify_against_anchors
 from governance.kernel.audit import verify_chain
 
 
-class Command(BaseCommand):
-    help = "Recompute the audit log's hash chain; exit non-zero naming the first broken event."
+def _printed_head(value: str) -> Anchor:
+    """A head copied from a report's cover, ``SEQ:HASH[@TIME]``, used as one more anchor."""
+    try:
+        head, _, when = value.partition("@")
+        seq, digest = head.split(":", 1)
+        anchored_at = parse_datetime(when) if when else None
+        return Anchor(int(seq), digest.strip(), anchored_at or parse_datetime("9999-12-31T00:00:00+00:00"),
+                      f"--head {seq}")
+    except ValueError as error:
+        raise CommandError(f"--head takes SEQ:HASH or SEQ:HASH@TIME, not {value!r}.") from error
 
-    def handle(self, *args, **options):
+
+class Command(BaseCommand):
+    help = ("Recompute the audit log's hash chain and check it against every anchor it can read (the anchor "
+            "directory, their timestamps, heads printed on reports); exit non-zero naming what is wrong.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--anchor-dir", default=None, help="defaults to AUDIT_ANCHOR_DIR")
+        parser.add_argument("--head", action="append", default=[], metavar="SEQ:HASH",
+                            help="a chain head printed on a report, as one more anchor (repeatable)")
+
+    def handle(self, *args, anchor_dir=None, head=(), **options):
         checked, broken = verify_chain()
+        problems = []
         if broken is not None:
-            raise CommandError(f"Audit log broken at event #{broken.seq}: {broken.reason}. "
-                               f"{checked} events before it verified.")
+            problems.append(f"the chain is broken at event #{broken.seq}: {broken.reason} "
+                            f"({checked} events before it verified)")
+        anchors, unreadable = read_anchors(anchor_dir or settings.AUDIT_ANCHOR_DIR)
+        problems += unreadable
+        anchors += [_printed_head(value) for value in head]
+        problems += verify_against_anchors(anchors)
+        stamped = [a for a in anchors if a.token_path is not None]
+        if stamped and settings.AUDIT_TSA_CA_FILE:
+            for anchor in stamped:
+                failure = check_timestamp(anchor, settings.AUDIT_TSA_CA_FILE)
+                if failure:
+                    problems.append(f"the timestamp of anchor {anchor.source} does not verify: {failure}")
+        if problems:
+            raise CommandError("Audit log NOT intact:\n  - " + "\n  - ".join(problems))
         self.stdout.write(self.style.SUCCESS(f"Audit log intact: {checked} events verified."))
+        if not anchors:
+            self.stdout.write("No anchors to check against: truncation, removal of the newest events and a "
+                              "rewritten chain cannot be detected (set AUDIT_ANCHOR_DIR).")
+            return
+        newest = max(anchors, key=lambda a: a.seq)
+        tokens = (f", {len(stamped)} with verified timestamps" if stamped and settings.AUDIT_TSA_CA_FILE
+                  else f", {len(stamped)} timestamps not checked (set AUDIT_TSA_CA_FILE)" if stamped else "")
+        self.stdout.write(f"Consistent with {len(anchors)} anchors{tokens}; the newest vouches for event "
+                          f"#{newest.seq}. {max(0, checked - newest.seq)} later events are vouched for by the "
+                          "chain alone until the next anchor.")

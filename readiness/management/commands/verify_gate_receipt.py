@@ -1,22 +1,36 @@
 import json
 import sys
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from governance.kernel.signing import keys_from_jwks
 from readiness.gate import verify_receipt
 
 
 class Command(BaseCommand):
-    help = "Check a gate receipt's signature and print the verdict it carries (reads stdin when no argument)."
+    help = ("Check a gate receipt's Ed25519 signature and expiry and print the verdict it carries (reads stdin "
+            "when no argument). Uses this Gatehouse's published keys, or a saved copy of /api/v1/keys/.")
 
     def add_arguments(self, parser):
         parser.add_argument("receipt", nargs="?")
+        parser.add_argument("--keys", metavar="JWKS.json", help="a saved copy of GET /api/v1/keys/")
 
-    def handle(self, *args, receipt=None, **options):
+    def handle(self, *args, receipt=None, keys=None, **options):
         receipt = receipt or sys.stdin.read()
-        verdict = verify_receipt(receipt)
-        if verdict is None:
-            raise CommandError("Receipt signature is NOT valid for this Gatehouse's GATE_RECEIPT_KEY.")
+        published = None
+        if keys:
+            try:
+                published = keys_from_jwks(json.loads(Path(keys).read_text()))
+            except (OSError, ValueError, KeyError) as error:
+                raise CommandError(f"Cannot read the keys in {keys}: {error}") from error
+        check = verify_receipt(receipt, keys=published)
+        if check.status == "invalid":
+            raise CommandError(f"Receipt is NOT valid: {check.reason}.")
+        verdict = check.verdict
         self.stdout.write(json.dumps(verdict, indent=2, sort_keys=True))
-        self.stderr.write(self.style.SUCCESS(f"Valid receipt: {verdict['decision']} for {verdict['model']} "
-                                             f"{verdict['version']} → {verdict['stage']}"))
+        summary = (f"{verdict['decision']} for {verdict['model']} {verdict['version']} → {verdict['stage']}, "
+                   f"signed by key {check.kid} ({check.key_status}), issued {verdict['issued_at']}")
+        if check.status == "expired":
+            raise CommandError(f"Receipt signature is valid but the receipt EXPIRED: {check.reason} ({summary}).")
+        self.stderr.write(self.style.SUCCESS(f"Valid receipt: {summary}, valid until {verdict['valid_until']}."))

@@ -1,0 +1,22 @@
+import logging
+
+from celery import shared_task
+
+from governance.kernel.anchors import AnchorError, write_anchor
+
+log = logging.getLogger(__name__)
+
+
+@shared_task
+def anchor_audit_log():
+    """Periodic anchor of the audit chain's head (Celery beat). Without AUDIT_ANCHOR_DIR there is nothing to do."""
+    from django.conf import settings
+
+    if not settings.AUDIT_ANCHOR_DIR:
+        return None
+    try:
+        anchor = write_anchor()
+    except AnchorError:
+        log.exception("the audit chain could not be anchored")
+        raise
+    return anchor.source if anchor else None

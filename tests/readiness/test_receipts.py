@@ -1,0 +1,123 @@
+"""Gate receipts are evidence anyone can check: Ed25519 signatures, published keys, expiry, rotation."""
+
+import base64
+import json
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from governance.kernel.signing import private_key_pem, public_key_pem
+from readiness import gate
+from tests.readiness.test_gate_api import approved_launch, ask, bearer
+
+pytestmark = pytest.mark.django_db
+
+
+def new_key() -> str:
+    return private_key_pem(Ed25519PrivateKey.generate())
+
+
+@pytest.fixture
+def signing_key(settings):
+    settings.GATE_SIGNING_KEY = new_key()
+    settings.GATE_RETIRED_KEYS = ""
+    return settings.GATE_SIGNING_KEY
+
+
+def verdict(decision="allow"):
+    return {"decision": decision, "model": "credit-line", "version": "5.0", "stage": "full", "launch": 7,
+            "status": "APPROVED", "reasons": [], "content_hash": "ab" * 32, "evaluated_at": "2025-01-01T00:00:00Z"}
+
+
+def b64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_receipt_verifies_with_only_the_published_public_key(api_client, token_for, cast, signing_key):
+    """The README's snippet: the keys from /api/v1/keys/ (no account needed) and a few lines of cryptography."""
+    launch = approved_launch(cast)
+    _, secret = token_for("gate:read")
+    receipt = ask(bearer(api_client, secret), launch).json()["receipt"]
+    api_client.credentials()
+    jwks = api_client.get("/api/v1/keys/").json()
+
+    header, body, signature = receipt.split(".")
+    key = next(k for k in jwks["keys"] if k["kid"] == json.loads(b64(header))["kid"])
+    Ed25519PublicKey.from_public_bytes(b64(key["x"])).verify(b64(signature), f"{header}.{body}".encode())
+    payload = json.loads(b64(body))
+    assert payload["decision"] == "allow" and key["status"] == "active"
+    assert payload["issued_at"] < payload["valid_until"]
+
+
+def test_an_altered_receipt_fails(signing_key):
+    header, body, signature = gate.sign_receipt(verdict("deny")).split(".")
+    payload = json.loads(b64(body))
+    payload["decision"] = "allow"
+    altered = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    check = gate.verify_receipt(f"{header}.{altered}.{signature}")
+    assert check.status == "invalid" and "altered" in check.reason
+    with pytest.raises(CommandError, match="NOT valid"):
+        call_command("verify_gate_receipt", f"{header}.{altered}.{signature}")
+
+
+def test_a_receipt_signed_with_another_key_fails(settings, signing_key):
+    """The development key (in the repository) cannot forge a receipt a production Gatehouse accepts."""
+    settings.GATE_SIGNING_KEY = ""
+    forged = gate.sign_receipt(verdict())
+    settings.GATE_SIGNING_KEY = signing_key
+    check = gate.verify_receipt(forged)
+    assert check.status == "invalid" and "unknown key" in check.reason
+
+
+def test_an_expired_receipt_is_reported_expired(settings, signing_key, capsys):
+    settings.GATE_RECEIPT_TTL_SECONDS = 600
+    old = gate.sign_receipt(verdict(), now=timezone.now() - timedelta(minutes=11))
+    check = gate.verify_receipt(old)
+    assert check.status == "expired" and check.verdict["decision"] == "allow"
+    with pytest.raises(CommandError, match="valid but the receipt EXPIRED"):
+        call_command("verify_gate_receipt", old)
+    fresh = gate.sign_receipt(verdict(), now=timezone.now() - timedelta(minutes=9))
+    assert gate.verify_receipt(fresh).valid
+
+
+def test_validity_is_short_by_default(settings, signing_key):
+    payload = json.loads(b64(gate.sign_receipt(verdict()).split(".")[1]))
+    issued, until = (timezone.datetime.fromisoformat(payload[k]) for k in ("issued_at", "valid_until"))
+    assert until - issued == timedelta(seconds=settings.GATE_RECEIPT_TTL_SECONDS) <= timedelta(hours=1)
+
+
+def test_a_receipt_signed_by_a_retired_key_still_verifies(settings, signing_key, api_client):
+    before_rotation = gate.sign_receipt(verdict())
+    old_public = public_key_pem(Ed25519PrivateKey.from_private_bytes(b"\0" * 32).public_key())  # noise key
+    settings.GATE_SIGNING_KEY = new_key()
+    from governance.kernel.signing import parse_private_key
+
+    settings.GATE_RETIRED_KEYS = public_key_pem(parse_private_key(signing_key).public_key()) + old_public
+
+    check = gate.verify_receipt(before_rotation)
+    assert check.valid and check.key_status == "retired"
+    after_rotation = gate.sign_receipt(verdict())
+    assert gate.verify_receipt(after_rotation).key_status == "active"
+    statuses = {k["kid"]: k["status"] for k in api_client.get("/api/v1/keys/").json()["keys"]}
+    assert statuses[check.kid] == "retired" and sorted(statuses.values()) == ["active", "retired", "retired"]
+
+
+def test_verify_command_uses_a_saved_copy_of_the_published_keys(settings, signing_key, tmp_path, capsys):
+    receipt = gate.sign_receipt(verdict())
+    call_command("print_signing_keys")
+    keys = tmp_path / "keys.json"
+    keys.write_text(capsys.readouterr().out)
+    settings.GATE_SIGNING_KEY = new_key()  # this Gatehouse no longer knows the key; the saved copy does
+    call_command("verify_gate_receipt", receipt, "--keys", str(keys))
+    assert "Valid receipt: allow" in capsys.readouterr().err
+
+
+def test_keys_are_public_and_never_private(api_client, signing_key):
+    response = api_client.get("/api/v1/keys/")
+    assert response.status_code == 200
+    (key,) = response.json()["keys"]
+    assert set(key) == {"kty", "crv", "x", "kid", "use", "alg", "status"} and key["crv"] == "Ed25519"
