@@ -111,6 +111,26 @@ def later_recurrences(user, incident: Incident):
     return list(visible_incidents(user).filter(recurrence_of=incident).order_by("detected_at"))
 
 
+def recurrence_window(incident: Incident, recurrences, now=None) -> dict | None:
+    """What can truthfully be said about recurrence, computed from the data rather than written by hand: since
+    when the incident has been over (resolved, else mitigated), whether a later incident recurs it, and how long
+    the quiet period has lasted. ``covers_window`` says whether that period spans the whole window in which a
+    recurrence is recognised (180 days), so "no recurrence in six months" is claimed only when it is true."""
+    over = incident.resolved_at or incident.mitigated_at
+    if over is None:
+        return None
+    now = now or timezone.now()
+    recurrences = sorted(recurrences, key=lambda r: r.detected_at)
+    first = recurrences[0] if recurrences else None
+    until = first.detected_at if first is not None else now
+    quiet = max(until - over, timedelta(0))
+    return {"since": over, "since_label": "resolved" if incident.resolved_at else "mitigated",
+            "quiet": quiet, "days": quiet.days, "recurred": first is not None,
+            "first_recurrence": None if first is None else {"id": first.pk, "title": first.title,
+                                                            "detected_at": first.detected_at},
+            "covers_window": first is None and quiet >= RECURRENCE_WINDOW}
+
+
 def timeline_rows(events, *, launch=None, gap: timedelta = TIMELINE_GAP) -> list[dict]:
     """Timeline entries in time order, with the launch's go-live as a synthetic entry and a "gap" row
     wherever two consecutive entries are more than ``gap`` apart. Pure: no queries."""

@@ -10,7 +10,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from governance.kernel import audit
+from governance.kernel import audit, clock
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import (
     PRIVILEGED_INCIDENT_ROLES,
@@ -263,12 +263,12 @@ def open_incident(*, actor, title: str, severity: str, detection_source: str, de
         severity=_choice(severity, Severity, "severity", "severity"),
         detection_source=_choice(detection_source, DetectionSource, "detection_source", "detection source"),
         began_at=_moment(began_at, "began_at"),
-        detected_at=_moment(detected_at, "detected_at") or timezone.now(),
+        detected_at=_moment(detected_at, "detected_at") or clock.now(),
         summary=_text(summary, "summary", required=False, max_length=MAX_NARRATIVE),
         impact_text=_text(impact_text, "impact_text", required=False, max_length=MAX_NARRATIVE),
         impact_figures=validate_impact_figures(impact_figures),
         fair_lending=bool(fair_lending), consumer_harm=bool(consumer_harm), restricted=bool(restricted),
-        launch=launch, created_by=actor_user(actor), opened_by=actor_label(actor)[:200],
+        launch=launch, created_by=actor_user(actor), opened_by=actor_label(actor)[:200], created_at=clock.now(),
     )
     check_incident_times(incident)
     full_clean(incident)
@@ -279,10 +279,11 @@ def open_incident(*, actor, title: str, severity: str, detection_source: str, de
         incident.models.set(models)
         incident.members.set(members)
         TimelineEvent.objects.bulk_create([
-            TimelineEvent(incident=incident, author=actor_user(actor), author_label=actor_label(actor)[:200], **e)
+            TimelineEvent(incident=incident, author=actor_user(actor), author_label=actor_label(actor)[:200],
+                          created_at=clock.now(), **e)
             for e in events
         ])
-        ContributingFactor.objects.bulk_create([ContributingFactor(incident=incident, **f) for f in factor_rows])
+        ContributingFactor.objects.bulk_create([ContributingFactor(incident=incident, created_at=clock.now(), **f) for f in factor_rows])
         audit.record("incident.opened", incident, actor=actor, after={
             **_incident_snapshot(incident, members=members, models=models), "timeline_events": len(events),
             "factors": factor_rows,
@@ -369,7 +370,7 @@ def transition_incident(incident: Incident, *, actor, to: str, at=None) -> Incid
         time_field = STATUS_TIME[IncidentStatus(to)]
         before = {"status": current.value, time_field: getattr(locked, time_field)}
         locked.status = to
-        setattr(locked, time_field, at or getattr(locked, time_field) or timezone.now())
+        setattr(locked, time_field, at or getattr(locked, time_field) or clock.now())
         try:
             check_incident_times(locked)
         except ValidationFailed as error:
@@ -386,7 +387,8 @@ def add_timeline_event(incident: Incident, *, actor, at, kind: str, text: str) -
     with transaction.atomic():
         locked = _lock(incident)
         event = TimelineEvent.objects.create(incident=locked, author=actor_user(actor),
-                                             author_label=actor_label(actor)[:200], **values)
+                                             author_label=actor_label(actor)[:200], created_at=clock.now(),
+                                             **values)
         audit.record("incident.timeline_event_added", locked, actor=actor,
                      after={"event": event.pk, **values})
     return event
@@ -399,7 +401,7 @@ def add_contributing_factor(incident: Incident, *, actor, category: str, descrip
     values = _factor_values({"category": category, "description": description})
     with transaction.atomic():
         locked = _lock(incident)
-        factor = ContributingFactor.objects.create(incident=locked, **values)
+        factor = ContributingFactor.objects.create(incident=locked, created_at=clock.now(), **values)
         audit.record("incident.factor_added", locked, actor=actor, after={"factor": factor.pk, **values})
         _mark_recurrence(locked, actor=actor)
         for later in selectors.later_candidates(locked):
@@ -435,7 +437,7 @@ def _check_owner(owner, incident: Incident) -> User:
 def _check_due_date(value) -> date:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise ValidationFailed("Give a due date.", field="due_date")
-    if value < timezone.localdate():
+    if value < clock.today():
         raise ValidationFailed("The due date is in the past; choose today or a later day.", field="due_date")
     return value
 
@@ -447,7 +449,7 @@ def add_action_item(incident: Incident, *, actor, title: str, kind: str, owner, 
         incident=incident, title=_text(title, "title", max_length=300),
         kind=_choice(kind, ActionItem.Kind, "kind", "action item kind"),
         owner=_check_owner(owner, incident), due_date=_check_due_date(due_date),
-        priority=_choice(priority, ActionItem.Priority, "priority", "priority"),
+        priority=_choice(priority, ActionItem.Priority, "priority", "priority"), created_at=clock.now(),
     )
     with transaction.atomic():
         item.incident = _lock(incident)
@@ -489,7 +491,7 @@ def update_action_item(item: ActionItem, *, actor, **changes) -> ActionItem:
         for name, value in changes.items():
             setattr(locked, name, value)
         if locked.status == ActionItem.Status.DONE and locked.completed_at is None:
-            locked.completed_at = timezone.now()
+            locked.completed_at = clock.now()
         elif locked.status != ActionItem.Status.DONE:
             locked.completed_at = None
         after = _item_snapshot(locked)
@@ -579,7 +581,8 @@ def start_postmortem(incident: Incident, *, actor) -> Postmortem:
         if existing is not None:
             return existing
         postmortem = Postmortem.objects.create(incident=locked, author=actor, summary=locked.summary,
-                                               impact=locked.impact_text)
+                                               impact=locked.impact_text, created_at=clock.now(),
+                                               updated_at=clock.now())
         audit.record("postmortem.started", postmortem, actor=actor, after={"incident": locked.pk})
     return postmortem
 
@@ -603,7 +606,7 @@ def edit_postmortem(postmortem: Postmortem, *, actor, **sections) -> Postmortem:
             return locked
         for name, value in changed.items():
             setattr(locked, name, value)
-        locked.updated_at = timezone.now()
+        locked.updated_at = clock.now()
         previous_status = locked.status
         if locked.status == PostmortemStatus.IN_REVIEW:
             locked.status = PostmortemStatus.DRAFT
@@ -628,7 +631,7 @@ def submit_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
                 label = locked._meta.get_field(name).verbose_name
                 raise ValidationFailed(f"Write the {label} before asking for review.", field=name)
         locked.review_round += 1
-        locked.submitted_at = timezone.now()
+        locked.submitted_at = clock.now()
         locked.save(update_fields=["status", "review_round", "submitted_at"])
         findings = sum(len(f) for f in selectors.blameless_findings(locked).values())
         audit.record("postmortem.submitted", locked, actor=actor, before={"status": PostmortemStatus.DRAFT},
@@ -664,7 +667,8 @@ def review_postmortem(postmortem: Postmortem, *, actor, role: str, decision: str
         if locked.reviews.filter(reviewer=actor, round=locked.review_round).exists():
             raise Conflict("You have already reviewed this version.")
         review = PostmortemReview.objects.create(postmortem=locked, reviewer=actor, role=role, decision=decision,
-                                                 comment=comment, round=locked.review_round)
+                                                 comment=comment, round=locked.review_round,
+                                                 created_at=clock.now())
         if decision == PostmortemReview.Decision.REQUEST_CHANGES:
             _move_postmortem(locked, PostmortemStatus.DRAFT)
             locked.save(update_fields=["status"])
@@ -692,7 +696,7 @@ def publish_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
         if incident.has_regulatory_flag and not any(r.role == Role.COMPLIANCE for r in approvals):
             raise ValidationFailed("This incident carries a fair-lending or consumer-harm flag: a Compliance "
                                    "reviewer must approve before it is published.", field="reviews")
-        locked.published_at = timezone.now()
+        locked.published_at = clock.now()
         locked.save(update_fields=["status", "published_at"])
         audit.record("postmortem.published", locked, actor=actor, before={"status": PostmortemStatus.IN_REVIEW},
                      after={"status": locked.status, "approvals": sorted(r.reviewer.username for r in approvals)})
@@ -717,9 +721,9 @@ def amend_published_postmortem(postmortem: Postmortem, *, actor, field: str, tex
         if before == text:
             raise ValidationFailed("The amendment changes nothing.", field="text")
         amendment = PostmortemAmendment.objects.create(postmortem=locked, field=field, before=before, after=text,
-                                                       reason=reason, author=actor)
+                                                       reason=reason, author=actor, created_at=clock.now())
         setattr(locked, field, text)
-        locked.updated_at = timezone.now()
+        locked.updated_at = clock.now()
         locked.save(update_fields=[field, "updated_at"])
         audit.record("postmortem.amended", locked, actor=actor, before={field: before},
                      after={field: text, "reason": reason, "amendment": amendment.pk})

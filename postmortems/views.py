@@ -101,6 +101,7 @@ def _detail_context(request, incident, **forms) -> dict:
     except Postmortem.DoesNotExist:
         postmortem = None
     previous = incident.recurrence_of
+    recurrences = selectors.later_recurrences(user, incident)
     return {
         "incident": incident,
         "rows": selectors.timeline_rows(incident.timeline.all(), launch=incident.launch),
@@ -108,7 +109,8 @@ def _detail_context(request, incident, **forms) -> dict:
         "items": incident.action_items.all(),
         "postmortem": postmortem,
         "recurrence_of": previous if previous is not None and incident_visible_to(user, previous) else None,
-        "recurrences": selectors.later_recurrences(user, incident),
+        "recurrences": recurrences,
+        "recurrence_window": selectors.recurrence_window(incident, recurrences),
         "launch_url": _url_of(incident.launch),
         "can_edit": can(user, "incident.edit", incident),
         "can_edit_items": can(user, "action_item.edit", incident),

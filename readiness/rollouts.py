@@ -9,10 +9,9 @@ import math
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from governance.kernel import audit
+from governance.kernel import audit, clock
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, actor_label
@@ -203,7 +202,7 @@ def validate_batch(launch: LaunchRequest, batch, *, now) -> list[dict]:
 def record_observations(launch: LaunchRequest, *, actor, batch, now=None) -> dict:
     """Store a batch (idempotent per metric, time and segment), then evaluate the guardrails and act."""
     require(actor, "observation.submit", launch)
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
         if launch.status != S.ROLLING_OUT:
@@ -214,7 +213,9 @@ def record_observations(launch: LaunchRequest, *, actor, batch, now=None) -> dic
         existing = set(Observation.objects.filter(
             launch=launch, metric__in={r["metric"] for r in rows},
             observed_at__in={r["observed_at"] for r in rows}).values_list("metric", "observed_at", "segment"))
-        fresh = [Observation(launch=launch, stage_name=plan.current_stage.name if plan.current_stage else "", **r)
+        received_at = clock.now()
+        fresh = [Observation(launch=launch, stage_name=plan.current_stage.name if plan.current_stage else "",
+                             received_at=received_at, **r)
                  for r in rows if (r["metric"], r["observed_at"], r["segment"]) not in existing]
         Observation.objects.bulk_create(fresh, ignore_conflicts=True)
         if fresh:
@@ -239,7 +240,7 @@ def guardrail_states(plan) -> list[dict]:
 
 def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
     require(actor, "rollout.advance", launch)
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
         plan = _plan(launch)
@@ -278,7 +279,7 @@ def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
             raise PermissionDenied(f"Advancing past {stage.name} needs the {stage.approval_role} role.")
         if stage.approved_by_id:
             raise Conflict(f"Stage {stage.name} is already approved.")
-        stage.approved_by, stage.approved_at = actor, timezone.now()
+        stage.approved_by, stage.approved_at = actor, clock.now()
         stage.save(update_fields=["approved_by", "approved_at"])
         audit.record("rollout.stage_approved", stage, actor=actor, after={"stage": stage.name, "launch": launch.pk})
     return stage
@@ -309,7 +310,7 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
     """Move to the next stage when the minimum duration has elapsed, every guardrail of the current stage is
     PASSING (not merely not breached) and any required approval is given. Past the last stage, LAUNCHED."""
     require(actor, "rollout.advance", launch)
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
         if launch.status != S.ROLLING_OUT:
@@ -405,7 +406,7 @@ def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
     require(actor, "rollout.rollback", launch)
     if not (reason or "").strip():
         raise ValidationFailed("Say why you are rolling back.", field="reason")
-    now = now or timezone.now()
+    now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
         if launch.status not in (S.ROLLING_OUT, S.LAUNCHED):
@@ -426,7 +427,7 @@ def evaluate_rollouts(*, now=None) -> dict:
     Each launch is evaluated in its own transaction and isolated from the others: one that raises is rolled
     back, logged with its id, recorded on its plan and counted; the others are still evaluated, and the next
     run retries it and reports whether it recovered."""
-    now = now or timezone.now()
+    now = now or clock.now()
     actor = SystemActor("evaluate_rollouts")
     summary = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0, "failed": 0, "failed_launches": [],
                "retried": 0, "recovered": 0}

@@ -9,9 +9,8 @@ import re
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from governance.kernel import audit
+from governance.kernel import audit, clock
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, actor_label
@@ -67,7 +66,7 @@ def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "", at=No
         raise Conflict(f"A {launch.get_status_display().lower()} launch cannot become {S(to).label.lower()}.",
                        code="invalid_transition")
     before = launch.status
-    now = at or timezone.now()
+    now = at or clock.now()
     launch.status = to
     stamp = {S.IN_REVIEW: "submitted_at", S.APPROVED: "approved_at", S.ROLLING_OUT: "rollout_started_at",
              S.LAUNCHED: "launched_at", S.ROLLED_BACK: "rolled_back_at"}.get(S(to))
@@ -155,7 +154,7 @@ def _evaluate_automatic_items(launch: LaunchRequest, evaluation) -> None:
 
 def _stale_signatures(launch: LaunchRequest, *, actor, reason: str, content_hash: str | None = None) -> None:
     """Mark every current signature of a locked launch stale, each with its own audit event."""
-    now = timezone.now()
+    now = clock.now()
     for signoff in launch.signoffs.filter(stale=False).select_related("signer"):
         signoff.stale, signoff.staled_at = True, now
         signoff.save(update_fields=["stale", "staled_at"])
@@ -243,7 +242,7 @@ def create_launch(version: ModelVersion, *, actor, title: str, summary: str = ""
     with transaction.atomic():
         launch = LaunchRequest.objects.create(
             version=version, policy_version=policy_version, title=title[:200], summary=summary or "", author=author,
-            required_roles=required_roles_for(version, policy_version),
+            required_roles=required_roles_for(version, policy_version), created_at=clock.now(),
             **{k: v or "" for k, v in memo.items()},
         )
         _copy_checklist_template(launch, policy_version)
@@ -379,10 +378,11 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
         if item.kind != ItemKind.MANUAL:
             raise Conflict("This item is decided by its rule or the inventory, not by attestation.")
         ChecklistResponse.objects.create(item=item, outcome=outcome, evidence_url=evidence_url,
-                                         evidence_text=evidence_text, responder=actor)
+                                         evidence_text=evidence_text, responder=actor,
+                                         created_at=clock.now())
         before = {"status": item.status}
         item.status, item.evidence_url, item.evidence_text = outcome, evidence_url, evidence_text
-        item.attested_by, item.attested_at = actor, timezone.now()
+        item.attested_by, item.attested_at = actor, clock.now()
         item.save(update_fields=["status", "evidence_url", "evidence_text", "attested_by", "attested_at"])
         audit.record("checklist.attested", item, actor=actor, before=before,
                      after={"status": outcome, "evidence_url": evidence_url, "evidence_text": evidence_text,
@@ -399,7 +399,7 @@ def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at) -> Waiver
             message="Only Model Risk or Compliance can waive a checklist item.")
     if not (reason or "").strip():
         raise ValidationFailed("A waiver needs a reason.", field="reason")
-    now = timezone.now()
+    now = clock.now()
     if expires_at is None or expires_at <= now:
         raise ValidationFailed("A waiver's expiry must be in the future.", field="expires_at")
     if expires_at > now + timedelta(days=MAX_WAIVER_DAYS):
@@ -414,7 +414,7 @@ def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at) -> Waiver
         if not item.blocking:
             raise Conflict("Only blocking items need a waiver.")
         waiver = Waiver.objects.create(item=item, granted_by=actor, role=role, reason=reason.strip(),
-                                       expires_at=expires_at)
+                                       expires_at=expires_at, created_at=now)
         audit.record("checklist.waived", waiver, actor=actor, after={
             "item": item.key, "launch": launch.pk, "reason": waiver.reason, "expires_at": expires_at, "role": role,
         })
@@ -431,7 +431,7 @@ def revoke_waiver(waiver: Waiver, *, actor, reason: str) -> Waiver:
         waiver = Waiver.objects.select_for_update().get(pk=waiver.pk)
         if waiver.revoked_at:
             raise Conflict("This waiver is already revoked.")
-        waiver.revoked_at = timezone.now()
+        waiver.revoked_at = clock.now()
         waiver.save(update_fields=["revoked_at"])
         audit.record("checklist.waiver_revoked", waiver, actor=actor, after={"reason": reason, "launch": launch.pk})
         if launch.status == S.APPROVED:
@@ -502,7 +502,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
             with transaction.atomic():
                 signoff = SignOff.objects.create(
                     launch=launch, role=role, signer=actor, decision=decision, conditions=conditions,
-                    dissent=dissent, comment=comment, content_hash=launch.content_hash,
+                    dissent=dissent, comment=comment, content_hash=launch.content_hash, signed_at=clock.now(),
                 )
         except IntegrityError:
             raise Conflict("This role or person has just signed; reload the launch.", code="already_signed") from None
@@ -558,7 +558,7 @@ def submit_evaluation(launch: LaunchRequest, *, actor, metrics: dict, kind: str 
         _require_editable(launch, "submit an evaluation")
         evaluation = Evaluation.objects.create(
             launch=launch, kind=kind, metrics=metrics, report=report, source_sha256=source_sha256,
-            source_rows=source_rows, submitted_by=actor_label(actor),
+            source_rows=source_rows, submitted_by=actor_label(actor), created_at=clock.now(),
         )
         _evaluate_automatic_items(launch, evaluation)
         audit.record("evaluation.submitted", evaluation, actor=actor, after={
@@ -587,7 +587,7 @@ def import_historical_launch(version: ModelVersion, *, actor, policy_version, ti
             version=version, policy_version=policy_version, title=title, summary=summary, author=author,
             status=status, required_roles=required_roles_for(version, policy_version), approved_at=approved_at,
             submitted_at=approved_at, rollout_started_at=launched_at,
-            launched_at=launched_at if status == S.LAUNCHED else None, **memo)
+            launched_at=launched_at if status == S.LAUNCHED else None, created_at=clock.now(), **memo)
         _copy_checklist_template(launch, policy_version)
         _sync_feature_controls(launch)
         plan = _create_plan_from_template(launch, policy_version)

@@ -21,6 +21,7 @@ from readiness.services import approval_gaps, blocking_item_ok
 from registry.dashboard import registry_pack_section
 from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS, K
 from reporting.models import Report
+from reporting.periods import audit_events_between, recorded_differently
 
 
 def report_visible_to(actor, report: Report) -> bool:
@@ -101,7 +102,8 @@ REPORT_OBJECT_TYPES = ("governance.report", "reporting.report")
 def _launch_audit(launch) -> list[dict]:
     events = [e for e in launch_selectors.audit_trail(launch, limit=AUDIT_EXCERPT * 2)
               if not e.object_type.startswith("postmortems.") and e.object_type not in REPORT_OBJECT_TYPES]
-    return [{"seq": e.seq, "at": e.created_at, "actor": e.actor_label, "verb": e.verb, "object": e.object_repr,
+    return [{"seq": e.seq, "at": e.occurred_at, "recorded_at": e.created_at if recorded_differently(e) else None,
+             "actor": e.actor_label, "verb": e.verb, "object": e.object_repr,
              "hash": e.hash} for e in events[:AUDIT_EXCERPT]]
 
 
@@ -211,6 +213,7 @@ def gather_incident_report(viewer, incident_pk: int) -> dict:
                       "model": launch.version.model.name, "version": launch.version.version,
                       "guardrails": _guardrails(launch.pk, guardrails)}
     earlier = incident.recurrence_of
+    recurrence = incident_selectors.recurrence_window(incident, incident_selectors.later_recurrences(viewer, incident))
     return {
         "kind": K.INCIDENT_REPORT,
         "today": today,
@@ -241,6 +244,7 @@ def gather_incident_report(viewer, incident_pk: int) -> dict:
                          if text and name in ("root_cause", "lessons", "where_we_got_lucky")]
             if postmortem.status == "PUBLISHED" else []},
         "monitoring": monitoring,
+        "recurrence": recurrence,
         "restricted_incident_ids": [incident.pk] if incident.restricted else [],
     }
 
@@ -304,8 +308,10 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     visible = incident_selectors.visible_incidents(viewer)
     restricted = set()
 
-    breaches = list(AuditEvent.objects.filter(verb="guardrail.state_changed", created_at__gte=since,
-                                              created_at__lt=until, after__state="BREACHED").order_by("seq"))
+    # By when the breach was observed, not when its audit event was written (a replayed history writes late).
+    breaches = list(audit_events_between(AuditEvent.objects.filter(verb="guardrail.state_changed",
+                                                                   after__state="BREACHED"), since, until)
+                    .order_by("happened_at", "seq"))
     rollbacks = list(LaunchRequest.objects.filter(rolled_back_at__gte=since, rolled_back_at__lt=until)
                      .select_related("version__model").order_by("rolled_back_at"))
     titles = dict(LaunchRequest.objects.filter(pk__in={(e.after or {}).get("launch") for e in breaches})
@@ -349,7 +355,8 @@ def gather_governance_pack(viewer, params: dict) -> dict:
         "approved": LaunchRequest.objects.filter(approved_at__gte=since, approved_at__lt=until).count(),
         "launched": LaunchRequest.objects.filter(launched_at__gte=since, launched_at__lt=until).count(),
         "latency": _latency_by_role(since, until),
-        "breaches": [{"at": e.created_at, "launch": (e.after or {}).get("launch"),
+        "breaches": [{"at": e.occurred_at, "launch": (e.after or {}).get("launch"),
+                      "recorded_at": e.created_at if recorded_differently(e) else None,
                       "launch_title": titles.get((e.after or {}).get("launch"), ""), "guardrail": e.object_repr,
                       "detail": (e.after or {}).get("detail", "")} for e in breaches],
         "rollbacks": [{"id": lr.pk, "title": lr.title, "model": lr.version.model.name,

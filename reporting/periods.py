@@ -3,6 +3,8 @@
 import re
 from datetime import date, datetime, timedelta
 
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from governance.kernel.errors import ValidationFailed
@@ -82,6 +84,19 @@ def pack_params(params) -> dict:
     if start > timezone.localdate():
         raise ValidationFailed("The period has not started yet.", field="params.start")
     return {"start": start.isoformat(), "end": end.isoformat(), "label": period_label(start, end)}
+
+
+def audit_events_between(queryset: QuerySet, since, until) -> QuerySet:
+    """Audit events whose act happened in [since, until): by the effective time a trusted historical caller gave,
+    else by when the event was written. A period counts what happened in it, not when it was recorded."""
+    return (queryset.annotate(happened_at=Coalesce(F("effective_at"), F("created_at")))
+            .filter(happened_at__gte=since, happened_at__lt=until))
+
+
+def recorded_differently(event) -> bool:
+    """True when an event was written on another day than the act it records (shown beside the act's time)."""
+    return (event.effective_at is not None
+            and timezone.localtime(event.effective_at).date() != timezone.localtime(event.created_at).date())
 
 
 # -- who sees what -------------------------------------------------------------------------------------------

@@ -8,18 +8,23 @@ state machines. Each story is keyed by its model's slug and skipped when present
 from django.db import transaction
 
 from examples.demo_users import ensure_demo_users
+from examples.seeding.common import as_of, days_ago
 from governance.models import MLModel, User
 from governance.policies.services import ensure_default_policies
+
+POLICIES_IN_FORCE_DAYS = 500  # before the oldest story (E1, about nine months ago; E6's quarters within a year)
 
 
 def seed_all() -> str:
     from examples.seeding import lending
     from readiness.notifications import suppressed
 
-    people = {u.username: u for u in ensure_demo_users()}
-    people["admin"] = User.objects.get(username="admin")
-    lending.ensure_legacy_policies()
-    ensure_default_policies()
+    # The people and the rules in force before every story: the stories' launches were opened under them.
+    with as_of(days_ago(POLICIES_IN_FORCE_DAYS)):
+        people = {u.username: u for u in ensure_demo_users()}
+        people["admin"] = User.objects.get(username="admin")
+        lending.ensure_legacy_policies()
+        ensure_default_policies()
     with suppressed():
         done = _tell(people)
     return f"{len(people)} demo people; stories added: {', '.join(done) or 'none (already seeded)'}"

@@ -1,12 +1,19 @@
-"""Small building blocks the seeded stories share."""
+"""Small building blocks the seeded stories share.
+
+Every act of a story happens on its own date: the stories call services inside ``as_of(moment)``, the trusted
+historical caller's way of setting the effective time (governance.kernel.clock). Dates are absolute where the
+documents give them (E6's quarters) and otherwise counted back from the seeding day, so the recent stories stay
+recent (the E1 relaunch is in its 30-day shadow on the day the demo is seeded).
+"""
 
 import hashlib
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
 from examples.demo_users import DEMO_PASSWORD
 from governance.inventory.services import create_model, create_version
+from governance.kernel import clock
 from governance.kernel.principals import SystemActor
 from readiness import evaluations, rollouts, services
 from readiness.models import ItemKind, ItemSource
@@ -14,12 +21,45 @@ from readiness.models import ItemKind, ItemSource
 SEEDER = SystemActor("seed_examples")
 
 
+as_of = clock.effective
+
+
 def now():
     return timezone.now().replace(microsecond=0)
 
 
+def days_ago(n: float, hour: int = 9, minute: int = 0) -> datetime:
+    """``hour:minute`` local time, ``n`` days before the seeding day (never later than now)."""
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return min(midnight - timedelta(days=n) + timedelta(hours=hour, minutes=minute), now())
+
+
+def on_date(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return timezone.make_aware(datetime(day.year, day.month, day.day, hour, minute))
+
+
+def last_completed_quarter(q: int) -> tuple[date, date]:
+    """The most recent calendar quarter ``q`` (1–4) that has ended before the seeding day: (first, last day)."""
+    today = timezone.localdate()
+    year = today.year
+    while True:
+        first = date(year, 3 * (q - 1) + 1, 1)
+        last = (date(year + (q == 4), (3 * q) % 12 + 1, 1)) - timedelta(days=1)
+        if last < today:
+            return first, last
+        year -= 1
+
+
+def local_day(moment: datetime) -> date:
+    return timezone.localtime(moment).date()
+
+
 def days(n: float) -> timedelta:
     return timedelta(days=n)
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
 
 
 def minutes(n: float) -> timedelta:
@@ -68,7 +108,8 @@ def observe(launch, actor, series: dict, times):
     result = None
     for at in times:
         batch = [{"metric": metric, "value": value(at), "observed_at": at} for metric, value in series.items()]
-        result = rollouts.record_observations(launch, actor=actor, batch=batch, now=at)
+        with as_of(at):
+            result = rollouts.record_observations(launch, actor=actor, batch=batch, now=at)
         if result["status"] != "ROLLING_OUT":
             break
     launch.refresh_from_db()

@@ -2,17 +2,19 @@
 fairness signal)."""
 
 import copy
-from datetime import date
 
 import numpy as np
 
 from examples.seeding.common import (
     SEEDER,
+    as_of,
     attest_manual,
     days,
+    days_ago,
     digest,
+    hours,
+    local_day,
     model_with_version,
-    now,
     sign,
     story,
     submit_metrics,
@@ -132,15 +134,100 @@ def relaunch_drift() -> tuple[bytes, bytes]:
 @story("credit-line-decisioning")
 def e1_fair_lending(people):
     dana, sam, cole, lee, mara = (people[u] for u in ("dana", "sam", "cole", "lee", "mara"))
-    t = now()
-    launch_day = t - days(200)
+    # "Nine months ago": the refresh went live about 270 days before the seeding day.
+    launch_day = days_ago(270, hour=10)
     features = [
         {"name": "income", "is_critical": True}, {"name": "debt_to_income", "is_critical": True},
         {"name": "credit_history_months"},
         {"name": "device_trust_score", "source": "THIRD_PARTY", "vendor": "Signalgrid Devices (fictional)",
          "description": "Score derived from device metadata supplied by a vendor", "is_critical": True},
     ]
-    model, v42 = model_with_version(
+    with as_of(launch_day - days(40)):
+        model, v42 = _register_v42(dana, features)
+    legacy = policies.get_policy("TIER_1").versions.get(number=1)
+    # Imported as it was decided on paper: one Data Science signature the day before launch.
+    with as_of(launch_day - days(12)):
+        original = services.import_historical_launch(
+            v42, actor=SEEDER, policy_version=legacy, title="Credit line 4.2 refresh", author=sam,
+            status="LAUNCHED", summary="Quarterly refresh adding a device-trust feature from a third-party vendor.",
+            options_considered="Ship the refresh as planned; delay a quarter for more validation.",
+            expected_value="Higher approval rate at equal expected loss.",
+            risks="None identified beyond model drift.", decision="SHIP",
+            rationale="Offline performance and fairness validation passed; timelines were set by the business plan.",
+            approved_at=launch_day - days(1), launched_at=launch_day,
+            signoffs=[(dana, "DATA_SCIENCE", "APPROVE", launch_day - days(1))])
+    # Sixteen days after launch: the kill switch, which opens the incident; then the incident gets its real shape.
+    with as_of(launch_day + days(16)):
+        rollback = rollouts.rollback(original, actor=dana, now=launch_day + days(16),
+                                     reason="Approval rates diverged by demographic segment; reverting to 4.1.3 "
+                                            "while every decision in the window is audited.")
+        incident = _shape_e1_incident(pm_incident(rollback["incident"]), launch_day, dana, cole, lee, mara)
+        pm.transition_incident(incident, actor=cole, to="MITIGATED", at=launch_day + days(16))
+    for offset, kind, text in E1_TIMELINE:
+        # The team wrote the timeline up the day after the revert; later entries were added as they happened.
+        with as_of(max(launch_day + days(17), launch_day + days(offset))):
+            pm.add_timeline_event(incident, actor=cole, at=launch_day + days(offset), kind=kind, text=text)
+    with as_of(launch_day + days(20)):
+        for category, description in E1_FACTORS:
+            pm.add_contributing_factor(incident, actor=cole, category=category, description=description)
+    with as_of(launch_day + days(21)):
+        doc = pm.start_postmortem(incident, actor=dana)
+    # The mechanisms: one action item each, proposed as a policy change and approved by a second person over the
+    # following week; each item is done when its change is in the policy.
+    for n, (title, kind, operation, payload) in enumerate(E1_MECHANISMS):
+        opened = launch_day + days(25) + hours(n)
+        with as_of(opened):
+            item = pm.add_action_item(incident, actor=cole, title=title, kind=kind, owner=mara,
+                                      due_date=local_day(opened) + days(45), priority="P1")
+            change = pm.propose_policy_change_for_action_item(
+                item, actor=cole, tier="TIER_1", operation=operation, payload=payload,
+                rationale=f"Lending proxy incident: {title.lower()}.")
+        with as_of(launch_day + days(32 + n)):
+            policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=mara,
+                                    note="Agreed at the model governance working group.")
+            pm.update_action_item(item, actor=mara, status=ActionItem.Status.DONE)
+    with as_of(launch_day + days(25)):
+        group = pm.add_action_item(incident, actor=cole, title="Weekly model governance working group reviews "
+                                   "every credit model's fairness monitors", kind="PROCESS", owner=cole,
+                                   due_date=local_day(launch_day + days(25)) + days(14), priority="P2")
+    with as_of(launch_day + days(31)):
+        pm.update_action_item(group, actor=cole, status=ActionItem.Status.DONE)
+    _postmortem_e1(doc, launch_day, dana, cole, mara)
+    with as_of(launch_day + days(60)):
+        pm.transition_incident(incident, actor=cole, to="RESOLVED", at=launch_day + days(60))
+    _relaunch_e1(model, people)
+
+
+E1_TIMELINE = [
+    (3, "OTHER", "The vendor changes how it populates one device field; no notice reaches the model team."),
+    (9, "OTHER", "The drift monitor flags a distribution shift in device_trust_score; the alert is tuned "
+                 "for performance and is closed as benign."),
+    (14, "DETECTION", "A compliance analyst reviewing approvals by segment finds one segment's approval rate "
+                      "rising and another's falling since the refresh."),
+    (14.1, "ESCALATION", "Chief Compliance Officer and General Counsel briefed; the matter is placed under "
+                         "legal privilege."),
+    (14.2, "DECISION", "Automated decisioning is frozen for every segment, not only the affected one — a "
+                       "freeze for one segment could itself look like disparate treatment. Sales are offered "
+                       "a manual-review path."),
+    (16, "MITIGATION", "Model reverted to 4.1.3, 48 hours after detection."),
+    (21, "OTHER", "Audit of every decision made in the window begins."),
+    (45, "COMMUNICATION", "Root-cause analysis and remediation plan presented to the board risk committee."),
+]
+
+E1_FACTORS = [
+    ("DATA_VENDOR_CHANGE", "The vendor changed how a device field was populated without notice."),
+    ("MONITORING_GAP", "Distribution-shift alerts were tuned for performance, not for fairness; the shift "
+                       "was seen and closed."),
+    ("MODEL", "A third-party-derived feature entered a credit model with no proxy-risk assessment."),
+    ("PROCESS", "The launch readiness document needed one Data Science signature; Compliance, Legal and "
+                "Model Risk did not review it."),
+    ("ORGANISATIONAL_PRESSURE", "An inherited, fragile pipeline, aggressive timelines set by earlier "
+                                "leadership, and pressure to keep approval volume up."),
+]
+
+
+def _register_v42(dana, features):
+    return model_with_version(
         slug="credit-line-decisioning", name="Consumer credit line decisioning", owner=dana, tier="TIER_1",
         business_use="Approves or declines applications for unsecured consumer credit lines and sets the "
                      "initial limit.", regulatory_scope="ECOA / Regulation B, FCRA, state fair-lending law",
@@ -149,22 +236,11 @@ def e1_fair_lending(people):
         model_card="## Credit line model 4.2\n\nGradient-boosted trees. Offline AUC 0.79. Passed offline fairness "
                    "validation (adverse-impact ratio ≥ 0.85 for all monitored groups on the holdout).\n\n"
                    "New in 4.2: a device-trust score from a third-party device-metadata vendor.")
-    legacy = policies.get_policy("TIER_1").versions.get(number=1)
-    original = services.import_historical_launch(
-        v42, actor=SEEDER, policy_version=legacy, title="Credit line 4.2 refresh", author=sam, status="LAUNCHED",
-        summary="Quarterly refresh adding a device-trust feature from a third-party vendor.",
-        options_considered="Ship the refresh as planned; delay a quarter for more validation.",
-        expected_value="Higher approval rate at equal expected loss.", risks="None identified beyond model drift.",
-        decision="SHIP", rationale="Offline performance and fairness validation passed; timelines were set by the "
-                                   "business plan.",
-        approved_at=launch_day - days(1), launched_at=launch_day,
-        signoffs=[(dana, "DATA_SCIENCE", "APPROVE", launch_day - days(1))])
-    # Sixteen days after launch: the kill switch, which opens the incident; then the incident gets its real shape.
-    rollback = rollouts.rollback(original, actor=dana, now=launch_day + days(16),
-                                 reason="Approval rates diverged by demographic segment; reverting to 4.1.3 "
-                                        "while every decision in the window is audited.")
-    incident = pm.update_incident(
-        pm_incident(rollback["incident"]), actor=cole, title="Device-metadata feature became a proxy for a "
+
+
+def _shape_e1_incident(incident, launch_day, dana, cole, lee, mara):
+    return pm.update_incident(
+        incident, actor=cole, title="Device-metadata feature became a proxy for a "
         "protected class", severity="SEV1", restricted=True, fair_lending=True, consumer_harm=True,
         detection_source="COMPLIANCE_REVIEW", began_at=launch_day, detected_at=launch_day + days(14),
         summary="After the 4.2 refresh, the vendor behind the device-trust feature changed how one field was "
@@ -176,51 +252,6 @@ def e1_fair_lending(people):
         impact_figures={"approval_rate_shift": [{"segment": "segment A", "shift_pct": 3.1},
                                                 {"segment": "segment B", "shift_pct": -4.2}]},
         members=[dana, cole, lee, mara])
-    pm.transition_incident(incident, actor=cole, to="MITIGATED", at=launch_day + days(16))
-    for offset, kind, text in [
-        (3, "OTHER", "The vendor changes how it populates one device field; no notice reaches the model team."),
-        (9, "OTHER", "The drift monitor flags a distribution shift in device_trust_score; the alert is tuned "
-                     "for performance and is closed as benign."),
-        (14, "DETECTION", "A compliance analyst reviewing approvals by segment finds one segment's approval rate "
-                          "rising and another's falling since the refresh."),
-        (14.1, "ESCALATION", "Chief Compliance Officer and General Counsel briefed; the matter is placed under "
-                             "legal privilege."),
-        (14.2, "DECISION", "Automated decisioning is frozen for every segment, not only the affected one — a "
-                           "freeze for one segment could itself look like disparate treatment. Sales are offered "
-                           "a manual-review path."),
-        (16, "MITIGATION", "Model reverted to 4.1.3, 48 hours after detection."),
-        (21, "OTHER", "Audit of every decision made in the window begins."),
-        (45, "COMMUNICATION", "Root-cause analysis and remediation plan presented to the board risk committee."),
-    ]:
-        pm.add_timeline_event(incident, actor=cole, at=launch_day + days(offset), kind=kind, text=text)
-    for category, description in [
-        ("DATA_VENDOR_CHANGE", "The vendor changed how a device field was populated without notice."),
-        ("MONITORING_GAP", "Distribution-shift alerts were tuned for performance, not for fairness; the shift "
-                           "was seen and closed."),
-        ("MODEL", "A third-party-derived feature entered a credit model with no proxy-risk assessment."),
-        ("PROCESS", "The launch readiness document needed one Data Science signature; Compliance, Legal and "
-                    "Model Risk did not review it."),
-        ("ORGANISATIONAL_PRESSURE", "An inherited, fragile pipeline, aggressive timelines set by earlier "
-                                    "leadership, and pressure to keep approval volume up."),
-    ]:
-        pm.add_contributing_factor(incident, actor=cole, category=category, description=description)
-    tier1 = policies.get_policy("TIER_1")
-    for title, kind, operation, payload in E1_MECHANISMS:
-        item = pm.add_action_item(incident, actor=cole, title=title, kind=kind, owner=mara,
-                                  due_date=date.today() + days(30), priority="P1")
-        change = pm.propose_policy_change_for_action_item(
-            item, actor=cole, tier="TIER_1", operation=operation, payload=payload,
-            rationale=f"Lending proxy incident: {title.lower()}.")
-        policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=mara,
-                                note="Agreed at the model governance working group.")
-        pm.update_action_item(item, actor=mara, status=ActionItem.Status.DONE)
-    pm.add_action_item(incident, actor=cole, title="Weekly model governance working group reviews every credit "
-                       "model's fairness monitors", kind="PROCESS", owner=cole, due_date=date.today() + days(14),
-                       priority="P2")
-    tier1.refresh_from_db()
-    pm.transition_incident(incident, actor=cole, to="RESOLVED", at=launch_day + days(60))
-    _postmortem_e1(incident, dana, cole, mara)
-    _relaunch_e1(model, people, t)
 
 
 def pm_incident(pk):
@@ -229,8 +260,21 @@ def pm_incident(pk):
     return Incident.objects.get(pk=pk)
 
 
-def _postmortem_e1(incident, author, compliance, model_risk):
-    doc = pm.start_postmortem(incident, actor=author)
+def _postmortem_e1(doc, launch_day, author, compliance, model_risk):
+    with as_of(launch_day + days(40)):
+        _write_e1_postmortem(doc, author)
+    with as_of(launch_day + days(42)):
+        pm.submit_postmortem(doc, actor=author)
+    with as_of(launch_day + days(43) + hours(3)):
+        pm.review_postmortem(doc, actor=compliance, role="COMPLIANCE", decision="APPROVE",
+                             comment="Accurate, blameless, and the mechanisms are in the TIER_1 policy.")
+    with as_of(launch_day + days(44)):
+        pm.review_postmortem(doc, actor=model_risk, role="MODEL_RISK", decision="APPROVE")
+    with as_of(launch_day + days(46)):
+        pm.publish_postmortem(doc, actor=author)
+
+
+def _write_e1_postmortem(doc, author):
     pm.edit_postmortem(doc, actor=author, summary=(
         "A refreshed credit model used a feature built from a vendor's device metadata. Two weeks after launch, "
         "Compliance found that approval rates had moved in opposite directions for two demographic segments. "
@@ -257,35 +301,65 @@ def _postmortem_e1(incident, author, compliance, model_risk):
                 "reduce how far a similar failure can spread and how long it stays unseen; they do not make it "
                 "impossible, so the weekly governance working group reviews fairness monitors for every credit "
                 "model.")
-    pm.submit_postmortem(doc, actor=author)
-    pm.review_postmortem(doc, actor=compliance, role="COMPLIANCE", decision="APPROVE",
-                         comment="Accurate, blameless, and the mechanisms are in the TIER_1 policy.")
-    pm.review_postmortem(doc, actor=model_risk, role="MODEL_RISK", decision="APPROVE")
-    pm.publish_postmortem(doc, actor=author)
 
 
-def _relaunch_e1(model, people, t):
+def _relaunch_e1(model, people):
+    """The relaunch is recent: approved three weeks before the seeding day, in its 30-day shadow since ten days."""
     dana, sam, cole, lee, mara = (people[u] for u in ("dana", "sam", "cole", "lee", "mara"))
     from governance.inventory.services import create_version
 
-    v5 = create_version(model, actor=sam, version="5.0.0", artifact_sha256=digest("credit-line:5.0.0"),
-                        git_commit=digest("commit:credit-line:5.0.0")[:12],
-                        training_data_ref="warehouse://credit/applications/2022-2025",
-                        model_card="## Credit line model 5.0\n\nRetrained with the device-trust feature rebuilt "
-                                   "from fields the proxy-risk assessment cleared. Calibration and error rates are "
-                                   "reported per protected group.",
-                        features=[{"name": "income", "is_critical": True},
-                                  {"name": "debt_to_income", "is_critical": True},
-                                  {"name": "credit_history_months"}, {"name": "employment_type"}, {"name": "region"},
-                                  {"name": "device_trust_score", "source": "THIRD_PARTY", "is_critical": True,
-                                   "vendor": "Signalgrid Devices (fictional)",
-                                   "description": "Rebuilt from fields cleared by the proxy-risk assessment"}])
-    feature = v5.features.get(name="device_trust_score")
-    update_feature(feature, actor=cole, proxy_risk_status="ASSESSED_MITIGATED",
-                   proxy_risk_ref="Proxy-risk assessment PRA-2025-014 (two fields removed)",
-                   vendor_sla_ref="Vendor schema-stability SLA, 60-day change notice",
-                   drift_monitor_ref="Null-rate and PSI monitor on device_trust_score")
-    launch = services.create_launch(
+    with as_of(days_ago(60)):
+        v5 = _register_v5(model, sam, create_version)
+    with as_of(days_ago(55, hour=14)):
+        feature = v5.features.get(name="device_trust_score")
+        update_feature(feature, actor=cole, proxy_risk_status="ASSESSED_MITIGATED",
+                       proxy_risk_ref="Proxy-risk assessment PRA-2025-014 (two fields removed)",
+                       vendor_sla_ref="Vendor schema-stability SLA, 60-day change notice",
+                       drift_monitor_ref="Null-rate and PSI monitor on device_trust_score")
+    with as_of(days_ago(50)):
+        launch = _create_relaunch(v5, sam)
+        rollouts.update_plan(launch, actor=sam, **RELAUNCH_PLAN)
+    baseline, current = relaunch_drift()
+    with as_of(days_ago(40, hour=11)):
+        submit_metrics(launch, sam, predictions=relaunch_predictions(), baseline=baseline, current=current,
+                       metrics={"psi.max": 0.04})
+    with as_of(days_ago(35, hour=15)):
+        attest_manual(launch, dana)
+    with as_of(days_ago(30, hour=10)):
+        services.submit_for_review(launch, actor=sam)
+    with as_of(days_ago(29, hour=16)):
+        sign(launch, dana, "DATA_SCIENCE")
+    with as_of(days_ago(27, hour=14)):
+        sign(launch, cole, "COMPLIANCE", decision="APPROVE_WITH_CONDITIONS",
+             conditions="Adverse-action notice templates reviewed for the rebuilt feature")
+    with as_of(days_ago(26, hour=11)):
+        for item in launch.items.filter(source="CONDITION"):
+            services.attest_item(item, actor=sam, outcome="PASS", evidence_text="Templates reviewed with Legal.")
+    with as_of(days_ago(24, hour=11)):
+        sign(launch, lee, "LEGAL")
+    with as_of(days_ago(21, hour=16)):
+        sign(launch, mara, "MODEL_RISK")
+    with as_of(days_ago(10)):
+        rollouts.start_rollout(launch, actor=sam, now=days_ago(10))
+
+
+def _register_v5(model, sam, create_version):
+    return create_version(model, actor=sam, version="5.0.0", artifact_sha256=digest("credit-line:5.0.0"),
+                          git_commit=digest("commit:credit-line:5.0.0")[:12],
+                          training_data_ref="warehouse://credit/applications/2022-2025",
+                          model_card="## Credit line model 5.0\n\nRetrained with the device-trust feature rebuilt "
+                                     "from fields the proxy-risk assessment cleared. Calibration and error rates are "
+                                     "reported per protected group.",
+                          features=[{"name": "income", "is_critical": True},
+                                    {"name": "debt_to_income", "is_critical": True},
+                                    {"name": "credit_history_months"}, {"name": "employment_type"}, {"name": "region"},
+                                    {"name": "device_trust_score", "source": "THIRD_PARTY", "is_critical": True,
+                                     "vendor": "Signalgrid Devices (fictional)",
+                                     "description": "Rebuilt from fields cleared by the proxy-risk assessment"}])
+
+
+def _create_relaunch(v5, sam):
+    return services.create_launch(
         v5, actor=sam, title="Credit line 5.0 relaunch",
         summary="Relaunch of the credit line model after the proxy incident, under the revised TIER_1 policy.",
         options_considered="1. Relaunch without any third-party feature.\n2. Relaunch with the rebuilt device "
@@ -296,51 +370,59 @@ def _relaunch_e1(model, people, t):
               "circuit breaker bound how far and how long.",
         decision="SHIP", rationale="Shadow comparison shows no group's approval-rate ratio below 0.9; every "
                                    "third-party control is in place.")
-    plan = {"stages": [
-        {"name": "shadow", "traffic_percent": 0, "min_duration_minutes": 43200, "approval_role": "COMPLIANCE"},
-        {"name": "pilot", "traffic_percent": 5, "min_duration_minutes": 10080},
-        {"name": "ramp-25", "traffic_percent": 25, "min_duration_minutes": 10080},
-        {"name": "ramp-50", "traffic_percent": 50, "min_duration_minutes": 10080, "approval_role": "MODEL_RISK"},
-        {"name": "full", "traffic_percent": 100, "min_duration_minutes": 20160}],
-        "guardrails": [
-            {"metric": "approval_air", "comparator": ">=", "threshold": 0.8, "window_minutes": 1440,
-             "failure_limit": 2, "action": "ROLLBACK"},
-            {"metric": "null_rate_delta_max", "comparator": "<=", "threshold": 0.05, "window_minutes": 1440,
-             "failure_limit": 1, "action": "PAUSE"},
-            {"metric": "psi_income", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,
-             "failure_limit": 1, "action": "PAUSE"},
-            {"metric": "psi_employment_type", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,
-             "failure_limit": 1, "action": "PAUSE"},
-            {"metric": "psi_region", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,
-             "failure_limit": 1, "action": "PAUSE"},
-            {"metric": "early_delinquency_ratio", "comparator": "<=", "threshold": 1.15, "window_minutes": 10080,
-             "failure_limit": 1, "action": "ALERT"}]}
-    rollouts.update_plan(launch, actor=sam, **plan)
-    baseline, current = relaunch_drift()
-    submit_metrics(launch, sam, predictions=relaunch_predictions(), baseline=baseline, current=current,
-                   metrics={"psi.max": 0.04})
-    attest_manual(launch, dana)
-    services.submit_for_review(launch, actor=sam)
-    sign(launch, dana, "DATA_SCIENCE")
-    sign(launch, cole, "COMPLIANCE", decision="APPROVE_WITH_CONDITIONS",
-         conditions="Adverse-action notice templates reviewed for the rebuilt feature")
-    for item in launch.items.filter(source="CONDITION"):
-        services.attest_item(item, actor=sam, outcome="PASS", evidence_text="Templates reviewed with Legal.")
-    sign(launch, lee, "LEGAL")
-    sign(launch, mara, "MODEL_RISK")
-    rollouts.start_rollout(launch, actor=sam, now=t - days(10))
+
+
+RELAUNCH_PLAN = {"stages": [
+    {"name": "shadow", "traffic_percent": 0, "min_duration_minutes": 43200, "approval_role": "COMPLIANCE"},
+    {"name": "pilot", "traffic_percent": 5, "min_duration_minutes": 10080},
+    {"name": "ramp-25", "traffic_percent": 25, "min_duration_minutes": 10080},
+    {"name": "ramp-50", "traffic_percent": 50, "min_duration_minutes": 10080, "approval_role": "MODEL_RISK"},
+    {"name": "full", "traffic_percent": 100, "min_duration_minutes": 20160}],
+    "guardrails": [
+        {"metric": "approval_air", "comparator": ">=", "threshold": 0.8, "window_minutes": 1440,
+         "failure_limit": 2, "action": "ROLLBACK"},
+        {"metric": "null_rate_delta_max", "comparator": "<=", "threshold": 0.05, "window_minutes": 1440,
+         "failure_limit": 1, "action": "PAUSE"},
+        {"metric": "psi_income", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,
+         "failure_limit": 1, "action": "PAUSE"},
+        {"metric": "psi_employment_type", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,
+         "failure_limit": 1, "action": "PAUSE"},
+        {"metric": "psi_region", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,
+         "failure_limit": 1, "action": "PAUSE"},
+        {"metric": "early_delinquency_ratio", "comparator": "<=", "threshold": 1.15, "window_minutes": 10080,
+         "failure_limit": 1, "action": "ALERT"}]}
 
 
 @story("content-recommender")
 def e4_recommendation_fairness(people):
+    """Recent: the audit ran hours before the full rollout planned for tomorrow, and one signature is in."""
     dana, sam, pat = people["dana"], people["sam"], people["pat"]
-    model, version = model_with_version(
+    with as_of(days_ago(20)):
+        _model, version = _register_e4(dana)
+    with as_of(days_ago(6, hour=10)):
+        launch = _create_e4(version, pat)
+    with as_of(days_ago(2, hour=8)):
+        submit_metrics(launch, dana, predictions=e4_predictions(), metrics={"psi.max": 0.06})
+    with as_of(days_ago(2, hour=11)):
+        attest_manual(launch, dana)
+    with as_of(days_ago(2, hour=13)):
+        services.submit_for_review(launch, actor=pat)
+    with as_of(days_ago(1, hour=10)):
+        sign(launch, sam, "PRODUCT", comment="Engagement gain verified in the A/B readout.")
+    return launch
+
+
+def _register_e4(dana):
+    return model_with_version(
         slug="content-recommender", name="Home feed content recommender", owner=dana, tier="TIER_2",
         business_use="Ranks articles and offers on the home feed.", protected=["age_band", "region"],
         version="7.0.0", features=[{"name": "engagement_history"}, {"name": "content_embedding"},
                                    {"name": "session_context"}],
         model_card="## Recommender 7.0\n\nTwo-tower retrieval with a re-ranker. A/B: +8 % engagement.")
-    launch = services.create_launch(
+
+
+def _create_e4(version, pat):
+    return services.create_launch(
         version, actor=pat, title="Recommender 7.0 full rollout",
         summary="The A/B test shows +8 % engagement; full rollout is planned for tomorrow. A fairness audit run "
                 "hours ago shows one protected segment served less often, on a small sample.",
@@ -356,9 +438,4 @@ def e4_recommendation_fairness(people):
         rationale="The adverse-impact interval straddles the floor, so the data cannot yet tell noise from harm. "
                   "Mitigating keeps most of the gain while the sample grows to the size the check asks for; ship "
                   "only behind the fairness guardrail.")
-    submit_metrics(launch, dana, predictions=e4_predictions(), metrics={"psi.max": 0.06})
-    attest_manual(launch, dana)
-    services.submit_for_review(launch, actor=pat)
-    sign(launch, sam, "PRODUCT", comment="Engagement gain verified in the A/B readout.")
-    return launch
 

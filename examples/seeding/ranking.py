@@ -2,15 +2,17 @@
 (staged launches that went as planned)."""
 
 import math
-from datetime import date
 
 from examples.seeding.common import (
+    as_of,
     attest_manual,
     days,
+    days_ago,
     every,
+    hours,
+    local_day,
     minutes,
     model_with_version,
-    now,
     observe,
     sign,
     story,
@@ -27,12 +29,18 @@ GOOD_METRICS = {"psi.max": 0.05, "fairness.air": 0.96, "fairness.air.ci_low": 0.
                 "auc": 0.78}
 
 
-def _approve(launch, author_attester, signers):
-    submit_metrics(launch, author_attester, metrics=GOOD_METRICS)
-    attest_manual(launch, author_attester)
-    services.submit_for_review(launch, actor=launch.author)
-    for person, role, extra in signers:
-        sign(launch, person, role, **extra)
+def _approve(launch, author_attester, signers, *, submitted):
+    """Evaluation and attestations in the two days before submission; then each signature at its own moment,
+    given as a delay after submission. The launch is approved by the last one."""
+    with as_of(submitted - days(2)):
+        submit_metrics(launch, author_attester, metrics=GOOD_METRICS)
+    with as_of(submitted - days(1)):
+        attest_manual(launch, author_attester)
+    with as_of(submitted):
+        services.submit_for_review(launch, actor=launch.author)
+    for person, role, after, extra in signers:
+        with as_of(submitted + after):
+            sign(launch, person, role, **extra)
     launch.refresh_from_db()
     return launch
 
@@ -49,14 +57,51 @@ def e2_ctr(at, start):
 
 @story("homepage-ranking")
 def e2_homepage_ranking(people):
+    """Campaign day was ninety days before the seeding day; the review that followed changed the TIER_2 checklist."""
     dana, sam, pat, eli = people["dana"], people["sam"], people["pat"], people["eli"]
-    _model, version = model_with_version(
+    start = days_ago(90, hour=8)
+    with as_of(start - days(30)):
+        _model, version = _register_e2(dana)
+    with as_of(start - days(21)):
+        launch = _create_e2(version, pat)
+    _approve(launch, dana, [
+        (dana, "DATA_SCIENCE", hours(5), {"dissent": "I recommended a 10 % canary: skipping canaries led to rollbacks "
+                                                     "in 12 % of last year's launches. I commit to this launch and its "
+                                                     "guardrails."}),
+        (sam, "PRODUCT", days(1) + hours(2), {})], submitted=start - days(5))
+    with as_of(start):
+        rollouts.start_rollout(launch, actor=eli, now=start)
+    minute_by_minute = every(start, start + minutes(180), minutes(1))
+    later = every(start + minutes(190), start + minutes(1470), minutes(10))
+    observe(launch, eli, {
+        "ctr_delta_pct": lambda at: e2_ctr(at, start),
+        "p95_latency_ms": lambda at: 160 + 15 * math.sin((at - start).total_seconds() / 3600),
+        "add_to_cart_delta_pct": lambda at: 0.3,
+    }, minute_by_minute + later)
+    with as_of(start + minutes(1470)):
+        rollouts.advance(launch, actor=eli, now=start + minutes(1470))
+    # The review after launch day: make the shadow test a blocking pre-flight item for TIER_2 launches.
+    with as_of(start + days(6)):
+        change = policies.propose_change(
+            policies.get_policy("TIER_2"), actor=dana, operation="ADD_CHECKLIST_ITEM",
+            payload={"key": "shadow_fairness", **ITEMS["shadow_fairness"], "blocking": True, "rule": ""},
+            rationale="Homepage launch review: require at least a 5 % shadow test for every high-impact launch, "
+                      "so that first-day launch incidents stop depending on whether a canary was skipped.")
+    with as_of(start + days(8)):
+        policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=people["mara"])
+
+
+def _register_e2(dana):
+    return model_with_version(
         slug="homepage-ranking", name="Homepage ranking", owner=dana, tier="TIER_2",
         business_use="Orders products on the storefront homepage.", version="3.0.0",
         features=[{"name": "click_history"}, {"name": "price_band"}, {"name": "seasonality"}],
         model_card="## Homepage ranking 3.0\n\nOffline NDCG +2.1 % over 2.x.")
+
+
+def _create_e2(version, pat):
     launch = services.create_launch(
-        version, actor=pat, title="Homepage ranking 3.0 for the spring campaign",
+        version, actor=pat, title="Homepage ranking 3.0 for the campaign",
         summary="Product wants the new ranking at 100 % on campaign day, without a canary.",
         options_considered="1. 100 % on campaign day (Product's request).\n2. 10 % canary with circuit breakers.\n"
                            "3. Staged 10 → 50 → 100 % with CTR, add-to-cart and p95 latency guardrails.\n"
@@ -75,27 +120,7 @@ def e2_homepage_ranking(people):
          "action": "ROLLBACK"},
         {"metric": "add_to_cart_delta_pct", "comparator": ">=", "threshold": -1.0, "window_minutes": 60,
          "failure_limit": 5, "action": "ALERT"}])
-    _approve(launch, dana, [
-        (dana, "DATA_SCIENCE", {"dissent": "I recommended a 10 % canary: skipping canaries led to rollbacks in 12 % "
-                                           "of last year's launches. I commit to this launch and its guardrails."}),
-        (sam, "PRODUCT", {})])
-    start = now() - days(90)
-    rollouts.start_rollout(launch, actor=eli, now=start)
-    minute_by_minute = every(start, start + minutes(180), minutes(1))
-    later = every(start + minutes(190), start + minutes(1470), minutes(10))
-    observe(launch, eli, {
-        "ctr_delta_pct": lambda at: e2_ctr(at, start),
-        "p95_latency_ms": lambda at: 160 + 15 * math.sin((at - start).total_seconds() / 3600),
-        "add_to_cart_delta_pct": lambda at: 0.3,
-    }, minute_by_minute + later)
-    rollouts.advance(launch, actor=eli, now=start + minutes(1470))
-    # The review after launch day: make the shadow test a blocking pre-flight item for TIER_2 launches.
-    change = policies.propose_change(
-        policies.get_policy("TIER_2"), actor=dana, operation="ADD_CHECKLIST_ITEM",
-        payload={"key": "shadow_fairness", **ITEMS["shadow_fairness"], "blocking": True, "rule": ""},
-        rationale="Homepage launch review: require at least a 5 % shadow test for high-impact launches. Over the "
-                  "following two quarters first-day launch incidents fell from 12 % to 3 %.")
-    policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=people["mara"])
+    return launch
 
 
 def e3_add_to_cart(at, start):
@@ -104,13 +129,108 @@ def e3_add_to_cart(at, start):
 
 @story("propensity-model")
 def e3_propensity_leakage(people):
+    """Sixty days before the seeding day the canary was rolled back by its guardrail; the postmortem was published
+    eight days later and amended with the relaunch's results. How long it has gone without recurring is not
+    written in the text: the pages compute it from the incidents recorded since."""
     dana, sam, pat, eli, mara = (people[u] for u in ("dana", "sam", "pat", "eli", "mara"))
-    _model, version = model_with_version(
+    start = days_ago(60, hour=10)
+    with as_of(start - days(25)):
+        _model, version = _register_e3(sam)
+    with as_of(start - days(15)):
+        launch = _create_e3(version, sam)
+    _approve(launch, dana, [(dana, "DATA_SCIENCE", hours(4), {}), (pat, "PRODUCT", days(1) + hours(1), {})],
+             submitted=start - days(5))
+    with as_of(start):
+        rollouts.start_rollout(launch, actor=eli, now=start)
+    observe(launch, eli, {"add_to_cart_delta_pct": lambda at: e3_add_to_cart(at, start),
+                          "p95_latency_ms": lambda at: 140}, every(start, start + minutes(60), minutes(1)))
+    incident = Incident.objects.get(launch=launch)
+    detected = incident.detected_at
+    with as_of(detected + minutes(2)):
+        incident = pm.update_incident(
+            incident, actor=mara, title="Propensity 2.0 cut add-to-cart by 1.2 % within an hour",
+            impact_text="About an hour of canary traffic (10 %) saw lower add-to-cart. The canary was kept at 10 % "
+                        "for diagnosis on a shadow path while serving returned to the champion.",
+            impact_figures={"revenue_impact": -18000})
+    for offset, kind, text in [
+        (3, "COMMUNICATION", "First stakeholder update; updates every 15 minutes until recovery."),
+        (12, "MITIGATION", "Serving fully back on the champion, 12 minutes after the guardrail fired."),
+        (18, "COMMUNICATION", "Second stakeholder update: recovered, diagnosis under way on the retained canary."),
+        (33, "COMMUNICATION", "Third update: a near-real-time feature suspected."),
+        (240, "DECISION", "Root cause confirmed: cart_events_today included same-day outcomes (window misaligned)."),
+    ]:
+        with as_of(detected + minutes(offset)):
+            pm.add_timeline_event(incident, actor=mara, at=detected + minutes(offset), kind=kind, text=text)
+        if offset == 12:
+            with as_of(detected + minutes(12)):
+                pm.transition_incident(incident, actor=mara, to="MITIGATED", at=detected + minutes(12))
+    with as_of(detected + days(1)):
+        for category, description in [
+            ("MODEL", "A near-real-time feature used a time window that included same-day outcomes; offline F1 "
+                      "was inflated by +0.07."),
+            ("PROCESS", "Validation used random rather than temporal folds, so the leak was invisible offline.")]:
+            pm.add_contributing_factor(incident, actor=mara, category=category, description=description)
+    for n, (title, kind, status, done_after, due_in) in enumerate([
+        ("Strict temporal cross-validation for every model with time-dependent features", "PREVENT", "DONE", 4, 21),
+        ("Feature time-shift linter in CI", "PREVENT", "DONE", 6, 21),
+        ("Champion–challenger shadow for 48 hours before exceeding 50 % of traffic", "DETECT", "DONE", 7, 21),
+        ("Two-person review of production thresholds and feature toggles, with dry-run tests", "PROCESS",
+         "IN_PROGRESS", 3, 75)]):
+        opened = detected + days(2) + minutes(10 * n)
+        with as_of(opened):
+            item = pm.add_action_item(incident, actor=mara, title=title, kind=kind, owner=sam,
+                                      due_date=local_day(opened) + days(due_in), priority="P1")
+        with as_of(detected + days(done_after)):
+            pm.update_action_item(item, actor=mara, status=status)
+    with as_of(detected + days(2)):
+        pm.transition_incident(incident, actor=mara, to="RESOLVED", at=detected + days(2))
+    _postmortem_e3(incident, detected, sam, mara)
+    with as_of(detected + days(9)):
+        pm.transition_incident(incident, actor=mara, to="CLOSED", at=detected + days(9))
+    with as_of(days_ago(7, hour=15)):
+        pm.amend_published_postmortem(
+            incident.postmortem, actor=sam, field="lessons", text=E3_LESSONS + E3_AFTERWARDS,
+            reason="Results of the relaunch and of the mechanisms since the incident.")
+
+
+E3_LESSONS = ("Temporal validation, the time-shift linter and the 48-hour champion–challenger shadow close the path "
+              "this leak took; the guardrail and the 10 % canary bounded its cost.")
+E3_AFTERWARDS = ("\n\nSince publication: the relaunch gained +0.9 % add-to-cart (95 % interval excludes zero). "
+                 "Median time to detect fell from 9 to 2 minutes and time to recover from 45 to 14 minutes.")
+
+
+def _postmortem_e3(incident, detected, sam, mara):
+    with as_of(detected + days(3)):
+        doc = pm.start_postmortem(incident, actor=sam)
+    with as_of(detected + days(5)):
+        pm.edit_postmortem(doc, actor=sam,
+                           summary="Within an hour of the propensity canary, add-to-cart fell 1.2 %. The guardrail "
+                                   "rolled the canary back and serving recovered 12 minutes later.",
+                           root_cause="A near-real-time feature's window included same-day outcomes, so the model "
+                                      "learned from the future offline and lost that signal in production.",
+                           what_went_well="- The add-to-cart guardrail fired and rolled back without a human.\n"
+                                          "- Stakeholders had an update every 15 minutes.",
+                           what_went_badly="- Random folds hid the leak; offline F1 was inflated by +0.07.",
+                           where_we_got_lucky="The canary was at 10 %, not 50 %.",
+                           lessons=E3_LESSONS)
+    with as_of(detected + days(6)):
+        pm.submit_postmortem(doc, actor=sam)
+    with as_of(detected + days(7)):
+        pm.review_postmortem(doc, actor=mara, role="MODEL_RISK", decision="APPROVE")
+    with as_of(detected + days(8)):
+        pm.publish_postmortem(doc, actor=sam)
+
+
+def _register_e3(sam):
+    return model_with_version(
         slug="propensity-model", name="Purchase propensity", owner=sam, tier="TIER_2",
         business_use="Predicts purchase propensity to order recommendations and offers.", version="2.0.0",
         features=[{"name": "sessions_7d"}, {"name": "cart_events_today", "description": "Near-real-time"},
                   {"name": "price_sensitivity"}],
         model_card="## Propensity 2.0\n\nOffline F1 0.71 (later found inflated by +0.07 through leakage).")
+
+
+def _create_e3(version, sam):
     launch = services.create_launch(
         version, actor=sam, title="Propensity 2.0 canary", summary="New propensity model, staged rollout.",
         options_considered="Canary at 10 %, then 50 % and 100 %.", decision="SHIP",
@@ -123,77 +243,34 @@ def e3_propensity_leakage(people):
          "failure_limit": 10, "action": "ROLLBACK"},
         {"metric": "p95_latency_ms", "comparator": "<=", "threshold": 200, "window_minutes": 15, "failure_limit": 3,
          "action": "ROLLBACK"}])
-    _approve(launch, dana, [(dana, "DATA_SCIENCE", {}), (pat, "PRODUCT", {})])
-    start = now() - days(60)
-    rollouts.start_rollout(launch, actor=eli, now=start)
-    observe(launch, eli, {"add_to_cart_delta_pct": lambda at: e3_add_to_cart(at, start),
-                          "p95_latency_ms": lambda at: 140}, every(start, start + minutes(60), minutes(1)))
-    incident = Incident.objects.get(launch=launch)
-    incident = pm.update_incident(
-        incident, actor=mara, title="Propensity 2.0 cut add-to-cart by 1.2 % within an hour",
-        impact_text="About an hour of canary traffic (10 %) saw lower add-to-cart. The canary was kept at 10 % "
-                    "for diagnosis on a shadow path while serving returned to the champion.",
-        impact_figures={"revenue_impact": -18000})
-    detected = incident.detected_at
-    for offset, kind, text in [
-        (3, "COMMUNICATION", "First stakeholder update; updates every 15 minutes until recovery."),
-        (12, "MITIGATION", "Serving fully back on the champion, 12 minutes after the guardrail fired."),
-        (18, "COMMUNICATION", "Second stakeholder update: recovered, diagnosis under way on the retained canary."),
-        (33, "COMMUNICATION", "Third update: a near-real-time feature suspected."),
-        (240, "DECISION", "Root cause confirmed: cart_events_today included same-day outcomes (window misaligned)."),
-    ]:
-        pm.add_timeline_event(incident, actor=mara, at=detected + minutes(offset), kind=kind, text=text)
-    pm.transition_incident(incident, actor=mara, to="MITIGATED", at=detected + minutes(12))
-    for category, description in [
-        ("MODEL", "A near-real-time feature used a time window that included same-day outcomes; offline F1 was "
-                  "inflated by +0.07."),
-        ("PROCESS", "Validation used random rather than temporal folds, so the leak was invisible offline.")]:
-        pm.add_contributing_factor(incident, actor=mara, category=category, description=description)
-    for title, kind, status in [
-        ("Strict temporal cross-validation for every model with time-dependent features", "PREVENT", "DONE"),
-        ("Feature time-shift linter in CI", "PREVENT", "DONE"),
-        ("Champion–challenger shadow for 48 hours before exceeding 50 % of traffic", "DETECT", "DONE"),
-        ("Two-person review of production thresholds and feature toggles, with dry-run tests", "PROCESS",
-         "IN_PROGRESS")]:
-        item = pm.add_action_item(incident, actor=mara, title=title, kind=kind, owner=sam,
-                                  due_date=date.today() + days(21), priority="P1")
-        if status != "OPEN":
-            pm.update_action_item(item, actor=mara, status=status)
-    pm.transition_incident(incident, actor=mara, to="RESOLVED", at=detected + days(2))
-    doc = pm.start_postmortem(incident, actor=sam)
-    pm.edit_postmortem(doc, actor=sam,
-                       summary="Within an hour of the propensity canary, add-to-cart fell 1.2 %. The guardrail "
-                               "rolled the canary back and serving recovered 12 minutes later.",
-                       root_cause="A near-real-time feature's window included same-day outcomes, so the model "
-                                  "learned from the future offline and lost that signal in production.",
-                       what_went_well="- The add-to-cart guardrail fired and rolled back without a human.\n"
-                                      "- Stakeholders had an update every 15 minutes.",
-                       what_went_badly="- Random folds hid the leak; offline F1 was inflated by +0.07.",
-                       where_we_got_lucky="The canary was at 10 %, not 50 %.",
-                       lessons="After temporal validation, the time-shift linter and the 48-hour champion–"
-                               "challenger shadow, the relaunch gained +0.9 % add-to-cart (95 % interval excludes "
-                               "zero) with no recurrence in six months. Median time to detect fell from 9 to 2 "
-                               "minutes and time to recover from 45 to 14 minutes.")
-    pm.submit_postmortem(doc, actor=sam)
-    pm.review_postmortem(doc, actor=mara, role="MODEL_RISK", decision="APPROVE")
-    pm.publish_postmortem(doc, actor=sam)
-    pm.transition_incident(incident, actor=mara, to="CLOSED", at=detected + days(9))
+    return launch
 
 
 def _walk(launch, actor, series, *, start, stage_minutes):
     """Start a rollout and advance through every stage with healthy observations, as it happened."""
-    rollouts.start_rollout(launch, actor=actor, now=start)
+    with as_of(start):
+        rollouts.start_rollout(launch, actor=actor, now=start)
     at = start
     for duration in stage_minutes:
         end = at + minutes(duration + 5)
         observe(launch, actor, series, every(end - minutes(40), end, minutes(5)))
-        rollouts.advance(launch, actor=actor, now=end)
+        with as_of(end):
+            rollouts.advance(launch, actor=actor, now=end)
         at = end
 
 
 @story("recommendation-widget")
 def e7_widget(people):
     dana, eli = people["dana"], people["eli"]
+    start = days_ago(45)
+    with as_of(start - days(15)):
+        launch = _prepare_e7(dana, eli)
+    _approve(launch, eli, [(dana, "DATA_SCIENCE", hours(20), {})], submitted=start - days(4))
+    _walk(launch, eli, {"add_to_cart_lift_pct": lambda at: 1.8, "p95_latency_ms": lambda at: 210},
+          start=start, stage_minutes=[10080, 10080])
+
+
+def _prepare_e7(dana, eli):
     _model, version = model_with_version(
         slug="recommendation-widget", name="Product page recommendation widget", owner=dana, tier="TIER_3",
         business_use="Suggests related products on product pages.", version="1.0.0",
@@ -209,14 +286,22 @@ def e7_widget(people):
          "failure_limit": 3, "action": "ROLLBACK", "stage": "full"},
         {"metric": "p95_latency_ms", "comparator": "<", "threshold": 300, "window_minutes": 60,
          "failure_limit": 1, "sustain_minutes": 15, "action": "ROLLBACK"}])
-    _approve(launch, eli, [(dana, "DATA_SCIENCE", {})])
-    _walk(launch, eli, {"add_to_cart_lift_pct": lambda at: 1.8, "p95_latency_ms": lambda at: 210},
-          start=now() - days(45), stage_minutes=[10080, 10080])
+    return launch
 
 
 @story("search-ltr")
 def e8_learning_to_rank(people):
     dana, sam, pat, eli = people["dana"], people["sam"], people["pat"], people["eli"]
+    start = days_ago(30)
+    with as_of(start - days(14)):
+        launch = _prepare_e8(sam, pat)
+    _approve(launch, dana, [(dana, "DATA_SCIENCE", hours(3), {}), (sam, "PRODUCT", days(2) + hours(1), {})],
+             submitted=start - days(5))
+    _walk(launch, eli, {"ctr_delta_pct": lambda at: 1.7, "latency_delta_ms": lambda at: 12},
+          start=start, stage_minutes=[2880, 2880, 1440])
+
+
+def _prepare_e8(sam, pat):
     _model, version = model_with_version(
         slug="search-ltr", name="Search learning-to-rank", owner=sam, tier="TIER_2",
         business_use="Orders search results.", version="1.0.0",
@@ -238,7 +323,5 @@ def e8_learning_to_rank(people):
          "failure_limit": 3, "action": "ROLLBACK"},
         {"metric": "latency_delta_ms", "comparator": "<=", "threshold": 20, "window_minutes": 60,
          "failure_limit": 3, "action": "PAUSE"}])
-    _approve(launch, dana, [(dana, "DATA_SCIENCE", {}), (sam, "PRODUCT", {})])
-    _walk(launch, eli, {"ctr_delta_pct": lambda at: 1.7, "latency_delta_ms": lambda at: 12},
-          start=now() - days(30), stage_minutes=[2880, 2880, 1440])
+    return launch
 

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from governance.inventory.models import Feature, FeatureSource, MLModel, ModelVersion, RiskTier
 from governance.inventory.signals import features_changed
-from governance.kernel import audit
+from governance.kernel import audit, clock
 from governance.kernel.errors import PermissionDenied, ValidationFailed
 from governance.kernel.models import User
 from governance.kernel.permissions import can, require
@@ -46,7 +46,7 @@ def create_model(*, actor, slug: str, name: str, owner: User, business_use: str,
     _check_tier(risk_tier)
     model = MLModel(slug=slug, name=name, owner=owner, business_use=business_use, risk_tier=risk_tier,
                     regulatory_scope=regulatory_scope,
-                    protected_attributes=_normalise_attributes(protected_attributes))
+                    protected_attributes=_normalise_attributes(protected_attributes), created_at=clock.now())
     full_clean(model)
     with transaction.atomic():
         save_unique(model, field="slug", message=f"A model with slug {slug!r} already exists.")
@@ -88,7 +88,8 @@ def create_version(model: MLModel, *, actor, version: str, artifact_sha256: str,
     require(actor, "version.create", model)
     mv = ModelVersion(model=model, version=version, artifact_sha256=(artifact_sha256 or "").strip().lower(),
                       git_commit=(git_commit or "").strip().lower(), training_data_ref=training_data_ref,
-                      model_card=model_card, created_by=actor if isinstance(actor, User) else None)
+                      model_card=model_card, created_by=actor if isinstance(actor, User) else None,
+                      created_at=clock.now())
     full_clean(mv)
     seen = set()
     rows = []

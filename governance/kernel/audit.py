@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+from governance.kernel import clock
 from governance.kernel.canonical import canonical_json, sha256_hex, to_plain
 from governance.kernel.models import AuditEvent
 from governance.kernel.principals import actor_label, actor_user
@@ -20,8 +20,12 @@ _ADVISORY_LOCK_KEY = 7_140_221_001  # arbitrary constant identifying "audit chai
 
 
 def event_payload(event: AuditEvent) -> dict:
-    """Everything an event vouches for; its hash covers exactly this."""
-    return {
+    """Everything an event vouches for; its hash covers exactly this.
+
+    ``effective_at`` joins the payload only when it is set, so events written before the column existed (and
+    every event of an act done now) hash exactly as they always did, and a backdated event's claimed time is
+    covered by its hash like any other field."""
+    payload = {
         "seq": event.seq,
         "created_at": event.created_at,
         "actor_id": event.actor_id,
@@ -33,6 +37,9 @@ def event_payload(event: AuditEvent) -> dict:
         "before": event.before,
         "after": event.after,
     }
+    if event.effective_at is not None:
+        payload["effective_at"] = event.effective_at
+    return payload
 
 
 def compute_hash(prev_hash: str, event: AuditEvent) -> str:
@@ -60,7 +67,8 @@ def record(verb: str, obj=None, *, actor, before=None, after=None, object_type: 
         last = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
         event = AuditEvent(
             seq=(last.seq + 1) if last else 1,
-            created_at=timezone.now(),
+            created_at=clock.wall_clock(),
+            effective_at=clock.effective_time(),
             actor=actor_user(actor),
             actor_label=actor_label(actor)[:200],
             verb=verb,

@@ -43,10 +43,13 @@ class AuditEvent(models.Model):
 
     ``hash`` is sha256(prev_hash + canonical JSON of the event's fields); ``seq`` is gap-free, so an
     edited row breaks its own hash and a removed row breaks the sequence and the next row's prev_hash.
+    ``created_at`` is when the row was written; ``effective_at`` is set only when a trusted historical caller
+    (the seeds, an import) replayed an act that happened earlier (see governance.kernel.clock).
     """
 
     seq = models.BigIntegerField(unique=True)
     created_at = models.DateTimeField()
+    effective_at = models.DateTimeField(null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -66,6 +69,11 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.actor_label} {self.verb} {self.object_repr}"
+
+    @property
+    def occurred_at(self):
+        """When the act happened: the effective time where one was given, else when it was recorded."""
+        return self.effective_at or self.created_at
 
 
 class ApiToken(models.Model):

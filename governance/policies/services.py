@@ -1,10 +1,9 @@
 """Tier policies: read the one in force, propose a change, and approve it as a second person."""
 
 from django.db import transaction
-from django.utils import timezone
 
 from governance.inventory.models import RiskTier
-from governance.kernel import audit
+from governance.kernel import audit, clock
 from governance.kernel.canonical import content_hash
 from governance.kernel.errors import Conflict, NotFound, ValidationFailed
 from governance.kernel.permissions import require
@@ -22,7 +21,7 @@ def ensure_policy(tier: str, content: dict, *, actor) -> TierPolicy:
         if policy.current_id is None:
             content = validate_policy_content(content, tier=tier)
             version = TierPolicyVersion.objects.create(policy=policy, number=1, content=content,
-                                                       content_hash=content_hash(content))
+                                                       content_hash=content_hash(content), created_at=clock.now())
             policy.current = version
             policy.save(update_fields=["current"])
             audit.record("policy.created", policy, actor=actor,
@@ -39,7 +38,7 @@ def ensure_default_policies() -> list[TierPolicy]:
             if policy.current_id is None:
                 content = validate_policy_content(DEFAULTS[tier], tier=tier)
                 version = TierPolicyVersion.objects.create(policy=policy, number=1, content=content,
-                                                           content_hash=content_hash(content))
+                                                           content_hash=content_hash(content), created_at=clock.now())
                 policy.current = version
                 policy.save(update_fields=["current"])
                 audit.record("policy.created", policy, actor=SystemActor("defaults"),
@@ -67,7 +66,8 @@ def propose_change(policy: TierPolicy, *, actor, operation: str, payload, ration
     apply_change(current.content, operation, payload, tier=policy.tier)
     with transaction.atomic():
         change = PolicyChange.objects.create(policy=policy, operation=operation, payload=payload,
-                                             rationale=rationale.strip(), proposed_by=actor)
+                                             rationale=rationale.strip(), proposed_by=actor,
+                                             proposed_at=clock.now())
         audit.record("policy.change_proposed", change, actor=actor,
                      after={"tier": policy.tier, "operation": operation, "payload": payload, "rationale": rationale})
     return change
@@ -87,14 +87,14 @@ def approve_change(change: PolicyChange, *, actor, note: str = "") -> TierPolicy
         content = apply_change(policy.current.content, change.operation, change.payload, tier=policy.tier)
         version = TierPolicyVersion.objects.create(
             policy=policy, number=policy.current.number + 1, content=content, content_hash=content_hash(content),
-            change=change,
+            change=change, created_at=clock.now(),
         )
         before = {"version": policy.current.number, "content_hash": policy.current.content_hash}
         policy.current = version
         policy.save(update_fields=["current"])
         change.status = PolicyChange.Status.APPROVED
         change.decided_by = actor
-        change.decided_at = timezone.now()
+        change.decided_at = clock.now()
         change.decision_note = note
         change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         audit.record("policy.change_approved", change, actor=actor, before=before,
@@ -112,7 +112,7 @@ def reject_change(change: PolicyChange, *, actor, note: str) -> PolicyChange:
             raise Conflict(f"This change is already {change.get_status_display().lower()}.")
         change.status = PolicyChange.Status.REJECTED
         change.decided_by = actor
-        change.decided_at = timezone.now()
+        change.decided_at = clock.now()
         change.decision_note = note.strip()
         change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         audit.record("policy.change_rejected", change, actor=actor, after={"note": note})
