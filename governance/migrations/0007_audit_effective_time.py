@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("governance", "0005_move_report_to_reporting")]
+    dependencies = [("governance", "0006_audit_refuses_truncate")]
 
     operations = [
         migrations.AddField(
