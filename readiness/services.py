@@ -361,6 +361,38 @@ def revise(launch: LaunchRequest, *, actor) -> LaunchRequest:
 
 # -- checklist -------------------------------------------------------------------------------------------
 
+RISK_ROLES = frozenset({Role.COMPLIANCE, Role.LEGAL, Role.MODEL_RISK})
+
+
+def condition_confirmers(item: ChecklistItem) -> frozenset:
+    """The roles whose holders may confirm a sign-off condition: the role that set it, and the risk roles."""
+    signoff = item.added_by_signoff
+    return RISK_ROLES | ({Role(signoff.role)} if signoff is not None else set())
+
+
+def check_condition_confirmer(item: ChecklistItem, launch: LaunchRequest, *, actor) -> None:
+    """A condition a signer attached to an approval is confirmed by the role that set it (or a risk role),
+    never by the launch team: otherwise the people the condition binds would mark their own homework."""
+    if item.source != ItemSource.CONDITION:
+        return
+    if launch.author_id == getattr(actor, "pk", None):
+        raise PermissionDenied("The launch's author cannot confirm a sign-off condition. The role that set it "
+                               "confirms it.", code="condition_owner_required")
+    roles = condition_confirmers(item)
+    if not any(has_role(actor, r) for r in roles):
+        names = ", ".join(sorted(Role(r).label for r in roles))
+        raise PermissionDenied(f"Only these roles can confirm this condition: {names}.",
+                               code="condition_owner_required")
+
+
+def can_confirm_condition(item: ChecklistItem, launch: LaunchRequest, actor) -> bool:
+    try:
+        check_condition_confirmer(item, launch, actor=actor)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str = "",
                 evidence_text: str = "") -> ChecklistItem:
     """Attest a manual item with evidence. A pass needs evidence a reviewer can follow."""
@@ -378,6 +410,8 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
         item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
         if item.kind != ItemKind.MANUAL:
             raise Conflict("This item is decided by its rule or the inventory, not by attestation.")
+        if outcome == ItemStatus.PASS:
+            check_condition_confirmer(item, launch, actor=actor)
         ChecklistResponse.objects.create(item=item, outcome=outcome, evidence_url=evidence_url,
                                          evidence_text=evidence_text, responder=actor)
         before = {"status": item.status}

@@ -22,7 +22,7 @@ from .forms import (
     SignOffForm,
     WaiverForm,
 )
-from .models import ChecklistItem, ItemKind, LaunchRequest, LaunchStatus
+from .models import ChecklistItem, ItemKind, ItemSource, LaunchRequest, LaunchStatus
 from .rollout_context import rollout_context
 
 
@@ -76,8 +76,11 @@ def launch_detail(request, pk):
     signoffs = list(launch.signoffs.all())
     gaps = services.approval_gaps(launch, signoffs=signoffs, items=items, now=now)
     groups = OrderedDict()
+    may_attest = launch.is_editable and can(request.user, "checklist.attest", launch)
     for item in items:
         item.ok = services.blocking_item_ok(item, now)
+        item.may_attest = may_attest and item.kind == ItemKind.MANUAL and (
+            item.source != ItemSource.CONDITION or services.can_confirm_condition(item, launch, request.user))
         item.valid_waiver = next((w for w in item.waivers.all() if w.is_valid(now)), None)
         groups.setdefault(CATEGORIES.get(item.category, item.category.title()), []).append(item)
     current = {s.role: s for s in signoffs if not s.stale}
@@ -91,13 +94,15 @@ def launch_detail(request, pk):
         "signoffs": signoffs, "stale_signoffs": [s for s in signoffs if s.stale],
         "evaluation": evaluation,
         "can_edit": launch.is_editable and can(request.user, "launch.edit", launch),
-        "can_attest": launch.is_editable and can(request.user, "checklist.attest", launch),
+        "can_attest": may_attest,
         "can_waive": launch.is_editable and can(request.user, "checklist.waive", launch)
         and launch.author_id != request.user.pk,
         "can_sign": (launch.status == LaunchStatus.IN_REVIEW and bool(can_sign_roles) and not already_signed
                      and launch.author_id != request.user.pk),
         "is_author": launch.author_id == request.user.pk,
-        "pending_manual": [i for i in items if i.kind == ItemKind.MANUAL and i.status == "PENDING"],
+        # Conditions are outside the content hash, so attesting them stales nothing.
+        "pending_manual": [i for i in items if i.kind == ItemKind.MANUAL and i.status == "PENDING"
+                           and i.source != ItemSource.CONDITION],
         "audit_events": selectors.audit_trail(launch),
     }
     context.update(_rollout_context(request, launch, now))

@@ -325,7 +325,7 @@ def _relaunch_e1(model, people, t):
     sign(launch, cole, "COMPLIANCE", decision="APPROVE_WITH_CONDITIONS",
          conditions="Adverse-action notice templates reviewed for the rebuilt feature")
     for item in launch.items.filter(source="CONDITION"):
-        services.attest_item(item, actor=sam, outcome="PASS", evidence_text="Templates reviewed with Legal.")
+        services.attest_item(item, actor=cole, outcome="PASS", evidence_text="Templates reviewed with Legal.")
     sign(launch, lee, "LEGAL")
     sign(launch, mara, "MODEL_RISK")
     rollouts.start_rollout(launch, actor=sam, now=t - days(10))
