@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance.kernel import audit
-from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel import formatting as fmt
+from governance.kernel.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, actor_label
 from governance.kernel.roles import Role
@@ -487,6 +488,27 @@ def on_features_changed(version: ModelVersion, *, actor) -> None:
 
 
 # -- sign-off --------------------------------------------------------------------------------------------
+
+def signing_refusal(launch: LaunchRequest, *, actor, signoffs=None) -> DomainError | None:
+    """Why this person cannot sign this launch now, before they type a password (None when they can). The
+    same rules sign_off enforces under the lock; this is the early answer pages give instead of a form."""
+    if launch.status != S.IN_REVIEW:
+        return Conflict(f"Only a launch in review can be signed. This one is {launch.get_status_display().lower()}.",
+                        code="not_in_review")
+    if launch.author_id == getattr(actor, "pk", None):
+        return PermissionDenied("The author of a launch cannot sign it: separation of duties.")
+    current = [s for s in (signoffs if signoffs is not None else launch.signoffs.all()) if not s.stale]
+    if any(s.signer_id == actor.pk for s in current):
+        return Conflict("You have already signed this launch. One person signs in one role.", code="already_signed")
+    signed = {s.role for s in current}
+    mine = [r for r in launch.required_roles if has_role(actor, r)]
+    if not mine:
+        return PermissionDenied("You hold none of the roles this launch needs.")
+    if all(r in signed for r in mine):
+        return Conflict(f"{fmt.roles(mine)} {'has' if len(mine) == 1 else 'have'} already signed this launch.",
+                        code="role_already_signed")
+    return None
+
 
 def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password: str, content_hash: str,
              conditions: str = "", dissent: str = "", comment: str = "") -> SignOff:
