@@ -107,6 +107,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not env_bool("STATIC_MANIFEST", False)
+# Without collectstatic there is no STATIC_ROOT to index: look files up when asked (from the finders) instead
+# of scanning a missing directory at start-up, which would warn "No directory at: …/staticfiles/".
+WHITENOISE_AUTOREFRESH = not env_bool("STATIC_MANIFEST", False)
 
 # Uploads: predictions files may be large, but never unbounded (a clear 413 beyond this).
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
@@ -175,7 +178,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No deep links inside the operation toggles: a link inside a button is a nested interactive control.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False, "displayOperationId": False, "defaultModelsExpandDepth": 0},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "kind"; name each so the schema is generated without a warning.
+    "ENUM_NAME_OVERRIDES": {
+        "ReportKindEnum": "reporting.models.ReportKind",
+        "TimelineEventKindEnum": "postmortems.models.TimelineEvent.Kind",
+    },
 }
 
 LOGGING = {

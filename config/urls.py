@@ -2,9 +2,22 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from dashboard.views import dashboard
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema, as plain JSON unless YAML is asked for (``?format=yaml`` or ``Accept:
+    application/yaml``): a browser shows JSON in the tab, where it would download an OpenAPI media type."""
+
+    renderer_classes = [OpenApiJsonRenderer2, OpenApiJsonRenderer, OpenApiYamlRenderer, OpenApiYamlRenderer2]
 
 
 def healthz(request):
@@ -24,8 +37,8 @@ urlpatterns = [
     path("", include("reporting.urls")),
     path("", include("registry.urls")),
     path("api/v1/", include("config.api_urls")),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/schema/", SchemaView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 handler403 = "governance.kernel.web.permission_denied"

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can, incident_visible_to, roles_of
-from governance.kernel.web import deny_unless, form_error
+from governance.kernel.web import deny_unless, form_error, redirect_to_place, say
 
 from . import charts, exports, selectors, services
 from .blameless import check_text
@@ -159,16 +159,17 @@ def incident_transition(request, pk):
     deny_unless(request.user, "incident.edit", incident)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a status (and a valid time).")
-        return redirect(incident)
+        say(request, messages.ERROR, "Choose a status (and a valid time).", place="incident-actions")
+        return redirect_to_place(incident.get_absolute_url(), "incident-actions")
     try:
         incident = services.transition_incident(incident, actor=request.user, to=form.cleaned_data["to"],
                                                 at=form.cleaned_data["at"])
     except DomainError as error:
-        messages.error(request, error.message)
+        say(request, messages.ERROR, error.message, place="incident-actions")
     else:
-        messages.success(request, f"Incident is now {incident.get_status_display().lower()}.")
-    return redirect(incident)
+        say(request, messages.SUCCESS, f"Incident is now {incident.get_status_display().lower()}.",
+            place="incident-actions")
+    return redirect_to_place(incident.get_absolute_url(), "incident-actions")
 
 
 @login_required
@@ -191,8 +192,8 @@ def timeline_add(request, pk):
         context = _detail_context(request, incident, timeline_form=None if added else form)
         return render(request, "postmortems/_timeline.html", {**context, "added": added})
     if added:
-        messages.success(request, "Timeline event added.")
-        return redirect(reverse("postmortems:incident_detail", args=[pk]) + "#timeline")
+        say(request, messages.SUCCESS, "Timeline event added.", place="timeline")
+        return redirect_to_place(reverse("postmortems:incident_detail", args=[pk]), "timeline")
     return render(request, "postmortems/incident_detail.html", _detail_context(request, incident, timeline_form=form))
 
 
@@ -208,8 +209,8 @@ def factor_add(request, pk):
         except DomainError as error:
             form_error(form, error)
         else:
-            messages.success(request, "Contributing factor added.")
-            return redirect(reverse("postmortems:incident_detail", args=[pk]) + "#factors")
+            say(request, messages.SUCCESS, "Contributing factor added.", place="factors")
+            return redirect_to_place(reverse("postmortems:incident_detail", args=[pk]), "factors")
     return render(request, "postmortems/incident_detail.html", _detail_context(request, incident, factor_form=form))
 
 
@@ -225,8 +226,8 @@ def action_item_add(request, pk):
         except DomainError as error:
             form_error(form, error)
         else:
-            messages.success(request, "Action item added.")
-            return redirect(reverse("postmortems:incident_detail", args=[pk]) + "#action-items")
+            say(request, messages.SUCCESS, "Action item added.", place="action-items")
+            return redirect_to_place(reverse("postmortems:incident_detail", args=[pk]), "action-items")
     return render(request, "postmortems/incident_detail.html", _detail_context(request, incident, item_form=form))
 
 

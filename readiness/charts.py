@@ -1,5 +1,8 @@
 """Readiness charts (SVG): per-group rates with intervals, and guardrail sparklines. Shared by pages and PDFs."""
 
+import matplotlib.dates as mdates
+
+from governance.kernel import formatting as fmt
 from governance.kernel.charts import PALETTE, figure, to_svg
 
 
@@ -40,10 +43,11 @@ def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title
 
 
 def sparkline(points, *, threshold: float, comparator: str, title: str = "") -> str:
-    """Observations over time against a guardrail threshold; breaching points in red."""
+    """Observations over time against a guardrail threshold, drawn large enough to read a small dip: a labelled
+    threshold line, the value axis kept around both the data and the threshold, breaching points in red."""
     if not points:
         return ""
-    fig, ax = figure(3.2, 0.9)
+    fig, ax = figure(6.4, 1.7)
     times = [p[0] for p in points]
     values = [p[1] for p in points]
     ax.plot(times, values, color=PALETTE["accent"], linewidth=1.2)
@@ -52,8 +56,15 @@ def sparkline(points, *, threshold: float, comparator: str, title: str = "") -> 
     bad = [(t, v) for t, v in points if not healthy(v)]
     if bad:
         ax.plot([t for t, _ in bad], [v for _, v in bad], "o", color=PALETTE["fail"], markersize=2.5)
-    ax.axhline(threshold, color=PALETTE["fail"], linestyle="--", linewidth=0.8)
-    ax.set_xticks([])
-    ax.tick_params(axis="y", labelsize=7)
-    ax.spines["bottom"].set_visible(False)
+    ax.axhline(threshold, color=PALETTE["fail"], linestyle="--", linewidth=1.2)
+    low, high = min(min(values), threshold), max(max(values), threshold)
+    margin = (high - low) * 0.15 or abs(threshold) * 0.1 or 1
+    ax.set_ylim(low - margin, high + margin)
+    ax.annotate(f"threshold {fmt.number(threshold)}", xy=(1, threshold), xycoords=("axes fraction", "data"),
+                xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom", color=PALETTE["fail"],
+                fontsize=8)
+    ax.tick_params(axis="both", labelsize=8)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.grid(axis="y", color=PALETTE["line"], linewidth=0.6)
     return to_svg(fig, title=title or "Observations against the threshold")

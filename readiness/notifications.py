@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mass_mail
 
-from governance.kernel.roles import Role
+from governance.kernel import formatting as fmt
 from governance.models import User
 
 from .models import LaunchRequest
@@ -44,10 +44,10 @@ def notify_signers(launch_id: int) -> int:
     launch = LaunchRequest.objects.select_related("version__model", "author").get(pk=launch_id)
     messages = []
     for user in signers_for(launch):
-        roles = sorted(Role(m.role).label for m in user.memberships.all() if m.role in launch.required_roles)
+        roles = sorted(fmt.role(m.role) for m in user.memberships.all() if m.role in launch.required_roles)
         body = (
             f"{launch.author.display_name} sent “{launch.title}” ({launch.version}) for review.\n\n"
-            f"It needs a sign-off as {', '.join(roles)}. Review the checklist, the latest evaluation and the "
+            f"It needs a sign-off as {fmt.join(roles, 'or')}. Review the checklist, the latest evaluation and the "
             f"decision memo, then sign or reject:\n{_url(launch)}\n"
         )
         messages.append((f"[Gatehouse] Sign-off needed: {launch.title}", body, settings.DEFAULT_FROM_EMAIL,
@@ -66,7 +66,7 @@ def notify_launch_people(launch_id: int, event: str, detail: str) -> int:
     recipients = sorted({p.email for p in people if p.email and p.is_active})
     if not recipients:
         return 0
-    subject = f"[Gatehouse] {launch.title}: {event.replace('_', ' ')}"
+    subject = f"[Gatehouse] {launch.title}: {fmt.words(event).lower()}"
     body = f"{detail}\n\nLaunch: {launch.title} ({launch.version}), now {launch.get_status_display()}.\n{_url(launch)}\n"
     send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)], fail_silently=False)
     return len(recipients)

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from governance.kernel import formatting as fmt
 from governance.kernel.permissions import can, roles_of
 
 from .charts import sparkline
@@ -33,7 +34,8 @@ def rollout_context(request, launch, now) -> dict:
         for guardrail in guardrails:
             guardrail.spark = sparkline(series.get(guardrail.metric, []), threshold=guardrail.threshold,
                                         comparator=guardrail.comparator,
-                                        title=f"{guardrail.metric} against {guardrail.threshold:g}")
+                                        title=f"Observations of {fmt.metric(guardrail.metric)} against the "
+                                              f"threshold {fmt.number(guardrail.threshold)}")
     editable = launch.status in (LaunchStatus.DRAFT, LaunchStatus.IN_REVIEW)
     return {
         "plan": plan, "stages": stages, "guardrails": guardrails, "current_stage": current,

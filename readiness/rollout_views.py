@@ -2,11 +2,11 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.kernel.errors import DomainError, ValidationFailed
-from governance.kernel.web import deny_unless
+from governance.kernel.web import deny_unless, redirect_to_place, say
 
 from . import rollouts
 from .models import LaunchRequest
@@ -14,7 +14,7 @@ from .views import post_action
 
 
 def _control(request, pk, action, success):
-    return post_action(request, pk, action, success, anchor="#rollout-h")
+    return post_action(request, pk, action, success)
 
 
 @login_required
@@ -106,7 +106,7 @@ def plan_edit(request, pk):
         except DomainError as exc:
             error = exc
         else:
-            messages.success(request, "Rollout plan saved.")
-            return redirect(f"{launch.get_absolute_url()}#rollout-h")
+            say(request, messages.SUCCESS, "Rollout plan saved.", place="rollout")
+            return redirect_to_place(launch.get_absolute_url(), "rollout")
     return render(request, "readiness/plan_form.html", {"launch": launch, "stages_text": stages_text,
                                                         "guardrails_text": guardrails_text, "error": error})

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from governance.kernel import audit, clock
+from governance.kernel import formatting as fmt
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, actor_label
@@ -286,23 +287,25 @@ def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
 
 
 def advance_blockers(plan, guardrails, now) -> list[str]:
-    """Why the current stage may not be left now (empty when it may), from freshly evaluated guardrails."""
+    """Why the current stage may not be left now (empty when it may), from freshly evaluated guardrails: one
+    short sentence per reason, in words a signer reads (durations in days and hours, roles by name)."""
     stage = plan.current_stage
     blockers = []
     elapsed = now - (plan.stage_entered_at or now)
     needed = timedelta(minutes=stage.min_duration_minutes)
     if elapsed < needed:
-        remaining = needed - elapsed
-        blockers.append(f"Stage {stage.name} must run at least {stage.min_duration_minutes} minutes; "
-                        f"{math.ceil(remaining.total_seconds() / 60)} to go.")
+        remaining = timedelta(minutes=math.ceil((needed - elapsed).total_seconds() / 60))
+        blockers.append(f"Stage {stage.name} must run at least {fmt.minutes(stage.min_duration_minutes)}; "
+                        f"{fmt.duration(remaining)} to go.")
     for guardrail in guardrails:
         if guardrail.state != PASSING:
             detail = (guardrail.state_detail or {}).get("detail") or "no observations yet"
-            blockers.append(f"Guardrail {guardrail} is {guardrail.state.replace('_', ' ').lower()}: {detail}")
+            rule = fmt.rule(guardrail.metric, guardrail.comparator, guardrail.threshold)
+            blockers.append(f"Guardrail {rule} is {fmt.status(guardrail.state).lower()}: {detail.rstrip('.')}.")
     if stage.approval_role and not stage.approved_by_id:
-        blockers.append(f"Advancing past {stage.name} needs approval by {stage.approval_role}.")
+        blockers.append(f"Leaving {stage.name} needs approval by {fmt.role(stage.approval_role)}.")
     if plan.paused:
-        blockers.append(f"The rollout is paused: {plan.paused_reason}")
+        blockers.append(f"The rollout is paused: {plan.paused_reason.rstrip('.')}.")
     return blockers
 
 
@@ -322,7 +325,7 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
             raise Conflict("A guardrail breach rolled the launch back instead.", code="rolled_back")
         blockers = advance_blockers(plan, active_guardrails(plan), now)
         if blockers:
-            raise Conflict("Cannot advance: " + " ".join(blockers), code="advance_refused")
+            raise Conflict("The rollout cannot advance yet. " + " ".join(blockers), code="advance_refused")
         stages = list(plan.stages.order_by("position"))
         current = plan.current_stage
         current.completed_at = now

@@ -48,7 +48,7 @@ def launch_detail(pk: int) -> LaunchRequest:
         )
         .prefetch_related(
             "version__features",
-            Prefetch("items", queryset=ChecklistItem.objects.select_related("attested_by")
+            Prefetch("items", queryset=ChecklistItem.objects.select_related("attested_by", "added_by_signoff")
                      .prefetch_related("waivers__granted_by").order_by("position", "pk")),
             Prefetch("signoffs", queryset=SignOff.objects.select_related("signer").order_by("signed_at")),
             Prefetch("evaluations", queryset=Evaluation.objects.order_by("-created_at", "-pk")[:1],

@@ -11,7 +11,8 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 
 from governance.kernel import audit, clock
-from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
+from governance.kernel import formatting as fmt
+from governance.kernel.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, actor_label
 from governance.kernel.roles import Role
@@ -360,6 +361,38 @@ def revise(launch: LaunchRequest, *, actor) -> LaunchRequest:
 
 # -- checklist -------------------------------------------------------------------------------------------
 
+RISK_ROLES = frozenset({Role.COMPLIANCE, Role.LEGAL, Role.MODEL_RISK})
+
+
+def condition_confirmers(item: ChecklistItem) -> frozenset:
+    """The roles whose holders may confirm a sign-off condition: the role that set it, and the risk roles."""
+    signoff = item.added_by_signoff
+    return RISK_ROLES | ({Role(signoff.role)} if signoff is not None else set())
+
+
+def check_condition_confirmer(item: ChecklistItem, launch: LaunchRequest, *, actor) -> None:
+    """A condition a signer attached to an approval is confirmed by the role that set it (or a risk role),
+    never by the launch team: otherwise the people the condition binds would mark their own homework."""
+    if item.source != ItemSource.CONDITION:
+        return
+    if launch.author_id == getattr(actor, "pk", None):
+        raise PermissionDenied("The launch's author cannot confirm a sign-off condition. The role that set it "
+                               "confirms it.", code="condition_owner_required")
+    roles = condition_confirmers(item)
+    if not any(has_role(actor, r) for r in roles):
+        names = ", ".join(sorted(Role(r).label for r in roles))
+        raise PermissionDenied(f"Only these roles can confirm this condition: {names}.",
+                               code="condition_owner_required")
+
+
+def can_confirm_condition(item: ChecklistItem, launch: LaunchRequest, actor) -> bool:
+    try:
+        check_condition_confirmer(item, launch, actor=actor)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str = "",
                 evidence_text: str = "") -> ChecklistItem:
     """Attest a manual item with evidence. A pass needs evidence a reviewer can follow."""
@@ -377,6 +410,8 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
         item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
         if item.kind != ItemKind.MANUAL:
             raise Conflict("This item is decided by its rule or the inventory, not by attestation.")
+        if outcome == ItemStatus.PASS:
+            check_condition_confirmer(item, launch, actor=actor)
         ChecklistResponse.objects.create(item=item, outcome=outcome, evidence_url=evidence_url,
                                          evidence_text=evidence_text, responder=actor,
                                          created_at=clock.now())
@@ -453,6 +488,27 @@ def on_features_changed(version: ModelVersion, *, actor) -> None:
 
 
 # -- sign-off --------------------------------------------------------------------------------------------
+
+def signing_refusal(launch: LaunchRequest, *, actor, signoffs=None) -> DomainError | None:
+    """Why this person cannot sign this launch now, before they type a password (None when they can). The
+    same rules sign_off enforces under the lock; this is the early answer pages give instead of a form."""
+    if launch.status != S.IN_REVIEW:
+        return Conflict(f"Only a launch in review can be signed. This one is {launch.get_status_display().lower()}.",
+                        code="not_in_review")
+    if launch.author_id == getattr(actor, "pk", None):
+        return PermissionDenied("The author of a launch cannot sign it: separation of duties.")
+    current = [s for s in (signoffs if signoffs is not None else launch.signoffs.all()) if not s.stale]
+    if any(s.signer_id == actor.pk for s in current):
+        return Conflict("You have already signed this launch. One person signs in one role.", code="already_signed")
+    signed = {s.role for s in current}
+    mine = [r for r in launch.required_roles if has_role(actor, r)]
+    if not mine:
+        return PermissionDenied("You hold none of the roles this launch needs.")
+    if all(r in signed for r in mine):
+        return Conflict(f"{fmt.roles(mine)} {'has' if len(mine) == 1 else 'have'} already signed this launch.",
+                        code="role_already_signed")
+    return None
+
 
 def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password: str, content_hash: str,
              conditions: str = "", dissent: str = "", comment: str = "") -> SignOff:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can, roles_of
-from governance.kernel.web import deny_unless, form_error
+from governance.kernel.web import deny_unless, form_error, redirect_to_place, say
 from governance.policies.defaults import CATEGORIES
 
 from . import selectors, services
@@ -22,7 +22,7 @@ from .forms import (
     SignOffForm,
     WaiverForm,
 )
-from .models import ChecklistItem, ItemKind, LaunchRequest, LaunchStatus
+from .models import ChecklistItem, ItemKind, ItemSource, LaunchRequest
 from .rollout_context import rollout_context
 
 
@@ -76,28 +76,29 @@ def launch_detail(request, pk):
     signoffs = list(launch.signoffs.all())
     gaps = services.approval_gaps(launch, signoffs=signoffs, items=items, now=now)
     groups = OrderedDict()
+    may_attest = launch.is_editable and can(request.user, "checklist.attest", launch)
     for item in items:
         item.ok = services.blocking_item_ok(item, now)
+        item.may_attest = may_attest and item.kind == ItemKind.MANUAL and (
+            item.source != ItemSource.CONDITION or services.can_confirm_condition(item, launch, request.user))
         item.valid_waiver = next((w for w in item.waivers.all() if w.is_valid(now)), None)
         groups.setdefault(CATEGORIES.get(item.category, item.category.title()), []).append(item)
     current = {s.role: s for s in signoffs if not s.stale}
     roles_table = [{"role": r, "signoff": current.get(r)} for r in launch.required_roles]
-    my_roles = roles_of(request.user)
-    can_sign_roles = [r for r in launch.required_roles if r in my_roles and r not in current]
-    already_signed = any(s.signer_id == request.user.pk for s in current.values())
     evaluation = launch.latest_evaluations[0] if launch.latest_evaluations else None
     context = {
         "launch": launch, "groups": groups, "items": items, "gaps": gaps, "roles_table": roles_table,
         "signoffs": signoffs, "stale_signoffs": [s for s in signoffs if s.stale],
         "evaluation": evaluation,
         "can_edit": launch.is_editable and can(request.user, "launch.edit", launch),
-        "can_attest": launch.is_editable and can(request.user, "checklist.attest", launch),
+        "can_attest": may_attest,
         "can_waive": launch.is_editable and can(request.user, "checklist.waive", launch)
         and launch.author_id != request.user.pk,
-        "can_sign": (launch.status == LaunchStatus.IN_REVIEW and bool(can_sign_roles) and not already_signed
-                     and launch.author_id != request.user.pk),
+        "can_sign": services.signing_refusal(launch, actor=request.user, signoffs=signoffs) is None,
         "is_author": launch.author_id == request.user.pk,
-        "pending_manual": [i for i in items if i.kind == ItemKind.MANUAL and i.status == "PENDING"],
+        # Conditions are outside the content hash, so attesting them stales nothing.
+        "pending_manual": [i for i in items if i.kind == ItemKind.MANUAL and i.status == "PENDING"
+                           and i.source != ItemSource.CONDITION],
         "audit_events": selectors.audit_trail(launch),
     }
     context.update(_rollout_context(request, launch, now))
@@ -134,16 +135,20 @@ def memo_edit(request, pk):
     return render(request, "readiness/memo_form.html", {"form": form, "launch": launch})
 
 
-def post_action(request, pk, action, success, *, anchor: str = ""):
-    """Run a service on a launch from a button: its refusal becomes an error message, never a 500."""
+LAUNCH_ACTIONS = "launch-actions"
+
+
+def post_action(request, pk, action, success, *, place: str = LAUNCH_ACTIONS):
+    """Run a service on a launch from a button: its refusal becomes an error message beside the button (the
+    page comes back scrolled to it), never a 500."""
     launch = get_object_or_404(LaunchRequest, pk=pk)
     try:
         result = action(launch)
     except DomainError as error:
-        messages.error(request, error.message)
+        say(request, messages.ERROR, error.message, place=place)
     else:
-        messages.success(request, success(result) if callable(success) else success)
-    return redirect(launch.get_absolute_url() + anchor)
+        say(request, messages.SUCCESS, success(result) if callable(success) else success, place=place)
+    return redirect_to_place(launch.get_absolute_url(), place)
 
 
 @login_required
@@ -173,10 +178,12 @@ def launch_revise(request, pk):
 @require_http_methods(["GET", "POST"])
 def sign(request, pk):
     launch = _launch_or_404(pk)
-    roles = [r for r in launch.required_roles if r in roles_of(request.user)]
-    if not roles:
-        messages.error(request, "You hold none of the roles this launch needs.")
-        return redirect(launch)
+    refusal = services.signing_refusal(launch, actor=request.user)
+    if refusal is not None:
+        say(request, messages.ERROR, refusal.message, place="signoffs")
+        return redirect_to_place(launch.get_absolute_url(), "signoffs")
+    signed = {s.role for s in launch.signoffs.all() if not s.stale}
+    roles = [r for r in launch.required_roles if r in roles_of(request.user) and r not in signed]
     form = SignOffForm(request.POST or None, roles=roles, initial={"content_hash": launch.content_hash})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -188,8 +195,9 @@ def sign(request, pk):
             form_error(form, error)
         else:
             launch.refresh_from_db()
-            messages.success(request, f"Signed. The launch is {launch.get_status_display().lower()}.")
-            return redirect(launch)
+            say(request, messages.SUCCESS, f"Signed. The launch is {launch.get_status_display().lower()}.",
+                place="signoffs")
+            return redirect_to_place(launch.get_absolute_url(), "signoffs")
     items = list(launch.items.all())
     return render(request, "readiness/sign_form.html", {
         "form": form, "launch": launch, "items": items,
@@ -215,8 +223,8 @@ def attest(request, pk, item_id):
         except DomainError as error:
             form_error(form, error)
         else:
-            messages.success(request, f"“{item.title}” recorded.")
-            return redirect(f"{item.launch.get_absolute_url()}#item-{item.pk}")
+            say(request, messages.SUCCESS, f"“{item.title}” recorded.", place=f"item-{item.pk}")
+            return redirect_to_place(item.launch.get_absolute_url(), f"item-{item.pk}")
     return render(request, "readiness/attest_form.html", {"form": form, "item": item, "launch": item.launch})
 
 
@@ -233,7 +241,7 @@ def waive(request, pk, item_id):
         except DomainError as error:
             form_error(form, error)
         else:
-            messages.success(request, f"“{item.title}” waived.")
-            return redirect(f"{item.launch.get_absolute_url()}#item-{item.pk}")
+            say(request, messages.SUCCESS, f"“{item.title}” waived.", place=f"item-{item.pk}")
+            return redirect_to_place(item.launch.get_absolute_url(), f"item-{item.pk}")
     return render(request, "readiness/waiver_form.html", {"form": form, "item": item, "launch": item.launch})
 

@@ -334,7 +334,7 @@ def _relaunch_e1(model, people):
              conditions="Adverse-action notice templates reviewed for the rebuilt feature")
     with as_of(days_ago(26, hour=11)):
         for item in launch.items.filter(source="CONDITION"):
-            services.attest_item(item, actor=sam, outcome="PASS", evidence_text="Templates reviewed with Legal.")
+            services.attest_item(item, actor=cole, outcome="PASS", evidence_text="Templates reviewed with Legal.")
     with as_of(days_ago(24, hour=11)):
         sign(launch, lee, "LEGAL")
     with as_of(days_ago(21, hour=16)):

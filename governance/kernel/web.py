@@ -1,8 +1,9 @@
 """What every web view shares: a service's refusal shown beside its field, a permission check that answers 403,
 and the 403 page itself. Views in every app use these; nothing here knows any app's records."""
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can
@@ -23,3 +24,17 @@ def deny_unless(user, action, obj=None):
 def permission_denied(request, exception=None):
     message = str(exception) if exception else "You do not have permission to do that."
     return render(request, "403.html", {"message": message}, status=403)
+
+
+PLACE_TAG = "at-"
+
+
+def say(request, level: int, message: str, *, place: str = "") -> None:
+    """Queue a message for the next page, shown beside the control that caused it: the page renders
+    ``{% feedback place %}`` next to that control, and base.html shows only messages without a place."""
+    messages.add_message(request, level, message, extra_tags=f"{PLACE_TAG}{place}" if place else "")
+
+
+def redirect_to_place(url: str, place: str):
+    """Back to a page, scrolled to the feedback beside the control (its id is ``fb-<place>``)."""
+    return redirect(f"{url}#fb-{place}")

@@ -166,12 +166,13 @@ _POINT_WORDS = {
 
 
 def format_value(value: float, threshold: float) -> str:
-    """A measured value for a sentence: six significant digits, unless that would print it as the
-    threshold it differs from ("0.2, above the limit 0.2"); then full precision."""
-    shown = f"{value:.6g}"
-    if value != threshold and shown == f"{threshold:.6g}":
-        return repr(value)
-    return shown
+    """A measured value for a sentence: three significant digits (evidence a person reads, not a dump), or as
+    many more as it takes not to print it as the threshold it differs from ("0.2, above the limit 0.2")."""
+    for digits in range(3, 18):
+        shown = f"{value:.{digits}g}"
+        if value == threshold or shown != f"{threshold:.{digits}g}":
+            return shown
+    return repr(value)
 
 
 def evaluate_rule(rule: Rule, metrics: Mapping[str, object]) -> RuleResult:

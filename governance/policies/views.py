@@ -3,14 +3,16 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.inventory.models import RiskTier
+from governance.kernel import formatting as fmt
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can
 from governance.kernel.roles import Role
-from governance.kernel.web import deny_unless, form_error
+from governance.kernel.web import deny_unless, form_error, redirect_to_place, say
 from governance.policies import services as policies
 from governance.policies.defaults import CATEGORIES
 from governance.policies.models import PolicyChange, TierPolicy
@@ -100,9 +102,9 @@ def propose(request, tier, operation):
                 error.field = error.field.split(".", 1)[1]
             form_error(form, error)
         else:
-            messages.success(request, "Change proposed. It takes effect when a second person from Compliance or "
-                                      "Model Risk approves it.")
-            return redirect("governance:policy_detail", tier=tier)
+            say(request, messages.SUCCESS, "Change proposed. It takes effect when a second person from Compliance "
+                                           "or Model Risk approves it.", place="changes")
+            return redirect_to_place(reverse("governance:policy_detail", args=[tier]), "changes")
     return render(request, "governance/policy_propose.html", {
         "form": form, "policy": policy, "operation": PolicyChange.Operation(operation).label,
     })
@@ -113,13 +115,15 @@ def propose(request, tier, operation):
 def decide(request, change_id):
     change = get_object_or_404(PolicyChange.objects.select_related("policy"), pk=change_id)
     note = request.POST.get("note", "")
+    place = f"change-{change.pk}"
     try:
         if request.POST.get("decision") == "approve":
             version = policies.approve_change(change, actor=request.user, note=note)
-            messages.success(request, f"Approved: {change.policy.tier} policy is now version {version.number}.")
+            say(request, messages.SUCCESS, f"Approved. The {fmt.tier(change.policy.tier, short=True)} policy is now "
+                                           f"version {version.number}.", place=place)
         else:
             policies.reject_change(change, actor=request.user, note=note)
-            messages.success(request, "Change rejected.")
+            say(request, messages.SUCCESS, "Change rejected.", place=place)
     except DomainError as error:
-        messages.error(request, error.message)
-    return redirect("governance:policy_detail", tier=change.policy.tier)
+        say(request, messages.ERROR, error.message, place=place)
+    return redirect_to_place(reverse("governance:policy_detail", args=[change.policy.tier]), place)

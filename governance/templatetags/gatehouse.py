@@ -1,8 +1,9 @@
-from datetime import timedelta
-
 from django import template
+from django.utils.html import format_html_join
 
+from governance.kernel import formatting as fmt
 from governance.kernel.markdown import render_markdown
+from governance.kernel.web import PLACE_TAG
 
 register = template.Library()
 
@@ -14,24 +15,8 @@ def markdown(text):
 
 @register.filter
 def duration(value):
-    """A timedelta (or seconds) as '2 d 3 h', '48 h', '12 min'."""
-    if value is None or value == "":
-        return "—"
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    negative = seconds < 0
-    seconds = abs(int(round(seconds)))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        text = f"{days} d {hours} h" if hours else f"{days} d"
-    elif hours:
-        text = f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    elif minutes:
-        text = f"{minutes} min"
-    else:
-        text = f"{secs} s"
-    return f"−{text}" if negative else text
+    """A timedelta (or seconds) in words: "30 days", "2 hours 5 minutes"."""
+    return fmt.duration(value)
 
 
 @register.filter
@@ -60,6 +45,131 @@ def query_with(context, **params):
 
 @register.filter
 def duration_minutes(minutes):
-    if minutes in (None, ""):
-        return "—"
-    return duration(timedelta(minutes=int(minutes)))
+    """A duration stored in minutes: 43200 -> "30 days"."""
+    return fmt.minutes(minutes)
+
+
+# -- the formatting layer (governance.kernel.formatting) as filters -----------------------------------------
+
+@register.filter
+def role(code):
+    return fmt.role(code)
+
+
+@register.filter
+def roles(codes):
+    return fmt.roles(codes)
+
+
+@register.filter
+def roles_or(codes):
+    return fmt.roles(codes, "or")
+
+
+@register.filter
+def tier(code):
+    return fmt.tier(code)
+
+
+@register.filter
+def tier_short(code):
+    return fmt.tier(code, short=True)
+
+
+@register.filter
+def status(code):
+    return fmt.status(code)
+
+
+@register.filter
+def verb(code):
+    return fmt.verb(code)
+
+
+@register.filter
+def actor(label, names=None):
+    return fmt.actor(label, names)
+
+
+@register.filter
+def number(value, places=None):
+    return fmt.number(value, None if places in (None, "") else int(places))
+
+
+@register.filter
+def percent(value, places=1):
+    """A share (0.123) as "12.3 %"."""
+    return fmt.percent(value, int(places))
+
+
+@register.filter
+def percent_points(value, places=1):
+    """A value already in percent (5.0) as "5 %"."""
+    return fmt.percent(value, int(places), ratio=False)
+
+
+@register.filter
+def signed_percent_points(value, places=1):
+    return fmt.percent(value, int(places), ratio=False, signed=True)
+
+
+@register.simple_tag
+def interval(low, high, places=None):
+    return fmt.interval(low, high, places)
+
+
+@register.filter
+def money(value, currency="USD"):
+    return fmt.money(value, currency)
+
+
+@register.filter
+def metric(name):
+    return fmt.metric(name)
+
+
+@register.filter
+def comparator(symbol):
+    return fmt.comparator(symbol)
+
+
+@register.simple_tag
+def rule(metric_name, comparator_symbol, threshold):
+    """A guardrail or threshold as it reads, each token unbreakable: "approval AIR ≥ 0.8"."""
+    parts = (fmt.metric(metric_name), fmt.comparator(comparator_symbol), fmt.number(threshold))
+    return format_html_join(" ", '<span class="tok">{}</span>', ((p,) for p in parts))
+
+
+@register.filter
+def expression(text):
+    """A rule as written (``fairness.air.ci_low >= 0.8``) with tokens that never break in the middle."""
+    tokens = [fmt.comparator(t) if t in fmt.COMPARATORS else t for t in str(text or "").split()]
+    return format_html_join(" ", '<span class="tok">{}</span>', ((t,) for t in tokens))
+
+
+@register.filter
+def setting(item):
+    """A (key, value) pair from a policy's thresholds: "Adverse-impact ratio floor: 0.8"."""
+    key, value = item
+    return fmt.setting(key, value)
+
+
+@register.inclusion_tag("_feedback.html", takes_context=True)
+def feedback(context, place, key=None):
+    """The messages a control caused, rendered beside it (see governance.kernel.web.say), one sentence a line.
+    ``{% feedback "item" item.pk %}`` is the place ``item-<pk>``."""
+    if key is not None:
+        place = f"{place}-{key}"
+    tag = f"{PLACE_TAG}{place}"
+    shown = []
+    for message in context.get("messages") or ():
+        if tag in (message.extra_tags or "").split():
+            shown.append({"level": message.level_tag, "sentences": fmt.sentences(message.message)})
+    return {"place": place, "shown": shown}
+
+
+@register.simple_tag(takes_context=True)
+def unplaced_messages(context):
+    """Messages no control claimed: base.html shows them above the content."""
+    return [m for m in context.get("messages") or ()
+            if not any(t.startswith(PLACE_TAG) for t in (m.extra_tags or "").split())]

@@ -47,7 +47,7 @@ def test_write_check_fix_submit_approve_and_publish_a_postmortem(page, login, tm
     page.goto("/incidents/")
     page.get_by_role("link", name=f"#{incident.pk} {incident.title}").click()
     expect(page.locator("h1")).to_contain_text(incident.title)
-    expect(page.locator(".timeline li.gap").first).to_contain_text("14 d")
+    expect(page.locator(".timeline li.gap").first).to_contain_text("14 days")
     page.screenshot(path=f"{shots}/pm-incident.png", full_page=True)
 
     # The timeline form posts with htmx and swaps the timeline in place (no page load).

@@ -50,7 +50,7 @@ def test_the_incident_page_shows_the_durations(client, people):
     services.transition_incident(incident, actor=actor, to="MITIGATED", at=detected + timedelta(hours=12))
     client.force_login(people["viewer"])
     html = client.get(incident.get_absolute_url()).content.decode()
-    assert "14 d" in html and "12 h" in html
+    assert "14 days" in html and "12 hours" in html
 
 
 def test_the_api_gives_durations_in_seconds(api_client, people):

@@ -43,7 +43,7 @@ def test_markdown_export_is_a_wiki_page(client, published, people):
                     "## Action items", "## Reviews"):
         assert heading in text, heading
     assert "Approvals shifted by **segment**." in text
-    assert "| Time to detect | 14 d |" in text
+    assert "| Time to detect | 14 days |" in text
     assert "Fairness \\| drift alert" in text
     assert "**Monitoring gap**: Alerts tuned for performance." in text
     assert "Clear and blameless." in text

@@ -75,7 +75,7 @@ def test_the_timeline_shows_the_launch_and_highlights_the_two_week_gap(client, p
     assert [r["type"] for r in rows] == ["launch", "gap", "event", "event"]
     assert rows[1]["duration"] == timedelta(days=14)
     html = response.content.decode()
-    assert 'class="gap"' in html and "14 d" in html and "Credit model refresh" in html
+    assert 'class="gap"' in html and "14 days" in html and "Credit model refresh" in html
 
 
 def test_adding_a_timeline_event_with_htmx_returns_only_the_timeline(client, people):
@@ -95,7 +95,7 @@ def test_adding_a_timeline_event_without_javascript_redirects_back(client, peopl
     client.force_login(people["engineering"])
     response = client.post(f"/incidents/{incident.pk}/timeline/", {
         "at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "kind": "OTHER", "text": "Noted."})
-    assert response.status_code == 302 and response["Location"].endswith("#timeline")
+    assert response.status_code == 302 and response["Location"].endswith("#fb-timeline")
 
 
 def test_a_bad_timeline_event_with_htmx_shows_the_error_in_place(client, people):

@@ -48,7 +48,7 @@ def test_an_approved_proposal_changes_the_tier_1_checklist_and_the_item_shows_it
     client.force_login(people["viewer"])
     html = client.get(item.get_absolute_url()).content.decode()
     assert "Vendor schema-stability SLA for every third-party feature" in html
-    assert "Approved" in html and f"TIER_1 policy version {after.number}" in html
+    assert "Approved" in html and f"Tier 1 policy version {after.number}" in html
     assert f'href="/policies/TIER_1/#change-{change.pk}"' in html
     incident_page = client.get(item.incident.get_absolute_url()).content.decode()
     assert f"{item.get_absolute_url()}#policy-change" in incident_page

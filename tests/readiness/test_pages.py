@@ -110,4 +110,4 @@ def test_policy_pages_render(client, cast):
     client.force_login(cast["viewer"])
     assert "Tier 1 — high" in client.get(reverse("governance:policy_list")).content.decode()
     body = client.get(reverse("governance:policy_detail", args=["TIER_1"])).content.decode()
-    assert "DATA_SCIENCE, COMPLIANCE, LEGAL, MODEL_RISK" in body
+    assert "Data Science, Compliance, Legal and Model Risk Management" in body

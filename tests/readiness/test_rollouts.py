@@ -130,7 +130,7 @@ def test_advance_is_refused_until_the_minimum_duration(cast):
     start = timezone.now() - timedelta(minutes=30)
     rollouts.start_rollout(launch, actor=cast["author"], now=start)
     observe(launch, cast["ds"], "p95_latency_ms", [120] * 5, timezone.now() - timedelta(minutes=4))
-    with pytest.raises(Conflict, match="at least 60 minutes"):
+    with pytest.raises(Conflict, match="at least 1 hour"):
         rollouts.advance(launch, actor=cast["author"])
 
 
@@ -155,7 +155,7 @@ def test_advance_needs_the_named_role_approval(cast):
     launch = approved(cast, plan=plan)
     rollouts.start_rollout(launch, actor=cast["author"], now=timezone.now() - timedelta(hours=2))
     observe(launch, cast["ds"], "p95_latency_ms", [120] * 3, timezone.now() - timedelta(minutes=2))
-    with pytest.raises(Conflict, match="needs approval by COMPLIANCE"):
+    with pytest.raises(Conflict, match="needs approval by Compliance"):
         rollouts.advance(launch, actor=cast["author"])
     rollouts.approve_stage(launch, actor=cast["compliance"])
     assert rollouts.advance(launch, actor=cast["author"])["stage"] == "full"
@@ -238,7 +238,7 @@ def test_observations_api(cast, api_client, token_for):
     assert response.status_code == 201
     assert response.json()["guardrails"][0]["state"] == "PASSING"
     response = api_client.post(f"/api/v1/launches/{launch.pk}/advance/")
-    assert response.status_code == 409 and "at least 60 minutes" in response.json()["detail"]
+    assert response.status_code == 409 and "at least 1 hour" in response.json()["detail"]
 
 
 def test_periodic_evaluation_marks_stale_data_insufficient(cast):

@@ -179,9 +179,55 @@ def test_approve_with_conditions_adds_blocking_items_that_hold_approval(cast):
     assert launch.status == LaunchStatus.IN_REVIEW, "conditions not yet met"
     assert not SignOff.objects.filter(stale=True).exists(), "conditions do not stale signatures"
     for item in items:
-        services.attest_item(item, actor=cast["ds"], outcome="PASS", evidence_text="In place")
+        services.attest_item(item, actor=cast["compliance"], outcome="PASS", evidence_text="In place")
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.APPROVED
+
+
+def conditioned(cast, setter="compliance", **kw):
+    launch = in_review(cast, **kw)
+    sign(launch, setter, cast, decision="APPROVE_WITH_CONDITIONS", conditions="Manual review path for declines")
+    return launch, ChecklistItem.objects.get(launch=launch, source=ItemSource.CONDITION)
+
+
+@pytest.mark.parametrize("person", ["author", "ds", "product"])
+def test_launch_team_cannot_confirm_a_condition(cast, person):
+    launch, item = conditioned(cast)
+    with pytest.raises(PermissionDenied) as info:
+        services.attest_item(item, actor=cast[person], outcome="PASS", evidence_text="Done")
+    assert info.value.code == "condition_owner_required"
+    item.refresh_from_db()
+    assert item.status == "PENDING"
+
+
+def test_author_cannot_confirm_a_condition_even_holding_a_risk_role(cast):
+    cast["author"].memberships.create(role=Role.COMPLIANCE)
+    launch, item = conditioned(cast)
+    with pytest.raises(PermissionDenied) as info:
+        services.attest_item(item, actor=cast["author"], outcome="PASS", evidence_text="Done")
+    assert info.value.code == "condition_owner_required"
+
+
+@pytest.mark.parametrize("person", ["compliance", "legal", "mrm"])
+def test_the_setting_role_or_a_risk_role_confirms_a_condition(cast, person):
+    launch, item = conditioned(cast)
+    services.attest_item(item, actor=cast[person], outcome="PASS", evidence_text="Seen the review path")
+    item.refresh_from_db()
+    assert item.status == "PASS" and item.attested_by == cast[person]
+
+
+def test_a_product_condition_is_confirmed_by_product(cast):
+    launch, item = conditioned(cast, setter="product", tier="TIER_2")
+    services.attest_item(item, actor=cast["product"], outcome="PASS", evidence_text="Copy reviewed")
+    item.refresh_from_db()
+    assert item.status == "PASS"
+
+
+def test_anyone_on_the_launch_may_report_a_condition_unmet(cast):
+    launch, item = conditioned(cast)
+    services.attest_item(item, actor=cast["ds"], outcome="FAIL", evidence_text="Not built yet")
+    item.refresh_from_db()
+    assert item.status == "FAIL"
 
 
 def test_conditions_are_required_for_approve_with_conditions(cast):

@@ -11,7 +11,10 @@ class Command(BaseCommand):
     help = "Migrate, seed the documented examples, print the demo logins and start the server."
 
     def add_arguments(self, parser):
-        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000",
+                            help="Address and port to serve on, as for runserver: 8001, 0.0.0.0:8000 or "
+                                 "[::1]:8000 (default 127.0.0.1:8000). A host other than localhost must also be "
+                                 "listed in ALLOWED_HOSTS.")
         parser.add_argument("--no-server", action="store_true", help="Prepare the data and print the tour only.")
 
     def handle(self, *args, addrport, no_server, **options):

@@ -1,0 +1,332 @@
+"""How values read to people: one formatting layer for pages, e-mails and PDFs.
+
+Stored values and the API speak codes (``TIER_2``, ``DATA_SCIENCE``, ``IN_REVIEW``, ``checklist.attested``,
+minutes as integers); people read words ("Tier 2", "Data Science", "In review", "Checklist item attested",
+"30 days"). Every template reaches these functions through the filters in ``governance.templatetags.gatehouse``;
+e-mails and reports call them directly. One number format everywhere: thousands separated by commas
+(9,209), a thin set of decimals, percentages with a space before the sign (5 %), intervals with an en dash.
+
+Pure functions of plain values: no ORM, no request.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from governance.kernel.roles import Role
+
+NBSP = "\u00a0"
+MINUS = "\u2212"
+
+TIERS = {
+    "TIER_1": "Tier 1 — high",
+    "TIER_2": "Tier 2 — medium",
+    "TIER_3": "Tier 3 — low",
+}
+TIERS_SHORT = {"TIER_1": "Tier 1", "TIER_2": "Tier 2", "TIER_3": "Tier 3"}
+
+# Audit verbs as a sentence would say them; a verb not listed reads as its words ("launch.memo_updated" ->
+# "Launch memo updated").
+VERBS = {
+    "launch.created": "Launch created",
+    "launch.imported": "Launch imported",
+    "launch.status_changed": "Status changed",
+    "launch.memo_updated": "Decision memo edited",
+    "launch.content_changed": "Signed content changed",
+    "checklist.attested": "Checklist item attested",
+    "checklist.waived": "Checklist item waived",
+    "checklist.waiver_revoked": "Waiver revoked",
+    "signoff.given": "Signed off",
+    "signoff.staled": "Signature went stale",
+    "evaluation.submitted": "Evaluation submitted",
+    "rollout.plan_updated": "Rollout plan edited",
+    "rollout.stage_entered": "Next stage entered",
+    "rollout.stage_approved": "Leaving the stage approved",
+    "rollout.paused": "Rollout paused",
+    "guardrail.state_changed": "Guardrail state changed",
+    "observations.recorded": "Observations recorded",
+    "incident.opened": "Incident opened",
+    "incident.updated": "Incident updated",
+    "incident.transitioned": "Incident status changed",
+    "incident.timeline_event_added": "Timeline event added",
+    "incident.factor_added": "Contributing factor added",
+    "incident.recurrence_marked": "Marked as a recurrence",
+    "action_item.added": "Action item added",
+    "action_item.updated": "Action item updated",
+    "action_item.policy_change_proposed": "Policy change proposed from an action item",
+    "postmortem.started": "Postmortem started",
+    "postmortem.edited": "Postmortem edited",
+    "postmortem.submitted": "Postmortem sent for review",
+    "postmortem.reviewed": "Postmortem reviewed",
+    "postmortem.published": "Postmortem published",
+    "postmortem.amended": "Postmortem amended",
+    "policy.created": "Policy created",
+    "policy.change_proposed": "Policy change proposed",
+    "policy.change_approved": "Policy change approved",
+    "policy.change_rejected": "Policy change rejected",
+    "model.created": "Model registered",
+    "model.updated": "Model updated",
+    "version.created": "Version registered",
+    "feature.added": "Feature added",
+    "feature.updated": "Feature updated",
+    "report.requested": "Report requested",
+    "report.started": "Report started",
+    "report.generated": "Report generated",
+    "report.failed": "Report failed",
+    "report.requeued": "Report queued again",
+    "report.file_missing": "Report file missing",
+    "token.issued": "API token issued",
+    "token.revoked": "API token revoked",
+    "role.granted": "Role granted",
+    "role.revoked": "Role revoked",
+    "person.created": "Person added",
+}
+
+SYSTEM_ACTORS = {
+    "gatehouse": "Gatehouse",
+    "seed_examples": "Gatehouse (seeded examples)",
+    "evaluate_rollouts": "Gatehouse (rollout check)",
+}
+
+COMPARATORS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
+
+
+def words(code) -> str:
+    """A code as words: ``IN_REVIEW`` -> "In review", ``third_party`` -> "Third party"."""
+    if code in (None, ""):
+        return ""
+    text = str(code).replace("_", " ").replace(".", " ").strip().lower()
+    return text[:1].upper() + text[1:]
+
+
+def role(code) -> str:
+    """``DATA_SCIENCE`` -> "Data Science"; an unknown code reads as words."""
+    if code in (None, ""):
+        return ""
+    try:
+        return Role(code).label
+    except ValueError:
+        return words(code)
+
+
+def roles(codes, conjunction: str = "and") -> str:
+    return join([role(c) for c in codes or ()], conjunction)
+
+
+def tier(code, *, short: bool = False) -> str:
+    """``TIER_2`` -> "Tier 2 — medium", or "Tier 2" when short."""
+    if code in (None, ""):
+        return ""
+    return (TIERS_SHORT if short else TIERS).get(str(code), words(code))
+
+
+def status(code) -> str:
+    """A status code as words: ``IN_REVIEW`` -> "In review", ``INSUFFICIENT_DATA`` -> "Insufficient data"."""
+    return words(code)
+
+
+def verb(code) -> str:
+    """An audit verb as a person reads it: ``checklist.attested`` -> "Checklist item attested"."""
+    if not code:
+        return ""
+    return VERBS.get(str(code)) or words(code)
+
+
+def actor(label, names: dict | None = None) -> str:
+    """An audit actor label: a person's display name when ``names`` knows it, "Gatehouse (seeded examples)" for
+    ``system:seed_examples``, "API token “ci”" for ``token:ci``."""
+    if not label:
+        return "Gatehouse"
+    label = str(label)
+    if label.startswith("system:"):
+        name = label.split(":", 1)[1]
+        return SYSTEM_ACTORS.get(name) or f"Gatehouse ({words(name).lower()})"
+    if label.startswith("token:"):
+        return f"API token “{label.split(':', 1)[1]}”"
+    if names and label in names:
+        return names[label]
+    return label
+
+
+def join(items, conjunction: str = "and") -> str:
+    items = [str(i) for i in items if i not in (None, "")]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def _plural(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
+def duration(value, *, parts: int = 2) -> str:
+    """A timedelta or a number of seconds in words: "30 days", "1 day 4 hours", "45 minutes", "12 seconds".
+    At most ``parts`` units, largest first; a negative value gets a minus sign."""
+    if value in (None, ""):
+        return "—"
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    negative = seconds < 0
+    seconds = abs(int(round(seconds)))
+    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    out = []
+    for unit, size in units:
+        n, seconds = divmod(seconds, size)
+        if n:
+            out.append(_plural(n, unit))
+        if len(out) == parts:
+            break
+    if not out:
+        out = ["0 minutes"]
+    text = " ".join(out)
+    return f"{MINUS}{text}" if negative else text
+
+
+def minutes(value, *, parts: int = 2) -> str:
+    """A duration stored in minutes: 43200 -> "30 days"."""
+    if value in (None, ""):
+        return "—"
+    return duration(timedelta(minutes=float(value)), parts=parts)
+
+
+def number(value, places: int | None = None) -> str:
+    """One number format: 9,209 · 0.812 · −0.4. ``places`` fixes the decimals; without it, integers have none
+    and other values keep at most three significant decimals."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "—"
+    if isinstance(value, Decimal):
+        value = float(value)
+    if places is None:
+        if float(value).is_integer() and abs(value) >= 1 or value == 0:
+            text = f"{int(value):,}"
+        else:
+            text = _significant(float(value))
+    else:
+        text = f"{float(value):,.{int(places)}f}"
+    return text.replace("-", MINUS)
+
+
+def _significant(value: float) -> str:
+    """Up to three decimals, more only for tiny values (3 significant figures); trailing zeros dropped."""
+    magnitude = abs(value)
+    if magnitude >= 1:
+        decimals = 3 if magnitude < 100 else (1 if magnitude < 1000 else 0)
+    elif magnitude == 0:
+        decimals = 0
+    else:
+        decimals = max(3, -int(math.floor(math.log10(magnitude))) + 2)
+    text = f"{value:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def percent(value, places: int = 1, *, ratio: bool = True, signed: bool = False) -> str:
+    """A share as a percentage: 0.123 -> "12.3 %" (``ratio=False`` when the value is already in percent).
+    ``signed`` shows a plus sign on increases, for deltas."""
+    if value in (None, ""):
+        return "—"
+    pct = float(value) * (100 if ratio else 1)
+    text = f"{pct:,.{int(places)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if signed and pct > 0:
+        text = "+" + text
+    return f"{text}{NBSP}%".replace("-", MINUS)
+
+
+def interval(low, high, places: int | None = None) -> str:
+    """A confidence interval: "0.74 – 0.86"."""
+    if low in (None, "") or high in (None, ""):
+        return "—"
+    return f"{number(low, places)} – {number(high, places)}"
+
+
+CURRENCIES = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def money(amount, currency: str = "USD") -> str:
+    """An amount of money: $1,250,000 · €12,500.50 (cents only when there are some)."""
+    if amount in (None, ""):
+        return "—"
+    amount = float(amount)
+    text = f"{abs(amount):,.2f}"
+    if text.endswith(".00"):
+        text = text[:-3]
+    symbol = CURRENCIES.get(currency.upper())
+    text = f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+    return f"{MINUS}{text}" if amount < 0 else text
+
+
+METRIC_WORDS = {"air": "AIR", "psi": "PSI", "auc": "AUC", "ks": "KS", "ctr": "CTR", "p95": "p95", "ms": "ms",
+                "eod": "EOD"}
+
+
+def metric(name) -> str:
+    """A metric key as words: ``approval_air`` -> "approval AIR", ``psi.income`` -> "PSI income"."""
+    if not name:
+        return ""
+    parts = re.split(r"[._]", str(name))
+    return " ".join(METRIC_WORDS.get(p.lower(), p) for p in parts if p)
+
+
+def comparator(symbol) -> str:
+    return COMPARATORS.get(str(symbol), str(symbol))
+
+
+def rule(metric_name, comparator_symbol, threshold) -> str:
+    """A guardrail or check as it reads: "approval AIR ≥ 0.8"."""
+    return f"{metric(metric_name)} {comparator(comparator_symbol)} {number(threshold)}"
+
+
+def setting(key, value) -> str:
+    """A policy setting as a line: ``air_floor = 0.8`` -> "Adverse-impact ratio floor: 0.8"."""
+    return f"{SETTINGS.get(key, words(key))}: {setting_value(key, value)}"
+
+
+SETTINGS = {
+    "air_floor": "Adverse-impact ratio floor",
+    "psi_act": "PSI act level",
+    "psi_watch": "PSI watch level",
+    "min_group_count": "Smallest group assessed",
+    "bootstrap_samples": "Bootstrap resamples",
+    "confidence": "Confidence level",
+    "power": "Power",
+    "alpha": "Significance level",
+    "min_shadow_minutes": "Minimum shadow",
+    "eo_max_diff": "Largest equal-opportunity difference",
+    "null_rate_tolerance": "Null-rate tolerance",
+}
+
+
+def setting_value(key, value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float) and str(key).endswith("_minutes"):
+        return minutes(value)
+    if isinstance(value, int | float) and str(key) in ("confidence", "power"):
+        return percent(value)
+    if isinstance(value, int | float):
+        return number(value)
+    if isinstance(value, list | tuple):
+        return join([role(v) if str(v) in Role.values else str(v) for v in value])
+    return str(value)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
+
+
+def sentences(text) -> list[str]:
+    """A message as its sentences, so a refusal with several reasons reads as a short list, not a paragraph."""
+    return [s.strip() for s in _SENTENCE_END.split(str(text or "")) if s.strip()]
