@@ -23,3 +23,20 @@ def deny_unless(user, action, obj=None):
 def permission_denied(request, exception=None):
     message = str(exception) if exception else "You do not have permission to do that."
     return render(request, "403.html", {"message": message}, status=403)
+
+
+def reauth_context(request) -> dict:
+    """What the re-authentication box on signing, approving and waiving pages shows."""
+    from datetime import UTC, datetime
+
+    from django.conf import settings
+
+    from governance.kernel.reauth import max_age_seconds, sso_proof
+
+    proof = sso_proof(request) or {}
+    fresh = None
+    if proof.get("auth_time"):
+        at = datetime.fromtimestamp(int(proof["auth_time"]), tz=UTC)
+        if (datetime.now(tz=UTC) - at).total_seconds() <= max_age_seconds():
+            fresh = at
+    return {"reauth_fresh": fresh, "sso_name": settings.OIDC_PROVIDER_NAME}

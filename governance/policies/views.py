@@ -9,8 +9,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from governance.inventory.models import RiskTier
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can
+from governance.kernel.reauth import sso_proof
 from governance.kernel.roles import Role
-from governance.kernel.web import deny_unless, form_error
+from governance.kernel.web import deny_unless, form_error, reauth_context
 from governance.policies import services as policies
 from governance.policies.defaults import CATEGORIES
 from governance.policies.models import PolicyChange, TierPolicy
@@ -68,7 +69,7 @@ def policy_detail(request, tier):
     return render(request, "governance/policy_detail.html", {
         "policy": policy, "content": policy.current.content, "versions": versions, "changes": changes,
         "categories": CATEGORIES, "can_propose": can(request.user, "policy.propose"),
-        "can_approve": can(request.user, "policy.approve"),
+        "can_approve": can(request.user, "policy.approve"), **reauth_context(request),
     })
 
 
@@ -115,7 +116,7 @@ def decide(request, change_id):
     note = request.POST.get("note", "")
     try:
         if request.POST.get("decision") == "approve":
-            version = policies.approve_change(change, actor=request.user, note=note)
+            version = policies.approve_change(change, actor=request.user, note=note, sso_proof=sso_proof(request))
             messages.success(request, f"Approved: {change.policy.tier} policy is now version {version.number}.")
         else:
             policies.reject_change(change, actor=request.user, note=note)
