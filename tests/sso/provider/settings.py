@@ -30,3 +30,7 @@ OAUTH2_PROVIDER = {
 }
 LOGGING = {"version": 1, "handlers": {"console": {"class": "logging.StreamHandler"}},
            "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}}}
+# Its own cookie names: in a browser test Gatehouse and the provider share the host 127.0.0.1, and cookies
+# do not tell ports apart.
+SESSION_COOKIE_NAME = "provider_session"
+CSRF_COOKIE_NAME = "provider_csrftoken"
