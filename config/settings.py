@@ -7,6 +7,7 @@ no services; production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY etc.
 from pathlib import Path
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import database_from_url, email_from_url, env_bool, env_int, env_list, env_secret, env_str
 
@@ -83,6 +84,38 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# -- Single sign-on (OpenID Connect) ------------------------------------------------------------------------
+# Off unless OIDC_ISSUER is set. The issuer's discovery document supplies the endpoints.
+OIDC_ISSUER = env_str("OIDC_ISSUER").rstrip("/")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your identity provider")
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+if not OIDC_RP_CLIENT_SECRET and env_str("OIDC_CLIENT_SECRET_FILE"):
+    OIDC_RP_CLIENT_SECRET = Path(env_str("OIDC_CLIENT_SECRET_FILE")).read_text().strip()
+OIDC_RP_SCOPES = " ".join(env_list("OIDC_SCOPES", ["openid", "email", "profile"]))
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+# "group=ROLE,group=ROLE": which provider groups give which Gatehouse roles (applied at every sign-in).
+OIDC_ROLE_GROUPS = dict(item.rsplit("=", 1) for item in env_list("OIDC_ROLE_GROUPS", []) if "=" in item)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+# A signature, approval or waiver by a single-sign-on person needs an authentication at most this old.
+SSO_REAUTH_MAX_AGE = env_int("SSO_REAUTH_MAX_AGE_SECONDS", 300)
+SSO_CLOCK_SKEW = env_int("SSO_CLOCK_SKEW_SECONDS", 30)
+# Local passwords stay for the embedded demo and for break-glass administrators; switch them off once everyone
+# signs in through the provider.
+LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
+AUTHENTICATION_BACKENDS = (["django.contrib.auth.backends.ModelBackend"] if LOCAL_PASSWORDS else []) + (
+    ["governance.kernel.sso.Backend"] if OIDC_ISSUER else [])
+if OIDC_ISSUER:
+    for _name in ("OIDC_CLIENT_ID",):
+        if not env_str(_name):
+            raise ImproperlyConfigured(f"{_name} must be set when OIDC_ISSUER is.")
+if not AUTHENTICATION_BACKENDS:
+    raise ImproperlyConfigured("LOCAL_PASSWORDS=false needs OIDC_ISSUER: nobody could sign in.")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

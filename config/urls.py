@@ -11,6 +11,7 @@ from drf_spectacular.renderers import (
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from dashboard.views import dashboard
+from governance.kernel import sso
 
 
 class SchemaView(SpectacularAPIView):
@@ -28,8 +29,10 @@ def healthz(request):
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("login/", sso.LoginPage.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sso/login/", sso.Login.as_view(), name="sso_login"),
+    path("sso/callback/", sso.Callback.as_view(), name="sso_callback"),
     path("admin/", admin.site.urls),
     path("", include("governance.urls")),
     path("", include("readiness.urls")),

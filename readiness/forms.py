@@ -46,9 +46,11 @@ class SignOffForm(forms.Form):
                                help_text="Re-enter your password to sign.")
     content_hash = forms.CharField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, roles=(), **kwargs):
+    def __init__(self, *args, roles=(), sso=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [(r, Role(r).label) for r in roles]
+        if sso:  # confirmed with the identity provider instead (governance.kernel.reauth)
+            del self.fields["password"]
         if len(roles) == 1:
             self.fields["role"].initial = roles[0]
 

@@ -15,6 +15,7 @@ from governance.kernel import formatting as fmt
 from governance.kernel.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, actor_label
+from governance.kernel.reauth import confirm_identity
 from governance.kernel.roles import Role
 from governance.models import FeatureSource, ModelVersion, User
 from governance.policies.expressions import evaluate_rule, parse_rule
@@ -427,11 +428,12 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
     return item
 
 
-def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at) -> Waiver:
+def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at, sso_proof: dict | None = None) -> Waiver:
     """A Model Risk or Compliance person other than the launch's author may waive a blocking item, with a
-    reason and an expiry; an expired waiver stops counting."""
+    reason and an expiry; an expired waiver stops counting. A single-sign-on person authenticates afresh."""
     require(actor, "checklist.waive", item.launch,
             message="Only Model Risk or Compliance can waive a checklist item.")
+    confirmation = confirm_identity(actor, proof=sso_proof, local_needs_password=False)
     if not (reason or "").strip():
         raise ValidationFailed("A waiver needs a reason.", field="reason")
     now = clock.now()
@@ -452,6 +454,7 @@ def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at) -> Waiver
                                        expires_at=expires_at, created_at=now)
         audit.record("checklist.waived", waiver, actor=actor, after={
             "item": item.key, "launch": launch.pk, "reason": waiver.reason, "expires_at": expires_at, "role": role,
+            **(confirmation.as_audit() if confirmation else {}),
         })
         _maybe_approve(launch, actor=actor)
     return waiver
@@ -510,11 +513,13 @@ def signing_refusal(launch: LaunchRequest, *, actor, signoffs=None) -> DomainErr
     return None
 
 
-def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password: str, content_hash: str,
-             conditions: str = "", dissent: str = "", comment: str = "") -> SignOff:
+def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password: str | None = None,
+             content_hash: str, conditions: str = "", dissent: str = "", comment: str = "",
+             sso_proof: dict | None = None) -> SignOff:
     """Sign the current content of a launch as one role.
 
-    The signer holds the role and re-enters their password; the author cannot sign (separation of duties);
+    The signer holds the role and confirms who they are (password, or a fresh authentication with the identity
+    provider for single-sign-on people); the author cannot sign (separation of duties);
     one person signs in one role per launch; the signature covers the content hash the signer reviewed,
     which must still be current."""
     if not isinstance(actor, User):
@@ -534,8 +539,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
         raise ValidationFailed("Dissent is recorded by a signer who approves despite disagreeing.", field="dissent")
     if not has_role(actor, role):
         raise PermissionDenied(f"You do not hold the {Role(role).label} role.")
-    if not password or not actor.check_password(password):
-        raise ValidationFailed("The password is not correct.", field="password")
+    confirmation = confirm_identity(actor, password=password, proof=sso_proof)
     with transaction.atomic():
         launch = lock(launch)
         if launch.status != S.IN_REVIEW:
@@ -564,7 +568,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
             raise Conflict("This role or person has just signed; reload the launch.", code="already_signed") from None
         audit.record("signoff.given", signoff, actor=actor, after={
             "launch": launch.pk, "role": role, "decision": decision, "conditions": conditions, "dissent": dissent,
-            "comment": comment, "content_hash": launch.content_hash,
+            "comment": comment, "content_hash": launch.content_hash, **confirmation.as_audit(),
         })
         if decision == SignDecision.APPROVE_WITH_CONDITIONS:
             base = launch.items.count()

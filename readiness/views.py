@@ -9,7 +9,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can, roles_of
-from governance.kernel.web import deny_unless, form_error, redirect_to_place, say
+from governance.kernel.reauth import sso_proof
+from governance.kernel.web import deny_unless, form_error, reauth_context, redirect_to_place, say
 from governance.policies.defaults import CATEGORIES
 
 from . import selectors, services
@@ -184,12 +185,14 @@ def sign(request, pk):
         return redirect_to_place(launch.get_absolute_url(), "signoffs")
     signed = {s.role for s in launch.signoffs.all() if not s.stale}
     roles = [r for r in launch.required_roles if r in roles_of(request.user) and r not in signed]
-    form = SignOffForm(request.POST or None, roles=roles, initial={"content_hash": launch.content_hash})
+    form = SignOffForm(request.POST or None, roles=roles, initial={"content_hash": launch.content_hash},
+                       sso=request.user.uses_sso)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.sign_off(launch, actor=request.user, role=data["role"], decision=data["decision"],
-                              password=data["password"], content_hash=data["content_hash"],
+                              password=data.get("password"), sso_proof=sso_proof(request),
+                              content_hash=data["content_hash"],
                               conditions=data["conditions"], dissent=data["dissent"], comment=data["comment"])
         except DomainError as error:
             form_error(form, error)
@@ -200,7 +203,7 @@ def sign(request, pk):
             return redirect_to_place(launch.get_absolute_url(), "signoffs")
     items = list(launch.items.all())
     return render(request, "readiness/sign_form.html", {
-        "form": form, "launch": launch, "items": items,
+        "form": form, "launch": launch, "items": items, **reauth_context(request),
         "gaps": services.approval_gaps(launch, signoffs=list(launch.signoffs.all()), items=items),
     })
 
@@ -237,7 +240,7 @@ def waive(request, pk, item_id):
     if request.method == "POST" and form.is_valid():
         try:
             services.waive_item(item, actor=request.user, reason=form.cleaned_data["reason"],
-                                expires_at=form.cleaned_data["expires_at"])
+                                expires_at=form.cleaned_data["expires_at"], sso_proof=sso_proof(request))
         except DomainError as error:
             form_error(form, error)
         else:

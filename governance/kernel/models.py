@@ -12,10 +12,22 @@ from governance.kernel.roles import Role
 
 
 class User(AbstractUser):
-    """A person. Roles come from RoleMembership rows; a person may hold several."""
+    """A person. Roles come from RoleMembership rows; a person may hold several.
+
+    A person who signs in through the company's identity provider carries its issuer and subject: that pair,
+    not a user name or an e-mail address, is who they are, and their roles follow the provider's groups."""
+
+    sso_issuer = models.CharField(max_length=300, blank=True)
+    sso_subject = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
+        constraints = [models.UniqueConstraint(fields=["sso_issuer", "sso_subject"], condition=~models.Q(sso_subject=""),
+                                               name="one_person_per_sso_subject")]
+
+    @property
+    def uses_sso(self) -> bool:
+        return bool(self.sso_subject)
 
     @property
     def display_name(self) -> str:

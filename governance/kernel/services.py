@@ -93,6 +93,26 @@ def revoke_role(user: User, role: str, *, actor) -> None:
     user.__dict__.pop("_gatehouse_roles", None)
 
 
+def sync_roles_from_groups(user: User, roles, *, groups, actor) -> tuple[list[str], list[str]]:
+    """Make a single-sign-on person's roles exactly those their identity provider's groups map to: the provider
+    is the source of truth, so someone removed from a group loses the role at their next sign-in. Each grant and
+    revocation is audited with its source (the provider and the groups it named). Returns (granted, revoked)."""
+    wanted = {r for r in roles if r in Role.values}
+    source = {"source": "identity provider", "issuer": user.sso_issuer, "groups": sorted(groups)}
+    with transaction.atomic():
+        held = set(RoleMembership.objects.select_for_update().filter(user=user).values_list("role", flat=True))
+        granted, revoked = sorted(wanted - held), sorted(held - wanted)
+        for role in granted:
+            RoleMembership.objects.create(user=user, role=role)
+            audit.record("role.granted", user, actor=actor, after={"role": role, **source})
+        if revoked:
+            RoleMembership.objects.filter(user=user, role__in=revoked).delete()
+        for role in revoked:
+            audit.record("role.revoked", user, actor=actor, before={"role": role}, after=source)
+    user.__dict__.pop("_gatehouse_roles", None)
+    return granted, revoked
+
+
 TOKEN_PREFIX = "gth"
 
 

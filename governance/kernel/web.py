@@ -38,3 +38,20 @@ def say(request, level: int, message: str, *, place: str = "") -> None:
 def redirect_to_place(url: str, place: str):
     """Back to a page, scrolled to the feedback beside the control (its id is ``fb-<place>``)."""
     return redirect(f"{url}#fb-{place}")
+
+
+def reauth_context(request) -> dict:
+    """What the re-authentication box on signing, approving and waiving pages shows."""
+    from datetime import UTC, datetime
+
+    from django.conf import settings
+
+    from governance.kernel.reauth import max_age_seconds, sso_proof
+
+    proof = sso_proof(request) or {}
+    fresh = None
+    if proof.get("auth_time"):
+        at = datetime.fromtimestamp(int(proof["auth_time"]), tz=UTC)
+        if (datetime.now(tz=UTC) - at).total_seconds() <= max_age_seconds():
+            fresh = at
+    return {"reauth_fresh": fresh, "sso_name": settings.OIDC_PROVIDER_NAME}

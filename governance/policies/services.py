@@ -8,6 +8,7 @@ from governance.kernel.canonical import content_hash
 from governance.kernel.errors import Conflict, NotFound, ValidationFailed
 from governance.kernel.permissions import require
 from governance.kernel.principals import SystemActor
+from governance.kernel.reauth import confirm_identity
 from governance.policies.defaults import DEFAULTS
 from governance.policies.models import PolicyChange, TierPolicy, TierPolicyVersion
 from governance.policies.rules import apply_change, validate_policy_content
@@ -73,9 +74,11 @@ def propose_change(policy: TierPolicy, *, actor, operation: str, payload, ration
     return change
 
 
-def approve_change(change: PolicyChange, *, actor, note: str = "") -> TierPolicyVersion:
-    """Two-person rule: a Compliance or Model Risk person other than the proposer approves; a new version results."""
+def approve_change(change: PolicyChange, *, actor, note: str = "", sso_proof: dict | None = None) -> TierPolicyVersion:
+    """Two-person rule: a Compliance or Model Risk person other than the proposer approves; a new version results.
+    A single-sign-on person authenticates afresh with the identity provider first."""
     require(actor, "policy.approve", message="Only Compliance or Model Risk can approve a policy change.")
+    confirmation = confirm_identity(actor, proof=sso_proof, local_needs_password=False)
     with transaction.atomic():
         change = PolicyChange.objects.select_for_update().get(pk=change.pk)
         if change.status != PolicyChange.Status.PENDING:
@@ -98,7 +101,8 @@ def approve_change(change: PolicyChange, *, actor, note: str = "") -> TierPolicy
         change.decision_note = note
         change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
         audit.record("policy.change_approved", change, actor=actor, before=before,
-                     after={"version": version.number, "content_hash": version.content_hash, "note": note})
+                     after={"version": version.number, "content_hash": version.content_hash, "note": note,
+                            **(confirmation.as_audit() if confirmation else {})})
     return version
 
 

@@ -11,8 +11,9 @@ from governance.inventory.models import RiskTier
 from governance.kernel import formatting as fmt
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can
+from governance.kernel.reauth import sso_proof
 from governance.kernel.roles import Role
-from governance.kernel.web import deny_unless, form_error, redirect_to_place, say
+from governance.kernel.web import deny_unless, form_error, reauth_context, redirect_to_place, say
 from governance.policies import services as policies
 from governance.policies.defaults import CATEGORIES
 from governance.policies.models import PolicyChange, TierPolicy
@@ -70,7 +71,7 @@ def policy_detail(request, tier):
     return render(request, "governance/policy_detail.html", {
         "policy": policy, "content": policy.current.content, "versions": versions, "changes": changes,
         "categories": CATEGORIES, "can_propose": can(request.user, "policy.propose"),
-        "can_approve": can(request.user, "policy.approve"),
+        "can_approve": can(request.user, "policy.approve"), **reauth_context(request),
     })
 
 
@@ -118,7 +119,7 @@ def decide(request, change_id):
     place = f"change-{change.pk}"
     try:
         if request.POST.get("decision") == "approve":
-            version = policies.approve_change(change, actor=request.user, note=note)
+            version = policies.approve_change(change, actor=request.user, note=note, sso_proof=sso_proof(request))
             say(request, messages.SUCCESS, f"Approved. The {fmt.tier(change.policy.tier, short=True)} policy is now "
                                            f"version {version.number}.", place=place)
         else:

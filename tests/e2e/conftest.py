@@ -9,6 +9,8 @@ import shutil
 
 import pytest
 
+from tests.sso.provider.fixture import oidc_provider, sso  # noqa: F401
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
