@@ -37,7 +37,7 @@ from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import _abs_interval, sidak
 from .scores import score_report
 
-__all__ = ["cell_counts", "fairness_report", "sidak"]
+__all__ = ["cell_counts", "count_cells", "fairness_report", "sidak"]
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 REGRESSION, NO_REGRESSION = "REGRESSION", "NO_REGRESSION"
@@ -50,10 +50,29 @@ def cell_counts(p: Predictions) -> np.ndarray:
     """Counts ``n[group, y_true, y_pred]``; the y_true axis has size 1 when there are no labels."""
     groups = len(p.group_names)
     if p.y_true is None:
-        flat = p.group.astype(np.int64) * 2 + p.y_pred
-        return np.bincount(flat, minlength=groups * 2).reshape(groups, 1, 2)
-    flat = (p.group.astype(np.int64) * 2 + p.y_true) * 2 + p.y_pred
-    return np.bincount(flat, minlength=groups * 4).reshape(groups, 2, 2)
+        return count_cells([(p.group, groups), (p.y_pred, 2)]).reshape(groups, 1, 2)
+    return count_cells([(p.group, groups), (p.y_true, 2), (p.y_pred, 2)])
+
+
+_COUNT_ROWS = 1 << 18  # rows counted at a time: the int64 temporaries stay at 2 MB whatever the file
+
+
+def count_cells(columns: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Counts of each combination of the per-row codes in ``columns`` ((codes, number of values)
+    pairs), as an array with one axis per column. The rows are counted in slices, so the memory
+    used beyond the inputs does not grow with the file."""
+    shape = tuple(int(size) for _, size in columns)
+    cells = math.prod(shape)
+    rows = columns[0][0].shape[0]
+    out = np.zeros(cells, dtype=np.int64)
+    for start in range(0, rows, _COUNT_ROWS):
+        stop = min(rows, start + _COUNT_ROWS)
+        flat = columns[0][0][start:stop].astype(np.int64)
+        for codes, size in columns[1:]:
+            flat *= size
+            flat += codes[start:stop]
+        out += np.bincount(flat, minlength=cells)
+    return out.reshape(shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,8 +436,8 @@ def _champion_section(
         why = "No group could be compared with the reference group, so the change in AIR cannot be assessed."
         return empty | {"detail": why}
     groups = len(names)
-    pair = p.y_pred_champion.astype(np.int64) * 2 + p.y_pred  # champion decision, challenger decision
-    cells = np.bincount(codes.astype(np.int64) * 4 + pair, minlength=groups * 4).reshape(groups, 4).astype(float)
+    # n[group, champion decision, challenger decision]
+    cells = count_cells([(codes, groups), (p.y_pred_champion, 2), (p.y_pred, 2)]).reshape(groups, 4).astype(float)
 
     def sel(c):  # c: (..., 4) -> challenger, champion selection rates
         n = c.sum(-1)
@@ -737,18 +756,35 @@ def _analyse(
     }
 
 
+_JOINT_CELLS = 1 << 22  # an intersection with more possible combinations is coded row by row
+
+
 def _groupings(p: Predictions) -> list[tuple[str, tuple[str, ...], np.ndarray]]:
-    """(name, group names, codes) for each attribute and each intersection of two or more."""
-    attrs = list(p.attributes) or [None]
-    out = [(a.name if a else "group", a.values if a else p.group_names, a.codes if a else p.group) for a in attrs]
+    """(name, group names, cell counts) for each attribute and each intersection of two or more."""
     if len(p.attributes) < 2:
-        return out[:1] if not p.attributes else out
+        return [("group", p.group_names, None)]
+    labelled = p.y_true is not None
+    outcome = [(p.y_true, 2), (p.y_pred, 2)] if labelled else [(p.y_pred, 2)]
+    cell_shape = (2, 2) if labelled else (1, 2)
+
+    def counts(codes, size):
+        return count_cells([(codes, size), *outcome]).reshape(size, *cell_shape)
+
+    out = [(a.name, a.values, counts(a.codes, len(a.values))) for a in p.attributes]
     for size in range(2, min(len(p.attributes), 3) + 1):
         for combo in itertools.combinations(p.attributes, size):
-            flat = np.zeros(p.rows, dtype=np.int64)
-            for a in combo:
-                flat = flat * len(a.values) + a.codes
-            present, codes = np.unique(flat, return_inverse=True)
+            radix = [len(a.values) for a in combo]
+            if math.prod(radix) <= _JOINT_CELLS:
+                joint = count_cells([(a.codes, len(a.values)) for a in combo] + outcome)
+                joint = joint.reshape(math.prod(radix), *cell_shape)
+                present = np.flatnonzero(joint.sum(axis=(1, 2)))
+                cells = joint[present]
+            else:
+                flat = np.zeros(p.rows, dtype=np.int64)
+                for a in combo:
+                    flat = flat * len(a.values) + a.codes
+                present, codes = np.unique(flat, return_inverse=True)
+                cells = counts(codes.ravel(), present.size)
             labels = []
             for value in present.tolist():
                 parts = []
@@ -757,9 +793,7 @@ def _groupings(p: Predictions) -> list[tuple[str, tuple[str, ...], np.ndarray]]:
                     parts.append(a.values[code])
                 labels.append(" × ".join(reversed(parts)))
             order = np.argsort(labels, kind="stable")
-            rank = np.empty_like(order)
-            rank[order] = np.arange(order.size)
-            out.append((" × ".join(a.name for a in combo), tuple(labels[i] for i in order), rank[codes.ravel()]))
+            out.append((" × ".join(a.name for a in combo), tuple(labels[i] for i in order), cells[order]))
     return out
 
 
@@ -824,9 +858,8 @@ def fairness_report(
     by_attribute = []
     groupings = _groupings(p)
     if len(groupings) > 1:
-        for label, values, codes in groupings:
-            sub = Predictions(values, codes.astype(np.int32), p.y_pred, p.y_true)
-            analysis = _analyse(values, cell_counts(sub), reference_group=None, **options)
+        for label, values, counts in groupings:
+            analysis = _analyse(values, counts, reference_group=None, **options)
             by_attribute.append(
                 {
                     "attribute": label,
