@@ -109,18 +109,30 @@ def _disparities(rates: dict, ref: dict) -> dict[str, np.ndarray]:
 def _percentile_interval(samples: np.ndarray, confidence: float) -> np.ndarray:
     """(2, K) percentile interval of each column of a (B, K) array, ignoring NaN resamples.
 
-    Same result as ``np.nanpercentile``, but columns without NaN (the usual case) go through the
-    much faster ``np.percentile`` in one call. Columns with no defined resample give NaN.
+    The same numbers as ``np.nanpercentile`` (its default, linear method, reproduced step by
+    step), from one sort of all columns: NaN sorts last, so a column's defined resamples are
+    the first ones of its sorted row. Columns with no defined resample give NaN.
     """
     tail = (1.0 - confidence) / 2.0 * 100.0
-    q = [tail, 100.0 - tail]
+    q = np.true_divide(np.array([tail, 100.0 - tail]), 100)[:, None]
     out = np.full((2, samples.shape[1]), np.nan)
-    defined = ~np.isnan(samples)
-    complete = defined.all(axis=0)
-    if complete.any():
-        out[:, complete] = np.percentile(samples[:, complete], q, axis=0)
-    for j in np.flatnonzero(~complete & defined.any(axis=0)):
-        out[:, j] = np.percentile(samples[defined[:, j], j], q)
+    if samples.shape[0] == 0 or samples.shape[1] == 0:
+        return out
+    ordered = np.sort(samples.T, axis=1)  # (K, B), NaN last
+    if np.isnan(ordered[:, -1]).any():
+        defined = (~np.isnan(ordered)).sum(axis=1)
+    else:
+        defined = np.full(ordered.shape[0], samples.shape[0])
+    columns = np.flatnonzero(defined > 0)
+    n = defined[columns][None, :]
+    virtual = (n - 1) * q  # numpy's linear method: index, neighbours, then its lerp
+    below = np.floor(virtual)
+    gamma = virtual - below
+    below = below.astype(np.int64)
+    above = np.minimum(below + 1, n - 1)
+    low, high = ordered[columns[None, :], below], ordered[columns[None, :], above]
+    diff = high - low
+    out[:, columns] = np.where(gamma >= 0.5, high - diff * (1 - gamma), low + diff * gamma)
     return out
 
 
@@ -128,7 +140,11 @@ def _std(samples: np.ndarray) -> np.ndarray:
     """Bootstrap standard deviation of each column (NaN resamples ignored; NaN if under 2)."""
     out = np.full(samples.shape[1], np.nan)
     defined = ~np.isnan(samples)
-    for j in np.flatnonzero(defined.sum(axis=0) >= 2):
+    count = defined.sum(axis=0)
+    complete = count == samples.shape[0]
+    if complete.any() and samples.shape[0] >= 2:
+        out[complete] = samples[:, complete].std(axis=0)
+    for j in np.flatnonzero(~complete & (count >= 2)):
         out[j] = samples[defined[:, j], j].std()
     return out
 
@@ -409,6 +425,7 @@ def _champion_section(
     seed: int,
     confidence: float,
     challenger_air_verdict: str,
+    cells: np.ndarray | None = None,
 ) -> dict:
     """Champion (current model) vs challenger (new model) on the same rows, for every group.
 
@@ -436,8 +453,9 @@ def _champion_section(
         why = "No group could be compared with the reference group, so the change in AIR cannot be assessed."
         return empty | {"detail": why}
     groups = len(names)
-    # n[group, champion decision, challenger decision]
-    cells = count_cells([(codes, groups), (p.y_pred_champion, 2), (p.y_pred, 2)]).reshape(groups, 4).astype(float)
+    if cells is None:  # n[group, champion decision, challenger decision]
+        cells = count_cells([(codes, groups), (p.y_pred_champion, 2), (p.y_pred, 2)])
+    cells = cells.reshape(groups, 4).astype(float)
 
     def sel(c):  # c: (..., 4) -> challenger, champion selection rates
         n = c.sum(-1)
@@ -832,7 +850,17 @@ def fairness_report(
         "seed": seed,
         "confidence": confidence,
     }
-    main = _analyse(names, cell_counts(p), reference_group=reference_group, **options)
+    paired = None
+    if p.y_pred_champion is None:
+        counts = cell_counts(p)
+    else:
+        # One pass over the rows for both: n[group, y_true, y_pred, champion decision].
+        labels = [(p.y_true, 2)] if p.y_true is not None else []
+        joint = count_cells([(p.group, len(names)), *labels, (p.y_pred, 2), (p.y_pred_champion, 2)])
+        joint = joint.reshape(len(names), -1, 2, 2)
+        counts = joint.sum(axis=-1)
+        paired = joint.sum(axis=1).transpose(0, 2, 1)  # n[group, champion, challenger]
+    main = _analyse(names, counts, reference_group=reference_group, **options)
 
     champion = None
     if p.y_pred_champion is not None:
@@ -846,6 +874,7 @@ def fairness_report(
             seed=seed,
             confidence=confidence,
             challenger_air_verdict=main["checks"][0]["verdict"],
+            cells=paired,
         )
 
     scores = None
