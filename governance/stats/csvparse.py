@@ -113,29 +113,61 @@ def unique_metric_keys(names) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
-# Sources: bytes in memory, or a path on disk (the bench; large files never held in memory)
+# Sources: bytes in memory, a path on disk, or a binary file object (large files are never
+# held in memory: Arrow reads them a block at a time)
 
 
 class _Source:
+    """Where the CSV comes from: bytes in memory, a path on disk, or a binary file object (an
+    upload spooled to a temporary file) that is read in place from its current position."""
+
     def __init__(self, data, what: str):
         self.what = what
+        self.path, self.data, self.file, self.start = None, None, None, 0
         if isinstance(data, str | os.PathLike):
-            self.path, self.data = os.fspath(data), None
-            with open(self.path, "rb") as f:
-                self.head = f.read(_HEAD_LIMIT)
+            self.path = os.fspath(data)
         elif isinstance(data, bytes | bytearray | memoryview):
-            self.path, self.data = None, bytes(data)
-            self.head = self.data[:_HEAD_LIMIT]
+            self.data = bytes(data)
             if b"\x00" in self.data:
                 raise StatsInputError("file", f"the {what} contains NUL bytes; it does not look like a CSV file")
+        elif callable(getattr(data, "temporary_file_path", None)):
+            self.path = data.temporary_file_path()  # an upload Django has spooled to disk
+        elif callable(getattr(data, "read", None)):
+            if _seekable(data):
+                self.file, self.start = data, data.tell()
+            else:
+                self.data = bytes(data.read())
         else:
             raise StatsInputError("file", f"the {what} must be uploaded as a file")
+        with self._open() as f:
+            self.head = f.read(_HEAD_LIMIT)
+        if self.data is not None:
+            self.size = len(self.data)
+        elif self.path is not None:
+            self.size = os.path.getsize(self.path)
+        else:
+            self.size = self.file.seek(0, os.SEEK_END) - self.start
+            self.file.seek(self.start)
+
+    def _open(self):
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        if self.path is not None:
+            return open(self.path, "rb")  # noqa: SIM115
+        self.file.seek(self.start)
+        return _Borrowed(self.file)
 
     def stream(self):
-        return pa.BufferReader(self.data) if self.data is not None else pa.OSFile(self.path, "rb")
+        if self.data is not None:
+            return pa.BufferReader(self.data)
+        if self.path is not None:
+            return pa.OSFile(self.path, "rb")
+        self.file.seek(self.start)
+        return pa.PythonFile(self.file, mode="r")
 
     def text(self) -> str:
-        raw = self.data if self.data is not None else open(self.path, "rb").read()  # noqa: SIM115
+        with self._open() as f:
+            raw = f.read()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -144,6 +176,26 @@ class _Source:
                 f"the {self.what} is not UTF-8 text (first invalid byte at offset {exc.start}); save it as UTF-8 CSV",
             ) from None
         return text.removeprefix("\ufeff")
+
+
+def _seekable(f) -> bool:
+    try:
+        return bool(f.seekable()) if hasattr(f, "seekable") else (f.tell(), True)[1]
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+class _Borrowed:
+    """A caller's file object used in a ``with`` block without closing it."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        return self.f
+
+    def __exit__(self, *exc):
+        return False
 
 
 def _header(src: _Source, max_columns: int) -> list[str]:
@@ -306,35 +358,87 @@ _DICT = pa.dictionary(pa.int32(), pa.string())
 _OUTCOME_COLUMNS = ("y_pred", "y_true", "y_pred_champion")
 
 
+def _code_dtype(distinct: int) -> type:
+    """The smallest signed integer type for codes 0 .. distinct - 1."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if distinct <= np.iinfo(dtype).max + 1:
+            return dtype
+    return np.int64
+
+
+class _Output:
+    """The per-row arrays, written batch by batch into arrays allocated once.
+
+    The size comes from the first batch: Arrow cuts the file into blocks of ``_BLOCK_SIZE``
+    bytes, so rows per block times blocks in the file estimates the rows (with a margin). A
+    later shortfall grows the arrays by a quarter. Nothing is concatenated at the end, so the
+    peak is the arrays themselves, not twice them.
+    """
+
+    def __init__(self, dtypes: dict[str, type], size: int):
+        self.dtypes, self.size = dtypes, size
+        self.arrays: dict[str, np.ndarray] = {}
+        self.rows = 0
+
+    def reserve(self, batch_rows: int) -> None:
+        need = self.rows + batch_rows
+        capacity = next(iter(self.arrays.values())).shape[0] if self.arrays else 0
+        if need <= capacity:
+            return
+        if not self.arrays:
+            blocks = self.size / _BLOCK_SIZE
+            capacity = need if blocks <= 1 else int(batch_rows * blocks * 1.05) + 1024
+        else:
+            capacity = max(need, capacity + capacity // 4)
+        for name, dtype in self.dtypes.items():
+            grown = np.empty(capacity, dtype=dtype)
+            if name in self.arrays:
+                grown[: self.rows] = self.arrays[name][: self.rows]
+            self.arrays[name] = grown
+
+    def slot(self, name: str, batch_rows: int) -> np.ndarray:
+        return self.arrays[name][self.rows : self.rows + batch_rows]
+
+    def widen(self, name: str, dtype: type) -> None:
+        if np.dtype(dtype).itemsize > self.arrays[name].dtype.itemsize:
+            self.dtypes[name] = dtype
+            self.arrays[name] = self.arrays[name].astype(dtype)
+
+    def finish(self) -> dict[str, np.ndarray]:
+        """The arrays cut to the rows read (copied only when the estimate was far too large)."""
+        out = {}
+        for name, array in self.arrays.items():
+            used = array[: self.rows]
+            out[name] = used.copy() if array.shape[0] > self.rows * 1.25 + 1024 else used
+        return out
+
+
 class _Groups:
     """Global codes for a dictionary-encoded column read batch by batch (each batch has its own
     dictionary; the distinct values are few, so mapping them is cheap)."""
 
-    def __init__(self):
+    def __init__(self, max_groups: int):
         self.index: dict[str, int] = {}
-        self.parts: list[np.ndarray] = []
+        self.max_groups = max_groups
 
-    def add(self, column: pa.ChunkedArray | pa.DictionaryArray, max_groups: int, name: str) -> None:
-        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        for chunk in chunks:
-            if chunk.null_count:
-                raise _Refused
-            lookup = np.array(
-                [self.index.setdefault(v, len(self.index)) for v in chunk.dictionary.to_pylist()],
-                dtype=np.int32,
-            )
-            if len(self.index) > max_groups:
-                self.parts.clear()  # over the limit: only the count of distinct values is wanted now
-                continue
-            indices = chunk.indices.to_numpy(zero_copy_only=False)
-            self.parts.append(lookup[indices] if lookup.size else indices.astype(np.int32))
+    def add(self, chunk: pa.DictionaryArray, out: _Output, name: str, batch_rows: int) -> None:
+        if chunk.null_count:
+            raise _Refused
+        codes = [self.index.setdefault(v, len(self.index)) for v in chunk.dictionary.to_pylist()]
+        if len(self.index) > self.max_groups:
+            return  # over the limit: only the count of distinct values is wanted now
+        out.widen(name, _code_dtype(len(self.index)))
+        slot = out.slot(name, batch_rows)
+        lookup = np.array(codes, dtype=slot.dtype)
+        np.take(lookup, chunk.indices.to_numpy(zero_copy_only=False), out=slot, mode="clip")
 
-    def finish(self, max_groups: int, name: str) -> tuple[tuple[str, ...], np.ndarray]:
-        if len(self.index) > max_groups:
+    def finish(self, codes: np.ndarray, name: str) -> tuple[str, ...]:
+        """The sorted values; ``codes`` is renumbered in place to index them."""
+        if len(self.index) > self.max_groups:
             raise StatsInputError(
                 name,
-                f"the {name} column has more than {max_groups:,} distinct values ({len(self.index):,}); "
-                f"the limit is {max_groups:,} — is it the right column?",
+                f"the {name} column has more than {self.max_groups:,} distinct values ({len(self.index):,}); "
+                f"the limit is {self.max_groups:,} — is it the right column?",
             )
         raw = list(self.index)
         if any(not v.strip() or v.strip() != v for v in raw):
@@ -344,9 +448,15 @@ class _Groups:
             raw = stripped
         names = tuple(sorted(raw))
         position = {v: i for i, v in enumerate(names)}
-        remap = np.array([position[v] for v in raw], dtype=np.int32)
-        codes = np.concatenate(self.parts) if self.parts else np.empty(0, dtype=np.int32)
-        return names, remap[codes] if remap.size else codes
+        remap = np.array([position[v] for v in raw], dtype=codes.dtype)
+        if (remap != np.arange(remap.size)).any():
+            for start in range(0, codes.shape[0], _REMAP_ROWS):
+                part = codes[start : start + _REMAP_ROWS]
+                np.take(remap, part, out=part, mode="clip")
+        return names
+
+
+_REMAP_ROWS = 1 << 20
 
 
 def parse_predictions(
@@ -356,10 +466,14 @@ def parse_predictions(
     ``y_pred_champion`` and ``score`` optional; other columns ignored, order free.
 
     Group columns are ``group`` and any of ``attributes`` (protected-attribute column names, for
-    instance ``("sex", "age_band")``) found in the header. ``data`` is the file's bytes or a path.
-    Group values are compared exactly; values differing only by surrounding spaces, empty values
-    and missing-value tokens are refused. Raises ``StatsInputError`` naming the column and, for
+    instance ``("sex", "age_band")``) found in the header. ``data`` is the file's bytes, a path,
+    or a binary file object (read from its current position, in blocks). Group values are
+    compared exactly; values differing only by surrounding spaces, empty values and
+    missing-value tokens are refused. Raises ``StatsInputError`` naming the column and, for
     bad values, the first offending row.
+
+    Memory: the result holds one byte a row per group column (two past 127 distinct values),
+    one per 0/1 column and eight for the score; Arrow holds one block of the file at a time.
     """
     what = "predictions file"
     src = _Source(data, what)
@@ -380,37 +494,45 @@ def parse_predictions(
     checks += [(c, "binary") for c in _OUTCOME_COLUMNS if c in header]
     checks += [("score", "finite")] if "score" in header else []
 
-    groups = {c: _Groups() for c in group_columns}
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in types if c not in groups}
+    groups = {c: _Groups(max_groups) for c in group_columns}
+    outcomes = [c for c in _OUTCOME_COLUMNS if c in header]
+    out = _Output({c: np.float64 if c == "score" else np.int8 for c in types}, src.size)
     try:
         for batch in _stream(src, header, types, max_rows=max_rows):
+            k = batch.num_rows
+            if not k:
+                continue
+            out.reserve(k)
             for c in group_columns:
-                groups[c].add(batch.column(c), max_groups, c)
-            for c, out in parts.items():
+                groups[c].add(batch.column(c), out, c, k)
+            for c in outcomes:
                 column = batch.column(c)
                 if column.null_count:
                     raise _Refused
                 values = column.to_numpy(zero_copy_only=False)
-                if c == "score":
-                    if not np.isfinite(values).all():
-                        raise _Refused
-                elif not ((values == 0) | (values == 1)).all():
+                if values.view(np.uint8).max() > 1:  # anything but 0 and 1 (-1 is 255)
                     raise _Refused
-                out.append(values)
-        attrs = tuple(Attribute(c, *groups[c].finish(max_groups, c)) for c in group_columns)
+                out.slot(c, k)[:] = values
+            if "score" in types:
+                column = batch.column("score")
+                values = column.to_numpy(zero_copy_only=False)
+                if column.null_count or not np.isfinite(values).all():
+                    raise _Refused
+                out.slot("score", k)[:] = values
+            out.rows += k
+            del batch
+        arrays = out.finish()
+        attrs = tuple(Attribute(c, groups[c].finish(arrays[c], c), arrays[c]) for c in group_columns)
     except _Refused:
         raise _diagnose(src, header, checks) from None
-
-    def joined(c):
-        return np.concatenate(parts[c]) if c in parts else None
 
     return Predictions(
         group_names=attrs[0].values,
         group=attrs[0].codes,
-        y_pred=joined("y_pred"),
-        y_true=joined("y_true"),
-        y_pred_champion=joined("y_pred_champion"),
-        score=joined("score"),
+        y_pred=arrays["y_pred"],
+        y_true=arrays.get("y_true"),
+        y_pred_champion=arrays.get("y_pred_champion"),
+        score=arrays.get("score"),
         attributes=attrs,
     )
 

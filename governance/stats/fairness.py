@@ -37,7 +37,7 @@ from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import _abs_interval, sidak
 from .scores import score_report
 
-__all__ = ["cell_counts", "fairness_report", "sidak"]
+__all__ = ["cell_counts", "count_cells", "fairness_report", "sidak"]
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 REGRESSION, NO_REGRESSION = "REGRESSION", "NO_REGRESSION"
@@ -50,10 +50,29 @@ def cell_counts(p: Predictions) -> np.ndarray:
     """Counts ``n[group, y_true, y_pred]``; the y_true axis has size 1 when there are no labels."""
     groups = len(p.group_names)
     if p.y_true is None:
-        flat = p.group.astype(np.int64) * 2 + p.y_pred
-        return np.bincount(flat, minlength=groups * 2).reshape(groups, 1, 2)
-    flat = (p.group.astype(np.int64) * 2 + p.y_true) * 2 + p.y_pred
-    return np.bincount(flat, minlength=groups * 4).reshape(groups, 2, 2)
+        return count_cells([(p.group, groups), (p.y_pred, 2)]).reshape(groups, 1, 2)
+    return count_cells([(p.group, groups), (p.y_true, 2), (p.y_pred, 2)])
+
+
+_COUNT_ROWS = 1 << 18  # rows counted at a time: the int64 temporaries stay at 2 MB whatever the file
+
+
+def count_cells(columns: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Counts of each combination of the per-row codes in ``columns`` ((codes, number of values)
+    pairs), as an array with one axis per column. The rows are counted in slices, so the memory
+    used beyond the inputs does not grow with the file."""
+    shape = tuple(int(size) for _, size in columns)
+    cells = math.prod(shape)
+    rows = columns[0][0].shape[0]
+    out = np.zeros(cells, dtype=np.int64)
+    for start in range(0, rows, _COUNT_ROWS):
+        stop = min(rows, start + _COUNT_ROWS)
+        flat = columns[0][0][start:stop].astype(np.int64)
+        for codes, size in columns[1:]:
+            flat *= size
+            flat += codes[start:stop]
+        out += np.bincount(flat, minlength=cells)
+    return out.reshape(shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,18 +109,30 @@ def _disparities(rates: dict, ref: dict) -> dict[str, np.ndarray]:
 def _percentile_interval(samples: np.ndarray, confidence: float) -> np.ndarray:
     """(2, K) percentile interval of each column of a (B, K) array, ignoring NaN resamples.
 
-    Same result as ``np.nanpercentile``, but columns without NaN (the usual case) go through the
-    much faster ``np.percentile`` in one call. Columns with no defined resample give NaN.
+    The same numbers as ``np.nanpercentile`` (its default, linear method, reproduced step by
+    step), from one sort of all columns: NaN sorts last, so a column's defined resamples are
+    the first ones of its sorted row. Columns with no defined resample give NaN.
     """
     tail = (1.0 - confidence) / 2.0 * 100.0
-    q = [tail, 100.0 - tail]
+    q = np.true_divide(np.array([tail, 100.0 - tail]), 100)[:, None]
     out = np.full((2, samples.shape[1]), np.nan)
-    defined = ~np.isnan(samples)
-    complete = defined.all(axis=0)
-    if complete.any():
-        out[:, complete] = np.percentile(samples[:, complete], q, axis=0)
-    for j in np.flatnonzero(~complete & defined.any(axis=0)):
-        out[:, j] = np.percentile(samples[defined[:, j], j], q)
+    if samples.shape[0] == 0 or samples.shape[1] == 0:
+        return out
+    ordered = np.sort(samples.T, axis=1)  # (K, B), NaN last
+    if np.isnan(ordered[:, -1]).any():
+        defined = (~np.isnan(ordered)).sum(axis=1)
+    else:
+        defined = np.full(ordered.shape[0], samples.shape[0])
+    columns = np.flatnonzero(defined > 0)
+    n = defined[columns][None, :]
+    virtual = (n - 1) * q  # numpy's linear method: index, neighbours, then its lerp
+    below = np.floor(virtual)
+    gamma = virtual - below
+    below = below.astype(np.int64)
+    above = np.minimum(below + 1, n - 1)
+    low, high = ordered[columns[None, :], below], ordered[columns[None, :], above]
+    diff = high - low
+    out[:, columns] = np.where(gamma >= 0.5, high - diff * (1 - gamma), low + diff * gamma)
     return out
 
 
@@ -109,7 +140,11 @@ def _std(samples: np.ndarray) -> np.ndarray:
     """Bootstrap standard deviation of each column (NaN resamples ignored; NaN if under 2)."""
     out = np.full(samples.shape[1], np.nan)
     defined = ~np.isnan(samples)
-    for j in np.flatnonzero(defined.sum(axis=0) >= 2):
+    count = defined.sum(axis=0)
+    complete = count == samples.shape[0]
+    if complete.any() and samples.shape[0] >= 2:
+        out[complete] = samples[:, complete].std(axis=0)
+    for j in np.flatnonzero(~complete & (count >= 2)):
         out[j] = samples[defined[:, j], j].std()
     return out
 
@@ -390,6 +425,7 @@ def _champion_section(
     seed: int,
     confidence: float,
     challenger_air_verdict: str,
+    cells: np.ndarray | None = None,
 ) -> dict:
     """Champion (current model) vs challenger (new model) on the same rows, for every group.
 
@@ -417,8 +453,9 @@ def _champion_section(
         why = "No group could be compared with the reference group, so the change in AIR cannot be assessed."
         return empty | {"detail": why}
     groups = len(names)
-    pair = p.y_pred_champion.astype(np.int64) * 2 + p.y_pred  # champion decision, challenger decision
-    cells = np.bincount(codes.astype(np.int64) * 4 + pair, minlength=groups * 4).reshape(groups, 4).astype(float)
+    if cells is None:  # n[group, champion decision, challenger decision]
+        cells = count_cells([(codes, groups), (p.y_pred_champion, 2), (p.y_pred, 2)])
+    cells = cells.reshape(groups, 4).astype(float)
 
     def sel(c):  # c: (..., 4) -> challenger, champion selection rates
         n = c.sum(-1)
@@ -737,18 +774,35 @@ def _analyse(
     }
 
 
+_JOINT_CELLS = 1 << 22  # an intersection with more possible combinations is coded row by row
+
+
 def _groupings(p: Predictions) -> list[tuple[str, tuple[str, ...], np.ndarray]]:
-    """(name, group names, codes) for each attribute and each intersection of two or more."""
-    attrs = list(p.attributes) or [None]
-    out = [(a.name if a else "group", a.values if a else p.group_names, a.codes if a else p.group) for a in attrs]
+    """(name, group names, cell counts) for each attribute and each intersection of two or more."""
     if len(p.attributes) < 2:
-        return out[:1] if not p.attributes else out
+        return [("group", p.group_names, None)]
+    labelled = p.y_true is not None
+    outcome = [(p.y_true, 2), (p.y_pred, 2)] if labelled else [(p.y_pred, 2)]
+    cell_shape = (2, 2) if labelled else (1, 2)
+
+    def counts(codes, size):
+        return count_cells([(codes, size), *outcome]).reshape(size, *cell_shape)
+
+    out = [(a.name, a.values, counts(a.codes, len(a.values))) for a in p.attributes]
     for size in range(2, min(len(p.attributes), 3) + 1):
         for combo in itertools.combinations(p.attributes, size):
-            flat = np.zeros(p.rows, dtype=np.int64)
-            for a in combo:
-                flat = flat * len(a.values) + a.codes
-            present, codes = np.unique(flat, return_inverse=True)
+            radix = [len(a.values) for a in combo]
+            if math.prod(radix) <= _JOINT_CELLS:
+                joint = count_cells([(a.codes, len(a.values)) for a in combo] + outcome)
+                joint = joint.reshape(math.prod(radix), *cell_shape)
+                present = np.flatnonzero(joint.sum(axis=(1, 2)))
+                cells = joint[present]
+            else:
+                flat = np.zeros(p.rows, dtype=np.int64)
+                for a in combo:
+                    flat = flat * len(a.values) + a.codes
+                present, codes = np.unique(flat, return_inverse=True)
+                cells = counts(codes.ravel(), present.size)
             labels = []
             for value in present.tolist():
                 parts = []
@@ -757,9 +811,7 @@ def _groupings(p: Predictions) -> list[tuple[str, tuple[str, ...], np.ndarray]]:
                     parts.append(a.values[code])
                 labels.append(" × ".join(reversed(parts)))
             order = np.argsort(labels, kind="stable")
-            rank = np.empty_like(order)
-            rank[order] = np.arange(order.size)
-            out.append((" × ".join(a.name for a in combo), tuple(labels[i] for i in order), rank[codes.ravel()]))
+            out.append((" × ".join(a.name for a in combo), tuple(labels[i] for i in order), cells[order]))
     return out
 
 
@@ -798,7 +850,17 @@ def fairness_report(
         "seed": seed,
         "confidence": confidence,
     }
-    main = _analyse(names, cell_counts(p), reference_group=reference_group, **options)
+    paired = None
+    if p.y_pred_champion is None:
+        counts = cell_counts(p)
+    else:
+        # One pass over the rows for both: n[group, y_true, y_pred, champion decision].
+        labels = [(p.y_true, 2)] if p.y_true is not None else []
+        joint = count_cells([(p.group, len(names)), *labels, (p.y_pred, 2), (p.y_pred_champion, 2)])
+        joint = joint.reshape(len(names), -1, 2, 2)
+        counts = joint.sum(axis=-1)
+        paired = joint.sum(axis=1).transpose(0, 2, 1)  # n[group, champion, challenger]
+    main = _analyse(names, counts, reference_group=reference_group, **options)
 
     champion = None
     if p.y_pred_champion is not None:
@@ -812,6 +874,7 @@ def fairness_report(
             seed=seed,
             confidence=confidence,
             challenger_air_verdict=main["checks"][0]["verdict"],
+            cells=paired,
         )
 
     scores = None
@@ -824,9 +887,8 @@ def fairness_report(
     by_attribute = []
     groupings = _groupings(p)
     if len(groupings) > 1:
-        for label, values, codes in groupings:
-            sub = Predictions(values, codes.astype(np.int32), p.y_pred, p.y_true)
-            analysis = _analyse(values, cell_counts(sub), reference_group=None, **options)
+        for label, values, counts in groupings:
+            analysis = _analyse(values, counts, reference_group=None, **options)
             by_attribute.append(
                 {
                     "attribute": label,

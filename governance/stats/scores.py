@@ -33,6 +33,7 @@ MAX_BINS = 100
 RELIABILITY_BINS = 10
 _MAX_BOOT = 2000  # resamples for score figures: (B x groups x 2 x bins) cells per block
 _BLOCK_ELEMENTS = 4_000_000
+_SLICE_ROWS = 1 << 18  # rows binned at a time
 
 
 def _num(x) -> float | None:
@@ -130,20 +131,27 @@ def score_report(
     bootstrap intervals, and the AUC gap between groups (JSON-ready)."""
 
     score = np.asarray(score, dtype=np.float64)
-    y = np.asarray(y_true, dtype=np.int64)
+    y = np.asarray(y_true)  # 0/1, kept in its own (one-byte) type: no per-row copies
     groups = len(names)
     probabilities = bool(score.size and score.min() >= 0 and score.max() <= 1)
     distinct = np.unique(score)
     if distinct.size <= MAX_BINS:
-        bins = np.searchsorted(distinct, score)
-        n_bins = distinct.size
+        edges, side, n_bins = distinct, "left", distinct.size
     else:
         edges = np.unique(np.quantile(score, np.arange(1, MAX_BINS) / MAX_BINS))
-        bins = np.searchsorted(edges, score, side="left")
-        n_bins = edges.size + 1
-    flat = (group.astype(np.int64) * 2 + y) * n_bins + bins
-    cells = np.bincount(flat, minlength=groups * 2 * n_bins).reshape(groups, 2, n_bins)
-    sq = np.bincount(flat, weights=(score - y) ** 2, minlength=groups * 2 * n_bins).reshape(groups, 2, n_bins)
+        side, n_bins = "left", edges.size + 1
+    del distinct  # as large as the file when scores are continuous
+    # Cells n[group, label, bin] and their squared errors, counted in slices of rows so that
+    # the int64 and float64 temporaries stay small whatever the file.
+    size = groups * 2 * n_bins
+    cells = np.zeros(size, dtype=np.int64)
+    sq = np.zeros(size)
+    for start in range(0, score.size, _SLICE_ROWS):
+        part = slice(start, start + _SLICE_ROWS)
+        flat = (group[part].astype(np.int64) * 2 + y[part]) * n_bins + np.searchsorted(edges, score[part], side=side)
+        cells += np.bincount(flat, minlength=size)
+        sq += np.bincount(flat, weights=(score[part] - y[part]) ** 2, minlength=size)
+    cells, sq = cells.reshape(groups, 2, n_bins), sq.reshape(groups, 2, n_bins)
     mse = np.divide(sq, cells, out=np.zeros_like(sq), where=cells > 0)
 
     sizes = cells.sum(axis=(1, 2))
@@ -152,12 +160,12 @@ def score_report(
 
     # Exact figures.
     def exact(mask):
-        s, t = score[mask], y[mask]
+        s, t = (score, y) if mask is None else (score[mask], y[mask])
         out = {"auc": exact_auc(s, t), "ks": exact_ks(s, t)}
         out["brier"] = float(np.mean((s - t) ** 2)) if probabilities and s.size else float("nan")
         return out
 
-    overall_exact = exact(np.ones(score.size, dtype=bool))
+    overall_exact = exact(None)
     group_exact = [exact(group == g) for g in range(groups)]
 
     # Bootstrap over cells: group sizes, then each group's (label, bin) cells.

@@ -312,3 +312,53 @@ def test_a_large_quoted_file_is_read_with_groups_intact():
     lines = names[rng.integers(0, 3, n)] + b"," + rng.integers(0, 2, n).astype("S1")
     p = parse_predictions(b"group,y_pred\n" + b"\n".join(lines.tolist()) + b"\n")
     assert p.group_names == ("east", "north, A", "south") and p.rows == n
+
+
+def test_predictions_can_be_read_from_a_binary_file_object_from_its_position():
+    import io
+
+    upload = io.BytesIO(b"junk before the upload|group,y_pred\na,1\nb,0\n")
+    upload.seek(len(b"junk before the upload|"))
+    p = parse_predictions(upload)
+    assert p.group_names == ("a", "b") and p.y_pred.tolist() == [1, 0]
+    assert not upload.closed  # the caller's file stays theirs
+
+
+def test_errors_in_a_file_object_name_the_row_and_line():
+    import io
+
+    error = refused(io.BytesIO(b"group,y_pred\na,1\nb,2\n"))
+    assert error.field == "y_pred" and "row 2 (line 3" in error.message
+
+
+def test_a_non_seekable_stream_is_read_too():
+    import io
+
+    class Pipe(io.RawIOBase):
+        def __init__(self, data):
+            self.inner = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def seekable(self):
+            return False
+
+        def readinto(self, buffer):
+            chunk = self.inner.read(len(buffer))
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    assert parse_predictions(Pipe(b"group,y_pred\na,1\nb,0\n")).rows == 2
+
+
+def test_codes_stay_right_when_new_groups_appear_after_many_rows():
+    # The codes start one byte wide and widen when the 128th value appears, blocks later.
+    early = [f"g{i % 5},{i % 2}" for i in range(200_000)]
+    late = [f"late{i:03d},1" for i in range(300)]
+    p = parse_predictions(("group,y_pred\n" + "\n".join(early + late + early[:10]) + "\n").encode())
+    names = [p.group_names[c] for c in p.group]
+    assert names[:5] == ["g0", "g1", "g2", "g3", "g4"]
+    assert names[200_000:200_300] == [f"late{i:03d}" for i in range(300)]
+    assert names[-10:] == [f"g{i % 5}" for i in range(10)]
+    assert p.rows == 200_310 and len(p.group_names) == 305

@@ -73,6 +73,19 @@ def test_cell_counts_are_group_by_label_by_decision():
     assert unlabelled[:, 0, :].tolist() == [[5, 5], [6, 2]]
 
 
+def test_cells_counted_slice_by_slice_match_a_count_of_every_row():
+    # A file larger than one counting slice, with one-byte codes for 200 groups.
+    from governance.stats.fairness import _COUNT_ROWS, count_cells
+
+    rng = np.random.default_rng(9)
+    rows = 2 * _COUNT_ROWS + 17
+    group = rng.integers(0, 200, rows).astype(np.int16)
+    y_true, y_pred = (rng.integers(0, 2, (2, rows))).astype(np.int8)
+    expected = np.zeros((200, 2, 2), dtype=np.int64)
+    np.add.at(expected, (group, y_true, y_pred), 1)
+    assert np.array_equal(count_cells([(group, 200), (y_true, 2), (y_pred, 2)]), expected)
+
+
 def test_hand_computed_rates_and_disparities():
     report = fairness_report(from_cells(HAND), min_group_count=5, n_boot=500)
     a, b = group(report, "A"), group(report, "B")
