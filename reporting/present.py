@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from governance.kernel import labels
 from governance.kernel.canonical import content_hash
 from governance.kernel.charts import PALETTE, figure, to_svg
 from governance.templatetags.gatehouse import duration
@@ -26,6 +27,30 @@ def report_title(data: dict) -> str:
     if data["kind"] == K.INCIDENT_REPORT:
         return f"Incident report #{data['incident']['id']} — {data['incident']['title']}"[:300]
     return f"Governance pack — {data['period']['label']}"
+
+
+KIND_CODES = {K.LAUNCH_DOSSIER: "LD", K.INCIDENT_REPORT: "IR", K.GOVERNANCE_PACK: "GP"}
+
+
+def document_subject(data: dict) -> str:
+    """What the report is about, as a reader names it: a launch, an incident or a period."""
+    if data["kind"] == K.LAUNCH_DOSSIER:
+        return f"launch #{data['launch']['id']}"
+    if data["kind"] == K.INCIDENT_REPORT:
+        return f"incident #{data['incident']['id']}"
+    return data["period"]["label"]
+
+
+def document_identifier(data: dict, version: int | None) -> dict:
+    """The document's identifier: kind, subject and version (the n-th report of that kind on that subject).
+    ``version`` is None for a render that is not recorded as a report (a preview or the benchmark)."""
+    if data["kind"] == K.GOVERNANCE_PACK:
+        subject = f"{data['period']['start']:%Y%m%d}-{data['period']['end']:%Y%m%d}"
+    else:
+        subject = str(data["launch"]["id"] if data["kind"] == K.LAUNCH_DOSSIER else data["incident"]["id"])
+    code = f"GH-{KIND_CODES[data['kind']]}-{subject}" + (f"-v{version}" if version else "-preview")
+    return {"code": code, "kind": K(data["kind"]).label, "subject": document_subject(data),
+            "version": version}
 
 
 def classification(data: dict) -> str:
@@ -223,9 +248,13 @@ def _with_sparklines(guardrails: list[dict]) -> list[dict]:
     return out
 
 
-def present(data: dict, *, digest: str, generated_at: datetime, requested_by: str) -> dict:
+def present(data: dict, *, digest: str, generated_at: datetime, requested_by: str,
+            document_version: int | None = None) -> dict:
     """Everything the PDF template needs besides the data: charts, derived wording, the frame's facts."""
-    context = {"data": data, "content_hash": digest, "generated_at": generated_at, "requested_by": requested_by}
+    context = {"data": data, "content_hash": digest, "generated_at": generated_at, "requested_by": requested_by,
+               "document": document_identifier(data, document_version),
+               # The audit-chain head the data was gathered against (sequence and hash), when gathering gives it.
+               "chain_head": data.get("chain_head")}
     kind = data["kind"]
     if kind == K.LAUNCH_DOSSIER:
         evaluation = data["evaluation"] or {}
@@ -236,7 +265,11 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
             if any(g.get("air") for g in fairness.get("groups", [])):
                 charts["air"] = pdf.svg_image(group_intervals_chart(fairness, metric="air"))
         metrics = sorted((evaluation.get("metrics") or {}).items())
+        extra = data.get("extra") or {}
         context.update(charts=charts, metrics=metrics[:60], more_metrics=max(0, len(metrics) - 60),
+                       metric_rows=metric_rows(metrics[:60], extra.get("provenance") or {}),
+                       comparison_rows=comparison_rows(extra.get("comparison") or []),
+                       perf_keys=("selection_rate", "tpr", "fpr"),
                        guardrails=_with_sparklines(data["rollout"]["guardrails"]) if data["rollout"] else [])
     elif kind == K.INCIDENT_REPORT:
         incident = data["incident"]
@@ -259,12 +292,41 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
             "classification": classification(data)}
 
 
-def render(data: dict, *, generated_at=None, requested_by: str = "") -> tuple[pdf.Pdf, str]:
+SOURCE_LABELS = {"computed": "Computed", "reported": "Reported", "overridden": "Reported, replacing the computed"}
+
+
+def metric_rows(metrics: list[tuple[str, object]], provenance: dict) -> list[dict]:
+    """Each metric with its label, its value with its unit, and where it came from."""
+    rows = []
+    for key, value in metrics:
+        source = provenance.get(key) or {"source": "reported", "text": "reported"}
+        shown = labels.with_unit(value, labels.metric_unit(key), digits=4) if isinstance(value, int | float) \
+            else str(value)
+        rows.append({"key": key, "label": labels.metric_label(key), "value": shown, "source": source["source"],
+                     "source_label": SOURCE_LABELS.get(source["source"], source["source"]), "text": source["text"]})
+    return rows
+
+
+def comparison_rows(comparison: list[dict]) -> list[dict]:
+    out = []
+    for row in comparison:
+        unit = labels.metric_unit(row["metric"])
+        change = labels.with_unit(row["change"], unit, digits=4)
+        out.append({"label": labels.metric_label(row["metric"]),
+                    "previous": labels.with_unit(row["previous"], unit, digits=4),
+                    "current": labels.with_unit(row["current"], unit, digits=4),
+                    "change": change if change.startswith("−") or change == "0" else "+" + change})
+    return out
+
+
+def render(data: dict, *, generated_at=None, requested_by: str = "", document_version: int | None = None,
+           archival: bool = False) -> tuple[pdf.Pdf, str]:
     """Data to PDF in one step (the management command and the benchmark use the pieces too)."""
     digest = content_hash(data)
-    doc = present(data, digest=digest, generated_at=generated_at or timezone.now(), requested_by=requested_by)
-    return pdf.render_pdf(doc["template"], doc["context"], title=doc["title"],
-                          classification=doc["classification"]), digest
+    doc = present(data, digest=digest, generated_at=generated_at or timezone.now(), requested_by=requested_by,
+                  document_version=document_version)
+    return pdf.render_pdf(doc["template"], doc["context"], title=doc["title"], classification=doc["classification"],
+                          archival=archival), digest
 
 
 # -- services ----------------------------------------------------------------------------------------------

@@ -222,7 +222,7 @@ def stand_in_layout(monkeypatch):
     """Replace WeasyPrint's layout by a stand-in, for tests about records and rules rather than pages."""
     from reporting import pdf
 
-    def layout(html):
+    def layout(html, archival=False):
         return pdf.Pdf(content=b"%PDF-1.7 stand-in " + sha256_hex(html).encode(), page_count=1, layout_seconds=0.0)
 
     monkeypatch.setattr(pdf, "layout", layout)
