@@ -18,6 +18,7 @@ from governance.kernel.errors import ValidationFailed
 from governance.kernel.permissions import require
 from governance.kernel.principals import actor_label
 from readiness.models import Observation
+from readiness.rollouts import DECISIONS_METRIC
 
 from .models import (
     AffectedMeasure,
@@ -30,9 +31,6 @@ from .models import (
     RegulatoryNotification,
     RemediationStatus,
 )
-
-# The observation metric a scoring service posts with the number of decisions made in each interval.
-DECISIONS_METRIC = "decisions"
 
 
 def _locked(incident: Incident) -> Incident:

@@ -29,8 +29,8 @@ def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title
     ax.set_yticks(range(len(rows)), labels)
     # Half a row of room above and below: with one group, autoscaling would leave a sliver of axis.
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel({"selection_rate": "selection rate (95 % interval)", "air": "adverse-impact ratio (95 % interval)",
-                   "tpr": "true-positive rate (95 % interval)"}.get(metric, metric))
+    names = {"selection_rate": "selection rate", "air": "adverse-impact ratio", "tpr": "true-positive rate"}
+    ax.set_xlabel(f"{names.get(metric, metric)} (95 % interval)")
     if metric == "air":
         floor = (report.get("thresholds") or {}).get("air_floor")
         if floor:
@@ -40,7 +40,7 @@ def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title
             ax.annotate(f" floor {floor:g}", xy=(floor, 1.0), xycoords=("data", "axes fraction"),
                         color=PALETTE["fail"], fontsize=8, va="bottom", annotation_clip=False)
     ax.grid(axis="x", color=PALETTE["line"], linewidth=0.6)
-    return to_svg(fig, title=title or f"Per-group {metric.replace('_', ' ')} with 95 % intervals")
+    return to_svg(fig, title=title or f"Per-group {names.get(metric, metric.replace('_', ' '))} with 95 % intervals")
 
 
 def sparkline(points, *, threshold: float, comparator: str, title: str = "") -> str:

@@ -136,7 +136,7 @@ def executive_summary(data: dict) -> dict:
     if figures.get("decisions_affected") is not None:
         impact.append(f"{figures['decisions_affected']:,} decisions affected")
     if figures.get("revenue_impact") is not None:
-        impact.append(f"revenue impact {figures['revenue_impact']:+,.0f}")
+        impact.append(f"revenue impact {money(figures['revenue_impact'])}")
     for shift in (figures.get("approval_rate_shift") or [])[:4]:
         impact.append(f"approval rate {shift['shift_pct']:+.1f} pp for {shift['segment']}")
     status = [f"{incident['status_label']}."]
@@ -152,7 +152,7 @@ def executive_summary(data: dict) -> dict:
     for item in items:
         change = item["policy_change"]
         if change and change["status"] == "APPROVED":
-            label = change["tier"].replace("_", " ").title() + " policy"
+            label = labels.label(change["tier"]) + " policy"
             if change["version"]:
                 label += f" v{change['version']}"
             changed.append(f"{label}: {_clip(change['summary'], 150)}.")
@@ -167,7 +167,7 @@ def executive_summary(data: dict) -> dict:
     pending = [i["policy_change"] for i in items if i["policy_change"] and i["policy_change"]["status"] == "PENDING"]
     if len(pending) == 1:
         change = pending[0]
-        asks.append(f"Endorse the proposed change to the {change['tier'].replace('_', ' ').title()} policy: "
+        asks.append(f"Endorse the proposed change to the {labels.label(change['tier'])} policy: "
                     f"{_clip(change['summary'], 160)} (awaiting a second approval).")
     elif pending:
         named = "; ".join(_clip(c["summary"], 70) for c in pending[:2])
@@ -179,17 +179,83 @@ def executive_summary(data: dict) -> dict:
         what = "further open action item" if overdue else "open action item"
         asks.append(f"Note {_count(len(waiting), what)}, due by {last:%-d %b %Y}; progress will be reported at the "
                     "next meeting.")
+    extra = data.get("extra") or {}
+    derived = [{"kind": "Approve" if ask.startswith("Endorse") else "Note", "text": ask} for ask in asks]
+    # Asks entered on the incident come first: they are what its owners put to the committee.
+    asks = [{"kind": a["kind_label"], "text": a["text"]} for a in extra.get("asks", [])] + derived
     if not asks:
-        asks.append("No decision is requested; the committee is asked to note this report.")
+        asks.append({"kind": "Note", "text": "No decision is requested; the committee is asked to note this report."})
+    narrative = extra.get("narrative") or {}
+    counts = [f"{c['label'].lower().replace(' affected', '')}: {c['count']:,} affected "
+              f"({c['source_label'].lower()}: {_clip(c['source_detail'], 110)})" for c in extra.get("impact_counts", [])]
+    counted = {c["measure"] for c in extra.get("impact_counts", [])}
+    if "DECISIONS" in counted:
+        impact = [line for line in impact if "decisions affected" not in line]
+    if extra and not counted:
+        counts.append("decisions and customers affected: not yet counted")
+    obligations = []
+    for r in extra.get("remediations", []):
+        who = f" for {r['customers']:,} customers" if r["customers"] is not None else ""
+        obligations.append(f"Remediation{who}: {_clip(r['action'], 120)} — {r['status_label'].lower()}"
+                           + (f", due {r['due_date']:%-d %b %Y}" if r["due_date"] and r["status"] != "DONE" else "")
+                           + ".")
+    for n in extra.get("notifications", []):
+        if n["sent_at"]:
+            state = f"sent {timezone.localtime(n['sent_at']):%-d %b %Y}"
+        else:
+            state = ("OVERDUE, " if n["overdue"] else "not yet sent, ") + \
+                f"due {timezone.localtime(n['due_at']):%-d %b %Y %H:%M %Z}"
+        basis = f" ({_clip(n['basis'], 80)})" if n["basis"] else ""
+        obligations.append(f"Notification to {n['recipient']}{basis}: {state}.")
     return {
         "facts": " · ".join(facts),
-        "what": _clip(incident["summary"], 650) or "No summary has been written yet.",
+        "what": _clip(narrative.get("what") or incident["summary"], 650) or "No summary has been written yet.",
+        "root_cause": _clip(narrative.get("root_cause", ""), 420),
         "impact": _clip(incident["impact_text"], 420),
         "impact_figures": impact,
+        "counts": counts,
+        "obligations": obligations,
         "status": " ".join(status),
         "changed": changed[:5] + ([f"and {len(changed) - 5} more (see Mechanisms introduced)."] if len(changed) > 5 else []),
         "asks": asks,
     }
+
+
+def pack_summary(data: dict) -> dict:
+    """The governance pack's first page: counts for its bullet points and the asks, entered and derived."""
+    extra = data.get("extra") or {}
+    monitors = extra.get("fairness_monitors") or []
+    waivers = extra.get("waivers") or []
+    asks = [{"kind": a["kind_label"], "text": a["text"]} for a in extra.get("asks") or []]
+    overdue = data["overdue"]
+    if overdue:
+        asks.append({"kind": "Note", "text": f"{_count(len(overdue), 'action item')} overdue; the oldest is "
+                     f"{overdue[0]['days']} days late (incident #{overdue[0]['incident']}). Ask owners for revised dates."})
+    pending = [c for c in data["policy_changes"] if c["status"] == "PENDING"]
+    if pending:
+        asks.append({"kind": "Approve", "text": f"Endorse {_count(len(pending), 'proposed policy change')} awaiting "
+                     "a second approval (see Policy changes)."})
+    missing = [m for m in monitors if m["state"] == "MISSING"]
+    if missing:
+        asks.append({"kind": "Decide", "text": "Decide whether " + ", ".join(
+            f"#{m['launch']} {m['model']}" for m in missing[:3]) + " may continue without a fairness guardrail."})
+    soon = [w for w in waivers if w["days_left"] < 30]
+    if soon:
+        asks.append({"kind": "Decide", "text": f"Decide whether to renew {_count(len(soon), 'waiver')} expiring "
+                     "within 30 days or require the waived items to pass."})
+    if not asks:
+        asks.append({"kind": "Note", "text": "No decision is requested; the committee is asked to note this pack."})
+    return {"pack_asks": asks, "waivers_soon": len(soon), "fairness_missing": len(missing),
+            "fairness_breached": sum(1 for m in monitors if m["state"] == "BREACHED"),
+            "unvalidated_tier1": sum(1 for m in extra.get("inventory") or [] if m["tier"] == "TIER_1"
+                                     and not m["validated"])}
+
+
+def money(value) -> str:
+    """An amount with its currency and sign: ``−18,000 USD``."""
+    from django.conf import settings
+
+    return f"{value:+,.0f} {getattr(settings, 'REPORT_CURRENCY', 'USD')}".replace("-", "−")
 
 
 def timeline_chart(events: list[dict], *, marks: list[tuple[str, datetime | None]]) -> str:
@@ -273,16 +339,21 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
                        guardrails=_with_sparklines(data["rollout"]["guardrails"]) if data["rollout"] else [])
     elif kind == K.INCIDENT_REPORT:
         incident = data["incident"]
+        # A rolled-back launch is no longer what serves the model: monitor what does (reporting.gather_extras).
+        now_serving = (data.get("extra") or {}).get("monitoring_now")
+        monitoring = now_serving if now_serving and now_serving.get("launch") else data["monitoring"]
         marks = [("began", incident["began_at"]), ("detected", incident["detected_at"]),
                  ("contained", incident["mitigated_at"]), ("resolved", incident["resolved_at"])]
         context.update(
             summary=executive_summary(data), residual=residual_risk(data),
             timeline_svg=pdf.svg_image(timeline_chart(data["timeline"], marks=marks)),
-            guardrails=_with_sparklines(data["monitoring"]["guardrails"]) if data["monitoring"] else [],
+            monitoring=monitoring,
+            guardrails=_with_sparklines(monitoring["guardrails"]) if monitoring else [],
             open_items=sum(1 for i in data["action_items"] if i["open"]),
             overdue_items=sum(1 for i in data["action_items"] if i["overdue"]))
     else:
         trend = data["trend"]
+        context.update(pack_summary(data))
         context.update(
             trend_svg=pdf.svg_image(duration_trend_svg(
                 [(t["detected_at"], t["time_to_detect"]) for t in trend if t["time_to_detect"] is not None],

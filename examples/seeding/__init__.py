@@ -13,7 +13,7 @@ from governance.policies.services import ensure_default_policies
 
 
 def seed_all() -> str:
-    from examples.seeding import lending
+    from examples.seeding import lending, report_facts
     from readiness.notifications import suppressed
 
     people = {u.username: u for u in ensure_demo_users()}
@@ -22,6 +22,8 @@ def seed_all() -> str:
     ensure_default_policies()
     with suppressed():
         done = _tell(people)
+        with transaction.atomic():
+            report_facts.add_report_facts()
     return f"{len(people)} demo people; stories added: {', '.join(done) or 'none (already seeded)'}"
 
 

@@ -307,6 +307,8 @@ def _relaunch_e1(model, people, t):
              "failure_limit": 2, "action": "ROLLBACK"},
             {"metric": "null_rate_delta_max", "comparator": "<=", "threshold": 0.05, "window_minutes": 1440,
              "failure_limit": 1, "action": "PAUSE"},
+            {"metric": "psi_device_trust_score", "comparator": "<=", "threshold": 0.1, "window_minutes": 1440,
+             "failure_limit": 1, "action": "PAUSE"},
             {"metric": "psi_income", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,
              "failure_limit": 1, "action": "PAUSE"},
             {"metric": "psi_employment_type", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,

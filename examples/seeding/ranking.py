@@ -127,7 +127,8 @@ def e3_propensity_leakage(people):
     start = now() - days(60)
     rollouts.start_rollout(launch, actor=eli, now=start)
     observe(launch, eli, {"add_to_cart_delta_pct": lambda at: e3_add_to_cart(at, start),
-                          "p95_latency_ms": lambda at: 140}, every(start, start + minutes(60), minutes(1)))
+                          "p95_latency_ms": lambda at: 140, "decisions": lambda at: 820},
+            every(start, start + minutes(60), minutes(1)))
     incident = Incident.objects.get(launch=launch)
     incident = pm.update_incident(
         incident, actor=mara, title="Propensity 2.0 cut add-to-cart by 1.2 % within an hour",
