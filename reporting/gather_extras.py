@@ -60,7 +60,9 @@ def metric_provenance(evaluation: Evaluation | None) -> dict:
     out = {}
     for key, value in (evaluation.metrics or {}).items():
         if key in computed and computed[key] == value:
-            out[key] = {"source": "computed", "text": f"computed by Gatehouse from {files}", "computed": value}
+            # The files' hash is printed once above the table; each row names only what it was computed from.
+            out[key] = {"source": "computed", "text": f"computed by Gatehouse from {_sources(evaluation)}",
+                        "computed": value}
         elif key in computed:
             out[key] = {"source": "overridden", "computed": computed[key],
                         "text": f"reported by {evaluation.submitted_by}; Gatehouse computed "

@@ -155,7 +155,7 @@ def executive_summary(data: dict) -> dict:
             label = labels.label(change["tier"]) + " policy"
             if change["version"]:
                 label += f" v{change['version']}"
-            changed.append(f"{label}: {_clip(change['summary'], 150)}.")
+            changed.append(f"{label}: {_clip(change['summary'], 110)}.")
         elif item["status"] == "DONE":
             changed.append(f"{_clip(item['title'], 150)} (done).")
     asks = []
@@ -186,8 +186,8 @@ def executive_summary(data: dict) -> dict:
     if not asks:
         asks.append({"kind": "Note", "text": "No decision is requested; the committee is asked to note this report."})
     narrative = extra.get("narrative") or {}
-    counts = [f"{c['label'].lower().replace(' affected', '')}: {c['count']:,} affected "
-              f"({c['source_label'].lower()}: {_clip(c['source_detail'], 110)})" for c in extra.get("impact_counts", [])]
+    counts = [f"{c['count']:,} {c['label'].lower().replace(' affected', '')} affected "
+              f"({c['source_label'][0].lower()}{c['source_label'][1:]}: {_clip(c['source_detail'], 70)})" for c in extra.get("impact_counts", [])]
     counted = {c["measure"] for c in extra.get("impact_counts", [])}
     if "DECISIONS" in counted:
         impact = [line for line in impact if "decisions affected" not in line]
@@ -196,7 +196,7 @@ def executive_summary(data: dict) -> dict:
     obligations = []
     for r in extra.get("remediations", []):
         who = f" for {r['customers']:,} customers" if r["customers"] is not None else ""
-        obligations.append(f"Remediation{who}: {_clip(r['action'], 120)} — {r['status_label'].lower()}"
+        obligations.append(f"Remediation{who}: {_clip(r['action'], 80)} — {r['status_label'].lower()}"
                            + (f", due {r['due_date']:%-d %b %Y}" if r["due_date"] and r["status"] != "DONE" else "")
                            + ".")
     for n in extra.get("notifications", []):
@@ -205,20 +205,33 @@ def executive_summary(data: dict) -> dict:
         else:
             state = ("OVERDUE, " if n["overdue"] else "not yet sent, ") + \
                 f"due {timezone.localtime(n['due_at']):%-d %b %Y %H:%M %Z}"
-        basis = f" ({_clip(n['basis'], 80)})" if n["basis"] else ""
+        basis = ""
         obligations.append(f"Notification to {n['recipient']}{basis}: {state}.")
     return {
         "facts": " · ".join(facts),
         "what": _clip(narrative.get("what") or incident["summary"], 650) or "No summary has been written yet.",
-        "root_cause": _clip(narrative.get("root_cause", ""), 420),
-        "impact": _clip(incident["impact_text"], 420),
+        "root_cause": _clip(narrative.get("root_cause", ""), 330),
+        "impact": _clip(incident["impact_text"], 260 if extra else 420),
         "impact_figures": impact,
         "counts": counts,
         "obligations": obligations,
         "status": " ".join(status),
-        "changed": changed[:5] + ([f"and {len(changed) - 5} more (see Mechanisms introduced)."] if len(changed) > 5 else []),
-        "asks": asks,
+        "changed": changed[:4] + ([f"and {len(changed) - 4} more (see Mechanisms introduced)."] if len(changed) > 4 else []),
+        "asks": _asks_read(asks),
     }
+
+
+def _asks_read(asks: list[dict]) -> list[dict]:
+    """An ask that already opens with its verb ("Decide whether …") is printed with the verb in bold rather than
+    the verb twice."""
+    out = []
+    for ask in asks:
+        verb = ask["kind"]
+        if ask["text"].lower().startswith(verb.lower() + " "):
+            out.append({"kind": verb, "text": ask["text"][len(verb) + 1:], "joined": True})
+        else:
+            out.append({**ask, "joined": False})
+    return out
 
 
 def pack_summary(data: dict) -> dict:
@@ -245,7 +258,7 @@ def pack_summary(data: dict) -> dict:
                      "within 30 days or require the waived items to pass."})
     if not asks:
         asks.append({"kind": "Note", "text": "No decision is requested; the committee is asked to note this pack."})
-    return {"pack_asks": asks, "waivers_soon": len(soon), "fairness_missing": len(missing),
+    return {"pack_asks": _asks_read(asks), "waivers_soon": len(soon), "fairness_missing": len(missing),
             "fairness_breached": sum(1 for m in monitors if m["state"] == "BREACHED"),
             "unvalidated_tier1": sum(1 for m in extra.get("inventory") or [] if m["tier"] == "TIER_1"
                                      and not m["validated"])}

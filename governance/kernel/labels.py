@@ -81,7 +81,7 @@ def metric_label(name: str) -> str:
         match = pattern.match(name)
         if match:
             return template.format(**{k: v.replace("_", " ") for k, v in match.groupdict().items()})
-    return humanize(name)
+    return humanize(re.sub(r"_(ms|pct)$", "", name))
 
 
 def metric_unit(name: str) -> str:
@@ -101,3 +101,21 @@ def with_unit(value, unit: str, *, digits: int = 3) -> str:
     number = f"{value:,.{digits}f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
     number = number.replace("-", "−")
     return f"{number} {unit}" if unit else number
+
+
+_CODE_IN_PROSE = re.compile(r"\b(?:[A-Z]+(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\.[a-z0-9_]+)?)\b")
+
+
+def in_prose(text: str) -> str:
+    """Text written by the software (a guardrail's detail, a blocker) with role, tier and metric codes replaced by
+    their labels, so that a committee reads words: ``approval_air = 0.71`` -> ``Approval-rate adverse-impact
+    ratio = 0.71``."""
+    def word(match):
+        code = match.group(0)
+        if code in Role.values or code in CODES:
+            return label(code)
+        if code in METRICS or code.startswith(("psi_", "psi.", "null_rate_")) or code.endswith(("_pct", "_ms")):
+            return metric_label(code)
+        return code
+
+    return _CODE_IN_PROSE.sub(word, str(text or ""))

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from governance.inventory.models import RiskTier
+from governance.kernel import labels
 
 
 class TierPolicy(models.Model):
@@ -91,10 +92,12 @@ class PolicyChange(models.Model):
         if self.operation == self.Operation.ADD_CHECKLIST_ITEM:
             return f"Add checklist item “{payload.get('title', payload.get('key', ''))}”"
         if self.operation == self.Operation.ADD_GUARDRAIL:
-            return (f"Add guardrail {payload.get('metric')} {payload.get('comparator')} {payload.get('threshold')}"
-                    f" → {payload.get('action')}")
+            # Labels, not codes: the summary is read by committees.
+            metric = str(payload.get("metric"))
+            return (f"Add guardrail: {labels.metric_label(metric)} {payload.get('comparator')} "
+                    f"{payload.get('threshold')} → {labels.label(payload.get('action')).lower()}")
         if self.operation == self.Operation.SET_REQUIRED_ROLES:
-            return "Require sign-off by " + ", ".join(payload.get("required_roles", []))
+            return "Require sign-off by " + ", ".join(labels.role_label(r) for r in payload.get("required_roles", []))
         if self.operation == self.Operation.SET_THRESHOLDS:
             return "Set thresholds " + ", ".join(f"{k} = {v}" for k, v in sorted(payload.items()))
         return self.get_operation_display()

@@ -36,6 +36,12 @@ def metric_label(name):
 
 
 @register.filter
+def prose(text):
+    """Software-written text with codes replaced by labels (governance.kernel.labels.in_prose)."""
+    return labels.in_prose(text)
+
+
+@register.filter
 def metric_value(value, name):
     """A metric's value with its unit, e.g. ``{{ g.threshold|metric_value:g.metric }}`` -> ``200 ms``."""
     return labels.with_unit(value, labels.metric_unit(name))

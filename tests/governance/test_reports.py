@@ -280,7 +280,7 @@ def test_incident_report_opens_with_a_one_page_executive_summary(cast, django_ca
     assert "TIMELINE" in pages[2].upper()
     text = "\n".join(pages)
     assert "Update 27:" in text  # the 30-entry timeline table
-    assert "Add guardrail p99_latency_ms" in text
+    assert "Add guardrail: P99 latency" in text
     assert "Residual risk".upper() in text.upper()
     assert "cannot happen again" not in text.lower()
     assert "do not eliminate the risk" in text

@@ -205,7 +205,7 @@ def test_the_incident_report_states_impact_and_obligations_with_their_sources(do
     assert "18,240 affected" in summary and "workpaper" in summary
     assert "Remediation for 2,310 customers" in summary
     assert "Notification to Prudential supervisor" in summary
-    assert "Decide: Decide whether automated decisioning may resume" in summary
+    assert "Decide whether automated decisioning may resume" in summary
     assert "Approve:" in summary
 
 
@@ -234,7 +234,7 @@ def test_ongoing_monitoring_shows_the_version_now_served_not_the_rolled_back_one
 def test_the_pack_opens_with_a_one_page_committee_summary(docs):
     page = docs["pack"]["pages"][1]
     assert "COMMITTEE SUMMARY" in page and "KEY RISK INDICATORS" in page
-    assert "Decide: Decide whether the home-feed recommender 7.0 may ship" in page
+    assert "Decide whether the home-feed recommender 7.0 may ship" in page
     assert "COMMITTEE SUMMARY" not in docs["pack"]["pages"][2]
     assert [k["label"] for k in docs["pack"]["data"]["extra"]["kri"]][:2] == ["Incidents detected",
                                                                             "SEV 1 and SEV 2 incidents"]

@@ -96,3 +96,26 @@ def test_an_ask_is_note_approve_or_decide(incident):
     pack = obligations.add_pack_ask(actor=cole, period_start=date(2026, 7, 1), period_end=date(2026, 9, 30),
                                     kind="APPROVE", text="Approve the revised Tier 1 policy.")
     assert CommitteeAsk.objects.filter(incident__isnull=True).get() == pack
+
+
+def test_monitoring_records_counts_and_asks_through_the_api(api_client, token_for, incident):
+    incident, _ = incident
+    _, secret = token_for("incidents:write", "incidents:read")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    base = f"/api/v1/incidents/{incident.pk}"
+    response = api_client.post(f"{base}/impact-counts/", {"measure": "DECISIONS", "count": 420,
+                                                          "source_detail": "Scoring log"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["source"] == "ENTERED"
+    response = api_client.post(f"{base}/impact-counts/", {"measure": "CUSTOMERS"}, format="json")
+    assert response.status_code == 400 and "count" in response.json()
+    response = api_client.post(f"{base}/impact-counts/", {"measure": "DECISIONS", "count_from_observations": True},
+                               format="json")
+    assert response.status_code == 400  # no launch, so nothing Gatehouse holds to count from
+    response = api_client.post(f"{base}/notifications/", {"recipient": "Prudential supervisor",
+                                                         "due_at": "2026-12-01T09:00:00Z"}, format="json")
+    assert response.status_code == 201, response.json()
+    response = api_client.post(f"{base}/asks/", {"kind": "APPROVE", "text": "Approve the plan."}, format="json")
+    assert response.status_code == 201 and response.json()["kind"] == "APPROVE"
+    response = api_client.post(f"{base}/remediations/", {"action": "Re-review", "customers": -3}, format="json")
+    assert response.status_code == 400 and "customers" in response.json()

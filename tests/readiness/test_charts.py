@@ -6,7 +6,6 @@ from examples.seeding.lending import e4_predictions
 from governance.stats import fairness_report, parse_predictions
 from readiness.charts import group_intervals_chart
 
-
 LABELS = 0.5  # inches
 
 
