@@ -172,7 +172,8 @@ def e1_fair_lending(people):
                 "one demographic segment and fell for another until Compliance noticed the pattern.",
         impact_text="Applications decided by 4.2 during sixteen days were affected. Every decision in the window "
                     "is being re-reviewed; applicants declined in the affected segment are offered a manual "
-                    "review. Figures below are illustrative of the shape, not audited values.",
+                    "review. Counts are from the decision-audit workpaper DA-031; approval-rate shifts are "
+                    "measured by segment.",
         impact_figures={"approval_rate_shift": [{"segment": "segment A", "shift_pct": 3.1},
                                                 {"segment": "segment B", "shift_pct": -4.2}]},
         members=[dana, cole, lee, mara])
@@ -287,7 +288,7 @@ def _relaunch_e1(model, people, t):
                    drift_monitor_ref="Null-rate and PSI monitor on device_trust_score")
     launch = services.create_launch(
         v5, actor=sam, title="Credit line 5.0 relaunch",
-        summary="Relaunch of the credit line model after the proxy incident, under the revised TIER_1 policy.",
+        summary="Relaunch of the credit line model after the proxy incident, under the revised Tier 1 policy.",
         options_considered="1. Relaunch without any third-party feature.\n2. Relaunch with the rebuilt device "
                            "feature after a proxy-risk assessment (chosen).\n3. Stay on 4.1.3 indefinitely.",
         expected_value="Recovers most of the approval-rate gain of 4.2 at equal expected loss, measured in a "
