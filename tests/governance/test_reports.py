@@ -295,7 +295,7 @@ def test_restricted_incident_report_is_classified_on_every_page(cast, django_cap
         assert RESTRICTED.upper() in page.upper()
     summary = pages[1]
     assert "Note 3 overdue action items" in summary
-    assert "Endorse the proposed change to the Tier 1 policy" in summary
+    assert "Endorse the proposed change to the Tier 1 (high risk) policy" in summary
 
 
 def test_governance_pack_lists_only_incidents_the_requester_may_see(cast, monkeypatch,
