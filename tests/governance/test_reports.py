@@ -374,7 +374,7 @@ def test_a_failed_attempt_is_queued_again_and_the_retry_succeeds(cast, fast_layo
     report = queued(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     real, seen = reports.pdf.layout, []
 
-    def flaky(html):
+    def flaky(html, archival=False):
         seen.append(Report.objects.get(pk=report.pk).status)
         if len(seen) == 1:
             raise OSError("worker lost its connection mid-render")

@@ -202,7 +202,7 @@ def test_the_incident_report_states_impact_and_obligations_with_their_sources(do
         "CUSTOMERS": (17_905, "ENTERED"), "DECISIONS": (18_240, "ENTERED")}
     summary = next(p for p in docs["e1_incident"]["pages"] if "WHAT WE ASK OF THE COMMITTEE" in p)
     assert "EXECUTIVE SUMMARY" in summary, "the executive summary is one page"
-    assert "18,240 affected" in summary and "workpaper" in summary
+    assert "18,240 decisions affected" in summary and "workpaper" in summary
     assert "Remediation for 2,310 customers" in summary
     assert "Notification to Prudential supervisor" in summary
     assert "Decide whether automated decisioning may resume" in summary
