@@ -206,7 +206,7 @@ def test_the_incident_report_states_impact_and_obligations_with_their_sources(do
     assert "Remediation for 2,310 customers" in summary
     assert "Notification to Prudential supervisor" in summary
     assert "Decide whether automated decisioning may resume" in summary
-    assert "Approve:" in summary
+    assert "Approve the remediation plan" in summary and "Note 1 open action item" in summary
 
 
 def test_decisions_affected_are_counted_from_observations_where_gatehouse_holds_them(docs):
