@@ -34,7 +34,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from governance import audit, pdf, reports  # noqa: E402
+from governance.kernel import audit  # noqa: E402
 from governance.kernel.canonical import content_hash, sha256_hex  # noqa: E402
 from governance.kernel.principals import SystemActor  # noqa: E402
 from governance.models import MLModel, ModelVersion, PolicyChange, RoleMembership, TierPolicy, User  # noqa: E402
@@ -53,6 +53,8 @@ from readiness.models import (  # noqa: E402
     RolloutStage,
     SignOff,
 )
+from reporting import pdf, reports  # noqa: E402
+from reporting.present import present  # noqa: E402
 
 SYSTEM = SystemActor("bench")
 rng = random.Random(20260101)
@@ -188,7 +190,7 @@ def timed(kind, **subject):
         t0 = time.perf_counter()
         data = reports.gather(kind, viewer=viewer, **subject)
         t1 = time.perf_counter()
-        doc = reports.present(data, digest=content_hash(data), generated_at=timezone.now(), requested_by="bench")
+        doc = present(data, digest=content_hash(data), generated_at=timezone.now(), requested_by="bench")
         t2 = time.perf_counter()
         html = pdf.build_html(doc["template"], doc["context"], title=doc["title"],
                               classification=doc["classification"])

@@ -239,6 +239,8 @@ MLFLOW_TIMEOUT_SECONDS = env_int("MLFLOW_TIMEOUT_SECONDS", 5)
 
 # Reports
 PDF_PAGE_SIZE = env_str("PDF_PAGE_SIZE", "A4")
+# The currency money figures in reports are recorded and printed in (ISO 4217 code).
+REPORT_CURRENCY = env_str("REPORT_CURRENCY", "USD")
 FAIRNESS_BOOTSTRAP_RESAMPLES = env_int("FAIRNESS_BOOTSTRAP_RESAMPLES", 10_000)
 
 # -- Secrets and evidence ------------------------------------------------------------------------------------

@@ -4,11 +4,15 @@ from django.contrib import admin
 
 from .models import (
     ActionItem,
+    CommitteeAsk,
     ContributingFactor,
+    CustomerRemediation,
+    ImpactCount,
     Incident,
     Postmortem,
     PostmortemAmendment,
     PostmortemReview,
+    RegulatoryNotification,
     TimelineEvent,
 )
 
@@ -130,3 +134,47 @@ class PostmortemAmendmentAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return _visible(request, super().get_queryset(request), "postmortem__incident")
+
+
+@admin.register(ImpactCount)
+class ImpactCountAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "measure", "count", "source", "recorded_at"]
+    list_select_related = ["incident"]
+
+    def get_queryset(self, request):
+        return _visible(request, super().get_queryset(request))
+
+
+@admin.register(CustomerRemediation)
+class CustomerRemediationAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "action", "customers", "status", "due_date"]
+    list_filter = ["status"]
+    list_select_related = ["incident"]
+
+    def get_queryset(self, request):
+        return _visible(request, super().get_queryset(request))
+
+
+@admin.register(RegulatoryNotification)
+class RegulatoryNotificationAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "recipient", "due_at", "sent_at"]
+    list_select_related = ["incident"]
+
+    def get_queryset(self, request):
+        return _visible(request, super().get_queryset(request))
+
+
+@admin.register(CommitteeAsk)
+class CommitteeAskAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "text", "incident", "period_start", "period_end"]
+    list_filter = ["kind"]
+    list_select_related = ["incident"]
+
+    def get_queryset(self, request):
+        # An ask on a pack's period belongs to no incident; one on an incident follows its visibility.
+        from django.db.models import Q
+
+        from .selectors import visible_incidents
+
+        return super().get_queryset(request).filter(
+            Q(incident__isnull=True) | Q(incident__in=visible_incidents(request.user)))

@@ -1,9 +1,16 @@
 from django.urls import path
 
-from . import api
+from . import api, obligations_api
 
 urlpatterns = [
     path("incidents/", api.IncidentListCreate.as_view(), name="api-incidents"),
     path("incidents/<int:pk>/", api.IncidentDetail.as_view(), name="api-incident-detail"),
     path("incidents/<int:pk>/timeline/", api.TimelineCreate.as_view(), name="api-incident-timeline"),
+    path("incidents/<int:pk>/impact-counts/", obligations_api.ImpactCountCreate.as_view(),
+         name="api-incident-impact-counts"),
+    path("incidents/<int:pk>/remediations/", obligations_api.RemediationCreate.as_view(),
+         name="api-incident-remediations"),
+    path("incidents/<int:pk>/notifications/", obligations_api.NotificationCreate.as_view(),
+         name="api-incident-notifications"),
+    path("incidents/<int:pk>/asks/", obligations_api.AskCreate.as_view(), name="api-incident-asks"),
 ]

@@ -332,3 +332,109 @@ class PostmortemAmendment(models.Model):
 
     def __str__(self):
         return f"Amendment of {self.field} on {self.created_at:%Y-%m-%d}"
+
+
+# -- impact and obligations: what a board risk committee and an examiner ask first ----------------------------
+
+class AffectedMeasure(models.TextChoices):
+    DECISIONS = "DECISIONS", "Decisions affected"
+    CUSTOMERS = "CUSTOMERS", "Customers affected"
+
+
+class CountSource(models.TextChoices):
+    COUNTED = "COUNTED", "Counted by Gatehouse"
+    ENTERED = "ENTERED", "Entered"
+
+
+class ImpactCount(models.Model):
+    """How many decisions or customers an incident affected, with where the number comes from: counted by
+    Gatehouse from the observations it holds, or entered by a person who names the source."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="impact_counts")
+    measure = models.CharField(max_length=9, choices=AffectedMeasure.choices)
+    count = models.PositiveBigIntegerField()
+    source = models.CharField(max_length=7, choices=CountSource.choices)
+    source_detail = models.CharField(max_length=400, help_text="Where the number comes from.")
+    recorded_by = models.CharField(max_length=200)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["measure"]
+        constraints = [models.UniqueConstraint(fields=["incident", "measure"], name="one_count_per_measure")]
+
+    def __str__(self):
+        return f"{self.get_measure_display()}: {self.count:,}"
+
+
+class RemediationStatus(models.TextChoices):
+    PLANNED = "PLANNED", "Planned"
+    IN_PROGRESS = "IN_PROGRESS", "In progress"
+    DONE = "DONE", "Done"
+
+
+class CustomerRemediation(models.Model):
+    """What is done for the customers an incident harmed (a re-review, adverse-action notices re-sent)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="remediations")
+    action = models.CharField(max_length=300)
+    customers = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=11, choices=RemediationStatus.choices, default=RemediationStatus.PLANNED)
+    due_date = models.DateField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.action
+
+
+class RegulatoryNotification(models.Model):
+    """A notification a regulator (or another authority) is owed: to whom, on what basis, due when, sent when."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.CharField(max_length=200, help_text="To whom, e.g. the prudential supervisor.")
+    basis = models.CharField(max_length=300, blank=True, help_text="The rule or agreement that requires it.")
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reference = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+
+    def __str__(self):
+        return f"Notification to {self.recipient}"
+
+    def is_overdue(self, now) -> bool:
+        return self.sent_at is None and self.due_at < now
+
+
+class AskKind(models.TextChoices):
+    NOTE = "NOTE", "Note"
+    APPROVE = "APPROVE", "Approve"
+    DECIDE = "DECIDE", "Decide"
+
+
+class CommitteeAsk(models.Model):
+    """What the board risk committee is asked to do: note, approve or decide. On an incident (its report) or on
+    a period (the governance pack covering it)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="committee_asks")
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    kind = models.CharField(max_length=7, choices=AskKind.choices)
+    text = models.TextField()
+    created_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(incident__isnull=False) | models.Q(period_start__isnull=False, period_end__isnull=False),
+            name="ask_on_incident_or_period")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.text[:60]}"

@@ -30,16 +30,20 @@ def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title
             name += " — too few rows"
         labels.append(f"{name}  n={group['n']:,}")
     ax.set_yticks(range(len(rows)), labels)
-    ax.invert_yaxis()
-    ax.set_xlabel({"selection_rate": "selection rate (95 % interval)", "air": "adverse-impact ratio (95 % interval)",
-                   "tpr": "true-positive rate (95 % interval)"}.get(metric, metric))
+    # Half a row of room above and below: with one group, autoscaling would leave a sliver of axis.
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    names = {"selection_rate": "selection rate", "air": "adverse-impact ratio", "tpr": "true-positive rate"}
+    ax.set_xlabel(f"{names.get(metric, metric)} (95 % interval)")
     if metric == "air":
         floor = (report.get("thresholds") or {}).get("air_floor")
         if floor:
             ax.axvline(floor, color=PALETTE["fail"], linestyle="--", linewidth=1)
-            ax.text(floor, -0.7, f" floor {floor:g}", color=PALETTE["fail"], fontsize=8, va="bottom")
+            # Anchored to the top of the axes, not to a data row: a label outside the data range stretches the
+            # figure's tight bounding box (one group left most of the page blank).
+            ax.annotate(f" floor {floor:g}", xy=(floor, 1.0), xycoords=("data", "axes fraction"),
+                        color=PALETTE["fail"], fontsize=8, va="bottom", annotation_clip=False)
     ax.grid(axis="x", color=PALETTE["line"], linewidth=0.6)
-    return to_svg(fig, title=title or f"Per-group {metric.replace('_', ' ')} with 95 % intervals")
+    return to_svg(fig, title=title or f"Per-group {names.get(metric, metric.replace('_', ' '))} with 95 % intervals")
 
 
 def sparkline(points, *, threshold: float, comparator: str, title: str = "") -> str:

@@ -152,6 +152,11 @@ def _duration(seconds: float) -> str:
     return " ".join(parts)
 
 
+def _moment(at) -> str:
+    """A moment as people read it, with its zone (these details reach reports and incident summaries)."""
+    return at.strftime("%-d %b %Y %H:%M %Z").strip()
+
+
 def _plural(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if count == 1 else plural}"
 
@@ -196,7 +201,7 @@ def evaluate_guardrail(spec: GuardrailSpec, points: Iterable[Point], *, now: dat
             age = _duration((now - latest.observed_at).total_seconds())
             detail = (
                 f"no observations of {metric} in the last {window}; "
-                f"the latest was at {latest.observed_at.isoformat()}, {age} ago"
+                f"the latest was at {_moment(latest.observed_at)}, {age} ago"
             )
         else:
             count = _plural(len(in_window), "observation", "observations")
@@ -213,7 +218,7 @@ def evaluate_guardrail(spec: GuardrailSpec, points: Iterable[Point], *, now: dat
     breaches = _plural(run, "consecutive breach", "consecutive breaches")
     seen_for = (
         f"{metric} = {shown} breaks {condition}: {breaches} "
-        f"since {breached_since.isoformat()}, over {_duration(run_span)}"
+        f"since {_moment(breached_since)}, over {_duration(run_span)}"
     )
     long_enough = spec.sustain_seconds == 0 or run_span > spec.sustain_seconds
     if run >= spec.failure_limit and long_enough:

@@ -128,6 +128,8 @@ class ChecklistItem(models.Model):
     result = models.JSONField(null=True, blank=True)  # automatic: the rule result; feature controls: the facts
     evidence_url = models.URLField(max_length=500, blank=True)
     evidence_text = models.TextField(blank=True)
+    # sha256 of the evidence document the link points to, so a reader can tell it has not changed since.
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
     attested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+")
     attested_at = models.DateTimeField(null=True, blank=True)

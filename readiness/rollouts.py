@@ -161,12 +161,17 @@ def _parse_time(value, field) -> datetime:
     return parsed
 
 
+# Decision volume: a scoring service may post how many decisions it made in each interval, watched by no
+# guardrail, so that an incident's decisions affected can be counted from data (postmortems.obligations).
+DECISIONS_METRIC = "decisions"
+
+
 def validate_batch(launch: LaunchRequest, batch, *, now) -> list[dict]:
     if not isinstance(batch, list) or not batch:
         raise ValidationFailed("Send a non-empty list of observations.", field="observations")
     if len(batch) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} observations per batch.", field="observations")
-    known = set(launch.plan.guardrails.values_list("metric", flat=True))
+    known = set(launch.plan.guardrails.values_list("metric", flat=True)) | {DECISIONS_METRIC}
     rows, seen = [], set()
     for index, entry in enumerate(batch):
         where = f"observations[{index}]"

@@ -395,8 +395,9 @@ def can_confirm_condition(item: ChecklistItem, launch: LaunchRequest, actor) -> 
 
 
 def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str = "",
-                evidence_text: str = "") -> ChecklistItem:
-    """Attest a manual item with evidence. A pass needs evidence a reviewer can follow."""
+                evidence_text: str = "", evidence_sha256: str = "") -> ChecklistItem:
+    """Attest a manual item with evidence. A pass needs evidence a reviewer can follow; a linked document may
+    carry its sha256 so that a reader can check it is the one attested."""
     require(actor, "checklist.attest", item.launch)
     if outcome not in (ItemStatus.PASS, ItemStatus.FAIL):
         raise ValidationFailed("Outcome is PASS or FAIL.", field="outcome")
@@ -405,6 +406,9 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
         raise ValidationFailed("Give evidence (a link or a description) for a pass.", field="evidence_text")
     if evidence_url and not re.match(r"^https?://\S+$", evidence_url):
         raise ValidationFailed("Evidence links start with http:// or https://.", field="evidence_url")
+    evidence_sha256 = (evidence_sha256 or "").strip().lower()
+    if evidence_sha256 and not re.match(r"^[0-9a-f]{64}$", evidence_sha256):
+        raise ValidationFailed("Give the evidence's sha256 as 64 hexadecimal characters.", field="evidence_sha256")
     with transaction.atomic():
         launch = lock(item.launch)
         _require_editable(launch, "attest checklist items")
@@ -418,10 +422,13 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
                                          created_at=clock.now())
         before = {"status": item.status}
         item.status, item.evidence_url, item.evidence_text = outcome, evidence_url, evidence_text
+        item.evidence_sha256 = evidence_sha256
         item.attested_by, item.attested_at = actor, clock.now()
-        item.save(update_fields=["status", "evidence_url", "evidence_text", "attested_by", "attested_at"])
+        item.save(update_fields=["status", "evidence_url", "evidence_text", "evidence_sha256", "attested_by",
+                                 "attested_at"])
         audit.record("checklist.attested", item, actor=actor, before=before,
                      after={"status": outcome, "evidence_url": evidence_url, "evidence_text": evidence_text,
+                            **({"evidence_sha256": evidence_sha256} if evidence_sha256 else {}),
                             "launch": launch.pk})
         refresh_content(launch, actor=actor, reason=f"checklist item “{item.title}” attested")
         _maybe_approve(launch, actor=actor)

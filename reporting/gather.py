@@ -20,6 +20,7 @@ from readiness.models import ChecklistItem, LaunchRequest, LaunchStatus, Observa
 from readiness.services import approval_gaps, blocking_item_ok
 from registry.dashboard import registry_pack_section
 from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS, K
+from reporting.gather_extras import extend
 from reporting.models import Report
 from reporting.periods import audit_events_between, recorded_differently
 
@@ -386,7 +387,8 @@ def gather_governance_pack(viewer, params: dict) -> dict:
 
 def gather(kind: str, *, viewer, launch_id=None, incident_id=None, params=None) -> dict:
     if kind == K.LAUNCH_DOSSIER:
-        return gather_launch_dossier(launch_id)
+        return extend(kind, gather_launch_dossier(launch_id))
     if kind == K.INCIDENT_REPORT:
-        return gather_incident_report(viewer, incident_id)
-    return gather_governance_pack(viewer, params)
+        return extend(kind, gather_incident_report(viewer, incident_id), guardrail_rows=_guardrails)
+    return extend(kind, gather_governance_pack(viewer, params),
+                  visible=incident_selectors.visible_incidents(viewer))

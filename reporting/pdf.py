@@ -18,6 +18,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 
 PAGE_SIZES = {"A4": "A4", "LETTER": "letter"}
+# Every report is a tagged PDF (PDF/UA-1: structure tree, marked content, document language) so that screen
+# readers can read it; the archival option writes PDF/A-3b, also tagged, for records kept for years.
+TAGGED = "pdf/ua-1"
+ARCHIVAL = "pdf/a-3b"
 # Font files may be read from these directories only; every other URL is refused.
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation2"))
 
@@ -35,6 +39,9 @@ class Pdf:
     content: bytes
     page_count: int
     layout_seconds: float  # WeasyPrint's share: document render plus write_pdf
+    variant: str = TAGGED
+
+
 
 
 def page_size() -> str:
@@ -96,18 +103,21 @@ def build_html(template_name: str, context: dict, *, title: str, classification:
     })
 
 
-def layout(html: str) -> Pdf:
-    """Lay the HTML out into pages and write the PDF (WeasyPrint's part)."""
+def layout(html: str, *, archival: bool = False) -> Pdf:
+    """Lay the HTML out into pages and write the PDF (WeasyPrint's part): tagged PDF/UA-1, or PDF/A-3b (tagged
+    too) when ``archival``."""
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
     started = time.perf_counter()
     document = HTML(string=html, url_fetcher=_local_fetcher(), base_url="file:///nonexistent/").render(
         font_config=FontConfiguration())
-    content = document.write_pdf()
-    return Pdf(content=content, page_count=len(document.pages), layout_seconds=time.perf_counter() - started)
+    variant = ARCHIVAL if archival else TAGGED
+    content = document.write_pdf(pdf_variant=variant, pdf_tags=True)
+    return Pdf(content=content, page_count=len(document.pages), layout_seconds=time.perf_counter() - started,
+               variant=variant)
 
 
-def render_pdf(template_name: str, context: dict, *, title: str, classification: str) -> Pdf:
+def render_pdf(template_name: str, context: dict, *, title: str, classification: str, archival: bool = False) -> Pdf:
     """Render ``templates/pdf/<template_name>`` into a PDF; returns the bytes and the page count."""
-    return layout(build_html(template_name, context, title=title, classification=classification))
+    return layout(build_html(template_name, context, title=title, classification=classification), archival=archival)

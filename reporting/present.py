@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from governance.kernel import labels
 from governance.kernel.anchors import chain_head
 from governance.kernel.canonical import content_hash
 from governance.kernel.charts import PALETTE, figure, to_svg
@@ -27,6 +28,30 @@ def report_title(data: dict) -> str:
     if data["kind"] == K.INCIDENT_REPORT:
         return f"Incident report #{data['incident']['id']} — {data['incident']['title']}"[:300]
     return f"Governance pack — {data['period']['label']}"
+
+
+KIND_CODES = {K.LAUNCH_DOSSIER: "LD", K.INCIDENT_REPORT: "IR", K.GOVERNANCE_PACK: "GP"}
+
+
+def document_subject(data: dict) -> str:
+    """What the report is about, as a reader names it: a launch, an incident or a period."""
+    if data["kind"] == K.LAUNCH_DOSSIER:
+        return f"launch #{data['launch']['id']}"
+    if data["kind"] == K.INCIDENT_REPORT:
+        return f"incident #{data['incident']['id']}"
+    return data["period"]["label"]
+
+
+def document_identifier(data: dict, version: int | None) -> dict:
+    """The document's identifier: kind, subject and version (the n-th report of that kind on that subject).
+    ``version`` is None for a render that is not recorded as a report (a preview or the benchmark)."""
+    if data["kind"] == K.GOVERNANCE_PACK:
+        subject = f"{data['period']['start']:%Y%m%d}-{data['period']['end']:%Y%m%d}"
+    else:
+        subject = str(data["launch"]["id"] if data["kind"] == K.LAUNCH_DOSSIER else data["incident"]["id"])
+    code = f"GH-{KIND_CODES[data['kind']]}-{subject}" + (f"-v{version}" if version else "-preview")
+    return {"code": code, "kind": K(data["kind"]).label, "subject": document_subject(data),
+            "version": version}
 
 
 def classification(data: dict) -> str:
@@ -112,7 +137,7 @@ def executive_summary(data: dict) -> dict:
     if figures.get("decisions_affected") is not None:
         impact.append(f"{figures['decisions_affected']:,} decisions affected")
     if figures.get("revenue_impact") is not None:
-        impact.append(f"revenue impact {figures['revenue_impact']:+,.0f}")
+        impact.append(f"revenue impact {money(figures['revenue_impact'])}")
     for shift in (figures.get("approval_rate_shift") or [])[:4]:
         impact.append(f"approval rate {shift['shift_pct']:+.1f} pp for {shift['segment']}")
     status = [f"{incident['status_label']}."]
@@ -128,10 +153,10 @@ def executive_summary(data: dict) -> dict:
     for item in items:
         change = item["policy_change"]
         if change and change["status"] == "APPROVED":
-            label = change["tier"].replace("_", " ").title() + " policy"
+            label = labels.label(change["tier"]) + " policy"
             if change["version"]:
                 label += f" v{change['version']}"
-            changed.append(f"{label}: {_clip(change['summary'], 150)}.")
+            changed.append(f"{label}: {_clip(change['summary'], 110)}.")
         elif item["status"] == "DONE":
             changed.append(f"{_clip(item['title'], 150)} (done).")
     asks = []
@@ -143,7 +168,7 @@ def executive_summary(data: dict) -> dict:
     pending = [i["policy_change"] for i in items if i["policy_change"] and i["policy_change"]["status"] == "PENDING"]
     if len(pending) == 1:
         change = pending[0]
-        asks.append(f"Endorse the proposed change to the {change['tier'].replace('_', ' ').title()} policy: "
+        asks.append(f"Endorse the proposed change to the {labels.label(change['tier'])} policy: "
                     f"{_clip(change['summary'], 160)} (awaiting a second approval).")
     elif pending:
         named = "; ".join(_clip(c["summary"], 70) for c in pending[:2])
@@ -155,17 +180,96 @@ def executive_summary(data: dict) -> dict:
         what = "further open action item" if overdue else "open action item"
         asks.append(f"Note {_count(len(waiting), what)}, due by {last:%-d %b %Y}; progress will be reported at the "
                     "next meeting.")
+    extra = data.get("extra") or {}
+    derived = [{"kind": "Approve" if ask.startswith("Endorse") else "Note", "text": ask} for ask in asks]
+    # Asks entered on the incident come first: they are what its owners put to the committee.
+    asks = [{"kind": a["kind_label"], "text": a["text"]} for a in extra.get("asks", [])] + derived
     if not asks:
-        asks.append("No decision is requested; the committee is asked to note this report.")
+        asks.append({"kind": "Note", "text": "No decision is requested; the committee is asked to note this report."})
+    narrative = extra.get("narrative") or {}
+    counts = [f"{c['count']:,} {c['label'].lower().replace(' affected', '')} affected "
+              f"({c['source_label'][0].lower()}{c['source_label'][1:]}: {_clip(c['source_detail'], 70)})" for c in extra.get("impact_counts", [])]
+    counted = {c["measure"] for c in extra.get("impact_counts", [])}
+    if "DECISIONS" in counted:
+        impact = [line for line in impact if "decisions affected" not in line]
+    if extra and not counted:
+        counts.append("decisions and customers affected: not yet counted")
+    obligations = []
+    for r in extra.get("remediations", []):
+        who = f" for {r['customers']:,} customers" if r["customers"] is not None else ""
+        obligations.append(f"Remediation{who}: {_clip(r['action'], 80)} — {r['status_label'].lower()}"
+                           + (f", due {r['due_date']:%-d %b %Y}" if r["due_date"] and r["status"] != "DONE" else "")
+                           + ".")
+    for n in extra.get("notifications", []):
+        if n["sent_at"]:
+            state = f"sent {timezone.localtime(n['sent_at']):%-d %b %Y}"
+        else:
+            state = ("OVERDUE, " if n["overdue"] else "not yet sent, ") + \
+                f"due {timezone.localtime(n['due_at']):%-d %b %Y %H:%M %Z}"
+        basis = ""
+        obligations.append(f"Notification to {n['recipient']}{basis}: {state}.")
     return {
         "facts": " · ".join(facts),
-        "what": _clip(incident["summary"], 650) or "No summary has been written yet.",
-        "impact": _clip(incident["impact_text"], 420),
+        "what": _clip(narrative.get("what") or incident["summary"], 650) or "No summary has been written yet.",
+        "root_cause": _clip(narrative.get("root_cause", ""), 330),
+        "impact": _clip(incident["impact_text"], 260 if extra else 420),
         "impact_figures": impact,
+        "counts": counts,
+        "obligations": obligations,
         "status": " ".join(status),
-        "changed": changed[:5] + ([f"and {len(changed) - 5} more (see Mechanisms introduced)."] if len(changed) > 5 else []),
-        "asks": asks,
+        "changed": changed[:4] + ([f"and {len(changed) - 4} more (see Mechanisms introduced)."] if len(changed) > 4 else []),
+        "asks": _asks_read(asks),
     }
+
+
+def _asks_read(asks: list[dict]) -> list[dict]:
+    """An ask that already opens with its verb ("Decide whether …") is printed with the verb in bold rather than
+    the verb twice."""
+    out = []
+    for ask in asks:
+        verb = ask["kind"]
+        if ask["text"].lower().startswith(verb.lower() + " "):
+            out.append({"kind": verb, "text": ask["text"][len(verb) + 1:], "joined": True})
+        else:
+            out.append({**ask, "joined": False})
+    return out
+
+
+def pack_summary(data: dict) -> dict:
+    """The governance pack's first page: counts for its bullet points and the asks, entered and derived."""
+    extra = data.get("extra") or {}
+    monitors = extra.get("fairness_monitors") or []
+    waivers = extra.get("waivers") or []
+    asks = [{"kind": a["kind_label"], "text": a["text"]} for a in extra.get("asks") or []]
+    overdue = data["overdue"]
+    if overdue:
+        asks.append({"kind": "Note", "text": f"{_count(len(overdue), 'action item')} overdue; the oldest is "
+                     f"{overdue[0]['days']} days late (incident #{overdue[0]['incident']}). Ask owners for revised dates."})
+    pending = [c for c in data["policy_changes"] if c["status"] == "PENDING"]
+    if pending:
+        asks.append({"kind": "Approve", "text": f"Endorse {_count(len(pending), 'proposed policy change')} awaiting "
+                     "a second approval (see Policy changes)."})
+    missing = [m for m in monitors if m["state"] == "MISSING"]
+    if missing:
+        asks.append({"kind": "Decide", "text": "Decide whether " + ", ".join(
+            f"#{m['launch']} {m['model']}" for m in missing[:3]) + " may continue without a fairness guardrail."})
+    soon = [w for w in waivers if w["days_left"] < 30]
+    if soon:
+        asks.append({"kind": "Decide", "text": f"Decide whether to renew {_count(len(soon), 'waiver')} expiring "
+                     "within 30 days or require the waived items to pass."})
+    if not asks:
+        asks.append({"kind": "Note", "text": "No decision is requested; the committee is asked to note this pack."})
+    return {"pack_asks": _asks_read(asks), "waivers_soon": len(soon), "fairness_missing": len(missing),
+            "fairness_breached": sum(1 for m in monitors if m["state"] == "BREACHED"),
+            "unvalidated_tier1": sum(1 for m in extra.get("inventory") or [] if m["tier"] == "TIER_1"
+                                     and not m["validated"])}
+
+
+def money(value) -> str:
+    """An amount with its currency and sign: ``−18,000 USD``."""
+    from django.conf import settings
+
+    return f"{value:+,.0f} {getattr(settings, 'REPORT_CURRENCY', 'USD')}".replace("-", "−")
 
 
 def timeline_chart(events: list[dict], *, marks: list[tuple[str, datetime | None]]) -> str:
@@ -224,14 +328,15 @@ def _with_sparklines(guardrails: list[dict]) -> list[dict]:
     return out
 
 
-def present(data: dict, *, digest: str, generated_at: datetime, requested_by: str, audit_head=None) -> dict:
+def present(data: dict, *, digest: str, generated_at: datetime, requested_by: str, audit_head=None,
+            document_version: int | None = None) -> dict:
     """Everything the PDF template needs besides the data: charts, derived wording, the frame's facts.
 
     ``audit_head`` is the audit chain's head the report was generated against; printed on the cover, it is an
     anchor outside the database (``verify_audit_log --head``). It is not part of the content hash, which would
     otherwise change with every event."""
     context = {"data": data, "content_hash": digest, "generated_at": generated_at, "requested_by": requested_by,
-               "audit_head": audit_head}
+               "audit_head": audit_head, "document": document_identifier(data, document_version)}
     kind = data["kind"]
     if kind == K.LAUNCH_DOSSIER:
         evaluation = data["evaluation"] or {}
@@ -242,20 +347,29 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
             if any(g.get("air") for g in fairness.get("groups", [])):
                 charts["air"] = pdf.svg_image(group_intervals_chart(fairness, metric="air"))
         metrics = sorted((evaluation.get("metrics") or {}).items())
+        extra = data.get("extra") or {}
         context.update(charts=charts, metrics=metrics[:60], more_metrics=max(0, len(metrics) - 60),
+                       metric_rows=metric_rows(metrics[:60], extra.get("provenance") or {}),
+                       comparison_rows=comparison_rows(extra.get("comparison") or []),
+                       perf_keys=("selection_rate", "tpr", "fpr"),
                        guardrails=_with_sparklines(data["rollout"]["guardrails"]) if data["rollout"] else [])
     elif kind == K.INCIDENT_REPORT:
         incident = data["incident"]
+        # A rolled-back launch is no longer what serves the model: monitor what does (reporting.gather_extras).
+        now_serving = (data.get("extra") or {}).get("monitoring_now")
+        monitoring = now_serving if now_serving and now_serving.get("launch") else data["monitoring"]
         marks = [("began", incident["began_at"]), ("detected", incident["detected_at"]),
                  ("contained", incident["mitigated_at"]), ("resolved", incident["resolved_at"])]
         context.update(
             summary=executive_summary(data), residual=residual_risk(data),
             timeline_svg=pdf.svg_image(timeline_chart(data["timeline"], marks=marks)),
-            guardrails=_with_sparklines(data["monitoring"]["guardrails"]) if data["monitoring"] else [],
+            monitoring=monitoring,
+            guardrails=_with_sparklines(monitoring["guardrails"]) if monitoring else [],
             open_items=sum(1 for i in data["action_items"] if i["open"]),
             overdue_items=sum(1 for i in data["action_items"] if i["overdue"]))
     else:
         trend = data["trend"]
+        context.update(pack_summary(data))
         context.update(
             trend_svg=pdf.svg_image(duration_trend_svg(
                 [(t["detected_at"], t["time_to_detect"]) for t in trend if t["time_to_detect"] is not None],
@@ -265,13 +379,41 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
             "classification": classification(data)}
 
 
-def render(data: dict, *, generated_at=None, requested_by: str = "", audit_head=None) -> tuple[pdf.Pdf, str]:
+SOURCE_LABELS = {"computed": "Computed", "reported": "Reported", "overridden": "Reported, replacing the computed"}
+
+
+def metric_rows(metrics: list[tuple[str, object]], provenance: dict) -> list[dict]:
+    """Each metric with its label, its value with its unit, and where it came from."""
+    rows = []
+    for key, value in metrics:
+        source = provenance.get(key) or {"source": "reported", "text": "reported"}
+        shown = labels.with_unit(value, labels.metric_unit(key), digits=4) if isinstance(value, int | float) \
+            else str(value)
+        rows.append({"key": key, "label": labels.metric_label(key), "value": shown, "source": source["source"],
+                     "source_label": SOURCE_LABELS.get(source["source"], source["source"]), "text": source["text"]})
+    return rows
+
+
+def comparison_rows(comparison: list[dict]) -> list[dict]:
+    out = []
+    for row in comparison:
+        unit = labels.metric_unit(row["metric"])
+        change = labels.with_unit(row["change"], unit, digits=4)
+        out.append({"label": labels.metric_label(row["metric"]),
+                    "previous": labels.with_unit(row["previous"], unit, digits=4),
+                    "current": labels.with_unit(row["current"], unit, digits=4),
+                    "change": change if change.startswith("−") or change == "0" else "+" + change})
+    return out
+
+
+def render(data: dict, *, generated_at=None, requested_by: str = "", audit_head=None,
+           document_version: int | None = None, archival: bool = False) -> tuple[pdf.Pdf, str]:
     """Data to PDF in one step (the management command and the benchmark use the pieces too)."""
     digest = content_hash(data)
     doc = present(data, digest=digest, generated_at=generated_at or timezone.now(), requested_by=requested_by,
-                  audit_head=audit_head or chain_head())
-    return pdf.render_pdf(doc["template"], doc["context"], title=doc["title"],
-                          classification=doc["classification"]), digest
+                  audit_head=audit_head or chain_head(), document_version=document_version)
+    return pdf.render_pdf(doc["template"], doc["context"], title=doc["title"], classification=doc["classification"],
+                          archival=archival), digest
 
 
 # -- services ----------------------------------------------------------------------------------------------

@@ -60,6 +60,28 @@ def _subject(actor, kind: str, subject_id, params) -> tuple[LaunchRequest | None
     return None, incident, {}
 
 
+def _archival(params) -> tuple[dict | None, bool]:
+    """Split the archival option (PDF/A-3b instead of the default tagged PDF/UA-1) off the kind's own parameters."""
+    if not isinstance(params, dict) or "archival" not in params:
+        return params, False
+    params = dict(params)
+    archival = params.pop("archival")
+    if not isinstance(archival, bool):
+        raise ValidationFailed("archival is true (PDF/A-3b, for records kept for years) or false.",
+                               field="params.archival")
+    return params or None, archival
+
+
+def document_version(report: Report) -> int:
+    """The n-th report of its kind on its subject (for a pack: on its period): the version in the document's
+    identifier."""
+    same = Report.objects.filter(kind=report.kind, launch_id=report.launch_id, incident_id=report.incident_id,
+                                 pk__lte=report.pk)
+    if report.kind == K.GOVERNANCE_PACK:
+        same = same.filter(params__start=report.params.get("start"), params__end=report.params.get("end"))
+    return same.count()
+
+
 def _file_present(report: Report) -> bool:
     return bool(report.file) and report.file.storage.exists(report.file.name)
 
@@ -81,7 +103,10 @@ def request_report(*, actor, kind: str, subject_id=None, params=None, enqueue: b
     """Ask for a report; generation runs in a Celery task after commit. An identical request (same kind, subject,
     parameters and unchanged content, as the asker sees it) returns the existing report instead of a new one."""
     require(actor, "report.request")
+    params, archival = _archival(params)
     launch, incident, params = _subject(actor, kind, subject_id, params)
+    if archival:
+        params = {**params, "archival": True}
     data = gather(kind, viewer=actor, launch_id=getattr(launch, "pk", None),
                   incident_id=getattr(incident, "pk", None), params=params)
     digest = content_hash(data)
@@ -130,7 +155,8 @@ def generate_report(report_id: int) -> Report:
         audit.record("report.started", report, actor=SYSTEM, after={"attempt": report.attempts})
     data = gather(report.kind, viewer=_viewer(report), launch_id=report.launch_id, incident_id=report.incident_id,
                   params=report.params)
-    result, digest = render(data, requested_by=report.requested_by_label)
+    result, digest = render(data, requested_by=report.requested_by_label, document_version=document_version(report),
+                            archival=bool((report.params or {}).get("archival")))
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
         if report.status != ReportStatus.RUNNING:

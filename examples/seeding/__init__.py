@@ -16,7 +16,7 @@ POLICIES_IN_FORCE_DAYS = 500  # before the oldest story (E1, about nine months a
 
 
 def seed_all() -> str:
-    from examples.seeding import lending
+    from examples.seeding import lending, report_facts
     from readiness.notifications import suppressed
 
     # The people and the rules in force before every story: the stories' launches were opened under them.
@@ -27,6 +27,8 @@ def seed_all() -> str:
         ensure_default_policies()
     with suppressed():
         done = _tell(people)
+        with transaction.atomic():
+            report_facts.add_report_facts()
     return f"{len(people)} demo people; stories added: {', '.join(done) or 'none (already seeded)'}"
 
 

@@ -81,10 +81,14 @@ def model_with_version(*, slug, name, owner, tier, business_use, version, featur
 
 
 def attest_manual(launch, attester, evidence: dict | None = None):
+    """Attest every manual item, each with a link to its evidence document and that document's sha256."""
     evidence = evidence or {}
+    slug = launch.version.model.slug
     for item in launch.items.filter(kind=ItemKind.MANUAL).exclude(source=ItemSource.CONDITION):
-        services.attest_item(item, actor=attester, outcome="PASS",
-                             evidence_text=evidence.get(item.key, f"Reviewed; see the launch folder for {item.key}."))
+        url = f"https://evidence.example.com/{slug}/{launch.version.version}/{item.key}.pdf"
+        services.attest_item(item, actor=attester, outcome="PASS", evidence_url=url,
+                             evidence_sha256=digest(f"evidence:{url}"),
+                             evidence_text=evidence.get(item.key, f"Reviewed: {item.title.rstrip('.')}."))
     launch.refresh_from_db()
     return launch
 

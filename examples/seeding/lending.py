@@ -248,7 +248,8 @@ def _shape_e1_incident(incident, launch_day, dana, cole, lee, mara):
                 "one demographic segment and fell for another until Compliance noticed the pattern.",
         impact_text="Applications decided by 4.2 during sixteen days were affected. Every decision in the window "
                     "is being re-reviewed; applicants declined in the affected segment are offered a manual "
-                    "review. Figures below are illustrative of the shape, not audited values.",
+                    "review. Counts are from the decision-audit workpaper DA-031; approval-rate shifts are "
+                    "measured by segment.",
         impact_figures={"approval_rate_shift": [{"segment": "segment A", "shift_pct": 3.1},
                                                 {"segment": "segment B", "shift_pct": -4.2}]},
         members=[dana, cole, lee, mara])
@@ -361,7 +362,7 @@ def _register_v5(model, sam, create_version):
 def _create_relaunch(v5, sam):
     return services.create_launch(
         v5, actor=sam, title="Credit line 5.0 relaunch",
-        summary="Relaunch of the credit line model after the proxy incident, under the revised TIER_1 policy.",
+        summary="Relaunch of the credit line model after the proxy incident, under the revised Tier 1 policy.",
         options_considered="1. Relaunch without any third-party feature.\n2. Relaunch with the rebuilt device "
                            "feature after a proxy-risk assessment (chosen).\n3. Stay on 4.1.3 indefinitely.",
         expected_value="Recovers most of the approval-rate gain of 4.2 at equal expected loss, measured in a "
@@ -382,6 +383,8 @@ RELAUNCH_PLAN = {"stages": [
         {"metric": "approval_air", "comparator": ">=", "threshold": 0.8, "window_minutes": 1440,
          "failure_limit": 2, "action": "ROLLBACK"},
         {"metric": "null_rate_delta_max", "comparator": "<=", "threshold": 0.05, "window_minutes": 1440,
+         "failure_limit": 1, "action": "PAUSE"},
+        {"metric": "psi_device_trust_score", "comparator": "<=", "threshold": 0.1, "window_minutes": 1440,
          "failure_limit": 1, "action": "PAUSE"},
         {"metric": "psi_income", "comparator": "<=", "threshold": 0.2, "window_minutes": 1440,
          "failure_limit": 1, "action": "PAUSE"},

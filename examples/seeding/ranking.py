@@ -143,7 +143,8 @@ def e3_propensity_leakage(people):
     with as_of(start):
         rollouts.start_rollout(launch, actor=eli, now=start)
     observe(launch, eli, {"add_to_cart_delta_pct": lambda at: e3_add_to_cart(at, start),
-                          "p95_latency_ms": lambda at: 140}, every(start, start + minutes(60), minutes(1)))
+                          "p95_latency_ms": lambda at: 140, "decisions": lambda at: 820},
+            every(start, start + minutes(60), minutes(1)))
     incident = Incident.objects.get(launch=launch)
     detected = incident.detected_at
     with as_of(detected + minutes(2)):

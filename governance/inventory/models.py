@@ -63,6 +63,17 @@ class ModelVersion(models.Model):
     git_commit = models.CharField(max_length=40, blank=True, validators=[git_commit_validator])
     training_data_ref = models.CharField(max_length=300, blank=True)
     model_card = models.TextField(blank=True, help_text="Markdown.")
+    # Model risk management (MRM) documentation, printed in the launch dossier's model risk sections.
+    intended_use = models.TextField(blank=True, help_text="The decisions and population the version is built for.")
+    out_of_scope_use = models.TextField(blank=True, help_text="Uses the version must not be put to.")
+    methodology = models.TextField(blank=True, help_text="Algorithm, training and validation approach.")
+    limitations = models.TextField(blank=True, help_text="Known weaknesses and conditions where it may fail.")
+    training_data_sha256 = models.CharField(max_length=64, blank=True, validators=[sha256_validator],
+                                            help_text="sha256 of the training data snapshot named by the reference.")
+    fairness_group_attributes = models.JSONField(
+        default=dict, blank=True,
+        help_text="Which protected attribute each fairness group in an evaluation stands for, e.g. "
+                  '{"group_b": "race"}.')
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )

@@ -177,3 +177,42 @@ def update_feature(feature: Feature, *, actor, **changes) -> Feature:
     return locked
 
 
+
+
+MODEL_RISK_FIELDS = ("intended_use", "out_of_scope_use", "methodology", "limitations", "training_data_sha256",
+                     "fairness_group_attributes")
+
+
+def document_model_risk(version: ModelVersion, *, actor, **changes) -> ModelVersion:
+    """Record a version's model risk documentation: intended and out-of-scope use, methodology, limitations, the
+    training data's hash, and the protected attribute each fairness group stands for. Builders write it; Model Risk,
+    Compliance and Legal may too, since the documentation is theirs to challenge."""
+    if not can(actor, "feature.edit", version):
+        require(actor, "feature.assess_proxy_risk", version)
+    unknown = sorted(set(changes) - set(MODEL_RISK_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+    groups = changes.get("fairness_group_attributes")
+    if groups is not None:
+        attributes = set(version.model.protected_attributes or [])
+        if not isinstance(groups, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in groups.items()):
+            raise ValidationFailed("Map each group name to the protected attribute it stands for.",
+                                   field="fairness_group_attributes")
+        stray = sorted(v for v in groups.values() if attributes and v not in attributes)
+        if stray:
+            raise ValidationFailed(f"{stray[0]!r} is not a protected attribute this model monitors "
+                                   f"({', '.join(sorted(attributes))}).", field="fairness_group_attributes")
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+        before = snapshot(locked, MODEL_RISK_FIELDS)
+        for name, value in changes.items():
+            setattr(locked, name, value.strip() if isinstance(value, str) else value)
+        full_clean(locked)
+        after = snapshot(locked, MODEL_RISK_FIELDS)
+        if after == before:
+            return locked
+        locked.save(update_fields=[k for k in MODEL_RISK_FIELDS if before[k] != after[k]])
+        audit.record("version.documented", locked, actor=actor,
+                     before={k: v for k, v in before.items() if after[k] != v},
+                     after={k: v for k, v in after.items() if before[k] != v})
+    return locked

@@ -44,7 +44,10 @@ def test_every_seeded_row_survives_the_move_to_layers():
                                           requested_by_label="seed", content_hash="0" * 64, dedupe_key="1" * 64)
 
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
-    after = _rows()
+    # Tables added after the layers were split (and dropped by migrating back) are not part of the move.
+    old_tables = {m._meta.db_table for m in old_state.apps.get_models()}
+    before = {table: pks for table, pks in before.items() if table in old_tables}
+    after = {table: pks for table, pks in _rows().items() if table in old_tables}
     assert after.pop("governance_report") == before.pop("governance_report") | {old_report.pk}
     assert after == before
 

@@ -144,3 +144,20 @@ def test_model_card_markdown_is_sanitised(client, ds):
     body = client.get(version.model.get_absolute_url()).content.decode()
     assert "<strong>bold</strong>" in body
     assert "<script>alert" not in body and "javascript:" not in body
+
+
+def test_model_risk_documentation_maps_groups_only_to_attributes_the_model_monitors():
+    from governance.kernel.principals import SystemActor
+
+    version = ModelVersionFactory(model=MLModelFactory(protected_attributes=["race"]))
+    actor = SystemActor("tests")
+    with pytest.raises(ValidationFailed) as error:
+        services.document_model_risk(version, actor=actor, fairness_group_attributes={"group_a": "shoe size"})
+    assert error.value.field == "fairness_group_attributes"
+    with pytest.raises(ValidationFailed) as error:
+        services.document_model_risk(version, actor=actor, training_data_sha256="not-a-hash")
+    assert error.value.field == "training_data_sha256"
+    version = services.document_model_risk(version, actor=actor, intended_use="Credit line decisions.",
+                                           fairness_group_attributes={"group_a": "race"})
+    assert version.fairness_group_attributes == {"group_a": "race"}
+    assert AuditEvent.objects.filter(verb="version.documented").exists()

@@ -222,7 +222,7 @@ def stand_in_layout(monkeypatch):
     """Replace WeasyPrint's layout by a stand-in, for tests about records and rules rather than pages."""
     from reporting import pdf
 
-    def layout(html):
+    def layout(html, archival=False):
         return pdf.Pdf(content=b"%PDF-1.7 stand-in " + sha256_hex(html).encode(), page_count=1, layout_seconds=0.0)
 
     monkeypatch.setattr(pdf, "layout", layout)
@@ -305,7 +305,7 @@ def test_restricted_incident_report_is_classified_on_every_page(cast, django_cap
         assert RESTRICTED.upper() in page.upper()
     summary = pages[1]
     assert "Note 3 overdue action items" in summary
-    assert "Endorse the proposed change to the Tier 1 policy" in summary
+    assert "Endorse the proposed change to the Tier 1 (high risk) policy" in summary
 
 
 def test_governance_pack_lists_only_incidents_the_requester_may_see(cast, monkeypatch,
@@ -384,7 +384,7 @@ def test_a_failed_attempt_is_queued_again_and_the_retry_succeeds(cast, fast_layo
     report = queued(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     real, seen = reports.pdf.layout, []
 
-    def flaky(html):
+    def flaky(html, archival=False):
         seen.append(Report.objects.get(pk=report.pk).status)
         if len(seen) == 1:
             raise OSError("worker lost its connection mid-render")

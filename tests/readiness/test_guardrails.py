@@ -145,7 +145,7 @@ def test_stale_data_is_insufficient_not_passing():
     assert result.last_value == 0.2
     assert result.detail == (
         "no observations of ctr_delta_pct in the last 30 min; the latest was at "
-        "2025-03-04T12:01:00+00:00, 1 h 59 min ago"
+        "4 Mar 2025 12:01 UTC, 1 h 59 min ago"
     )
 
 
@@ -236,7 +236,7 @@ def test_dip_to_minus_0_6_held_rolls_back_after_over_thirty_minutes():
     assert at_31.breached_since == at(60)
     assert at_31.detail == (
         "ctr_delta_pct = -0.6 breaks ctr_delta_pct >= -0.5: 32 consecutive breaches since "
-        "2025-03-04T13:00:00+00:00, over 31 min (limit: 1 consecutive breach held over 30 min)"
+        "4 Mar 2025 13:00 UTC, over 31 min (limit: 1 consecutive breach held over 30 min)"
     )
     assert {s.state for s in states[60 + 31 :]} == {BREACHED}
 
@@ -255,7 +255,7 @@ def test_passing_detail_explains_what_is_still_needed():
     result = evaluate_guardrail(CTR, points, now=at(29))
     assert result.detail == (
         "ctr_delta_pct = -0.6 breaks ctr_delta_pct >= -0.5: 30 consecutive breaches since "
-        "2025-03-04T12:00:00+00:00, over 29 min; not breached until 1 consecutive breach held over 30 min"
+        "4 Mar 2025 12:00 UTC, over 29 min; not breached until 1 consecutive breach held over 30 min"
     )
 
 

@@ -1,0 +1,148 @@
+"""Endpoints to record an incident's impact and obligations: counts of decisions and customers affected, customer
+remediation, regulatory notifications, and the committee's asks. Thin: a serializer declares the input, a service
+in postmortems.obligations checks and writes; an incident the caller may not see answers 404."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from governance.kernel.idempotency import idempotent
+from governance.kernel.permissions import require
+
+from . import obligations
+from .api import _visible_or_404
+from .models import (
+    AffectedMeasure,
+    AskKind,
+    CommitteeAsk,
+    CustomerRemediation,
+    ImpactCount,
+    RegulatoryNotification,
+    RemediationStatus,
+)
+
+
+class ImpactCountIn(serializers.Serializer):
+    measure = serializers.ChoiceField(choices=AffectedMeasure.choices)
+    count = serializers.IntegerField(min_value=0, max_value=10**12, required=False)
+    source_detail = serializers.CharField(max_length=400, required=False, allow_blank=True)
+    count_from_observations = serializers.BooleanField(
+        default=False, help_text="Count decisions from the launch's 'decisions' observations instead of entering them.")
+
+    def validate(self, attrs):
+        if attrs["count_from_observations"]:
+            if attrs["measure"] != AffectedMeasure.DECISIONS:
+                raise serializers.ValidationError({"measure": "Only decisions can be counted from observations."})
+        elif attrs.get("count") is None:
+            raise serializers.ValidationError({"count": "Give the count, or ask for it to be counted from "
+                                                        "observations."})
+        return attrs
+
+
+class ImpactCountOut(serializers.ModelSerializer):
+    class Meta:
+        model = ImpactCount
+        fields = ["measure", "count", "source", "source_detail", "recorded_by", "recorded_at"]
+
+
+class RemediationIn(serializers.Serializer):
+    action = serializers.CharField(max_length=300)
+    customers = serializers.IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=RemediationStatus.choices, default=RemediationStatus.PLANNED)
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class RemediationOut(serializers.ModelSerializer):
+    class Meta:
+        model = CustomerRemediation
+        fields = ["id", "action", "customers", "status", "due_date", "completed_at"]
+
+
+class NotificationIn(serializers.Serializer):
+    recipient = serializers.CharField(max_length=200)
+    basis = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    due_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(required=False, allow_null=True)
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class NotificationOut(serializers.ModelSerializer):
+    class Meta:
+        model = RegulatoryNotification
+        fields = ["id", "recipient", "basis", "due_at", "sent_at", "reference"]
+
+
+class AskIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AskKind.choices)
+    text = serializers.CharField(max_length=2000)
+
+
+class AskOut(serializers.ModelSerializer):
+    class Meta:
+        model = CommitteeAsk
+        fields = ["id", "kind", "text", "created_by", "created_at"]
+
+
+def _incident(request, pk):
+    incident = _visible_or_404(request.user, pk)
+    require(request.user, "incident.edit", incident)
+    return incident
+
+
+class ImpactCountCreate(GenericAPIView):
+    serializer_class = ImpactCountOut
+
+    @extend_schema(request=ImpactCountIn, responses={201: ImpactCountOut})
+    @idempotent
+    def post(self, request, pk):
+        incident = _incident(request, pk)
+        data = ImpactCountIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values["count_from_observations"]:
+            row = obligations.count_affected_decisions(incident, actor=request.user)
+        else:
+            row = obligations.enter_affected_count(incident, actor=request.user, measure=values["measure"],
+                                                   count=values["count"],
+                                                   source_detail=values.get("source_detail", ""))
+        return Response(ImpactCountOut(row).data, status=201)
+
+
+class RemediationCreate(GenericAPIView):
+    serializer_class = RemediationOut
+
+    @extend_schema(request=RemediationIn, responses={201: RemediationOut})
+    @idempotent
+    def post(self, request, pk):
+        incident = _incident(request, pk)
+        data = RemediationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = obligations.add_remediation(incident, actor=request.user, **data.validated_data)
+        return Response(RemediationOut(row).data, status=201)
+
+
+class NotificationCreate(GenericAPIView):
+    serializer_class = NotificationOut
+
+    @extend_schema(request=NotificationIn, responses={201: NotificationOut})
+    @idempotent
+    def post(self, request, pk):
+        incident = _incident(request, pk)
+        data = NotificationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = obligations.add_notification(incident, actor=request.user, **data.validated_data)
+        return Response(NotificationOut(row).data, status=201)
+
+
+class AskCreate(GenericAPIView):
+    serializer_class = AskOut
+
+    @extend_schema(request=AskIn, responses={201: AskOut})
+    @idempotent
+    def post(self, request, pk):
+        incident = _incident(request, pk)
+        data = AskIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = obligations.add_incident_ask(incident, actor=request.user, **data.validated_data)
+        return Response(AskOut(row).data, status=201)
