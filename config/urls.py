@@ -1,16 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.health import healthz
 from dashboard.views import dashboard
-
-
-def healthz(request):
-    """Liveness for load balancers; also the baseline the gate benchmark compares against."""
-    return JsonResponse({"status": "ok"})
-
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
@@ -24,7 +18,10 @@ urlpatterns = [
     path("", include("reporting.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
 
-handler403 = "governance.kernel.web.permission_denied"
+handler400 = "governance.kernel.error_pages.bad_request"
+handler403 = "governance.kernel.error_pages.permission_denied"
+handler404 = "governance.kernel.error_pages.not_found"
+handler500 = "governance.kernel.error_pages.server_error"

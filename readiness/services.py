@@ -16,6 +16,7 @@ from governance.kernel.errors import Conflict, PermissionDenied, ValidationFaile
 from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, actor_label
 from governance.kernel.roles import Role
+from governance.kernel.throttling import confirm_password
 from governance.models import FeatureSource, ModelVersion, User
 from governance.policies.expressions import evaluate_rule, parse_rule
 from governance.policies.services import current_version
@@ -455,10 +456,11 @@ def on_features_changed(version: ModelVersion, *, actor) -> None:
 # -- sign-off --------------------------------------------------------------------------------------------
 
 def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password: str, content_hash: str,
-             conditions: str = "", dissent: str = "", comment: str = "") -> SignOff:
+             conditions: str = "", dissent: str = "", comment: str = "", request=None) -> SignOff:
     """Sign the current content of a launch as one role.
 
-    The signer holds the role and re-enters their password; the author cannot sign (separation of duties);
+    The signer holds the role and re-enters their password (throttled like logins, by account and by the
+    ``request``'s address when given); the author cannot sign (separation of duties);
     one person signs in one role per launch; the signature covers the content hash the signer reviewed,
     which must still be current."""
     if not isinstance(actor, User):
@@ -478,8 +480,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
         raise ValidationFailed("Dissent is recorded by a signer who approves despite disagreeing.", field="dissent")
     if not has_role(actor, role):
         raise PermissionDenied(f"You do not hold the {Role(role).label} role.")
-    if not password or not actor.check_password(password):
-        raise ValidationFailed("The password is not correct.", field="password")
+    confirm_password(actor, password, request=request)
     with transaction.atomic():
         launch = lock(launch)
         if launch.status != S.IN_REVIEW:

@@ -183,7 +183,8 @@ def sign(request, pk):
         try:
             services.sign_off(launch, actor=request.user, role=data["role"], decision=data["decision"],
                               password=data["password"], content_hash=data["content_hash"],
-                              conditions=data["conditions"], dissent=data["dissent"], comment=data["comment"])
+                              conditions=data["conditions"], dissent=data["dissent"], comment=data["comment"],
+                              request=request)
         except DomainError as error:
             form_error(form, error)
         else:

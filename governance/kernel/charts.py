@@ -15,6 +15,9 @@ plt.rcParams.update({
     "font.family": "DejaVu Sans", "font.size": 9, "axes.edgecolor": PALETTE["line"],
     "axes.labelcolor": PALETTE["ink"], "xtick.color": PALETTE["muted"], "ytick.color": PALETTE["muted"],
     "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "gatehouse",
+    # Labels are user data (group names, metric names): a "$" must be a dollar sign, never mathtext, which
+    # would fail to parse "a$x^$b" and take the page down with it.
+    "text.parse_math": False,
 })
 
 
