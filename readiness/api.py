@@ -270,9 +270,10 @@ class ObservationsCreate(GenericAPIView):
         return Response(result, status=201)
 
 
-AdvanceOut = inline_serializer("AdvanceOut", {
-    "status": serializers.CharField(), "stage": serializers.CharField(allow_null=True),
-    "actions": serializers.ListField(child=serializers.DictField(), required=False)})
+class AdvanceOut(serializers.Serializer):
+    status = serializers.CharField()
+    stage = serializers.CharField(allow_null=True)
+    actions = serializers.ListField(child=serializers.DictField(), required=False)
 
 
 class Advance(GenericAPIView):
