@@ -255,3 +255,4 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
 REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = "governance.kernel.input_guard.Pagination"
 HEALTH_CHECK_TIMEOUT_SECONDS = 2
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "governance.kernel.api_schema.AutoSchema"  # documents every error answer
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # one line per failure and per lockout, not per request

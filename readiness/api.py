@@ -18,10 +18,10 @@ from governance.kernel import input_guard
 from governance.kernel.errors import DomainError, PayloadTooLarge, ValidationFailed
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
-from governance.models import MLModel, ModelVersion, User
+from governance.models import MLModel, ModelVersion, RiskTier, User
 
 from . import evaluations, gate, selectors, services
-from .models import LaunchRequest
+from .models import LaunchRequest, LaunchStatus
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,21 @@ class LaunchIn(serializers.Serializer):
                                    help_text="Username of the launch's author (token calls; default: the model owner)")
 
 
+class LaunchFilterIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=LaunchStatus.choices, required=False)
+    tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
+
+
 class LaunchList(GenericAPIView):
     serializer_class = LaunchOut
 
-    @extend_schema(responses=LaunchOut(many=True))
+    @extend_schema(responses=LaunchOut(many=True), parameters=[LaunchFilterIn])
     def get(self, request):
         require(request.user, "launch.view")
-        qs = selectors.launch_list(status=request.query_params.get("status") or None,
-                                   tier=request.query_params.get("tier") or None)
+        filters = LaunchFilterIn(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        qs = selectors.launch_list(status=filters.validated_data.get("status"),
+                                   tier=filters.validated_data.get("tier"))
         model_ids = getattr(request.user, "model_ids", None)
         if model_ids is not None:
             qs = qs.filter(version__model_id__in=model_ids)

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 
 import pytest
 
@@ -165,3 +166,12 @@ def test_large_predictions_upload_reaches_the_parser_from_disk(api, author, sett
     response = api.post(f"/api/v1/launches/{launch.pk}/evaluations/", {"predictions": upload}, format="multipart")
     assert response.status_code == 201, response.content[:300]
     assert launch.evaluations.latest().source_rows == 2000
+
+
+def test_charts_carry_no_inline_styles_for_the_content_security_policy():
+    report = {"groups": [{"group": 'x style="fill: red"', "n": 100,
+                          "selection_rate": {"estimate": 0.5, "ci_low": 0.4, "ci_high": 0.6}}]}
+    svg = group_intervals_chart(report)
+    assert "<style" not in svg and not re.search(r'<[^>]* style="', svg)
+    assert 'x style="fill: red"  n=100</text>' in svg  # text content is left alone
+    assert 'stroke-linejoin="round"' in svg and 'fill="#' in svg
