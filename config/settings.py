@@ -263,3 +263,68 @@ CELERY_BEAT_SCHEDULE["anchor-audit-log"] = {"task": "governance.kernel.tasks.anc
                                             "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS)}
 # Signed-in pages and API answers are never kept by browsers or shared caches.
 MIDDLEWARE += ["governance.kernel.middleware.no_store_when_signed_in"]
+# ---------------------------------------------------------------------------------------------------------------
+# Hostile users and hostile input: login throttling, content security policy, API errors, bounded uploads.
+# Kept as one block so it merges cleanly beside other settings work.
+from datetime import timedelta  # noqa: E402
+
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["axes", "csp"]
+MIDDLEWARE = [
+    MIDDLEWARE[0],
+    "csp.middleware.CSPMiddleware",
+    "governance.kernel.input_guard.RejectNulBytesMiddleware",
+    *MIDDLEWARE[1:],
+    # Last, as django-axes requires: turns a lockout found during authentication into the lockout answer.
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account or address before checking a password
+    *AUTHENTICATION_BACKENDS,  # local passwords and single sign-on, as configured above
+]
+# Login and signature re-authentication share one count: LOGIN_FAILURE_LIMIT wrong passwords for an account, or
+# from one address, lock it for LOGIN_COOLOFF_MINUTES (an administrator can unlock sooner in the admin).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "governance.kernel.throttling.lockout_response"
+AXES_VERBOSE = False
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# A strict Content-Security-Policy: scripts and styles only from our own origin (or carrying the request's nonce);
+# charts are inline SVG drawn with presentation attributes, never style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# API error answers: JSON bodies over DATA_UPLOAD_MAX_MEMORY_SIZE get a JSON 413; uploads stream to a temporary
+# file beyond FILE_UPLOAD_MAX_MEMORY_SIZE, so a web worker never holds a large predictions file in memory.
+API_MAX_JSON_DEPTH = 32
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "governance.kernel.input_guard.JSONParser",
+    "governance.kernel.input_guard.FormParser",
+    "governance.kernel.input_guard.MultiPartParser",
+]
+REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = "governance.kernel.input_guard.Pagination"
+HEALTH_CHECK_TIMEOUT_SECONDS = 2
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "governance.kernel.api_schema.AutoSchema"  # documents every error answer
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # one line per failure and per lockout, not per request

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
@@ -10,6 +9,7 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.health import healthz
 from dashboard.views import dashboard
 from governance.kernel import sso
 
@@ -19,12 +19,6 @@ class SchemaView(SpectacularAPIView):
     application/yaml``): a browser shows JSON in the tab, where it would download an OpenAPI media type."""
 
     renderer_classes = [OpenApiJsonRenderer2, OpenApiJsonRenderer, OpenApiYamlRenderer, OpenApiYamlRenderer2]
-
-
-def healthz(request):
-    """Liveness for load balancers; also the baseline the gate benchmark compares against."""
-    return JsonResponse({"status": "ok"})
-
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
@@ -44,4 +38,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
 
-handler403 = "governance.kernel.web.permission_denied"
+handler400 = "governance.kernel.error_pages.bad_request"
+handler403 = "governance.kernel.error_pages.permission_denied"
+handler404 = "governance.kernel.error_pages.not_found"
+handler500 = "governance.kernel.error_pages.server_error"

@@ -7,4 +7,9 @@ class GovernanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from governance.kernel import checks  # noqa: F401 - registers the production-secrets system checks
+        from governance.kernel import (
+            checks,  # noqa: F401 - registers the production-secrets system checks
+            throttling,
+        )
+
+        throttling.connect()

@@ -28,7 +28,7 @@ class TimelineEventOut(serializers.ModelSerializer):
 
 class IncidentOut(serializers.ModelSerializer):
     models = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    launch = serializers.PrimaryKeyRelatedField(read_only=True)
+    launch = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     recurrence_of = serializers.SerializerMethodField()
     time_to_detect_seconds = serializers.SerializerMethodField()
     time_to_mitigate_seconds = serializers.SerializerMethodField()
@@ -123,17 +123,23 @@ def _visible_or_404(user, pk, queryset=None) -> Incident:
         raise Http404 from None
 
 
+class IncidentFilterIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+
+
 class IncidentListCreate(GenericAPIView):
     serializer_class = IncidentOut
 
     def get_queryset(self):
-        params = self.request.query_params
-        status = params.get("status")
-        severity = params.get("severity")
+        params = IncidentFilterIn(data=self.request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        status = params.validated_data.get("status")
+        severity = params.validated_data.get("severity")
         qs = selectors.visible_incidents(self.request.user).prefetch_related("models").order_by("-detected_at", "-pk")
-        if status in IncidentStatus.values:
+        if status:
             qs = qs.filter(status=status)
-        if severity in Severity.values:
+        if severity:
             qs = qs.filter(severity=severity)
         return qs
 

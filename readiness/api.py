@@ -1,23 +1,29 @@
 """Readiness API: launches, evaluations and the gate. Thin: parse, call a service, answer."""
 
 
+import logging
+
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from governance.kernel import signing
-from governance.kernel.errors import PayloadTooLarge, ValidationFailed
+from governance.kernel import input_guard, signing
+from governance.kernel.errors import DomainError, PayloadTooLarge, ValidationFailed
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
-from governance.models import MLModel, ModelVersion, User
+from governance.models import MLModel, ModelVersion, RiskTier, User
 
 from . import evaluations, gate, selectors, services
-from .models import LaunchRequest
+from .models import LaunchRequest, LaunchStatus
 
+log = logging.getLogger(__name__)
 
 class SignOffOut(serializers.Serializer):
     role = serializers.CharField()
@@ -68,15 +74,22 @@ class LaunchIn(serializers.Serializer):
                                    help_text="Username of the launch's author (token calls; default: the model owner)")
 
 
+class LaunchFilterIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=LaunchStatus.choices, required=False)
+    tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
+
+
 class LaunchList(GenericAPIView):
     serializer_class = LaunchOut
     queryset = LaunchRequest.objects.none()  # for the schema generator only; reads go through selectors
 
-    @extend_schema(operation_id="v1_launches_list", responses=LaunchOut(many=True))
+    @extend_schema(operation_id="v1_launches_list", responses=LaunchOut(many=True), parameters=[LaunchFilterIn])
     def get(self, request):
         require(request.user, "launch.view")
-        qs = selectors.launch_list(status=request.query_params.get("status") or None,
-                                   tier=request.query_params.get("tier") or None)
+        filters = LaunchFilterIn(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        qs = selectors.launch_list(status=filters.validated_data.get("status"),
+                                   tier=filters.validated_data.get("tier"))
         model_ids = getattr(request.user, "model_ids", None)
         if model_ids is not None:
             qs = qs.filter(version__model_id__in=model_ids)
@@ -129,15 +142,19 @@ class EvaluationIn(serializers.Serializer):
     current = serializers.FileField(required=False, help_text="CSV of recent serving feature values (drift)")
 
 
-def _read_upload(upload, field) -> bytes:
+def _read_upload(upload, field):
+    """The upload as the parser takes it: the path of the temporary file Django streamed it to, or the bytes of a
+    small upload kept in memory (FILE_UPLOAD_MAX_MEMORY_SIZE), so a large file is never read whole into a worker."""
     if upload.size > settings.MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"{field} is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}.",
                               field=field)
+    if hasattr(upload, "temporary_file_path"):
+        return upload.temporary_file_path()
     return upload.read()
 
 
 class EvaluationCreate(GenericAPIView):
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [input_guard.JSONParser, input_guard.MultiPartParser]
     serializer_class = EvaluationIn
 
     @extend_schema(request={"application/json": EvaluationIn, "multipart/form-data": EvaluationIn},
@@ -161,11 +178,9 @@ class EvaluationCreate(GenericAPIView):
             raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
         metrics = request.data.get("metrics") if "metrics" not in files else None
         if isinstance(metrics, str):
-            import json
-
             try:
-                metrics = json.loads(metrics)
-            except ValueError:
+                metrics = input_guard.loads(metrics)
+            except APIException:
                 raise ValidationFailed("metrics must be a JSON object.", field="metrics") from None
         metrics = dict(metrics or {}) if isinstance(metrics, dict) or metrics is None else metrics
         if not isinstance(metrics, dict):
@@ -190,12 +205,33 @@ GateOut = inline_serializer("GateVerdict", {
 
 
 class Gate(GenericAPIView):
+    """Fail closed, in JSON: a refused request (bad parameters, no credentials, no permission) is a 4xx like
+    anywhere in the API; anything else — the database down, an unexpected error — is a signed deny with the
+    reason ``internal_error`` and status 503, so a pipeline that checks either the status or the decision stops."""
+
     serializer_class = None
+
+    def handle_exception(self, exc):
+        if isinstance(exc, APIException | DomainError | Http404 | DjangoPermissionDenied):
+            return super().handle_exception(exc)
+        log.error("gate could not decide; denying", exc_info=exc)
+        params = {name: self.request.query_params.get(name, "")[:100] for name in ("model", "version", "stage")}
+        verdict = {"decision": "deny", **params, "launch": None, "status": None, "content_hash": None,
+                   "evaluated_at": timezone.now().isoformat(),
+                   "reasons": [{"code": "internal_error", "detail": "Gatehouse could not decide; denying by default."}]}
+        try:
+            verdict["receipt"] = gate.sign_receipt(verdict)
+        except Exception:
+            log.exception("gate receipt signing failed")
+            verdict["receipt"] = None
+        return Response(verdict, status=503, headers={"Retry-After": "30"})
 
     @extend_schema(parameters=[OpenApiParameter("model", str, required=True),
                                OpenApiParameter("version", str, required=True),
                                OpenApiParameter("stage", str, required=True)],
-                   responses={200: GateOut})
+                   responses={200: GateOut, 503: OpenApiResponse(GateOut, description=(
+                       "A deny with the reason internal_error: Gatehouse could not decide (e.g. its database is "
+                       "down). The body is a complete, signed verdict; retry later."))})
     def get(self, request):
         params = {}
         for name in ("model", "version", "stage"):
@@ -261,11 +297,16 @@ class ObservationsCreate(GenericAPIView):
         return Response(result, status=201)
 
 
-class Advance(GenericAPIView):
-    serializer_class = None
+class AdvanceOut(serializers.Serializer):
+    status = serializers.CharField()
+    stage = serializers.CharField(allow_null=True)
+    actions = serializers.ListField(child=serializers.DictField(), required=False)
 
-    @extend_schema(request=None, responses={200: inline_serializer("AdvanceOut", {
-        "status": serializers.CharField(), "stage": serializers.CharField()})})
+
+class Advance(GenericAPIView):
+    serializer_class = AdvanceOut
+
+    @extend_schema(request=None, responses={200: AdvanceOut})
     @idempotent
     def post(self, request, pk):
         from .rollouts import advance, start_rollout

@@ -17,7 +17,17 @@ from . import services
 from .models import Evaluation
 
 
-def _parse(parser, data: bytes, upload_field: str, **options):
+def _hash(digest, source) -> None:
+    """Add an upload to the source digest: bytes as they are, a file on disk in chunks (never whole in memory)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        digest.update(source)
+        return
+    with open(source, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+
+
+def _parse(parser, data, upload_field: str, **options):
     """Run a stats parser; its errors name a CSV column, or the whole file as the upload field."""
     try:
         return parser(data, **options)
@@ -26,14 +36,15 @@ def _parse(parser, data: bytes, upload_field: str, **options):
         raise ValidationFailed(error.message, field=field) from None
 
 
-def compute(launch, *, predictions: bytes | None = None, baseline: bytes | None = None,
-            current: bytes | None = None, metrics: dict | None = None, n_boot: int | None = None) -> dict:
+def compute(launch, *, predictions=None, baseline=None, current=None, metrics: dict | None = None,
+            n_boot: int | None = None) -> dict:
     """Metrics, report, source digest and row count for an evaluation of ``launch``. Submitted metrics win over
-    computed ones of the same name."""
+    computed ones of the same name. Each upload is bytes or the path of a file on disk (a large upload that
+    Django streamed to a temporary file), which the parser reads as a stream."""
     thresholds = launch.policy_version.thresholds
     computed, report, digest, rows = {}, {}, hashlib.sha256(), None
     if predictions is not None:
-        digest.update(predictions)
+        _hash(digest, predictions)
         # The model's protected attributes, when the file carries them as columns, are assessed
         # one by one and in intersection beside the `group` column.
         attributes = [str(a) for a in (launch.version.model.protected_attributes or []) if isinstance(a, str)]
@@ -48,8 +59,8 @@ def compute(launch, *, predictions: bytes | None = None, baseline: bytes | None 
         raise ValidationFailed("Drift needs both a baseline and a current file.",
                                field="current" if baseline is not None else "baseline")
     if baseline is not None:
-        digest.update(baseline)
-        digest.update(current)
+        _hash(digest, baseline)
+        _hash(digest, current)
         report["drift"] = drift_report(
             _parse(parse_feature_table, baseline, "baseline"), _parse(parse_feature_table, current, "current"),
             psi_act=thresholds.get("psi_act", 0.2), psi_watch=thresholds.get("psi_watch", 0.1),

@@ -522,11 +522,12 @@ def signing_refusal(launch: LaunchRequest, *, actor, signoffs=None) -> DomainErr
 
 def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password: str | None = None,
              content_hash: str, conditions: str = "", dissent: str = "", comment: str = "",
-             sso_proof: dict | None = None) -> SignOff:
+             sso_proof: dict | None = None, request=None) -> SignOff:
     """Sign the current content of a launch as one role.
 
-    The signer holds the role and confirms who they are (password, or a fresh authentication with the identity
-    provider for single-sign-on people); the author cannot sign (separation of duties);
+    The signer holds the role and confirms who they are (password, throttled like logins by account and by the
+    ``request``'s address, or a fresh authentication with the identity provider for single-sign-on people); the
+    author cannot sign (separation of duties);
     one person signs in one role per launch; the signature covers the content hash the signer reviewed,
     which must still be current."""
     if not isinstance(actor, User):
@@ -546,7 +547,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
         raise ValidationFailed("Dissent is recorded by a signer who approves despite disagreeing.", field="dissent")
     if not has_role(actor, role):
         raise PermissionDenied(f"You do not hold the {Role(role).label} role.")
-    confirmation = confirm_identity(actor, password=password, proof=sso_proof)
+    confirmation = confirm_identity(actor, password=password, proof=sso_proof, request=request)
     with transaction.atomic():
         launch = lock(launch)
         if launch.status != S.IN_REVIEW:

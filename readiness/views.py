@@ -193,7 +193,8 @@ def sign(request, pk):
             services.sign_off(launch, actor=request.user, role=data["role"], decision=data["decision"],
                               password=data.get("password"), sso_proof=sso_proof(request),
                               content_hash=data["content_hash"],
-                              conditions=data["conditions"], dissent=data["dissent"], comment=data["comment"])
+                              conditions=data["conditions"], dissent=data["dissent"], comment=data["comment"],
+                              request=request)
         except DomainError as error:
             form_error(form, error)
         else:

@@ -88,13 +88,19 @@ class VersionIn(serializers.Serializer):
     features = FeatureIn(many=True, required=False, default=list, max_length=2000)
 
 
+class ModelFilterIn(serializers.Serializer):
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
+
+
 class ModelListCreate(GenericAPIView):
     serializer_class = ModelOut
 
     def get_queryset(self):
-        return selectors.inventory(tier=self.request.query_params.get("risk_tier") or None)
+        filters = ModelFilterIn(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        return selectors.inventory(tier=filters.validated_data.get("risk_tier"))
 
-    @extend_schema(responses=ModelOut(many=True))
+    @extend_schema(responses=ModelOut(many=True), parameters=[ModelFilterIn])
     def get(self, request):
         require(request.user, "model.view")
         page = self.paginate_queryset(self.get_queryset())

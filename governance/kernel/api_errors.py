@@ -3,6 +3,8 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -45,6 +47,18 @@ def exception_handler(exc, context):
         if first["field"]:
             body["field"] = first["field"]
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"code": "payload_too_large", "detail": str(exc)}, status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"code": "invalid", "detail": str(exc) or "The request was refused."}, status=400)
+    if isinstance(exc, DataError):
+        # A value the database cannot represent (out of range, malformed) is the caller's input, not our fault.
+        log.warning("database refused a value: %s", exc)
+        return Response({"code": "invalid", "detail": "A value is out of range or cannot be stored."}, status=400)
+    if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
+        log.error("database unavailable: %s", exc)
+        return Response({"code": "unavailable", "detail": "The database is unavailable; try again shortly."},
+                        status=503, headers={"Retry-After": "30"})
     response = drf_exception_handler(exc, context)
     if response is not None:
         detail = response.data.get("detail") if isinstance(response.data, dict) else response.data

@@ -42,7 +42,8 @@ def sso_proof(request) -> dict | None:
 
 
 def confirm_identity(actor, *, password: str | None = None, proof: dict | None = None,
-                     local_needs_password: bool = True, now: datetime | None = None) -> Confirmation | None:
+                     local_needs_password: bool = True, now: datetime | None = None,
+                     request=None) -> Confirmation | None:
     """Check that ``actor`` just proved who they are; raise a ValidationFailed on ``password`` otherwise.
 
     Single-sign-on people need a provider authentication no older than ``SSO_REAUTH_MAX_AGE`` seconds, for their
@@ -71,6 +72,8 @@ def confirm_identity(actor, *, password: str | None = None, proof: dict | None =
         return Confirmation("identity provider", authenticated_at)
     if not local_needs_password:
         return None
-    if not password or not actor.check_password(password):
-        raise ValidationFailed("The password is not correct.", field="password")
+    # Throttled like logins (django-axes), by account and by the request's address.
+    from governance.kernel.throttling import confirm_password
+
+    confirm_password(actor, password, request=request)
     return Confirmation("password", now)

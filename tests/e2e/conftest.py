@@ -33,15 +33,32 @@ def browser():
         browser.close()
 
 
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => window.__cspViolation(
+    `${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile || document.URL}:${e.lineNumber}`));
+"""
+
+
 @pytest.fixture
-def page(browser, live_server, settings):
+def csp_violations():
+    """Every Content-Security-Policy violation any page reports (event or console message); must stay empty."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, settings, csp_violations):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.expose_function("__cspViolation", lambda text: csp_violations.append(text))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
+    page.on("console", lambda message: csp_violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
     page.set_default_timeout(15_000)
     yield page
     context.close()
+    assert not csp_violations, "pages reported Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture
