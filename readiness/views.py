@@ -2,6 +2,7 @@ from collections import OrderedDict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,6 +27,9 @@ from .forms import (
 from .models import ChecklistItem, ItemKind, ItemSource, LaunchRequest
 from .rollout_context import rollout_context
 
+# A bank's history holds tens of thousands of launches: the list shows them a page at a time.
+LAUNCHES_PER_PAGE = 50
+
 
 def _launch_or_404(pk):
     try:
@@ -38,12 +42,13 @@ def _launch_or_404(pk):
 def launch_list(request):
     form = LaunchFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    launches = list(selectors.launch_list(status=filters.get("status"), tier=filters.get("tier"),
-                                          q=filters.get("q")))
+    launches = selectors.launch_list(status=filters.get("status"), tier=filters.get("tier"), q=filters.get("q"))
     if filters.get("mine"):
-        launches = selectors.awaiting_signature(request.user, launches)
+        # only launches in review can await a signature: filter there before the per-person check
+        launches = selectors.awaiting_signature(request.user, launches.filter(status=LaunchStatus.IN_REVIEW))
+    page = Paginator(launches, LAUNCHES_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "readiness/launch_list.html", {
-        "form": form, "launches": launches, "can_create": can(request.user, "launch.create"),
+        "form": form, "page": page, "launches": page.object_list, "can_create": can(request.user, "launch.create"),
     })
 
 

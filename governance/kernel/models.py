@@ -6,6 +6,7 @@ to by their "app.Model" label only."""
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from governance.kernel.roles import Role
@@ -77,7 +78,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
-        indexes = [models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_idx"),
+            # A launch page lists the events about the launch and about what hangs off it (sign-offs, items,
+            # rollout), which carry the launch's id in ``after``; without this the page scans the whole log.
+            models.Index(KeyTransform("launch", "after"), name="audit_after_launch_idx"),
+        ]
 
     def __str__(self):
         return f"#{self.seq} {self.actor_label} {self.verb} {self.object_repr}"
