@@ -10,7 +10,7 @@ class RegistryConfig(AppConfig):
         from readiness.models import LaunchRequest
         from readiness.signals import launch_rolled_back, stage_entered
 
-        from . import receivers
+        from . import receivers, tasks  # noqa: F401 - tasks: registered in every process, found by name
 
         stage_entered.connect(receivers.stage_entered, sender=LaunchRequest, dispatch_uid="registry.stage_entered")
         launch_rolled_back.connect(receivers.launch_rolled_back, sender=LaunchRequest,

@@ -283,9 +283,7 @@ def _request(link, *, launch, alias, kind, target, reason, actor, error="") -> A
         "registered_model": link.registered_model, "alias": alias, "from": previous, "to": target, "kind": kind,
         "launch": launch.pk, "reason": actuation.reason, "superseded": superseded, "error": error or None})
     if not error:
-        from .tasks import apply_alias_change
-
-        transaction.on_commit(lambda: apply_alias_change.delay(actuation.pk), robust=True)
+        transaction.on_commit(lambda: _task("apply_alias_change").delay(actuation.pk), robust=True)
     return actuation
 
 
@@ -438,8 +436,14 @@ def receive_webhook(payload) -> RegistryLink | None:
         raise ValidationFailed("The event names no registered model.", field="data.name")
     link = RegistryLink.objects.filter(registered_model=name).first()
     if link is not None:
-        from .tasks import sync_registered_model
-
         link_id = link.pk
-        transaction.on_commit(lambda: sync_registered_model.delay(link_id), robust=True)
+        transaction.on_commit(lambda: _task("sync_registered_model").delay(link_id), robust=True)
     return link
+
+
+def _task(name: str):
+    """A registry Celery task, looked up by name: the task module calls these services, so importing it from
+    here would make a cycle."""
+    from celery import current_app
+
+    return current_app.tasks[f"registry.tasks.{name}"]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0005_move_report_to_reporting'),
+        ('governance', '0009_model_risk_documentation'),
     ]
 
     operations = [
