@@ -24,7 +24,7 @@ from .forms import (
     SignOffForm,
     WaiverForm,
 )
-from .models import ChecklistItem, ItemKind, ItemSource, LaunchRequest
+from .models import ChecklistItem, ItemKind, ItemSource, LaunchRequest, LaunchStatus
 from .rollout_context import rollout_context
 
 # A bank's history holds tens of thousands of launches: the list shows them a page at a time.
