@@ -1,7 +1,8 @@
 """Regenerate the README's screenshots from a running demo (python manage.py demo 127.0.0.1:8765).
 
-Uses Playwright with Debian's chromium and writes small palette PNGs to docs/screenshots/. The PDF page is
-rendered with render_report and pdftoppm. Run from the repository root: python docs/take_screenshots.py
+Uses Playwright with Debian's chromium and writes small palette PNGs to docs/screenshots/. The PDF page (the
+incident report's executive summary, page 2 after the cover) is rendered with render_report and pdftoppm. Run
+from the repository root: python docs/take_screenshots.py (DEMO_URL=http://127.0.0.1:PORT for another port).
 """
 
 import os
@@ -43,26 +44,34 @@ def main():
             page.click("button[type=submit]")
             page.wait_for_load_state()
 
-        def shot(name, full=False):
+        def shot(name, full=False, start=None, end=None):
+            """The viewport, the whole page, or the band of the page from selector start down to selector end."""
             path = tmp / f"{name}.png"
-            page.screenshot(path=str(path), full_page=full)
+            if start:
+                top = max(page.locator(start).bounding_box()["y"] - 24, 0)
+                bottom = page.locator(end).bounding_box()["y"] - 24
+                page.screenshot(path=str(path), full_page=True,
+                                clip={"x": 0, "y": top, "width": 1280, "height": bottom - top})
+            else:
+                page.screenshot(path=str(path), full_page=full)
             shots.append((path, OUT / f"{name}.png"))
 
         login("cole")
         shot("dashboard")
         page.goto(f"{BASE}/launches/?q=Recommender")
         page.click("text=Recommender 7.0 full rollout")
-        page.locator("#eval-h").scroll_into_view_if_needed()
-        shot("e4-inconclusive-fairness")
+        # The whole evaluation: verdicts, interval charts, the too-small segment and champion vs challenger.
+        shot("e4-inconclusive-fairness", start="#eval-h", end="#checklist-h")
         page.goto(f"{BASE}/incidents/?q=Device-metadata")
         page.click("text=Device-metadata feature")
         shot("e1-incident", full=True)
         page.goto(f"{BASE}/launches/?q=Homepage")
         page.click("text=Homepage ranking 3.0")
-        page.locator("#rollout-h").scroll_into_view_if_needed()
-        shot("e2-guardrails")
+        # From the top: the memo, the signatures with the recorded dissent, the plan and its guardrail charts.
+        shot("e2-guardrails", full=True)
         page.goto(f"{BASE}/policies/TIER_1/")
-        shot("tier1-policy")
+        # The policy as it stands and the changes the incident's action items made to it.
+        shot("tier1-policy", start="body", end="h2:has-text(\"Checklist template\")")
         browser.close()
     for source, target in shots:
         shrink(source, target)
