@@ -218,6 +218,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReportKindEnum": "reporting.models.ReportKind",
         "TimelineEventKindEnum": "postmortems.models.TimelineEvent.Kind",
+        "AskKindEnum": "postmortems.models.AskKind",
+        "CountSourceEnum": "postmortems.models.CountSource",
+        "FeatureSourceEnum": "governance.inventory.models.FeatureSource",
+        "IncidentStatusEnum": "postmortems.models.IncidentStatus",
+        "RemediationStatusEnum": "postmortems.models.RemediationStatus",
+        "ReportStatusEnum": "reporting.models.ReportStatus",
+        "LaunchStatusEnum": "readiness.models.LaunchStatus",
     },
 }
 

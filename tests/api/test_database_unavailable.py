@@ -76,7 +76,7 @@ def test_gate_denies_in_json_with_the_database_down(secret, django_db_blocker):
     body = response.json()
     assert body["decision"] == "deny" and [r["code"] for r in body["reasons"]] == ["internal_error"]
     assert body["model"] == "credit-line" and body["stage"] == "shadow"
-    assert gate.verify_receipt(body["receipt"])["decision"] == "deny"
+    assert gate.verify_receipt(body["receipt"]).verdict["decision"] == "deny"
 
 
 def test_other_api_calls_answer_json_503_with_the_database_down(django_db_blocker):

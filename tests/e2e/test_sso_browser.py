@@ -44,7 +44,7 @@ def test_sign_in_with_the_provider_and_step_up_before_signing(browser, live_serv
     assert page.locator("#reauth").inner_text().startswith("You confirmed who you are")
     page.check("input[name=decision][value=APPROVE]")
     page.click("button:has-text('Sign')")
-    page.wait_for_url(f"{base}/launches/{launch.pk}/")
+    page.wait_for_url(lambda url: f"/launches/{launch.pk}/" in url and "/sign/" not in url)
     signoff = SignOff.objects.get()
     assert signoff.signer.username == "cleo" and signoff.role == "COMPLIANCE"
     assert AuditEvent.objects.get(verb="signoff.given").after["confirmed_by"] == "identity provider"
