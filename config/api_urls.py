@@ -1,3 +1,5 @@
+"""The API's URLs under /api/v1/: each app's API views gathered in one place. Routing only, no logic."""
+
 from django.urls import include, path
 
 from governance.inventory import api as governance_api

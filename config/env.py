@@ -16,11 +16,14 @@ def env_str(name: str, default: str = "") -> str:
 
 
 def env_secret(name: str, default: str = "") -> str:
-    """``NAME`` or, when it is unset, the contents of the file named by ``NAME_FILE`` (container secrets)."""
+    """``NAME``, or the contents of the file named by ``NAME_FILE`` (container secrets); both set is refused,
+    since either choice would silently ignore a value someone configured."""
     value = os.environ.get(name)
+    path = os.environ.get(f"{name}_FILE")
+    if value and path:
+        raise ImproperlyConfigured(f"Both {name} and {name}_FILE are set; set only one of them.")
     if value:
         return value
-    path = os.environ.get(f"{name}_FILE")
     if path:
         try:
             return Path(path).read_text().strip()

@@ -72,7 +72,7 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), BASE_DIR)}
+DATABASES = {"default": database_from_url(env_secret("DATABASE_URL", "sqlite:///db.sqlite3"), BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "governance.User"
 
@@ -90,9 +90,7 @@ LOGOUT_REDIRECT_URL = "login"
 OIDC_ISSUER = env_str("OIDC_ISSUER").rstrip("/")
 OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "your identity provider")
 OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID")
-OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
-if not OIDC_RP_CLIENT_SECRET and env_str("OIDC_CLIENT_SECRET_FILE"):
-    OIDC_RP_CLIENT_SECRET = Path(env_str("OIDC_CLIENT_SECRET_FILE")).read_text().strip()
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET")
 OIDC_RP_SCOPES = " ".join(env_list("OIDC_SCOPES", ["openid", "email", "profile"]))
 OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
@@ -164,15 +162,16 @@ X_FRAME_OPTIONS = "DENY"
 SILENCED_SYSTEM_CHECKS = ["security.W008"] if not SECURE_SSL_REDIRECT else []
 
 # E-mail
-globals().update(email_from_url(env_str("EMAIL_URL", "console://")))
+globals().update(email_from_url(env_secret("EMAIL_URL", "console://")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Gatehouse <gatehouse@localhost>")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 # Celery: no broker configured means tasks run in-process, so a first run needs no services.
-CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL", "")
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or "memory://localhost/"
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
+CELERY_RESULT_BACKEND = env_secret("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -240,8 +239,8 @@ LOGGING = {
 
 # MLflow Model Registry: unset MLFLOW_TRACKING_URI turns the integration off (the demo needs none of it).
 MLFLOW_TRACKING_URI = env_str("MLFLOW_TRACKING_URI", "")
-MLFLOW_TRACKING_TOKEN = env_str("MLFLOW_TRACKING_TOKEN", "")
-MLFLOW_WEBHOOK_SECRET = env_str("MLFLOW_WEBHOOK_SECRET", "")
+MLFLOW_TRACKING_TOKEN = env_secret("MLFLOW_TRACKING_TOKEN", "")
+MLFLOW_WEBHOOK_SECRET = env_secret("MLFLOW_WEBHOOK_SECRET", "")
 MLFLOW_TIMEOUT_SECONDS = env_int("MLFLOW_TIMEOUT_SECONDS", 5)
 
 # Reports

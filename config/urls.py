@@ -1,3 +1,5 @@
+"""The site's URLs: each app's pages, sign-in, the admin, the API and its schema. Routing only, no logic."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

@@ -1,3 +1,5 @@
+"""WSGI entry point (gunicorn); refuses to start outside development mode without production secrets."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -1,3 +1,5 @@
+"""The dashboard app's configuration."""
+
 from django.apps import AppConfig
 
 

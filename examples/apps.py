@@ -1,3 +1,5 @@
+"""The examples app's configuration."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,8 @@
+"""The Django admin for the governance app's models: people and roles, the inventory, API tokens and
+read-only views of the audit log and the tier policies (a policy change is proposed and approved through
+the policy services). Only Django imports this module.
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 

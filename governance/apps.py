@@ -1,3 +1,7 @@
+"""The governance app's configuration: registers the production-secrets checks and the login throttling
+signals. It may not connect anything from a higher layer.
+"""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""URLs of the incidents API (incidents, timelines, obligations). Routing only."""
+
 from django.urls import path
 
 from . import api, obligations_api

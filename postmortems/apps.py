@@ -1,3 +1,7 @@
+"""The postmortems app's configuration: opens an incident when readiness signals a rollback. May connect
+only to signals of its own layer or below.
+"""
+
 from django.apps import AppConfig
 
 

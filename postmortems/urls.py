@@ -1,3 +1,5 @@
+"""URLs of the incident and postmortem pages. Routing only."""
+
 from django.urls import path
 
 from . import views

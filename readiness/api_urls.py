@@ -1,3 +1,5 @@
+"""URLs of the readiness API (the gate, receipt keys, launches). Routing only."""
+
 from django.urls import path
 
 from . import api

@@ -1,3 +1,7 @@
+"""The readiness app's configuration: connects to the inventory's signals. May connect only to signals
+of its own layer or below.
+"""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,7 @@
+"""The launch panels the dashboard shows (awaiting my signature, in review, rolling out), read through the
+selectors. Readiness layer: the dashboard imports this, never the other way round.
+"""
+
 from django.urls import reverse
 
 from . import selectors

@@ -1,3 +1,7 @@
+"""Forms for the launch pages: they parse and validate input only; the readiness services decide and
+write. May not import above the readiness layer.
+"""
+
 from django import forms
 
 from governance.kernel.roles import Role

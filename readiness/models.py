@@ -1,3 +1,10 @@
+"""Launch requests and what hangs off them: checklist items and their attestations, waivers, sign-offs,
+evaluations, rollout plans and stages, guardrails and observations, with their status choices.
+
+Rows are written only by the readiness services. May import the governance layers, never anything above
+readiness.
+"""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q

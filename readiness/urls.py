@@ -1,3 +1,5 @@
+"""URLs of the launch pages and rollout actions. Routing only."""
+
 from django.urls import path
 
 from . import rollout_views, views

@@ -1,3 +1,7 @@
+"""The launch pages: parse the request, call a readiness service or selector, render or redirect. No
+rule is decided here. May not import above the readiness layer.
+"""
+
 from collections import OrderedDict
 
 from django.contrib import messages

@@ -1,3 +1,5 @@
+"""The Django admin for the registry's models, read-only: rows change only through the registry services."""
+
 from django.contrib import admin
 
 from .models import AliasActuation, AliasMapping, AliasState, RegistryLink, SyncedVersion

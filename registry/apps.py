@@ -1,3 +1,7 @@
+"""The registry app's configuration: connects alias actuation to readiness's stage and rollback signals
+and registers its tasks.
+"""
+
 from django.apps import AppConfig
 
 

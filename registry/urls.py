@@ -1,3 +1,5 @@
+"""URLs of the registry: the MLflow webhook. Routing only."""
+
 from django.urls import path
 
 from . import views

@@ -1,3 +1,5 @@
+"""The MLflow webhook endpoint: verify the signature, then hand the payload to the registry services."""
+
 import json
 
 from django.conf import settings

@@ -1,3 +1,5 @@
+"""The reporting app's configuration: registers the report task in every process."""
+
 from django.apps import AppConfig
 
 

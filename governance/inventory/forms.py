@@ -1,3 +1,7 @@
+"""Forms for the inventory pages (models, versions, features, the inventory filter). They parse and
+validate input only; the inventory services write. May not import above the inventory layer.
+"""
+
 from django import forms
 
 from governance.inventory.models import Feature, MLModel, ModelVersion, RiskTier

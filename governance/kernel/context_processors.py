@@ -1,3 +1,7 @@
+"""Template context for every page: the signed-in person's roles, for the navigation. Kernel layer: imports
+nothing above it.
+"""
+
 from governance.kernel.permissions import roles_of
 from governance.kernel.roles import Role
 

@@ -1,3 +1,7 @@
+"""Middleware of the kernel layer: ``Cache-Control: no-store`` for signed-in answers. Imports nothing
+above the kernel.
+"""
+
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 

@@ -1,3 +1,5 @@
+"""The roles a person can hold, as choices. Kernel layer: imports Django only."""
+
 from django.db import models
 
 

@@ -1,3 +1,5 @@
+"""Celery tasks of the kernel: the periodic anchor of the audit chain. Imports nothing above the kernel."""
+
 import logging
 
 from celery import shared_task

@@ -1,3 +1,8 @@
+"""Template filters and tags for every page: Markdown, durations, hashes, role and status labels, numbers
+and percentages. Formatting only, through ``governance.kernel.formatting``; no queries, and nothing
+above the kernel is imported.
+"""
+
 from django import template
 from django.utils.html import format_html_join
 

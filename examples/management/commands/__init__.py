@@ -1,0 +1,1 @@
+"""``demo``, ``seed_examples`` and ``generate_scale_data``."""

@@ -1,3 +1,7 @@
+"""``manage.py demo``: migrate, seed the documented examples, print the tour and serve. Runs in
+development mode (``manage.py`` sets ``GATEHOUSE_DEV`` for it).
+"""
+
 import threading
 
 from django.conf import settings

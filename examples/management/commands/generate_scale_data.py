@@ -1,3 +1,7 @@
+"""``manage.py generate_scale_data``: fill an empty database with years of history for the scale
+benchmark (``examples.scale``).
+"""
+
 import time
 
 from django.core.management.base import BaseCommand, CommandError

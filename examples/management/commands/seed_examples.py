@@ -1,3 +1,5 @@
+"""``manage.py seed_examples``: create the demo people and the documented stories; idempotent."""
+
 from django.core.management.base import BaseCommand
 
 from examples.seed import seed_all

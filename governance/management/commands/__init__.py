@@ -1,0 +1,1 @@
+"""Commands for API tokens and the audit log's anchors and verification."""

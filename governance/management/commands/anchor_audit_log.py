@@ -1,3 +1,7 @@
+"""``manage.py anchor_audit_log``: write the audit chain's head to the anchor directory. A thin shell
+over ``governance.kernel.anchors``; may not import above the governance layers.
+"""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.kernel.anchors import AnchorError, write_anchor

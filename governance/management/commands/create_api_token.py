@@ -1,3 +1,7 @@
+"""``manage.py create_api_token``: issue an API token through the kernel's service and print its secret
+once. May not import above the governance layers.
+"""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.inventory.models import MLModel

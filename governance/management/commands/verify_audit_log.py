@@ -1,3 +1,7 @@
+"""``manage.py verify_audit_log``: recompute the audit chain and check it against every anchor. Reads
+only; may not import above the governance layers.
+"""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime

@@ -1,0 +1,1 @@
+"""Commands for rollouts and the gate's receipt signing keys."""

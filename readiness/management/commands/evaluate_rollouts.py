@@ -1,3 +1,7 @@
+"""``manage.py evaluate_rollouts``: what the periodic task runs, once, with its summary. May not import
+above the readiness layer.
+"""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from readiness.rollouts import evaluate_rollouts

@@ -1,3 +1,7 @@
+"""``manage.py generate_signing_key``: make a new Ed25519 receipt signing key and print it. Writes nothing
+to the database.
+"""
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management.base import BaseCommand
 

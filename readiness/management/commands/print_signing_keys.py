@@ -1,3 +1,5 @@
+"""``manage.py print_signing_keys``: the public keys that verify gate receipts. Reads only."""
+
 import json
 
 from django.core.management.base import BaseCommand

@@ -1,3 +1,7 @@
+"""``manage.py verify_gate_receipt``: check a receipt's signature and expiry and print its verdict. Reads
+only; may not import above the readiness layer.
+"""
+
 import json
 import sys
 from pathlib import Path

@@ -1,0 +1,1 @@
+"""Commands that link models to MLflow, map aliases and sync."""

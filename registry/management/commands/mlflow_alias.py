@@ -1,3 +1,7 @@
+"""``manage.py mlflow_alias``: map a tier's rollout stage to an MLflow alias, or list the mappings,
+through the registry services.
+"""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.kernel.errors import DomainError

@@ -1,3 +1,7 @@
+"""``manage.py mlflow_link``: link a Gatehouse model to a registered model in MLflow, through the registry
+services.
+"""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.kernel.errors import DomainError

@@ -1,3 +1,7 @@
+"""``manage.py sync_mlflow``: bring new MLflow versions in, check aliases and retry alias changes, through
+the registry services.
+"""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.kernel.errors import DomainError

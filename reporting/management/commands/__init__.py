@@ -1,0 +1,1 @@
+"""Commands that render a report and verify postmortem timelines."""
