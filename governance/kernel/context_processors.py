@@ -1,8 +1,10 @@
+from django.http import HttpRequest
+
 from governance.kernel.permissions import roles_of
 from governance.kernel.roles import Role
 
 
-def navigation(request):
+def navigation(request: HttpRequest) -> dict[str, list[str]]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
