@@ -9,6 +9,7 @@ with the key's id, ``issued_at`` and ``valid_until``; anyone checks it with the 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
@@ -33,19 +34,20 @@ S = LaunchStatus
 CLEARED = {S.APPROVED, S.ROLLING_OUT, S.LAUNCHED}
 
 
-def _reason(code: str, detail: str) -> dict:
+def _reason(code: str, detail: str) -> dict[str, str]:
     return {"code": code, "detail": detail}
 
 
-def _launch_row(model: str, version: str):
+def _launch_row(model: str, version: str) -> dict[str, Any] | None:
     """The launch that governs model/version (the newest that was not withdrawn), as plain values."""
-    return (LaunchRequest.objects.filter(version__model__slug=model, version__version=version)
+    row = (LaunchRequest.objects.filter(version__model__slug=model, version__version=version)
             .exclude(status=S.WITHDRAWN).order_by("-created_at", "-pk")
             .values("pk", "status", "content_hash", "required_roles", "rollback_reason",
                     "plan__current_stage__position", "plan__current_stage__name").first())
+    return None if row is None else dict(row)
 
 
-def _explain_missing(model: str, version: str) -> dict:
+def _explain_missing(model: str, version: str) -> dict[str, str]:
     if not MLModel.objects.filter(slug=model).exists():
         return _reason("unknown_model", f"No model {model!r} in the inventory.")
     if not ModelVersion.objects.filter(model__slug=model, version=version).exists():
@@ -53,13 +55,13 @@ def _explain_missing(model: str, version: str) -> dict:
     return _reason("no_launch", f"No launch request exists for {model} {version}.")
 
 
-def evaluate(model: str, version: str, stage: str, *, now=None) -> dict:
+def evaluate(model: str, version: str, stage: str, *, now: datetime | None = None) -> dict[str, Any]:
     """The verdict without the receipt (see ``decide``). Reads plain values in four queries on the common path:
     the launch, its signatures, its blocking items that are not passing (with any valid waiver), its stages."""
     now = now or timezone.now()
-    verdict = {"decision": "deny", "model": model, "version": version, "stage": stage, "launch": None,
-               "status": None, "reasons": [], "content_hash": None, "evaluated_at": now}
-    reasons = verdict["reasons"]
+    reasons: list[dict[str, str]] = []
+    verdict: dict[str, Any] = {"decision": "deny", "model": model, "version": version, "stage": stage,
+                               "launch": None, "status": None, "reasons": reasons, "content_hash": None, "evaluated_at": now}
     launch = _launch_row(model, version)
     if launch is None:
         reasons.append(_explain_missing(model, version))
@@ -98,7 +100,7 @@ def evaluate(model: str, version: str, stage: str, *, now=None) -> dict:
 
     stages = dict(RolloutStage.objects.filter(plan__launch_id=pk).values_list("name", "position"))
     if stage not in stages:
-        known = ", ".join(sorted(stages, key=stages.get)) or "none"
+        known = ", ".join(sorted(stages, key=stages.__getitem__)) or "none"
         reasons.append(_reason("unknown_stage", f"The rollout plan has no stage {stage!r} (stages: {known})."))
     elif status != S.LAUNCHED:
         rolling = status == S.ROLLING_OUT and launch["plan__current_stage__position"] is not None
@@ -115,7 +117,7 @@ def evaluate(model: str, version: str, stage: str, *, now=None) -> dict:
 RECEIPT_TYPE = "gatehouse-gate-receipt+jws"
 
 
-def sign_receipt(verdict: dict, *, now=None) -> str:
+def sign_receipt(verdict: dict[str, Any], *, now: datetime | None = None) -> str:
     """The verdict (reasons as codes), when it was issued and until when a deploy step may rely on it."""
     now = now or timezone.now()
     payload = {**verdict, "reasons": [r["code"] for r in verdict["reasons"]], "issued_at": now,
@@ -128,7 +130,7 @@ class ReceiptCheck:
     """``status`` is ``valid``, ``expired`` (the signature holds but ``valid_until`` has passed) or ``invalid``."""
 
     status: str
-    verdict: dict | None = None
+    verdict: dict[str, Any] | None = None
     kid: str | None = None
     key_status: str | None = None
     reason: str = ""
@@ -138,7 +140,8 @@ class ReceiptCheck:
         return self.status == "valid"
 
 
-def verify_receipt(receipt: str, *, keys: dict | None = None, now=None) -> ReceiptCheck:
+def verify_receipt(receipt: str, *, keys: dict[str, signing.PublishedKey] | None = None,
+                   now: datetime | None = None) -> ReceiptCheck:
     """Check a receipt against published keys (this Gatehouse's, active and retired, unless ``keys`` is given)."""
     keys = keys if keys is not None else signing.keyring().published
     try:
@@ -154,8 +157,9 @@ def verify_receipt(receipt: str, *, keys: dict | None = None, now=None) -> Recei
     return ReceiptCheck("valid", verdict, key.kid, key.status)
 
 
-def decide(model: str, version: str, stage: str) -> dict:
+def decide(model: str, version: str, stage: str) -> dict[str, Any]:
     """The gate's full answer. Any failure inside is a deny: Gatehouse never allows what it cannot decide."""
+    verdict: dict[str, Any]
     try:
         verdict = evaluate(model, version, stage)
     except Exception:  # fail closed, by design

@@ -10,7 +10,7 @@ records it as ``effective_at`` beside the moment the row was actually written (`
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ def now() -> datetime:
     return _effective.get() or timezone.now()
 
 
-def today():
+def today() -> date:
     """The local date of the act being performed."""
     return timezone.localtime(now()).date()
 

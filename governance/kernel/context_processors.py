@@ -1,12 +1,13 @@
 """Template context for every page: the signed-in person's roles, for the navigation. Kernel layer: imports
 nothing above it.
 """
+from django.http import HttpRequest
 
 from governance.kernel.permissions import roles_of
 from governance.kernel.roles import Role
 
 
-def navigation(request):
+def navigation(request: HttpRequest) -> dict[str, list[str]]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}

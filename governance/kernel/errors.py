@@ -14,7 +14,7 @@ class DomainError(Exception):
         if code:
             self.code = code
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         body = {"code": self.code, "detail": self.message}
         if self.field:
             body["field"] = self.field

@@ -2,7 +2,7 @@
 
 import markdown as md
 import nh3
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "code", "pre",
@@ -11,7 +11,7 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 
 
-def render_markdown(text: str):
+def render_markdown(text: str) -> SafeString:
     html = md.markdown(text or "", extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
     clean = nh3.clean(
         html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},

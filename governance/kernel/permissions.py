@@ -5,8 +5,12 @@ API tokens by scope and, when the token is limited to some models, by the object
 Object rules (restricted incidents, separation of duties) live here too, so no caller re-implements them.
 """
 
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+
 from governance.kernel.errors import PermissionDenied
-from governance.kernel.principals import SystemActor, TokenPrincipal
+from governance.kernel.principals import Requester, SystemActor, TokenPrincipal
 from governance.kernel.roles import Role
 
 R = Role
@@ -17,7 +21,7 @@ EVERYONE = frozenset(Role.values)
 PRIVILEGED_INCIDENT_ROLES = frozenset({R.LEGAL, R.COMPLIANCE})
 
 # action -> (roles that may do it, API token scope that may do it or None)
-RULES: dict[str, tuple[frozenset, str | None]] = {
+RULES: dict[str, tuple[frozenset[str], str | None]] = {
     "model.view": (EVERYONE, "models:read"),
     "model.create": (BUILDERS, "models:write"),
     "model.edit": (BUILDERS, "models:write"),
@@ -52,34 +56,36 @@ RULES: dict[str, tuple[frozenset, str | None]] = {
 }
 
 
-def roles_of(user) -> frozenset:
+def roles_of(user: Requester) -> frozenset[Role]:
     """The roles a person holds, fetched once per request and cached on the user object."""
-    if user is None or not getattr(user, "is_authenticated", False) or isinstance(user, TokenPrincipal | SystemActor):
+    if user is None or not getattr(user, "is_authenticated", False) or isinstance(user, TokenPrincipal | SystemActor | AnonymousUser):
         return frozenset()
     cached = getattr(user, "_gatehouse_roles", None)
     if cached is None:
         cached = frozenset(Role(r) for r in user.memberships.values_list("role", flat=True))
-        user._gatehouse_roles = cached
-    return cached
+        user._gatehouse_roles = cached  # type: ignore[attr-defined]  # a per-request cache on the User object
+    roles: frozenset[Role] = cached
+    return roles
 
 
-def has_role(user, role) -> bool:
+def has_role(user: Requester, role: str) -> bool:
     return Role(role) in roles_of(user)
 
 
-def governed_model_id(obj):
+def governed_model_id(obj: Any) -> int | None:
     """The MLModel an object belongs to, for token model limits (None when not model-bound)."""
     if obj is None:
         return None
     getter = getattr(obj, "governed_model_id", None)
     if getter is not None:
-        return getter
+        return int(getter)
     if obj._meta.model_name == "mlmodel":
-        return obj.pk
-    return getattr(obj, "model_id", None)
+        return int(obj.pk)
+    model_id = getattr(obj, "model_id", None)
+    return None if model_id is None else int(model_id)
 
 
-def _object_rule(actor, action: str, obj) -> bool:
+def _object_rule(actor: Requester, action: str, obj: Any) -> bool:
     """Object-level rules that hold whatever the role."""
     if obj is None:
         return True
@@ -91,7 +97,7 @@ def _object_rule(actor, action: str, obj) -> bool:
     return True
 
 
-def incident_visible_to(actor, incident) -> bool:
+def incident_visible_to(actor: Requester, incident: Any) -> bool:
     """A restricted incident is visible only to its named members and to Legal and Compliance."""
     if not getattr(incident, "restricted", False):
         return True
@@ -107,7 +113,7 @@ def incident_visible_to(actor, incident) -> bool:
     return actor.pk in member_ids
 
 
-def can(actor, action: str, obj=None) -> bool:
+def can(actor: Requester, action: str, obj: Any = None) -> bool:
     if action not in RULES:
         raise KeyError(f"unknown action {action!r}")
     roles, scope = RULES[action]
@@ -127,12 +133,12 @@ def can(actor, action: str, obj=None) -> bool:
     return allowed and _object_rule(actor, action, obj)
 
 
-def require(actor, action: str, obj=None, *, message: str | None = None) -> None:
+def require(actor: Requester, action: str, obj: Any = None, *, message: str | None = None) -> None:
     if not can(actor, action, obj):
         raise PermissionDenied(message or _denial_message(actor, action))
 
 
-def _denial_message(actor, action: str) -> str:
+def _denial_message(actor: Requester, action: str) -> str:
     roles, scope = RULES[action]
     what = action.replace(".", " ").replace("_", " ")
     if isinstance(actor, TokenPrincipal):

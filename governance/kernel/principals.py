@@ -1,15 +1,23 @@
 """Who is acting: a person, an API token, or the system itself (periodic tasks)."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from governance.kernel.models import ApiToken, User
 
 
 @dataclass(frozen=True)
 class TokenPrincipal:
     """The request.user of an API call authenticated by token. Scopes and model limits come from the token."""
 
-    token: object  # governance.models.ApiToken
-    scopes: frozenset = field(default_factory=frozenset)
-    model_ids: frozenset | None = None  # None: every model
+    token: ApiToken
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    model_ids: frozenset[int] | None = None  # None: every model
 
     is_authenticated = True
     is_anonymous = False
@@ -27,7 +35,7 @@ class TokenPrincipal:
     def username(self) -> str:
         return self.label
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.label
 
 
@@ -46,20 +54,25 @@ class SystemActor:
     def label(self) -> str:
         return f"system:{self.name}"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.label
 
 
-def actor_label(actor) -> str:
+# Whoever a service acts for. Services take an Actor; permission questions also accept the anonymous visitor
+# (and None, read as nobody) because views ask them before anyone has signed in.
+Actor: TypeAlias = "User | TokenPrincipal | SystemActor"
+Requester: TypeAlias = "Actor | AnonymousUser | None"
+
+
+def actor_label(actor: Actor | None) -> str:
     if actor is None:
         return "system:gatehouse"
-    label = getattr(actor, "label", None)
-    if label:
-        return label
+    if isinstance(actor, TokenPrincipal | SystemActor):
+        return actor.label
     return actor.get_username()
 
 
-def actor_user(actor):
+def actor_user(actor: Actor | None) -> User | None:
     """The User row behind an actor, or None for tokens and the system."""
     if actor is None or isinstance(actor, TokenPrincipal | SystemActor):
         return None

@@ -2,31 +2,33 @@
 writes and audits. Also the two helpers every service uses to validate and to describe a row in the audit log."""
 
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from governance.kernel import audit
 from governance.kernel.canonical import sha256_hex
 from governance.kernel.errors import Conflict, ValidationFailed
 from governance.kernel.models import ApiToken, RoleMembership, User
-from governance.kernel.principals import SystemActor
+from governance.kernel.principals import Actor, SystemActor
 from governance.kernel.roles import Role
 
 
-def full_clean(instance, *, exclude=None) -> None:
+def full_clean(instance: Model, *, exclude: Iterable[str] | None = None) -> None:
     """Run Django's field validation and turn the first problem into a ValidationFailed naming the field."""
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
-        field, messages = next(iter(exc.message_dict.items()))
-        field = None if field == "__all__" else field
-        raise ValidationFailed(" ".join(messages), field=field) from None
+        name, messages = next(iter(exc.message_dict.items()))
+        raise ValidationFailed(" ".join(messages), field=None if name == "__all__" else name) from None
 
 
-def save_unique(instance, *, field: str, message: str):
+def save_unique(instance: Model, *, field: str, message: str) -> None:
     """Save, turning a unique-constraint violation into a ValidationFailed on ``field``."""
     try:
         with transaction.atomic():
@@ -35,7 +37,7 @@ def save_unique(instance, *, field: str, message: str):
         raise ValidationFailed(message, field=field) from None
 
 
-def snapshot(instance, fields) -> dict:
+def snapshot(instance: Model, fields: Iterable[str]) -> dict[str, Any]:
     data = {}
     for name in fields:
         value = getattr(instance, name)
@@ -46,12 +48,12 @@ def snapshot(instance, fields) -> dict:
 
 
 
-def _is_administrator(actor) -> bool:
-    return isinstance(actor, SystemActor) or getattr(actor, "is_superuser", False)
+def _is_administrator(actor: Actor) -> bool:
+    return isinstance(actor, SystemActor) or bool(getattr(actor, "is_superuser", False))
 
 
-def create_person(*, actor, username: str, first_name: str, last_name: str, email: str = "",
-                  password: str | None = None, roles=(), is_superuser: bool = False) -> User:
+def create_person(*, actor: Actor, username: str, first_name: str, last_name: str, email: str = "",
+                  password: str | None = None, roles: Iterable[str] = (), is_superuser: bool = False) -> User:
     """Add a person with roles. Only an administrator (or Gatehouse itself, when seeding) may."""
     if not _is_administrator(actor):
         raise ValidationFailed("Only an administrator can add people.", field="username")
@@ -69,7 +71,7 @@ def create_person(*, actor, username: str, first_name: str, last_name: str, emai
     return user
 
 
-def grant_role(user: User, role: str, *, actor) -> RoleMembership:
+def grant_role(user: User, role: str, *, actor: Actor) -> RoleMembership:
     """Role changes are an administrator's act and are audited like any other change."""
     if not _is_administrator(actor):
         raise ValidationFailed("Only an administrator can grant roles.", field="role")
@@ -83,7 +85,7 @@ def grant_role(user: User, role: str, *, actor) -> RoleMembership:
     return membership
 
 
-def revoke_role(user: User, role: str, *, actor) -> None:
+def revoke_role(user: User, role: str, *, actor: Actor) -> None:
     if not _is_administrator(actor):
         raise ValidationFailed("Only an administrator can revoke roles.", field="role")
     with transaction.atomic():
@@ -93,7 +95,8 @@ def revoke_role(user: User, role: str, *, actor) -> None:
     user.__dict__.pop("_gatehouse_roles", None)
 
 
-def sync_roles_from_groups(user: User, roles, *, groups, actor) -> tuple[list[str], list[str]]:
+def sync_roles_from_groups(user: User, roles: Iterable[str], *, groups: Iterable[str],
+                           actor: Actor) -> tuple[list[str], list[str]]:
     """Make a single-sign-on person's roles exactly those their identity provider's groups map to: the provider
     is the source of truth, so someone removed from a group loses the role at their next sign-in. Each grant and
     revocation is audited with its source (the provider and the groups it named). Returns (granted, revoked)."""
@@ -116,7 +119,8 @@ def sync_roles_from_groups(user: User, roles, *, groups, actor) -> tuple[list[st
 TOKEN_PREFIX = "gth"
 
 
-def issue_api_token(*, actor, name: str, scopes, models=(), expires_days: int | None = None):
+def issue_api_token(*, actor: Actor, name: str, scopes: Iterable[str], models: Iterable[Any] = (),
+                    expires_days: int | None = None) -> tuple[ApiToken, str]:
     """Create a token and return (token, secret). The secret exists only in this return value."""
     name = (name or "").strip()
     if not name:
@@ -149,7 +153,7 @@ def issue_api_token(*, actor, name: str, scopes, models=(), expires_days: int | 
     return token, secret
 
 
-def revoke_api_token(token: ApiToken, *, actor) -> ApiToken:
+def revoke_api_token(token: ApiToken, *, actor: Actor) -> ApiToken:
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is not None:

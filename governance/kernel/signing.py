@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -104,7 +105,7 @@ class PublishedKey:
     key: Ed25519PublicKey
     status: str
 
-    def jwk(self) -> dict:
+    def jwk(self) -> dict[str, str]:
         return {"kty": "OKP", "crv": "Ed25519", "x": b64url(_raw(self.key)), "kid": self.kid, "use": "sig",
                 "alg": "EdDSA", "status": self.status}
 
@@ -115,17 +116,17 @@ class KeyRing:
     signing_kid: str
     published: dict[str, PublishedKey]
 
-    def sign(self, payload: dict, *, typ: str) -> str:
+    def sign(self, payload: dict[str, Any], *, typ: str) -> str:
         header = b64url(canonical_json({"alg": "EdDSA", "kid": self.signing_kid, "typ": typ}).encode())
         body = b64url(canonical_json(payload).encode())
         signature = self.signing_key.sign(f"{header}.{body}".encode())
         return f"{header}.{body}.{b64url(signature)}"
 
-    def jwks(self) -> dict:
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [key.jwk() for key in self.published.values()]}
 
 
-def verify_token(token: str, keys: dict[str, PublishedKey]) -> tuple[dict, PublishedKey]:
+def verify_token(token: str, keys: dict[str, PublishedKey]) -> tuple[dict[str, Any], PublishedKey]:
     """The payload of a JWS signed by one of ``keys`` and the key that signed it; SignatureError otherwise."""
     try:
         header_b64, body_b64, signature_b64 = token.strip().split(".")
@@ -135,17 +136,18 @@ def verify_token(token: str, keys: dict[str, PublishedKey]) -> tuple[dict, Publi
         raise SignatureError("not a signed token (three base64url parts separated by dots)") from error
     if not isinstance(header, dict) or header.get("alg") != "EdDSA":
         raise SignatureError("not signed with EdDSA")
-    key = keys.get(header.get("kid"))
+    key = keys.get(str(header.get("kid")))
     if key is None:
         raise SignatureError(f"signed with an unknown key {header.get('kid')!r}")
     try:
         key.key.verify(signature, f"{header_b64}.{body_b64}".encode())
     except InvalidSignature as error:
         raise SignatureError("the signature does not match the content: it was altered or forged") from error
-    return json.loads(b64url_decode(body_b64)), key
+    payload: dict[str, Any] = json.loads(b64url_decode(body_b64))
+    return payload, key
 
 
-def keys_from_jwks(document: dict) -> dict[str, PublishedKey]:
+def keys_from_jwks(document: dict[str, Any]) -> dict[str, PublishedKey]:
     """The keys of a JWKS document as served at /api/v1/keys/, for verifying without this server's settings."""
     keys = {}
     for jwk in document.get("keys", []):

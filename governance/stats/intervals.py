@@ -1,6 +1,7 @@
 """Family-wise interval helpers shared by the fairness and score checks (pure NumPy)."""
 
 import numpy as np
+import numpy.typing as npt
 
 
 def sidak(confidence: float, comparisons: int) -> float:
@@ -10,7 +11,9 @@ def sidak(confidence: float, comparisons: int) -> float:
     return float(confidence ** (1.0 / max(int(comparisons), 1)))
 
 
-def _abs_interval(low, high):
+def _abs_interval(
+    low: npt.ArrayLike, high: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Interval of |d| from an interval of the signed d: not folded at zero, so a true gap of 0
     is covered whenever the signed interval covers it."""
     low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
