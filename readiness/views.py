@@ -98,7 +98,8 @@ def launch_detail(request, pk):
                      and launch.author_id != request.user.pk),
         "is_author": launch.author_id == request.user.pk,
         "pending_manual": [i for i in items if i.kind == ItemKind.MANUAL and i.status == "PENDING"],
-        "audit_events": selectors.audit_trail(launch),
+        "audit_events": selectors.audit_trail(launch, request.user),
+        "rollback_reason": selectors.rollback_reason(request.user, launch),
     }
     context.update(_rollout_context(request, launch, now))
     context.update(_evaluation_context(evaluation))

@@ -175,7 +175,8 @@ def e1_fair_lending(people):
                     "review. Figures below are illustrative of the shape, not audited values.",
         impact_figures={"approval_rate_shift": [{"segment": "segment A", "shift_pct": 3.1},
                                                 {"segment": "segment B", "shift_pct": -4.2}]},
-        members=[dana, cole, lee, mara])
+        members=[dana, cole, lee, mara],
+        reason="Placed under legal privilege; the people working the matter are named members.")
     pm.transition_incident(incident, actor=cole, to="MITIGATED", at=launch_day + days(16))
     for offset, kind, text in [
         (3, "OTHER", "The vendor changes how it populates one device field; no notice reaches the model team."),

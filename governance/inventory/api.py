@@ -92,7 +92,11 @@ class ModelListCreate(GenericAPIView):
     serializer_class = ModelOut
 
     def get_queryset(self):
-        return selectors.inventory(tier=self.request.query_params.get("risk_tier") or None)
+        qs = selectors.inventory(tier=self.request.query_params.get("risk_tier") or None)
+        model_ids = getattr(self.request.user, "model_ids", None)
+        if model_ids is not None:  # a token limited to some models lists only those
+            qs = qs.filter(pk__in=model_ids)
+        return qs
 
     @extend_schema(responses=ModelOut(many=True))
     def get(self, request):

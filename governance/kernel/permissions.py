@@ -2,19 +2,24 @@
 
 Every view, API endpoint and service asks ``can`` / ``require``. People are allowed by role;
 API tokens by scope and, when the token is limited to some models, by the object's model.
-Object rules (restricted incidents, separation of duties) live here too, so no caller re-implements them.
+Object rules (separation of duties) live here too, so no caller re-implements them; who may see a restricted
+incident is governance.kernel.visibility's one rule, which the object rules call.
 """
 
 from governance.kernel.errors import PermissionDenied
 from governance.kernel.principals import SystemActor, TokenPrincipal
-from governance.kernel.roles import Role
+from governance.kernel.roles import Role, roles_of  # noqa: F401 (roles_of is imported from here by callers)
+from governance.kernel.visibility import (  # noqa: F401 (PRIVILEGED_INCIDENT_ROLES likewise)
+    PRIVILEGED_INCIDENT_ROLES,
+    incident_visible_to,
+    sources_visible,
+)
 
 R = Role
 WORKING_ROLES = frozenset({R.DATA_SCIENCE, R.COMPLIANCE, R.LEGAL, R.MODEL_RISK, R.PRODUCT, R.ENGINEERING})
 BUILDERS = frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.MODEL_RISK})
 LAUNCHERS = frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.PRODUCT})
 EVERYONE = frozenset(Role.values)
-PRIVILEGED_INCIDENT_ROLES = frozenset({R.LEGAL, R.COMPLIANCE})
 
 # action -> (roles that may do it, API token scope that may do it or None)
 RULES: dict[str, tuple[frozenset, str | None]] = {
@@ -52,17 +57,6 @@ RULES: dict[str, tuple[frozenset, str | None]] = {
 }
 
 
-def roles_of(user) -> frozenset:
-    """The roles a person holds, fetched once per request and cached on the user object."""
-    if user is None or not getattr(user, "is_authenticated", False) or isinstance(user, TokenPrincipal | SystemActor):
-        return frozenset()
-    cached = getattr(user, "_gatehouse_roles", None)
-    if cached is None:
-        cached = frozenset(Role(r) for r in user.memberships.values_list("role", flat=True))
-        user._gatehouse_roles = cached
-    return cached
-
-
 def has_role(user, role) -> bool:
     return Role(role) in roles_of(user)
 
@@ -86,25 +80,9 @@ def _object_rule(actor, action: str, obj) -> bool:
     if action.startswith("incident.") or action.startswith("postmortem.") or action.startswith("action_item."):
         incident = getattr(obj, "incident", obj)
         return incident_visible_to(actor, incident)
-    if action == "report.view" and getattr(obj, "restricted_incident", None) is not None:
-        return incident_visible_to(actor, obj.restricted_incident)
+    if action == "report.view":
+        return sources_visible(actor, getattr(obj, "source_incident_ids", None))
     return True
-
-
-def incident_visible_to(actor, incident) -> bool:
-    """A restricted incident is visible only to its named members and to Legal and Compliance."""
-    if not getattr(incident, "restricted", False):
-        return True
-    if isinstance(actor, SystemActor):
-        return True
-    if isinstance(actor, TokenPrincipal) or actor is None:
-        return False
-    if actor.is_superuser or roles_of(actor) & PRIVILEGED_INCIDENT_ROLES:
-        return True
-    member_ids = getattr(incident, "_member_ids", None)
-    if member_ids is None:
-        member_ids = set(incident.members.values_list("pk", flat=True))
-    return actor.pk in member_ids
 
 
 def can(actor, action: str, obj=None) -> bool:

@@ -1,5 +1,7 @@
 from django.db import models
 
+from governance.kernel.principals import SystemActor, TokenPrincipal
+
 
 class Role(models.TextChoices):
     """What a person can act as. A sign-off is always given *as* one of these."""
@@ -11,3 +13,14 @@ class Role(models.TextChoices):
     PRODUCT = "PRODUCT", "Product"
     ENGINEERING = "ENGINEERING", "Engineering"
     VIEWER = "VIEWER", "Viewer"
+
+
+def roles_of(user) -> frozenset:
+    """The roles a person holds, fetched once per request and cached on the user object."""
+    if user is None or not getattr(user, "is_authenticated", False) or isinstance(user, TokenPrincipal | SystemActor):
+        return frozenset()
+    cached = getattr(user, "_gatehouse_roles", None)
+    if cached is None:
+        cached = frozenset(Role(r) for r in user.memberships.values_list("role", flat=True))
+        user._gatehouse_roles = cached
+    return cached
