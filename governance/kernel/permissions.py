@@ -78,7 +78,9 @@ def _object_rule(actor, action: str, obj) -> bool:
     if obj is None:
         return True
     if action.startswith("incident.") or action.startswith("postmortem.") or action.startswith("action_item."):
-        incident = getattr(obj, "incident", obj)
+        if getattr(obj, "source_incident_id", None) is None:
+            return True  # not an incident's record: a launch or a model an incident is opened against
+        incident = obj if obj._meta.model_name == "incident" else obj.incident
         return incident_visible_to(actor, incident)
     if action == "report.view":
         return sources_visible(actor, getattr(obj, "source_incident_ids", None))

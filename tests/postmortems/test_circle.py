@@ -115,7 +115,8 @@ def test_a_limited_token_reaches_only_its_models_incidents_on_every_endpoint(api
     assert api_client.post("/api/v1/incidents/", opened, format="json").status_code == 403
     assert not Incident.objects.filter(title="Opened from CI").exists()
     opened = {**opened, "launch": mine.pk}
-    assert api_client.post("/api/v1/incidents/", opened, format="json").status_code == 201
+    response = api_client.post("/api/v1/incidents/", opened, format="json")
+    assert response.status_code == 201, response.json()
     slugs = [m["slug"] for m in api_client.get("/api/v1/models/").json()["results"]]
     assert slugs == [mine.version.model.slug] and MLModel.objects.count() >= 2
     assert api_client.get(f"/api/v1/models/{theirs.version.model.slug}/").status_code == 403
