@@ -106,6 +106,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["verb", "object_type"]
     search_fields = ["actor_label", "verb", "object_repr"]
 
+    def get_queryset(self, request):
+        # Administrators are not in a restricted incident's circle by being administrators.
+        from governance.kernel.visibility import visible_events
+
+        return visible_events(request.user, super().get_queryset(request))
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -201,6 +207,12 @@ class PolicyChangeAdmin(admin.ModelAdmin):
     list_display = ["__str__", "policy", "status", "proposed_by", "decided_by", "proposed_at"]
     list_filter = ["status", "operation", "policy"]
     actions = ["approve"]
+
+    def get_queryset(self, request):
+        # A change proposed from a restricted incident carries its content in the rationale.
+        from governance.kernel.visibility import hidden_incidents
+
+        return super().get_queryset(request).exclude(source_incident_id__in=hidden_incidents(request.user))
 
     def has_change_permission(self, request, obj=None):
         return obj is None

@@ -20,5 +20,12 @@ from governance.inventory.models import (  # noqa: F401
     slug_validator,
     version_validator,
 )
-from governance.kernel.models import ApiToken, AuditEvent, IdempotencyRecord, RoleMembership, User  # noqa: F401
+from governance.kernel.models import (  # noqa: F401
+    ApiToken,
+    AuditEvent,
+    AuditSource,
+    IdempotencyRecord,
+    RoleMembership,
+    User,
+)
 from governance.policies.models import PolicyChange, TierPolicy, TierPolicyVersion  # noqa: F401

@@ -11,7 +11,10 @@ class PostmortemsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from governance.kernel import visibility
         from postmortems import receivers
+        from postmortems.models import Incident
         from readiness.signals import launch_rolled_back
 
+        visibility.register_incident_model(Incident)
         launch_rolled_back.connect(receivers.open_rollback_incident, dispatch_uid="postmortems.rollback_incident")

@@ -126,8 +126,12 @@ class IncidentEditForm(IncidentForm):
     mitigated_at = moment_field("Mitigated", help_text="Set when the incident moves to mitigated.")
     resolved_at = moment_field("Resolved", help_text="Set when the incident moves to resolved.")
 
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                             label="Why the circle changes",
+                             help_text="Legal or Compliance: required when changing members or lifting the restriction.")
+
     field_order = ["title", "severity", "detection_source", "began_at", "detected_at", "mitigated_at",
-                   "resolved_at", *IncidentForm.field_order[5:]]
+                   "resolved_at", *IncidentForm.field_order[5:], "reason"]
 
 
 class TransitionForm(forms.Form):

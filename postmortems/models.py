@@ -93,6 +93,11 @@ class Incident(models.Model):
         return reverse("postmortems:incident_detail", args=[self.pk])
 
     @property
+    def source_incident_id(self):
+        """Audit events about an incident carry its content (governance.kernel.visibility)."""
+        return self.pk
+
+    @property
     def started_at(self):
         """The earliest known moment of the incident: when it began, else when it was detected."""
         return self.began_at or self.detected_at
@@ -156,6 +161,10 @@ class TimelineEvent(models.Model):
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
 
+    @property
+    def source_incident_id(self):
+        return self.incident_id
+
 
 class FactorCategory(models.TextChoices):
     DATA_VENDOR_CHANGE = "DATA_VENDOR_CHANGE", "Data or vendor change"
@@ -179,6 +188,10 @@ class ContributingFactor(models.Model):
 
     def __str__(self):
         return f"{self.get_category_display()}: {self.description[:60]}"
+
+    @property
+    def source_incident_id(self):
+        return self.incident_id
 
 
 class ActionItem(models.Model):
@@ -224,6 +237,10 @@ class ActionItem(models.Model):
 
     def get_absolute_url(self):
         return reverse("postmortems:action_item", args=[self.incident_id, self.pk])
+
+    @property
+    def source_incident_id(self):
+        return self.incident_id
 
     @property
     def is_open(self) -> bool:
@@ -282,6 +299,10 @@ class Postmortem(models.Model):
 
     def get_absolute_url(self):
         return reverse("postmortems:postmortem", args=[self.incident_id])
+
+    @property
+    def source_incident_id(self):
+        return self.incident_id
 
     @property
     def sections(self) -> list[tuple[str, str, str]]:

@@ -10,8 +10,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from governance.kernel.permissions import PRIVILEGED_INCIDENT_ROLES, can, roles_of
-from governance.kernel.principals import SystemActor, TokenPrincipal
+from governance.kernel import visibility
+from governance.kernel.permissions import can
 from governance.models import User
 
 from .blameless import check_text
@@ -35,20 +35,10 @@ TIMELINE_GAP = timedelta(hours=24)
 
 
 def visible_incidents(user, queryset=None):
-    """Incidents ``user`` may see: every unrestricted one, and a restricted one only when the user is a
-    named member, holds Legal or Compliance, or is an administrator. API tokens never see restricted ones.
-    ``queryset`` (default: all incidents) carries the caller's joins and prefetches."""
-    qs = Incident.objects.all() if queryset is None else queryset
-    if isinstance(user, SystemActor):
-        return qs
-    if isinstance(user, TokenPrincipal):
-        return qs.filter(restricted=False)
-    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
-        return qs.none()
-    if user.is_superuser or roles_of(user) & PRIVILEGED_INCIDENT_ROLES:
-        return qs
-    membership = Incident.members.through.objects.filter(incident_id=OuterRef("pk"), user_id=user.pk)
-    return qs.filter(Q(restricted=False) | Exists(membership))
+    """Incidents ``user`` may see, by the one rule in governance.kernel.visibility: every unrestricted one (for
+    a token limited to models, those bound to its models), and a restricted one only for its named members,
+    Legal and Compliance. ``queryset`` (default: all incidents) carries the caller's joins and prefetches."""
+    return visibility.visible_incidents(user, queryset)
 
 
 def get_visible_incident(user, pk, queryset=None) -> Incident:

@@ -12,16 +12,11 @@ from django.utils import timezone
 
 from governance.kernel import audit, clock
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
-from governance.kernel.permissions import (
-    PRIVILEGED_INCIDENT_ROLES,
-    has_role,
-    incident_visible_to,
-    require,
-    roles_of,
-)
-from governance.kernel.principals import SystemActor, TokenPrincipal, actor_label, actor_user
+from governance.kernel.permissions import has_role, require
+from governance.kernel.principals import TokenPrincipal, actor_label, actor_user
 from governance.kernel.roles import Role
 from governance.kernel.services import full_clean
+from governance.kernel.visibility import RESTRICTED, incident_visible_to, is_privileged
 from governance.models import MLModel, PolicyChange, RiskTier, User
 from governance.policies import services as policies
 
@@ -206,11 +201,11 @@ def _people(users, field) -> list[User]:
 
 
 def _is_privileged(actor) -> bool:
-    if isinstance(actor, SystemActor):
-        return True
-    if isinstance(actor, TokenPrincipal) or actor is None:
-        return False
-    return actor.is_superuser or bool(roles_of(actor) & PRIVILEGED_INCIDENT_ROLES)
+    return is_privileged(actor)
+
+
+CIRCLE_MESSAGE = ("Only Legal or Compliance can change who may see a restricted incident: its members and its "
+                  "restriction protect a legally privileged matter.")
 
 
 def _incident_snapshot(incident: Incident, *, members=None, models=None) -> dict:
@@ -245,6 +240,8 @@ def open_incident(*, actor, title: str, severity: str, detection_source: str, de
     so they keep sight of what they opened; an API token cannot open one (it could never read it back).
     """
     require(actor, "incident.create")
+    if launch is not None:
+        require(actor, "incident.create", launch)  # a token limited to some models opens incidents on those only
     models = list(models or [])
     if launch is not None and not models:
         models = [launch.version.model]
@@ -256,6 +253,8 @@ def open_incident(*, actor, title: str, severity: str, detection_source: str, de
         raise ValidationFailed("Restricting an incident is a decision for a person, not an API token; open it "
                                "unrestricted and ask Legal to restrict it.", field="restricted")
     members = _people(members, "members")
+    if not _is_privileged(actor) and any(m != actor for m in members):
+        raise PermissionDenied(CIRCLE_MESSAGE, field="members", code="circle_change_forbidden")
     if restricted and isinstance(actor, User) and not _is_privileged(actor) and actor not in members:
         members.append(actor)
     incident = Incident(
@@ -292,9 +291,11 @@ def open_incident(*, actor, title: str, severity: str, detection_source: str, de
     return incident
 
 
-def update_incident(incident: Incident, *, actor, **changes) -> Incident:
-    """Edit an incident's facts. Status moves only through transition_incident; only Legal or Compliance
-    may lift a restriction, because the restriction protects a legally privileged matter."""
+def update_incident(incident: Incident, *, actor, reason: str = "", **changes) -> Incident:
+    """Edit an incident's facts. Status moves only through transition_incident. Who may see a restricted
+    incident is a decision for Legal or Compliance alone: only they add or remove its members or lift the
+    restriction, and they say why (``reason``, kept in the audit event). Anyone else widening or narrowing the
+    circle is refused with ``circle_change_forbidden``; a person who restricts an incident is kept in it."""
     require(actor, "incident.edit", incident)
     unknown = sorted(set(changes) - set(EDITABLE_INCIDENT_FIELDS))
     if unknown:
@@ -323,9 +324,16 @@ def update_incident(incident: Incident, *, actor, **changes) -> Incident:
         current_members = list(locked.members.all())
         current_models = list(locked.models.all())
         before = _incident_snapshot(locked, members=current_members, models=current_models)
-        if changes.get("restricted") is False and locked.restricted and not _is_privileged(actor):
-            raise PermissionDenied("Only Legal or Compliance can lift the restriction on an incident.",
-                                   field="restricted")
+        lifting = changes.get("restricted") is False and locked.restricted
+        # Members matter only once restricted, but they are the circle the moment it is: so naming them is
+        # Legal's or Compliance's decision whether or not the incident is restricted yet.
+        regrouping = members is not None and {u.pk for u in members} != {u.pk for u in current_members}
+        if (lifting or regrouping) and not _is_privileged(actor):
+            raise PermissionDenied(CIRCLE_MESSAGE, field="restricted" if lifting else "members",
+                                   code="circle_change_forbidden")
+        reason = _text(reason, "reason", max_length=2000, required=False)
+        if (lifting or regrouping) and not reason:
+            raise ValidationFailed("Say why the circle of this restricted incident changes.", field="reason")
         if changes.get("restricted") is True and isinstance(actor, TokenPrincipal):
             raise ValidationFailed("An API token cannot restrict an incident.", field="restricted")
         for name, value in changes.items():
@@ -348,6 +356,8 @@ def update_incident(incident: Incident, *, actor, **changes) -> Incident:
         if after["models"] != before["models"]:
             locked.models.set(models)
         old, new = _diff(before, after)
+        if reason:
+            new["reason"] = reason
         audit.record("incident.updated", locked, actor=actor, before=old, after=new)
         if "models" in new or "began_at" in new or "detected_at" in new:
             _mark_recurrence(locked, actor=actor)
@@ -519,7 +529,7 @@ def propose_policy_change_for_action_item(item: ActionItem, *, actor, tier: str,
             raise Conflict(f"This action item already carries a policy change ({existing.summary}, "
                            f"{existing.get_status_display().lower()}).")
         change = policies.propose_change(policies.get_policy(tier), actor=actor, operation=operation,
-                                         payload=payload, rationale=rationale)
+                                         payload=payload, rationale=rationale, source_incident_id=locked.incident_id)
         locked.policy_change = change
         locked.save(update_fields=["policy_change"])
         audit.record("action_item.policy_change_proposed", locked, actor=actor,
@@ -541,11 +551,14 @@ def send_overdue_reminders(*, today=None) -> int:
             continue
         lines = []
         for item in items:
-            # A restricted incident's title stays out of e-mail, which travels outside Gatehouse.
-            where = f"restricted incident #{item.incident_id}" if item.incident.restricted else (
+            # Nothing from a restricted incident goes into e-mail, which travels outside Gatehouse: the owner
+            # follows the link and reads it there, where the visibility rule applies.
+            sealed = item.incident.restricted
+            where = f"restricted incident #{item.incident_id}" if sealed else (
                 f"incident #{item.incident_id} {item.incident.title}")
+            title = f"an action item ({RESTRICTED})" if sealed else item.title
             late = (today - item.due_date).days
-            lines.append(f"- [{item.priority}] {item.title} — due {item.due_date:%Y-%m-%d}, {late} day"
+            lines.append(f"- [{item.priority}] {title} — due {item.due_date:%Y-%m-%d}, {late} day"
                          f"{'s' if late != 1 else ''} overdue ({where})\n  {settings.SITE_URL}{item.get_absolute_url()}")
         count = len(items)
         send_mail(

@@ -50,6 +50,15 @@ class LaunchRequestAdmin(ReadOnlyAdmin):
     search_fields = ["title", "version__model__slug"]
     inlines = [SignOffInline, ChecklistItemInline]
 
+    def get_exclude(self, request, obj=None):
+        # The rollback reason follows the visibility of the incidents about the launch.
+        from governance.kernel.visibility import RESTRICTED
+        from readiness.selectors import rollback_reason
+
+        if obj is not None and rollback_reason(request.user, obj) == RESTRICTED:
+            return ["rollback_reason"]
+        return super().get_exclude(request, obj)
+
 
 @admin.register(ChecklistItem)
 class ChecklistItemAdmin(ReadOnlyAdmin):

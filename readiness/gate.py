@@ -42,7 +42,7 @@ def _launch_row(model: str, version: str) -> dict[str, Any] | None:
     """The launch that governs model/version (the newest that was not withdrawn), as plain values."""
     row = (LaunchRequest.objects.filter(version__model__slug=model, version__version=version)
             .exclude(status=S.WITHDRAWN).order_by("-created_at", "-pk")
-            .values("pk", "status", "content_hash", "required_roles", "rollback_reason",
+            .values("pk", "status", "content_hash", "required_roles",
                     "plan__current_stage__position", "plan__current_stage__name").first())
     return None if row is None else dict(row)
 
@@ -69,7 +69,8 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
     pk, status = launch["pk"], launch["status"]
     verdict.update(launch=pk, status=status, content_hash=launch["content_hash"])
     if status == S.ROLLED_BACK:
-        reasons.append(_reason("rolled_back", f"Launch #{pk} was rolled back: {launch['rollback_reason']}"))
+        # Not the reason: it may be a restricted incident's content, and a verdict travels to CI and into receipts.
+        reasons.append(_reason("rolled_back", f"Launch #{pk} was rolled back; its page says why."))
         return verdict
     if status == S.REJECTED:
         reasons.append(_reason("rejected", f"Launch #{pk} was rejected at sign-off."))

@@ -355,14 +355,16 @@ def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> 
     status check under the lock makes a second caller a no-op."""
     if launch.status == S.ROLLED_BACK:
         return {"incident": None, "already": True}
-    transition(launch, S.ROLLED_BACK, actor=actor, reason=reason, at=now)
-    launch.rollback_reason, launch.rolled_back_by = reason[:2000], actor_label(actor)
-    launch.save(update_fields=["rollback_reason", "rolled_back_by"])
+    # The incident first, so that the audit event carrying the reason names it as its source: the reason is
+    # that incident's content, and follows its visibility if it is restricted later.
     spec = _incident_spec(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
     answers = launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now,
                                       incident=spec)
     # The postmortems app answers with the incident it opened; other receivers (the registry) answer nothing.
     incident = next((answer for _receiver, answer in answers if getattr(answer, "pk", None)), None)
+    transition(launch, S.ROLLED_BACK, actor=actor, reason=reason, at=now, source_incident=incident)
+    launch.rollback_reason, launch.rolled_back_by = reason[:2000], actor_label(actor)
+    launch.save(update_fields=["rollback_reason", "rolled_back_by"])
     opened = f"\nIncident #{incident.pk} was opened." if incident is not None else ""
     _notify(launch, "rolled_back", f"{reason}{opened}")
     return {"incident": incident.pk if incident is not None else None, "already": False}

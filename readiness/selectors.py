@@ -2,6 +2,7 @@
 
 from django.db.models import Prefetch, Q
 
+from governance.kernel import visibility
 from governance.kernel.permissions import roles_of
 from governance.models import AuditEvent
 
@@ -65,10 +66,27 @@ def launches_for_model(model):
             .order_by("-created_at"))
 
 
-def audit_trail(launch, limit=60):
-    """The newest audit events about a launch and what hangs off it (items, sign-offs, rollout), newest first."""
+def audit_trail(launch, viewer, limit=60):
+    """The newest audit events about a launch and what hangs off it (items, sign-offs, rollout, incidents),
+    newest first, leaving out those carrying content of an incident ``viewer`` may not see."""
     # content_changed is implied by the attestation or edit beside it, and observation batches are shown as
     # sparklines; the audit log keeps both all the same.
-    return (AuditEvent.objects.filter(Q(object_type="readiness.launchrequest", object_id=str(launch.pk))
-                                      | Q(after__launch=launch.pk))
-            .exclude(verb__in=("launch.content_changed", "observations.recorded")).order_by("-seq")[:limit])
+    events = (AuditEvent.objects.filter(Q(object_type="readiness.launchrequest", object_id=str(launch.pk))
+                                        | Q(after__launch=launch.pk))
+              .exclude(verb__in=("launch.content_changed", "observations.recorded")))
+    return visibility.visible_events(viewer, events).select_related("source").order_by("-seq")[:limit]
+
+
+def rollback_reason(viewer, launch, *, sources: set | None = None) -> str:
+    """Why the launch was rolled back, as ``viewer`` may read it. The reason is the content of the incidents about
+    the launch (the rollback opened one, and what it says is what that incident is about): when any of them is
+    hidden from the viewer, they read only that details are restricted. ``sources`` collects the incidents whose
+    content the answer carries, for reports."""
+    if not launch.rollback_reason:
+        return ""
+    incidents = visibility.incident_model().objects.filter(launch_id=launch.pk)
+    if incidents.filter(pk__in=visibility.hidden_incidents(viewer)).exists():
+        return visibility.RESTRICTED
+    if sources is not None:
+        sources.update(incidents.values_list("pk", flat=True))
+    return launch.rollback_reason

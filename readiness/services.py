@@ -62,8 +62,9 @@ def _require_editable(launch: LaunchRequest, what: str):
                        code="launch_frozen")
 
 
-def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "", at=None) -> None:
-    """Move a locked launch along the state machine, or refuse; records the change in the audit log."""
+def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "", at=None, source_incident=None) -> None:
+    """Move a locked launch along the state machine, or refuse; records the change in the audit log (with the
+    incident whose content ``reason`` is, when there is one)."""
     if to not in TRANSITIONS[S(launch.status)]:
         raise Conflict(f"A {launch.get_status_display().lower()} launch cannot become {S(to).label.lower()}.",
                        code="invalid_transition")
@@ -78,7 +79,7 @@ def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "", at=No
         fields.append(stamp)
     launch.save(update_fields=fields)
     audit.record("launch.status_changed", launch, actor=actor, before={"status": before},
-                 after={"status": to, "reason": reason} if reason else {"status": to})
+                 after={"status": to, "reason": reason} if reason else {"status": to}, source_incident=source_incident)
 
 
 def required_roles_for(version: ModelVersion, policy_version) -> list[str]:

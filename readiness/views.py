@@ -109,7 +109,8 @@ def launch_detail(request, pk):
         # Conditions are outside the content hash, so attesting them stales nothing.
         "pending_manual": [i for i in items if i.kind == ItemKind.MANUAL and i.status == "PENDING"
                            and i.source != ItemSource.CONDITION],
-        "audit_events": selectors.audit_trail(launch),
+        "audit_events": selectors.audit_trail(launch, request.user),
+        "rollback_reason": selectors.rollback_reason(request.user, launch),
     }
     context.update(_rollout_context(request, launch, now))
     context.update(_evaluation_context(evaluation))

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from governance.kernel import visibility
 from governance.kernel.errors import NotFound
 from governance.kernel.permissions import can, incident_visible_to
 from governance.kernel.principals import SystemActor, TokenPrincipal
@@ -25,30 +26,40 @@ from reporting.models import Report
 from reporting.periods import audit_events_between, recorded_differently
 
 
-def report_visible_to(actor, report: Report) -> bool:
-    """``report.view`` (which checks a restricted subject incident), and every restricted incident a pack lists."""
-    if not can(actor, "report.view", report):
-        return False
-    ids = report.restricted_incident_ids or []
-    if not ids:
+def _kind_visible_to(actor, report: Report) -> bool:
+    """A token limited to some models reads dossiers of those models only, and no governance pack (a pack spans
+    every model). Incident reports are limited through their source incidents."""
+    model_ids = getattr(actor, "model_ids", None)
+    if model_ids is None:
         return True
-    return all(incident_visible_to(actor, i) for i in Incident.objects.filter(pk__in=ids))
+    if report.kind == K.GOVERNANCE_PACK:
+        return False
+    return report.launch_id is None or report.launch.version.model_id in model_ids
+
+
+def report_visible_to(actor, report: Report) -> bool:
+    """Decided when the report is read, not when it was made: ``report.view`` and sight of every incident whose
+    content the report carries, now."""
+    return (can(actor, "report.view") and _kind_visible_to(actor, report)
+            and visibility.sources_visible(actor, report.source_incident_ids))
 
 
 def visible_reports(actor, *, limit: int = 200) -> list[Report]:
     """The reports ``actor`` may see, newest first, in a fixed number of queries."""
     if not can(actor, "report.view"):
         return []
-    visible = incident_selectors.visible_incidents(actor)
-    rows = list(Report.objects.select_related("launch__version", "requested_by")
-                .prefetch_related(Prefetch("incident", queryset=Incident.objects.prefetch_related("members")))
-                .filter(Q(incident__isnull=True) | Q(incident__in=visible)).order_by("-created_at", "-pk")[:limit])
+    rows = list(Report.objects.select_related("launch__version", "requested_by", "incident")
+                .order_by("-created_at", "-pk")[:limit])
+    sources = {int(i) for r in rows for i in (r.source_incident_ids or ())}
+    seen = set(visibility.visible_incidents(actor).filter(pk__in=sources).values_list("pk", flat=True))
+    restricted = set(Incident.objects.filter(pk__in=sources, restricted=True).values_list("pk", flat=True))
+    shown = []
     for report in rows:
-        if report.incident is not None:
-            report.incident._member_ids = {m.pk for m in report.incident.members.all()}
-    seen = set(visible.filter(restricted=True).values_list("pk", flat=True)) if any(
-        r.restricted_incident_ids for r in rows) else set()
-    return [r for r in rows if set(r.restricted_incident_ids or ()) <= seen and can(actor, "report.view", r)]
+        ids = {int(i) for i in (report.source_incident_ids or ())}
+        if ids <= seen and _kind_visible_to(actor, report):
+            report.includes_restricted = bool(ids & restricted)
+            shown.append(report)
+    return shown
 
 
 def _viewer(report: Report):
@@ -100,16 +111,19 @@ def _guardrails(launch_id, guardrails) -> list[dict]:
 REPORT_OBJECT_TYPES = ("governance.report", "reporting.report")
 
 
-def _launch_audit(launch) -> list[dict]:
-    events = [e for e in launch_selectors.audit_trail(launch, limit=AUDIT_EXCERPT * 2)
+def _launch_audit(viewer, launch, sources: set) -> list[dict]:
+    events = [e for e in launch_selectors.audit_trail(launch, viewer, limit=AUDIT_EXCERPT * 2)
               if not e.object_type.startswith("postmortems.") and e.object_type not in REPORT_OBJECT_TYPES]
+    events = events[:AUDIT_EXCERPT]
+    sources.update(e.source.incident_id for e in events if getattr(e, "source", None) is not None)
     return [{"seq": e.seq, "at": e.occurred_at, "recorded_at": e.created_at if recorded_differently(e) else None,
-             "actor": e.actor_label, "verb": e.verb, "object": e.object_repr,
-             "hash": e.hash} for e in events[:AUDIT_EXCERPT]]
+             "actor": e.actor_label, "verb": e.verb, "object": e.object_repr, "hash": e.hash} for e in events]
 
 
-def gather_launch_dossier(launch_pk: int) -> dict:
+def gather_launch_dossier(viewer, launch_pk: int) -> dict:
     launch = launch_selectors.launch_detail(launch_pk)
+    sources: set[int] = set()
+    rollback_reason = launch_selectors.rollback_reason(viewer, launch, sources=sources)
     now = timezone.now()
     version, model = launch.version, launch.version.model
     items, signoffs = list(launch.items.all()), list(launch.signoffs.all())
@@ -138,7 +152,7 @@ def gather_launch_dossier(launch_pk: int) -> dict:
                    "author": _name(launch.author), "created_at": launch.created_at,
                    "submitted_at": launch.submitted_at, "approved_at": launch.approved_at,
                    "rollout_started_at": launch.rollout_started_at, "launched_at": launch.launched_at,
-                   "rolled_back_at": launch.rolled_back_at, "rollback_reason": launch.rollback_reason,
+                   "rolled_back_at": launch.rolled_back_at, "rollback_reason": rollback_reason,
                    "content_hash": launch.content_hash},
         "model": {"slug": model.slug, "name": model.name, "owner": _name(model.owner),
                   "business_use": model.business_use, "tier": model.risk_tier,
@@ -181,8 +195,17 @@ def gather_launch_dossier(launch_pk: int) -> dict:
                         "completed_at": s.completed_at} for s in plan.stages.all()],
             "guardrails": _guardrails(launch.pk, list(plan.guardrails.all())),
         },
-        "audit": _launch_audit(launch),
+        "audit": _launch_audit(viewer, launch, sources),
+        **_sources(sources),
     }
+
+
+def _sources(ids) -> dict:
+    """What a report records about the incidents whose content it carries: all of them (``source_incident_ids``,
+    checked against the reader when the report is read) and those restricted now (its classification)."""
+    ids = sorted({int(i) for i in ids if i is not None})
+    restricted = list(Incident.objects.filter(pk__in=ids, restricted=True).order_by("pk").values_list("pk", flat=True))
+    return {"source_incident_ids": ids, "restricted_incident_ids": restricted}
 
 
 def _action_item(item: ActionItem, today: date) -> dict:
@@ -246,7 +269,7 @@ def gather_incident_report(viewer, incident_pk: int) -> dict:
             if postmortem.status == "PUBLISHED" else []},
         "monitoring": monitoring,
         "recurrence": recurrence,
-        "restricted_incident_ids": [incident.pk] if incident.restricted else [],
+        **_sources([incident.pk, earlier.pk if earlier is not None and incident_visible_to(viewer, earlier) else None]),
     }
 
 
@@ -307,22 +330,25 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     since, until = _bounds(start, end)
     today = timezone.localdate()
     visible = incident_selectors.visible_incidents(viewer)
-    restricted = set()
+    hidden = visibility.hidden_incident_ids(viewer)
+    restricted = set()  # every incident whose content the pack carries (named for the old meaning of the set)
 
     # By when the breach was observed, not when its audit event was written (a replayed history writes late).
-    breaches = list(audit_events_between(AuditEvent.objects.filter(verb="guardrail.state_changed",
-                                                                   after__state="BREACHED"), since, until)
-                    .order_by("happened_at", "seq"))
+    breaches = list(visibility.visible_events(viewer, audit_events_between(
+        AuditEvent.objects.filter(verb="guardrail.state_changed", after__state="BREACHED"), since, until))
+        .select_related("source").order_by("happened_at", "seq"))
+    restricted.update(e.source.incident_id for e in breaches if getattr(e, "source", None) is not None)
     rollbacks = list(LaunchRequest.objects.filter(rolled_back_at__gte=since, rolled_back_at__lt=until)
                      .select_related("version__model").order_by("rolled_back_at"))
     titles = dict(LaunchRequest.objects.filter(pk__in={(e.after or {}).get("launch") for e in breaches})
                   .values_list("pk", "title"))
     rollback_incidents = {}
-    for pk, launch_id, is_restricted in visible.filter(launch__in=rollbacks).values_list("pk", "launch_id",
-                                                                                       "restricted"):
+    for pk, launch_id in visible.filter(launch__in=rollbacks).values_list("pk", "launch_id"):
         rollback_incidents.setdefault(launch_id, []).append(pk)
-        if is_restricted:
-            restricted.add(pk)
+        restricted.add(pk)
+    # A rollback reason is the content of the incidents about its launch: sealed when any is hidden.
+    sealed_launches = set(Incident.objects.filter(pk__in=hidden, launch__in=rollbacks).values_list("launch_id",
+                                                                                                  flat=True))
 
     window_start = since - timedelta(days=365) + (until - since)
     trend = list(visible.filter(detected_at__gte=window_start, detected_at__lt=until).order_by("detected_at", "pk")
@@ -330,7 +356,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
                        "mitigated_at", "resolved_at"))
     period_incidents = [i for i in trend if i.detected_at >= since]
     previous = [i for i in trend if since - (until - since) <= i.detected_at < since]
-    restricted.update(i.pk for i in trend if i.restricted)
+    restricted.update(i.pk for i in trend)
     open_counts = Counter(ActionItem.objects.filter(incident__in=[i.pk for i in period_incidents],
                                                     status__in=ActionItem.OPEN_STATUSES)
                           .values_list("incident_id", flat=True))
@@ -338,11 +364,12 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     overdue = list(ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES, due_date__lt=today,
                                              incident__in=visible)
                    .select_related("owner", "incident").order_by("due_date", "pk"))
-    restricted.update(i.incident_id for i in overdue if i.incident.restricted)
+    restricted.update(i.incident_id for i in overdue)
     changes = list(PolicyChange.objects.filter(Q(proposed_at__gte=since, proposed_at__lt=until)
                                                | Q(decided_at__gte=since, decided_at__lt=until))
                    .select_related("policy", "proposed_by", "decided_by", "resulting_version")
                    .order_by("proposed_at", "pk"))
+    restricted.update(c.source_incident_id for c in changes if c.source_incident_id not in hidden)
 
     def medians(incidents):
         ttd = [i.time_to_detect for i in incidents if i.time_to_detect is not None]
@@ -362,7 +389,8 @@ def gather_governance_pack(viewer, params: dict) -> dict:
                       "detail": (e.after or {}).get("detail", "")} for e in breaches],
         "rollbacks": [{"id": lr.pk, "title": lr.title, "model": lr.version.model.name,
                        "version": lr.version.version, "at": lr.rolled_back_at, "by": lr.rolled_back_by,
-                       "reason": lr.rollback_reason, "incidents": sorted(rollback_incidents.get(lr.pk, []))}
+                       "reason": visibility.RESTRICTED if lr.pk in sealed_launches else lr.rollback_reason,
+                       "incidents": sorted(rollback_incidents.get(lr.pk, []))}
                       for lr in rollbacks],
         "incidents": [{"id": i.pk, "title": i.title, "severity": i.severity, "status": i.get_status_display(),
                        "restricted": i.restricted, "detected_at": i.detected_at, "time_to_detect": i.time_to_detect,
@@ -375,19 +403,20 @@ def gather_governance_pack(viewer, params: dict) -> dict:
                      "days": (today - a.due_date).days, "priority": a.priority, "kind": a.get_kind_display()}
                     for a in overdue],
         "policy_changes": [{"tier": c.policy.tier, "summary": c.summary, "status": c.status,
-                            "status_label": c.get_status_display(), "rationale": c.rationale,
+                            "status_label": c.get_status_display(),
+                            "rationale": visibility.redact(c.rationale, c.source_incident_id, hidden),
                             "proposed_by": _name(c.proposed_by), "proposed_at": c.proposed_at,
                             "decided_by": _name(c.decided_by), "decided_at": c.decided_at,
                             "version": getattr(getattr(c, "resulting_version", None), "number", None)}
                            for c in changes],
-        "restricted_incident_ids": sorted(restricted),
+        **_sources(restricted),
         "sections": [s for s in (provider(viewer) for provider in PACK_SECTIONS) if s],
     }
 
 
 def gather(kind: str, *, viewer, launch_id=None, incident_id=None, params=None) -> dict:
     if kind == K.LAUNCH_DOSSIER:
-        return extend(kind, gather_launch_dossier(launch_id))
+        return extend(kind, gather_launch_dossier(viewer, launch_id))
     if kind == K.INCIDENT_REPORT:
         return extend(kind, gather_incident_report(viewer, incident_id), guardrail_rows=_guardrails)
     return extend(kind, gather_governance_pack(viewer, params),

@@ -1,8 +1,8 @@
 """A generated PDF report: what was asked for, by whom, how generation went, and the file with its digest.
 
-Rows are written only by reporting.reports (request, generation, failure). A report follows the visibility of
-what it describes: an incident report of a restricted incident is visible only to those who can see the
-incident, and a governance pack that lists restricted incidents only to those who can see every one of them.
+Rows are written only by reporting.reports (request, generation, failure). A report records every incident whose
+content it carries (``source_incident_ids``), restricted or not when it was made; who may list and download it is
+decided when it is read, by governance.kernel.visibility: only those who may see every one of those incidents now.
 """
 
 from django.conf import settings
@@ -56,8 +56,9 @@ class Report(models.Model):
     content_hash = models.CharField(max_length=64)
     # sha256 over kind, subject, parameters and the content hash at request time: identical requests share it.
     dedupe_key = models.CharField(max_length=64)
-    # Restricted incidents a governance pack lists; whoever reads the pack must be able to see all of them.
-    restricted_incident_ids = models.JSONField(default=list, blank=True)
+    # Every incident whose content the report carries (title, timeline, rationale, rollback reason...), restricted
+    # or not at the time: whoever reads the report must be able to see all of them when they read it.
+    source_incident_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -80,15 +81,14 @@ class Report(models.Model):
         return reverse("reporting:report_download", args=[self.pk])
 
     @property
-    def restricted_incident(self):
-        """The subject incident when it is restricted (governance.kernel.permissions checks its visibility)."""
-        if self.incident_id is not None and self.incident.restricted:
-            return self.incident
-        return None
+    def source_incident_id(self):
+        """Audit events about an incident report carry its incident's title (governance.kernel.audit)."""
+        return self.incident_id
 
     @property
     def governed_model_id(self):
-        """For API tokens limited to some models: a dossier belongs to its launch's model."""
+        """For API tokens limited to some models: a dossier belongs to its launch's model (incident reports and
+        packs are checked through their source incidents and in reporting.gather)."""
         return self.launch.version.model_id if self.launch_id is not None else None
 
     @property

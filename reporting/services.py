@@ -119,7 +119,7 @@ def request_report(*, actor, kind: str, subject_id=None, params=None, enqueue: b
                     requested_by=actor_user(actor),
                     requested_by_token=actor.token if isinstance(actor, TokenPrincipal) else None,
                     requested_by_label=actor_label(actor)[:200], content_hash=digest, dedupe_key=key,
-                    restricted_incident_ids=data.get("restricted_incident_ids", []))
+                    source_incident_ids=data.get("source_incident_ids", []))
     try:
         with transaction.atomic():
             report.save()
@@ -164,7 +164,7 @@ def generate_report(report_id: int) -> Report:
         report.file.save(f"{report.kind.lower()}-{report.pk}.pdf", ContentFile(result.content), save=False)
         report.sha256, report.size, report.page_count = sha256_hex(result.content), len(result.content), \
             result.page_count
-        report.content_hash, report.restricted_incident_ids = digest, data.get("restricted_incident_ids", [])
+        report.content_hash, report.source_incident_ids = digest, data.get("source_incident_ids", [])
         report.status, report.error, report.finished_at = ReportStatus.DONE, "", timezone.now()
         report.save()
         audit.record("report.generated", report, actor=SYSTEM, after={

@@ -252,7 +252,8 @@ def _shape_e1_incident(incident, launch_day, dana, cole, lee, mara):
                     "measured by segment.",
         impact_figures={"approval_rate_shift": [{"segment": "segment A", "shift_pct": 3.1},
                                                 {"segment": "segment B", "shift_pct": -4.2}]},
-        members=[dana, cole, lee, mara])
+        members=[dana, cole, lee, mara],
+        reason="Placed under legal privilege; the people working the matter are named members.")
 
 
 def pm_incident(pk):

@@ -98,7 +98,11 @@ class ModelListCreate(GenericAPIView):
     def get_queryset(self):
         filters = ModelFilterIn(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        return selectors.inventory(tier=filters.validated_data.get("risk_tier"))
+        qs = selectors.inventory(tier=filters.validated_data.get("risk_tier"))
+        model_ids = getattr(self.request.user, "model_ids", None)
+        if model_ids is not None:  # a token limited to some models lists only those
+            qs = qs.filter(pk__in=model_ids)
+        return qs
 
     @extend_schema(responses=ModelOut(many=True), parameters=[ModelFilterIn])
     def get(self, request):

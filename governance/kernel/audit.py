@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from governance.kernel import clock
 from governance.kernel.canonical import canonical_json, sha256_hex, to_plain
-from governance.kernel.models import AuditEvent
+from governance.kernel.models import AuditEvent, AuditSource
 from governance.kernel.principals import actor_label, actor_user
 
 GENESIS_HASH = "0" * 64
@@ -58,8 +58,14 @@ def object_key(obj) -> tuple[str, str]:
 
 
 def record(verb: str, obj=None, *, actor, before=None, after=None, object_type: str | None = None,
-           object_id: str | None = None, object_repr: str | None = None) -> AuditEvent:
-    """Append one event for ``verb`` done by ``actor`` to ``obj``. Call it inside the service's transaction."""
+           object_id: str | None = None, object_repr: str | None = None, source_incident=None) -> AuditEvent:
+    """Append one event for ``verb`` done by ``actor`` to ``obj``. Call it inside the service's transaction.
+
+    ``source_incident`` (an incident or its id; by default ``obj.source_incident_id`` when the object has one) is
+    the incident whose content the event carries: readers who may not see that incident do not see the event."""
+    if source_incident is None and obj is not None:
+        source_incident = getattr(obj, "source_incident_id", None)
+    source_incident = getattr(source_incident, "pk", source_incident)
     if obj is not None:
         object_type, object_id = object_key(obj)
         object_repr = object_repr or str(obj)
@@ -82,6 +88,8 @@ def record(verb: str, obj=None, *, actor, before=None, after=None, object_type: 
         )
         event.hash = compute_hash(event.prev_hash, event)
         event.save(force_insert=True)
+        if source_incident is not None:
+            AuditSource.objects.create(event=event, incident_id=source_incident)
     return event
 
 

@@ -94,6 +94,21 @@ class AuditEvent(models.Model):
         return self.effective_at or self.created_at
 
 
+class AuditSource(models.Model):
+    """The incident whose content an audit event carries (its title, timeline text, a rationale...).
+
+    Written with the event and never changed. It is a classification, not evidence, so it sits beside the chain
+    rather than in it: the hash of events written before it existed stays valid, and a reader's right to see an
+    event is decided from it at read time (governance.kernel.visibility.visible_events).
+    """
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, primary_key=True, related_name="source")
+    incident_id = models.BigIntegerField(db_index=True)
+
+    def __str__(self):
+        return f"#{self.event_id} from incident #{self.incident_id}"
+
+
 class ApiToken(models.Model):
     """A credential for CI and monitoring. The secret is shown once and stored only as a sha256."""
 

@@ -2,23 +2,27 @@
 
 Every view, API endpoint and service asks ``can`` / ``require``. People are allowed by role;
 API tokens by scope and, when the token is limited to some models, by the object's model.
-Object rules (restricted incidents, separation of duties) live here too, so no caller re-implements them.
+Object rules (separation of duties) live here too, so no caller re-implements them; who may see a restricted
+incident is governance.kernel.visibility's one rule, which the object rules call.
 """
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
-
 from governance.kernel.errors import PermissionDenied
 from governance.kernel.principals import Requester, SystemActor, TokenPrincipal
+
+# roles_of and the incident visibility rule are re-exported: callers ask this module about permissions.
 from governance.kernel.roles import Role
+from governance.kernel.roles import roles_of as roles_of
+from governance.kernel.visibility import PRIVILEGED_INCIDENT_ROLES as PRIVILEGED_INCIDENT_ROLES
+from governance.kernel.visibility import incident_visible_to as incident_visible_to
+from governance.kernel.visibility import sources_visible
 
 R = Role
 WORKING_ROLES = frozenset({R.DATA_SCIENCE, R.COMPLIANCE, R.LEGAL, R.MODEL_RISK, R.PRODUCT, R.ENGINEERING})
 BUILDERS = frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.MODEL_RISK})
 LAUNCHERS = frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.PRODUCT})
 EVERYONE = frozenset(Role.values)
-PRIVILEGED_INCIDENT_ROLES = frozenset({R.LEGAL, R.COMPLIANCE})
 
 # action -> (roles that may do it, API token scope that may do it or None)
 RULES: dict[str, tuple[frozenset[str], str | None]] = {
@@ -56,18 +60,6 @@ RULES: dict[str, tuple[frozenset[str], str | None]] = {
 }
 
 
-def roles_of(user: Requester) -> frozenset[Role]:
-    """The roles a person holds, fetched once per request and cached on the user object."""
-    if user is None or not getattr(user, "is_authenticated", False) or isinstance(user, TokenPrincipal | SystemActor | AnonymousUser):
-        return frozenset()
-    cached = getattr(user, "_gatehouse_roles", None)
-    if cached is None:
-        cached = frozenset(Role(r) for r in user.memberships.values_list("role", flat=True))
-        user._gatehouse_roles = cached  # type: ignore[attr-defined]  # a per-request cache on the User object
-    roles: frozenset[Role] = cached
-    return roles
-
-
 def has_role(user: Requester, role: str) -> bool:
     return Role(role) in roles_of(user)
 
@@ -90,27 +82,13 @@ def _object_rule(actor: Requester, action: str, obj: Any) -> bool:
     if obj is None:
         return True
     if action.startswith("incident.") or action.startswith("postmortem.") or action.startswith("action_item."):
-        incident = getattr(obj, "incident", obj)
+        if getattr(obj, "source_incident_id", None) is None:
+            return True  # not an incident's record: a launch or a model an incident is opened against
+        incident = obj if obj._meta.model_name == "incident" else obj.incident
         return incident_visible_to(actor, incident)
-    if action == "report.view" and getattr(obj, "restricted_incident", None) is not None:
-        return incident_visible_to(actor, obj.restricted_incident)
+    if action == "report.view":
+        return sources_visible(actor, getattr(obj, "source_incident_ids", None))
     return True
-
-
-def incident_visible_to(actor: Requester, incident: Any) -> bool:
-    """A restricted incident is visible only to its named members and to Legal and Compliance."""
-    if not getattr(incident, "restricted", False):
-        return True
-    if isinstance(actor, SystemActor):
-        return True
-    if isinstance(actor, TokenPrincipal) or actor is None:
-        return False
-    if actor.is_superuser or roles_of(actor) & PRIVILEGED_INCIDENT_ROLES:
-        return True
-    member_ids = getattr(incident, "_member_ids", None)
-    if member_ids is None:
-        member_ids = set(incident.members.values_list("pk", flat=True))
-    return actor.pk in member_ids
 
 
 def can(actor: Requester, action: str, obj: Any = None) -> bool:

@@ -79,6 +79,10 @@ class PolicyChange(models.Model):
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+    # The incident an action item proposed this change for. Its rationale and decision note may carry that
+    # incident's content, so they are shown only to those who may see the incident (the payload is policy text,
+    # public once proposed). An id, not a foreign key: incidents live in a layer above.
+    source_incident_id = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-proposed_at"]

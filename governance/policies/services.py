@@ -56,8 +56,11 @@ def current_version(tier: str) -> TierPolicyVersion:
     return policy.current
 
 
-def propose_change(policy: TierPolicy, *, actor, operation: str, payload, rationale: str) -> PolicyChange:
-    """Anyone with a working role may propose; the change is checked now so approval cannot fail later."""
+def propose_change(policy: TierPolicy, *, actor, operation: str, payload, rationale: str,
+                   source_incident_id: int | None = None) -> PolicyChange:
+    """Anyone with a working role may propose; the change is checked now so approval cannot fail later.
+    ``source_incident_id``: the incident whose action item proposes it (its rationale follows that incident's
+    visibility)."""
     require(actor, "policy.propose")
     if operation not in PolicyChange.Operation.values:
         raise ValidationFailed(f"Unknown operation {operation!r}.", field="operation")
@@ -68,7 +71,8 @@ def propose_change(policy: TierPolicy, *, actor, operation: str, payload, ration
     with transaction.atomic():
         change = PolicyChange.objects.create(policy=policy, operation=operation, payload=payload,
                                              rationale=rationale.strip(), proposed_by=actor,
-                                             proposed_at=clock.now())
+                                             proposed_at=clock.now(),
+                                             source_incident_id=source_incident_id)
         audit.record("policy.change_proposed", change, actor=actor,
                      after={"tier": policy.tier, "operation": operation, "payload": payload, "rationale": rationale})
     return change

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.inventory.models import RiskTier
 from governance.kernel import formatting as fmt
+from governance.kernel import visibility
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can
 from governance.kernel.reauth import sso_proof
@@ -67,7 +68,11 @@ def policy_detail(request, tier):
         raise Http404("No such tier.")
     policy = policies.get_policy(tier)
     versions = policy.versions.select_related("change__proposed_by", "change__decided_by").order_by("-number")
-    changes = policy.changes.select_related("proposed_by", "decided_by").order_by("-proposed_at")[:50]
+    changes = list(policy.changes.select_related("proposed_by", "decided_by").order_by("-proposed_at")[:50])
+    hidden = visibility.hidden_incident_ids(request.user) if any(c.source_incident_id for c in changes) else set()
+    for change in changes:
+        # Why an incident's action item proposed a change is that incident's content; what the policy says is not.
+        change.shown_rationale = visibility.redact(change.rationale, change.source_incident_id, hidden)
     return render(request, "governance/policy_detail.html", {
         "policy": policy, "content": policy.current.content, "versions": versions, "changes": changes,
         "categories": CATEGORIES, "can_propose": can(request.user, "policy.propose"),

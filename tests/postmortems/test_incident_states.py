@@ -142,5 +142,9 @@ def test_only_legal_or_compliance_lift_a_restriction(people):
     with pytest.raises(PermissionDenied) as info:
         services.update_incident(incident, actor=author, restricted=False)
     assert info.value.field == "restricted"
-    services.update_incident(incident, actor=people["legal"], restricted=False)
+    assert info.value.code == "circle_change_forbidden"
+    with pytest.raises(ValidationFailed) as info:
+        services.update_incident(incident, actor=people["legal"], restricted=False)
+    assert info.value.field == "reason"
+    services.update_incident(incident, actor=people["legal"], restricted=False, reason="Privilege waived.")
     assert not Incident.objects.get(pk=incident.pk).restricted

@@ -72,8 +72,8 @@ def test_a_restricted_incident_is_not_named_in_the_e_mail(owners, people):
     item(secret, ana, "Brief the board risk committee", days_overdue=2)
     remind_overdue_action_items()
     body = mail.outbox[0].body
-    assert "Brief the board risk committee" in body and "Privileged" not in body
-    assert f"restricted incident #{secret.pk}" in body
+    assert "Brief the board risk committee" not in body and "Privileged" not in body
+    assert f"restricted incident #{secret.pk}" in body and secret.action_items.get().get_absolute_url() in body
 
 
 def test_nothing_overdue_sends_nothing(owners):

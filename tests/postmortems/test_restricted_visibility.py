@@ -1,4 +1,5 @@
-"""A restricted incident is invisible to everyone but its named members, Legal, Compliance and administrators:
+"""A restricted incident is invisible to everyone but its named members, Legal and Compliance (administrators are
+not privileged by being administrators):
 in lists, detail pages (404, not 403), search, the API, dashboard counts, the follow-through page and exports."""
 
 import re
@@ -33,7 +34,7 @@ def cases(people, member):
     return public, secret
 
 
-SEES_SECRET = {"member": True, "legal": True, "compliance": True, "admin": True, "outsider": False,
+SEES_SECRET = {"member": True, "legal": True, "compliance": True, "admin": False, "outsider": False,
                "viewer": False, "model_risk": False, "data_science": False}
 
 

@@ -1,0 +1,338 @@
+"""The canary: nothing from a restricted incident reaches anyone outside its circle, on any surface.
+
+A unique marker is planted in every free-text field of a restricted incident and of every record derived from it
+(timeline events, contributing factors, action items, the policy change an action item proposed, postmortem
+sections, the launch's rollback reason). Reports are made while the incident is still open to all, and the
+incident is restricted afterwards, so visibility must be decided when a thing is read. Then every role, an
+administrator outside the circle and two API tokens (one limited to another model) request:
+
+- every page the URLconf names (admin included), with its URL arguments filled from the objects in the database,
+  and every argument-free page again with a search for the markers;
+- every GET operation in the OpenAPI schema, with its path parameters filled the same way and each query
+  parameter tried;
+- every report file they may download (PDF text read with pypdf);
+- and the e-mail outbox after the incident was restricted.
+
+Nothing is listed by hand: a page or endpoint added later is crawled without touching this test. Those in the
+circle (a named member, Legal, Compliance) must find the markers; nobody else may find any of them anywhere.
+"""
+
+import io
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import NoReverseMatch, get_resolver, reverse
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+from pypdf import PdfReader
+
+from governance.kernel.principals import SystemActor
+from governance.kernel.roles import Role
+from governance.kernel.services import issue_api_token
+from governance.models import MLModel, PolicyChange
+from governance.policies.services import ensure_default_policies
+from postmortems import services as pm
+from postmortems.models import NARRATIVE_FIELDS, ActionItem
+from readiness import rollouts, services
+from reporting import reports
+from reporting.models import Report
+from tests.factories import PASSWORD, make_launch, make_user, pass_everything
+from tests.governance.test_reports import LATENCY_PLAN, make_cast
+
+pytestmark = pytest.mark.django_db
+
+TEXT_FIELDS = ("title", "summary", "impact", "timeline", "factor", "actionitem", "rationale", "rollbackreason",
+               *(f"pm{name.replace('_', '')}" for name in NARRATIVE_FIELDS))
+MARKERS = {name: f"canary{name}zq" for name in TEXT_FIELDS}
+# An unrestricted incident on the launch's model: everyone reads it except a token limited to another model.
+MARKERS["foreign"] = "canaryforeignmodelzq"
+IN_THE_CIRCLE = ("member", "legal", "compliance")
+OUTSIDE = ("viewer", "ds", "mrm", "product", "eng", "admin", "token", "limited_token")
+SKIP_NAMES = ("logout",)  # a GET that ends the session would stop the crawl, not test it
+
+
+def M(name: str) -> str:
+    return MARKERS[name]
+
+
+def build_world(client_for_reports=True) -> dict:
+    ensure_default_policies()
+    cast = make_cast()
+    cast["member"] = make_user("mo_member", Role.DATA_SCIENCE, first_name="Mo", last_name="Member",
+                               email="mo@example.com")
+    cast["admin"] = make_user("root_admin", superuser=True)
+    launch = make_launch(author=cast["author"], tier="TIER_2", title="Homepage ranking v7")
+    other = make_launch(author=cast["author"], tier="TIER_3", title="Widget model 2")
+    rollouts.update_plan(launch, actor=cast["author"], **LATENCY_PLAN)
+    pass_everything(launch, attester=cast["ds"])
+    services.submit_for_review(launch, actor=cast["author"])
+    for person, role in (("ds", "DATA_SCIENCE"), ("product", "PRODUCT")):
+        launch.refresh_from_db()
+        services.sign_off(launch, actor=cast[person], role=role, decision="APPROVE", password=PASSWORD,
+                          content_hash=launch.content_hash)
+    rollouts.start_rollout(launch, actor=cast["author"], now=timezone.now() - timedelta(hours=2))
+    rollouts.rollback(launch, actor=cast["eng"], reason=f"{M('rollbackreason')} approval rates diverged.")
+    incident = launch.incidents.get()
+
+    legal = cast["legal"]
+    pm.update_incident(incident, actor=legal, title=f"{M('title')} proxy matter", summary=M("summary"),
+                       impact_text=M("impact"), members=[cast["member"]], reason="The people working it.")
+    pm.add_timeline_event(incident, actor=legal, at=timezone.now() - timedelta(minutes=5), kind="OTHER",
+                          text=M("timeline"))
+    pm.add_contributing_factor(incident, actor=legal, category="DATA_VENDOR_CHANGE", description=M("factor"))
+    item = pm.add_action_item(incident, actor=legal, title=M("actionitem"), kind="DETECT", owner=cast["member"],
+                              due_date=timezone.localdate())
+    pm.propose_policy_change_for_action_item(
+        item, actor=legal, tier="TIER_2", operation="ADD_GUARDRAIL",
+        payload={"metric": "p99_latency_ms", "comparator": "<=", "threshold": 400, "window_minutes": 15,
+                 "failure_limit": 3, "sustain_minutes": 0, "action": "ROLLBACK", "stage": ""},
+        rationale=M("rationale"))
+    postmortem = pm.start_postmortem(incident, actor=cast["member"])
+    pm.edit_postmortem(postmortem, actor=cast["member"],
+                       **{name: M(f"pm{name.replace('_', '')}") for name in NARRATIVE_FIELDS})
+    ActionItem.objects.filter(pk=item.pk).update(due_date=timezone.localdate() - timedelta(days=3))
+
+    if client_for_reports:
+        # Made while the incident is open to all: the pack and dossier carry its content.
+        quarter = timezone.localdate()
+        period = {"period": f"{quarter.year}-Q{(quarter.month - 1) // 3 + 1}"}
+        for actor in (cast["ds"], legal):
+            reports.request_report(actor=actor, kind="GOVERNANCE_PACK", params=period, enqueue=False)
+            reports.request_report(actor=actor, kind="LAUNCH_DOSSIER", subject_id=launch.pk, enqueue=False)
+        reports.request_report(actor=legal, kind="INCIDENT_REPORT", subject_id=incident.pk, enqueue=False)
+        for report in Report.objects.filter(status="QUEUED"):
+            reports.generate_report(report.pk)
+
+    pm.update_incident(incident, actor=legal, restricted=True, reason="Placed under legal privilege.")
+    pm.open_incident(actor=cast["eng"], title=f"{M('foreign')} latency", severity="SEV3", detection_source="ALERT",
+                     launch=launch, timeline=[{"at": timezone.now(), "kind": "OTHER", "text": M("foreign")}])
+
+    if client_for_reports:
+        # Asked again after the restriction: each audience gets its own rendering.
+        for actor in (cast["ds"], legal):
+            reports.request_report(actor=actor, kind="GOVERNANCE_PACK", params=period, enqueue=False)
+            reports.request_report(actor=actor, kind="LAUNCH_DOSSIER", subject_id=launch.pk, enqueue=False)
+        for report in Report.objects.filter(status="QUEUED"):
+            reports.generate_report(report.pk)
+
+    tokens = {}
+    scopes = [choice for choice, _ in __import__("governance.models", fromlist=["ApiToken"]).ApiToken.Scope.choices]
+    _, tokens["token"] = issue_api_token(actor=SystemActor("tests"), name="ci-all", scopes=scopes)
+    _, tokens["limited_token"] = issue_api_token(actor=SystemActor("tests"), name="ci-other", scopes=scopes,
+                                                 models=[other.version.model])
+    return {"cast": cast, "tokens": tokens, "incident": incident, "launch": launch, "other": other}
+
+
+def client_for(world, who) -> Client:
+    if who in world["tokens"]:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {world['tokens'][who]}")
+    client = Client()
+    client.force_login(world["cast"][who])
+    return client
+
+
+# -- discovery ---------------------------------------------------------------------------------------------------
+
+def _arguments(world) -> dict:
+    """Values for URL arguments, taken from the objects in the database: the planted records' keys, the models'
+    slugs and versions, the tiers."""
+    from governance.models import ModelVersion
+
+    incident = world["incident"]
+    ints = {incident.pk, world["launch"].pk, world["other"].pk,
+            *incident.action_items.values_list("pk", flat=True),
+            *PolicyChange.objects.values_list("pk", flat=True), *Report.objects.values_list("pk", flat=True)}
+    return {
+        "int": [str(i) for i in sorted(ints)],
+        "slug": list(MLModel.objects.values_list("slug", flat=True)),
+        "version": sorted(set(ModelVersion.objects.values_list("version", flat=True))),
+        "tier": ["TIER_1", "TIER_2", "TIER_3"],
+        "app_label": ["governance", "postmortems", "readiness", "reporting"],
+    }
+
+
+def _pool(values, name: str, converter: str) -> list[str]:
+    if converter == "IntConverter" or name.endswith(("pk", "id")):
+        return values["int"]
+    for key in ("slug", "version", "tier", "app_label"):
+        if key in name:
+            return values[key]
+    return values["slug"] + values["tier"]
+
+
+def _admin_keys(name: str) -> list[str] | None:
+    """An admin object page (admin:app_model_view) is filled with that model's own keys."""
+    from django.apps import apps
+
+    if not name.startswith("admin:") or name.count("_") < 2:
+        return None
+    app_model = name.removeprefix("admin:").rsplit("_", 1)[0]
+    for model in apps.get_models():
+        if f"{model._meta.app_label}_{model._meta.model_name}" == app_model:
+            return [str(pk) for pk in model.objects.order_by("-pk").values_list("pk", flat=True)[:4]]
+    return None
+
+
+def _names(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    for key, entries in resolver.reverse_dict.lists():
+        if not isinstance(key, str):
+            continue
+        for possibilities, _pattern, defaults, converters in entries:
+            for _format, params in possibilities:
+                wanted = tuple(p for p in params if p not in defaults)
+                yield namespace + key, tuple((p, type(converters.get(p)).__name__) for p in wanted)
+    for name, (_prefix, sub) in resolver.namespace_dict.items():
+        yield from _names(sub, f"{namespace}{name}:")
+
+
+def page_urls(world, *, admin: bool) -> list[str]:
+    """Every page the URLconf names, arguments filled from the database. The admin's pages (staff only; everyone
+    else is sent to its login) are crawled for staff."""
+    values = _arguments(world)
+    urls = set()
+    for name, params in set(_names()):
+        if any(skip in name for skip in SKIP_NAMES) or name.startswith("admin:") and not admin:
+            continue
+        keys = _admin_keys(name)
+        pools = [keys if keys is not None and p == "object_id" else _pool(values, p, converter)
+                 for p, converter in params]
+        for combo in itertools.product(*pools):
+            try:
+                url = reverse(name, kwargs=dict(zip([p for p, _ in params], combo, strict=True)))
+            except NoReverseMatch:
+                continue
+            urls.add(url)
+            if not params:
+                urls.add(url + "?q=canary")  # every list with a search box, searched for the markers
+    return sorted(urls)
+
+
+def api_urls(world) -> list[str]:
+    values = _arguments(world)
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    urls = set()
+    for path, operations in schema["paths"].items():
+        get = operations.get("get")
+        if get is None:
+            continue
+        params = get.get("parameters", [])
+        in_path = [p["name"] for p in params if p["in"] == "path"]
+        pools = [_pool(values, p, "") for p in in_path]
+        for combo in itertools.product(*pools):
+            url = path
+            for name, value in zip(in_path, combo, strict=True):
+                url = url.replace("{" + name + "}", value)
+            urls.add(url)
+            for query in (p for p in params if p["in"] == "query"):
+                schema_of = query.get("schema", {})
+                for value in schema_of.get("enum") or ["canary"]:
+                    urls.add(f"{url}?{query['name']}={value}")
+    return sorted(urls)
+
+
+# -- reading -------------------------------------------------------------------------------------------------------
+
+def text_of(response) -> str:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith("application/pdf"):
+        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(body)).pages)
+    return body.decode("utf-8", errors="replace")
+
+
+def markers_in(text: str) -> set[str]:
+    lowered = text.lower()
+    return {name for name, marker in MARKERS.items() if marker in lowered}
+
+
+def crawl(client, urls) -> dict[str, set[str]]:
+    found = {}
+    for url in urls:
+        response = client.get(url)
+        if response.status_code >= 500:
+            found[url] = {"server error"}
+            continue
+        hits = markers_in(text_of(response))
+        if hits:
+            found[url] = hits
+    return found
+
+
+def without_foreign(found: dict, who: str) -> dict:
+    """The unrestricted incident on another model is for everyone but the limited token."""
+    if who == "limited_token":
+        return found
+    kept = {url: hits - {"foreign"} for url, hits in found.items()}
+    return {url: hits for url, hits in kept.items() if hits}
+
+
+# -- the rule ------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def world(db, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return build_world(client_for_reports=False)
+
+
+@pytest.mark.parametrize("who", IN_THE_CIRCLE + OUTSIDE)
+def test_pages_show_restricted_content_only_to_the_circle(world, who):
+    found = without_foreign(crawl(client_for(world, who), page_urls(world, admin=who == "admin")), who)
+    seen = set().union(*found.values()) if found else set()
+    if who in IN_THE_CIRCLE:
+        incident_page = reverse("postmortems:incident_detail", args=[world["incident"].pk])
+        assert {"title", "summary", "timeline", "factor", "actionitem"} <= found.get(incident_page, set())
+        assert "rationale" in seen and "rollbackreason" in seen
+    else:
+        assert not found, f"{who} reads restricted content at {found}"
+
+
+@pytest.mark.parametrize("who", IN_THE_CIRCLE + OUTSIDE)
+def test_the_api_shows_restricted_content_only_to_the_circle(world, who):
+    found = without_foreign(crawl(client_for(world, who), api_urls(world)), who)
+    if who in ("legal", "member"):
+        detail = f"/api/v1/incidents/{world['incident'].pk}/"
+        assert {"title", "summary", "timeline"} <= found.get(detail, set())
+    elif who not in IN_THE_CIRCLE:
+        assert not found, f"{who} reads restricted content at {found}"
+
+
+def test_e_mails_carry_nothing_from_a_restricted_incident(world):
+    mail.outbox.clear()
+    pm.send_overdue_reminders()
+    services_sent = len(mail.outbox)
+    assert services_sent >= 1, "the member owns an overdue item and is reminded"
+    for message in mail.outbox:
+        assert not markers_in(f"{message.subject}\n{message.body}"), message.body
+
+
+@pytest.fixture
+def world_with_reports(db, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return build_world(client_for_reports=True)
+
+
+def test_reports_carry_restricted_content_only_to_those_who_may_read_all_of_it_now(world_with_reports):
+    world = world_with_reports
+    done = list(Report.objects.filter(status="DONE"))
+    assert len(done) >= 6
+    for who in IN_THE_CIRCLE + OUTSIDE:
+        client = client_for(world, who)
+        listed = client.get(reverse("reporting:report_list")).content.decode() if who not in world["tokens"] else ""
+        listed = listed.replace(M("foreign"), "")
+        seen = set()
+        for report in done:
+            response = client.get(reverse("reporting:report_download", args=[report.pk]))
+            if response.status_code == 200:
+                seen |= markers_in(text_of(response)) - {"foreign"}
+        api = without_foreign(crawl(client, [f"/api/v1/reports/{r.pk}/" for r in done] + ["/api/v1/reports/"]), who)
+        if who in ("legal", "compliance"):
+            assert {"title", "rationale", "rollbackreason", "timeline"} <= seen, who
+        elif who not in IN_THE_CIRCLE:
+            assert not seen and not markers_in(listed) and not api, f"{who} reads restricted content in reports"
+    outsider = world["cast"]["ds"]
+    mine = [r for r in reports.visible_reports(outsider) if r.kind == "GOVERNANCE_PACK"]
+    assert len(mine) == 1 and world["incident"].pk not in mine[0].source_incident_ids, \
+        "the pack made before the restriction is gone; the one asked for since is rendered for the outsider's eyes"
