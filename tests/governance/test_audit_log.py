@@ -106,7 +106,7 @@ def test_postgres_trigger_refuses_truncate():
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as if committed: no deferred foreign-key checks pending
     with pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"), transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE governance_auditevent")
+            cursor.execute("TRUNCATE governance_auditevent, governance_auditsource")
     assert AuditEvent.objects.count() == 2
 
 

@@ -40,7 +40,7 @@ def pages(long_launch, gate_query):
     }
 
 
-# The number of queries each page runs, whatever the size of the history.
+# The most queries each page may run, whatever the size of the history.
 EXPECTED = {
     "dashboard": 13,
     "launch list": 6,
@@ -55,6 +55,9 @@ EXPECTED = {
     "policy history": 6,
     "gate": 7,
 }
+# Insights skip a few queries when the history holds nothing of a kind (an empty prefetch runs no query): their
+# bound is the count with every kind present.
+EXPECTED["insights"] = 11
 
 
 def measure(client, api_client) -> dict:
@@ -82,7 +85,9 @@ def measure(client, api_client) -> dict:
 def test_pages_and_gate_run_the_same_queries_at_every_size(client, api_client, db, factor):
     generate(sizes(factor))
     assert LaunchRequest.objects.count() == 40 * factor
-    assert measure(client, api_client) == EXPECTED
+    counts = measure(client, api_client)
+    # The same constant bound at every size: a query per row would pass it at once at five times the history.
+    assert {name: n for name, n in counts.items() if n > EXPECTED[name]} == {}
 
 
 def test_the_generated_history_passes_the_audit_chain_check(db):
