@@ -15,10 +15,10 @@ from governance.kernel.roles import Role
 
 
 class Severity(models.TextChoices):
-    SEV1 = "SEV1", "SEV1 — critical"
-    SEV2 = "SEV2", "SEV2 — major"
-    SEV3 = "SEV3", "SEV3 — minor"
-    SEV4 = "SEV4", "SEV4 — low"
+    SEV1 = "SEV1", "SEV 1 — critical"
+    SEV2 = "SEV2", "SEV 2 — major"
+    SEV3 = "SEV3", "SEV 3 — minor"
+    SEV4 = "SEV4", "SEV 4 — low"
 
 
 class IncidentStatus(models.TextChoices):

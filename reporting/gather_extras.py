@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from governance.kernel import labels
+from governance.kernel import formatting as fmt
 from governance.kernel.roles import Role
 from governance.models import MLModel, ModelVersion
 from postmortems.models import ActionItem, CommitteeAsk, Incident
@@ -66,7 +66,7 @@ def metric_provenance(evaluation: Evaluation | None) -> dict:
         elif key in computed:
             out[key] = {"source": "overridden", "computed": computed[key],
                         "text": f"reported by {evaluation.submitted_by}; Gatehouse computed "
-                                f"{labels.with_unit(computed[key], labels.metric_unit(key))} from {files}"}
+                                f"{fmt.metric_value(computed[key], key)} from {files}"}
         else:
             out[key] = {"source": "reported", "text": f"reported by {evaluation.submitted_by}", "computed": None}
     return out
@@ -156,7 +156,7 @@ def extend_launch_dossier(data: dict) -> dict:
                 names = [n for n in re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", item["rule"]) if n in provenance]
                 item["provenance"] = [
                     {"source": provenance[n]["source"],
-                     "text": f"{n} = {labels.with_unit(evaluation.metrics[n], labels.metric_unit(n))}, "
+                     "text": f"{n} = {fmt.metric_value(evaluation.metrics[n], n)}, "
                              f"{provenance[n]['text']}"} for n in dict.fromkeys(names)]
     fairness = (data.get("evaluation") or {}).get("fairness")
     attributes = dict(version.fairness_group_attributes or {})
@@ -258,7 +258,7 @@ def _inventory(now) -> list[dict]:
         else:
             validation = "Not validated by Model Risk Management"
         rows.append({"slug": model.slug, "name": model.name, "tier": model.risk_tier,
-                     "tier_label": labels.label(model.risk_tier), "owner": _name(model.owner),
+                     "tier_label": fmt.label(model.risk_tier), "owner": _name(model.owner),
                      "version": versions[0].version if versions else "", "validated": bool(mrm),
                      "validation": validation,
                      "launch": None if launch is None else {
@@ -288,9 +288,9 @@ def _fairness_monitors() -> list[dict]:
         rails = [g for g in (plan.guardrails.all() if plan else []) if FAIRNESS_METRIC.search(g.metric)]
         for g in rails:
             rows.append({"launch": launch.pk, "model": model.name, "version": launch.version.version,
-                         "metric": g.metric, "label": labels.metric_label(g.metric), "comparator": g.comparator,
+                         "metric": g.metric, "label": fmt.metric_label(g.metric), "comparator": g.comparator,
                          "threshold": g.threshold, "action": g.action, "state": g.state,
-                         "state_label": labels.label(g.state),
+                         "state_label": fmt.label(g.state),
                          "detail": (g.state_detail or {}).get("detail", "")})
         if not rails and model.protected_attributes:
             rows.append({"launch": launch.pk, "model": model.name, "version": launch.version.version,

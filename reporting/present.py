@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from governance.kernel import labels
+from governance.kernel import formatting as fmt
 from governance.kernel.anchors import chain_head
 from governance.kernel.canonical import content_hash
 from governance.kernel.charts import PALETTE, figure, to_svg
@@ -153,7 +153,7 @@ def executive_summary(data: dict) -> dict:
     for item in items:
         change = item["policy_change"]
         if change and change["status"] == "APPROVED":
-            label = labels.label(change["tier"]) + " policy"
+            label = fmt.label(change["tier"]) + " policy"
             if change["version"]:
                 label += f" v{change['version']}"
             changed.append(f"{label}: {_clip(change['summary'], 110)}.")
@@ -168,7 +168,7 @@ def executive_summary(data: dict) -> dict:
     pending = [i["policy_change"] for i in items if i["policy_change"] and i["policy_change"]["status"] == "PENDING"]
     if len(pending) == 1:
         change = pending[0]
-        asks.append(f"Endorse the proposed change to the {labels.label(change['tier'])} policy: "
+        asks.append(f"Endorse the proposed change to the {fmt.label(change['tier'])} policy: "
                     f"{_clip(change['summary'], 160)} (awaiting a second approval).")
     elif pending:
         named = "; ".join(_clip(c["summary"], 70) for c in pending[:2])
@@ -387,9 +387,9 @@ def metric_rows(metrics: list[tuple[str, object]], provenance: dict) -> list[dic
     rows = []
     for key, value in metrics:
         source = provenance.get(key) or {"source": "reported", "text": "reported"}
-        shown = labels.with_unit(value, labels.metric_unit(key), digits=4) if isinstance(value, int | float) \
+        shown = fmt.metric_value(value, key) if isinstance(value, int | float) \
             else str(value)
-        rows.append({"key": key, "label": labels.metric_label(key), "value": shown, "source": source["source"],
+        rows.append({"key": key, "label": fmt.metric_label(key), "value": shown, "source": source["source"],
                      "source_label": SOURCE_LABELS.get(source["source"], source["source"]), "text": source["text"]})
     return rows
 
@@ -397,11 +397,11 @@ def metric_rows(metrics: list[tuple[str, object]], provenance: dict) -> list[dic
 def comparison_rows(comparison: list[dict]) -> list[dict]:
     out = []
     for row in comparison:
-        unit = labels.metric_unit(row["metric"])
-        change = labels.with_unit(row["change"], unit, digits=4)
-        out.append({"label": labels.metric_label(row["metric"]),
-                    "previous": labels.with_unit(row["previous"], unit, digits=4),
-                    "current": labels.with_unit(row["current"], unit, digits=4),
+        unit = fmt.metric_unit(row["metric"])
+        change = fmt.quantity(row["change"], unit)
+        out.append({"label": fmt.metric_label(row["metric"]),
+                    "previous": fmt.quantity(row["previous"], unit),
+                    "current": fmt.quantity(row["current"], unit),
                     "change": change if change.startswith("−") or change == "0" else "+" + change})
     return out
 

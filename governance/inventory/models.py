@@ -21,9 +21,10 @@ slug_validator = RegexValidator(SLUG_RE, "Use lower-case letters, digits and sin
 
 
 class RiskTier(models.TextChoices):
-    TIER_1 = "TIER_1", "Tier 1 — high (e.g. credit decisions)"
-    TIER_2 = "TIER_2", "Tier 2 — medium"
-    TIER_3 = "TIER_3", "Tier 3 — low"
+    # The same words as governance.kernel.formatting.TIERS (a test holds them equal).
+    TIER_1 = "TIER_1", "Tier 1 (high risk)"
+    TIER_2 = "TIER_2", "Tier 2 (medium risk)"
+    TIER_3 = "TIER_3", "Tier 3 (low risk)"
 
 
 class MLModel(models.Model):

@@ -1,20 +1,29 @@
-"""How values read to people: one formatting layer for pages, e-mails and PDFs.
+"""How values read to people: the one formatting layer for pages, e-mails and PDFs.
 
 Stored values and the API speak codes (``TIER_2``, ``DATA_SCIENCE``, ``IN_REVIEW``, ``checklist.attested``,
-minutes as integers); people read words ("Tier 2", "Data Science", "In review", "Checklist item attested",
-"30 days"). Every template reaches these functions through the filters in ``governance.templatetags.gatehouse``;
-e-mails and reports call them directly. One number format everywhere: thousands separated by commas
-(9,209), a thin set of decimals, percentages with a space before the sign (5 %), intervals with an en dash.
+``null_rate_delta_max``, minutes as integers); people read words ("Tier 2 (medium risk)", "Data Science",
+"In review", "Checklist item attested", "Largest change in a feature's null rate", "30 days"). Every template,
+the pages' and the PDFs' alike, reaches these functions through the filters in
+``governance.templatetags.gatehouse``; e-mails and the report builders call them directly. Each kind of code has
+one table here, so a page and a report cannot word the same thing two ways. One number format everywhere:
+thousands separated by commas (9,209), a thin set of decimals, a true minus sign, percentages with a space
+before the sign (5 %), intervals with an en dash, money with its currency code (−18,000 USD). A code no table
+knows still reads as words, never raw.
 
-Pure functions of plain values: no ORM, no request.
+Pure functions of plain values: no ORM, no request. Nothing above the kernel is imported.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import timedelta
 from decimal import Decimal
+
+from django.apps import apps
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from governance.kernel.roles import Role
 
@@ -22,11 +31,19 @@ NBSP = "\u00a0"
 MINUS = "\u2212"
 
 TIERS = {
-    "TIER_1": "Tier 1 — high",
-    "TIER_2": "Tier 2 — medium",
-    "TIER_3": "Tier 3 — low",
+    "TIER_1": "Tier 1 (high risk)",
+    "TIER_2": "Tier 2 (medium risk)",
+    "TIER_3": "Tier 3 (low risk)",
 }
 TIERS_SHORT = {"TIER_1": "Tier 1", "TIER_2": "Tier 2", "TIER_3": "Tier 3"}
+
+# Codes that are not a stored choice (verdicts and states computed by the statistics engine and the guardrails),
+# or that two models word differently, with the words a reader sees. Every other code reads as the label its
+# model's choices give it (``choice_words``), and failing that as its own words ("ROLLED_BACK" -> "Rolled back").
+STATUSES = {
+    "OK": "OK", "MISSING": "No data", "ROLLBACK": "Roll back", "ALERT": "Alert", "PENDING": "Pending",
+    "FAILED": "Failed",
+}
 
 # Audit verbs as a sentence would say them; a verb not listed reads as its words ("launch.memo_updated" ->
 # "Launch memo updated").
@@ -123,9 +140,39 @@ def tier(code, *, short: bool = False) -> str:
     return (TIERS_SHORT if short else TIERS).get(str(code), words(code))
 
 
+@functools.cache
+def choice_words() -> dict[str, str]:
+    """Every stored code's label, read from the installed models' choices, for the codes that mean one thing
+    (a code two fields word differently is left to ``STATUSES``). The kernel imports no app for this: the app
+    registry lists the models at run time, and the table is built once."""
+    found: dict[str, set[str]] = {}
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            for value, text in getattr(field, "flatchoices", None) or ():
+                if isinstance(value, str) and value:
+                    found.setdefault(value, set()).add(str(text))
+    return {value: texts.pop() for value, texts in found.items() if len(texts) == 1}
+
+
 def status(code) -> str:
-    """A status code as words: ``IN_REVIEW`` -> "In review", ``INSUFFICIENT_DATA`` -> "Insufficient data"."""
-    return words(code)
+    """A stored code as the words its model's choices give it: ``IN_REVIEW`` -> "In review", ``WONT_DO`` ->
+    "Won't do", ``SEV1`` -> "SEV 1 — critical"; a code no model stores reads as its words."""
+    if code in (None, ""):
+        return ""
+    code = str(code)
+    return STATUSES.get(code) or choice_words().get(code) or words(code)
+
+
+def label(code) -> str:
+    """The reader's words for any role, tier or status code, when the caller does not know which it is."""
+    if code in (None, ""):
+        return ""
+    code = str(code)
+    if code in Role.values:
+        return Role(code).label
+    if code in TIERS:
+        return TIERS[code]
+    return status(code)
 
 
 def verb(code) -> str:
@@ -253,19 +300,17 @@ def interval(low, high, places: int | None = None) -> str:
     return f"{number(low, places)} – {number(high, places)}"
 
 
-CURRENCIES = {"USD": "$", "EUR": "€", "GBP": "£"}
-
-
 def money(amount, currency: str = "USD") -> str:
-    """An amount of money: $1,250,000 · €12,500.50 (cents only when there are some)."""
+    """An amount of money with its ISO currency code, which no reader can take for another currency:
+    "1,250,000 USD", "12.50 EUR", "−18,000 USD" (cents only when there are some). An amount nobody assessed
+    says so."""
     if amount in (None, ""):
-        return "—"
+        return "not assessed"
     amount = float(amount)
     text = f"{abs(amount):,.2f}"
     if text.endswith(".00"):
         text = text[:-3]
-    symbol = CURRENCIES.get(currency.upper())
-    text = f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+    text = f"{text} {str(currency or 'USD').upper()}"
     return f"{MINUS}{text}" if amount < 0 else text
 
 
@@ -279,6 +324,98 @@ def metric(name) -> str:
         return ""
     parts = re.split(r"[._]", str(name))
     return " ".join(METRIC_WORDS.get(p.lower(), p) for p in parts if p)
+
+
+# Metric name -> (label, unit), for reports and tables where a metric is named in full. Units: "" (a plain number
+# or ratio), "%" (a percentage), "pp" (percentage points), "ms" (milliseconds).
+METRICS = {
+    "approval_air": ("Approval-rate adverse-impact ratio", ""),
+    "psi_max": ("Largest population stability index (PSI) across features", ""),
+    "psi.max": ("Largest population stability index (PSI) across features", ""),
+    "null_rate_delta_max": ("Largest change in a feature's null rate", ""),
+    "p95_latency_ms": ("95th-percentile latency", "ms"),
+    "latency_delta_ms": ("Latency change against the champion", "ms"),
+    "ctr_delta_pct": ("Click-through-rate change against the champion", "%"),
+    "add_to_cart_delta_pct": ("Add-to-cart change against the champion", "%"),
+    "add_to_cart_lift_pct": ("Add-to-cart lift against the champion", "%"),
+    "early_delinquency_ratio": ("Early-delinquency ratio against the champion", ""),
+    "auc": ("Area under the ROC curve (AUC)", ""),
+    "ks": ("Kolmogorov–Smirnov statistic", ""),
+    "f1": ("F1 score", ""),
+}
+
+_METRIC_FAMILIES = [  # (pattern, label template) for metric families keyed by a feature or group name
+    (re.compile(r"^psi[._](?P<x>.+)$"), "PSI of {x}"),
+    (re.compile(r"^null_rate[._](?P<x>.+)$"), "null rate of {x}"),
+    (re.compile(r"^fairness\.air\.ci_low$"), "Adverse-impact ratio, lower 95 % bound"),
+    (re.compile(r"^fairness\.air\.(?P<x>.+)$"), "Adverse-impact ratio ({x})"),
+    (re.compile(r"^fairness\.(?P<x>.+)$"), "Fairness: {x}"),
+]
+
+
+def metric_label(name) -> str:
+    """A metric named in full: ``null_rate_delta_max`` -> "Largest change in a feature's null rate"."""
+    if not name:
+        return ""
+    name = str(name)
+    if name in METRICS:
+        return METRICS[name][0]
+    for pattern, template in _METRIC_FAMILIES:
+        match = pattern.match(name)
+        if match:
+            return template.format(**{k: v.replace("_", " ") for k, v in match.groupdict().items()})
+    return words(re.sub(r"_(ms|pct)$", "", name))
+
+
+def metric_unit(name) -> str:
+    name = str(name or "")
+    if name in METRICS:
+        return METRICS[name][1]
+    if name.endswith("_ms"):
+        return "ms"
+    if name.endswith("_pct"):
+        return "%"
+    return ""
+
+
+def quantity(value, unit: str = "") -> str:
+    """A number with its unit, in the one number format: "140 ms", "−1.2 %", "0.812"."""
+    text = number(value)
+    if not unit or text == "—":
+        return text
+    return f"{text}{NBSP}%" if unit == "%" else f"{text} {unit}"
+
+
+def metric_value(value, name) -> str:
+    """A metric's value with the metric's unit: ``metric_value(200, "p95_latency_ms")`` -> "200 ms"."""
+    return quantity(value, metric_unit(name))
+
+
+_CODE_IN_PROSE = re.compile(r"\b(?:[A-Z]+(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\.[a-z0-9_]+)?)\b")
+
+
+def in_prose(text) -> str:
+    """Text written by the software (a guardrail's detail, a blocker) with role, tier and metric codes replaced by
+    their words, so that a committee reads words: ``approval_air = 0.71`` -> "Approval-rate adverse-impact
+    ratio = 0.71"."""
+    def word(match):
+        code = match.group(0)
+        if code in Role.values or code in TIERS or code in STATUSES or code.isupper():
+            return label(code)
+        if code in METRICS or code.startswith(("psi_", "psi.", "null_rate_")) or code.endswith(("_pct", "_ms")):
+            return metric_label(code)
+        return code
+
+    return _CODE_IN_PROSE.sub(word, str(text or ""))
+
+
+def moment(value, pattern: str = "j M Y H:i") -> str:
+    """A moment with the zone it is shown in ("12 Mar 2025 14:05 UTC"); "—" when there is none."""
+    if not value:
+        return "—"
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{date_format(value, pattern)} {date_format(value, 'T')}"
 
 
 def comparator(symbol) -> str:

@@ -1,9 +1,10 @@
-"""Template filters and tags for every page: Markdown, durations, hashes, role and status labels, numbers
-and percentages. Formatting only, through ``governance.kernel.formatting``; no queries, and nothing
-above the kernel is imported.
+"""Template filters and tags for every page and every PDF: Markdown, durations, hashes, role, tier, status and
+metric words, numbers, percentages, money and moments. Formatting only, through ``governance.kernel.formatting``
+(the one formatting layer); no queries, and nothing above the kernel is imported.
 """
 
 from django import template
+from django.conf import settings
 from django.utils.html import format_html_join
 
 from governance.kernel import formatting as fmt
@@ -124,8 +125,38 @@ def interval(low, high, places=None):
 
 
 @register.filter
-def money(value, currency="USD"):
-    return fmt.money(value, currency)
+def money(value, currency=None):
+    """An amount with its currency code: "−18,000 USD" (settings.REPORT_CURRENCY unless one is given)."""
+    return fmt.money(value, currency or getattr(settings, "REPORT_CURRENCY", "USD"))
+
+
+@register.filter
+def label(code):
+    """Any role, tier or status code as words, when the template does not know which kind it is."""
+    return fmt.label(code)
+
+
+@register.filter
+def metric_label(name):
+    return fmt.metric_label(name)
+
+
+@register.filter
+def metric_value(value, name):
+    """A metric's value with its unit: ``{{ g.threshold|metric_value:g.metric }}`` -> "200 ms"."""
+    return fmt.metric_value(value, name)
+
+
+@register.filter
+def prose(text):
+    """Software-written text with its codes replaced by words (formatting.in_prose)."""
+    return fmt.in_prose(text)
+
+
+@register.filter
+def when(value, pattern="j M Y H:i"):
+    """A moment with its zone: "12 Mar 2025 14:05 UTC"."""
+    return fmt.moment(value, pattern)
 
 
 @register.filter

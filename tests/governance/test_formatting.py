@@ -31,15 +31,16 @@ def test_percentages_intervals_and_money():
     assert fmt.percent(0.123) == "12.3\u00a0%"
     assert fmt.percent(-0.4, ratio=False) == "−0.4\u00a0%"
     assert fmt.interval(0.7412, 0.861) == "0.741 – 0.861"
-    assert fmt.money(1250000) == "$1,250,000"
-    assert fmt.money(12.5, "EUR") == "€12.50"
+    assert fmt.money(1250000) == "1,250,000 USD"
+    assert fmt.money(12.5, "EUR") == "12.50 EUR"
+    assert fmt.money(None) == "not assessed"
 
 
 def test_codes_read_as_words():
     assert fmt.role("DATA_SCIENCE") == "Data Science"
     assert fmt.role("MODEL_RISK") == "Model Risk Management"
     assert fmt.roles(["COMPLIANCE", "LEGAL", "MODEL_RISK"]) == "Compliance, Legal and Model Risk Management"
-    assert fmt.tier("TIER_2") == "Tier 2 — medium"
+    assert fmt.tier("TIER_2") == "Tier 2 (medium risk)"
     assert fmt.tier("TIER_2", short=True) == "Tier 2"
     assert fmt.status("IN_REVIEW") == "In review"
     assert fmt.verb("checklist.attested") == "Checklist item attested"

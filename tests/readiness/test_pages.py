@@ -108,6 +108,6 @@ def test_create_launch_through_the_form(client, cast):
 
 def test_policy_pages_render(client, cast):
     client.force_login(cast["viewer"])
-    assert "Tier 1 — high" in client.get(reverse("governance:policy_list")).content.decode()
+    assert "Tier 1 (high risk)" in client.get(reverse("governance:policy_list")).content.decode()
     body = client.get(reverse("governance:policy_detail", args=["TIER_1"])).content.decode()
     assert "Data Science, Compliance, Legal and Model Risk Management" in body
