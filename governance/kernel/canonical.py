@@ -4,7 +4,6 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-import math
 import uuid
 
 
@@ -24,22 +23,18 @@ def _default(value):
     raise TypeError(f"{type(value).__name__} is not canonical-JSON serialisable")
 
 
-def _check_floats(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("canonical JSON refuses NaN and infinity")
-    if isinstance(value, dict):
-        for item in value.values():
-            _check_floats(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check_floats(item)
-
-
 def canonical_json(value) -> str:
-    """Sorted keys, no whitespace, UTF-8 text, datetimes as UTC ISO-8601; NaN is refused."""
-    _check_floats(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default,
-                      allow_nan=False)
+    """Sorted keys, no whitespace, UTF-8 text, datetimes as UTC ISO-8601; NaN and infinity are refused.
+
+    The encoder refuses them itself (``allow_nan=False``, in C): the audit check canonicalises every stored
+    event, and a walk of each value in Python to look for them first cost more than the encoding."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default,
+                          allow_nan=False)
+    except ValueError as error:
+        if "Out of range float" in str(error):
+            raise ValueError("canonical JSON refuses NaN and infinity") from None
+        raise
 
 
 def to_plain(value):
