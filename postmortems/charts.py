@@ -6,7 +6,7 @@ from datetime import timedelta
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from governance.kernel.charts import PALETTE, figure, to_svg
+from governance.kernel.charts import PALETTE, cached_chart, figure, to_svg
 
 # Log-scale ticks labelled in the units people think of durations in.
 _TICKS = [(1 / 60, "1 min"), (10 / 60, "10 min"), (1, "1 h"), (6, "6 h"), (24, "1 d"), (24 * 7, "1 wk"),
@@ -18,6 +18,7 @@ def _hours(delta) -> float:
     return max(delta.total_seconds() / 3600, 1 / 60)
 
 
+@cached_chart
 def duration_trend_svg(ttd, ttr) -> str:
     """Time to detect and time to resolve per incident, by detection date, on a log axis.
     ``ttd`` and ``ttr`` are lists of (detected_at, timedelta). Returns "" when there is nothing to draw."""
@@ -54,6 +55,7 @@ def duration_trend_svg(ttd, ttr) -> str:
     return to_svg(fig, title="Time to detect and time to resolve per incident")
 
 
+@cached_chart
 def factor_categories_svg(categories) -> str:
     """Incidents per contributing-factor category; ``categories`` is a list of (label, count)."""
     if not any(count for _, count in categories):

@@ -3,9 +3,10 @@
 import matplotlib.dates as mdates
 
 from governance.kernel import formatting as fmt
-from governance.kernel.charts import PALETTE, figure, to_svg
+from governance.kernel.charts import PALETTE, cached_chart, figure, to_svg
 
 
+@cached_chart
 def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title: str = "") -> str:
     """Per-group estimate with its 95 % interval, reference group marked, insufficient groups greyed."""
     groups = report.get("groups") or []
@@ -46,6 +47,7 @@ def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title
     return to_svg(fig, title=title or f"Per-group {names.get(metric, metric.replace('_', ' '))} with 95 % intervals")
 
 
+@cached_chart
 def sparkline(points, *, threshold: float, comparator: str, title: str = "") -> str:
     """Observations over time against a guardrail threshold, drawn large enough to read a small dip: a labelled
     threshold line, the value axis kept around both the data and the threshold, breaching points in red."""

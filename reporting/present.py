@@ -7,7 +7,7 @@ from django.utils import timezone
 from governance.kernel import formatting as fmt
 from governance.kernel.anchors import chain_head
 from governance.kernel.canonical import content_hash
-from governance.kernel.charts import PALETTE, figure, to_svg
+from governance.kernel.charts import PALETTE, cached_chart, figure, to_svg
 from governance.templatetags.gatehouse import duration
 from postmortems.charts import duration_trend_svg
 from postmortems.models import FactorCategory, TimelineEvent
@@ -272,6 +272,7 @@ def money(value) -> str:
     return f"{value:+,.0f} {getattr(settings, 'REPORT_CURRENCY', 'USD')}".replace("-", "−")
 
 
+@cached_chart
 def timeline_chart(events: list[dict], *, marks: list[tuple[str, datetime | None]]) -> str:
     """Timeline entries by kind along the time axis, with the incident's began/detected/… moments marked."""
     if not events:
@@ -299,6 +300,7 @@ def timeline_chart(events: list[dict], *, marks: list[tuple[str, datetime | None
     return to_svg(fig, title="Timeline entries by kind")
 
 
+@cached_chart
 def latency_chart(rows: list[dict]) -> str:
     """Median (bar) and longest (tick) time from submission to signature, per role."""
     if not rows:

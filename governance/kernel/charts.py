@@ -1,9 +1,15 @@
 """Charts as SVG strings, drawn with matplotlib's Agg-free SVG backend. Pages and PDFs embed the same output."""
 
+import functools
+import hashlib
 import io
 import re
+from collections.abc import Callable
 
 import matplotlib
+from django.core.cache import cache
+
+from governance.kernel.canonical import content_hash
 
 matplotlib.use("svg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -19,6 +25,34 @@ plt.rcParams.update({
     # would fail to parse "a$x^$b" and take the page down with it.
     "text.parse_math": False,
 })
+
+
+CHART_CACHE_SECONDS = 24 * 3600
+
+
+def cached_chart(draw: Callable[..., str]) -> Callable[..., str]:
+    """Keep a chart's SVG in the cache, keyed by what it is drawn from: the function, its code, and a hash of its
+    arguments. Drawing with matplotlib costs tens of milliseconds a chart, most of it laying out axes and ticks;
+    a page with a long history draws several. The SVG is a pure function of the arguments (fixed hash salt, no
+    dates), so an entry is never stale: new data is a new key, changed drawing code a new function hash. Arguments
+    that are not plain data (canonical JSON refuses them) are drawn every time."""
+    code = hashlib.sha256(draw.__code__.co_code + repr(draw.__code__.co_consts).encode()).hexdigest()[:16]
+    prefix = f"chart:{draw.__module__}.{draw.__qualname__}:{code}:"
+
+    @functools.wraps(draw)
+    def wrapper(*args: object, **kwargs: object) -> str:
+        try:
+            key = prefix + content_hash([list(args), kwargs])
+        except (TypeError, ValueError):
+            return draw(*args, **kwargs)
+        svg = cache.get(key)
+        if svg is None:
+            svg = draw(*args, **kwargs)
+            cache.set(key, svg, CHART_CACHE_SECONDS)
+        return svg
+
+    wrapper.uncached = draw  # type: ignore[attr-defined]  # the drawing itself, for tests that time or inspect it
+    return wrapper
 
 
 def figure(width_in: float = 6.0, height_in: float = 2.6):
