@@ -111,14 +111,17 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, tr
     guardrails = active_guardrails(plan)
     states = _states(launch, guardrails, now)
     actions = []
+    previous = {guardrail.pk: guardrail.state for guardrail in guardrails}
     for guardrail in guardrails:
-        state = states[guardrail.pk]
-        was = guardrail.state
+        state, was = states[guardrail.pk], previous[guardrail.pk]
         guardrail.state, guardrail.state_detail, guardrail.evaluated_at = state.state, state.as_dict(), now
-        guardrail.save(update_fields=["state", "state_detail", "evaluated_at"])
         if state.state != was:
             audit.record("guardrail.state_changed", guardrail, actor=actor, before={"state": was},
                          after={"state": state.state, "detail": state.detail, "launch": launch.pk})
+    # One UPDATE for all of them: the periodic evaluation visits every rollout in progress.
+    Guardrail.objects.bulk_update(guardrails, ["state", "state_detail", "evaluated_at"])
+    for guardrail in guardrails:
+        state, was = states[guardrail.pk], previous[guardrail.pk]
         if state.state != BREACHED or launch.status != S.ROLLING_OUT:
             continue
         if guardrail.action == Guardrail.Action.ROLLBACK:
