@@ -110,10 +110,49 @@ def stored_events(chunk_size: int = 5000) -> Iterator[_StoredEvent]:
     """Every stored event in chain order, streamed in chunks as plain rows with the model's attribute names.
 
     A bank's log holds millions of events: building a model instance per row cost more than hashing it, and the
-    server-side cursor keeps memory flat however long the chain is."""
+    server-side cursor keeps memory flat however long the chain is. On PostgreSQL the rows come straight from
+    the driver, times already in the canonical text the hash covers (see ``_CANONICAL_ROWS``)."""
+    if connection.vendor == "postgresql":
+        yield from _canonical_rows(chunk_size)
+        return
     names = [f.attname for f in AuditEvent._meta.concrete_fields]
     for row in AuditEvent.objects.order_by("seq").values_list(*names).iterator(chunk_size=chunk_size):
         yield _StoredEvent(**dict(zip(names, row, strict=True)))
+
+
+def _utc_iso(column: str) -> str:
+    """SQL for a timestamp as Python's ``isoformat()`` of it in UTC, which is what canonical JSON writes:
+    microseconds only when there are some, and the offset as +00:00. NULL stays NULL."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {column})::bigint "
+            f"% 1000000 <> 0 THEN to_char({utc}, '.US') ELSE '' END || '+00:00'")
+
+
+_CANONICAL_COLUMNS = ("id", "seq", "created_at", "effective_at", "actor_id", "actor_label", "verb", "object_type",
+                      "object_id", "object_repr", "before", "after", "prev_hash", "hash")
+_CANONICAL_ROWS = (
+    f"SELECT id, seq, {_utc_iso('created_at')}, {_utc_iso('effective_at')}, actor_id, actor_label, verb, "
+    f"object_type, object_id, object_repr, before::text, after::text, prev_hash, hash "
+    f"FROM {AuditEvent._meta.db_table} ORDER BY seq"
+)
+
+
+def _canonical_rows(chunk_size: int) -> Iterator[_StoredEvent]:
+    """The PostgreSQL path of ``stored_events``: a named (server-side) cursor on the driver's connection, JSON
+    decoded once, times formatted by the database. Converting each time to a datetime and back to text, and
+    Django's per-row converters, cost more than the hash itself on a log of millions of events."""
+    import json
+
+    connection.ensure_connection()
+    with transaction.atomic(), connection.connection.cursor(name="audit_verify") as cursor:
+        cursor.itersize = chunk_size
+        cursor.execute(_CANONICAL_ROWS)
+        loads = json.loads
+        for row in cursor:
+            event = _StoredEvent(**dict(zip(_CANONICAL_COLUMNS, row, strict=True)))
+            event.before = None if event.before is None else loads(event.before)
+            event.after = None if event.after is None else loads(event.after)
+            yield event
 
 
 def verify_chain(events: Iterator[AuditEvent] | None = None) -> tuple[int, ChainBreak | None]:
