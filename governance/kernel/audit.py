@@ -125,7 +125,7 @@ def _utc_iso(column: str) -> str:
     microseconds only when there are some, and the offset as +00:00. NULL stays NULL."""
     utc = f"({column} AT TIME ZONE 'UTC')"
     return (f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {column})::bigint "
-            f"% 1000000 <> 0 THEN to_char({utc}, '.US') ELSE '' END || '+00:00'")
+            f"%% 1000000 <> 0 THEN to_char({utc}, '.US') ELSE '' END || '+00:00'")
 
 
 _CANONICAL_COLUMNS = ("id", "seq", "created_at", "effective_at", "actor_id", "actor_label", "verb", "object_type",
@@ -133,11 +133,12 @@ _CANONICAL_COLUMNS = ("id", "seq", "created_at", "effective_at", "actor_id", "ac
 _CANONICAL_ROWS = (
     f"SELECT id, seq, {_utc_iso('created_at')}, {_utc_iso('effective_at')}, actor_id, actor_label, verb, "
     f"object_type, object_id, object_repr, before::text, after::text, prev_hash, hash "
-    f"FROM {AuditEvent._meta.db_table} ORDER BY seq"
+    f"FROM {AuditEvent._meta.db_table} WHERE seq BETWEEN %s AND %s ORDER BY seq"
 )
+_LAST_SEQ = 9_223_372_036_854_775_807
 
 
-def _canonical_rows(chunk_size: int) -> Iterator[_StoredEvent]:
+def _canonical_rows(chunk_size: int, first: int = 1, last: int = _LAST_SEQ) -> Iterator[_StoredEvent]:
     """The PostgreSQL path of ``stored_events``: a named (server-side) cursor on the driver's connection, JSON
     decoded once, times formatted by the database. Converting each time to a datetime and back to text, and
     Django's per-row converters, cost more than the hash itself on a log of millions of events."""
@@ -146,7 +147,7 @@ def _canonical_rows(chunk_size: int) -> Iterator[_StoredEvent]:
     connection.ensure_connection()
     with transaction.atomic(), connection.connection.cursor(name="audit_verify") as cursor:
         cursor.itersize = chunk_size
-        cursor.execute(_CANONICAL_ROWS)
+        cursor.execute(_CANONICAL_ROWS, [first, last])
         loads = json.loads
         for row in cursor:
             event = _StoredEvent(**dict(zip(_CANONICAL_COLUMNS, row, strict=True)))
@@ -155,12 +156,23 @@ def _canonical_rows(chunk_size: int) -> Iterator[_StoredEvent]:
             yield event
 
 
-def verify_chain(events: Iterator[AuditEvent] | None = None) -> tuple[int, ChainBreak | None]:
-    """Recompute the chain; return (events checked, first break or None)."""
+def verify_chain(events: Iterator[AuditEvent] | None = None, *, workers: int = 1) -> tuple[int, ChainBreak | None]:
+    """Recompute the chain; return (events checked, first break or None).
+
+    With ``workers`` above one on PostgreSQL, the stored chain is cut into that many ranges of sequence numbers,
+    checked in parallel processes (each event vouches for its own link: its ``prev_hash`` must be the stored hash
+    before it), and the first break found is the one a single pass would have reported."""
+    if events is None and workers > 1 and connection.vendor == "postgresql":
+        return _verify_in_parallel(workers)
     if events is None:
         events = stored_events()
-    prev_hash = GENESIS_HASH
-    expected_seq = 1
+    return _verify_range(events, first=1, prev_hash=GENESIS_HASH, last=None)
+
+
+def _verify_range(events: Iterator, *, first: int, prev_hash: str | None, last: int | None
+                  ) -> tuple[int, ChainBreak | None]:
+    """Check events ``first`` .. ``last`` (to the end when None) following ``prev_hash``."""
+    expected_seq = first
     checked = 0
     for event in events:
         if event.seq != expected_seq:
@@ -179,6 +191,47 @@ def verify_chain(events: Iterator[AuditEvent] | None = None) -> tuple[int, Chain
         prev_hash = event.hash
         expected_seq += 1
         checked += 1
+    if last is not None and expected_seq <= last:
+        return checked, ChainBreak(
+            expected_seq, None, f"event #{expected_seq} is missing: a row was removed")
+    return checked, None
+
+
+def _check_range(bounds: tuple[int, int | None]) -> tuple[int, ChainBreak | None]:
+    """One worker's share: the events in ``bounds``, following the stored hash of the event before them."""
+    first, last = bounds
+    prev_hash: str | None = GENESIS_HASH
+    if first > 1:
+        prev_hash = AuditEvent.objects.filter(seq=first - 1).values_list("hash", flat=True).first()
+    try:
+        return _verify_range(_canonical_rows(5000, first, last if last is not None else _LAST_SEQ),
+                             first=first, prev_hash=prev_hash, last=last)
+    finally:
+        connection.close()
+
+
+PARALLEL_MIN_EVENTS = 100_000
+
+
+def _verify_in_parallel(workers: int) -> tuple[int, ChainBreak | None]:
+    import multiprocessing
+
+    from django.db import connections
+
+    top = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    if top < PARALLEL_MIN_EVENTS:  # a short log is quicker in one pass than starting processes
+        return _verify_range(stored_events(), first=1, prev_hash=GENESIS_HASH, last=None)
+    step = -(-top // workers)
+    ranges: list[tuple[int, int | None]] = [(lo, lo + step - 1) for lo in range(1, top + 1, step)]
+    ranges[-1] = (ranges[-1][0], None)  # the last range runs to whatever is stored
+    connections.close_all()  # each process opens its own connection
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        results = pool.map(_check_range, ranges)
+    checked = 0
+    for count, broken in results:
+        checked += count
+        if broken is not None:
+            return checked, broken
     return checked, None
 
 

@@ -2,6 +2,8 @@
 only; may not import above the governance layers.
 """
 
+import os
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
@@ -30,9 +32,14 @@ class Command(BaseCommand):
         parser.add_argument("--anchor-dir", default=None, help="defaults to AUDIT_ANCHOR_DIR")
         parser.add_argument("--head", action="append", default=[], metavar="SEQ:HASH",
                             help="a chain head printed on a report, as one more anchor (repeatable)")
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                            help="processes that check ranges of the chain in parallel on PostgreSQL "
+                                 "(default: one per CPU)")
 
-    def handle(self, *args, anchor_dir=None, head=(), **options):
-        checked, broken = verify_chain()
+    def handle(self, *args, anchor_dir=None, head=(), workers=1, **options):
+        if workers < 1:
+            raise CommandError("--workers takes a whole number of at least 1.")
+        checked, broken = verify_chain(workers=workers)
         problems = []
         if broken is not None:
             problems.append(f"the chain is broken at event #{broken.seq}: {broken.reason} "
