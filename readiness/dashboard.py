@@ -11,7 +11,10 @@ from .models import LaunchStatus
 def launch_panels(user) -> list[dict]:
     in_review = list(selectors.launch_list(status=LaunchStatus.IN_REVIEW))
     mine = selectors.awaiting_signature(user, in_review)
-    rolling = list(selectors.launch_list(status=LaunchStatus.ROLLING_OUT))
+    # A bank has hundreds of rollouts in progress: count them in the database and load only the rows shown.
+    rolling_launches = selectors.launch_list(status=LaunchStatus.ROLLING_OUT)
+    rolling_count = rolling_launches.count()
+    rolling = list(rolling_launches.prefetch_related(None).select_related("version__model")[:8])
     return [
         {"title": "Awaiting my signature", "count": len(mine), "id": "awaiting-my-signature",
          "rows": [{"url": launch.get_absolute_url(), "label": launch.title,
@@ -23,8 +26,8 @@ def launch_panels(user) -> list[dict]:
                    "note": f"{len([s for s in launch.signoffs.all() if not s.stale])} of "
                            f"{len(launch.required_roles)} signed"} for launch in in_review[:8]],
          "empty": "No launch is in review."},
-        {"title": "Rolling out", "count": len(rolling),
+        {"title": "Rolling out", "count": rolling_count,
          "rows": [{"url": launch.get_absolute_url(), "label": launch.title, "note": str(launch.version)}
-                  for launch in rolling[:8]],
+                  for launch in rolling],
          "empty": "No rollout in progress."},
     ]
