@@ -25,6 +25,9 @@ def _flatten(detail, prefix=""):
     if isinstance(detail, dict):
         items = []
         for key, value in detail.items():
+            if isinstance(key, int):  # a list's errors by position: {index: errors}
+                items.extend(_flatten(value, f"{prefix}[{key}]"))
+                continue
             name = key if key != "non_field_errors" else ""
             items.extend(_flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix)))
         return items

@@ -102,10 +102,14 @@ class FiniteFloatField(serializers.FloatField):
     def to_internal_value(self, data):
         if isinstance(data, bool):
             self.fail("invalid")
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail(NOT_FINITE)
-        return value
+        if isinstance(data, int | float) or (isinstance(data, str) and len(data) <= self.MAX_STRING_LENGTH):
+            try:
+                number = float(data)
+            except (TypeError, ValueError, OverflowError):
+                number = 0.0  # not a number at all: the plain field's refusal below says so
+            if not math.isfinite(number):
+                self.fail(NOT_FINITE)
+        return super().to_internal_value(data)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
