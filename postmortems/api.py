@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from governance.kernel.api_inputs import AwareDateTimeField, FiniteFloatField, StrictSerializer, validated
+from governance.kernel.api_inputs import AwareDateTimeField, StrictSerializer, validated
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import incident_visible_to, require
 from governance.models import MLModel, User
@@ -15,6 +15,7 @@ from readiness.models import LaunchRequest
 
 from . import selectors, services
 from .filtersets import IncidentFilterSet
+from .inputs import ImpactFiguresIn
 from .models import DetectionSource, FactorCategory, Incident, Severity, TimelineEvent
 
 
@@ -78,17 +79,6 @@ class TimelineEventIn(StrictSerializer):
     at = AwareDateTimeField()
     kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)
     text = serializers.CharField(max_length=5000)
-
-
-class ShiftIn(StrictSerializer):
-    segment = serializers.CharField(max_length=100)
-    shift_pct = FiniteFloatField(min_value=-100, max_value=100)
-
-
-class ImpactFiguresIn(StrictSerializer):
-    decisions_affected = serializers.IntegerField(min_value=0, required=False)
-    revenue_impact = FiniteFloatField(required=False)
-    approval_rate_shift = ShiftIn(many=True, required=False, max_length=200)
 
 
 class FactorIn(StrictSerializer):

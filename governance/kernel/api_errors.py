@@ -20,16 +20,16 @@ def _code(value) -> str:
     return getattr(value, "code", None) or "invalid"
 
 
-def _flatten(detail, prefix=""):
+def flatten_errors(detail, prefix=""):
     """DRF's nested error dicts -> a list of {"field", "detail", "code"}."""
     if isinstance(detail, dict):
         items = []
         for key, value in detail.items():
             if isinstance(key, int):  # a list's errors by position: {index: errors}
-                items.extend(_flatten(value, f"{prefix}[{key}]"))
+                items.extend(flatten_errors(value, f"{prefix}[{key}]"))
                 continue
             name = key if key != "non_field_errors" else ""
-            items.extend(_flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix)))
+            items.extend(flatten_errors(value, f"{prefix}.{name}" if prefix and name else (name or prefix)))
         return items
     if isinstance(detail, list):
         if all(not isinstance(v, dict | list) for v in detail):
@@ -37,7 +37,7 @@ def _flatten(detail, prefix=""):
                      "code": _code(detail[0]) if detail else "invalid"}]
         items = []
         for index, value in enumerate(detail):
-            items.extend(_flatten(value, f"{prefix}[{index}]"))
+            items.extend(flatten_errors(value, f"{prefix}[{index}]"))
         return items
     return [{"field": prefix or None, "detail": str(detail), "code": _code(detail)}]
 
@@ -50,7 +50,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoPermissionDenied):
         return Response({"code": "permission_denied", "detail": str(exc) or "Permission denied."}, status=403)
     if isinstance(exc, exceptions.ValidationError):
-        errors = _flatten(exc.detail)
+        errors = flatten_errors(exc.detail)
         first = errors[0] if errors else {"field": None, "detail": "Invalid input.", "code": "invalid"}
         # A declared input's precise refusal (an unknown parameter, a NaN) is the answer's code; any other
         # validation error is ``invalid``, with each field's own code in ``errors``.
