@@ -19,6 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ErrorDetail, ValidationError
+from rest_framework.settings import api_settings
 
 from governance.kernel import input_guard
 
@@ -32,8 +33,10 @@ NOT_AN_OBJECT = "not_an_object"
 # validation error answers ``invalid`` with the field's own code in ``errors``.
 NAMED_CODES = frozenset({UNKNOWN_FIELD, UNKNOWN_PARAMETER, NOT_FINITE, NAIVE_DATETIME, NOT_AN_OBJECT})
 
+# DRF's own query parameter choosing the renderer (``?format=json``), read before any view runs.
+FORMAT_PARAMETERS = frozenset(filter(None, [api_settings.URL_FORMAT_OVERRIDE]))
 # Query parameters every paginated list takes besides its filters (governance.kernel.input_guard.Pagination).
-PAGINATION_PARAMETERS = frozenset({"limit", "offset"})
+PAGINATION_PARAMETERS = frozenset({"limit", "offset"}) | FORMAT_PARAMETERS
 
 
 def _refuse_unknown(names, declared, *, code: str, word: str) -> None:
@@ -64,6 +67,7 @@ class StrictQuerySerializer(StrictSerializer):
 
     unknown_code = UNKNOWN_PARAMETER
     unknown_word = "query parameter"
+    passthrough = FORMAT_PARAMETERS
 
 
 class StrictListQuery(StrictQuerySerializer):

@@ -91,6 +91,7 @@ def test_declared_filters_and_the_page_window_are_accepted(api, world):
     assert api.get("/api/v1/models/?risk_tier=TIER_1&limit=1").status_code == 200
     assert api.get("/api/v1/incidents/?severity=SEV2&status=INVESTIGATING").status_code == 200
     assert api.get("/api/v1/reports/?limit=1").status_code == 200
+    assert api.get("/api/v1/incidents/?format=json").status_code == 200  # DRF's own renderer choice
 
 
 def test_the_gate_refuses_bad_parameters_with_a_400_not_a_deny(api, world):
