@@ -87,8 +87,8 @@ def _moment(value, field, *, required=False):
         return None
     if not isinstance(value, datetime):
         raise ValidationFailed("Give a date and time.", field=field)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
+    if timezone.is_naive(value):  # forms and the API give zoned times; a zone is never guessed here
+        raise ValidationFailed("Give a time with its time zone.", field=field)
     if value > timezone.now() + FUTURE_TOLERANCE:
         raise ValidationFailed(f"The {TIME_NAMES.get(field, 'event')} time is in the future.", field=field)
     return value
