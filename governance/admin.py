@@ -221,14 +221,13 @@ class PolicyChangeAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from governance.kernel.errors import DomainError
+        from governance.kernel.web import refusal_shown
         from governance.policies.services import propose_change
 
-        try:
+        with refusal_shown(request) as refused:
             created = propose_change(obj.policy, actor=request.user, operation=obj.operation, payload=obj.payload,
                                      rationale=obj.rationale)
-        except DomainError as error:
-            messages.error(request, error.message)
+        if refused:
             return
         obj.pk = created.pk
 

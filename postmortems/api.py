@@ -2,18 +2,21 @@
 are kept apart; services do the writing; an incident the caller may not see answers 404."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from governance.kernel.api_inputs import AwareDateTimeField, StrictSerializer, validated
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import incident_visible_to, require
 from governance.models import MLModel, User
 from readiness.models import LaunchRequest
 
 from . import selectors, services
-from .models import DetectionSource, FactorCategory, Incident, IncidentStatus, Severity, TimelineEvent
+from .filtersets import IncidentFilterSet
+from .inputs import ImpactFiguresIn
+from .models import DetectionSource, FactorCategory, Incident, Severity, TimelineEvent
 
 
 def _seconds(delta):
@@ -72,34 +75,23 @@ class IncidentDetailOut(IncidentOut):
         fields = [*IncidentOut.Meta.fields, "timeline"]
 
 
-class TimelineEventIn(serializers.Serializer):
-    at = serializers.DateTimeField()
+class TimelineEventIn(StrictSerializer):
+    at = AwareDateTimeField()
     kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)
     text = serializers.CharField(max_length=5000)
 
 
-class ShiftIn(serializers.Serializer):
-    segment = serializers.CharField(max_length=100)
-    shift_pct = serializers.FloatField(min_value=-100, max_value=100)
-
-
-class ImpactFiguresIn(serializers.Serializer):
-    decisions_affected = serializers.IntegerField(min_value=0, required=False)
-    revenue_impact = serializers.FloatField(required=False)
-    approval_rate_shift = ShiftIn(many=True, required=False, max_length=200)
-
-
-class FactorIn(serializers.Serializer):
+class FactorIn(StrictSerializer):
     category = serializers.ChoiceField(choices=FactorCategory.choices)
     description = serializers.CharField(max_length=5000)
 
 
-class IncidentIn(serializers.Serializer):
+class IncidentIn(StrictSerializer):
     title = serializers.CharField(max_length=200)
     severity = serializers.ChoiceField(choices=Severity.choices)
     detection_source = serializers.ChoiceField(choices=DetectionSource.choices)
-    detected_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    began_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    detected_at = AwareDateTimeField(required=False, allow_null=True, default=None)
+    began_at = AwareDateTimeField(required=False, allow_null=True, default=None)
     summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
     impact_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
     impact_figures = ImpactFiguresIn(required=False, default=dict)
@@ -123,31 +115,16 @@ def _visible_or_404(user, pk, queryset=None) -> Incident:
         raise Http404 from None
 
 
-class IncidentFilterIn(serializers.Serializer):
-    status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
-    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-
-
 class IncidentListCreate(GenericAPIView):
     serializer_class = IncidentOut
+    filterset_class = IncidentFilterSet
+    queryset = Incident.objects.none()  # for the schema generator only; reads go through the visibility selector
 
-    def get_queryset(self):
-        params = IncidentFilterIn(data=self.request.query_params.dict())
-        params.is_valid(raise_exception=True)
-        status = params.validated_data.get("status")
-        severity = params.validated_data.get("severity")
-        qs = selectors.visible_incidents(self.request.user).prefetch_related("models").order_by("-detected_at", "-pk")
-        if status:
-            qs = qs.filter(status=status)
-        if severity:
-            qs = qs.filter(severity=severity)
-        return qs
-
-    @extend_schema(responses=IncidentOut(many=True), parameters=[
-        OpenApiParameter("status", enum=IncidentStatus.values), OpenApiParameter("severity", enum=Severity.values)])
+    @extend_schema(responses=IncidentOut(many=True))
     def get(self, request):
         require(request.user, "incident.view")
-        page = self.paginate_queryset(self.get_queryset())
+        qs = selectors.visible_incidents(request.user).prefetch_related("models").order_by("-detected_at", "-pk")
+        page = self.paginate_queryset(self.filter_queryset(qs))
         earlier = {i.recurrence_of_id for i in page if i.recurrence_of_id}
         visible_ids = set(selectors.visible_incidents(request.user).filter(pk__in=earlier).values_list(
             "pk", flat=True)) if earlier else set()
@@ -158,9 +135,7 @@ class IncidentListCreate(GenericAPIView):
     @idempotent
     def post(self, request):
         require(request.user, "incident.create")
-        data = IncidentIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        incident = services.open_incident(actor=request.user, **data.validated_data)
+        incident = services.open_incident(actor=request.user, **validated(IncidentIn, request.data))
         incident = Incident.objects.prefetch_related("models", "timeline").get(pk=incident.pk)
         return Response(IncidentDetailOut(incident, context={"actor": request.user}).data, status=201)
 
@@ -183,7 +158,5 @@ class TimelineCreate(GenericAPIView):
     def post(self, request, pk):
         incident = _visible_or_404(request.user, pk)
         require(request.user, "incident.edit", incident)
-        data = TimelineEventIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        event = services.add_timeline_event(incident, actor=request.user, **data.validated_data)
+        event = services.add_timeline_event(incident, actor=request.user, **validated(TimelineEventIn, request.data))
         return Response(TimelineEventOut(event).data, status=201)

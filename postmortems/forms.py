@@ -5,12 +5,14 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
+from governance.kernel.errors import ValidationFailed
 from governance.kernel.roles import Role
 from governance.models import MLModel, PolicyChange, RiskTier, User
 from governance.policies.defaults import CATEGORIES
 from governance.policies.rules import GUARDRAIL_ACTIONS
 from readiness.models import LaunchRequest
 
+from . import inputs
 from .models import (
     NARRATIVE_FIELDS,
     ActionItem,
@@ -43,7 +45,8 @@ class IncidentFilterForm(forms.Form):
 
 
 class ImpactFiguresMixin(forms.Form):
-    """The structured impact figures as three plain inputs; the service validates the result."""
+    """The structured impact figures as three plain inputs, checked together against their one declaration
+    (postmortems.inputs), so a fault shows beside the input it comes from."""
 
     decisions_affected = forms.IntegerField(required=False, min_value=0, label="Decisions affected")
     revenue_impact = forms.DecimalField(required=False, label="Revenue impact",
@@ -67,6 +70,16 @@ class ImpactFiguresMixin(forms.Form):
                 raise ValidationError(f"Line {number}: write “segment: shift”, e.g. “segment A: -3.5”.")
             rows.append({"segment": segment.strip(), "shift_pct": value})
         return rows
+
+    def clean(self):
+        data = super().clean()
+        try:
+            inputs.impact_figures(self.impact_figures())
+        except ValidationFailed as error:
+            # impact_figures.approval_rate_shift[0].shift_pct -> the approval_rate_shift input
+            name = (error.field or "").removeprefix(f"{inputs.FIELD}.").split(".")[0].split("[")[0]
+            self.add_error(name if name in self.fields else None, error.message)
+        return data
 
     def impact_figures(self) -> dict:
         data = self.cleaned_data

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from governance.kernel.api_inputs import AwareDateTimeField, StrictSerializer, validated
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
 
@@ -23,7 +24,7 @@ from .models import (
 )
 
 
-class ImpactCountIn(serializers.Serializer):
+class ImpactCountIn(StrictSerializer):
     measure = serializers.ChoiceField(choices=AffectedMeasure.choices)
     count = serializers.IntegerField(min_value=0, max_value=10**12, required=False)
     source_detail = serializers.CharField(max_length=400, required=False, allow_blank=True)
@@ -46,7 +47,7 @@ class ImpactCountOut(serializers.ModelSerializer):
         fields = ["measure", "count", "source", "source_detail", "recorded_by", "recorded_at"]
 
 
-class RemediationIn(serializers.Serializer):
+class RemediationIn(StrictSerializer):
     action = serializers.CharField(max_length=300)
     customers = serializers.IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
     status = serializers.ChoiceField(choices=RemediationStatus.choices, default=RemediationStatus.PLANNED)
@@ -59,11 +60,11 @@ class RemediationOut(serializers.ModelSerializer):
         fields = ["id", "action", "customers", "status", "due_date", "completed_at"]
 
 
-class NotificationIn(serializers.Serializer):
+class NotificationIn(StrictSerializer):
     recipient = serializers.CharField(max_length=200)
     basis = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    due_at = serializers.DateTimeField()
-    sent_at = serializers.DateTimeField(required=False, allow_null=True)
+    due_at = AwareDateTimeField()
+    sent_at = AwareDateTimeField(required=False, allow_null=True)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -73,7 +74,7 @@ class NotificationOut(serializers.ModelSerializer):
         fields = ["id", "recipient", "basis", "due_at", "sent_at", "reference"]
 
 
-class AskIn(serializers.Serializer):
+class AskIn(StrictSerializer):
     kind = serializers.ChoiceField(choices=AskKind.choices)
     text = serializers.CharField(max_length=2000)
 
@@ -97,9 +98,7 @@ class ImpactCountCreate(GenericAPIView):
     @idempotent
     def post(self, request, pk):
         incident = _incident(request, pk)
-        data = ImpactCountIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = validated(ImpactCountIn, request.data)
         if values["count_from_observations"]:
             row = obligations.count_affected_decisions(incident, actor=request.user)
         else:
@@ -116,9 +115,7 @@ class RemediationCreate(GenericAPIView):
     @idempotent
     def post(self, request, pk):
         incident = _incident(request, pk)
-        data = RemediationIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = obligations.add_remediation(incident, actor=request.user, **data.validated_data)
+        row = obligations.add_remediation(incident, actor=request.user, **validated(RemediationIn, request.data))
         return Response(RemediationOut(row).data, status=201)
 
 
@@ -129,9 +126,7 @@ class NotificationCreate(GenericAPIView):
     @idempotent
     def post(self, request, pk):
         incident = _incident(request, pk)
-        data = NotificationIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = obligations.add_notification(incident, actor=request.user, **data.validated_data)
+        row = obligations.add_notification(incident, actor=request.user, **validated(NotificationIn, request.data))
         return Response(NotificationOut(row).data, status=201)
 
 
@@ -142,7 +137,5 @@ class AskCreate(GenericAPIView):
     @idempotent
     def post(self, request, pk):
         incident = _incident(request, pk)
-        data = AskIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = obligations.add_incident_ask(incident, actor=request.user, **data.validated_data)
+        row = obligations.add_incident_ask(incident, actor=request.user, **validated(AskIn, request.data))
         return Response(AskOut(row).data, status=201)

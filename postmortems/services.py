@@ -1,7 +1,6 @@
 """State changes of incidents, action items and postmortems. Each checks permission, validates, locks,
 writes and audits; nothing else writes these rows."""
 
-import math
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -20,7 +19,7 @@ from governance.kernel.visibility import RESTRICTED, incident_visible_to, is_pri
 from governance.models import MLModel, PolicyChange, RiskTier, User
 from governance.policies import services as policies
 
-from . import selectors
+from . import inputs, selectors
 from .models import (
     NARRATIVE_FIELDS,
     POSTMORTEM_TRANSITIONS,
@@ -88,63 +87,18 @@ def _moment(value, field, *, required=False):
         return None
     if not isinstance(value, datetime):
         raise ValidationFailed("Give a date and time.", field=field)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
+    if timezone.is_naive(value):  # forms and the API give zoned times; a zone is never guessed here
+        raise ValidationFailed("Give a time with its time zone.", field=field)
     if value > timezone.now() + FUTURE_TOLERANCE:
         raise ValidationFailed(f"The {TIME_NAMES.get(field, 'event')} time is in the future.", field=field)
     return value
 
 
-def _finite_number(value, field):
-    if isinstance(value, bool) or not isinstance(value, int | float) or (
-            isinstance(value, float) and not math.isfinite(value)):
-        raise ValidationFailed("Enter a number.", field=field)
-    return value
-
-
 def validate_impact_figures(figures) -> dict:
     """Structured impact: decisions affected (a count), revenue impact (a number, negative for a loss) and
-    the approval-rate shift per segment in percentage points."""
-    if figures in (None, ""):
-        return {}
-    field = "impact_figures"
-    if not isinstance(figures, dict):
-        raise ValidationFailed("Give impact figures as an object.", field=field)
-    known = ("decisions_affected", "revenue_impact", "approval_rate_shift")
-    unknown = sorted(set(figures) - set(known))
-    if unknown:
-        raise ValidationFailed(f"Unknown impact figure {unknown[0]!r}; known: {', '.join(known)}.",
-                               field=f"{field}.{unknown[0]}")
-    out = {}
-    if figures.get("decisions_affected") is not None:
-        value = figures["decisions_affected"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationFailed("Decisions affected is a whole number, 0 or more.",
-                                   field=f"{field}.decisions_affected")
-        out["decisions_affected"] = value
-    if figures.get("revenue_impact") is not None:
-        out["revenue_impact"] = _finite_number(figures["revenue_impact"], f"{field}.revenue_impact")
-    shifts = figures.get("approval_rate_shift")
-    if shifts is not None:
-        if not isinstance(shifts, list):
-            raise ValidationFailed("Give the approval-rate shift as a list of {segment, shift_pct}.",
-                                   field=f"{field}.approval_rate_shift")
-        rows, seen = [], set()
-        for index, row in enumerate(shifts):
-            where = f"{field}.approval_rate_shift[{index}]"
-            if not isinstance(row, dict) or set(row) - {"segment", "shift_pct"}:
-                raise ValidationFailed("Each shift is {segment, shift_pct}.", field=where)
-            segment = _text(row.get("segment"), f"{where}.segment", max_length=100)
-            if segment in seen:
-                raise ValidationFailed(f"Segment {segment!r} is listed twice.", field=f"{where}.segment")
-            seen.add(segment)
-            shift = _finite_number(row.get("shift_pct"), f"{where}.shift_pct")
-            if not -100 <= shift <= 100:
-                raise ValidationFailed("A shift is between -100 and 100 percentage points.",
-                                       field=f"{where}.shift_pct")
-            rows.append({"segment": segment, "shift_pct": shift})
-        out["approval_rate_shift"] = rows
-    return out
+    the approval-rate shift per segment in percentage points. The shape is declared once, in
+    postmortems.inputs; this is the final check on what any caller passes."""
+    return inputs.impact_figures(figures)
 
 
 def check_incident_times(incident: Incident) -> None:

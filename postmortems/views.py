@@ -14,9 +14,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can, incident_visible_to, roles_of
-from governance.kernel.web import deny_unless, form_error, redirect_to_place, say
+from governance.kernel.web import deny_unless, field_without, redirect_to_place, refusal_shown, say
 
 from . import charts, exports, selectors, services
 from .blameless import check_text
@@ -84,11 +83,9 @@ def incident_create(request):
     deny_unless(request.user, "incident.create")
     form = IncidentForm(request.POST or None, initial={"severity": "SEV2"})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             incident = services.open_incident(actor=request.user, **form.service_arguments())
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, f"Incident #{incident.pk} opened.")
             return redirect(incident)
     return render(request, "postmortems/incident_form.html", {"form": form, "title": "Open an incident"})
@@ -141,11 +138,9 @@ def incident_edit(request, pk):
     initial.update(models=list(incident.models.all()), members=list(incident.members.all()))
     form = IncidentEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.update_incident(incident, actor=request.user, **form.service_arguments())
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, "Incident updated.")
             return redirect(incident)
     return render(request, "postmortems/incident_form.html", {"form": form, "incident": incident,
@@ -161,12 +156,10 @@ def incident_transition(request, pk):
     if not form.is_valid():
         say(request, messages.ERROR, "Choose a status (and a valid time).", place="incident-actions")
         return redirect_to_place(incident.get_absolute_url(), "incident-actions")
-    try:
+    with refusal_shown(request, place="incident-actions") as refused:
         incident = services.transition_incident(incident, actor=request.user, to=form.cleaned_data["to"],
                                                 at=form.cleaned_data["at"])
-    except DomainError as error:
-        say(request, messages.ERROR, error.message, place="incident-actions")
-    else:
+    if not refused:
         say(request, messages.SUCCESS, f"Incident is now {incident.get_status_display().lower()}.",
             place="incident-actions")
     return redirect_to_place(incident.get_absolute_url(), "incident-actions")
@@ -181,11 +174,9 @@ def timeline_add(request, pk):
     form = TimelineEventForm(request.POST)
     added = False
     if form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.add_timeline_event(incident, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             added = True
     if _is_htmx(request):
         incident = selectors.incident_detail(request.user, pk)
@@ -204,11 +195,9 @@ def factor_add(request, pk):
     deny_unless(request.user, "incident.edit", incident)
     form = FactorForm(request.POST)
     if form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.add_contributing_factor(incident, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             say(request, messages.SUCCESS, "Contributing factor added.", place="factors")
             return redirect_to_place(reverse("postmortems:incident_detail", args=[pk]), "factors")
     return render(request, "postmortems/incident_detail.html", _detail_context(request, incident, factor_form=form))
@@ -221,11 +210,9 @@ def action_item_add(request, pk):
     deny_unless(request.user, "action_item.edit", incident)
     form = ActionItemForm(request.POST)
     if form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.add_action_item(incident, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             say(request, messages.SUCCESS, "Action item added.", place="action-items")
             return redirect_to_place(reverse("postmortems:incident_detail", args=[pk]), "action-items")
     return render(request, "postmortems/incident_detail.html", _detail_context(request, incident, item_form=form))
@@ -236,13 +223,6 @@ def _item_or_404(user, pk, item_pk) -> ActionItem:
         return selectors.action_item_page(user, pk, item_pk)
     except (Incident.DoesNotExist, ActionItem.DoesNotExist):
         raise Http404("No such action item.") from None
-
-
-def _payload_field(error: DomainError) -> DomainError:
-    """Policy validation names payload keys ("payload.key"); the form's fields carry the bare key."""
-    if error.field and error.field.startswith("payload."):
-        error.field = error.field.removeprefix("payload.")
-    return error
 
 
 @login_required
@@ -260,24 +240,20 @@ def action_item(request, pk, item_pk):
             policy_form = PolicyChangeForm(request.POST)
             if policy_form.is_valid():
                 data = policy_form.cleaned_data
-                try:
+                with refusal_shown(request, form=policy_form, adapt=field_without("payload.")) as refused:
                     services.propose_policy_change_for_action_item(
                         item, actor=request.user, tier=data["tier"], operation=data["operation"],
                         payload=policy_form.payload(), rationale=data["rationale"])
-                except DomainError as error:
-                    form_error(policy_form, _payload_field(error))
-                else:
+                if not refused:
                     messages.success(request, "Policy change proposed. It takes effect when a second person "
                                               "approves it.")
                     return redirect(item)
         else:
             form = ActionItemUpdateForm(request.POST)
             if form.is_valid():
-                try:
+                with refusal_shown(request, form=form) as refused:
                     services.update_action_item(item, actor=request.user, **form.cleaned_data)
-                except DomainError as error:
-                    form_error(form, error)
-                else:
+                if not refused:
                     messages.success(request, "Action item updated.")
                     return redirect(item)
     return render(request, "postmortems/action_item.html", {
@@ -339,10 +315,9 @@ def postmortem(request, pk):
     deny_unless(request.user, "incident.view", incident)
     if request.method == "POST":
         deny_unless(request.user, "postmortem.edit", incident)
-        try:
+        with refusal_shown(request) as refused:
             services.start_postmortem(incident, actor=request.user)
-        except DomainError as error:
-            messages.error(request, error.message)
+        if refused:
             return redirect(incident)
         return redirect("postmortems:postmortem_edit", pk=pk)
     return render(request, "postmortems/postmortem.html", _postmortem_context(request, incident, document))
@@ -367,13 +342,11 @@ def postmortem_edit(request, pk):
     form = PostmortemForm(request.POST or None, check_url=check_url,
                           initial={name: getattr(document, name) for name in NARRATIVE_FIELDS})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             document = services.edit_postmortem(document, actor=request.user, **form.cleaned_data)
             if "submit" in request.POST:
                 services.submit_postmortem(document, actor=request.user)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             if "submit" in request.POST:
                 messages.success(request, "Submitted for review.")
                 return redirect("postmortems:postmortem", pk=pk)
@@ -406,11 +379,9 @@ def _postmortem_step(request, pk, step, success: str):
     deny_unless(request.user, "postmortem.edit", incident)
     if document is None:
         raise Http404("No postmortem yet.")
-    try:
+    with refusal_shown(request) as refused:
         step(document, actor=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
+    if not refused:
         messages.success(request, success)
     return redirect("postmortems:postmortem", pk=pk)
 
@@ -430,11 +401,9 @@ def postmortem_review(request, pk):
         raise Http404("No postmortem yet.")
     form = ReviewForm(request.POST, roles=roles_of(request.user))
     if form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.review_postmortem(document, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, "Review recorded.")
             return redirect("postmortems:postmortem", pk=pk)
     return render(request, "postmortems/postmortem.html",
@@ -456,11 +425,9 @@ def postmortem_amend(request, pk):
         raise Http404("No postmortem yet.")
     form = AmendForm(request.POST)
     if form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.amend_published_postmortem(document, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, "Amendment recorded.")
             return redirect("postmortems:postmortem", pk=pk)
     return render(request, "postmortems/postmortem.html",

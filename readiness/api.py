@@ -2,26 +2,36 @@
 
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from governance.kernel import input_guard, signing
+from governance.kernel.api_inputs import (
+    AwareDateTimeField,
+    FiniteFloatField,
+    JSONObjectField,
+    StrictQuerySerializer,
+    StrictSerializer,
+    validated,
+)
 from governance.kernel.errors import DomainError, PayloadTooLarge, ValidationFailed
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
-from governance.models import MLModel, ModelVersion, RiskTier, User
+from governance.models import MLModel, ModelVersion, User
 
-from . import evaluations, gate, selectors, services
-from .models import LaunchRequest, LaunchStatus
+from . import evaluations, gate, rollouts, selectors, services
+from .filtersets import LaunchFilterSet
+from .models import LaunchRequest
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +75,7 @@ class LaunchDetailOut(LaunchOut):
     checklist = ItemOut(many=True, source="items.all")
 
 
-class LaunchIn(serializers.Serializer):
+class LaunchIn(StrictSerializer):
     model = serializers.CharField(max_length=80)
     version = serializers.CharField(max_length=60)
     title = serializers.CharField(max_length=200)
@@ -74,22 +84,15 @@ class LaunchIn(serializers.Serializer):
                                    help_text="Username of the launch's author (token calls; default: the model owner)")
 
 
-class LaunchFilterIn(serializers.Serializer):
-    status = serializers.ChoiceField(choices=LaunchStatus.choices, required=False)
-    tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
-
-
 class LaunchList(GenericAPIView):
     serializer_class = LaunchOut
+    filterset_class = LaunchFilterSet
     queryset = LaunchRequest.objects.none()  # for the schema generator only; reads go through selectors
 
-    @extend_schema(operation_id="v1_launches_list", responses=LaunchOut(many=True), parameters=[LaunchFilterIn])
+    @extend_schema(operation_id="v1_launches_list", responses=LaunchOut(many=True))
     def get(self, request):
         require(request.user, "launch.view")
-        filters = LaunchFilterIn(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        qs = selectors.launch_list(status=filters.validated_data.get("status"),
-                                   tier=filters.validated_data.get("tier"))
+        qs = self.filter_queryset(selectors.launch_list())
         model_ids = getattr(request.user, "model_ids", None)
         if model_ids is not None:
             qs = qs.filter(version__model_id__in=model_ids)
@@ -99,9 +102,7 @@ class LaunchList(GenericAPIView):
     @extend_schema(request=LaunchIn, responses={201: LaunchDetailOut})
     @idempotent
     def post(self, request):
-        data = LaunchIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = validated(LaunchIn, request.data)
         version = ModelVersion.objects.select_related("model__owner").filter(
             model__slug=values["model"], version=values["version"]).first()
         if version is None:
@@ -133,13 +134,16 @@ class LaunchDetail(GenericAPIView):
         return Response(LaunchDetailOut(selectors.launch_detail(launch.pk)).data)
 
 
-class EvaluationIn(serializers.Serializer):
-    metrics = serializers.DictField(child=serializers.JSONField(), required=False,
-                                    help_text="Flat metric name → number, e.g. {\"auc\": 0.81, \"psi.income\": 0.04}")
-    predictions = serializers.FileField(required=False, help_text="CSV: group, y_pred[, y_true, y_pred_champion, "
-                                                                  "score]")
-    baseline = serializers.FileField(required=False, help_text="CSV of feature values at training time (drift)")
-    current = serializers.FileField(required=False, help_text="CSV of recent serving feature values (drift)")
+class EvaluationIn(StrictSerializer):
+    metrics = JSONObjectField(required=False, help_text="Flat metric name → number, e.g. {\"auc\": 0.81, "
+                                                        "\"psi.income\": 0.04}; JSON text in a multipart body")
+    # An empty file is the evaluation service's to refuse, with the reason it gives for any file without rows.
+    predictions = serializers.FileField(required=False, allow_empty_file=True,
+                                        help_text="CSV: group, y_pred[, y_true, y_pred_champion, score]")
+    baseline = serializers.FileField(required=False, allow_empty_file=True,
+                                     help_text="CSV of feature values at training time (drift)")
+    current = serializers.FileField(required=False, allow_empty_file=True,
+                                    help_text="CSV of recent serving feature values (drift)")
 
 
 def _read_upload(upload, field):
@@ -172,27 +176,21 @@ class EvaluationCreate(GenericAPIView):
     @idempotent
     def _create(self, request, pk):
         launch = _launch(request, pk, "evaluation.submit")
-        files = request.FILES
-        unknown = sorted(set(request.data.keys()) - {"metrics", "predictions", "baseline", "current"})
-        if unknown:
-            raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
-        metrics = request.data.get("metrics") if "metrics" not in files else None
-        if isinstance(metrics, str):
-            try:
-                metrics = input_guard.loads(metrics)
-            except APIException:
-                raise ValidationFailed("metrics must be a JSON object.", field="metrics") from None
-        metrics = dict(metrics or {}) if isinstance(metrics, dict) or metrics is None else metrics
-        if not isinstance(metrics, dict):
-            raise ValidationFailed("metrics must be an object of name → number.", field="metrics")
-        uploads = {name: _read_upload(files[name], name) for name in ("predictions", "baseline", "current")
-                   if name in files}
-        evaluation = evaluations.submit(launch, actor=request.user, metrics=metrics, **uploads)
+        values = validated(EvaluationIn, request.data)
+        uploads = {name: _read_upload(values[name], name) for name in ("predictions", "baseline", "current")
+                   if values.get(name) is not None}
+        evaluation = evaluations.submit(launch, actor=request.user, metrics=values.get("metrics") or {}, **uploads)
         launch.refresh_from_db()
         items = launch.items.filter(kind="AUTOMATIC").order_by("position", "pk")
         return Response({"id": evaluation.pk, "metrics": evaluation.metrics, "report": evaluation.report,
                          "checklist": ItemOut(items, many=True).data, "content_hash": launch.content_hash,
                          "status": launch.status}, status=201)
+
+
+class GateIn(StrictQuerySerializer):
+    model = serializers.CharField(max_length=100, help_text="The model's slug")
+    version = serializers.CharField(max_length=100)
+    stage = serializers.CharField(max_length=100, help_text="The rollout stage the pipeline is about to enter")
 
 
 GateOut = inline_serializer("GateVerdict", {
@@ -210,6 +208,7 @@ class Gate(GenericAPIView):
     reason ``internal_error`` and status 503, so a pipeline that checks either the status or the decision stops."""
 
     serializer_class = None
+    query_serializer_class = GateIn
 
     def handle_exception(self, exc):
         if isinstance(exc, APIException | DomainError | Http404 | DjangoPermissionDenied):
@@ -226,21 +225,12 @@ class Gate(GenericAPIView):
             verdict["receipt"] = None
         return Response(verdict, status=503, headers={"Retry-After": "30"})
 
-    @extend_schema(parameters=[OpenApiParameter("model", str, required=True),
-                               OpenApiParameter("version", str, required=True),
-                               OpenApiParameter("stage", str, required=True)],
+    @extend_schema(parameters=[GateIn],
                    responses={200: GateOut, 503: OpenApiResponse(GateOut, description=(
                        "A deny with the reason internal_error: Gatehouse could not decide (e.g. its database is "
                        "down). The body is a complete, signed verdict; retry later."))})
     def get(self, request):
-        params = {}
-        for name in ("model", "version", "stage"):
-            value = request.query_params.get(name, "").strip()
-            if not value:
-                raise ValidationFailed(f"The {name} query parameter is required.", field=name)
-            if len(value) > 100:
-                raise ValidationFailed(f"The {name} query parameter is too long.", field=name)
-            params[name] = value
+        params = validated(self.query_serializer_class, request.query_params)
         model = None
         if getattr(request.user, "model_ids", None) is not None:  # a token limited to some models
             model = MLModel.objects.filter(slug=params["model"]).only("pk").first()
@@ -269,15 +259,16 @@ class ReceiptKeys(GenericAPIView):
         return Response(signing.keyring().jwks())
 
 
-class ObservationIn(serializers.Serializer):
-    metric = serializers.CharField()
-    value = serializers.FloatField()
-    observed_at = serializers.DateTimeField()
-    segment = serializers.CharField(required=False, allow_blank=True)
+class ObservationIn(StrictSerializer):
+    metric = serializers.CharField(max_length=100)
+    value = FiniteFloatField()
+    observed_at = AwareDateTimeField()
+    segment = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="", max_length=100)
 
 
-class ObservationsIn(serializers.Serializer):
-    observations = ObservationIn(many=True)
+class ObservationsIn(StrictSerializer):
+    observations: "serializers.ListSerializer[Any]" = serializers.ListSerializer(
+        child=ObservationIn(), allow_empty=False, max_length=rollouts.MAX_BATCH)
 
 
 class ObservationsCreate(GenericAPIView):
@@ -289,11 +280,10 @@ class ObservationsCreate(GenericAPIView):
         "actions": serializers.ListField(child=serializers.DictField())})})
     @idempotent
     def post(self, request, pk):
-        from .rollouts import record_observations
-
         launch = _launch(request, pk, "observation.submit")
-        batch = request.data.get("observations") if isinstance(request.data, dict) else request.data
-        result = record_observations(launch, actor=request.user, batch=batch)
+        values = validated(ObservationsIn, request.data)
+        result = rollouts.record_observations(launch, actor=request.user,
+                                              batch=[dict(entry) for entry in values["observations"]])
         return Response(result, status=201)
 
 
@@ -309,17 +299,11 @@ class Advance(GenericAPIView):
     @extend_schema(request=None, responses={200: AdvanceOut})
     @idempotent
     def post(self, request, pk):
-        from .rollouts import advance, start_rollout
-
         launch = _launch(request, pk, "rollout.advance")
-        if launch.status == "APPROVED":
-            launch = start_rollout(launch, actor=request.user)
-            launch.refresh_from_db()
-            return Response({"status": launch.status, "stage": launch.plan.current_stage.name, "actions": []})
-        return Response(advance(launch, actor=request.user))
+        return Response(rollouts.advance_rollout(launch, actor=request.user))
 
 
-class RollbackIn(serializers.Serializer):
+class RollbackIn(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
@@ -330,10 +314,7 @@ class Rollback(GenericAPIView):
         "status": serializers.CharField(), "incident": serializers.IntegerField(allow_null=True)})})
     @idempotent
     def post(self, request, pk):
-        from .rollouts import rollback
-
         launch = _launch(request, pk, "rollout.rollback")
-        data = RollbackIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        result = rollback(launch, actor=request.user, reason=data.validated_data["reason"])
+        values = validated(RollbackIn, request.data)
+        result = rollouts.rollback(launch, actor=request.user, reason=values["reason"])
         return Response({"status": "ROLLED_BACK", "incident": result["incident"]})

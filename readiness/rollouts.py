@@ -264,6 +264,16 @@ def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
     return launch
 
 
+def advance_rollout(launch: LaunchRequest, *, actor, now=None) -> dict:
+    """One request moves a launch on: an approved launch enters its first stage, a rollout in progress goes to
+    the next stage (or LAUNCHED) when ``advance`` allows it."""
+    if launch.status == S.APPROVED:
+        launch = start_rollout(launch, actor=actor, now=now)
+        launch.refresh_from_db()
+        return {"status": launch.status, "stage": launch.plan.current_stage.name, "actions": []}
+    return advance(launch, actor=actor, now=now)
+
+
 def _enter(plan, stage, now):
     plan.current_stage, plan.stage_entered_at, plan.paused, plan.paused_reason = stage, now, False, ""
     plan.save(update_fields=["current_stage", "stage_entered_at", "paused", "paused_reason"])

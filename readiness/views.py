@@ -12,10 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can, roles_of
 from governance.kernel.reauth import sso_proof
-from governance.kernel.web import deny_unless, form_error, reauth_context, redirect_to_place, say
+from governance.kernel.web import deny_unless, reauth_context, redirect_to_place, refusal_shown, say
 from governance.policies.defaults import CATEGORIES
 
 from . import selectors, services
@@ -65,12 +64,10 @@ def launch_create(request):
         initial["version"] = request.GET["version"]
     form = LaunchCreateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             launch = services.create_launch(form.cleaned_data["version"], actor=request.user,
                                             title=form.cleaned_data["title"], summary=form.cleaned_data["summary"])
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, "Launch created. Complete the decision memo and the checklist, then send it "
                                       "for review.")
             return redirect(launch)
@@ -136,11 +133,9 @@ def memo_edit(request, pk):
     deny_unless(request.user, "launch.edit", launch)
     form = MemoForm(request.POST or None, instance=launch)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.update_memo(launch, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, "Decision memo saved.")
             return redirect(launch)
     return render(request, "readiness/memo_form.html", {"form": form, "launch": launch})
@@ -153,11 +148,9 @@ def post_action(request, pk, action, success, *, place: str = LAUNCH_ACTIONS):
     """Run a service on a launch from a button: its refusal becomes an error message beside the button (the
     page comes back scrolled to it), never a 500."""
     launch = get_object_or_404(LaunchRequest, pk=pk)
-    try:
+    with refusal_shown(request, place=place) as refused:
         result = action(launch)
-    except DomainError as error:
-        say(request, messages.ERROR, error.message, place=place)
-    else:
+    if not refused:
         say(request, messages.SUCCESS, success(result) if callable(success) else success, place=place)
     return redirect_to_place(launch.get_absolute_url(), place)
 
@@ -199,15 +192,13 @@ def sign(request, pk):
                        sso=request.user.uses_sso)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.sign_off(launch, actor=request.user, role=data["role"], decision=data["decision"],
                               password=data.get("password"), sso_proof=sso_proof(request),
                               content_hash=data["content_hash"],
                               conditions=data["conditions"], dissent=data["dissent"], comment=data["comment"],
                               request=request)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             launch.refresh_from_db()
             say(request, messages.SUCCESS, f"Signed. The launch is {launch.get_status_display().lower()}.",
                 place="signoffs")
@@ -232,11 +223,9 @@ def attest(request, pk, item_id):
     form = AttestForm(request.POST or None, initial={"outcome": "PASS", "evidence_url": item.evidence_url,
                                                       "evidence_text": item.evidence_text})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.attest_item(item, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             say(request, messages.SUCCESS, f"“{item.title}” recorded.", place=f"item-{item.pk}")
             return redirect_to_place(item.launch.get_absolute_url(), f"item-{item.pk}")
     return render(request, "readiness/attest_form.html", {"form": form, "item": item, "launch": item.launch})
@@ -249,12 +238,10 @@ def waive(request, pk, item_id):
     deny_unless(request.user, "checklist.waive", item.launch)
     form = WaiverForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.waive_item(item, actor=request.user, reason=form.cleaned_data["reason"],
                                 expires_at=form.cleaned_data["expires_at"], sso_proof=sso_proof(request))
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             say(request, messages.SUCCESS, f"“{item.title}” waived.", place=f"item-{item.pk}")
             return redirect_to_place(item.launch.get_absolute_url(), f"item-{item.pk}")
     return render(request, "readiness/waiver_form.html", {"form": form, "item": item, "launch": item.launch})

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from governance.kernel.api_inputs import JSONObjectField, StrictListQuery, StrictSerializer, validated
 from governance.kernel.errors import NotFound
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
@@ -17,11 +18,11 @@ from reporting import reports
 from reporting.models import Report, ReportKind, ReportStatus
 
 
-class ReportIn(serializers.Serializer):
+class ReportIn(StrictSerializer):
     kind = serializers.ChoiceField(choices=ReportKind.choices)
     subject = serializers.IntegerField(required=False, allow_null=True, min_value=1,
                                        help_text="Launch number (LAUNCH_DOSSIER) or incident number (INCIDENT_REPORT).")
-    params = serializers.DictField(required=False, default=dict,
+    params = JSONObjectField(required=False, default=dict,
                                    help_text='GOVERNANCE_PACK: {"period": "2026-Q3"} (also 2026-W40, 2026-07) or '
                                              '{"start": "2026-07-01", "end": "2026-09-30"}.')
 
@@ -64,11 +65,13 @@ class ReportOut(serializers.Serializer):
 
 class ReportListCreate(GenericAPIView):
     serializer_class = ReportOut
+    query_serializer_class = StrictListQuery
     queryset = Report.objects.none()  # for the schema generator only; reads go through reports.visible_reports
 
     @extend_schema(responses=ReportOut(many=True))
     def get(self, request):
         require(request.user, "report.view")
+        validated(self.query_serializer_class, request.query_params)
         page = self.paginate_queryset(reports.visible_reports(request.user))
         return self.get_paginated_response(ReportOut(page, many=True, context={"request": request}).data)
 
@@ -76,9 +79,7 @@ class ReportListCreate(GenericAPIView):
     @idempotent
     def post(self, request):
         require(request.user, "report.request")
-        data = ReportIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = validated(ReportIn, request.data)
         report = reports.request_report(actor=request.user, kind=values["kind"], subject_id=values.get("subject"),
                                         params=values.get("params") or None)
         status = 200 if report.status == ReportStatus.DONE else 202

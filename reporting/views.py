@@ -17,7 +17,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from governance.kernel.authentication import BearerTokenAuthentication
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can
-from governance.kernel.web import deny_unless, form_error
+from governance.kernel.web import deny_unless, refusal_shown
 from reporting import reports
 from reporting.models import Report, ReportKind, ReportStatus
 
@@ -46,9 +46,10 @@ class ReportRequestForm(forms.Form):
         subject = data.get("subject") if data["kind"] != ReportKind.GOVERNANCE_PACK else None
         return {"kind": data["kind"], "subject_id": subject, "params": params}
 
-    def show_error(self, error: DomainError):
+    def service_error(self, error: DomainError) -> DomainError:
+        """The service's refusal, naming this form's field (an ``adapt`` for ``refusal_shown``)."""
         error.field = self.FIELDS.get(error.field, error.field)
-        form_error(self, error)
+        return error
 
 
 def _context(request, **extra) -> dict:
@@ -77,11 +78,9 @@ def report_new(request):
     initial = {key: request.GET[key] for key in ("kind", "subject", "period") if request.GET.get(key)}
     form = ReportRequestForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form, adapt=form.service_error) as refused:
             report = reports.request_report(actor=request.user, **form.service_arguments())
-        except DomainError as error:
-            form.show_error(error)
-        else:
+        if not refused:
             if report.status == ReportStatus.DONE:
                 messages.success(request, f"“{report.title}” is unchanged since it was last generated; "
                                           "the existing file is listed below.")

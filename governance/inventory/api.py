@@ -7,6 +7,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from governance.inventory import selectors, services
+from governance.inventory.filtersets import ModelFilterSet
 from governance.inventory.models import (
     Feature,
     FeatureSource,
@@ -15,6 +16,7 @@ from governance.inventory.models import (
     ProxyRiskStatus,
     RiskTier,
 )
+from governance.kernel.api_inputs import StrictSerializer, validated
 from governance.kernel.idempotency import idempotent
 from governance.kernel.models import User
 from governance.kernel.permissions import require
@@ -55,7 +57,7 @@ class ModelDetailOut(ModelOut):
         fields = [*ModelOut.Meta.fields, "versions"]
 
 
-class ModelIn(serializers.Serializer):
+class ModelIn(StrictSerializer):
     slug = serializers.CharField(max_length=80)
     name = serializers.CharField(max_length=200)
     owner = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True))
@@ -67,7 +69,7 @@ class ModelIn(serializers.Serializer):
     )
 
 
-class FeatureIn(serializers.Serializer):
+class FeatureIn(StrictSerializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     source = serializers.ChoiceField(choices=FeatureSource.choices, default=FeatureSource.INTERNAL)
@@ -79,7 +81,7 @@ class FeatureIn(serializers.Serializer):
     drift_monitor_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class VersionIn(serializers.Serializer):
+class VersionIn(StrictSerializer):
     version = serializers.CharField(max_length=60)
     artifact_sha256 = serializers.CharField(max_length=64)
     git_commit = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
@@ -88,35 +90,26 @@ class VersionIn(serializers.Serializer):
     features = FeatureIn(many=True, required=False, default=list, max_length=2000)
 
 
-class ModelFilterIn(serializers.Serializer):
-    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
-
-
 class ModelListCreate(GenericAPIView):
     serializer_class = ModelOut
+    filterset_class = ModelFilterSet
+    queryset = MLModel.objects.none()  # for the schema generator only; reads go through selectors
 
-    def get_queryset(self):
-        filters = ModelFilterIn(data=self.request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        qs = selectors.inventory(tier=filters.validated_data.get("risk_tier"))
-        model_ids = getattr(self.request.user, "model_ids", None)
-        if model_ids is not None:  # a token limited to some models lists only those
-            qs = qs.filter(pk__in=model_ids)
-        return qs
-
-    @extend_schema(responses=ModelOut(many=True), parameters=[ModelFilterIn])
+    @extend_schema(responses=ModelOut(many=True))
     def get(self, request):
         require(request.user, "model.view")
-        page = self.paginate_queryset(self.get_queryset())
+        qs = self.filter_queryset(selectors.inventory())
+        model_ids = getattr(request.user, "model_ids", None)
+        if model_ids is not None:  # a token limited to some models lists only those
+            qs = qs.filter(pk__in=model_ids)
+        page = self.paginate_queryset(qs)
         return self.get_paginated_response(ModelOut(page, many=True).data)
 
     @extend_schema(request=ModelIn, responses={201: ModelOut})
     @idempotent
     def post(self, request):
         require(request.user, "model.create")
-        data = ModelIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        model = services.create_model(actor=request.user, **data.validated_data)
+        model = services.create_model(actor=request.user, **validated(ModelIn, request.data))
         return Response(ModelOut(model).data, status=201)
 
 
@@ -140,7 +133,5 @@ class VersionCreate(GenericAPIView):
     def post(self, request, slug):
         model = get_object_or_404(MLModel, slug=slug)
         require(request.user, "version.create", model)
-        data = VersionIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        version = services.create_version(model, actor=request.user, **data.validated_data)
+        version = services.create_version(model, actor=request.user, **validated(VersionIn, request.data))
         return Response(VersionOut(version).data, status=201)

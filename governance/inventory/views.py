@@ -10,9 +10,8 @@ from governance.inventory import selectors, services
 from governance.inventory.forms import FeatureForm, InventoryFilterForm, MLModelForm, ModelVersionForm
 from governance.inventory.models import Feature, MLModel, ModelVersion
 from governance.inventory.signals import model_page_context
-from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can, require
-from governance.kernel.web import deny_unless, form_error
+from governance.kernel.web import deny_unless, refusal_shown
 
 
 @login_required
@@ -52,11 +51,9 @@ def model_create(request):
     deny_unless(request.user, "model.create")
     form = MLModelForm(request.POST or None, initial={"owner": request.user})
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             model = services.create_model(actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, f"{model.name} added to the inventory.")
             return redirect(model)
     return render(request, "governance/model_form.html", {"form": form, "title": "Add a model"})
@@ -70,11 +67,9 @@ def model_edit(request, slug):
     form = MLModelForm(request.POST or None, instance=model)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "slug"}
-        try:
+        with refusal_shown(request, form=form) as refused:
             model = services.update_model(model, actor=request.user, **data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, "Changes saved.")
             return redirect(model)
     return render(request, "governance/model_form.html", {"form": form, "title": f"Edit {model.name}",
@@ -88,11 +83,9 @@ def version_create(request, slug):
     deny_unless(request.user, "version.create", model)
     form = ModelVersionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             version = services.create_version(model, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, f"Version {version.version} registered. Add its features below.")
             return redirect("governance:feature_add", slug=model.slug, version=version.version)
     return render(request, "governance/version_form.html", {"form": form, "model": model})
@@ -105,11 +98,9 @@ def feature_add(request, slug, version):
     deny_unless(request.user, "feature.edit", mv)
     form = FeatureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.add_feature(mv, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, f"Feature {form.cleaned_data['name']} added.")
             if "add_another" in request.POST:
                 return redirect("governance:feature_add", slug=slug, version=version)
@@ -127,11 +118,9 @@ def feature_edit(request, slug, version, feature_id):
     deny_unless(request.user, "feature.edit", feature.version)
     form = FeatureForm(request.POST or None, instance=feature)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_shown(request, form=form) as refused:
             services.update_feature(feature, actor=request.user, **form.cleaned_data)
-        except DomainError as error:
-            form_error(form, error)
-        else:
+        if not refused:
             messages.success(request, "Feature updated.")
             return redirect(feature.version.model)
     return render(request, "governance/feature_form.html", {

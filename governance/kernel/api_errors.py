@@ -10,27 +10,36 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from governance.kernel import api_inputs
 from governance.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
 
 
-def _flatten(detail, prefix=""):
-    """DRF's nested error dicts -> a list of {"field", "detail"}."""
+def _code(value) -> str:
+    return getattr(value, "code", None) or "invalid"
+
+
+def flatten_errors(detail, prefix=""):
+    """DRF's nested error dicts -> a list of {"field", "detail", "code"}."""
     if isinstance(detail, dict):
         items = []
         for key, value in detail.items():
+            if isinstance(key, int):  # a list's errors by position: {index: errors}
+                items.extend(flatten_errors(value, f"{prefix}[{key}]"))
+                continue
             name = key if key != "non_field_errors" else ""
-            items.extend(_flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix)))
+            items.extend(flatten_errors(value, f"{prefix}.{name}" if prefix and name else (name or prefix)))
         return items
     if isinstance(detail, list):
         if all(not isinstance(v, dict | list) for v in detail):
-            return [{"field": prefix or None, "detail": " ".join(str(v) for v in detail)}]
+            return [{"field": prefix or None, "detail": " ".join(str(v) for v in detail),
+                     "code": _code(detail[0]) if detail else "invalid"}]
         items = []
         for index, value in enumerate(detail):
-            items.extend(_flatten(value, f"{prefix}[{index}]"))
+            items.extend(flatten_errors(value, f"{prefix}[{index}]"))
         return items
-    return [{"field": prefix or None, "detail": str(detail)}]
+    return [{"field": prefix or None, "detail": str(detail), "code": _code(detail)}]
 
 
 def exception_handler(exc, context):
@@ -41,9 +50,12 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoPermissionDenied):
         return Response({"code": "permission_denied", "detail": str(exc) or "Permission denied."}, status=403)
     if isinstance(exc, exceptions.ValidationError):
-        errors = _flatten(exc.detail)
-        first = errors[0] if errors else {"field": None, "detail": "Invalid input."}
-        body = {"code": "invalid", "detail": first["detail"], "errors": errors}
+        errors = flatten_errors(exc.detail)
+        first = errors[0] if errors else {"field": None, "detail": "Invalid input.", "code": "invalid"}
+        # A declared input's precise refusal (an unknown parameter, a NaN) is the answer's code; any other
+        # validation error is ``invalid``, with each field's own code in ``errors``.
+        code = first["code"] if first["code"] in api_inputs.NAMED_CODES else "invalid"
+        body = {"code": code, "detail": first["detail"], "errors": errors}
         if first["field"]:
             body["field"] = first["field"]
         return Response(body, status=status.HTTP_400_BAD_REQUEST)

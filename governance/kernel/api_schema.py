@@ -9,10 +9,13 @@ from rest_framework import serializers
 class ErrorItem(serializers.Serializer):
     field = serializers.CharField(allow_null=True)
     detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine-readable reason for this field, e.g. required, "
+                                           "invalid_choice, unknown_parameter, not_finite, naive_datetime")
 
 
 class ErrorOut(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine-readable reason, e.g. invalid, not_found, conflict")
+    code = serializers.CharField(help_text="Stable machine-readable reason, e.g. invalid, not_found, conflict, "
+                                           "unknown_parameter, unknown_field, not_finite, naive_datetime")
     detail = serializers.CharField(help_text="What went wrong, for a person")
     field = serializers.CharField(required=False, help_text="The input at fault, when one is")
     errors = ErrorItem(many=True, required=False, help_text="Every invalid field, for validation errors")

@@ -1,5 +1,9 @@
-"""What every web view shares: a service's refusal shown beside its field, a permission check that answers 403,
-and the 403 page itself. Views in every app use these; nothing here knows any app's records."""
+"""What every web view shares: a service's refusal shown beside its field or as a message (one place for every
+page's ``DomainError``), a permission check that answers 403, and the 403 page itself. Views in every app use
+these; nothing here knows any app's records or rules."""
+
+from collections.abc import Callable
+from types import TracebackType
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -13,6 +17,52 @@ def form_error(form, error: DomainError):
     """Show a service's refusal next to the field it names (or above the form)."""
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
+
+
+class refusal_shown:  # noqa: N801 - used as a statement (``with refusal_shown(...)``), named like one
+    """Run a service call; if the service refuses (a ``DomainError``), show the refusal and carry on instead of
+    answering 500. With a form the refusal goes beside the field it names (``form_error``); without one it becomes
+    an error message for the next page, beside ``place`` (``say``). True afterwards when the call was refused::
+
+        with refusal_shown(request, form=form) as refused:
+            launch = services.create_launch(...)
+        if not refused:
+            return redirect(launch)
+
+    ``adapt`` renames the error's field first, for forms whose fields are named differently from the service's.
+    """
+
+    def __init__(self, request, *, form=None, place: str = "",
+                 adapt: Callable[[DomainError], DomainError] | None = None):
+        self.request, self.form, self.place, self.adapt = request, form, place, adapt
+        self.error: DomainError | None = None
+
+    def __enter__(self) -> "refusal_shown":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> bool:
+        if not isinstance(exc, DomainError):
+            return False
+        self.error = self.adapt(exc) if self.adapt else exc
+        if self.form is not None:
+            form_error(self.form, self.error)
+        else:
+            say(self.request, messages.ERROR, self.error.message, place=self.place)
+        return True
+
+    def __bool__(self) -> bool:
+        return self.error is not None
+
+
+def field_without(prefix: str) -> Callable[[DomainError], DomainError]:
+    """An ``adapt`` for ``refusal_shown``: the service names a nested key (``payload.threshold``), the form's field
+    carries the bare name (``threshold``)."""
+    def adapt(error: DomainError) -> DomainError:
+        if error.field and error.field.startswith(prefix):
+            error.field = error.field.removeprefix(prefix)
+        return error
+    return adapt
 
 
 def deny_unless(user, action, obj=None):

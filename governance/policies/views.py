@@ -10,11 +10,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 from governance.inventory.models import RiskTier
 from governance.kernel import formatting as fmt
 from governance.kernel import visibility
-from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can
 from governance.kernel.reauth import sso_proof
 from governance.kernel.roles import Role
-from governance.kernel.web import deny_unless, form_error, reauth_context, redirect_to_place, say
+from governance.kernel.web import (
+    deny_unless,
+    field_without,
+    reauth_context,
+    redirect_to_place,
+    refusal_shown,
+    say,
+)
 from governance.policies import services as policies
 from governance.policies.defaults import CATEGORIES
 from governance.policies.models import PolicyChange, TierPolicy
@@ -100,14 +106,10 @@ def propose(request, tier, operation):
         data = dict(form.cleaned_data)
         rationale = data.pop("rationale")
         payload = data if operation != "SET_REQUIRED_ROLES" else {"required_roles": data["required_roles"]}
-        try:
+        with refusal_shown(request, form=form, adapt=field_without("payload.")) as refused:
             policies.propose_change(policy, actor=request.user, operation=operation, payload=payload,
                                     rationale=rationale)
-        except DomainError as error:
-            if error.field and error.field.startswith("payload."):
-                error.field = error.field.split(".", 1)[1]
-            form_error(form, error)
-        else:
+        if not refused:
             say(request, messages.SUCCESS, "Change proposed. It takes effect when a second person from Compliance "
                                            "or Model Risk approves it.", place="changes")
             return redirect_to_place(reverse("governance:policy_detail", args=[tier]), "changes")
@@ -122,7 +124,7 @@ def decide(request, change_id):
     change = get_object_or_404(PolicyChange.objects.select_related("policy"), pk=change_id)
     note = request.POST.get("note", "")
     place = f"change-{change.pk}"
-    try:
+    with refusal_shown(request, place=place):
         if request.POST.get("decision") == "approve":
             version = policies.approve_change(change, actor=request.user, note=note, sso_proof=sso_proof(request))
             say(request, messages.SUCCESS, f"Approved. The {fmt.tier(change.policy.tier, short=True)} policy is now "
@@ -130,6 +132,4 @@ def decide(request, change_id):
         else:
             policies.reject_change(change, actor=request.user, note=note)
             say(request, messages.SUCCESS, "Change rejected.", place=place)
-    except DomainError as error:
-        say(request, messages.ERROR, error.message, place=place)
     return redirect_to_place(reverse("governance:policy_detail", args=[change.policy.tier]), place)
