@@ -376,7 +376,7 @@ def transition_incident(incident: Incident, *, actor, to: str, at=None) -> Incid
         if to not in TRANSITIONS[current]:
             allowed = ", ".join(sorted(TRANSITIONS[current])) or "none: it is final"
             raise Conflict(f"A {current.label.lower()} incident cannot move to {IncidentStatus(to).label.lower()}"
-                           f" (next: {allowed}).")
+                           f" (next: {allowed}).", code="invalid_transition")
         time_field = STATUS_TIME[IncidentStatus(to)]
         before = {"status": current.value, time_field: getattr(locked, time_field)}
         locked.status = to
@@ -527,7 +527,7 @@ def propose_policy_change_for_action_item(item: ActionItem, *, actor, tier: str,
         existing = locked.policy_change
         if existing is not None and existing.status in (PolicyChange.Status.PENDING, PolicyChange.Status.APPROVED):
             raise Conflict(f"This action item already carries a policy change ({existing.summary}, "
-                           f"{existing.get_status_display().lower()}).")
+                           f"{existing.get_status_display().lower()}).", code="policy_change_exists")
         change = policies.propose_change(policies.get_policy(tier), actor=actor, operation=operation,
                                          payload=payload, rationale=rationale, source_incident_id=locked.incident_id)
         locked.policy_change = change
@@ -612,7 +612,7 @@ def edit_postmortem(postmortem: Postmortem, *, actor, **sections) -> Postmortem:
     with transaction.atomic():
         locked = _lock_postmortem(postmortem)
         if locked.status == PostmortemStatus.PUBLISHED:
-            raise Conflict("A published postmortem changes only through a recorded amendment.")
+            raise Conflict("A published postmortem changes only through a recorded amendment.", code="postmortem_published")
         before = {name: getattr(locked, name) for name in sections}
         changed = {name: value for name, value in sections.items() if before[name] != value}
         if not changed:
@@ -656,7 +656,7 @@ def _move_postmortem(postmortem: Postmortem, to: str) -> None:
     current = PostmortemStatus(postmortem.status)
     if to not in POSTMORTEM_TRANSITIONS[current]:
         raise Conflict(f"A postmortem that is {current.label.lower()} cannot become "
-                       f"{PostmortemStatus(to).label.lower()}.")
+                       f"{PostmortemStatus(to).label.lower()}.", code="invalid_transition")
     postmortem.status = to
 
 
@@ -674,11 +674,11 @@ def review_postmortem(postmortem: Postmortem, *, actor, role: str, decision: str
     with transaction.atomic():
         locked = _lock_postmortem(postmortem)
         if locked.status != PostmortemStatus.IN_REVIEW:
-            raise Conflict(f"The postmortem is {locked.get_status_display().lower()}, not in review.")
+            raise Conflict(f"The postmortem is {locked.get_status_display().lower()}, not in review.", code="not_in_review")
         if locked.author_id == actor.pk:
             raise ValidationFailed("You wrote this postmortem; someone else reviews it.", field="decision")
         if locked.reviews.filter(reviewer=actor, round=locked.review_round).exists():
-            raise Conflict("You have already reviewed this version.")
+            raise Conflict("You have already reviewed this version.", code="already_reviewed")
         review = PostmortemReview.objects.create(postmortem=locked, reviewer=actor, role=role, decision=decision,
                                                  comment=comment, round=locked.review_round,
                                                  created_at=clock.now())
@@ -729,7 +729,7 @@ def amend_published_postmortem(postmortem: Postmortem, *, actor, field: str, tex
     with transaction.atomic():
         locked = _lock_postmortem(postmortem)
         if locked.status != PostmortemStatus.PUBLISHED:
-            raise Conflict("Only a published postmortem is amended; edit the draft instead.")
+            raise Conflict("Only a published postmortem is amended; edit the draft instead.", code="not_published")
         before = getattr(locked, field)
         if before == text:
             raise ValidationFailed("The amendment changes nothing.", field="text")

@@ -145,8 +145,9 @@ def test_create_api_token_rejects_unknown_scope():
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="Unknown scope"):
+    with pytest.raises(CommandError) as caught:
         call_command("create_api_token", "pipeline", "--scopes", "everything")
+    assert caught.value.code == "unknown_scope"
     assert not ApiToken.objects.exists()
 
 

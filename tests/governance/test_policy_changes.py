@@ -38,8 +38,9 @@ def test_the_proposer_cannot_approve_their_own_change(tier1):
     proposer = make_user("cole", Role.COMPLIANCE)
     change = policies.propose_change(tier1, actor=proposer, operation="ADD_CHECKLIST_ITEM", payload=NEW_ITEM,
                                      rationale="r")
-    with pytest.raises(ValidationFailed, match="second person"):
+    with pytest.raises(ValidationFailed) as caught:
         policies.approve_change(change, actor=proposer)
+    assert (caught.value.code, caught.value.field) == ("two_person_rule", "decision")
     assert policies.current_version("TIER_1").number == 1
 
 

@@ -158,7 +158,9 @@ def test_render_report_writes_the_file_and_records_it(tmp_path, cast, fast_layou
     call_command("render_report", "GOVERNANCE_PACK", "2026-W02", "-o", str(tmp_path / "pack.pdf"), verbosity=0)
     assert Report.objects.get(kind="GOVERNANCE_PACK").params == {
         "start": "2026-01-05", "end": "2026-01-11", "label": "2026 week 2"}
-    with pytest.raises(CommandError, match="subject"):
+    with pytest.raises(CommandError) as caught:
         call_command("render_report", "LAUNCH_DOSSIER", "424242", "-o", str(tmp_path / "x.pdf"))
-    with pytest.raises(CommandError, match="Unknown kind"):
+    assert caught.value.code == "subject_not_found"
+    with pytest.raises(CommandError) as caught:
         call_command("render_report", "MINUTES", "1", "-o", str(tmp_path / "x.pdf"))
+    assert caught.value.code == "unknown_kind"

@@ -64,13 +64,15 @@ def test_plan_validation_names_the_field(cast, stages, field):
 
 def test_tier_1_plan_starts_with_the_policy_shadow(cast):
     launch = make_launch(author=cast["author"], tier="TIER_1")
-    with pytest.raises(ValidationFailed, match="shadow"):
+    with pytest.raises(ValidationFailed) as caught:
         rollouts.update_plan(launch, actor=cast["author"], stages=[
             {"name": "canary", "traffic_percent": 5}, {"name": "full", "traffic_percent": 100}], guardrails=[])
-    with pytest.raises(ValidationFailed, match="at least 43200"):
+    assert (caught.value.code, caught.value.field) == ("shadow_required", "stages[0].traffic_percent")
+    with pytest.raises(ValidationFailed) as caught:
         rollouts.update_plan(launch, actor=cast["author"], stages=[
             {"name": "shadow", "traffic_percent": 0, "min_duration_minutes": 2880},
             {"name": "full", "traffic_percent": 100}], guardrails=[])
+    assert (caught.value.code, caught.value.field) == ("shadow_too_short", "stages[0].min_duration_minutes")
 
 
 def test_plan_change_stales_signatures_and_is_refused_after_approval(cast):
@@ -83,16 +85,18 @@ def test_plan_change_stales_signatures_and_is_refused_after_approval(cast):
     rollouts.update_plan(launch, actor=cast["author"], **SIMPLE)
     assert SignOff.objects.get().stale
     launch = approved(cast, plan=SIMPLE)
-    with pytest.raises(Conflict, match="fixed"):
+    with pytest.raises(Conflict) as caught:
         rollouts.update_plan(launch, actor=cast["author"], **SIMPLE)
+    assert caught.value.code == "launch_frozen"
 
 
 # -- observations -----------------------------------------------------------------------------------------
 
 def test_observations_are_refused_before_the_rollout(cast):
     launch = approved(cast, plan=SIMPLE)
-    with pytest.raises(Conflict, match="only while rolling out"):
+    with pytest.raises(Conflict) as caught:
         observe(launch, cast["ds"], "p95_latency_ms", [120], timezone.now())
+    assert caught.value.code == "not_rolling_out"
     assert not Observation.objects.exists()
 
 
@@ -130,15 +134,19 @@ def test_advance_is_refused_until_the_minimum_duration(cast):
     start = timezone.now() - timedelta(minutes=30)
     rollouts.start_rollout(launch, actor=cast["author"], now=start)
     observe(launch, cast["ds"], "p95_latency_ms", [120] * 5, timezone.now() - timedelta(minutes=4))
-    with pytest.raises(Conflict, match="at least 1 hour"):
+    with pytest.raises(Conflict) as caught:
         rollouts.advance(launch, actor=cast["author"])
+    assert caught.value.code == "advance_refused"
+    assert set(Guardrail.objects.values_list("state", flat=True)) == {"PASSING"}  # only the time is missing
 
 
 def test_advance_is_refused_without_data(cast):
     launch = approved(cast, plan=SIMPLE)
     rollouts.start_rollout(launch, actor=cast["author"], now=timezone.now() - timedelta(hours=2))
-    with pytest.raises(Conflict, match="insufficient data"):
+    with pytest.raises(Conflict) as caught:
         rollouts.advance(launch, actor=cast["author"])
+    assert caught.value.code == "advance_refused"
+    assert set(Guardrail.objects.values_list("state", flat=True)) == {"INSUFFICIENT_DATA"}
 
 
 def test_advance_is_refused_when_a_guardrail_is_breached(cast):
@@ -146,8 +154,10 @@ def test_advance_is_refused_when_a_guardrail_is_breached(cast):
     launch = approved(cast, plan=plan)
     rollouts.start_rollout(launch, actor=cast["author"], now=timezone.now() - timedelta(hours=2))
     observe(launch, cast["ds"], "p95_latency_ms", [250, 260, 270], timezone.now() - timedelta(minutes=2))
-    with pytest.raises(Conflict, match="breached"):
+    with pytest.raises(Conflict) as caught:
         rollouts.advance(launch, actor=cast["author"])
+    assert caught.value.code == "advance_refused"
+    assert set(Guardrail.objects.values_list("state", flat=True)) == {"BREACHED"}
 
 
 def test_advance_needs_the_named_role_approval(cast):
@@ -155,8 +165,10 @@ def test_advance_needs_the_named_role_approval(cast):
     launch = approved(cast, plan=plan)
     rollouts.start_rollout(launch, actor=cast["author"], now=timezone.now() - timedelta(hours=2))
     observe(launch, cast["ds"], "p95_latency_ms", [120] * 3, timezone.now() - timedelta(minutes=2))
-    with pytest.raises(Conflict, match="needs approval by Compliance"):
+    with pytest.raises(Conflict) as caught:
         rollouts.advance(launch, actor=cast["author"])
+    assert caught.value.code == "advance_refused"
+    assert set(Guardrail.objects.values_list("state", flat=True)) == {"PASSING"}  # only the approval is missing
     rollouts.approve_stage(launch, actor=cast["compliance"])
     assert rollouts.advance(launch, actor=cast["author"])["stage"] == "full"
 

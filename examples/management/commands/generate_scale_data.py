@@ -4,9 +4,10 @@ benchmark (``examples.scale``).
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from examples.scale import Sizes, generate
+from governance.kernel.errors import CommandFailed
 
 
 class Command(BaseCommand):
@@ -36,12 +37,12 @@ class Command(BaseCommand):
                       busy_quarter=options["busy_quarter"],
                       years=options["years"], seed=options["seed"])
         if sizes.models < 1 or sizes.launches < 1:
-            raise CommandError("Give at least one model and one launch.")
+            raise CommandFailed("Give at least one model and one launch.", code="missing_arguments")
         started = time.perf_counter()
         try:
             counts = generate(sizes)
         except ValueError as error:
-            raise CommandError(str(error)) from None
+            raise CommandFailed(str(error), code="invalid_sizes") from None
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"Generated in {elapsed:.1f} s: "
                                              + ", ".join(f"{k} {v}" for k, v in counts.items())))

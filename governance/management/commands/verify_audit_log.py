@@ -3,11 +3,12 @@ only; may not import above the governance layers.
 """
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils.dateparse import parse_datetime
 
-from governance.kernel.anchors import Anchor, check_timestamp, read_anchors, verify_against_anchors
+from governance.kernel.anchors import Anchor, Problem, check_timestamp, read_anchors, verify_against_anchors
 from governance.kernel.audit import verify_chain
+from governance.kernel.errors import CommandFailed
 
 
 def _printed_head(value: str) -> Anchor:
@@ -19,7 +20,7 @@ def _printed_head(value: str) -> Anchor:
         return Anchor(int(seq), digest.strip(), anchored_at or parse_datetime("9999-12-31T00:00:00+00:00"),
                       f"--head {seq}")
     except ValueError as error:
-        raise CommandError(f"--head takes SEQ:HASH or SEQ:HASH@TIME, not {value!r}.") from error
+        raise CommandFailed(f"--head takes SEQ:HASH or SEQ:HASH@TIME, not {value!r}.", code="bad_head") from error
 
 
 class Command(BaseCommand):
@@ -33,10 +34,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, anchor_dir=None, head=(), **options):
         checked, broken = verify_chain()
-        problems = []
+        problems: list[Problem] = []
         if broken is not None:
-            problems.append(f"the chain is broken at event #{broken.seq}: {broken.reason} "
-                            f"({checked} events before it verified)")
+            problems.append(Problem("chain_broken", f"the chain is broken at event #{broken.seq}: {broken.reason} "
+                                    f"({checked} events before it verified)"))
         anchors, unreadable = read_anchors(anchor_dir or settings.AUDIT_ANCHOR_DIR)
         problems += unreadable
         anchors += [_printed_head(value) for value in head]
@@ -46,9 +47,11 @@ class Command(BaseCommand):
             for anchor in stamped:
                 failure = check_timestamp(anchor, settings.AUDIT_TSA_CA_FILE)
                 if failure:
-                    problems.append(f"the timestamp of anchor {anchor.source} does not verify: {failure}")
+                    problems.append(Problem("timestamp_invalid",
+                                            f"the timestamp of anchor {anchor.source} does not verify: {failure}"))
         if problems:
-            raise CommandError("Audit log NOT intact:\n  - " + "\n  - ".join(problems))
+            raise CommandFailed("Audit log NOT intact:\n  - " + "\n  - ".join(problems), code="audit_log_not_intact",
+                                reasons=tuple(problem.code for problem in problems))
         self.stdout.write(self.style.SUCCESS(f"Audit log intact: {checked} events verified."))
         if not anchors:
             self.stdout.write("No anchors to check against: truncation, removal of the newest events and a "
