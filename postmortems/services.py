@@ -77,7 +77,8 @@ def _text(value, field, *, max_length=None, required=True) -> str:
 
 def _choice(value, choices, field, what):
     if value not in choices.values:
-        raise ValidationFailed(f"Unknown {what} {value!r}; use one of {', '.join(choices.values)}.", field=field)
+        raise ValidationFailed(f"Unknown {what} {value!r}; use one of {', '.join(choices.values)}.", field=field,
+                               code="unknown_choice")
     return value
 
 
@@ -156,7 +157,7 @@ def check_incident_times(incident: Incident) -> None:
                 raise ValidationFailed(
                     f"The incident cannot be {TIME_NAMES[later]} ({later_at:%Y-%m-%d %H:%M}) before it "
                     f"{TIME_NAMES[earlier]} ({earlier_at:%Y-%m-%d %H:%M}); times run began ≤ detected ≤ "
-                    "mitigated ≤ resolved ≤ closed.", field=later)
+                    "mitigated ≤ resolved ≤ closed.", field=later, code="times_out_of_order")
     reached = STATUS_ORDER.index(IncidentStatus(incident.status))
     for status, name in STATUS_TIME.items():
         if STATUS_ORDER.index(status) <= reached and getattr(incident, name) is None:
@@ -384,7 +385,7 @@ def transition_incident(incident: Incident, *, actor, to: str, at=None) -> Incid
         try:
             check_incident_times(locked)
         except ValidationFailed as error:
-            raise ValidationFailed(error.message, field="at" if at else error.field) from None
+            raise ValidationFailed(error.message, field="at" if at else error.field, code=error.code) from None
         locked.save(update_fields=["status", time_field])
         audit.record("incident.transitioned", locked, actor=actor, before=before,
                      after={"status": to, time_field: getattr(locked, time_field)})
@@ -705,10 +706,11 @@ def publish_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
                          .exclude(reviewer_id=locked.author_id))
         if not approvals:
             raise ValidationFailed("Publishing needs an approval from a reviewer other than the author.",
-                                   field="reviews")
+                                   field="reviews", code="approval_required")
         if incident.has_regulatory_flag and not any(r.role == Role.COMPLIANCE for r in approvals):
             raise ValidationFailed("This incident carries a fair-lending or consumer-harm flag: a Compliance "
-                                   "reviewer must approve before it is published.", field="reviews")
+                                   "reviewer must approve before it is published.", field="reviews",
+                                   code="compliance_approval_required")
         locked.published_at = clock.now()
         locked.save(update_fields=["status", "published_at"])
         audit.record("postmortem.published", locked, actor=actor, before={"status": PostmortemStatus.IN_REVIEW},

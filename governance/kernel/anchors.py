@@ -41,7 +41,7 @@ class AnchorError(Exception):
 class Problem(str):
     """One thing wrong with the stored chain, in words for the operator, with a stable ``code`` for scripts and
     tests: ``anchor_unreadable``, ``log_emptied``, ``log_shortened``, ``written_after_anchor``,
-    ``anchor_mismatch`` (and, from ``verify_audit_log``, ``chain_broken`` and ``timestamp_invalid``)."""
+    ``anchor_mismatch`` (and, from ``verify_audit_log``, a chain break's code and ``timestamp_invalid``)."""
 
     code: str
 

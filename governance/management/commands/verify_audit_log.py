@@ -36,7 +36,7 @@ class Command(BaseCommand):
         checked, broken = verify_chain()
         problems: list[Problem] = []
         if broken is not None:
-            problems.append(Problem("chain_broken", f"the chain is broken at event #{broken.seq}: {broken.reason} "
+            problems.append(Problem(broken.code, f"the chain is broken at event #{broken.seq}: {broken.reason} "
                                     f"({checked} events before it verified)"))
         anchors, unreadable = read_anchors(anchor_dir or settings.AUDIT_ANCHOR_DIR)
         problems += unreadable
