@@ -37,9 +37,9 @@ def b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def test_receipt_verifies_with_only_the_published_public_key(api_client, token_for, cast, signing_key):
+def test_receipt_verifies_with_only_the_published_public_key(api_client, token_for, people, signing_key):
     """The README's snippet: the keys from /api/v1/keys/ (no account needed) and a few lines of cryptography."""
-    launch = approved_launch(cast)
+    launch = approved_launch(people)
     _, secret = token_for("gate:read")
     receipt = ask(bearer(api_client, secret), launch).json()["receipt"]
     api_client.credentials()

@@ -14,8 +14,8 @@ from .helpers import linked_model
 pytestmark = [pytest.mark.django_db, pytest.mark.mlflow, pytest.mark.xdist_group("mlflow")]
 
 
-def test_sync_brings_in_new_versions_with_run_metrics_tags_and_digest(cast, mlflow_on, registered, register_version):
-    model, link = linked_model(cast, registered)
+def test_sync_brings_in_new_versions_with_run_metrics_tags_and_digest(people, mlflow_on, registered, register_version):
+    model, link = linked_model(people, registered)
     number, run_id = register_version(registered, digest="b" * 64, metrics={"auc": 0.83},
                                       tags={"owner": "risk-ds"}, commit="deadbeef12")
 
@@ -34,8 +34,8 @@ def test_sync_brings_in_new_versions_with_run_metrics_tags_and_digest(cast, mlfl
 
 
 def test_second_sync_changes_nothing_and_a_changed_version_is_resynced_alone(
-        cast, mlflow_on, mlflow_client, registered, register_version):
-    _, link = linked_model(cast, registered)
+        people, mlflow_on, mlflow_client, registered, register_version):
+    _, link = linked_model(people, registered)
     first, _ = register_version(registered)
     second, _ = register_version(registered, digest="c" * 64)
     services.sync_link(link)
@@ -53,8 +53,8 @@ def test_second_sync_changes_nothing_and_a_changed_version_is_resynced_alone(
 
 
 def test_version_without_a_digest_waits_until_mlflow_carries_one(
-        cast, mlflow_on, mlflow_client, registered, register_version):
-    _, link = linked_model(cast, registered)
+        people, mlflow_on, mlflow_client, registered, register_version):
+    _, link = linked_model(people, registered)
     number, run_id = register_version(registered, digest="")
     services.sync_link(link)
     synced = SyncedVersion.objects.get(link=link, mlflow_version=number)
@@ -66,16 +66,16 @@ def test_version_without_a_digest_waits_until_mlflow_carries_one(
     assert synced.model_version.artifact_sha256 == "d" * 64 and synced.note == ""
 
 
-def test_digest_may_come_from_the_run(cast, mlflow_on, registered, register_version):
-    _, link = linked_model(cast, registered)
+def test_digest_may_come_from_the_run(people, mlflow_on, registered, register_version):
+    _, link = linked_model(people, registered)
     number, _ = register_version(registered, digest="e" * 64, on_run=True)
     services.sync_link(link)
     assert SyncedVersion.objects.get(link=link, mlflow_version=number).model_version.artifact_sha256 == "e" * 64
 
 
-def test_mlflow_down_gives_a_clear_message_and_writes_nothing(cast, mlflow_on, settings, registered,
+def test_mlflow_down_gives_a_clear_message_and_writes_nothing(people, mlflow_on, settings, registered,
                                                               register_version):
-    _, link = linked_model(cast, registered)
+    _, link = linked_model(people, registered)
     register_version(registered)
     settings.MLFLOW_TRACKING_URI = f"http://127.0.0.1:{free_port()}"
     before = AuditEvent.objects.count()
@@ -90,8 +90,8 @@ def test_mlflow_down_gives_a_clear_message_and_writes_nothing(cast, mlflow_on, s
     assert "Cannot reach MLflow" in link.last_sync_error
 
 
-def test_mlflow_refusing_the_sync_writes_nothing(cast, mlflow_on, mlflow_client, registered, register_version):
-    _, link = linked_model(cast, registered)
+def test_mlflow_refusing_the_sync_writes_nothing(people, mlflow_on, mlflow_client, registered, register_version):
+    _, link = linked_model(people, registered)
     register_version(registered)
     mlflow_client.delete_registered_model(registered)
 
@@ -102,25 +102,25 @@ def test_mlflow_refusing_the_sync_writes_nothing(cast, mlflow_on, mlflow_client,
     assert not SyncedVersion.objects.exists()
 
 
-def test_linking_checks_the_name_with_mlflow(cast, mlflow_on):
+def test_linking_checks_the_name_with_mlflow(people, mlflow_on):
     from governance.inventory.services import create_model
     from governance.kernel.principals import SystemActor
 
-    model = create_model(actor=SystemActor("tests"), slug="fraud", name="Fraud", owner=cast["author"],
+    model = create_model(actor=SystemActor("tests"), slug="fraud", name="Fraud", owner=people["author"],
                          business_use="Flags transactions.", risk_tier="TIER_3")
     with pytest.raises(ValidationFailed) as info:
-        services.link_model(model, actor=cast["author"], registered_model="no-such-model")
+        services.link_model(model, actor=people["author"], registered_model="no-such-model")
     assert info.value.field == "registered_model"
     assert not RegistryLink.objects.exists()
 
 
 def test_sync_command_reports_each_model_and_fails_when_mlflow_is_down(
-        cast, mlflow_on, settings, registered, register_version):
+        people, mlflow_on, settings, registered, register_version):
     from io import StringIO
 
     from django.core.management import CommandError, call_command
 
-    linked_model(cast, registered)
+    linked_model(people, registered)
     register_version(registered)
     out = StringIO()
     call_command("sync_mlflow", stdout=out)
