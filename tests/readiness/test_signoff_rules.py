@@ -33,13 +33,8 @@ def sign(launch, person, people, decision="APPROVE", **kw):
                                                                                       launch.content_hash), **kw)
 
 
-def test_tier_1_needs_four_roles(people):
-    launch = make_launch(author=people["author"], tier="TIER_1")
-    assert launch.required_roles == ["DATA_SCIENCE", "COMPLIANCE", "LEGAL", "MODEL_RISK"]
-
-
-def test_tier_2_adds_compliance_when_a_protected_attribute_is_monitored(people):
-    assert make_launch(author=people["author"], tier="TIER_2").required_roles == ["DATA_SCIENCE", "PRODUCT"]
+def test_a_launch_records_the_roles_its_policy_requires(people):
+    """Which roles a tier requires is tested on plain values in tests/governance/test_policy_rules.py."""
     assert make_launch(author=people["author"], tier="TIER_2", protected=["race"]).required_roles == [
         "DATA_SCIENCE", "PRODUCT", "COMPLIANCE"]
 
