@@ -101,7 +101,7 @@ def validate_checklist_item(item, field="item") -> dict:
         try:
             rule = str(parse_rule(rule))
         except RuleSyntaxError as error:
-            raise ValidationFailed(str(error), field=f"{field}.rule") from None
+            raise ValidationFailed(str(error), field=f"{field}.rule", code=error.code) from None
     elif rule:
         raise ValidationFailed("Only automatic items have a rule.", field=f"{field}.rule")
     blocking = item.get("blocking", True)
