@@ -3,9 +3,10 @@
 Tests assert an error's ``code`` (and ``field`` for a refused input), so no ``pytest.raises(..., match=...)``.
 The app packages raise every domain error with an explicit ``code=``, except a ``ValidationFailed`` that names
 its ``field``: its identity is the field with the class's code ``invalid``. Management commands raise
-``CommandFailed``, which requires a code, rather than a bare ``CommandError``. The walk reads ``raise X(...)``
-where ``X`` is imported from ``governance.kernel.errors``; an error built elsewhere and raised by name, or
-re-raised, is not checked here.
+``CommandFailed``, which requires a code, rather than a bare ``CommandError``. The errors of the pure layers
+(``StatsInputError``, ``RuleSyntaxError``) and ``AnchorError`` carry a code too. The walk reads ``raise X(...)``
+where ``X`` is imported from ``governance.kernel.errors`` or is one of those classes by name; an error built
+elsewhere and raised by name, or re-raised, is not checked here.
 """
 
 import ast
@@ -15,11 +16,12 @@ from pathlib import Path
 from governance.kernel import errors
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("governance", "readiness", "postmortems", "registry", "reporting")
+APPS = ("governance", "readiness", "postmortems", "registry", "reporting")  # governance holds stats and policies
 COMMAND_PACKAGES = (*APPS, "examples")
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 DOMAIN_ERRORS = {name for name, value in vars(errors).items()
                  if isinstance(value, type) and issubclass(value, errors.DomainError)}
+CODED_BY_NAME = {"StatsInputError", "RuleSyntaxError", "AnchorError"}
 
 
 def _python_files(*packages: str):
@@ -65,7 +67,7 @@ def unidentified_raises(source: str) -> list[tuple[int, str]]:
             continue
         func = node.exc.func
         if isinstance(func, ast.Name):
-            name = classes.get(func.id) or ("CommandError" if func.id == "CommandError" else None)
+            name = classes.get(func.id) or (func.id if func.id in CODED_BY_NAME | {"CommandError"} else None)
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in modules:
             name = func.attr
         else:
@@ -73,7 +75,7 @@ def unidentified_raises(source: str) -> list[tuple[int, str]]:
         keywords = {k.arg: k.value for k in node.exc.keywords}
         if name == "CommandError":
             found.append((node.lineno, "CommandError without a code: raise CommandFailed(..., code=...)"))
-        elif name in DOMAIN_ERRORS or name == "CommandFailed":
+        elif name in DOMAIN_ERRORS | CODED_BY_NAME or name == "CommandFailed":
             code = keywords.get("code")
             if code is None and not (name == "ValidationFailed" and "field" in keywords):
                 found.append((node.lineno, f"{name} without code="))
@@ -109,5 +111,6 @@ raise errors.NotFound("no code either")
 raise Conflict("not a code", code="Already Signed")
 raise CommandError("bare")
 raise CommandFailed("coded", code="receipt_invalid")
+raise StatsInputError("file", "no code")
 """
-    assert [line for line, _ in unidentified_raises(source)] == [6, 9, 10, 11]
+    assert [line for line, _ in unidentified_raises(source)] == [6, 9, 10, 11, 13]

@@ -237,17 +237,17 @@ def test_nan_in_json_is_refused(eval_client, people):
     assert response.status_code == 400 and not Evaluation.objects.exists()
 
 
-@pytest.mark.parametrize("content,field,words", [
-    (b"", "predictions", "no rows"),
-    (b"group,y_pred\n", "predictions", "no rows"),
-    (b"group,y_true\na,1\n", "y_pred", "y_pred"),
-    (b"group,y_pred,y_true\na,1,2\n", "y_true", "2"),
+@pytest.mark.parametrize("content,field,code", [
+    (b"", "predictions", "no_rows"),
+    (b"group,y_pred\n", "predictions", "no_rows"),
+    (b"group,y_true\na,1\n", "y_pred", "missing_column"),
+    (b"group,y_pred,y_true\na,1,2\n", "y_true", "not_binary"),
 ])
-def test_bad_predictions_files(eval_client, people, content, field, words):
+def test_bad_predictions_files(eval_client, people, content, field, code):
     launch = make_launch(author=people["author"])
     response = post_csv(eval_client, launch, content)
     assert response.status_code == 400, response.json()
-    assert response.json()["field"] == field and words in response.json()["detail"]
+    assert (response.json()["field"], response.json()["code"]) == (field, code)
     assert not Evaluation.objects.exists()
 
 
