@@ -59,10 +59,10 @@ def test_an_altered_receipt_fails(signing_key):
     payload["decision"] = "allow"
     altered = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
     check = gate.verify_receipt(f"{header}.{altered}.{signature}")
-    assert check.status == "invalid" and "altered" in check.reason
+    assert (check.status, check.code) == ("invalid", "bad_signature")
     with pytest.raises(CommandError) as caught:
         call_command("verify_gate_receipt", f"{header}.{altered}.{signature}")
-    assert caught.value.code == "receipt_invalid"
+    assert (caught.value.code, caught.value.reasons) == ("receipt_invalid", ("bad_signature",))
 
 
 def test_a_receipt_signed_with_another_key_fails(settings, signing_key):
@@ -71,7 +71,7 @@ def test_a_receipt_signed_with_another_key_fails(settings, signing_key):
     forged = gate.sign_receipt(verdict())
     settings.GATE_SIGNING_KEY = signing_key
     check = gate.verify_receipt(forged)
-    assert check.status == "invalid" and "unknown key" in check.reason
+    assert (check.status, check.code) == ("invalid", "unknown_key")
 
 
 def test_an_expired_receipt_is_reported_expired(settings, signing_key, capsys):

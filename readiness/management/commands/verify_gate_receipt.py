@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 raise CommandFailed(f"Cannot read the keys in {keys}: {error}", code="unreadable_keys") from error
         check = verify_receipt(receipt, keys=published)
         if check.status == "invalid":
-            raise CommandFailed(f"Receipt is NOT valid: {check.reason}.", code="receipt_invalid")
+            raise CommandFailed(f"Receipt is NOT valid: {check.reason}.", code="receipt_invalid", reasons=(check.code,))
         verdict = check.verdict
         self.stdout.write(json.dumps(verdict, indent=2, sort_keys=True))
         summary = (f"{verdict['decision']} for {verdict['model']} {verdict['version']} → {verdict['stage']}, "
