@@ -76,7 +76,8 @@ def _text(value, field, *, max_length=None, required=True) -> str:
 
 def _choice(value, choices, field, what):
     if value not in choices.values:
-        raise ValidationFailed(f"Unknown {what} {value!r}; use one of {', '.join(choices.values)}.", field=field)
+        raise ValidationFailed(f"Unknown {what} {value!r}; use one of {', '.join(choices.values)}.", field=field,
+                               code="unknown_choice")
     return value
 
 
@@ -110,7 +111,7 @@ def check_incident_times(incident: Incident) -> None:
                 raise ValidationFailed(
                     f"The incident cannot be {TIME_NAMES[later]} ({later_at:%Y-%m-%d %H:%M}) before it "
                     f"{TIME_NAMES[earlier]} ({earlier_at:%Y-%m-%d %H:%M}); times run began ≤ detected ≤ "
-                    "mitigated ≤ resolved ≤ closed.", field=later)
+                    "mitigated ≤ resolved ≤ closed.", field=later, code="times_out_of_order")
     reached = STATUS_ORDER.index(IncidentStatus(incident.status))
     for status, name in STATUS_TIME.items():
         if STATUS_ORDER.index(status) <= reached and getattr(incident, name) is None:
@@ -330,7 +331,7 @@ def transition_incident(incident: Incident, *, actor, to: str, at=None) -> Incid
         if to not in TRANSITIONS[current]:
             allowed = ", ".join(sorted(TRANSITIONS[current])) or "none: it is final"
             raise Conflict(f"A {current.label.lower()} incident cannot move to {IncidentStatus(to).label.lower()}"
-                           f" (next: {allowed}).")
+                           f" (next: {allowed}).", code="invalid_transition")
         time_field = STATUS_TIME[IncidentStatus(to)]
         before = {"status": current.value, time_field: getattr(locked, time_field)}
         locked.status = to
@@ -338,7 +339,7 @@ def transition_incident(incident: Incident, *, actor, to: str, at=None) -> Incid
         try:
             check_incident_times(locked)
         except ValidationFailed as error:
-            raise ValidationFailed(error.message, field="at" if at else error.field) from None
+            raise ValidationFailed(error.message, field="at" if at else error.field, code=error.code) from None
         locked.save(update_fields=["status", time_field])
         audit.record("incident.transitioned", locked, actor=actor, before=before,
                      after={"status": to, time_field: getattr(locked, time_field)})
@@ -481,7 +482,7 @@ def propose_policy_change_for_action_item(item: ActionItem, *, actor, tier: str,
         existing = locked.policy_change
         if existing is not None and existing.status in (PolicyChange.Status.PENDING, PolicyChange.Status.APPROVED):
             raise Conflict(f"This action item already carries a policy change ({existing.summary}, "
-                           f"{existing.get_status_display().lower()}).")
+                           f"{existing.get_status_display().lower()}).", code="policy_change_exists")
         change = policies.propose_change(policies.get_policy(tier), actor=actor, operation=operation,
                                          payload=payload, rationale=rationale, source_incident_id=locked.incident_id)
         locked.policy_change = change
@@ -566,7 +567,7 @@ def edit_postmortem(postmortem: Postmortem, *, actor, **sections) -> Postmortem:
     with transaction.atomic():
         locked = _lock_postmortem(postmortem)
         if locked.status == PostmortemStatus.PUBLISHED:
-            raise Conflict("A published postmortem changes only through a recorded amendment.")
+            raise Conflict("A published postmortem changes only through a recorded amendment.", code="postmortem_published")
         before = {name: getattr(locked, name) for name in sections}
         changed = {name: value for name, value in sections.items() if before[name] != value}
         if not changed:
@@ -610,7 +611,7 @@ def _move_postmortem(postmortem: Postmortem, to: str) -> None:
     current = PostmortemStatus(postmortem.status)
     if to not in POSTMORTEM_TRANSITIONS[current]:
         raise Conflict(f"A postmortem that is {current.label.lower()} cannot become "
-                       f"{PostmortemStatus(to).label.lower()}.")
+                       f"{PostmortemStatus(to).label.lower()}.", code="invalid_transition")
     postmortem.status = to
 
 
@@ -628,11 +629,11 @@ def review_postmortem(postmortem: Postmortem, *, actor, role: str, decision: str
     with transaction.atomic():
         locked = _lock_postmortem(postmortem)
         if locked.status != PostmortemStatus.IN_REVIEW:
-            raise Conflict(f"The postmortem is {locked.get_status_display().lower()}, not in review.")
+            raise Conflict(f"The postmortem is {locked.get_status_display().lower()}, not in review.", code="not_in_review")
         if locked.author_id == actor.pk:
             raise ValidationFailed("You wrote this postmortem; someone else reviews it.", field="decision")
         if locked.reviews.filter(reviewer=actor, round=locked.review_round).exists():
-            raise Conflict("You have already reviewed this version.")
+            raise Conflict("You have already reviewed this version.", code="already_reviewed")
         review = PostmortemReview.objects.create(postmortem=locked, reviewer=actor, role=role, decision=decision,
                                                  comment=comment, round=locked.review_round,
                                                  created_at=clock.now())
@@ -659,10 +660,11 @@ def publish_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
                          .exclude(reviewer_id=locked.author_id))
         if not approvals:
             raise ValidationFailed("Publishing needs an approval from a reviewer other than the author.",
-                                   field="reviews")
+                                   field="reviews", code="approval_required")
         if incident.has_regulatory_flag and not any(r.role == Role.COMPLIANCE for r in approvals):
             raise ValidationFailed("This incident carries a fair-lending or consumer-harm flag: a Compliance "
-                                   "reviewer must approve before it is published.", field="reviews")
+                                   "reviewer must approve before it is published.", field="reviews",
+                                   code="compliance_approval_required")
         locked.published_at = clock.now()
         locked.save(update_fields=["status", "published_at"])
         audit.record("postmortem.published", locked, actor=actor, before={"status": PostmortemStatus.IN_REVIEW},
@@ -683,7 +685,7 @@ def amend_published_postmortem(postmortem: Postmortem, *, actor, field: str, tex
     with transaction.atomic():
         locked = _lock_postmortem(postmortem)
         if locked.status != PostmortemStatus.PUBLISHED:
-            raise Conflict("Only a published postmortem is amended; edit the draft instead.")
+            raise Conflict("Only a published postmortem is amended; edit the draft instead.", code="not_published")
         before = getattr(locked, field)
         if before == text:
             raise ValidationFailed("The amendment changes nothing.", field="text")

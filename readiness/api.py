@@ -151,7 +151,7 @@ def _read_upload(upload, field):
     small upload kept in memory (FILE_UPLOAD_MAX_MEMORY_SIZE), so a large file is never read whole into a worker."""
     if upload.size > settings.MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"{field} is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}.",
-                              field=field)
+                              field=field, code="payload_too_large")
     if hasattr(upload, "temporary_file_path"):
         return upload.temporary_file_path()
     return upload.read()
@@ -170,7 +170,7 @@ class EvaluationCreate(GenericAPIView):
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > settings.MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(f"The request is {int(length):,} bytes; the limit is "
-                                  f"{settings.MAX_UPLOAD_BYTES:,}.", field="predictions")
+                                  f"{settings.MAX_UPLOAD_BYTES:,}.", field="predictions", code="payload_too_large")
         return self._create(request, pk)
 
     @idempotent

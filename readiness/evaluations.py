@@ -33,7 +33,7 @@ def _parse(parser, data, upload_field: str, **options):
         return parser(data, **options)
     except StatsInputError as error:
         field = upload_field if error.field in ("file", "", None) else error.field
-        raise ValidationFailed(error.message, field=field) from None
+        raise ValidationFailed(error.message, field=field, code=error.code) from None
 
 
 def compute(launch, *, predictions=None, baseline=None, current=None, metrics: dict | None = None,

@@ -128,13 +128,16 @@ def sign_receipt(verdict: dict[str, Any], *, now: datetime | None = None) -> str
 
 @dataclass(frozen=True)
 class ReceiptCheck:
-    """``status`` is ``valid``, ``expired`` (the signature holds but ``valid_until`` has passed) or ``invalid``."""
+    """``status`` is ``valid``, ``expired`` (the signature holds but ``valid_until`` has passed) or ``invalid``;
+    ``reason`` says why in words, ``code`` for programs and tests (a ``SignatureError``'s code, ``no_expiry``
+    or ``expired``)."""
 
     status: str
     verdict: dict[str, Any] | None = None
     kid: str | None = None
     key_status: str | None = None
     reason: str = ""
+    code: str = ""
 
     @property
     def valid(self) -> bool:
@@ -148,13 +151,15 @@ def verify_receipt(receipt: str, *, keys: dict[str, signing.PublishedKey] | None
     try:
         verdict, key = signing.verify_token(receipt, keys)
     except signing.SignatureError as error:
-        return ReceiptCheck("invalid", reason=str(error))
+        return ReceiptCheck("invalid", reason=str(error), code=error.code)
     try:
         valid_until = datetime.fromisoformat(verdict["valid_until"])
     except (KeyError, TypeError, ValueError):
-        return ReceiptCheck("invalid", verdict, key.kid, key.status, "the receipt carries no valid_until")
+        return ReceiptCheck("invalid", verdict, key.kid, key.status, "the receipt carries no valid_until",
+                            code="no_expiry")
     if (now or timezone.now()) > valid_until:
-        return ReceiptCheck("expired", verdict, key.kid, key.status, f"it expired at {verdict['valid_until']}")
+        return ReceiptCheck("expired", verdict, key.kid, key.status, f"it expired at {verdict['valid_until']}",
+                            code="expired")
     return ReceiptCheck("valid", verdict, key.kid, key.status)
 
 

@@ -37,7 +37,7 @@ def _plan(launch) -> RolloutPlan:
     plan = (RolloutPlan.objects.select_for_update(of=("self",)).filter(launch=launch)
             .select_related("current_stage").first())
     if plan is None:
-        raise Conflict("This launch has no rollout plan.")
+        raise Conflict("This launch has no rollout plan.", code="no_rollout_plan")
     return plan
 
 
@@ -255,7 +255,7 @@ def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
         plan = _plan(launch)
         first = plan.stages.order_by("position").first()
         if first is None:
-            raise Conflict("The rollout plan has no stages.")
+            raise Conflict("The rollout plan has no stages.", code="no_stages")
         transition(launch, S.ROLLING_OUT, actor=actor, reason=f"entering stage {first.name}", at=now)
         _enter(plan, first, now)
         audit.record("rollout.stage_entered", plan, actor=actor,
@@ -291,13 +291,13 @@ def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
         plan = _plan(launch)
         stage = plan.current_stage
         if launch.status != S.ROLLING_OUT or stage is None:
-            raise Conflict("Only a stage of a rollout in progress can be approved.")
+            raise Conflict("Only a stage of a rollout in progress can be approved.", code="not_rolling_out")
         if not stage.approval_role:
-            raise Conflict(f"Stage {stage.name} needs no approval.")
+            raise Conflict(f"Stage {stage.name} needs no approval.", code="no_approval_needed")
         if not has_role(actor, stage.approval_role):
-            raise PermissionDenied(f"Advancing past {stage.name} needs the {stage.approval_role} role.")
+            raise PermissionDenied(f"Advancing past {stage.name} needs the {stage.approval_role} role.", code="role_not_held")
         if stage.approved_by_id:
-            raise Conflict(f"Stage {stage.name} is already approved.")
+            raise Conflict(f"Stage {stage.name} is already approved.", code="already_approved")
         stage.approved_by, stage.approved_at = actor, clock.now()
         stage.save(update_fields=["approved_by", "approved_at"])
         audit.record("rollout.stage_approved", stage, actor=actor, after={"stage": stage.name, "launch": launch.pk})

@@ -355,7 +355,7 @@ def revise(launch: LaunchRequest, *, actor) -> LaunchRequest:
     with transaction.atomic():
         launch = lock(launch)
         if launch.author_id != getattr(actor, "pk", None):
-            raise PermissionDenied("Only the launch's author can revise it after a rejection.")
+            raise PermissionDenied("Only the launch's author can revise it after a rejection.", code="author_required")
         transition(launch, S.DRAFT, actor=actor, reason="revised after rejection")
         _stale_signatures(launch, actor=actor, reason="launch revised after rejection")
     return launch
@@ -415,7 +415,7 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
         _require_editable(launch, "attest checklist items")
         item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
         if item.kind != ItemKind.MANUAL:
-            raise Conflict("This item is decided by its rule or the inventory, not by attestation.")
+            raise Conflict("This item is decided by its rule or the inventory, not by attestation.", code="not_attestable")
         if outcome == ItemStatus.PASS:
             check_condition_confirmer(item, launch, actor=actor)
         ChecklistResponse.objects.create(item=item, outcome=outcome, evidence_url=evidence_url,
@@ -453,11 +453,11 @@ def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at, sso_proof
     with transaction.atomic():
         launch = lock(item.launch)
         if launch.author_id == actor.pk:
-            raise PermissionDenied("The launch's author cannot waive its items: separation of duties.")
+            raise PermissionDenied("The launch's author cannot waive its items: separation of duties.", code="separation_of_duties")
         _require_editable(launch, "waive checklist items")
         item = ChecklistItem.objects.get(pk=item.pk)
         if not item.blocking:
-            raise Conflict("Only blocking items need a waiver.")
+            raise Conflict("Only blocking items need a waiver.", code="not_blocking")
         waiver = Waiver.objects.create(item=item, granted_by=actor, role=role, reason=reason.strip(),
                                        expires_at=expires_at, created_at=now)
         audit.record("checklist.waived", waiver, actor=actor, after={
@@ -476,7 +476,7 @@ def revoke_waiver(waiver: Waiver, *, actor, reason: str) -> Waiver:
         launch = lock(waiver.item.launch)
         waiver = Waiver.objects.select_for_update().get(pk=waiver.pk)
         if waiver.revoked_at:
-            raise Conflict("This waiver is already revoked.")
+            raise Conflict("This waiver is already revoked.", code="already_revoked")
         waiver.revoked_at = clock.now()
         waiver.save(update_fields=["revoked_at"])
         audit.record("checklist.waiver_revoked", waiver, actor=actor, after={"reason": reason, "launch": launch.pk})
@@ -532,7 +532,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
     one person signs in one role per launch; the signature covers the content hash the signer reviewed,
     which must still be current."""
     if not isinstance(actor, User):
-        raise PermissionDenied("Sign-offs are given by people, not tokens.")
+        raise PermissionDenied("Sign-offs are given by people, not tokens.", code="person_required")
     if role not in Role.values or role == Role.VIEWER:
         raise ValidationFailed(f"Unknown signing role {role!r}.", field="role")
     if decision not in SignDecision.values:
@@ -547,7 +547,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
     if decision == SignDecision.REJECT and dissent:
         raise ValidationFailed("Dissent is recorded by a signer who approves despite disagreeing.", field="dissent")
     if not has_role(actor, role):
-        raise PermissionDenied(f"You do not hold the {Role(role).label} role.")
+        raise PermissionDenied(f"You do not hold the {Role(role).label} role.", code="role_not_held")
     confirmation = confirm_identity(actor, password=password, proof=sso_proof, request=request)
     with transaction.atomic():
         launch = lock(launch)
@@ -555,9 +555,9 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
             raise Conflict(f"Only a launch in review can be signed; this one is "
                            f"{launch.get_status_display().lower()}.", code="not_in_review")
         if launch.author_id == actor.pk:
-            raise PermissionDenied("The author of a launch cannot sign it: separation of duties.")
+            raise PermissionDenied("The author of a launch cannot sign it: separation of duties.", code="separation_of_duties")
         if role not in launch.required_roles:
-            raise ValidationFailed(f"This launch does not need a {Role(role).label} sign-off.", field="role")
+            raise ValidationFailed(f"This launch does not need a {Role(role).label} sign-off.", field="role", code="role_not_required")
         if content_hash != launch.content_hash:
             raise Conflict("The launch changed while you were reviewing it; review the current content and sign "
                            "again.", code="content_changed")
@@ -648,7 +648,7 @@ def import_historical_launch(version: ModelVersion, *, actor, policy_version, ti
     given, its checklist as it would be judged today (unattested items stay pending). Only an administrator (or
     Gatehouse itself, seeding) may import history, and the import is audited as such."""
     if not (isinstance(actor, SystemActor) or getattr(actor, "is_superuser", False)):
-        raise PermissionDenied("Only an administrator can import launch history.")
+        raise PermissionDenied("Only an administrator can import launch history.", code="admin_required")
     if status not in (S.LAUNCHED, S.ROLLING_OUT):
         raise ValidationFailed("Only launches that went live are imported.", field="status")
     with transaction.atomic():

@@ -92,5 +92,5 @@ class ReportDetail(GenericAPIView):
     def get(self, request, pk):
         report = Report.objects.select_related("incident", "launch__version").filter(pk=pk).first()
         if report is None or not reports.report_visible_to(request.user, report):
-            raise NotFound("No such report.")
+            raise NotFound("No such report.", code="report_not_found")
         return Response(ReportOut(report, context={"request": request}).data)

@@ -71,7 +71,7 @@ def _viewer(report: Report):
         return TokenPrincipal(token=token, scopes=frozenset(token.scopes))
     if report.requested_by_label.startswith("system:"):
         return SystemActor(report.requested_by_label.removeprefix("system:"))
-    raise NotFound("The person or token that asked for this report no longer exists.", field="requested_by")
+    raise NotFound("The person or token that asked for this report no longer exists.", field="requested_by", code="requester_gone")
 
 
 # -- gathering: the database into plain data -----------------------------------------------------------------
@@ -225,7 +225,7 @@ def gather_incident_report(viewer, incident_pk: int) -> dict:
     try:
         incident = incident_selectors.incident_detail(viewer, incident_pk)
     except Incident.DoesNotExist:
-        raise NotFound(f"No visible incident #{incident_pk}.", field="subject") from None
+        raise NotFound(f"No visible incident #{incident_pk}.", field="subject", code="subject_not_found") from None
     today = timezone.localdate()
     postmortem = getattr(incident, "postmortem", None)
     launch = incident.launch

@@ -33,7 +33,7 @@ def _subject(actor, kind: str, subject_id, params) -> tuple[LaunchRequest | None
     """Check the subject and parameters of a request; every refusal names the field at fault."""
     if kind not in K.values:
         raise ValidationFailed(f"Unknown report kind {str(kind)[:40]!r}; use one of {', '.join(K.values)}.",
-                               field="kind")
+                               field="kind", code="unknown_kind")
     if kind == K.GOVERNANCE_PACK:
         if subject_id not in (None, ""):
             raise ValidationFailed("A governance pack covers a period, not a subject; leave the subject empty.",
@@ -51,12 +51,12 @@ def _subject(actor, kind: str, subject_id, params) -> tuple[LaunchRequest | None
     if kind == K.LAUNCH_DOSSIER:
         launch = LaunchRequest.objects.select_related("version").filter(pk=subject_id).first()
         if launch is None or not can(actor, "launch.view", launch):
-            raise ValidationFailed(f"No launch #{subject_id} that you may see.", field="subject")
+            raise ValidationFailed(f"No launch #{subject_id} that you may see.", field="subject", code="subject_not_found")
         return launch, None, {}
     incident = incident_selectors.visible_incidents(actor).filter(pk=subject_id).first()
     if incident is None:
         # The same answer whether it does not exist or is restricted: its existence must not leak.
-        raise ValidationFailed(f"No incident #{subject_id} that you may see.", field="subject")
+        raise ValidationFailed(f"No incident #{subject_id} that you may see.", field="subject", code="subject_not_found")
     return None, incident, {}
 
 
@@ -147,7 +147,7 @@ def generate_report(report_id: int) -> Report:
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_id).first()
         if report is None:
-            raise NotFound(f"No report #{report_id}.")
+            raise NotFound(f"No report #{report_id}.", code="report_not_found")
         if report.status in (ReportStatus.DONE, ReportStatus.FAILED):
             return report
         report.status, report.started_at, report.attempts = ReportStatus.RUNNING, timezone.now(), report.attempts + 1

@@ -71,13 +71,10 @@ def make_user(db):
 
 @pytest.fixture
 def people(db):
-    """One person per role, plus an administrator: the cast most rule tests need."""
-    from governance.kernel.roles import Role
-    from tests.factories import make_user
+    """The one set of test people, keyed by role (see ``tests.factories.make_people``)."""
+    from tests.factories import make_people
 
-    cast = {role.value.lower(): make_user(f"{role.value.lower()}_user", role) for role in Role}
-    cast["admin"] = make_user("admin_user", superuser=True)
-    return cast
+    return make_people()
 
 
 @pytest.fixture

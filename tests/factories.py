@@ -28,6 +28,29 @@ def make_user(username: str, *roles, superuser: bool = False, password: str = PA
     return user
 
 
+PEOPLE = (  # key, username, first and last name, roles (none for the administrator, a superuser)
+    ("author", "ada_author", "Ada", "Author", ("DATA_SCIENCE",)),
+    ("data_science", "dev_scientist", "Dev", "Scientist", ("DATA_SCIENCE",)),
+    ("compliance", "cole_compliance", "Cole", "Compliance", ("COMPLIANCE",)),
+    ("legal", "lee_legal", "Lee", "Legal", ("LEGAL",)),
+    ("model_risk", "mara_risk", "Mara", "Risk", ("MODEL_RISK",)),
+    ("product", "pat_product", "Pat", "Product", ("PRODUCT",)),
+    ("engineering", "eli_engineer", "Eli", "Engineer", ("ENGINEERING",)),
+    ("viewer", "vic_viewer", "Vic", "Viewer", ("VIEWER",)),
+    ("admin", "root_admin", "Root", "Admin", ()),
+)
+
+
+def make_people() -> dict[str, User]:
+    """The test people, keyed by role in lower case (``data_science``, ``compliance``, ``legal``, ``model_risk``,
+    ``product``, ``engineering``, ``viewer``), plus ``author``, a data scientist who writes the launches (so
+    ``data_science`` is a second one who may attest and sign them), and ``admin``, a superuser. Each has the
+    e-mail address ``<first name>@example.com``."""
+    return {key: make_user(username, *roles, superuser=not roles, first_name=first, last_name=last,
+                           email=f"{first.lower()}@example.com")
+            for key, username, first, last, roles in PEOPLE}
+
+
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

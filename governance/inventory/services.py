@@ -121,8 +121,8 @@ def _check_feature_assessment(actor, feature: Feature, *, previous: str | None, 
         "NOT_ASSESSED", "IN_PROGRESS"
     ) and not can(actor, "feature.assess_proxy_risk", feature.version):
         raise ValidationFailed(
-            "Only Compliance, Legal or Model Risk can record a proxy-risk assessment outcome.", field=field
-        )
+            "Only Compliance, Legal or Model Risk can record a proxy-risk assessment outcome.", field=field,
+            code="proxy_risk_assessor_required")
 
 
 def _features_changed(version, actor):
@@ -152,7 +152,7 @@ def update_feature(feature: Feature, *, actor, **changes) -> Feature:
         require(actor, "feature.assess_proxy_risk", feature.version)
         other = sorted(k for k, v in changes.items() if k not in CONTROL_FIELDS and getattr(feature, k, v) != v)
         if other:
-            raise PermissionDenied(f"Your role may record third-party controls only, not {other[0]}.")
+            raise PermissionDenied(f"Your role may record third-party controls only, not {other[0]}.", code="controls_only")
     with transaction.atomic():
         locked = Feature.objects.select_for_update().select_related("version").get(pk=feature.pk)
         before = snapshot(locked, FEATURE_FIELDS)

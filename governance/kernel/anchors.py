@@ -30,7 +30,25 @@ TOKEN_SUFFIX = ".tsr"
 
 
 class AnchorError(Exception):
-    """An anchor could not be written (no directory, an unreachable authority, a refused timestamp)."""
+    """An anchor could not be written. ``code`` says why: ``no_anchor_directory``, ``tsa_unreachable`` (the
+    time-stamping authority did not answer) or ``tsa_refused`` (it answered without granting a timestamp)."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+class Problem(str):
+    """One thing wrong with the stored chain, in words for the operator, with a stable ``code`` for scripts and
+    tests: ``anchor_unreadable``, ``log_emptied``, ``log_shortened``, ``written_after_anchor``,
+    ``anchor_mismatch`` (and, from ``verify_audit_log``, a chain break's code and ``timestamp_invalid``)."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> "Problem":
+        problem = super().__new__(cls, text)
+        problem.code = code
+        return problem
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,8 @@ def write_anchor(directory: str | os.PathLike | None = None, *, tsa_url: str | N
     """Write the current head to the anchor directory; None when the newest anchor already holds it."""
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR or "")
     if not str(directory) or not directory.is_dir():
-        raise AnchorError(f"The anchor directory {str(directory)!r} does not exist; set AUDIT_ANCHOR_DIR.")
+        raise AnchorError(f"The anchor directory {str(directory)!r} does not exist; set AUDIT_ANCHOR_DIR.",
+                          code="no_anchor_directory")
     tsa_url = tsa_url if tsa_url is not None else settings.AUDIT_TSA_URL
     head = chain_head()
     anchors, _ = read_anchors(directory)
@@ -137,7 +156,8 @@ def request_timestamp(url: str, content: bytes, *, timeout: float = 20) -> bytes
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured URL
             reply = response.read()
     except OSError as error:
-        raise AnchorError(f"The time-stamping authority at {url} did not answer: {error}") from error
+        raise AnchorError(f"The time-stamping authority at {url} did not answer: {error}",
+                          code="tsa_unreachable") from error
     try:
         _, response_body, _ = _der_read(reply)
         _, status_info, _ = _der_read(response_body)
@@ -146,7 +166,7 @@ def request_timestamp(url: str, content: bytes, *, timeout: float = 20) -> bytes
     except IndexError:
         granted = False
     if not granted:
-        raise AnchorError(f"The time-stamping authority at {url} refused the request.")
+        raise AnchorError(f"The time-stamping authority at {url} refused the request.", code="tsa_refused")
     return reply
 
 
@@ -163,7 +183,7 @@ def check_timestamp(anchor: Anchor, ca_file: str) -> str | None:
 
 # -- reading and verifying ------------------------------------------------------------------------------------
 
-def read_anchors(directory: str | os.PathLike | None = None) -> tuple[list[Anchor], list[str]]:
+def read_anchors(directory: str | os.PathLike | None = None) -> tuple[list[Anchor], list[Problem]]:
     """Every anchor in the directory, and a line for each file that could not be read as one."""
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR or "")
     anchors, unreadable = [], []
@@ -176,11 +196,11 @@ def read_anchors(directory: str | os.PathLike | None = None) -> tuple[list[Ancho
             anchors.append(Anchor(int(data["seq"]), str(data["hash"]), datetime.fromisoformat(data["anchored_at"]),
                                   path.name, token if token.exists() else None, path))
         except (OSError, ValueError, KeyError, TypeError) as error:
-            unreadable.append(f"anchor {path.name} is unreadable ({error})")
+            unreadable.append(Problem("anchor_unreadable", f"anchor {path.name} is unreadable ({error})"))
     return anchors, unreadable
 
 
-def verify_against_anchors(anchors: list[Anchor]) -> list[str]:
+def verify_against_anchors(anchors: list[Anchor]) -> list[Problem]:
     """What is wrong with the stored chain according to the anchors (empty when every anchor matches).
 
     Distinguishes an emptied log, removed newest events, and a chain rewritten after an anchor (the stored event
@@ -195,12 +215,12 @@ def verify_against_anchors(anchors: list[Anchor]) -> list[str]:
               AuditEvent.objects.filter(seq__in=wanted).values_list("seq", "hash", "created_at")}
     newest = max(anchors, key=lambda a: a.seq)
     if last == 0 and newest.seq > 0:
-        problems.append(f"the audit log is empty but anchor {newest.source} vouches for {newest.seq} events: "
-                        "the log was truncated")
+        problems.append(Problem("log_emptied", f"the audit log is empty but anchor {newest.source} vouches for "
+                                f"{newest.seq} events: the log was truncated"))
         return problems
     if newest.seq > last:
-        problems.append(f"the log ends at event #{last} but anchor {newest.source} vouches for event #{newest.seq}: "
-                        f"the newest {newest.seq - last} events were removed")
+        problems.append(Problem("log_shortened", f"the log ends at event #{last} but anchor {newest.source} "
+                                f"vouches for event #{newest.seq}: the newest {newest.seq - last} events were removed"))
     for anchor in sorted(anchors, key=lambda a: a.seq):
         if anchor.seq == 0 or anchor.seq not in stored:
             continue
@@ -208,11 +228,12 @@ def verify_against_anchors(anchors: list[Anchor]) -> list[str]:
         if digest == anchor.hash:
             continue
         if created > anchor.anchored_at:
-            problems.append(f"event #{anchor.seq} was written after anchor {anchor.source} recorded a different "
-                            f"event #{anchor.seq}: the log was truncated or cut back and written again")
+            problems.append(Problem("written_after_anchor", f"event #{anchor.seq} was written after anchor "
+                                    f"{anchor.source} recorded a different event #{anchor.seq}: the log was "
+                                    "truncated or cut back and written again"))
         else:
-            problems.append(f"event #{anchor.seq} does not match anchor {anchor.source} (stored hash "
-                            f"{digest[:16]}…, anchored {anchor.hash[:16]}…): the chain was rewritten after "
-                            "it was anchored")
+            problems.append(Problem("anchor_mismatch", f"event #{anchor.seq} does not match anchor "
+                                    f"{anchor.source} (stored hash {digest[:16]}…, anchored {anchor.hash[:16]}…): "
+                                    "the chain was rewritten after it was anchored"))
         break  # the first divergence explains the rest
     return problems

@@ -95,9 +95,13 @@ def record(verb: str, obj=None, *, actor, before=None, after=None, object_type: 
 
 @dataclass(frozen=True)
 class ChainBreak:
+    """The first place the chain does not verify. ``code`` says how: ``event_missing`` (a row was removed),
+    ``link_broken`` (an event does not follow its predecessor's hash) or ``event_altered``."""
+
     seq: int
     event_id: int | None
     reason: str
+    code: str
 
 
 class _StoredEvent(SimpleNamespace):
@@ -179,21 +183,23 @@ def _verify_range(events: Iterator, *, first: int, prev_hash: str | None, last: 
             return checked, ChainBreak(
                 expected_seq, None,
                 f"event #{expected_seq} is missing (the next stored event is #{event.seq}): a row was removed",
+                "event_missing",
             )
         if event.prev_hash != prev_hash:
             return checked, ChainBreak(
-                event.seq, event.pk, f"event #{event.seq} does not follow the previous event's hash"
+                event.seq, event.pk, f"event #{event.seq} does not follow the previous event's hash", "link_broken"
             )
         if compute_hash(prev_hash, event) != event.hash:
             return checked, ChainBreak(
-                event.seq, event.pk, f"event #{event.seq} ({event.verb}) was altered after it was written"
+                event.seq, event.pk, f"event #{event.seq} ({event.verb}) was altered after it was written",
+                "event_altered",
             )
         prev_hash = event.hash
         expected_seq += 1
         checked += 1
     if last is not None and expected_seq <= last:
         return checked, ChainBreak(
-            expected_seq, None, f"event #{expected_seq} is missing: a row was removed")
+            expected_seq, None, f"event #{expected_seq} is missing: a row was removed", "event_missing")
     return checked, None
 
 

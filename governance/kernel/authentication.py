@@ -22,23 +22,24 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if parts[0].lower() != self.keyword.lower():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.")
+            raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <token>'.",
+                                               code="malformed_authorization")
         return self.authenticate_secret(parts[1])
 
     def authenticate_secret(self, secret: str):
         pieces = secret.split("_")
         if len(pieces) < 3:
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token")
         token = (
             ApiToken.objects.filter(prefix=pieces[1]).prefetch_related("allowed_models").first()
         )
         if token is None or not hmac.compare_digest(token.secret_hash, sha256_hex(secret)):
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token")
         now = timezone.now()
         if token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("This token has been revoked.")
+            raise exceptions.AuthenticationFailed("This token has been revoked.", code="token_revoked")
         if token.expires_at is not None and token.expires_at <= now:
-            raise exceptions.AuthenticationFailed("This token has expired.")
+            raise exceptions.AuthenticationFailed("This token has expired.", code="token_expired")
         model_ids = frozenset(m.pk for m in token.allowed_models.all()) or None
         # last_used_at is informational; avoid a write per request by updating at most once a minute.
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

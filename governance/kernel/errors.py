@@ -1,4 +1,10 @@
-"""Domain errors: raised by services, shown next to a form field or mapped once to a 4xx answer."""
+"""Domain errors: raised by services, shown next to a form field or mapped once to a 4xx answer.
+
+Every error carries a stable ``code`` (snake_case, part of the API's answer) besides its message: callers, scripts
+and tests tell errors apart by the code, and by ``field`` for a refused input, never by the wording.
+"""
+
+from django.core.management.base import CommandError
 
 
 class DomainError(Exception):
@@ -45,3 +51,14 @@ class Conflict(DomainError):
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload_too_large"
+
+
+class CommandFailed(CommandError):
+    """A management command refused or failed. ``code`` says why, as a domain error's does; ``reasons`` lists the
+    codes of the individual findings when a check found several. The exit status is ``returncode`` (1 unless
+    a command documents another)."""
+
+    def __init__(self, message: str, *, code: str, reasons: tuple[str, ...] = (), returncode: int = 1):
+        super().__init__(message, returncode=returncode)
+        self.code = code
+        self.reasons = reasons

@@ -67,10 +67,10 @@ class JSONParser(parsers.JSONParser):
         request = (parser_context or {}).get("request")
         length = request.META.get("CONTENT_LENGTH", "") if request is not None else ""
         if str(length).isdigit() and limit is not None and int(length) > limit:
-            raise PayloadTooLarge(f"The JSON body is {int(length):,} bytes; the limit is {limit:,}.")
+            raise PayloadTooLarge(f"The JSON body is {int(length):,} bytes; the limit is {limit:,}.", code="payload_too_large")
         data = stream.read(limit + 1 if limit is not None else -1) if stream is not None else b""
         if limit is not None and len(data) > limit:
-            raise PayloadTooLarge(f"The JSON body is over the limit of {limit:,} bytes.")
+            raise PayloadTooLarge(f"The JSON body is over the limit of {limit:,} bytes.", code="payload_too_large")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = data.decode(encoding)

@@ -113,7 +113,7 @@ def can(actor: Requester, action: str, obj: Any = None) -> bool:
 
 def require(actor: Requester, action: str, obj: Any = None, *, message: str | None = None) -> None:
     if not can(actor, action, obj):
-        raise PermissionDenied(message or _denial_message(actor, action))
+        raise PermissionDenied(message or _denial_message(actor, action), code="permission_denied")
 
 
 def _denial_message(actor: Requester, action: str) -> str:

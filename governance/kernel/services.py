@@ -132,7 +132,7 @@ def issue_api_token(*, actor: Actor, name: str, scopes: Iterable[str], models: I
     if unknown:
         raise ValidationFailed(
             f"Unknown scope {unknown[0]!r}; known scopes: {', '.join(ApiToken.Scope.values)}.", field="scopes"
-        )
+        , code="unknown_scope")
     if expires_days is not None and expires_days <= 0:
         raise ValidationFailed("Expiry must be a positive number of days.", field="expires_days")
     prefix = secrets.token_hex(6)
@@ -157,7 +157,7 @@ def revoke_api_token(token: ApiToken, *, actor: Actor) -> ApiToken:
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is not None:
-            raise Conflict(f"Token {locked.name!r} is already revoked.")
+            raise Conflict(f"Token {locked.name!r} is already revoked.", code="already_revoked")
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
         audit.record("token.revoked", locked, actor=actor, after={"revoked_at": locked.revoked_at})

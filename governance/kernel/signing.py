@@ -32,7 +32,12 @@ class KeyConfigurationError(ValueError):
 
 
 class SignatureError(ValueError):
-    """A token that does not verify; ``reason`` says why."""
+    """A token that does not verify; the message says why, ``code`` says it for programs and tests:
+    ``not_a_token``, ``wrong_algorithm``, ``unknown_key`` or ``bad_signature``."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 def b64url(data: bytes) -> str:
@@ -133,16 +138,16 @@ def verify_token(token: str, keys: dict[str, PublishedKey]) -> tuple[dict[str, A
         header = json.loads(b64url_decode(header_b64))
         signature = b64url_decode(signature_b64)
     except ValueError as error:
-        raise SignatureError("not a signed token (three base64url parts separated by dots)") from error
+        raise SignatureError("not a signed token (three base64url parts separated by dots)", code="not_a_token") from error
     if not isinstance(header, dict) or header.get("alg") != "EdDSA":
-        raise SignatureError("not signed with EdDSA")
+        raise SignatureError("not signed with EdDSA", code="wrong_algorithm")
     key = keys.get(str(header.get("kid")))
     if key is None:
-        raise SignatureError(f"signed with an unknown key {header.get('kid')!r}")
+        raise SignatureError(f"signed with an unknown key {header.get('kid')!r}", code="unknown_key")
     try:
         key.key.verify(signature, f"{header_b64}.{body_b64}".encode())
     except InvalidSignature as error:
-        raise SignatureError("the signature does not match the content: it was altered or forged") from error
+        raise SignatureError("the signature does not match the content: it was altered or forged", code="bad_signature") from error
     payload: dict[str, Any] = json.loads(b64url_decode(body_b64))
     return payload, key
 

@@ -47,7 +47,14 @@ _LOOKALIKES = {"\u2264": "<=", "\u2265": ">=", "\u2260": "!="}
 
 
 class RuleSyntaxError(ValueError):
-    """A rule's text does not follow `METRIC OP NUMBER`; the message says what is wrong."""
+    """A rule's text does not follow `METRIC OP NUMBER`; the message says what is wrong, ``code`` says it for
+    programs and tests (``empty``, ``no_operator``, ``unknown_operator``, ``lookalike_operator``, ``no_metric``,
+    ``invalid_metric``, ``upper_case_metric``, ``no_threshold``, ``several_operators``,
+    ``threshold_not_a_number``, ``threshold_not_finite``, ``not_text``)."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 def format_number(value: float) -> str:
@@ -65,14 +72,14 @@ class Rule:
 
     def __post_init__(self) -> None:
         if not isinstance(self.metric, str) or not _METRIC.fullmatch(self.metric):
-            raise RuleSyntaxError(f"invalid metric name {self.metric!r}")
+            raise RuleSyntaxError(f"invalid metric name {self.metric!r}", code="invalid_metric")
         if self.comparator not in COMPARATORS:
-            raise RuleSyntaxError(f"unknown operator {self.comparator!r}")
+            raise RuleSyntaxError(f"unknown operator {self.comparator!r}", code="unknown_operator")
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real):
-            raise RuleSyntaxError(f"the threshold must be a number, not {self.threshold!r}")
+            raise RuleSyntaxError(f"the threshold must be a number, not {self.threshold!r}", code="threshold_not_a_number")
         threshold = float(self.threshold)
         if not math.isfinite(threshold):
-            raise RuleSyntaxError("the threshold must be a finite number")
+            raise RuleSyntaxError("the threshold must be a finite number", code="threshold_not_finite")
         object.__setattr__(self, "threshold", threshold)
 
     def __str__(self) -> str:
@@ -85,44 +92,47 @@ class Rule:
 def parse_rule(text: str) -> Rule:
     """Parse `METRIC OP NUMBER`; raise RuleSyntaxError naming the problem otherwise."""
     if not isinstance(text, str):
-        raise RuleSyntaxError(f"a rule must be text, not {type(text).__name__}")
+        raise RuleSyntaxError(f"a rule must be text, not {type(text).__name__}", code="not_text")
     stripped = text.strip()
     if not stripped:
-        raise RuleSyntaxError("the rule is empty; expected METRIC OP NUMBER, e.g. 'psi.max <= 0.2'")
+        raise RuleSyntaxError("the rule is empty; expected METRIC OP NUMBER, e.g. 'psi.max <= 0.2'", code="empty")
     op_match = _OPERATOR_CHARS.search(stripped)
     for symbol, ascii_op in _LOOKALIKES.items():
         if symbol in stripped:
-            raise RuleSyntaxError(f"write {ascii_op!r} instead of {symbol!r}")
+            raise RuleSyntaxError(f"write {ascii_op!r} instead of {symbol!r}", code="lookalike_operator")
     if op_match is None:
         raise RuleSyntaxError(
-            f"no comparison operator in {stripped!r}; expected one of {', '.join(COMPARATORS)}"
+            f"no comparison operator in {stripped!r}; expected one of {', '.join(COMPARATORS)}",
+            code="no_operator",
         )
     op = op_match.group()
     if op not in COMPARATORS:
-        raise RuleSyntaxError(f"unknown operator {op!r}; expected one of {', '.join(COMPARATORS)}")
+        raise RuleSyntaxError(f"unknown operator {op!r}; expected one of {', '.join(COMPARATORS)}", code="unknown_operator")
     metric = stripped[: op_match.start()].strip()
     number = stripped[op_match.end() :].strip()
     if not metric:
-        raise RuleSyntaxError(f"no metric name before {op!r}")
+        raise RuleSyntaxError(f"no metric name before {op!r}", code="no_metric")
     if not _METRIC.fullmatch(metric):
         if _METRIC.fullmatch(metric.lower()):
             raise RuleSyntaxError(
-                f"metric names are lower-case: write {metric.lower()!r} instead of {metric!r}"
+                f"metric names are lower-case: write {metric.lower()!r} instead of {metric!r}",
+                code="upper_case_metric",
             )
         raise RuleSyntaxError(
-            f"invalid metric name {metric!r}: use lower-case letters, digits and '_', with '.' between parts"
+            f"invalid metric name {metric!r}: use lower-case letters, digits and '_', with '.' between parts",
+            code="invalid_metric",
         )
     if not number:
-        raise RuleSyntaxError(f"no threshold after {op!r}")
+        raise RuleSyntaxError(f"no threshold after {op!r}", code="no_threshold")
     if _OPERATOR_CHARS.search(number):
-        raise RuleSyntaxError("a rule has exactly one comparison operator")
+        raise RuleSyntaxError("a rule has exactly one comparison operator", code="several_operators")
     if number.lstrip("+-").lower() in _NON_FINITE:
-        raise RuleSyntaxError(f"the threshold must be a finite number, not {number!r}")
+        raise RuleSyntaxError(f"the threshold must be a finite number, not {number!r}", code="threshold_not_finite")
     if not _NUMBER.fullmatch(number):
-        raise RuleSyntaxError(f"the threshold {number!r} is not a number")
+        raise RuleSyntaxError(f"the threshold {number!r} is not a number", code="threshold_not_a_number")
     threshold = float(number)
     if not math.isfinite(threshold):
-        raise RuleSyntaxError(f"the threshold {number!r} is too large to be a finite number")
+        raise RuleSyntaxError(f"the threshold {number!r} is too large to be a finite number", code="threshold_not_finite")
     return Rule(metric=metric, comparator=op, threshold=threshold)
 
 

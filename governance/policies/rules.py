@@ -101,7 +101,7 @@ def validate_checklist_item(item, field="item") -> dict:
         try:
             rule = str(parse_rule(rule))
         except RuleSyntaxError as error:
-            raise ValidationFailed(str(error), field=f"{field}.rule") from None
+            raise ValidationFailed(str(error), field=f"{field}.rule", code=error.code) from None
     elif rule:
         raise ValidationFailed("Only automatic items have a rule.", field=f"{field}.rule")
     blocking = item.get("blocking", True)
@@ -151,11 +151,11 @@ def validate_stages(stages, *, tier: str, min_shadow_minutes: int, field="stages
         first = out[0]
         if first["traffic_percent"] != 0:
             raise ValidationFailed("A TIER_1 rollout starts with a shadow stage at 0 % traffic.",
-                                   field=f"{field}[0].traffic_percent")
+                                   field=f"{field}[0].traffic_percent", code="shadow_required")
         if first["min_duration_minutes"] < min_shadow_minutes:
             raise ValidationFailed(
                 f"The TIER_1 shadow stage lasts at least {min_shadow_minutes} minutes "
-                f"({min_shadow_minutes / 1440:g} days) under the policy.", field=f"{field}[0].min_duration_minutes")
+                f"({min_shadow_minutes / 1440:g} days) under the policy.", field=f"{field}[0].min_duration_minutes", code="shadow_too_short")
     return out
 
 

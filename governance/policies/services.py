@@ -86,10 +86,10 @@ def approve_change(change: PolicyChange, *, actor, note: str = "", sso_proof: di
     with transaction.atomic():
         change = PolicyChange.objects.select_for_update().get(pk=change.pk)
         if change.status != PolicyChange.Status.PENDING:
-            raise Conflict(f"This change is already {change.get_status_display().lower()}.")
+            raise Conflict(f"This change is already {change.get_status_display().lower()}.", code="change_decided")
         if change.proposed_by_id == getattr(actor, "pk", None):
             raise ValidationFailed("A second person must approve a policy change; you proposed this one.",
-                                   field="decision")
+                                   field="decision", code="two_person_rule")
         policy = TierPolicy.objects.select_for_update(of=("self",)).select_related("current").get(pk=change.policy_id)
         content = apply_change(policy.current.content, change.operation, change.payload, tier=policy.tier)
         version = TierPolicyVersion.objects.create(
@@ -117,7 +117,7 @@ def reject_change(change: PolicyChange, *, actor, note: str) -> PolicyChange:
     with transaction.atomic():
         change = PolicyChange.objects.select_for_update().get(pk=change.pk)
         if change.status != PolicyChange.Status.PENDING:
-            raise Conflict(f"This change is already {change.get_status_display().lower()}.")
+            raise Conflict(f"This change is already {change.get_status_display().lower()}.", code="change_decided")
         change.status = PolicyChange.Status.REJECTED
         change.decided_by = actor
         change.decided_at = clock.now()
@@ -133,5 +133,5 @@ def get_policy(tier: str) -> TierPolicy:
         ensure_default_policies()
         policy = TierPolicy.objects.select_related("current").filter(tier=tier).first()
     if policy is None:
-        raise NotFound(f"No policy for tier {tier!r}.")
+        raise NotFound(f"No policy for tier {tier!r}.", code="no_policy")
     return policy

@@ -50,12 +50,17 @@ _HEAD_LIMIT = 1 << 20  # the header line must fit in the first MB
 
 
 class StatsInputError(ValueError):
-    """Input the statistics engine cannot use; ``message`` is shown to the user next to ``field``."""
+    """Input the statistics engine cannot use; ``message`` is shown to the user next to ``field``. ``code`` names
+    the problem for programs and tests (``no_rows``, ``missing_column``, ``not_binary``, ``ragged_row``, ...);
+    ``row`` (1-based data row) and ``line`` (line of the file) locate it when it is in one place."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, *, code: str, row: int | None = None, line: int | None = None):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.code = code
+        self.row = row
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,7 @@ class _Source:
         elif isinstance(data, bytes | bytearray | memoryview):
             self.data = bytes(data)
             if b"\x00" in self.data:
-                raise StatsInputError("file", f"the {what} contains NUL bytes; it does not look like a CSV file")
+                raise StatsInputError("file", f"the {what} contains NUL bytes; it does not look like a CSV file", code="nul_bytes")
         elif callable(getattr(data, "temporary_file_path", None)):
             self.path = data.temporary_file_path()  # an upload Django has spooled to disk
         elif callable(getattr(data, "read", None)):
@@ -138,7 +143,7 @@ class _Source:
             else:
                 self.data = bytes(data.read())
         else:
-            raise StatsInputError("file", f"the {what} must be uploaded as a file")
+            raise StatsInputError("file", f"the {what} must be uploaded as a file", code="not_a_file")
         with self._open() as f:
             self.head = f.read(_HEAD_LIMIT)
         if self.data is not None:
@@ -173,7 +178,7 @@ class _Source:
         except UnicodeDecodeError as exc:
             raise StatsInputError(
                 "file",
-                f"the {self.what} is not UTF-8 text (first invalid byte at offset {exc.start}); save it as UTF-8 CSV",
+                f"the {self.what} is not UTF-8 text (first invalid byte at offset {exc.start}); save it as UTF-8 CSV", code="not_utf8",
             ) from None
         return text.removeprefix("\ufeff")
 
@@ -201,24 +206,24 @@ class _Borrowed:
 def _header(src: _Source, max_columns: int) -> list[str]:
     head = src.head.removeprefix(b"\xef\xbb\xbf")
     if b"\x00" in head:
-        raise StatsInputError("file", f"the {src.what} contains NUL bytes; it does not look like a CSV file")
+        raise StatsInputError("file", f"the {src.what} contains NUL bytes; it does not look like a CSV file", code="nul_bytes")
     if len(src.head) == _HEAD_LIMIT and not re.search(rb"[\r\n]", head):
-        raise StatsInputError("file", f"the header of the {src.what} is longer than 1 MB")
+        raise StatsInputError("file", f"the header of the {src.what} is longer than 1 MB", code="header_too_long")
     text = head.decode("utf-8", errors="replace")
     first = next(csv.reader(io.StringIO(text, newline="")), [])
     header = [name.strip() for name in first]
     if not any(header):
-        raise StatsInputError("file", f"the {src.what} has no rows")
+        raise StatsInputError("file", f"the {src.what} has no rows", code="no_rows")
     if "\ufffd" in "".join(header):
-        raise StatsInputError("file", f"the header of the {src.what} is not UTF-8 text; save it as UTF-8 CSV")
+        raise StatsInputError("file", f"the header of the {src.what} is not UTF-8 text; save it as UTF-8 CSV", code="not_utf8")
     if len(header) > max_columns:
-        raise StatsInputError("file", f"the {src.what} has {len(header)} columns; the limit is {max_columns}")
+        raise StatsInputError("file", f"the {src.what} has {len(header)} columns; the limit is {max_columns}", code="too_many_columns")
     seen: set[str] = set()
     for pos, name in enumerate(header, start=1):
         if not name:
-            raise StatsInputError("header", f"column {pos} of the {src.what} has no name in the header")
+            raise StatsInputError("header", f"column {pos} of the {src.what} has no name in the header", code="unnamed_column")
         if name in seen:
-            raise StatsInputError(name, f"the column '{name}' appears more than once in the header")
+            raise StatsInputError(name, f"the column '{name}' appears more than once in the header", code="duplicate_column")
         seen.add(name)
     return header
 
@@ -247,13 +252,13 @@ def _stream(src: _Source, header: list[str], types: dict[str, pa.DataType], *, m
             rows += batch.num_rows
             if rows > max_rows:
                 raise StatsInputError(
-                    "file", f"the {src.what} has more than {max_rows:,} rows; the limit is {max_rows:,}"
+                    "file", f"the {src.what} has more than {max_rows:,} rows; the limit is {max_rows:,}", code="too_many_rows"
                 )
             yield batch
     except (pa.ArrowInvalid, _Refused):
         raise _Refused from None
     if rows == 0:
-        raise StatsInputError("file", f"the {src.what} has no rows")
+        raise StatsInputError("file", f"the {src.what} has no rows", code="no_rows")
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,6 +272,9 @@ class _Rows:
 
     def where(self, i: int) -> str:
         return f"row {i + 1} (line {self.lines[i]} of the file)"
+
+    def at(self, i: int) -> dict[str, int]:
+        return {"row": i + 1, "line": self.lines[i]}
 
 
 def _read_rows(src: _Source, header: list[str], wanted: list[str]) -> _Rows:
@@ -285,36 +293,36 @@ def _read_rows(src: _Source, header: list[str], wanted: list[str]) -> _Rows:
                 continue  # blank line
             if len(row) != ncols:
                 raise StatsInputError(
-                    "file", f"line {start} of the {src.what} has {len(row)} fields; the header has {ncols}"
+                    "file", f"line {start} of the {src.what} has {len(row)} fields; the header has {ncols}", code="ragged_row", line=start
                 )
             lines.append(start)
             for name, c in zip(wanted, index, strict=True):
                 values[name].append(row[c])
     except csv.Error as exc:
-        raise StatsInputError("file", f"the {src.what} is not valid CSV near line {line}: {exc}") from None
+        raise StatsInputError("file", f"the {src.what} is not valid CSV near line {line}: {exc}", code="invalid_csv", line=line) from None
     return _Rows(lines, values)
 
 
 def _check_binary(rows: _Rows, name: str) -> None:
     for i, v in enumerate(rows.values[name]):
         if v not in ("0", "1"):
-            raise StatsInputError(name, f"{name} must be 0 or 1, but {rows.where(i)} has {v!r}")
+            raise StatsInputError(name, f"{name} must be 0 or 1, but {rows.where(i)} has {v!r}", code="not_binary", **rows.at(i))
 
 
 def _check_finite(rows: _Rows, name: str) -> None:
     for i, v in enumerate(rows.values[name]):
         if not v.strip():
-            raise StatsInputError(name, f"{name} is empty in {rows.where(i)}")
+            raise StatsInputError(name, f"{name} is empty in {rows.where(i)}", code="empty_value", **rows.at(i))
         if v in _MISSING:
             raise StatsInputError(
-                name, f"{name} has {v!r}, a missing value, not a finite number, in {rows.where(i)}"
+                name, f"{name} has {v!r}, a missing value, not a finite number, in {rows.where(i)}", code="missing_value", **rows.at(i)
             )
         try:
             ok = np.isfinite(float(v))
         except ValueError:
             ok = False
         if not ok:
-            raise StatsInputError(name, f"{name} has {v!r}, which is not a finite number, in {rows.where(i)}")
+            raise StatsInputError(name, f"{name} has {v!r}, which is not a finite number, in {rows.where(i)}", code="not_finite", **rows.at(i))
 
 
 def _check_group(rows: _Rows, name: str) -> None:
@@ -325,15 +333,15 @@ def _check_group(rows: _Rows, name: str) -> None:
                 raise StatsInputError(
                     name,
                     f"the {name} is missing in {rows.where(i)} ({v!r} is read as a missing value); "
-                    "give every row a real value",
+                    "give every row a real value", code="missing_value", **rows.at(i),
                 )
-            raise StatsInputError(name, f"the {name} is empty in {rows.where(i)}")
+            raise StatsInputError(name, f"the {name} is empty in {rows.where(i)}", code="empty_value", **rows.at(i))
         other = stripped.setdefault(v.strip(), (v, i))
         if other[0] != v:
             raise StatsInputError(
                 name,
                 f"the {name} values {other[0]!r} in {rows.where(other[1])} and {v!r} in {rows.where(i)} "
-                "differ only by surrounding spaces; make them the same or clearly different",
+                "differ only by surrounding spaces; make them the same or clearly different", code="ambiguous_spaces", **rows.at(i),
             )
 
 
@@ -341,14 +349,14 @@ def _diagnose(src: _Source, header: list[str], checks: list[tuple[str, str]]) ->
     """Find the first problem Arrow tripped on, with its row and line; checks are (column, kind)."""
     rows = _read_rows(src, header, [name for name, _ in checks])
     if not rows.lines:
-        return StatsInputError("file", f"the {src.what} has no rows")
+        return StatsInputError("file", f"the {src.what} has no rows", code="no_rows")
     check = {"group": _check_group, "binary": _check_binary, "finite": _check_finite}
     try:
         for name, kind in checks:
             check[kind](rows, name)
     except StatsInputError as error:
         return error
-    return StatsInputError("file", f"the {src.what} could not be read as CSV")
+    return StatsInputError("file", f"the {src.what} could not be read as CSV", code="unreadable_csv")
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,7 +446,7 @@ class _Groups:
             raise StatsInputError(
                 name,
                 f"the {name} column has more than {self.max_groups:,} distinct values ({len(self.index):,}); "
-                f"the limit is {self.max_groups:,} — is it the right column?",
+                f"the limit is {self.max_groups:,} — is it the right column?", code="too_many_groups",
             )
         raw = list(self.index)
         if any(not v.strip() or v.strip() != v for v in raw):
@@ -482,10 +490,10 @@ def parse_predictions(
     group_columns = list(dict.fromkeys(group_columns))
     if not group_columns:
         found = ", ".join(header)
-        raise StatsInputError("group", f"the {what} has no 'group' column (found: {found})")
+        raise StatsInputError("group", f"the {what} has no 'group' column (found: {found})", code="missing_column")
     if "y_pred" not in header:
         found = ", ".join(header)
-        raise StatsInputError("y_pred", f"the {what} has no 'y_pred' column (found: {found})")
+        raise StatsInputError("y_pred", f"the {what} has no 'y_pred' column (found: {found})", code="missing_column")
     types: dict[str, pa.DataType] = {c: _DICT for c in group_columns}
     types |= {c: pa.int8() for c in _OUTCOME_COLUMNS if c in header}
     if "score" in header:

@@ -45,11 +45,11 @@ def psi(expected_counts, actual_counts, eps: float = 1e-4) -> float:
     e = np.asarray(expected_counts, dtype=np.float64).ravel()
     a = np.asarray(actual_counts, dtype=np.float64).ravel()
     if e.shape != a.shape:
-        raise StatsInputError("counts", f"the histograms have {e.size} and {a.size} bins; they must match")
+        raise StatsInputError("counts", f"the histograms have {e.size} and {a.size} bins; they must match", code="bins_differ")
     if (e < 0).any() or (a < 0).any() or not (np.isfinite(e).all() and np.isfinite(a).all()):
-        raise StatsInputError("counts", "histogram counts must be finite and not negative")
+        raise StatsInputError("counts", "histogram counts must be finite and not negative", code="invalid_counts")
     if e.sum() <= 0 or a.sum() <= 0:
-        raise StatsInputError("counts", "a histogram with no values has no distribution to compare")
+        raise StatsInputError("counts", "a histogram with no values has no distribution to compare", code="empty_histogram")
     pe = np.maximum(e / e.sum(), eps)
     pa = np.maximum(a / a.sum(), eps)
     return float(np.sum((pa - pe) * np.log(pa / pe)))
@@ -94,7 +94,7 @@ def psi_numeric(baseline: np.ndarray, current: np.ndarray, bins: int = 10) -> fl
     """
     b, c = _present(baseline), _present(current)
     if b.size == 0 or c.size == 0:
-        raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+        raise StatsInputError("values", "PSI needs at least one non-missing value on each side", code="no_values")
     return psi(*_numeric_histograms(b, c, bins))
 
 
@@ -145,7 +145,7 @@ def psi_categorical(baseline: Sequence[str], current: Sequence[str]) -> float:
     b = Counter(v for v in baseline if not _is_missing(v))
     c = Counter(v for v in current if not _is_missing(v))
     if not b or not c:
-        raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+        raise StatsInputError("values", "PSI needs at least one non-missing value on each side", code="no_values")
     return psi(*_categorical_histograms(b, c))
 
 
@@ -159,12 +159,12 @@ def _histograms(base, cur, numeric: bool):
     if numeric:
         b, c = _present(base), _present(cur)
         if b.size == 0 or c.size == 0:
-            raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+            raise StatsInputError("values", "PSI needs at least one non-missing value on each side", code="no_values")
         return _numeric_histograms(b, c)
     b = Counter(v for v in base if not _is_missing(v))
     c = Counter(v for v in cur if not _is_missing(v))
     if not b or not c:
-        raise StatsInputError("values", "PSI needs at least one non-missing value on each side")
+        raise StatsInputError("values", "PSI needs at least one non-missing value on each side", code="no_values")
     return _categorical_histograms(b, c)
 
 
@@ -323,9 +323,9 @@ def drift_report(
     present values are all numbers (a float array from ``parse_feature_table``), else categorical.
     """
     if not isinstance(baseline, dict) or not isinstance(current, dict):
-        raise StatsInputError("file", "baseline and current data must be tables of named features")
+        raise StatsInputError("file", "baseline and current data must be tables of named features", code="not_a_table")
     if not 0 <= psi_watch <= psi_act:
-        raise StatsInputError("psi_watch", "the PSI watch level must be between 0 and the act level")
+        raise StatsInputError("psi_watch", "the PSI watch level must be between 0 and the act level", code="out_of_range")
     names = list(baseline) + [name for name in current if name not in baseline]
     features = [
         _feature(

@@ -570,22 +570,22 @@ def _champion_section(
 
 def _validate(p, names, reference_group, air_floor, eo_max_diff, min_group_count, n_boot, confidence):
     if p.rows == 0:
-        raise StatsInputError("file", "the predictions file has no rows")
+        raise StatsInputError("file", "the predictions file has no rows", code="no_rows")
     if not 0 < air_floor <= 1:
-        raise StatsInputError("air_floor", "the adverse-impact floor must be above 0 and at most 1")
+        raise StatsInputError("air_floor", "the adverse-impact floor must be above 0 and at most 1", code="out_of_range")
     if not 0 <= eo_max_diff <= 1:
         raise StatsInputError(
-            "eo_max_diff", "the maximum equal-opportunity difference must be between 0 and 1"
+            "eo_max_diff", "the maximum equal-opportunity difference must be between 0 and 1", code="out_of_range"
         )
     if int(min_group_count) < 1:
-        raise StatsInputError("min_group_count", "the minimum group size must be at least 1")
+        raise StatsInputError("min_group_count", "the minimum group size must be at least 1", code="out_of_range")
     if not 100 <= int(n_boot) <= 1_000_000:
-        raise StatsInputError("n_boot", "the number of bootstrap resamples must be between 100 and 1,000,000")
+        raise StatsInputError("n_boot", "the number of bootstrap resamples must be between 100 and 1,000,000", code="out_of_range")
     if not 0 < confidence < 1:
-        raise StatsInputError("confidence", "the confidence level must be between 0 and 1, e.g. 0.95")
+        raise StatsInputError("confidence", "the confidence level must be between 0 and 1, e.g. 0.95", code="out_of_range")
     if reference_group is not None and reference_group not in names:
         raise StatsInputError(
-            "reference_group", f"there is no group named '{reference_group}' in the predictions"
+            "reference_group", f"there is no group named '{reference_group}' in the predictions", code="unknown_group"
         )
 
 
@@ -614,7 +614,7 @@ def _analyse(
             raise StatsInputError(
                 "reference_group",
                 f"the reference group '{reference_group}' has {int(sizes[ref])} rows; "
-                f"at least {min_group_count} are needed",
+                f"at least {min_group_count} are needed", code="group_too_small",
             )
     else:
         pool = sufficient if sufficient.any() else sizes > 0

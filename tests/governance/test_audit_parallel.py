@@ -45,6 +45,7 @@ def test_an_edited_event_is_the_first_break_in_any_range(chain, seq):
     (count, broken), (p_count, p_broken) = _both()
     assert (p_count, p_broken.seq, p_broken.event_id) == (count, broken.seq, broken.event_id) == (
         seq - 1, seq, broken.event_id)
+    assert p_broken.code == broken.code == "event_altered"
 
 
 @pytest.mark.parametrize("seq", [1, 10, 11, 20, 25])
@@ -53,6 +54,7 @@ def test_a_removed_event_is_found_at_a_range_edge_too(chain, seq):
     (count, broken), (p_count, p_broken) = _both()
     assert (p_count, p_broken.seq) == (count, broken.seq) == (seq - 1, seq)
     assert broken.event_id is None and p_broken.event_id is None
+    assert p_broken.code == broken.code == "event_missing"
 
 
 def test_the_command_takes_a_number_of_workers(chain, capsys):

@@ -105,8 +105,9 @@ def test_version_and_features_are_saved_together_or_not_at_all(ds):
 def test_only_risk_roles_record_a_proxy_risk_outcome(ds):
     version = ModelVersionFactory()
     feature = FeatureFactory(version=version, source="THIRD_PARTY", vendor="DeviceCo")
-    with pytest.raises(ValidationFailed, match="Compliance, Legal or Model Risk"):
+    with pytest.raises(ValidationFailed) as caught:
         services.update_feature(feature, actor=ds, proxy_risk_status="ASSESSED_ACCEPTABLE")
+    assert caught.value.code == "proxy_risk_assessor_required"
     compliance = make_user("cole", Role.COMPLIANCE, Role.DATA_SCIENCE)
     updated = services.update_feature(feature, actor=compliance, proxy_risk_status="ASSESSED_ACCEPTABLE")
     assert updated.proxy_risk_assessed

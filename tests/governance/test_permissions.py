@@ -53,11 +53,11 @@ def test_inactive_user_is_refused():
     assert not can(user, "model.create")
 
 
-def test_require_raises_a_message_naming_the_roles():
+def test_require_refuses_with_the_permission_code():
     viewer = make_user("viewer", Role.VIEWER)
     with pytest.raises(PermissionDenied) as info:
         require(viewer, "model.create")
-    assert "Data Science" in info.value.message
+    assert info.value.code == "permission_denied"
 
 
 def test_unknown_action_is_a_programming_error():

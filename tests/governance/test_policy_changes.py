@@ -38,8 +38,9 @@ def test_the_proposer_cannot_approve_their_own_change(tier1):
     proposer = make_user("cole", Role.COMPLIANCE)
     change = policies.propose_change(tier1, actor=proposer, operation="ADD_CHECKLIST_ITEM", payload=NEW_ITEM,
                                      rationale="r")
-    with pytest.raises(ValidationFailed, match="second person"):
+    with pytest.raises(ValidationFailed) as caught:
         policies.approve_change(change, actor=proposer)
+    assert (caught.value.code, caught.value.field) == ("two_person_rule", "decision")
     assert policies.current_version("TIER_1").number == 1
 
 
@@ -62,31 +63,13 @@ def test_approval_creates_a_new_version_and_keeps_history(tier1):
         policies.approve_change(change, actor=make_user("cole", Role.COMPLIANCE))
 
 
-@pytest.mark.parametrize("operation,payload,field", [
-    ("ADD_CHECKLIST_ITEM", {**NEW_ITEM, "key": "model_card"}, "payload.key"),
-    ("ADD_CHECKLIST_ITEM", {**NEW_ITEM, "kind": "AUTOMATIC", "rule": "psi.max <= lots"}, "payload.rule"),
-    ("SET_REQUIRED_ROLES", {"required_roles": ["DATA_SCIENCE", "CEO"]}, "payload.required_roles"),
-    ("SET_THRESHOLDS", {"air_floor": 1.5}, "payload.air_floor"),
-    ("ADD_GUARDRAIL", {"metric": "approval_air", "comparator": ">=", "threshold": 0.8, "action": "EXPLODE"},
-     "payload.action"),
-    ("SET_ROLLOUT", {"stages": [{"name": "canary", "traffic_percent": 150}]}, "payload.stages[0].traffic_percent"),
-])
-def test_invalid_proposals_are_refused_with_the_field_named(tier1, operation, payload, field):
+def test_an_invalid_proposal_is_refused_and_nothing_is_stored(tier1):
+    """Which changes are invalid, and the field named, is tested on plain values in test_policy_rules.py."""
     with pytest.raises(ValidationFailed) as info:
-        policies.propose_change(tier1, actor=make_user("dana", Role.DATA_SCIENCE), operation=operation,
-                                payload=payload, rationale="r")
-    assert info.value.field == field
+        policies.propose_change(tier1, actor=make_user("dana", Role.DATA_SCIENCE), operation="SET_THRESHOLDS",
+                                payload={"air_floor": 1.5}, rationale="r")
+    assert info.value.field == "payload.air_floor"
     assert not PolicyChange.objects.exists()
-
-
-def test_tier_1_rollout_must_start_with_a_long_enough_shadow(tier1):
-    payload = {"min_shadow_minutes": 43200, "stages": [
-        {"name": "shadow", "traffic_percent": 0, "min_duration_minutes": 60},
-        {"name": "full", "traffic_percent": 100}]}
-    with pytest.raises(ValidationFailed) as info:
-        policies.propose_change(tier1, actor=make_user("dana", Role.DATA_SCIENCE), operation="SET_ROLLOUT",
-                                payload=payload, rationale="r")
-    assert info.value.field == "payload.stages[0].min_duration_minutes"
 
 
 def test_policy_change_through_the_pages(client, tier1):

@@ -21,7 +21,6 @@ from governance.inventory import services as gov_services
 from governance.kernel.canonical import sha256_hex
 from governance.kernel.errors import PermissionDenied, ValidationFailed
 from governance.kernel.principals import SystemActor
-from governance.kernel.roles import Role
 from governance.models import AuditEvent
 from governance.policies.services import approve_change, ensure_default_policies
 from governance.stats import fairness_report, parse_predictions
@@ -31,7 +30,7 @@ from readiness import rollouts, services
 from readiness.models import Evaluation, ItemKind, LaunchStatus, Observation
 from reporting import reports
 from reporting.models import Report
-from tests.factories import PASSWORD, make_launch, make_user, pass_everything
+from tests.factories import PASSWORD, make_launch, pass_everything
 
 pytestmark = pytest.mark.django_db
 SYSTEM = SystemActor("tests")
@@ -43,24 +42,6 @@ RESTRICTED = "Confidential — prepared at the direction of counsel"
 @pytest.fixture(autouse=True)
 def policies(db):
     return ensure_default_policies()
-
-
-def make_cast():
-    return {
-        "author": make_user("ada_author", Role.DATA_SCIENCE, first_name="Ada", last_name="Author"),
-        "ds": make_user("dev_ds", Role.DATA_SCIENCE, first_name="Dev", last_name="Scientist"),
-        "compliance": make_user("cole_compliance", Role.COMPLIANCE, first_name="Cole", last_name="Compliance"),
-        "legal": make_user("lee_legal", Role.LEGAL, first_name="Lee", last_name="Legal"),
-        "mrm": make_user("mara_mrm", Role.MODEL_RISK, first_name="Mara", last_name="Risk"),
-        "product": make_user("pat_product", Role.PRODUCT, first_name="Pat", last_name="Product"),
-        "eng": make_user("eli_eng", Role.ENGINEERING, first_name="Eli", last_name="Engineer"),
-        "viewer": make_user("vic_viewer", Role.VIEWER, first_name="Vic", last_name="Viewer"),
-    }
-
-
-@pytest.fixture
-def cast(db):
-    return make_cast()
 
 
 def predictions_csv(rows_per_group=1500, seed=7) -> bytes:
@@ -87,37 +68,37 @@ def submit_predictions(launch, actor, *, n_boot=200, data=None):
                                       source_rows=data.count(b"\n") - 1)
 
 
-def tier1_dossier_launch(cast, *, approve=True):
+def tier1_dossier_launch(people, *, approve=True):
     """A Tier 1 credit launch with a third-party feature, a waiver, a dissent and a condition."""
-    launch = make_launch(author=cast["author"], tier="TIER_1", third_party=True, protected=("race", "sex"),
+    launch = make_launch(author=people["author"], tier="TIER_1", third_party=True, protected=("race", "sex"),
                          title="Credit line refresh Q3")
     feature = launch.version.features.get(name="device_score")
-    gov_services.update_feature(feature, actor=cast["compliance"], proxy_risk_status="ASSESSED_MITIGATED",
+    gov_services.update_feature(feature, actor=people["compliance"], proxy_risk_status="ASSESSED_MITIGATED",
                                 proxy_risk_ref="PRA-2026-014", vendor_sla_ref="DeviceCo SLA v3",
                                 drift_monitor_ref="monitor:device_score_psi")
-    submit_predictions(launch, cast["ds"])
+    submit_predictions(launch, people["data_science"])
     for item in launch.items.filter(kind=ItemKind.MANUAL).exclude(key="calibration_by_group"):
-        services.attest_item(item, actor=cast["ds"], outcome="PASS", evidence_text=f"Review record for {item.key}.",
+        services.attest_item(item, actor=people["data_science"], outcome="PASS", evidence_text=f"Review record for {item.key}.",
                              evidence_url="https://wiki.example.com/credit/" + item.key)
     calibration = launch.items.get(key="calibration_by_group")
-    services.attest_item(calibration, actor=cast["ds"], outcome="FAIL",
+    services.attest_item(calibration, actor=people["data_science"], outcome="FAIL",
                          evidence_text="Calibration slope 0.91 for group D; recalibration scheduled.")
-    services.waive_item(calibration, actor=cast["mrm"], reason="Recalibration lands before the canary stage.",
+    services.waive_item(calibration, actor=people["model_risk"], reason="Recalibration lands before the canary stage.",
                         expires_at=timezone.now() + timedelta(days=60))
-    services.submit_for_review(launch, actor=cast["author"])
+    services.submit_for_review(launch, actor=people["author"])
     if not approve:
         return launch
-    signers = [("ds", "DATA_SCIENCE", "APPROVE", "", ""),
+    signers = [("data_science", "DATA_SCIENCE", "APPROVE", "", ""),
                ("compliance", "COMPLIANCE", "APPROVE_WITH_CONDITIONS",
                 "Weekly fairness review for the first 90 days", ""),
                ("legal", "LEGAL", "APPROVE", "", "I would have preferred a 60-day shadow for a lending model."),
-               ("mrm", "MODEL_RISK", "APPROVE", "", "")]
+               ("model_risk", "MODEL_RISK", "APPROVE", "", "")]
     for person, role, decision, conditions, dissent in signers:
         launch.refresh_from_db()
-        services.sign_off(launch, actor=cast[person], role=role, decision=decision, password=PASSWORD,
+        services.sign_off(launch, actor=people[person], role=role, decision=decision, password=PASSWORD,
                           content_hash=launch.content_hash, conditions=conditions, dissent=dissent)
     for item in launch.items.filter(source="CONDITION"):
-        services.attest_item(item, actor=cast["compliance"], outcome="PASS", evidence_text="Review calendar set.")
+        services.attest_item(item, actor=people["compliance"], outcome="PASS", evidence_text="Review calendar set.")
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.APPROVED
     return launch
@@ -134,60 +115,60 @@ LATENCY_PLAN = {
 }
 
 
-def rolled_back_incident(cast, *, events=30):
+def rolled_back_incident(people, *, events=30):
     """A Tier 2 ranking launch rolled back by its latency guardrail; the incident it opened, filled in."""
-    launch = make_launch(author=cast["author"], tier="TIER_2", title="Homepage ranking v7")
-    rollouts.update_plan(launch, actor=cast["author"], **LATENCY_PLAN)
-    pass_everything(launch, attester=cast["ds"])
-    services.submit_for_review(launch, actor=cast["author"])
-    for person, role in (("ds", "DATA_SCIENCE"), ("product", "PRODUCT")):
+    launch = make_launch(author=people["author"], tier="TIER_2", title="Homepage ranking v7")
+    rollouts.update_plan(launch, actor=people["author"], **LATENCY_PLAN)
+    pass_everything(launch, attester=people["data_science"])
+    services.submit_for_review(launch, actor=people["author"])
+    for person, role in (("data_science", "DATA_SCIENCE"), ("product", "PRODUCT")):
         launch.refresh_from_db()
-        services.sign_off(launch, actor=cast[person], role=role, decision="APPROVE", password=PASSWORD,
+        services.sign_off(launch, actor=people[person], role=role, decision="APPROVE", password=PASSWORD,
                           content_hash=launch.content_hash)
     start = timezone.now() - timedelta(hours=6)
-    rollouts.start_rollout(launch, actor=cast["author"], now=start)
+    rollouts.start_rollout(launch, actor=people["author"], now=start)
     base = start + timedelta(hours=1)
     batch = [{"metric": "ctr_delta_pct", "value": round(-0.1 - 0.01 * i, 3),
               "observed_at": (base + timedelta(minutes=i)).isoformat()} for i in range(20)]
     batch += [{"metric": "p95_latency_ms", "value": 150 + (90 if i >= 16 else 0) + i,
                "observed_at": (base + timedelta(minutes=i)).isoformat()} for i in range(20)]
-    rollouts.record_observations(launch, actor=cast["eng"], batch=batch, now=base + timedelta(minutes=19))
+    rollouts.record_observations(launch, actor=people["engineering"], batch=batch, now=base + timedelta(minutes=19))
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.ROLLED_BACK
     incident = launch.incidents.get()
     kinds = ["ESCALATION", "COMMUNICATION", "DECISION", "MITIGATION", "COMMUNICATION", "OTHER"]
     for i in range(max(0, events - incident.timeline.count())):
-        pm.add_timeline_event(incident, actor=cast["eng"], at=base + timedelta(minutes=20 + 7 * i),
+        pm.add_timeline_event(incident, actor=people["engineering"], at=base + timedelta(minutes=20 + 7 * i),
                               kind=kinds[i % len(kinds)],
                               text=f"Update {i + 1}: stakeholders told the p95 latency is back under 200 ms on the "
                                    f"previous version; diagnosis of the feature service continues.")
-    pm.update_incident(incident, actor=cast["eng"], impact_text="Slow homepage for about 20 minutes at 10 % traffic.",
+    pm.update_incident(incident, actor=people["engineering"], impact_text="Slow homepage for about 20 minutes at 10 % traffic.",
                        impact_figures={"decisions_affected": 48200, "revenue_impact": -12500})
-    pm.add_contributing_factor(incident, actor=cast["eng"], category="INFRASTRUCTURE",
+    pm.add_contributing_factor(incident, actor=people["engineering"], category="INFRASTRUCTURE",
                                description="The feature service was not sized for the new model's fan-out.")
-    pm.add_contributing_factor(incident, actor=cast["eng"], category="ORGANISATIONAL_PRESSURE",
+    pm.add_contributing_factor(incident, actor=people["engineering"], category="ORGANISATIONAL_PRESSURE",
                                description="The launch date was tied to a campaign.")
-    done = pm.add_action_item(incident, actor=cast["eng"], title="Load-test the feature service at 2x peak",
-                              kind="PREVENT", owner=cast["eng"], due_date=timezone.localdate() + timedelta(days=10))
-    pm.update_action_item(done, actor=cast["eng"], status="DONE")
-    guard = pm.add_action_item(incident, actor=cast["eng"], title="Latency guardrail on every Tier 2 stage",
-                               kind="DETECT", owner=cast["eng"], due_date=timezone.localdate() + timedelta(days=20))
+    done = pm.add_action_item(incident, actor=people["engineering"], title="Load-test the feature service at 2x peak",
+                              kind="PREVENT", owner=people["engineering"], due_date=timezone.localdate() + timedelta(days=10))
+    pm.update_action_item(done, actor=people["engineering"], status="DONE")
+    guard = pm.add_action_item(incident, actor=people["engineering"], title="Latency guardrail on every Tier 2 stage",
+                               kind="DETECT", owner=people["engineering"], due_date=timezone.localdate() + timedelta(days=20))
     change = pm.propose_policy_change_for_action_item(
-        guard, actor=cast["eng"], tier="TIER_2", operation="ADD_GUARDRAIL",
+        guard, actor=people["engineering"], tier="TIER_2", operation="ADD_GUARDRAIL",
         payload={"metric": "p99_latency_ms", "comparator": "<=", "threshold": 400, "window_minutes": 15,
                  "failure_limit": 3, "sustain_minutes": 0, "action": "ROLLBACK", "stage": ""},
         rationale="Catch tail latency before p95 moves.")
-    approve_change(change, actor=cast["mrm"])
-    pm.add_action_item(incident, actor=cast["eng"], title="Capacity review in the launch checklist",
-                       kind="PROCESS", owner=cast["product"], due_date=timezone.localdate() + timedelta(days=30))
-    return pm.transition_incident(incident, actor=cast["eng"], to="MITIGATED", at=base + timedelta(minutes=25))
+    approve_change(change, actor=people["model_risk"])
+    pm.add_action_item(incident, actor=people["engineering"], title="Capacity review in the launch checklist",
+                       kind="PROCESS", owner=people["product"], due_date=timezone.localdate() + timedelta(days=30))
+    return pm.transition_incident(incident, actor=people["engineering"], to="MITIGATED", at=base + timedelta(minutes=25))
 
 
-def restricted_incident(cast, *, overdue=2):
+def restricted_incident(people, *, overdue=2):
     """A restricted fair-lending incident (E1) with overdue action items and a pending policy change."""
     now = timezone.now()
     incident = pm.open_incident(
-        actor=cast["legal"], title="Approval-rate disparity after vendor field change", severity="SEV1",
+        actor=people["legal"], title="Approval-rate disparity after vendor field change", severity="SEV1",
         detection_source="COMPLIANCE_REVIEW", began_at=now - timedelta(days=20), detected_at=now - timedelta(days=6),
         restricted=True, fair_lending=True, consumer_harm=True,
         summary="A third-party device field changed meaning after the vendor altered how it is populated; the "
@@ -202,13 +183,13 @@ def restricted_incident(cast, *, overdue=2):
                   {"at": now - timedelta(days=5), "kind": "MITIGATION",
                    "text": "Reverted to the previous model version; automated decisioning frozen."}])
     for n in range(overdue):
-        item = pm.add_action_item(incident, actor=cast["legal"], title=f"Fairness circuit breaker, part {n + 1}",
-                                  kind="DETECT", owner=cast["compliance"], due_date=timezone.localdate())
+        item = pm.add_action_item(incident, actor=people["legal"], title=f"Fairness circuit breaker, part {n + 1}",
+                                  kind="DETECT", owner=people["compliance"], due_date=timezone.localdate())
         ActionItem.objects.filter(pk=item.pk).update(due_date=timezone.localdate() - timedelta(days=5 + n))
-    vendor = pm.add_action_item(incident, actor=cast["legal"], title="Vendor schema-stability SLA for device data",
-                                kind="PREVENT", owner=cast["legal"], due_date=timezone.localdate() + timedelta(days=30))
+    vendor = pm.add_action_item(incident, actor=people["legal"], title="Vendor schema-stability SLA for device data",
+                                kind="PREVENT", owner=people["legal"], due_date=timezone.localdate() + timedelta(days=30))
     pm.propose_policy_change_for_action_item(
-        vendor, actor=cast["legal"], tier="TIER_1", operation="ADD_CHECKLIST_ITEM",
+        vendor, actor=people["legal"], tier="TIER_1", operation="ADD_CHECKLIST_ITEM",
         payload={"key": "vendor_field_profile", "title": "Ingestion check pauses scoring when a vendor field's "
                  "profile shifts beyond 5 %", "category": "third_party", "kind": "MANUAL", "blocking": True,
                  "rule": "", "guidance": "A vendor can change a field's meaning without notice."},
@@ -247,9 +228,9 @@ def generated(actor, kind, subject=None, params=None, capture=None) -> Report:
 
 # -- each kind renders what it must show -----------------------------------------------------------------------
 
-def test_launch_dossier_shows_what_the_signers_vouched_for(cast, django_capture_on_commit_callbacks):
-    launch = tier1_dossier_launch(cast)
-    report = generated(cast["ds"], "LAUNCH_DOSSIER", launch.pk, capture=django_capture_on_commit_callbacks)
+def test_launch_dossier_shows_what_the_signers_vouched_for(people, django_capture_on_commit_callbacks):
+    launch = tier1_dossier_launch(people)
+    report = generated(people["data_science"], "LAUNCH_DOSSIER", launch.pk, capture=django_capture_on_commit_callbacks)
     assert report.status == "DONE", report.error
     pages = pdf_text(report.file.path)
     text = "\n".join(pages)
@@ -267,19 +248,19 @@ def test_launch_dossier_shows_what_the_signers_vouched_for(cast, django_capture_
     assert 5 <= report.page_count == len(pages) <= 20
 
 
-def test_a_report_prints_the_audit_log_head_it_was_generated_against(cast, django_capture_on_commit_callbacks):
+def test_a_report_prints_the_audit_log_head_it_was_generated_against(people, django_capture_on_commit_callbacks):
     """A printed head is an anchor outside the database: verify_audit_log --head checks the log still holds it."""
-    launch = tier1_dossier_launch(cast)
-    report = generated(cast["ds"], "LAUNCH_DOSSIER", launch.pk, capture=django_capture_on_commit_callbacks)
+    launch = tier1_dossier_launch(people)
+    report = generated(people["data_science"], "LAUNCH_DOSSIER", launch.pk, capture=django_capture_on_commit_callbacks)
     started = AuditEvent.objects.get(verb="report.started", object_id=str(report.pk))  # the newest before rendering
     cover = pdf_text(report.file.path)[0]
     assert "Audit log head" in cover and started.hash in cover.replace(" ", "")
     assert f"#{started.seq}:" in cover
 
 
-def test_incident_report_opens_with_a_one_page_executive_summary(cast, django_capture_on_commit_callbacks):
-    incident = rolled_back_incident(cast)
-    report = generated(cast["eng"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+def test_incident_report_opens_with_a_one_page_executive_summary(people, django_capture_on_commit_callbacks):
+    incident = rolled_back_incident(people)
+    report = generated(people["engineering"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     assert report.status == "DONE", report.error
     pages = pdf_text(report.file.path)
     summary = pages[1]  # page 1 is the cover with the contents
@@ -296,9 +277,9 @@ def test_incident_report_opens_with_a_one_page_executive_summary(cast, django_ca
     assert "do not eliminate the risk" in text
 
 
-def test_restricted_incident_report_is_classified_on_every_page(cast, django_capture_on_commit_callbacks):
-    incident = restricted_incident(cast, overdue=3)
-    report = generated(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+def test_restricted_incident_report_is_classified_on_every_page(people, django_capture_on_commit_callbacks):
+    incident = restricted_incident(people, overdue=3)
+    report = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     pages = pdf_text(report.file.path)
     assert len(pages) >= 3
     for page in pages:
@@ -308,14 +289,14 @@ def test_restricted_incident_report_is_classified_on_every_page(cast, django_cap
     assert "Endorse the proposed change to the Tier 1 (high risk) policy" in summary
 
 
-def test_governance_pack_lists_only_incidents_the_requester_may_see(cast, monkeypatch,
+def test_governance_pack_lists_only_incidents_the_requester_may_see(people, monkeypatch,
                                                                    django_capture_on_commit_callbacks):
-    tier1_dossier_launch(cast, approve=False)
-    rolled = rolled_back_incident(cast, events=5)
-    hidden = restricted_incident(cast)
+    tier1_dossier_launch(people, approve=False)
+    rolled = rolled_back_incident(people, events=5)
+    hidden = restricted_incident(people)
     quarter = timezone.localdate()
     period = f"{quarter.year}-Q{(quarter.month - 1) // 3 + 1}"
-    report = generated(cast["ds"], "GOVERNANCE_PACK", params={"period": period},
+    report = generated(people["data_science"], "GOVERNANCE_PACK", params={"period": period},
                        capture=django_capture_on_commit_callbacks)
     text = "\n".join(pdf_text(report.file.path))
     for heading in ("Launches in flight", "Sign-off latency", "Guardrail breaches", "Overdue action items",
@@ -325,19 +306,19 @@ def test_governance_pack_lists_only_incidents_the_requester_may_see(cast, monkey
     assert hidden.title not in text and "Fairness circuit breaker" not in text
     assert hidden.pk not in report.source_incident_ids and rolled.pk in report.source_incident_ids
     stand_in_layout(monkeypatch)  # Legal's pack: what matters now is the record, not the pages
-    legal = generated(cast["legal"], "GOVERNANCE_PACK", params={"period": period},
+    legal = generated(people["legal"], "GOVERNANCE_PACK", params={"period": period},
                       capture=django_capture_on_commit_callbacks)
     assert legal.pk != report.pk and hidden.pk in legal.source_incident_ids
-    seen = reports.gather("GOVERNANCE_PACK", viewer=cast["legal"], params=legal.params)
+    seen = reports.gather("GOVERNANCE_PACK", viewer=people["legal"], params=legal.params)
     assert hidden.title in [i["title"] for i in seen["incidents"]]
-    assert not reports.report_visible_to(cast["ds"], legal) and reports.report_visible_to(cast["compliance"], legal)
+    assert not reports.report_visible_to(people["data_science"], legal) and reports.report_visible_to(people["compliance"], legal)
 
 
 # -- records ---------------------------------------------------------------------------------------------------
 
-def test_the_record_holds_the_files_sha256_size_and_page_count(cast, django_capture_on_commit_callbacks):
-    incident = restricted_incident(cast)
-    report = generated(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+def test_the_record_holds_the_files_sha256_size_and_page_count(people, django_capture_on_commit_callbacks):
+    incident = restricted_incident(people)
+    report = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     content = report.file.read()
     assert report.sha256 == sha256_hex(content) and report.size == len(content)
     assert report.page_count == len(PdfReader(io.BytesIO(content)).pages)
@@ -347,26 +328,26 @@ def test_the_record_holds_the_files_sha256_size_and_page_count(cast, django_capt
     assert verbs == ["report.requested", "report.started", "report.generated"]
 
 
-def test_an_identical_request_returns_the_existing_report(cast, fast_layout, django_capture_on_commit_callbacks):
-    incident = restricted_incident(cast)
-    first = generated(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
-    again = generated(cast["compliance"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+def test_an_identical_request_returns_the_existing_report(people, fast_layout, django_capture_on_commit_callbacks):
+    incident = restricted_incident(people)
+    first = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+    again = generated(people["compliance"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     assert again.pk == first.pk and Report.objects.count() == 1
-    other = rolled_back_incident(cast, events=3)
-    changed_subject = generated(cast["legal"], "INCIDENT_REPORT", other.pk, capture=django_capture_on_commit_callbacks)
+    other = rolled_back_incident(people, events=3)
+    changed_subject = generated(people["legal"], "INCIDENT_REPORT", other.pk, capture=django_capture_on_commit_callbacks)
     assert changed_subject.pk != first.pk
-    pm.add_timeline_event(incident, actor=cast["legal"], at=timezone.now(), kind="COMMUNICATION",
+    pm.add_timeline_event(incident, actor=people["legal"], at=timezone.now(), kind="COMMUNICATION",
                           text="Board risk committee briefed.")
-    changed_content = generated(cast["legal"], "INCIDENT_REPORT", incident.pk,
+    changed_content = generated(people["legal"], "INCIDENT_REPORT", incident.pk,
                                 capture=django_capture_on_commit_callbacks)
     assert changed_content.pk != first.pk and changed_content.content_hash != first.content_hash
 
 
-def test_a_report_whose_file_vanished_is_made_again(cast, fast_layout, django_capture_on_commit_callbacks):
-    incident = restricted_incident(cast, overdue=0)
-    first = generated(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+def test_a_report_whose_file_vanished_is_made_again(people, fast_layout, django_capture_on_commit_callbacks):
+    incident = restricted_incident(people, overdue=0)
+    first = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     first.file.storage.delete(first.file.name)
-    again = generated(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+    again = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     assert again.pk != first.pk and again.status == "DONE"
     first.refresh_from_db()
     assert first.status == "FAILED"
@@ -377,11 +358,11 @@ def queued(actor, kind, subject=None, params=None, capture=None) -> Report:
         return reports.request_report(actor=actor, kind=kind, subject_id=subject, params=params)
 
 
-def test_a_failed_attempt_is_queued_again_and_the_retry_succeeds(cast, fast_layout, django_capture_on_commit_callbacks):
+def test_a_failed_attempt_is_queued_again_and_the_retry_succeeds(people, fast_layout, django_capture_on_commit_callbacks):
     from reporting.tasks import generate_report
 
-    incident = restricted_incident(cast, overdue=0)
-    report = queued(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+    incident = restricted_incident(people, overdue=0)
+    report = queued(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     real, seen = reports.pdf.layout, []
 
     def flaky(html, archival=False):
@@ -403,10 +384,10 @@ def test_a_failed_attempt_is_queued_again_and_the_retry_succeeds(cast, fast_layo
     assert failed.after["error"] == "OSError: worker lost its connection mid-render"
 
 
-def test_a_report_left_running_by_a_dead_worker_is_taken_up_again(cast, fast_layout, django_capture_on_commit_callbacks):
-    incident = restricted_incident(cast, overdue=0)
+def test_a_report_left_running_by_a_dead_worker_is_taken_up_again(people, fast_layout, django_capture_on_commit_callbacks):
+    incident = restricted_incident(people, overdue=0)
     with django_capture_on_commit_callbacks(execute=False):
-        report = reports.request_report(actor=cast["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk)
+        report = reports.request_report(actor=people["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk)
     # the worker marked it RUNNING, then was killed before finishing: the broker redelivers the message
     Report.objects.filter(pk=report.pk).update(status="RUNNING", started_at=timezone.now() - timedelta(hours=1),
                                                attempts=1)
@@ -416,11 +397,11 @@ def test_a_report_left_running_by_a_dead_worker_is_taken_up_again(cast, fast_lay
     assert report.status == "DONE" and report.attempts == 2
 
 
-def test_the_last_failure_marks_the_report_failed(cast, django_capture_on_commit_callbacks):
+def test_the_last_failure_marks_the_report_failed(people, django_capture_on_commit_callbacks):
     from reporting.tasks import MAX_RETRIES, generate_report
 
-    incident = restricted_incident(cast, overdue=0)
-    report = queued(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+    incident = restricted_incident(people, overdue=0)
+    report = queued(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     with mock.patch.object(reports.pdf, "layout", side_effect=OSError("disk full")):
         with pytest.raises(OSError):
             generate_report.apply(args=[report.pk], retries=MAX_RETRIES, throw=True)
@@ -430,38 +411,38 @@ def test_the_last_failure_marks_the_report_failed(cast, django_capture_on_commit
 
 # -- who may ask and who may see -----------------------------------------------------------------------------
 
-def test_a_viewer_cannot_request_a_report(cast):
+def test_a_viewer_cannot_request_a_report(people):
     with pytest.raises(PermissionDenied):
-        reports.request_report(actor=cast["viewer"], kind="GOVERNANCE_PACK", params={"period": "2026-01"})
+        reports.request_report(actor=people["viewer"], kind="GOVERNANCE_PACK", params={"period": "2026-01"})
 
 
-def test_a_person_who_cannot_see_a_restricted_incident_cannot_request_its_report(cast):
-    incident = restricted_incident(cast, overdue=0)
+def test_a_person_who_cannot_see_a_restricted_incident_cannot_request_its_report(people):
+    incident = restricted_incident(people, overdue=0)
     with pytest.raises(ValidationFailed) as info:
-        reports.request_report(actor=cast["ds"], kind="INCIDENT_REPORT", subject_id=incident.pk)
+        reports.request_report(actor=people["data_science"], kind="INCIDENT_REPORT", subject_id=incident.pk)
     assert info.value.field == "subject"
     missing = str(info.value.message).replace(str(incident.pk), "N")
     with pytest.raises(ValidationFailed) as again:
-        reports.request_report(actor=cast["ds"], kind="INCIDENT_REPORT", subject_id=99999)
+        reports.request_report(actor=people["data_science"], kind="INCIDENT_REPORT", subject_id=99999)
     assert str(again.value.message).replace("99999", "N") == missing  # no hint that it exists
 
 
 def test_restricted_reports_download_only_for_those_who_see_the_incident(
-        client, cast, fast_layout, django_capture_on_commit_callbacks):
-    incident = restricted_incident(cast, overdue=0)
-    report = generated(cast["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+        client, people, fast_layout, django_capture_on_commit_callbacks):
+    incident = restricted_incident(people, overdue=0)
+    report = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     url = reverse("reporting:report_download", args=[report.pk])
-    for person in ("viewer", "ds", "eng"):
-        client.force_login(cast[person])
+    for person in ("viewer", "data_science", "engineering"):
+        client.force_login(people[person])
         assert client.get(url).status_code == 404
         assert incident.title not in client.get(reverse("reporting:report_list")).content.decode()
     for person in ("legal", "compliance"):
-        client.force_login(cast[person])
+        client.force_login(people[person])
         response = client.get(url)
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
         assert b"".join(response.streaming_content) == report.file.open("rb").read()
-    pm.update_incident(incident, actor=cast["legal"], members=[cast["eng"]], reason="Engineering works the fix.")
-    client.force_login(cast["eng"])
+    pm.update_incident(incident, actor=people["legal"], members=[people["engineering"]], reason="Engineering works the fix.")
+    client.force_login(people["engineering"])
     assert client.get(url).status_code == 200
 
 
@@ -493,18 +474,18 @@ def test_bad_pack_parameters_name_the_field(params, field):
 
 # -- pages -----------------------------------------------------------------------------------------------------
 
-def test_the_new_report_form_is_prefilled_from_the_query(client, cast):
-    client.force_login(cast["ds"])
-    launch = make_launch(author=cast["author"], tier="TIER_2")
+def test_the_new_report_form_is_prefilled_from_the_query(client, people):
+    client.force_login(people["data_science"])
+    launch = make_launch(author=people["author"], tier="TIER_2")
     page = client.get(reverse("reporting:report_new") + f"?kind=LAUNCH_DOSSIER&subject={launch.pk}")
     body = page.content.decode()
     assert page.status_code == 200
     assert f'value="{launch.pk}"' in body and 'value="LAUNCH_DOSSIER" selected' in body
 
 
-def test_requesting_from_the_page_queues_and_the_list_polls_until_done(client, cast, fast_layout, django_capture_on_commit_callbacks):
-    client.force_login(cast["ds"])
-    launch = make_launch(author=cast["author"], tier="TIER_2")
+def test_requesting_from_the_page_queues_and_the_list_polls_until_done(client, people, fast_layout, django_capture_on_commit_callbacks):
+    client.force_login(people["data_science"])
+    launch = make_launch(author=people["author"], tier="TIER_2")
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(reverse("reporting:report_new"), {"kind": "LAUNCH_DOSSIER", "subject": launch.pk})
     assert response.status_code == 302
@@ -515,16 +496,16 @@ def test_requesting_from_the_page_queues_and_the_list_polls_until_done(client, c
     assert "hx-trigger" not in rows and "Download" in rows
 
 
-def test_the_page_form_shows_the_services_refusal_next_to_the_field(client, cast):
-    client.force_login(cast["ds"])
+def test_the_page_form_shows_the_services_refusal_next_to_the_field(client, people):
+    client.force_login(people["data_science"])
     response = client.post(reverse("reporting:report_new"), {"kind": "INCIDENT_REPORT", "subject": ""})
     assert response.status_code == 200
     assert "Give the number of the incident" in response.content.decode()
 
 
-def test_pdf_page_size_follows_the_setting(cast, settings):
+def test_pdf_page_size_follows_the_setting(people, settings):
     settings.PDF_PAGE_SIZE = "Letter"
-    data = reports.gather("GOVERNANCE_PACK", viewer=cast["ds"], params=reports.pack_params({"period": "2026-01"}))
+    data = reports.gather("GOVERNANCE_PACK", viewer=people["data_science"], params=reports.pack_params({"period": "2026-01"}))
     result, _ = reports.render(data)
     box = PdfReader(io.BytesIO(result.content)).pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)
@@ -540,34 +521,34 @@ def test_reports_fetch_nothing_from_the_network():
     assert result.page_count == 1 and not opened.called
 
 
-def test_observation_rows_are_not_duplicated_in_the_sparkline_data(cast):
-    incident = rolled_back_incident(cast, events=3)
-    data = reports.gather("INCIDENT_REPORT", viewer=cast["eng"], incident_id=incident.pk)
+def test_observation_rows_are_not_duplicated_in_the_sparkline_data(people):
+    incident = rolled_back_incident(people, events=3)
+    data = reports.gather("INCIDENT_REPORT", viewer=people["engineering"], incident_id=incident.pk)
     latency = next(g for g in data["monitoring"]["guardrails"] if g["metric"] == "p95_latency_ms")
     assert len(latency["points"]) == Observation.objects.filter(launch=incident.launch,
                                                                 metric="p95_latency_ms").count()
 
 
-def test_the_executive_summary_stays_on_one_page_at_its_fullest(cast, settings, tmp_path):
+def test_the_executive_summary_stays_on_one_page_at_its_fullest(people, settings, tmp_path):
     from governance.models import PolicyChange, TierPolicy
 
     settings.PDF_PAGE_SIZE = "Letter"  # the shorter page
     words = "The vendor changed how the device field is populated and nobody upstream was told about it. "
     incident = pm.open_incident(
-        actor=cast["legal"], title="A" * 200, severity="SEV1", detection_source="CUSTOMER", summary=words * 40,
+        actor=people["legal"], title="A" * 200, severity="SEV1", detection_source="CUSTOMER", summary=words * 40,
         impact_text=words * 30, began_at=timezone.now() - timedelta(days=9), detected_at=timezone.now(),
         impact_figures={"decisions_affected": 10 ** 9, "revenue_impact": -10 ** 9, "approval_rate_shift": [
             {"segment": f"segment {n} " + "x" * 80, "shift_pct": -n} for n in range(6)]})
     policy = TierPolicy.objects.get(tier="TIER_1")
     changes = PolicyChange.objects.bulk_create([
-        PolicyChange(policy=policy, operation="ADD_CHECKLIST_ITEM", rationale="r", proposed_by=cast["legal"],
+        PolicyChange(policy=policy, operation="ADD_CHECKLIST_ITEM", rationale="r", proposed_by=people["legal"],
                      payload={"key": f"k{n}", "title": words * 3}) for n in range(10)])
     today = timezone.localdate()
     ActionItem.objects.bulk_create([
-        ActionItem(incident=incident, title=(words * 4)[:300], kind="PREVENT", owner=cast["legal"],
+        ActionItem(incident=incident, title=(words * 4)[:300], kind="PREVENT", owner=people["legal"],
                    due_date=today + timedelta(days=n - 10), status="DONE" if n < 12 else "OPEN",
                    policy_change=changes[n - 20] if n >= 20 else None) for n in range(30)])
-    data = reports.gather("INCIDENT_REPORT", viewer=cast["legal"], incident_id=incident.pk)
+    data = reports.gather("INCIDENT_REPORT", viewer=people["legal"], incident_id=incident.pk)
     result, _ = reports.render(data)
     path = tmp_path / "fullest.pdf"
     path.write_bytes(result.content)

@@ -10,7 +10,6 @@ from governance.policies.services import ensure_default_policies
 from reporting import reports
 from reporting.models import Report
 from tests.governance.test_reports import (
-    make_cast,
     restricted_incident,
     rolled_back_incident,
     stand_in_layout,
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def policies(db):
     return ensure_default_policies()
-
-
-@pytest.fixture
-def cast(db):
-    return make_cast()
 
 
 @pytest.fixture
@@ -42,8 +36,8 @@ def post(client, body, capture, **headers):
 
 
 def test_a_request_answers_202_and_the_detail_then_shows_the_file(
-        api_client, cast, fast_layout, django_capture_on_commit_callbacks):
-    api_client.force_login(cast["ds"])
+        api_client, people, fast_layout, django_capture_on_commit_callbacks):
+    api_client.force_login(people["data_science"])
     response = post(api_client, PACK, django_capture_on_commit_callbacks)
     assert response.status_code == 202, response.json()
     body = response.json()
@@ -72,8 +66,8 @@ def test_a_request_answers_202_and_the_detail_then_shows_the_file(
     ({"kind": "GOVERNANCE_PACK", "params": "2026-Q1"}, "params"),
     ({"kind": "LAUNCH_DOSSIER", "subject": 1, "params": {"period": "2026-Q1"}}, "params"),
 ])
-def test_bad_input_is_a_400_naming_the_field(api_client, cast, body, field, django_capture_on_commit_callbacks):
-    api_client.force_login(cast["ds"])
+def test_bad_input_is_a_400_naming_the_field(api_client, people, body, field, django_capture_on_commit_callbacks):
+    api_client.force_login(people["data_science"])
     response = post(api_client, body, django_capture_on_commit_callbacks)
     assert response.status_code == 400, response.json()
     assert response.json()["field"] == field
@@ -81,34 +75,34 @@ def test_bad_input_is_a_400_naming_the_field(api_client, cast, body, field, djan
 
 
 def test_a_restricted_incident_is_not_a_valid_subject_for_those_who_cannot_see_it(
-        api_client, cast, fast_layout, django_capture_on_commit_callbacks):
-    incident = restricted_incident(cast, overdue=0)
-    api_client.force_login(cast["ds"])
+        api_client, people, fast_layout, django_capture_on_commit_callbacks):
+    incident = restricted_incident(people, overdue=0)
+    api_client.force_login(people["data_science"])
     response = post(api_client, {"kind": "INCIDENT_REPORT", "subject": incident.pk}, django_capture_on_commit_callbacks)
     assert response.status_code == 400 and response.json()["field"] == "subject"
     assert incident.title not in response.content.decode()
-    api_client.force_login(cast["legal"])
+    api_client.force_login(people["legal"])
     accepted = post(api_client, {"kind": "INCIDENT_REPORT", "subject": incident.pk},
                     django_capture_on_commit_callbacks)
     assert accepted.status_code == 202
     detail = f"{URL}{accepted.json()['id']}/"
-    api_client.force_login(cast["viewer"])
+    api_client.force_login(people["viewer"])
     assert api_client.get(detail).status_code == 404
     assert api_client.get(URL).json()["count"] == 0
-    api_client.force_login(cast["compliance"])
+    api_client.force_login(people["compliance"])
     assert api_client.get(detail).status_code == 200
 
 
-def test_a_viewer_may_not_request_reports(api_client, cast, django_capture_on_commit_callbacks):
-    api_client.force_login(cast["viewer"])
+def test_a_viewer_may_not_request_reports(api_client, people, django_capture_on_commit_callbacks):
+    api_client.force_login(people["viewer"])
     assert post(api_client, PACK, django_capture_on_commit_callbacks).status_code == 403
 
 
 def test_tokens_request_and_download_but_never_see_restricted_reports(
-        api_client, client, cast, token_for, fast_layout, django_capture_on_commit_callbacks):
-    incident = restricted_incident(cast, overdue=0)
+        api_client, client, people, token_for, fast_layout, django_capture_on_commit_callbacks):
+    incident = restricted_incident(people, overdue=0)
     with django_capture_on_commit_callbacks(execute=True):
-        hidden = reports.request_report(actor=cast["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk)
+        hidden = reports.request_report(actor=people["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk)
     _, secret = token_for("reports:write")
     bearer = {"Authorization": f"Bearer {secret}"}
     refused = post(api_client, {"kind": "INCIDENT_REPORT", "subject": incident.pk}, django_capture_on_commit_callbacks,
@@ -127,29 +121,29 @@ def test_tokens_request_and_download_but_never_see_restricted_reports(
                 Authorization=f"Bearer {other}").status_code == 403
 
 
-def test_an_idempotency_key_replays_the_first_answer(api_client, cast, django_capture_on_commit_callbacks):
-    api_client.force_login(cast["ds"])
+def test_an_idempotency_key_replays_the_first_answer(api_client, people, django_capture_on_commit_callbacks):
+    api_client.force_login(people["data_science"])
     first = post(api_client, PACK, django_capture_on_commit_callbacks, **{"Idempotency-Key": "pack-q1"})
     again = post(api_client, PACK, django_capture_on_commit_callbacks, **{"Idempotency-Key": "pack-q1"})
     assert first.status_code == again.status_code == 202 and again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"] and Report.objects.count() == 1
 
 
-def test_the_reports_page_keeps_a_constant_query_count(client, cast, fast_layout, django_assert_max_num_queries,
+def test_the_reports_page_keeps_a_constant_query_count(client, people, fast_layout, django_assert_max_num_queries,
                                                        django_capture_on_commit_callbacks):
     for _ in range(4):
-        incident = restricted_incident(cast, overdue=0)
+        incident = restricted_incident(people, overdue=0)
         with django_capture_on_commit_callbacks(execute=True):
-            reports.request_report(actor=cast["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk)
-    incident.members.add(cast["eng"])
-    client.force_login(cast["eng"])
+            reports.request_report(actor=people["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk)
+    incident.members.add(people["engineering"])
+    client.force_login(people["engineering"])
     with django_assert_max_num_queries(12):
         page = client.get(reverse("reporting:report_list"))
     assert page.content.decode().count("Download") == 1
 
 
-def test_render_report_writes_the_file_and_records_it(tmp_path, cast, fast_layout):
-    incident = rolled_back_incident(cast, events=3)
+def test_render_report_writes_the_file_and_records_it(tmp_path, people, fast_layout):
+    incident = rolled_back_incident(people, events=3)
     target = tmp_path / "out" / "incident.pdf"
     call_command("render_report", "incident-report", str(incident.pk), "-o", str(target), verbosity=0)
     report = Report.objects.get()
@@ -158,7 +152,9 @@ def test_render_report_writes_the_file_and_records_it(tmp_path, cast, fast_layou
     call_command("render_report", "GOVERNANCE_PACK", "2026-W02", "-o", str(tmp_path / "pack.pdf"), verbosity=0)
     assert Report.objects.get(kind="GOVERNANCE_PACK").params == {
         "start": "2026-01-05", "end": "2026-01-11", "label": "2026 week 2"}
-    with pytest.raises(CommandError, match="subject"):
+    with pytest.raises(CommandError) as caught:
         call_command("render_report", "LAUNCH_DOSSIER", "424242", "-o", str(tmp_path / "x.pdf"))
-    with pytest.raises(CommandError, match="Unknown kind"):
+    assert caught.value.code == "subject_not_found"
+    with pytest.raises(CommandError) as caught:
         call_command("render_report", "MINUTES", "1", "-o", str(tmp_path / "x.pdf"))
+    assert caught.value.code == "unknown_kind"

@@ -16,7 +16,8 @@ from governance.policies.services import ensure_default_policies
 from postmortems.models import TimelineEvent
 from reporting import reports
 from reporting.models import Report
-from tests.governance.test_reports import make_cast, pdf_text, restricted_incident
+from tests.factories import make_people
+from tests.governance.test_reports import pdf_text, restricted_incident
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 BROKER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -66,9 +67,9 @@ def send_and_wait(worker, report, settings, *, while_running=None) -> None:
 
 def test_a_celery_worker_against_redis_renders_a_queued_report(worker, settings):
     ensure_default_policies()
-    cast = make_cast()
-    incident = restricted_incident(cast, overdue=2)
-    report = reports.request_report(actor=cast["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk,
+    people = make_people()
+    incident = restricted_incident(people, overdue=2)
+    report = reports.request_report(actor=people["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk,
                                     enqueue=False)
     send_and_wait(worker, report, settings)
     assert report.status == "DONE", report.error
@@ -83,12 +84,12 @@ def test_a_worker_process_killed_mid_render_does_not_lose_the_report(worker, set
     """acks_late with reject_on_worker_lost: the broker hands the message to the next worker process, which takes
     up the report that the dead one left RUNNING."""
     ensure_default_policies()
-    cast = make_cast()
-    incident = restricted_incident(cast, overdue=1)
+    people = make_people()
+    incident = restricted_incident(people, overdue=1)
     TimelineEvent.objects.bulk_create([  # a long timeline, so the render takes long enough to be interrupted
         TimelineEvent(incident=incident, at=incident.detected_at, kind="COMMUNICATION", author_label="tests",
                       text=f"Stakeholder update {n} with the latest findings and the next steps.") for n in range(150)])
-    report = reports.request_report(actor=cast["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk,
+    report = reports.request_report(actor=people["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk,
                                     enqueue=False)
     killed = []
 

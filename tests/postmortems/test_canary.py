@@ -39,8 +39,8 @@ from postmortems.models import NARRATIVE_FIELDS, ActionItem
 from readiness import rollouts, services
 from reporting import reports
 from reporting.models import Report
-from tests.factories import PASSWORD, make_launch, make_user, pass_everything
-from tests.governance.test_reports import LATENCY_PLAN, make_cast
+from tests.factories import PASSWORD, make_launch, make_people, make_user, pass_everything
+from tests.governance.test_reports import LATENCY_PLAN
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ MARKERS = {name: f"canary{name}zq" for name in TEXT_FIELDS}
 # An unrestricted incident on the launch's model: everyone reads it except a token limited to another model.
 MARKERS["foreign"] = "canaryforeignmodelzq"
 IN_THE_CIRCLE = ("member", "legal", "compliance")
-OUTSIDE = ("viewer", "ds", "mrm", "product", "eng", "admin", "token", "limited_token")
+OUTSIDE = ("viewer", "data_science", "model_risk", "product", "engineering", "admin", "token", "limited_token")
 SKIP_NAMES = ("logout",)  # a GET that ends the session would stop the crawl, not test it
 
 
@@ -60,38 +60,37 @@ def M(name: str) -> str:
 
 def build_world(client_for_reports=True) -> dict:
     ensure_default_policies()
-    cast = make_cast()
-    cast["member"] = make_user("mo_member", Role.DATA_SCIENCE, first_name="Mo", last_name="Member",
-                               email="mo@example.com")
-    cast["admin"] = make_user("root_admin", superuser=True)
-    launch = make_launch(author=cast["author"], tier="TIER_2", title="Homepage ranking v7")
-    other = make_launch(author=cast["author"], tier="TIER_3", title="Widget model 2")
-    rollouts.update_plan(launch, actor=cast["author"], **LATENCY_PLAN)
-    pass_everything(launch, attester=cast["ds"])
-    services.submit_for_review(launch, actor=cast["author"])
-    for person, role in (("ds", "DATA_SCIENCE"), ("product", "PRODUCT")):
+    people = make_people()
+    people["member"] = make_user("mo_member", Role.DATA_SCIENCE, first_name="Mo", last_name="Member",
+                                 email="mo@example.com")
+    launch = make_launch(author=people["author"], tier="TIER_2", title="Homepage ranking v7")
+    other = make_launch(author=people["author"], tier="TIER_3", title="Widget model 2")
+    rollouts.update_plan(launch, actor=people["author"], **LATENCY_PLAN)
+    pass_everything(launch, attester=people["data_science"])
+    services.submit_for_review(launch, actor=people["author"])
+    for person, role in (("data_science", "DATA_SCIENCE"), ("product", "PRODUCT")):
         launch.refresh_from_db()
-        services.sign_off(launch, actor=cast[person], role=role, decision="APPROVE", password=PASSWORD,
+        services.sign_off(launch, actor=people[person], role=role, decision="APPROVE", password=PASSWORD,
                           content_hash=launch.content_hash)
-    rollouts.start_rollout(launch, actor=cast["author"], now=timezone.now() - timedelta(hours=2))
-    rollouts.rollback(launch, actor=cast["eng"], reason=f"{M('rollbackreason')} approval rates diverged.")
+    rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(hours=2))
+    rollouts.rollback(launch, actor=people["engineering"], reason=f"{M('rollbackreason')} approval rates diverged.")
     incident = launch.incidents.get()
 
-    legal = cast["legal"]
+    legal = people["legal"]
     pm.update_incident(incident, actor=legal, title=f"{M('title')} proxy matter", summary=M("summary"),
-                       impact_text=M("impact"), members=[cast["member"]], reason="The people working it.")
+                       impact_text=M("impact"), members=[people["member"]], reason="The people working it.")
     pm.add_timeline_event(incident, actor=legal, at=timezone.now() - timedelta(minutes=5), kind="OTHER",
                           text=M("timeline"))
     pm.add_contributing_factor(incident, actor=legal, category="DATA_VENDOR_CHANGE", description=M("factor"))
-    item = pm.add_action_item(incident, actor=legal, title=M("actionitem"), kind="DETECT", owner=cast["member"],
+    item = pm.add_action_item(incident, actor=legal, title=M("actionitem"), kind="DETECT", owner=people["member"],
                               due_date=timezone.localdate())
     pm.propose_policy_change_for_action_item(
         item, actor=legal, tier="TIER_2", operation="ADD_GUARDRAIL",
         payload={"metric": "p99_latency_ms", "comparator": "<=", "threshold": 400, "window_minutes": 15,
                  "failure_limit": 3, "sustain_minutes": 0, "action": "ROLLBACK", "stage": ""},
         rationale=M("rationale"))
-    postmortem = pm.start_postmortem(incident, actor=cast["member"])
-    pm.edit_postmortem(postmortem, actor=cast["member"],
+    postmortem = pm.start_postmortem(incident, actor=people["member"])
+    pm.edit_postmortem(postmortem, actor=people["member"],
                        **{name: M(f"pm{name.replace('_', '')}") for name in NARRATIVE_FIELDS})
     ActionItem.objects.filter(pk=item.pk).update(due_date=timezone.localdate() - timedelta(days=3))
 
@@ -99,7 +98,7 @@ def build_world(client_for_reports=True) -> dict:
         # Made while the incident is open to all: the pack and dossier carry its content.
         quarter = timezone.localdate()
         period = {"period": f"{quarter.year}-Q{(quarter.month - 1) // 3 + 1}"}
-        for actor in (cast["ds"], legal):
+        for actor in (people["data_science"], legal):
             reports.request_report(actor=actor, kind="GOVERNANCE_PACK", params=period, enqueue=False)
             reports.request_report(actor=actor, kind="LAUNCH_DOSSIER", subject_id=launch.pk, enqueue=False)
         reports.request_report(actor=legal, kind="INCIDENT_REPORT", subject_id=incident.pk, enqueue=False)
@@ -107,12 +106,12 @@ def build_world(client_for_reports=True) -> dict:
             reports.generate_report(report.pk)
 
     pm.update_incident(incident, actor=legal, restricted=True, reason="Placed under legal privilege.")
-    pm.open_incident(actor=cast["eng"], title=f"{M('foreign')} latency", severity="SEV3", detection_source="ALERT",
+    pm.open_incident(actor=people["engineering"], title=f"{M('foreign')} latency", severity="SEV3", detection_source="ALERT",
                      launch=launch, timeline=[{"at": timezone.now(), "kind": "OTHER", "text": M("foreign")}])
 
     if client_for_reports:
         # Asked again after the restriction: each audience gets its own rendering.
-        for actor in (cast["ds"], legal):
+        for actor in (people["data_science"], legal):
             reports.request_report(actor=actor, kind="GOVERNANCE_PACK", params=period, enqueue=False)
             reports.request_report(actor=actor, kind="LAUNCH_DOSSIER", subject_id=launch.pk, enqueue=False)
         for report in Report.objects.filter(status="QUEUED"):
@@ -123,14 +122,14 @@ def build_world(client_for_reports=True) -> dict:
     _, tokens["token"] = issue_api_token(actor=SystemActor("tests"), name="ci-all", scopes=scopes)
     _, tokens["limited_token"] = issue_api_token(actor=SystemActor("tests"), name="ci-other", scopes=scopes,
                                                  models=[other.version.model])
-    return {"cast": cast, "tokens": tokens, "incident": incident, "launch": launch, "other": other}
+    return {"people": people, "tokens": tokens, "incident": incident, "launch": launch, "other": other}
 
 
 def client_for(world, who) -> Client:
     if who in world["tokens"]:
         return Client(HTTP_AUTHORIZATION=f"Bearer {world['tokens'][who]}")
     client = Client()
-    client.force_login(world["cast"][who])
+    client.force_login(world["people"][who])
     return client
 
 
@@ -332,7 +331,7 @@ def test_reports_carry_restricted_content_only_to_those_who_may_read_all_of_it_n
             assert {"title", "rationale", "rollbackreason", "timeline"} <= seen, who
         elif who not in IN_THE_CIRCLE:
             assert not seen and not markers_in(listed) and not api, f"{who} reads restricted content in reports"
-    outsider = world["cast"]["ds"]
+    outsider = world["people"]["data_science"]
     mine = [r for r in reports.visible_reports(outsider) if r.kind == "GOVERNANCE_PACK"]
     assert len(mine) == 1 and world["incident"].pk not in mine[0].source_incident_ids, \
         "the pack made before the restriction is gone; the one asked for since is rendered for the outsider's eyes"

@@ -36,27 +36,27 @@ def run_together(*jobs):
     return outcomes
 
 
-def ready_for_last_signatures(cast):
-    launch = pass_everything(make_launch(author=cast["author"]), attester=cast["ds"])
-    services.submit_for_review(launch, actor=cast["author"])
-    for person, role in (("ds", "DATA_SCIENCE"), ("legal", "LEGAL")):
+def ready_for_last_signatures(people):
+    launch = pass_everything(make_launch(author=people["author"]), attester=people["data_science"])
+    services.submit_for_review(launch, actor=people["author"])
+    for person, role in (("data_science", "DATA_SCIENCE"), ("legal", "LEGAL")):
         launch.refresh_from_db()
-        services.sign_off(launch, actor=cast[person], role=role, decision="APPROVE", password=PASSWORD,
+        services.sign_off(launch, actor=people[person], role=role, decision="APPROVE", password=PASSWORD,
                           content_hash=launch.content_hash)
     launch.refresh_from_db()
     return launch
 
 
 @pytest.mark.parametrize("attempt", range(3))
-def test_two_final_signers_at_once_lose_nothing_and_approve_once(cast, attempt):
-    launch = ready_for_last_signatures(cast)
+def test_two_final_signers_at_once_lose_nothing_and_approve_once(people, attempt):
+    launch = ready_for_last_signatures(people)
     digest = launch.content_hash
 
     def signer(person, role):
-        return lambda: services.sign_off(LaunchRequest.objects.get(pk=launch.pk), actor=cast[person], role=role,
+        return lambda: services.sign_off(LaunchRequest.objects.get(pk=launch.pk), actor=people[person], role=role,
                                          decision="APPROVE", password=PASSWORD, content_hash=digest)
 
-    outcomes = run_together(signer("compliance", "COMPLIANCE"), signer("mrm", "MODEL_RISK"))
+    outcomes = run_together(signer("compliance", "COMPLIANCE"), signer("model_risk", "MODEL_RISK"))
     assert all(isinstance(o, SignOff) for o in outcomes), outcomes
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.APPROVED
@@ -68,16 +68,16 @@ def test_two_final_signers_at_once_lose_nothing_and_approve_once(cast, attempt):
 
 
 @pytest.mark.parametrize("attempt", range(3))
-def test_signature_racing_a_content_change_never_approves_stale_content(cast, attempt):
-    launch = ready_for_last_signatures(cast)
-    services.sign_off(launch, actor=cast["compliance"], role="COMPLIANCE", decision="APPROVE", password=PASSWORD,
+def test_signature_racing_a_content_change_never_approves_stale_content(people, attempt):
+    launch = ready_for_last_signatures(people)
+    services.sign_off(launch, actor=people["compliance"], role="COMPLIANCE", decision="APPROVE", password=PASSWORD,
                       content_hash=launch.content_hash)
     launch.refresh_from_db()
     digest = launch.content_hash
     outcomes = run_together(
-        lambda: services.sign_off(LaunchRequest.objects.get(pk=launch.pk), actor=cast["mrm"], role="MODEL_RISK",
+        lambda: services.sign_off(LaunchRequest.objects.get(pk=launch.pk), actor=people["model_risk"], role="MODEL_RISK",
                                   decision="APPROVE", password=PASSWORD, content_hash=digest),
-        lambda: services.update_memo(LaunchRequest.objects.get(pk=launch.pk), actor=cast["author"],
+        lambda: services.update_memo(LaunchRequest.objects.get(pk=launch.pk), actor=people["author"],
                                      risks="Vendor may repopulate device fields."),
     )
     launch.refresh_from_db()
@@ -86,6 +86,6 @@ def test_signature_racing_a_content_change_never_approves_stale_content(cast, at
     # or the edit landed first (then the signature was refused as covering old content).
     assert launch.status == LaunchStatus.IN_REVIEW
     assert all(s.content_hash == launch.content_hash for s in current)
-    assert SignOff.objects.filter(launch=launch, signer=cast["mrm"]).count() == (
+    assert SignOff.objects.filter(launch=launch, signer=people["model_risk"]).count() == (
         0 if isinstance(outcomes[0], DomainError) else 1)
     assert verify_chain()[1] is None

@@ -22,10 +22,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("attempt", range(4))
-def test_observations_and_periodic_task_racing_open_one_incident(cast, attempt):
-    launch = approved(cast, plan=SIMPLE)
+def test_observations_and_periodic_task_racing_open_one_incident(people, attempt):
+    launch = approved(people, plan=SIMPLE)
     start = timezone.now() - timedelta(minutes=30)
-    rollouts.start_rollout(launch, actor=cast["author"], now=start)
+    rollouts.start_rollout(launch, actor=people["author"], now=start)
     now = timezone.now()
     # two breaching points are stored already; the third arrives while the periodic task runs
     Observation.objects.bulk_create([
@@ -37,7 +37,7 @@ def test_observations_and_periodic_task_racing_open_one_incident(cast, attempt):
     def batch():
         try:
             barrier.wait()
-            rollouts.record_observations(LaunchRequest.objects.get(pk=launch.pk), actor=cast["ds"], batch=[
+            rollouts.record_observations(LaunchRequest.objects.get(pk=launch.pk), actor=people["data_science"], batch=[
                 {"metric": "p95_latency_ms", "value": 310, "observed_at": (now - timedelta(minutes=1)).isoformat()}])
         except Exception as exc:  # a batch refused because the launch already rolled back is fine
             errors.append(exc)
@@ -61,17 +61,17 @@ def test_observations_and_periodic_task_racing_open_one_incident(cast, attempt):
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.ROLLED_BACK
     assert Incident.objects.filter(launch=launch).count() == 1
-    assert all("rolling out" in str(e) for e in errors), errors
+    assert all(getattr(e, "code", None) == "not_rolling_out" for e in errors), errors
     assert verify_chain()[1] is None
 
 
 @pytest.mark.services
-def test_celery_worker_against_redis_runs_the_periodic_task(cast):
+def test_celery_worker_against_redis_runs_the_periodic_task(people):
     from config.celery import app
     from readiness.tasks import evaluate_rollouts
 
-    launch = approved(cast, plan=SIMPLE)
-    rollouts.start_rollout(launch, actor=cast["author"], now=timezone.now() - timedelta(hours=1))
+    launch = approved(people, plan=SIMPLE)
+    rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(hours=1))
     Observation.objects.bulk_create([
         Observation(launch=launch, metric="p95_latency_ms", value=400, observed_at=timezone.now() - timedelta(
             minutes=m)) for m in (3, 2, 1)])

@@ -13,9 +13,7 @@ import urllib.request
 
 import pytest
 
-from governance.kernel.roles import Role
 from governance.policies.services import ensure_default_policies
-from tests.factories import make_user
 
 STARTUP_SECONDS = 120
 _names = itertools.count(1)
@@ -115,14 +113,3 @@ def register_version(mlflow_client):
 def policies(db):
     return ensure_default_policies()
 
-
-@pytest.fixture
-def cast(db):
-    return {
-        "author": make_user("author", Role.DATA_SCIENCE, email="author@example.com"),
-        "ds": make_user("ds2", Role.DATA_SCIENCE, email="ds2@example.com"),
-        "compliance": make_user("cole", Role.COMPLIANCE, email="cole@example.com"),
-        "product": make_user("pat", Role.PRODUCT, email="pat@example.com"),
-        "engineer": make_user("eli", Role.ENGINEERING, email="eli@example.com"),
-        "viewer": make_user("vic", Role.VIEWER),
-    }

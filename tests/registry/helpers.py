@@ -10,34 +10,34 @@ PLAN = {"stages": [{"name": "canary", "traffic_percent": 10, "min_duration_minut
         "guardrails": []}
 
 
-def linked_model(cast, registered, *, slug="credit-risk", tier="TIER_2"):
-    model = create_model(actor=SystemActor("tests"), slug=slug, name="Credit risk", owner=cast["author"],
+def linked_model(people, registered, *, slug="credit-risk", tier="TIER_2"):
+    model = create_model(actor=SystemActor("tests"), slug=slug, name="Credit risk", owner=people["author"],
                          business_use="Scores applications.", risk_tier=tier)
-    link = link_model(model, actor=cast["author"], registered_model=registered)
-    set_alias_mapping(actor=cast["compliance"], tier=tier, stage="full", alias="champion")
+    link = link_model(model, actor=people["author"], registered_model=registered)
+    set_alias_mapping(actor=people["compliance"], tier=tier, stage="full", alias="champion")
     return model, link
 
 
-def approved_launch(cast, model_version):
+def approved_launch(people, model_version):
     """A TIER_2 launch of ``model_version`` approved by its two signers, with a canary -> full plan."""
-    launch = services.create_launch(model_version, actor=cast["author"], title=f"Launch {model_version.version}",
+    launch = services.create_launch(model_version, actor=people["author"], title=f"Launch {model_version.version}",
                                     summary="Refresh.", options_considered="Ship or hold.", expected_value="+1 %",
                                     risks="Drift.", decision="SHIP", rationale="Offline results hold.")
-    rollouts.update_plan(launch, actor=cast["author"], **PLAN)
-    pass_everything(launch, attester=cast["ds"])
-    services.submit_for_review(launch, actor=cast["author"])
-    for person, role in (("ds", "DATA_SCIENCE"), ("product", "PRODUCT")):
+    rollouts.update_plan(launch, actor=people["author"], **PLAN)
+    pass_everything(launch, attester=people["data_science"])
+    services.submit_for_review(launch, actor=people["author"])
+    for person, role in (("data_science", "DATA_SCIENCE"), ("product", "PRODUCT")):
         launch.refresh_from_db()
-        services.sign_off(launch, actor=cast[person], role=role, decision="APPROVE", password=PASSWORD,
+        services.sign_off(launch, actor=people[person], role=role, decision="APPROVE", password=PASSWORD,
                           content_hash=launch.content_hash)
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.APPROVED
     return launch
 
 
-def roll_out_to_full(cast, launch):
-    rollouts.start_rollout(launch, actor=cast["author"])
-    return rollouts.advance(launch, actor=cast["author"])
+def roll_out_to_full(people, launch):
+    rollouts.start_rollout(launch, actor=people["author"])
+    return rollouts.advance(launch, actor=people["author"])
 
 
 def alias_of(client, name, alias):

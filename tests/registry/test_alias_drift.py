@@ -13,13 +13,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.mlflow, pytest.mark.xdist_group
 
 
 @pytest.fixture
-def champion_set(cast, mlflow_on, registered, register_version, django_capture_on_commit_callbacks):
-    model, link = linked_model(cast, registered)
+def champion_set(people, mlflow_on, registered, register_version, django_capture_on_commit_callbacks):
+    model, link = linked_model(people, registered)
     register_version(registered, digest="1" * 64)
     register_version(registered, digest="2" * 64)
     services.sync_link(link)
     with django_capture_on_commit_callbacks(execute=True):
-        roll_out_to_full(cast, approved_launch(cast, model.versions.get(version="2")))
+        roll_out_to_full(people, approved_launch(people, model.versions.get(version="2")))
     return link
 
 
@@ -36,7 +36,7 @@ def test_a_manual_alias_move_is_detected_once(champion_set, mlflow_client):
     assert AuditEvent.objects.filter(verb="registry.alias_drift_detected").count() == 1
 
 
-def test_drift_shows_on_the_dashboard_and_in_the_governance_pack(champion_set, mlflow_client, client, cast,
+def test_drift_shows_on_the_dashboard_and_in_the_governance_pack(champion_set, mlflow_client, client, people,
                                                                  django_assert_max_num_queries):
     from django.utils import timezone
 
@@ -44,13 +44,13 @@ def test_drift_shows_on_the_dashboard_and_in_the_governance_pack(champion_set, m
     mlflow_client.set_registered_model_alias(link.registered_model, "champion", "1")
     services.sync_link(link)
 
-    client.force_login(cast["viewer"])
+    client.force_login(people["viewer"])
     page = client.get("/").content.decode()
     assert f"{link.registered_model}@champion moved by hand" in page
     assert "points at v1; Gatehouse set v2" in page
 
     today = timezone.localdate().isoformat()
-    data = gather_governance_pack(cast["compliance"], {"start": today, "end": today, "label": "Today"})
+    data = gather_governance_pack(people["compliance"], {"start": today, "end": today, "label": "Today"})
     [section] = [s for s in data["sections"] if s["id"] == "registry"]
     assert section["rows"][0][:4] == [link.registered_model, "@champion", "v1", "v2"]
 
@@ -70,9 +70,9 @@ def test_a_removed_alias_is_drift_and_moving_it_back_clears_it(champion_set, mlf
     assert AuditEvent.objects.filter(verb="registry.alias_drift_cleared").count() == 1
 
 
-def test_an_alias_set_by_hand_before_gatehouse_ever_set_it_is_drift(cast, mlflow_on, mlflow_client, registered,
+def test_an_alias_set_by_hand_before_gatehouse_ever_set_it_is_drift(people, mlflow_on, mlflow_client, registered,
                                                                    register_version):
-    _, link = linked_model(cast, registered)
+    _, link = linked_model(people, registered)
     register_version(registered)
     mlflow_client.set_registered_model_alias(registered, "champion", "1")
     services.sync_link(link)

@@ -30,10 +30,10 @@ def event(name):
                        "data": {"name": name, "version": "1", "source": "runs:/x/model", "tags": {}}}).encode()
 
 
-def test_a_signed_event_syncs_the_linked_model(cast, client, settings, mlflow_on, registered, register_version,
+def test_a_signed_event_syncs_the_linked_model(people, client, settings, mlflow_on, registered, register_version,
                                                django_capture_on_commit_callbacks):
     settings.MLFLOW_WEBHOOK_SECRET = SECRET
-    linked_model(cast, registered)
+    linked_model(people, registered)
     register_version(registered)
     body = event(registered)
     with django_capture_on_commit_callbacks(execute=True):

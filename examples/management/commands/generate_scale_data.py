@@ -4,10 +4,11 @@ benchmark (``examples.scale``).
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.db import connection
 
 from examples.scale import Sizes, generate
+from governance.kernel.errors import CommandFailed
 
 
 class Command(BaseCommand):
@@ -37,12 +38,12 @@ class Command(BaseCommand):
                       busy_quarter=options["busy_quarter"],
                       years=options["years"], seed=options["seed"])
         if sizes.models < 1 or sizes.launches < 1:
-            raise CommandError("Give at least one model and one launch.")
+            raise CommandFailed("Give at least one model and one launch.", code="missing_arguments")
         started = time.perf_counter()
         try:
             counts = generate(sizes)
         except ValueError as error:
-            raise CommandError(str(error)) from None
+            raise CommandFailed(str(error), code="invalid_sizes") from None
         if connection.vendor == "postgresql":
             # Fresh statistics for the planner: after a bulk load it still believes the tables are nearly
             # empty, and plans (and JIT-compiles) queries for that until autovacuum gets round to them.

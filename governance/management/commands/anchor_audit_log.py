@@ -2,9 +2,10 @@
 over ``governance.kernel.anchors``; may not import above the governance layers.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from governance.kernel.anchors import AnchorError, write_anchor
+from governance.kernel.errors import CommandFailed
 
 
 class Command(BaseCommand):
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         try:
             anchor = write_anchor(anchor_dir, force=force)
         except AnchorError as error:
-            raise CommandError(str(error)) from error
+            raise CommandFailed(str(error), code=error.code) from error
         if anchor is None:
             self.stdout.write("The newest anchor already holds the current head; nothing written.")
             return

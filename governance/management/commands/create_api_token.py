@@ -2,10 +2,10 @@
 once. May not import above the governance layers.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from governance.inventory.models import MLModel
-from governance.kernel.errors import DomainError
+from governance.kernel.errors import CommandFailed, DomainError
 from governance.kernel.models import ApiToken
 from governance.kernel.principals import SystemActor
 from governance.kernel.services import issue_api_token
@@ -26,14 +26,14 @@ class Command(BaseCommand):
         found = list(MLModel.objects.filter(slug__in=slugs))
         missing = sorted(set(slugs) - {m.slug for m in found})
         if missing:
-            raise CommandError(f"Unknown model slug(s): {', '.join(missing)}")
+            raise CommandFailed(f"Unknown model slug(s): {', '.join(missing)}", code="unknown_model")
         try:
             token, secret = issue_api_token(
                 actor=SystemActor("create_api_token"), name=name,
                 scopes=[s.strip() for s in scopes.split(",") if s.strip()], models=found, expires_days=expires_days,
             )
         except DomainError as error:
-            raise CommandError(error.message) from None
+            raise CommandFailed(error.message, code=error.code) from None
         self.stderr.write(f"Token {token.name!r} created (scopes: {', '.join(token.scopes)}). "
                           "Store the secret now; it cannot be shown again.")
         self.stdout.write(secret)

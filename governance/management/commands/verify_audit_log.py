@@ -5,11 +5,12 @@ only; may not import above the governance layers.
 import os
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils.dateparse import parse_datetime
 
-from governance.kernel.anchors import Anchor, check_timestamp, read_anchors, verify_against_anchors
+from governance.kernel.anchors import Anchor, Problem, check_timestamp, read_anchors, verify_against_anchors
 from governance.kernel.audit import verify_chain
+from governance.kernel.errors import CommandFailed
 
 
 def _printed_head(value: str) -> Anchor:
@@ -21,7 +22,7 @@ def _printed_head(value: str) -> Anchor:
         return Anchor(int(seq), digest.strip(), anchored_at or parse_datetime("9999-12-31T00:00:00+00:00"),
                       f"--head {seq}")
     except ValueError as error:
-        raise CommandError(f"--head takes SEQ:HASH or SEQ:HASH@TIME, not {value!r}.") from error
+        raise CommandFailed(f"--head takes SEQ:HASH or SEQ:HASH@TIME, not {value!r}.", code="bad_head") from error
 
 
 class Command(BaseCommand):
@@ -38,12 +39,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, anchor_dir=None, head=(), workers=1, **options):
         if workers < 1:
-            raise CommandError("--workers takes a whole number of at least 1.")
+            raise CommandFailed("--workers takes a whole number of at least 1.", code="invalid_workers")
         checked, broken = verify_chain(workers=workers)
-        problems = []
+        problems: list[Problem] = []
         if broken is not None:
-            problems.append(f"the chain is broken at event #{broken.seq}: {broken.reason} "
-                            f"({checked} events before it verified)")
+            problems.append(Problem(broken.code, f"the chain is broken at event #{broken.seq}: {broken.reason} "
+                                    f"({checked} events before it verified)"))
         anchors, unreadable = read_anchors(anchor_dir or settings.AUDIT_ANCHOR_DIR)
         problems += unreadable
         anchors += [_printed_head(value) for value in head]
@@ -53,9 +54,11 @@ class Command(BaseCommand):
             for anchor in stamped:
                 failure = check_timestamp(anchor, settings.AUDIT_TSA_CA_FILE)
                 if failure:
-                    problems.append(f"the timestamp of anchor {anchor.source} does not verify: {failure}")
+                    problems.append(Problem("timestamp_invalid",
+                                            f"the timestamp of anchor {anchor.source} does not verify: {failure}"))
         if problems:
-            raise CommandError("Audit log NOT intact:\n  - " + "\n  - ".join(problems))
+            raise CommandFailed("Audit log NOT intact:\n  - " + "\n  - ".join(problems), code="audit_log_not_intact",
+                                reasons=tuple(problem.code for problem in problems))
         self.stdout.write(self.style.SUCCESS(f"Audit log intact: {checked} events verified."))
         if not anchors:
             self.stdout.write("No anchors to check against: truncation, removal of the newest events and a "

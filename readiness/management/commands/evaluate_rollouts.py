@@ -2,8 +2,9 @@
 above the readiness layer.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from governance.kernel.errors import CommandFailed
 from readiness.rollouts import evaluate_rollouts
 
 
@@ -14,5 +15,5 @@ class Command(BaseCommand):
         summary = evaluate_rollouts()
         self.stdout.write(", ".join(f"{k}: {v}" for k, v in summary.items()))
         if summary["failed"]:
-            raise CommandError(f"{summary['failed']} rollout(s) could not be evaluated: launches "
-                               f"{', '.join(map(str, summary['failed_launches']))} (see the log; retried next run).")
+            raise CommandFailed(f"{summary['failed']} rollout(s) could not be evaluated: launches "
+                               f"{', '.join(map(str, summary['failed_launches']))} (see the log; retried next run).", code="rollouts_failed")

@@ -6,8 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from governance.kernel.errors import CommandFailed
 from governance.kernel.signing import keys_from_jwks
 from readiness.gate import verify_receipt
 
@@ -27,14 +28,14 @@ class Command(BaseCommand):
             try:
                 published = keys_from_jwks(json.loads(Path(keys).read_text()))
             except (OSError, ValueError, KeyError) as error:
-                raise CommandError(f"Cannot read the keys in {keys}: {error}") from error
+                raise CommandFailed(f"Cannot read the keys in {keys}: {error}", code="unreadable_keys") from error
         check = verify_receipt(receipt, keys=published)
         if check.status == "invalid":
-            raise CommandError(f"Receipt is NOT valid: {check.reason}.")
+            raise CommandFailed(f"Receipt is NOT valid: {check.reason}.", code="receipt_invalid", reasons=(check.code,))
         verdict = check.verdict
         self.stdout.write(json.dumps(verdict, indent=2, sort_keys=True))
         summary = (f"{verdict['decision']} for {verdict['model']} {verdict['version']} → {verdict['stage']}, "
                    f"signed by key {check.kid} ({check.key_status}), issued {verdict['issued_at']}")
         if check.status == "expired":
-            raise CommandError(f"Receipt signature is valid but the receipt EXPIRED: {check.reason} ({summary}).")
+            raise CommandFailed(f"Receipt signature is valid but the receipt EXPIRED: {check.reason} ({summary}).", code="receipt_expired")
         self.stderr.write(self.style.SUCCESS(f"Valid receipt: {summary}, valid until {verdict['valid_until']}."))

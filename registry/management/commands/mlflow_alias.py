@@ -2,9 +2,9 @@
 through the registry services.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from governance.kernel.errors import DomainError
+from governance.kernel.errors import CommandFailed, DomainError
 from governance.kernel.principals import SystemActor
 from registry.models import AliasMapping
 from registry.services import set_alias_mapping
@@ -22,10 +22,10 @@ class Command(BaseCommand):
     def handle(self, *args, tier, stage, alias, **options):
         if tier:
             if not stage:
-                raise CommandError("Give a tier, a stage and an alias.")
+                raise CommandFailed("Give a tier, a stage and an alias.", code="missing_arguments")
             try:
                 set_alias_mapping(actor=SystemActor("mlflow_alias"), tier=tier, stage=stage, alias=alias)
             except DomainError as error:
-                raise CommandError(error.message) from None
+                raise CommandFailed(error.message, code=error.code) from None
         for mapping in AliasMapping.objects.all():
             self.stdout.write(str(mapping))

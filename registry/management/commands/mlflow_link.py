@@ -2,9 +2,9 @@
 services.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from governance.kernel.errors import DomainError
+from governance.kernel.errors import CommandFailed, DomainError
 from governance.kernel.principals import SystemActor
 from governance.models import MLModel
 from registry.services import link_model
@@ -20,9 +20,9 @@ class Command(BaseCommand):
     def handle(self, *args, slug, registered_model, **options):
         model = MLModel.objects.filter(slug=slug).first()
         if model is None:
-            raise CommandError(f"Unknown model slug {slug!r}.")
+            raise CommandFailed(f"Unknown model slug {slug!r}.", code="unknown_model")
         try:
             link = link_model(model, actor=SystemActor("mlflow_link"), registered_model=registered_model)
         except DomainError as error:
-            raise CommandError(error.message) from None
+            raise CommandFailed(error.message, code=error.code) from None
         self.stdout.write(f"Linked {link}.")

@@ -2,9 +2,9 @@
 the registry services.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from governance.kernel.errors import DomainError
+from governance.kernel.errors import CommandFailed, DomainError
 from registry import mlflow, services
 from registry.models import RegistryLink
 
@@ -18,13 +18,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, model=None, **options):
         if not mlflow.enabled():
-            raise CommandError("The MLflow integration is off: set MLFLOW_TRACKING_URI (and MLFLOW_TRACKING_TOKEN "
-                               "if the server needs one).")
+            raise CommandFailed("The MLflow integration is off: set MLFLOW_TRACKING_URI (and MLFLOW_TRACKING_TOKEN "
+                               "if the server needs one).", code="mlflow_off")
         links = RegistryLink.objects.select_related("model").order_by("pk")
         if model:
             links = links.filter(model__slug=model)
             if not links:
-                raise CommandError(f"{model!r} is not linked to MLflow (see `manage.py mlflow_link`).")
+                raise CommandFailed(f"{model!r} is not linked to MLflow (see `manage.py mlflow_link`).", code="not_linked")
         failed = False
         for link in links:
             try:
@@ -37,4 +37,4 @@ class Command(BaseCommand):
         retried = services.retry_pending()
         self.stdout.write("alias changes: " + ", ".join(f"{k} {v}" for k, v in retried.items()))
         if failed:
-            raise CommandError("Some registered models could not be synced; nothing was written for them.")
+            raise CommandFailed("Some registered models could not be synced; nothing was written for them.", code="sync_failed")

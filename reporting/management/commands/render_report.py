@@ -8,9 +8,9 @@ It is gathered as Gatehouse itself, so restricted incidents are included: whoeve
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from governance.kernel.errors import DomainError
+from governance.kernel.errors import CommandFailed, DomainError
 from governance.kernel.principals import SystemActor
 from reporting import reports
 from reporting.models import ReportKind, ReportStatus
@@ -27,19 +27,19 @@ class Command(BaseCommand):
     def handle(self, *args, kind, id, output, **options):
         kind = kind.strip().upper().replace("-", "_")
         if kind not in ReportKind.values:
-            raise CommandError(f"Unknown kind {kind!r}; use one of {', '.join(ReportKind.values)}.")
+            raise CommandFailed(f"Unknown kind {kind!r}; use one of {', '.join(ReportKind.values)}.", code="unknown_kind")
         subject, params = (None, {"period": id}) if kind == ReportKind.GOVERNANCE_PACK else (id, None)
         actor = SystemActor("render_report")
         try:
             report = reports.request_report(actor=actor, kind=kind, subject_id=subject, params=params, enqueue=False)
         except DomainError as error:
-            raise CommandError(f"{error.field + ': ' if error.field else ''}{error.message}") from None
+            raise CommandFailed(f"{error.field + ': ' if error.field else ''}{error.message}", code=error.code) from None
         if report.status != ReportStatus.DONE:
             try:
                 report = reports.generate_report(report.pk)
             except Exception as error:
                 reports.record_failure(report.pk, error=f"{type(error).__name__}: {error}", final=True)
-                raise CommandError(f"Rendering failed: {error}") from error
+                raise CommandFailed(f"Rendering failed: {error}", code="rendering_failed") from error
         target = Path(output)
         target.parent.mkdir(parents=True, exist_ok=True)
         with report.file.open("rb") as source:

@@ -5,8 +5,9 @@ moments checked for impossible orderings (reporting.timeline_checks). Each viola
 naming the record and the two moments out of order; the command then exits non-zero.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from governance.kernel.errors import CommandFailed
 from reporting.timelines import verify_timelines
 
 
@@ -19,5 +20,6 @@ class Command(BaseCommand):
         for violation in violations:
             self.stderr.write(str(violation))
         if violations:
-            raise CommandError(f"{len(violations)} impossible ordering{'s' if len(violations) != 1 else ''} found.")
+            raise CommandFailed(f"{len(violations)} impossible ordering{'s' if len(violations) != 1 else ''} found.",
+                                code="impossible_orderings", reasons=tuple(v.code for v in violations))
         self.stdout.write(self.style.SUCCESS("Every timeline is possible."))
