@@ -8,6 +8,7 @@ The lock is held until the surrounding transaction commits, so the chain order i
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -168,9 +169,8 @@ def verify_chain(events: Iterator[AuditEvent] | None = None, *, workers: int = 1
     before it), and the first break found is the one a single pass would have reported."""
     if events is None and workers > 1 and connection.vendor == "postgresql":
         return _verify_in_parallel(workers)
-    if events is None:
-        events = stored_events()
-    return _verify_range(events, first=1, prev_hash=GENESIS_HASH, last=None)
+    source: Iterator[Any] = stored_events() if events is None else events
+    return _verify_range(source, first=1, prev_hash=GENESIS_HASH, last=None)
 
 
 def _verify_range(events: Iterator, *, first: int, prev_hash: str | None, last: int | None
@@ -185,7 +185,7 @@ def _verify_range(events: Iterator, *, first: int, prev_hash: str | None, last: 
                 f"event #{expected_seq} is missing (the next stored event is #{event.seq}): a row was removed",
                 "event_missing",
             )
-        if event.prev_hash != prev_hash:
+        if prev_hash is None or event.prev_hash != prev_hash:  # None: the event before this range is gone
             return checked, ChainBreak(
                 event.seq, event.pk, f"event #{event.seq} does not follow the previous event's hash", "link_broken"
             )
