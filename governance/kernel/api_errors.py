@@ -1,6 +1,7 @@
 """Every API error becomes a 4xx JSON body that names the field and the problem, in one place."""
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -15,7 +16,7 @@ from governance.kernel.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-def _flatten(detail, prefix=""):
+def _flatten(detail: object, prefix: str = "") -> list[dict[str, str | None]]:
     """DRF's nested error dicts -> a list of {"field", "detail"}."""
     if isinstance(detail, dict):
         items = []
@@ -33,7 +34,7 @@ def _flatten(detail, prefix=""):
     return [{"field": prefix or None, "detail": str(detail)}]
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, Http404):

@@ -6,9 +6,10 @@ import hashlib
 import json
 import math
 import uuid
+from typing import Any
 
 
-def _default(value):
+def _default(value: object) -> object:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
@@ -24,7 +25,7 @@ def _default(value):
     raise TypeError(f"{type(value).__name__} is not canonical-JSON serialisable")
 
 
-def _check_floats(value):
+def _check_floats(value: object) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("canonical JSON refuses NaN and infinity")
     if isinstance(value, dict):
@@ -35,14 +36,14 @@ def _check_floats(value):
             _check_floats(item)
 
 
-def canonical_json(value) -> str:
+def canonical_json(value: object) -> str:
     """Sorted keys, no whitespace, UTF-8 text, datetimes as UTC ISO-8601; NaN is refused."""
     _check_floats(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default,
                       allow_nan=False)
 
 
-def to_plain(value):
+def to_plain(value: object) -> Any:
     """The JSON value ``value`` becomes once stored and read back, so hashes survive a round trip."""
     return json.loads(canonical_json(value))
 
@@ -53,5 +54,5 @@ def sha256_hex(text: str | bytes) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
-def content_hash(value) -> str:
+def content_hash(value: object) -> str:
     return sha256_hex(canonical_json(value))

@@ -2,6 +2,7 @@
 
 import io
 import re
+from typing import Any
 
 import matplotlib
 
@@ -21,12 +22,12 @@ plt.rcParams.update({
 })
 
 
-def figure(width_in: float = 6.0, height_in: float = 2.6):
+def figure(width_in: float = 6.0, height_in: float = 2.6) -> tuple[Any, Any]:
     fig, ax = plt.subplots(figsize=(width_in, height_in), dpi=100)
     return fig, ax
 
 
-def to_svg(fig, *, title: str = "") -> str:
+def to_svg(fig: Any, *, title: str = "") -> str:
     """Serialise and close the figure; the SVG is deterministic (fixed hash salt, no date metadata)."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})

@@ -64,7 +64,7 @@ Actor: TypeAlias = "User | TokenPrincipal | SystemActor"
 Requester: TypeAlias = "Actor | AnonymousUser | None"
 
 
-def actor_label(actor: Actor | None) -> str:
+def actor_label(actor: Requester) -> str:
     if actor is None:
         return "system:gatehouse"
     if isinstance(actor, TokenPrincipal | SystemActor):
