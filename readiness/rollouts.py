@@ -26,7 +26,6 @@ from .signals import launch_rolled_back, stage_entered
 
 logger = logging.getLogger(__name__)
 
-S = LaunchStatus
 MAX_BATCH = 5000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=90)
@@ -48,7 +47,7 @@ def update_plan(launch: LaunchRequest, *, actor, stages: list[dict], guardrails:
     require(actor, "rollout.edit", launch)
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status not in (S.DRAFT, S.IN_REVIEW):
+        if launch.status not in (LaunchStatus.DRAFT, LaunchStatus.IN_REVIEW):
             raise Conflict(f"The rollout plan is fixed once the launch is {launch.get_status_display().lower()}.",
                            code="launch_frozen")
         policy = launch.policy_version.content.get("rollout", {})
@@ -119,7 +118,7 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, tr
         if state.state != was:
             audit.record("guardrail.state_changed", guardrail, actor=actor, before={"state": was},
                          after={"state": state.state, "detail": state.detail, "launch": launch.pk})
-        if state.state != BREACHED or launch.status != S.ROLLING_OUT:
+        if state.state != BREACHED or launch.status != LaunchStatus.ROLLING_OUT:
             continue
         if guardrail.action == Guardrail.Action.ROLLBACK:
             rollback = _rollback_locked(launch, actor=actor, now=now, trigger=trigger, guardrail=guardrail,
@@ -211,7 +210,7 @@ def record_observations(launch: LaunchRequest, *, actor, batch, now=None) -> dic
     now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status != S.ROLLING_OUT:
+        if launch.status != LaunchStatus.ROLLING_OUT:
             raise Conflict(f"Observations are accepted only while rolling out; this launch is "
                            f"{launch.get_status_display().lower()}.", code="not_rolling_out")
         rows = validate_batch(launch, batch, now=now)
@@ -253,7 +252,7 @@ def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
         first = plan.stages.order_by("position").first()
         if first is None:
             raise Conflict("The rollout plan has no stages.")
-        transition(launch, S.ROLLING_OUT, actor=actor, reason=f"entering stage {first.name}", at=now)
+        transition(launch, LaunchStatus.ROLLING_OUT, actor=actor, reason=f"entering stage {first.name}", at=now)
         _enter(plan, first, now)
         audit.record("rollout.stage_entered", plan, actor=actor,
                      after={"stage": first.name, "traffic_percent": first.traffic_percent, "launch": launch.pk})
@@ -277,7 +276,7 @@ def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
         launch = lock(launch)
         plan = _plan(launch)
         stage = plan.current_stage
-        if launch.status != S.ROLLING_OUT or stage is None:
+        if launch.status != LaunchStatus.ROLLING_OUT or stage is None:
             raise Conflict("Only a stage of a rollout in progress can be approved.")
         if not stage.approval_role:
             raise Conflict(f"Stage {stage.name} needs no approval.")
@@ -321,12 +320,12 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
     now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status != S.ROLLING_OUT:
+        if launch.status != LaunchStatus.ROLLING_OUT:
             raise Conflict(f"Only a rollout in progress can advance; this launch is "
                            f"{launch.get_status_display().lower()}.", code="not_rolling_out")
         plan = _plan(launch)
         actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger="advance request")
-        if launch.status != S.ROLLING_OUT:
+        if launch.status != LaunchStatus.ROLLING_OUT:
             raise Conflict("A guardrail breach rolled the launch back instead.", code="rolled_back")
         blockers = advance_blockers(plan, active_guardrails(plan), now)
         if blockers:
@@ -337,7 +336,7 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
         current.save(update_fields=["completed_at"])
         following = [s for s in stages if s.position > current.position]
         if not following:
-            transition(launch, S.LAUNCHED, actor=actor, at=now,
+            transition(launch, LaunchStatus.LAUNCHED, actor=actor, at=now,
                        reason=f"final stage {current.name} held its guardrails for its full duration")
             return {"status": launch.status, "stage": current.name, "actions": actions}
         nxt = following[0]
@@ -353,7 +352,7 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
 def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> dict:
     """Roll a locked launch back, open its incident, tell its people. Called at most once per launch: the
     status check under the lock makes a second caller a no-op."""
-    if launch.status == S.ROLLED_BACK:
+    if launch.status == LaunchStatus.ROLLED_BACK:
         return {"incident": None, "already": True}
     # The incident first, so that the audit event carrying the reason names it as its source: the reason is
     # that incident's content, and follows its visibility if it is restricted later.
@@ -362,7 +361,7 @@ def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> 
                                       incident=spec)
     # The postmortems app answers with the incident it opened; other receivers (the registry) answer nothing.
     incident = next((answer for _receiver, answer in answers if getattr(answer, "pk", None)), None)
-    transition(launch, S.ROLLED_BACK, actor=actor, reason=reason, at=now, source_incident=incident)
+    transition(launch, LaunchStatus.ROLLED_BACK, actor=actor, reason=reason, at=now, source_incident=incident)
     launch.rollback_reason, launch.rolled_back_by = reason[:2000], actor_label(actor)
     launch.save(update_fields=["rollback_reason", "rolled_back_by"])
     opened = f"\nIncident #{incident.pk} was opened." if incident is not None else ""
@@ -419,8 +418,8 @@ def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
     now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status not in (S.ROLLING_OUT, S.LAUNCHED):
-            if launch.status == S.ROLLED_BACK:
+        if launch.status not in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED):
+            if launch.status == LaunchStatus.ROLLED_BACK:
                 raise Conflict("This launch is already rolled back.", code="already_rolled_back")
             raise Conflict(f"Only a launch that is rolling out or launched can be rolled back; this one is "
                            f"{launch.get_status_display().lower()}.", code="not_rolling_out")
@@ -441,9 +440,9 @@ def evaluate_rollouts(*, now=None) -> dict:
     actor = SystemActor("evaluate_rollouts")
     summary = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0, "failed": 0, "failed_launches": [],
                "retried": 0, "recovered": 0}
-    previously_failed = set(RolloutPlan.objects.filter(launch__status=S.ROLLING_OUT)
+    previously_failed = set(RolloutPlan.objects.filter(launch__status=LaunchStatus.ROLLING_OUT)
                             .exclude(evaluation_error="").values_list("launch_id", flat=True))
-    for launch_id in LaunchRequest.objects.filter(status=S.ROLLING_OUT).order_by("pk").values_list("pk", flat=True):
+    for launch_id in LaunchRequest.objects.filter(status=LaunchStatus.ROLLING_OUT).order_by("pk").values_list("pk", flat=True):
         retry = launch_id in previously_failed
         summary["retried"] += retry
         try:
@@ -465,20 +464,20 @@ def evaluate_rollouts(*, now=None) -> dict:
 def _evaluate_one(launch_id, *, now, actor, summary) -> None:
     with transaction.atomic():
         launch = lock(LaunchRequest(pk=launch_id))
-        if launch.status != S.ROLLING_OUT:
+        if launch.status != LaunchStatus.ROLLING_OUT:
             return
         plan = _plan(launch)
         actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger="periodic evaluation")
         summary["evaluated"] += 1
         summary["rolled_back"] += sum(a["action"] == "ROLLBACK" for a in actions)
         summary["paused"] += sum(a["action"] == "PAUSE" for a in actions)
-        if launch.status != S.ROLLING_OUT or plan.current_stage is None:
+        if launch.status != LaunchStatus.ROLLING_OUT or plan.current_stage is None:
             return
         is_last = not plan.stages.filter(position__gt=plan.current_stage.position).exists()
         if is_last and plan.current_stage.traffic_percent >= 100:
             if not advance_blockers(plan, active_guardrails(plan), now):
                 plan.current_stage.completed_at = now
                 plan.current_stage.save(update_fields=["completed_at"])
-                transition(launch, S.LAUNCHED, actor=actor, at=now,
+                transition(launch, LaunchStatus.LAUNCHED, actor=actor, at=now,
                            reason="final stage held its guardrails for its full duration")
                 summary["launched"] += 1

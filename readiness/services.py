@@ -42,7 +42,6 @@ from .models import (
     Waiver,
 )
 
-S = LaunchStatus
 METRIC_KEY_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 MAX_METRICS = 5000
 MAX_WAIVER_DAYS = 366
@@ -65,14 +64,14 @@ def _require_editable(launch: LaunchRequest, what: str):
 def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "", at=None, source_incident=None) -> None:
     """Move a locked launch along the state machine, or refuse; records the change in the audit log (with the
     incident whose content ``reason`` is, when there is one)."""
-    if to not in TRANSITIONS[S(launch.status)]:
-        raise Conflict(f"A {launch.get_status_display().lower()} launch cannot become {S(to).label.lower()}.",
+    if to not in TRANSITIONS[LaunchStatus(launch.status)]:
+        raise Conflict(f"A {launch.get_status_display().lower()} launch cannot become {LaunchStatus(to).label.lower()}.",
                        code="invalid_transition")
     before = launch.status
     now = at or clock.now()
     launch.status = to
-    stamp = {S.IN_REVIEW: "submitted_at", S.APPROVED: "approved_at", S.ROLLING_OUT: "rollout_started_at",
-             S.LAUNCHED: "launched_at", S.ROLLED_BACK: "rolled_back_at"}.get(S(to))
+    stamp = {LaunchStatus.IN_REVIEW: "submitted_at", LaunchStatus.APPROVED: "approved_at", LaunchStatus.ROLLING_OUT: "rollout_started_at",
+             LaunchStatus.LAUNCHED: "launched_at", LaunchStatus.ROLLED_BACK: "rolled_back_at"}.get(LaunchStatus(to))
     fields = ["status", "updated_at"]
     if stamp:
         setattr(launch, stamp, now)
@@ -186,8 +185,8 @@ def refresh_content(launch: LaunchRequest, *, actor, reason: str) -> str:
     if old_hash:
         audit.record("launch.content_changed", launch, actor=actor, before={"content_hash": old_hash},
                      after={"content_hash": new_hash, "reason": reason})
-    if launch.status == S.APPROVED:
-        transition(launch, S.IN_REVIEW, actor=actor, reason=f"material change after approval: {reason}")
+    if launch.status == LaunchStatus.APPROVED:
+        transition(launch, LaunchStatus.IN_REVIEW, actor=actor, reason=f"material change after approval: {reason}")
     return new_hash
 
 
@@ -212,13 +211,13 @@ def approval_gaps(launch: LaunchRequest, *, signoffs, items, now=None) -> dict:
 def _maybe_approve(launch: LaunchRequest, *, actor) -> bool:
     """Approve a locked launch exactly once, when every required role approved the current content and every
     blocking item passes or is validly waived."""
-    if launch.status != S.IN_REVIEW:
+    if launch.status != LaunchStatus.IN_REVIEW:
         return False
     gaps = approval_gaps(launch, signoffs=list(launch.signoffs.all()),
                          items=list(launch.items.prefetch_related("waivers")))
     if gaps["missing_roles"] or gaps["failing_items"] or gaps["rejected_by"]:
         return False
-    transition(launch, S.APPROVED, actor=SystemActor("approval-rule"),
+    transition(launch, LaunchStatus.APPROVED, actor=SystemActor("approval-rule"),
                reason="every required role approved the current content and every blocking item passes")
     from .notifications import notify_launch_people_task as notify_launch_people
 
@@ -330,7 +329,7 @@ def submit_for_review(launch: LaunchRequest, *, actor) -> LaunchRequest:
                             ("decision", "decision"), ("rationale", "rationale")):
             if not getattr(launch, name).strip():
                 raise ValidationFailed(f"Fill in the {label} before sending the launch for review.", field=name)
-        transition(launch, S.IN_REVIEW, actor=actor)
+        transition(launch, LaunchStatus.IN_REVIEW, actor=actor)
         _maybe_approve(launch, actor=actor)
         from .notifications import notify_signers_task as notify_signers
 
@@ -346,7 +345,7 @@ def withdraw(launch: LaunchRequest, *, actor, reason: str) -> LaunchRequest:
         launch = lock(launch)
         if launch.author_id != getattr(actor, "pk", None):
             require(actor, "launch.withdraw", launch)
-        transition(launch, S.WITHDRAWN, actor=actor, reason=reason.strip())
+        transition(launch, LaunchStatus.WITHDRAWN, actor=actor, reason=reason.strip())
     return launch
 
 
@@ -356,7 +355,7 @@ def revise(launch: LaunchRequest, *, actor) -> LaunchRequest:
         launch = lock(launch)
         if launch.author_id != getattr(actor, "pk", None):
             raise PermissionDenied("Only the launch's author can revise it after a rejection.")
-        transition(launch, S.DRAFT, actor=actor, reason="revised after rejection")
+        transition(launch, LaunchStatus.DRAFT, actor=actor, reason="revised after rejection")
         _stale_signatures(launch, actor=actor, reason="launch revised after rejection")
     return launch
 
@@ -480,11 +479,11 @@ def revoke_waiver(waiver: Waiver, *, actor, reason: str) -> Waiver:
         waiver.revoked_at = clock.now()
         waiver.save(update_fields=["revoked_at"])
         audit.record("checklist.waiver_revoked", waiver, actor=actor, after={"reason": reason, "launch": launch.pk})
-        if launch.status == S.APPROVED:
+        if launch.status == LaunchStatus.APPROVED:
             gaps = approval_gaps(launch, signoffs=list(launch.signoffs.all()),
                                  items=list(launch.items.prefetch_related("waivers")))
             if gaps["failing_items"]:
-                transition(launch, S.IN_REVIEW, actor=actor, reason="a waiver it relied on was revoked")
+                transition(launch, LaunchStatus.IN_REVIEW, actor=actor, reason="a waiver it relied on was revoked")
     return waiver
 
 
@@ -503,7 +502,7 @@ def on_features_changed(version: ModelVersion, *, actor) -> None:
 def signing_refusal(launch: LaunchRequest, *, actor, signoffs=None) -> DomainError | None:
     """Why this person cannot sign this launch now, before they type a password (None when they can). The
     same rules sign_off enforces under the lock; this is the early answer pages give instead of a form."""
-    if launch.status != S.IN_REVIEW:
+    if launch.status != LaunchStatus.IN_REVIEW:
         return Conflict(f"Only a launch in review can be signed. This one is {launch.get_status_display().lower()}.",
                         code="not_in_review")
     if launch.author_id == getattr(actor, "pk", None):
@@ -551,7 +550,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
     confirmation = confirm_identity(actor, password=password, proof=sso_proof, request=request)
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status != S.IN_REVIEW:
+        if launch.status != LaunchStatus.IN_REVIEW:
             raise Conflict(f"Only a launch in review can be signed; this one is "
                            f"{launch.get_status_display().lower()}.", code="not_in_review")
         if launch.author_id == actor.pk:
@@ -589,7 +588,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
                     added_by_signoff=signoff,
                 )
         if decision == SignDecision.REJECT:
-            transition(launch, S.REJECTED, actor=actor, reason=comment)
+            transition(launch, LaunchStatus.REJECTED, actor=actor, reason=comment)
         else:
             _maybe_approve(launch, actor=actor)
     return signoff
@@ -649,14 +648,14 @@ def import_historical_launch(version: ModelVersion, *, actor, policy_version, ti
     Gatehouse itself, seeding) may import history, and the import is audited as such."""
     if not (isinstance(actor, SystemActor) or getattr(actor, "is_superuser", False)):
         raise PermissionDenied("Only an administrator can import launch history.")
-    if status not in (S.LAUNCHED, S.ROLLING_OUT):
+    if status not in (LaunchStatus.LAUNCHED, LaunchStatus.ROLLING_OUT):
         raise ValidationFailed("Only launches that went live are imported.", field="status")
     with transaction.atomic():
         launch = LaunchRequest.objects.create(
             version=version, policy_version=policy_version, title=title, summary=summary, author=author,
             status=status, required_roles=required_roles_for(version, policy_version), approved_at=approved_at,
             submitted_at=approved_at, rollout_started_at=launched_at,
-            launched_at=launched_at if status == S.LAUNCHED else None, created_at=clock.now(), **memo)
+            launched_at=launched_at if status == LaunchStatus.LAUNCHED else None, created_at=clock.now(), **memo)
         _copy_checklist_template(launch, policy_version)
         _sync_feature_controls(launch)
         plan = _create_plan_from_template(launch, policy_version)

@@ -32,7 +32,6 @@ from .models import AliasActuation, AliasMapping, AliasState, RegistryLink, Sync
 log = logging.getLogger(__name__)
 SYNC_ACTOR = SystemActor("mlflow-sync")
 ACTUATOR = SystemActor("mlflow-alias")
-A = AliasActuation.Status
 # MLflow has no artifact digest of its own: Gatehouse reads it from this model-version tag (or the run's tag).
 DIGEST_TAG = "artifact_sha256"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
@@ -264,7 +263,7 @@ def _mlflow_number(model_version) -> int | None:
 
 def _current_target(state: AliasState) -> int | None:
     """Where Gatehouse means the alias to point: a change still waiting, else the last one applied."""
-    pending = AliasActuation.objects.filter(link=state.link_id, alias=state.alias, status=A.PENDING).first()
+    pending = AliasActuation.objects.filter(link=state.link_id, alias=state.alias, status=AliasActuation.Status.PENDING).first()
     return pending.target_version if pending else state.expected_version
 
 
@@ -273,12 +272,12 @@ def _request(link, *, launch, alias, kind, target, reason, actor, error="") -> A
     state, _ = AliasState.objects.get_or_create(link=link, alias=alias)
     state = AliasState.objects.select_for_update().get(pk=state.pk)
     previous = _current_target(state)
-    superseded = list(AliasActuation.objects.filter(link=link, alias=alias, status=A.PENDING)
+    superseded = list(AliasActuation.objects.filter(link=link, alias=alias, status=AliasActuation.Status.PENDING)
                       .values_list("pk", flat=True))
-    AliasActuation.objects.filter(pk__in=superseded).update(status=A.SUPERSEDED)
+    AliasActuation.objects.filter(pk__in=superseded).update(status=AliasActuation.Status.SUPERSEDED)
     actuation = AliasActuation.objects.create(
         link=link, launch=launch, alias=alias, kind=kind, target_version=target, previous_version=previous,
-        reason=reason[:500], status=A.FAILED if error else A.PENDING, last_error=error)
+        reason=reason[:500], status=AliasActuation.Status.FAILED if error else AliasActuation.Status.PENDING, last_error=error)
     audit.record("registry.alias_change_requested", actuation, actor=actor, after={
         "registered_model": link.registered_model, "alias": alias, "from": previous, "to": target, "kind": kind,
         "launch": launch.pk, "reason": actuation.reason, "superseded": superseded, "error": error or None})
@@ -308,7 +307,7 @@ def previous_approved_version(link: RegistryLink, alias: str, *, excluding: int)
     """The version Gatehouse last gave this alias for an approved launch that reached the mapped stage and has not
     been rolled back itself (a change superseded before MLflow took it still counts: the launch got there)."""
     return (AliasActuation.objects
-            .filter(link=link, alias=alias, status__in=(A.APPLIED, A.SUPERSEDED), kind=AliasActuation.Kind.STAGE,
+            .filter(link=link, alias=alias, status__in=(AliasActuation.Status.APPLIED, AliasActuation.Status.SUPERSEDED), kind=AliasActuation.Kind.STAGE,
                     target_version__isnull=False)
             .exclude(target_version=excluding).exclude(launch__status=LaunchStatus.ROLLED_BACK)
             .order_by("-requested_at", "-pk").values_list("target_version", flat=True).first())
@@ -344,7 +343,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
             return None
         state = AliasState.objects.select_for_update().get(link_id=row["link_id"], alias=row["alias"])
         actuation = AliasActuation.objects.select_for_update(of=("self",)).select_related("link").get(pk=actuation_id)
-        if actuation.status != A.PENDING:
+        if actuation.status != AliasActuation.Status.PENDING:
             return actuation
         actuation.attempts += 1
         link = actuation.link
@@ -359,7 +358,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
             actuation.save(update_fields=["attempts", "last_error"])
             return actuation
         except MlflowRefused as error:
-            actuation.status, actuation.last_error = A.FAILED, error.message[:2000]
+            actuation.status, actuation.last_error = AliasActuation.Status.FAILED, error.message[:2000]
             actuation.save(update_fields=["status", "attempts", "last_error"])
             audit.record("registry.alias_change_failed", actuation, actor=ACTUATOR, after={
                 "registered_model": link.registered_model, "alias": actuation.alias,
@@ -367,7 +366,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
             return actuation
         now = timezone.now()
         before = {"version": state.expected_version}
-        actuation.status, actuation.applied_at, actuation.last_error = A.APPLIED, now, ""
+        actuation.status, actuation.applied_at, actuation.last_error = AliasActuation.Status.APPLIED, now, ""
         actuation.save(update_fields=["status", "attempts", "applied_at", "last_error"])
         state.expected_version = state.observed_version = actuation.target_version
         state.expected_since = state.observed_at = now
@@ -385,7 +384,7 @@ def retry_pending(*, limit: int = 200) -> dict:
     summary = {"applied": 0, "pending": 0, "failed": 0}
     if not enabled():
         return summary
-    for pk in AliasActuation.objects.filter(status=A.PENDING).order_by("requested_at", "pk") \
+    for pk in AliasActuation.objects.filter(status=AliasActuation.Status.PENDING).order_by("requested_at", "pk") \
             .values_list("pk", flat=True)[:limit]:
         try:
             actuation = apply_alias_change(pk)
@@ -394,7 +393,7 @@ def retry_pending(*, limit: int = 200) -> dict:
             summary["pending"] += 1
             continue
         if actuation is not None:
-            summary[{A.APPLIED: "applied", A.FAILED: "failed"}.get(actuation.status, "pending")] += 1
+            summary[{AliasActuation.Status.APPLIED: "applied", AliasActuation.Status.FAILED: "failed"}.get(actuation.status, "pending")] += 1
     return summary
 
 

@@ -20,9 +20,9 @@ from readiness import selectors as launch_selectors
 from readiness.models import ChecklistItem, LaunchRequest, LaunchStatus, Observation, SignOff
 from readiness.services import approval_gaps, blocking_item_ok
 from registry.dashboard import registry_pack_section
-from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS, K
+from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS
 from reporting.gather_extras import extend
-from reporting.models import Report
+from reporting.models import Report, ReportKind
 from reporting.periods import audit_events_between, recorded_differently
 
 
@@ -32,7 +32,7 @@ def _kind_visible_to(actor, report: Report) -> bool:
     model_ids = getattr(actor, "model_ids", None)
     if model_ids is None:
         return True
-    if report.kind == K.GOVERNANCE_PACK:
+    if report.kind == ReportKind.GOVERNANCE_PACK:
         return False
     return report.launch_id is None or report.launch.version.model_id in model_ids
 
@@ -146,7 +146,7 @@ def gather_launch_dossier(viewer, launch_pk: int) -> dict:
         })
     report = (evaluation.report or {}) if evaluation else {}
     return {
-        "kind": K.LAUNCH_DOSSIER,
+        "kind": ReportKind.LAUNCH_DOSSIER,
         "launch": {"id": launch.pk, "title": launch.title, "status": launch.status,
                    "status_label": launch.get_status_display(), "summary": launch.summary,
                    "author": _name(launch.author), "created_at": launch.created_at,
@@ -239,7 +239,7 @@ def gather_incident_report(viewer, incident_pk: int) -> dict:
     earlier = incident.recurrence_of
     recurrence = incident_selectors.recurrence_window(incident, incident_selectors.later_recurrences(viewer, incident))
     return {
-        "kind": K.INCIDENT_REPORT,
+        "kind": ReportKind.INCIDENT_REPORT,
         "today": today,
         "incident": {
             "id": incident.pk, "title": incident.title, "severity": incident.severity,
@@ -377,7 +377,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
         return {"ttd": statistics.median(ttd) if ttd else None, "ttr": statistics.median(ttr) if ttr else None}
 
     return {
-        "kind": K.GOVERNANCE_PACK, "today": today,
+        "kind": ReportKind.GOVERNANCE_PACK, "today": today,
         "period": {"start": start, "end": end, "label": params["label"]},
         "in_flight": _in_flight(until),
         "approved": LaunchRequest.objects.filter(approved_at__gte=since, approved_at__lt=until).count(),
@@ -415,9 +415,9 @@ def gather_governance_pack(viewer, params: dict) -> dict:
 
 
 def gather(kind: str, *, viewer, launch_id=None, incident_id=None, params=None) -> dict:
-    if kind == K.LAUNCH_DOSSIER:
+    if kind == ReportKind.LAUNCH_DOSSIER:
         return extend(kind, gather_launch_dossier(viewer, launch_id))
-    if kind == K.INCIDENT_REPORT:
+    if kind == ReportKind.INCIDENT_REPORT:
         return extend(kind, gather_incident_report(viewer, incident_id), guardrail_rows=_guardrails)
     return extend(kind, gather_governance_pack(viewer, params),
                   visible=incident_selectors.visible_incidents(viewer))

@@ -24,7 +24,7 @@ from governance.kernel.roles import Role
 from governance.models import MLModel, ModelVersion
 from postmortems.models import ActionItem, CommitteeAsk, Incident
 from readiness.models import Evaluation, Guardrail, LaunchRequest, LaunchStatus, SignOff, Waiver
-from reporting.common import K
+from reporting.models import ReportKind
 
 APPROVED_STATES = (LaunchStatus.APPROVED, LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK)
 LIVE_STATES = (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED)
@@ -371,9 +371,9 @@ def extend_governance_pack(data: dict, visible) -> dict:
 def extend(kind: str, data: dict, *, visible=None, guardrail_rows=None) -> dict:
     """Add the decision-grade sections under ``data["extra"]``. ``guardrail_rows(launch_id, guardrails)`` is
     reporting.gather's guardrail serialiser, passed in so the two modules do not import each other."""
-    if kind == K.LAUNCH_DOSSIER:
+    if kind == ReportKind.LAUNCH_DOSSIER:
         data["extra"] = extend_launch_dossier(data)
-    elif kind == K.INCIDENT_REPORT:
+    elif kind == ReportKind.INCIDENT_REPORT:
         data["extra"] = extend_incident_report(data, guardrail_rows)
     else:
         data["extra"] = extend_governance_pack(data, visible)

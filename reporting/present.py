@@ -18,26 +18,26 @@ from reporting.common import (
     PACK_RESTRICTED_CLASSIFICATION,
     RESTRICTED_CLASSIFICATION,
     TEMPLATES,
-    K,
 )
+from reporting.models import ReportKind
 
 
 def report_title(data: dict) -> str:
-    if data["kind"] == K.LAUNCH_DOSSIER:
+    if data["kind"] == ReportKind.LAUNCH_DOSSIER:
         return f"Launch dossier — {data['model']['name']} {data['version']['version']}"[:300]
-    if data["kind"] == K.INCIDENT_REPORT:
+    if data["kind"] == ReportKind.INCIDENT_REPORT:
         return f"Incident report #{data['incident']['id']} — {data['incident']['title']}"[:300]
     return f"Governance pack — {data['period']['label']}"
 
 
-KIND_CODES = {K.LAUNCH_DOSSIER: "LD", K.INCIDENT_REPORT: "IR", K.GOVERNANCE_PACK: "GP"}
+KIND_CODES = {ReportKind.LAUNCH_DOSSIER: "LD", ReportKind.INCIDENT_REPORT: "IR", ReportKind.GOVERNANCE_PACK: "GP"}
 
 
 def document_subject(data: dict) -> str:
     """What the report is about, as a reader names it: a launch, an incident or a period."""
-    if data["kind"] == K.LAUNCH_DOSSIER:
+    if data["kind"] == ReportKind.LAUNCH_DOSSIER:
         return f"launch #{data['launch']['id']}"
-    if data["kind"] == K.INCIDENT_REPORT:
+    if data["kind"] == ReportKind.INCIDENT_REPORT:
         return f"incident #{data['incident']['id']}"
     return data["period"]["label"]
 
@@ -45,17 +45,17 @@ def document_subject(data: dict) -> str:
 def document_identifier(data: dict, version: int | None) -> dict:
     """The document's identifier: kind, subject and version (the n-th report of that kind on that subject).
     ``version`` is None for a render that is not recorded as a report (a preview or the benchmark)."""
-    if data["kind"] == K.GOVERNANCE_PACK:
+    if data["kind"] == ReportKind.GOVERNANCE_PACK:
         subject = f"{data['period']['start']:%Y%m%d}-{data['period']['end']:%Y%m%d}"
     else:
-        subject = str(data["launch"]["id"] if data["kind"] == K.LAUNCH_DOSSIER else data["incident"]["id"])
+        subject = str(data["launch"]["id"] if data["kind"] == ReportKind.LAUNCH_DOSSIER else data["incident"]["id"])
     code = f"GH-{KIND_CODES[data['kind']]}-{subject}" + (f"-v{version}" if version else "-preview")
-    return {"code": code, "kind": K(data["kind"]).label, "subject": document_subject(data),
+    return {"code": code, "kind": ReportKind(data["kind"]).label, "subject": document_subject(data),
             "version": version}
 
 
 def classification(data: dict) -> str:
-    if data["kind"] == K.INCIDENT_REPORT and data["incident"]["restricted"]:
+    if data["kind"] == ReportKind.INCIDENT_REPORT and data["incident"]["restricted"]:
         return RESTRICTED_CLASSIFICATION
     if data.get("restricted_incident_ids"):
         return PACK_RESTRICTED_CLASSIFICATION
@@ -338,7 +338,7 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
     context = {"data": data, "content_hash": digest, "generated_at": generated_at, "requested_by": requested_by,
                "audit_head": audit_head, "document": document_identifier(data, document_version)}
     kind = data["kind"]
-    if kind == K.LAUNCH_DOSSIER:
+    if kind == ReportKind.LAUNCH_DOSSIER:
         evaluation = data["evaluation"] or {}
         fairness = evaluation.get("fairness")
         charts = {}
@@ -353,7 +353,7 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
                        comparison_rows=comparison_rows(extra.get("comparison") or []),
                        perf_keys=("selection_rate", "tpr", "fpr"),
                        guardrails=_with_sparklines(data["rollout"]["guardrails"]) if data["rollout"] else [])
-    elif kind == K.INCIDENT_REPORT:
+    elif kind == ReportKind.INCIDENT_REPORT:
         incident = data["incident"]
         # A rolled-back launch is no longer what serves the model: monitor what does (reporting.gather_extras).
         now_serving = (data.get("extra") or {}).get("monitoring_now")

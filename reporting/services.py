@@ -19,10 +19,9 @@ from postmortems.models import Incident
 from readiness.models import LaunchRequest
 from reporting.common import (
     STALE_AFTER,
-    K,
 )
 from reporting.gather import _viewer, gather
-from reporting.models import LIVE_STATUSES, Report, ReportStatus
+from reporting.models import LIVE_STATUSES, Report, ReportKind, ReportStatus
 from reporting.periods import pack_params
 from reporting.present import render, report_title
 
@@ -31,24 +30,24 @@ SYSTEM = SystemActor("reports")
 
 def _subject(actor, kind: str, subject_id, params) -> tuple[LaunchRequest | None, Incident | None, dict]:
     """Check the subject and parameters of a request; every refusal names the field at fault."""
-    if kind not in K.values:
-        raise ValidationFailed(f"Unknown report kind {str(kind)[:40]!r}; use one of {', '.join(K.values)}.",
+    if kind not in ReportKind.values:
+        raise ValidationFailed(f"Unknown report kind {str(kind)[:40]!r}; use one of {', '.join(ReportKind.values)}.",
                                field="kind")
-    if kind == K.GOVERNANCE_PACK:
+    if kind == ReportKind.GOVERNANCE_PACK:
         if subject_id not in (None, ""):
             raise ValidationFailed("A governance pack covers a period, not a subject; leave the subject empty.",
                                    field="subject")
         return None, None, pack_params(params)
     if params:
-        raise ValidationFailed(f"A {K(kind).label.lower()} takes no parameters.", field="params")
+        raise ValidationFailed(f"A {ReportKind(kind).label.lower()} takes no parameters.", field="params")
     if subject_id in (None, ""):
-        what = "launch" if kind == K.LAUNCH_DOSSIER else "incident"
+        what = "launch" if kind == ReportKind.LAUNCH_DOSSIER else "incident"
         raise ValidationFailed(f"Give the number of the {what} the report is about.", field="subject")
     try:
         subject_id = int(subject_id)
     except (TypeError, ValueError):
         raise ValidationFailed("The subject is a launch or incident number.", field="subject") from None
-    if kind == K.LAUNCH_DOSSIER:
+    if kind == ReportKind.LAUNCH_DOSSIER:
         launch = LaunchRequest.objects.select_related("version").filter(pk=subject_id).first()
         if launch is None or not can(actor, "launch.view", launch):
             raise ValidationFailed(f"No launch #{subject_id} that you may see.", field="subject")
@@ -77,7 +76,7 @@ def document_version(report: Report) -> int:
     identifier."""
     same = Report.objects.filter(kind=report.kind, launch_id=report.launch_id, incident_id=report.incident_id,
                                  pk__lte=report.pk)
-    if report.kind == K.GOVERNANCE_PACK:
+    if report.kind == ReportKind.GOVERNANCE_PACK:
         same = same.filter(params__start=report.params.get("start"), params__end=report.params.get("end"))
     return same.count()
 
