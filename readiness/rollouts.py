@@ -4,9 +4,13 @@ Everything that can change a rollout's state runs under the launch row lock, so 
 periodic evaluation racing each other roll back once and open one incident.
 """
 
+from __future__ import annotations
+
 import logging
 import math
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
@@ -15,14 +19,17 @@ from governance.kernel import audit, clock
 from governance.kernel import formatting as fmt
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
-from governance.kernel.principals import SystemActor, actor_label
+from governance.kernel.principals import SystemActor, acting_person, actor_label
 from governance.policies.rules import validate_guardrail, validate_stages
 
 from .content import guardrail_content, stage_content
-from .guardrails import BREACHED, PASSING, GuardrailSpec, Point, evaluate_guardrail
+from .guardrails import BREACHED, PASSING, GuardrailSpec, GuardrailState, Point, evaluate_guardrail
 from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
 from .services import lock, refresh_content, transition
 from .signals import launch_rolled_back, stage_entered
+
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +39,7 @@ MAX_AGE = timedelta(days=90)
 SEVERITY_BY_TIER = {"TIER_1": "SEV1", "TIER_2": "SEV2", "TIER_3": "SEV3"}
 
 
-def _plan(launch) -> RolloutPlan:
+def _plan(launch: LaunchRequest) -> RolloutPlan:
     plan = (RolloutPlan.objects.select_for_update(of=("self",)).filter(launch=launch)
             .select_related("current_stage").first())
     if plan is None:
@@ -42,7 +49,8 @@ def _plan(launch) -> RolloutPlan:
 
 # -- plan editing --------------------------------------------------------------------------------------------
 
-def update_plan(launch: LaunchRequest, *, actor, stages: list[dict], guardrails: list[dict]) -> RolloutPlan:
+def update_plan(launch: LaunchRequest, *, actor: Actor, stages: list[dict[str, Any]],
+                guardrails: list[dict[str, Any]]) -> RolloutPlan:
     """Replace the plan's stages and guardrails. Only before approval; a change stales signatures."""
     require(actor, "rollout.edit", launch)
     with transaction.atomic():
@@ -73,7 +81,7 @@ def update_plan(launch: LaunchRequest, *, actor, stages: list[dict], guardrails:
     return plan
 
 
-def _plan_snapshot(plan) -> dict:
+def _plan_snapshot(plan: RolloutPlan) -> dict[str, Any]:
     return {"stages": [stage_content(s) for s in plan.stages.order_by("position")],
             "guardrails": [guardrail_content(g) for g in plan.guardrails.select_related("stage").order_by("pk")]}
 
@@ -93,7 +101,7 @@ def active_guardrails(plan: RolloutPlan) -> list[Guardrail]:
             if g.stage_id is None or g.stage_id == stage_id]
 
 
-def _states(launch, guardrails, now) -> dict[int, object]:
+def _states(launch: LaunchRequest, guardrails: list[Guardrail], now: datetime) -> dict[int, GuardrailState]:
     if not guardrails:
         return {}
     since = now - timedelta(minutes=max(g.window_minutes for g in guardrails))
@@ -105,7 +113,8 @@ def _states(launch, guardrails, now) -> dict[int, object]:
     return {g.pk: evaluate_guardrail(spec_of(g), points.get(g.metric, []), now=now) for g in guardrails}
 
 
-def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, trigger: str) -> list[dict]:
+def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now: datetime, actor: Actor,
+                     trigger: str) -> list[dict[str, Any]]:
     """Compute every active guardrail's state and act on breaches. Returns the actions taken."""
     guardrails = active_guardrails(plan)
     states = _states(launch, guardrails, now)
@@ -137,7 +146,7 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, tr
     return actions
 
 
-def _notify(launch, event, detail):
+def _notify(launch: LaunchRequest, event: str, detail: str) -> None:
     from .notifications import notify_launch_people_task as notify_launch_people
 
     launch_id = launch.pk
@@ -146,7 +155,8 @@ def _notify(launch, event, detail):
 
 # -- observations --------------------------------------------------------------------------------------------
 
-def _parse_time(value, field) -> datetime:
+def _parse_time(value: object, field: str) -> datetime:
+    parsed: datetime | None
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -165,7 +175,7 @@ def _parse_time(value, field) -> datetime:
 DECISIONS_METRIC = "decisions"
 
 
-def validate_batch(launch: LaunchRequest, batch, *, now) -> list[dict]:
+def validate_batch(launch: LaunchRequest, batch: object, *, now: datetime) -> list[dict[str, Any]]:
     if not isinstance(batch, list) or not batch:
         raise ValidationFailed("Send a non-empty list of observations.", field="observations")
     if len(batch) > MAX_BATCH:
@@ -204,7 +214,8 @@ def validate_batch(launch: LaunchRequest, batch, *, now) -> list[dict]:
     return rows
 
 
-def record_observations(launch: LaunchRequest, *, actor, batch, now=None) -> dict:
+def record_observations(launch: LaunchRequest, *, actor: Actor, batch: object, now: datetime | None = None
+                        ) -> dict[str, Any]:
     """Store a batch (idempotent per metric, time and segment), then evaluate the guardrails and act."""
     require(actor, "observation.submit", launch)
     now = now or clock.now()
@@ -234,16 +245,16 @@ def record_observations(launch: LaunchRequest, *, actor, batch, now=None) -> dic
                 "guardrails": guardrail_states(plan), "actions": actions}
 
 
-def guardrail_states(plan) -> list[dict]:
+def guardrail_states(plan: RolloutPlan) -> list[dict[str, Any]]:
     return [{"id": g.pk, "metric": g.metric, "comparator": g.comparator, "threshold": g.threshold,
-             "action": g.action, "stage": g.stage.name if g.stage_id else None, "state": g.state,
+             "action": g.action, "stage": g.stage.name if g.stage else None, "state": g.state,
              "detail": (g.state_detail or {}).get("detail", "")}
             for g in plan.guardrails.select_related("stage").order_by("pk")]
 
 
 # -- stage control ------------------------------------------------------------------------------------------
 
-def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
+def start_rollout(launch: LaunchRequest, *, actor: Actor, now: datetime | None = None) -> LaunchRequest:
     require(actor, "rollout.advance", launch)
     now = now or clock.now()
     with transaction.atomic():
@@ -260,7 +271,7 @@ def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
     return launch
 
 
-def _enter(plan, stage, now):
+def _enter(plan: RolloutPlan, stage: RolloutStage, now: datetime) -> None:
     plan.current_stage, plan.stage_entered_at, plan.paused, plan.paused_reason = stage, now, False, ""
     plan.save(update_fields=["current_stage", "stage_entered_at", "paused", "paused_reason"])
     stage.entered_at = now
@@ -269,7 +280,7 @@ def _enter(plan, stage, now):
     Guardrail.objects.filter(plan=plan).update(state=Guardrail.State.INSUFFICIENT_DATA, state_detail=None)
 
 
-def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
+def approve_stage(launch: LaunchRequest, *, actor: Actor) -> RolloutStage:
     """The named role approves advancing past the current stage (e.g. Compliance after the shadow)."""
     require(actor, "rollout.approve_stage", launch)
     with transaction.atomic():
@@ -284,16 +295,17 @@ def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
             raise PermissionDenied(f"Advancing past {stage.name} needs the {stage.approval_role} role.")
         if stage.approved_by_id:
             raise Conflict(f"Stage {stage.name} is already approved.")
-        stage.approved_by, stage.approved_at = actor, clock.now()
+        stage.approved_by, stage.approved_at = acting_person(actor), clock.now()
         stage.save(update_fields=["approved_by", "approved_at"])
         audit.record("rollout.stage_approved", stage, actor=actor, after={"stage": stage.name, "launch": launch.pk})
     return stage
 
 
-def advance_blockers(plan, guardrails, now) -> list[str]:
+def advance_blockers(plan: RolloutPlan, guardrails: Iterable[Guardrail], now: datetime) -> list[str]:
     """Why the current stage may not be left now (empty when it may), from freshly evaluated guardrails: one
     short sentence per reason, in words a signer reads (durations in days and hours, roles by name)."""
     stage = plan.current_stage
+    assert stage is not None  # asked only of a rollout in progress, which is always in a stage
     blockers = []
     elapsed = now - (plan.stage_entered_at or now)
     needed = timedelta(minutes=stage.min_duration_minutes)
@@ -313,7 +325,7 @@ def advance_blockers(plan, guardrails, now) -> list[str]:
     return blockers
 
 
-def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
+def advance(launch: LaunchRequest, *, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
     """Move to the next stage when the minimum duration has elapsed, every guardrail of the current stage is
     PASSING (not merely not breached) and any required approval is given. Past the last stage, LAUNCHED."""
     require(actor, "rollout.advance", launch)
@@ -332,6 +344,7 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
             raise Conflict("The rollout cannot advance yet. " + " ".join(blockers), code="advance_refused")
         stages = list(plan.stages.order_by("position"))
         current = plan.current_stage
+        assert current is not None  # advance_blockers found the rollout in a stage
         current.completed_at = now
         current.save(update_fields=["completed_at"])
         following = [s for s in stages if s.position > current.position]
@@ -349,7 +362,8 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
 
 # -- rollback ------------------------------------------------------------------------------------------------
 
-def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> dict:
+def _rollback_locked(launch: LaunchRequest, *, actor: Actor, now: datetime, reason: str, trigger: str,
+                     guardrail: Guardrail | None = None) -> dict[str, Any]:
     """Roll a locked launch back, open its incident, tell its people. Called at most once per launch: the
     status check under the lock makes a second caller a no-op."""
     if launch.status == LaunchStatus.ROLLED_BACK:
@@ -357,7 +371,7 @@ def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> 
     # The incident first, so that the audit event carrying the reason names it as its source: the reason is
     # that incident's content, and follows its visibility if it is restricted later.
     spec = _incident_spec(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
-    answers = launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now,
+    answers: list[tuple[Callable[..., Any], Any]] = launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now,
                                       incident=spec)
     # The postmortems app answers with the incident it opened; other receivers (the registry) answer nothing.
     incident = next((answer for _receiver, answer in answers if getattr(answer, "pk", None)), None)
@@ -369,7 +383,8 @@ def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> 
     return {"incident": incident.pk if incident is not None else None, "already": False}
 
 
-def _incident_spec(launch, *, actor, now, reason, trigger, guardrail) -> dict:
+def _incident_spec(launch: LaunchRequest, *, actor: Actor, now: datetime, reason: str, trigger: str,
+                   guardrail: Guardrail | None) -> dict[str, Any]:
     """The incident a rollback calls for: it began when the guardrail's metric started breaching (or now, for
     the kill switch), was detected when Gatehouse acted, and carries the evidence on its timeline. The incident
     itself is opened by whoever receives ``launch_rolled_back`` (the postmortems app), in this transaction."""
@@ -410,7 +425,7 @@ def _incident_spec(launch, *, actor, now, reason, trigger, guardrail) -> dict:
     )
 
 
-def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
+def rollback(launch: LaunchRequest, *, actor: Actor, reason: str, now: datetime | None = None) -> dict[str, Any]:
     """The manual kill switch: roll back now, with a reason, and open an incident."""
     require(actor, "rollout.rollback", launch)
     if not (reason or "").strip():
@@ -428,7 +443,7 @@ def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
 
 # -- periodic evaluation ---------------------------------------------------------------------------------
 
-def evaluate_rollouts(*, now=None) -> dict:
+def evaluate_rollouts(*, now: datetime | None = None) -> dict[str, Any]:
     """Re-evaluate every rollout in progress: stale data becomes INSUFFICIENT_DATA, breaches are acted on, and a
     final stage that held its guardrails for its full duration completes the launch. Safe to run concurrently
     with incoming observations: each launch is handled under its row lock.
@@ -438,7 +453,7 @@ def evaluate_rollouts(*, now=None) -> dict:
     run retries it and reports whether it recovered."""
     now = now or clock.now()
     actor = SystemActor("evaluate_rollouts")
-    summary = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0, "failed": 0, "failed_launches": [],
+    summary: dict[str, Any] = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0, "failed": 0, "failed_launches": [],
                "retried": 0, "recovered": 0}
     previously_failed = set(RolloutPlan.objects.filter(launch__status=LaunchStatus.ROLLING_OUT)
                             .exclude(evaluation_error="").values_list("launch_id", flat=True))
@@ -461,7 +476,7 @@ def evaluate_rollouts(*, now=None) -> dict:
     return summary
 
 
-def _evaluate_one(launch_id, *, now, actor, summary) -> None:
+def _evaluate_one(launch_id: int, *, now: datetime, actor: Actor, summary: dict[str, Any]) -> None:
     with transaction.atomic():
         launch = lock(LaunchRequest(pk=launch_id))
         if launch.status != LaunchStatus.ROLLING_OUT:

@@ -7,7 +7,7 @@ The lock is held until the surrounding transaction commits, so the chain order i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -23,7 +23,7 @@ GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_KEY = 7_140_221_001  # arbitrary constant identifying "audit chain append"
 
 
-def event_payload(event: AuditEvent) -> dict[str, object]:
+def event_payload(event: AuditEvent | _StoredEvent) -> dict[str, object]:
     """Everything an event vouches for; its hash covers exactly this.
 
     ``effective_at`` joins the payload only when it is set, so events written before the column existed (and
@@ -46,7 +46,7 @@ def event_payload(event: AuditEvent) -> dict[str, object]:
     return payload
 
 
-def compute_hash(prev_hash: str, event: AuditEvent) -> str:
+def compute_hash(prev_hash: str, event: AuditEvent | _StoredEvent) -> str:
     return sha256_hex(prev_hash + canonical_json(event_payload(event)))
 
 
@@ -121,7 +121,7 @@ def stored_events(chunk_size: int = 5000) -> Iterator[_StoredEvent]:
         yield _StoredEvent(**dict(zip(names, row, strict=True)))
 
 
-def verify_chain(events: Iterator[AuditEvent] | None = None) -> tuple[int, ChainBreak | None]:
+def verify_chain(events: Iterable[AuditEvent] | Iterable[_StoredEvent] | None = None) -> tuple[int, ChainBreak | None]:
     """Recompute the chain; return (events checked, first break or None)."""
     if events is None:
         events = stored_events()
