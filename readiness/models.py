@@ -80,7 +80,7 @@ class LaunchRequest(models.Model):
     def __str__(self):
         return f"{self.title} ({self.version})"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         from django.urls import reverse
 
         return reverse("readiness:launch_detail", args=[self.pk])

@@ -331,7 +331,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     today = timezone.localdate()
     visible = incident_selectors.visible_incidents(viewer)
     hidden = visibility.hidden_incident_ids(viewer)
-    restricted = set()  # every incident whose content the pack carries (named for the old meaning of the set)
+    restricted: set[int | None] = set()  # every incident whose content the pack carries (named for the old meaning of the set)
 
     # By when the breach was observed, not when its audit event was written (a replayed history writes late).
     breaches = list(visibility.visible_events(viewer, audit_events_between(

@@ -77,7 +77,7 @@ class Report(models.Model):
     def __str__(self):
         return self.title or f"Report #{self.pk}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("reporting:report_download", args=[self.pk])
 
     @property
