@@ -11,8 +11,13 @@ Two rules shape this module.
   is unreachable. A pending or refused change is shown on the dashboard until it is applied.
 """
 
+from __future__ import annotations
+
 import logging
 import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,10 +29,13 @@ from governance.kernel.errors import Conflict, DomainError, ValidationFailed
 from governance.kernel.permissions import require
 from governance.kernel.principals import SystemActor
 from governance.models import GIT_COMMIT_RE, SHA256_RE, MLModel, ModelVersion, RiskTier
-from readiness.models import LaunchRequest, LaunchStatus
+from readiness.models import LaunchRequest, LaunchStatus, RolloutStage
 
 from .mlflow import Client, MlflowRefused, MlflowUnavailable, aliases_of, enabled
 from .models import AliasActuation, AliasMapping, AliasState, RegistryLink, SyncedVersion
+
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
 
 log = logging.getLogger(__name__)
 SYNC_ACTOR = SystemActor("mlflow-sync")
@@ -40,7 +48,7 @@ ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$")
 
 # -- configuration -------------------------------------------------------------------------------------------
 
-def link_model(model: MLModel, *, actor, registered_model: str) -> RegistryLink:
+def link_model(model: MLModel, *, actor: Actor, registered_model: str) -> RegistryLink:
     """Link a Gatehouse model to a registered model in MLflow. When the integration is on, MLflow must know the
     name, so a typo is caught now rather than at the first sync."""
     require(actor, "model.edit", model)
@@ -67,7 +75,7 @@ def link_model(model: MLModel, *, actor, registered_model: str) -> RegistryLink:
     return link
 
 
-def set_alias_mapping(*, actor, tier: str, stage: str, alias: str) -> AliasMapping | None:
+def set_alias_mapping(*, actor: Actor, tier: str, stage: str, alias: str) -> AliasMapping | None:
     """Map a rollout stage of a tier to an MLflow alias (an empty alias removes the mapping). The mapping decides
     what serving reads, so it is a risk role's decision, like a policy approval."""
     require(actor, "policy.approve")
@@ -102,7 +110,7 @@ def set_alias_mapping(*, actor, tier: str, stage: str, alias: str) -> AliasMappi
 
 # -- sync: MLflow versions into Gatehouse --------------------------------------------------------------------
 
-def _fetch(client: Client, link: RegistryLink) -> dict:
+def _fetch(client: Client, link: RegistryLink) -> dict[str, Any]:
     """Everything a sync needs from MLflow. Reads only: an error here leaves Gatehouse untouched."""
     registered = client.get_registered_model(link.registered_model)
     versions = client.search_versions(link.registered_model)
@@ -116,15 +124,15 @@ def _fetch(client: Client, link: RegistryLink) -> dict:
     return {"aliases": aliases_of(registered), "changed": changed, "seen": len(versions)}
 
 
-def fingerprint(version: dict) -> str:
+def fingerprint(version: dict[str, Any]) -> str:
     return content_hash(version)
 
 
-def _pairs(items) -> dict:
+def _pairs(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
     return {i["key"]: i.get("value") for i in items or [] if "key" in i}
 
 
-def _digest(tags: dict, run_tags: dict) -> tuple[str, str]:
+def _digest(tags: dict[str, Any], run_tags: dict[str, Any]) -> tuple[str, str]:
     """The artifact digest where MLflow carries one, and a note when it is missing or malformed."""
     raw = (tags.get(DIGEST_TAG) or run_tags.get(DIGEST_TAG) or "").strip().lower().removeprefix("sha256:")
     if not raw:
@@ -134,7 +142,8 @@ def _digest(tags: dict, run_tags: dict) -> tuple[str, str]:
     return raw, ""
 
 
-def _sync_version(link: RegistryLink, version: dict, run: dict | None, *, actor) -> tuple[SyncedVersion, str]:
+def _sync_version(link: RegistryLink, version: dict[str, Any], run: dict[str, Any] | None, *,
+                  actor: Actor) -> tuple[SyncedVersion, str]:
     number = int(version["version"])
     tags = _pairs(version.get("tags"))
     data = (run or {}).get("data", {})
@@ -185,7 +194,7 @@ def governed_aliases(link: RegistryLink) -> set[str]:
     return mapped | set(AliasState.objects.filter(link=link).values_list("alias", flat=True))
 
 
-def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at, actor) -> int:
+def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at: datetime, actor: Actor) -> int:
     """Record where each governed alias points; report (once) an alias that points where Gatehouse did not put
     it. Returns how many governed aliases are drifted now."""
     drifted = 0
@@ -209,7 +218,7 @@ def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at,
     return drifted
 
 
-def sync_link(link: RegistryLink, *, actor=SYNC_ACTOR) -> dict:
+def sync_link(link: RegistryLink, *, actor: Actor = SYNC_ACTOR) -> dict[str, int]:
     """Bring new and changed MLflow versions of one registered model into Gatehouse (incremental: a version
     whose MLflow timestamp has not moved is skipped; idempotent: a second run changes nothing), and check the
     governed aliases. Versions with an artifact digest become Gatehouse model versions that can be launched."""
@@ -224,7 +233,7 @@ def sync_link(link: RegistryLink, *, actor=SYNC_ACTOR) -> dict:
         raise
 
 
-def _write_sync(link: RegistryLink, fetched: dict, *, fetched_at, actor) -> dict:
+def _write_sync(link: RegistryLink, fetched: dict[str, Any], *, fetched_at: datetime, actor: Actor) -> dict[str, int]:
     summary = {"seen": fetched["seen"], "new": 0, "created": 0, "adopted": 0, "updated": 0,
                "awaiting_digest": 0, "drifted": 0}
     with transaction.atomic():
@@ -239,9 +248,9 @@ def _write_sync(link: RegistryLink, fetched: dict, *, fetched_at, actor) -> dict
     return summary
 
 
-def sync_all(*, actor=SYNC_ACTOR) -> dict:
+def sync_all(*, actor: Actor = SYNC_ACTOR) -> dict[str, dict[str, Any]]:
     """Sync every link; one failing registered model does not stop the others."""
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for link in RegistryLink.objects.select_related("model").order_by("pk"):
         try:
             results[link.registered_model] = sync_link(link, actor=actor)
@@ -257,7 +266,7 @@ def _link_of(launch: LaunchRequest) -> RegistryLink | None:
     return RegistryLink.objects.filter(model_id=launch.version.model_id).first()
 
 
-def _mlflow_number(model_version) -> int | None:
+def _mlflow_number(model_version: ModelVersion) -> int | None:
     return SyncedVersion.objects.filter(model_version=model_version).values_list("mlflow_version", flat=True).first()
 
 
@@ -267,7 +276,8 @@ def _current_target(state: AliasState) -> int | None:
     return pending.target_version if pending else state.expected_version
 
 
-def _request(link, *, launch, alias, kind, target, reason, actor, error="") -> AliasActuation:
+def _request(link: RegistryLink, *, launch: LaunchRequest, alias: str, kind: str, target: int | None, reason: str,
+             actor: Actor, error: str = "") -> AliasActuation:
     """Record an alias change in the caller's transaction; apply it to MLflow after commit."""
     state, _ = AliasState.objects.get_or_create(link=link, alias=alias)
     state = AliasState.objects.select_for_update().get(pk=state.pk)
@@ -286,7 +296,7 @@ def _request(link, *, launch, alias, kind, target, reason, actor, error="") -> A
     return actuation
 
 
-def on_stage_entered(launch: LaunchRequest, stage, *, actor) -> AliasActuation | None:
+def on_stage_entered(launch: LaunchRequest, stage: RolloutStage, *, actor: Actor) -> AliasActuation | None:
     """A launch entered a stage its tier maps to an alias: point the alias at the launch's MLflow version."""
     if not enabled():
         return None
@@ -313,7 +323,7 @@ def previous_approved_version(link: RegistryLink, alias: str, *, excluding: int)
             .order_by("-requested_at", "-pk").values_list("target_version", flat=True).first())
 
 
-def on_rolled_back(launch: LaunchRequest, *, actor, reason: str) -> list[AliasActuation]:
+def on_rolled_back(launch: LaunchRequest, *, actor: Actor, reason: str) -> list[AliasActuation]:
     """Every governed alias that points (or is about to point) at the rolled-back version goes back to the
     previous approved version; with none, the alias is removed rather than left on a version that failed."""
     if not enabled():
@@ -379,7 +389,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
     return actuation
 
 
-def retry_pending(*, limit: int = 200) -> dict:
+def retry_pending(*, limit: int = 200) -> dict[str, int]:
     """Apply every alias change still waiting, oldest first; one failure does not stop the rest."""
     summary = {"applied": 0, "pending": 0, "failed": 0}
     if not enabled():
@@ -393,7 +403,7 @@ def retry_pending(*, limit: int = 200) -> dict:
             summary["pending"] += 1
             continue
         if actuation is not None:
-            summary[{AliasActuation.Status.APPLIED: "applied", AliasActuation.Status.FAILED: "failed"}.get(actuation.status, "pending")] += 1
+            summary[{AliasActuation.Status.APPLIED: "applied", AliasActuation.Status.FAILED: "failed"}.get(AliasActuation.Status(actuation.status), "pending")] += 1
     return summary
 
 
@@ -402,7 +412,8 @@ def retry_pending(*, limit: int = 200) -> dict:
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 
-def verify_webhook(*, body: bytes, delivery_id: str, timestamp: str, signature: str, secret: str, now=None) -> None:
+def verify_webhook(*, body: bytes, delivery_id: str, timestamp: str, signature: str, secret: str,
+                   now: float | None = None) -> None:
     """MLflow signs a delivery as ``v1,`` + base64(HMAC-SHA256(secret, "<delivery id>.<timestamp>.<body>")); a
     delivery older than five minutes is refused so a captured one cannot be replayed."""
     import base64
@@ -426,7 +437,7 @@ def verify_webhook(*, body: bytes, delivery_id: str, timestamp: str, signature: 
         raise PermissionDenied("The webhook signature does not match.", code="bad_signature")
 
 
-def receive_webhook(payload) -> RegistryLink | None:
+def receive_webhook(payload: object) -> RegistryLink | None:
     """A verified MLflow event about a registered model: sync that model (after this request) if it is linked.
     The event is only a nudge; the sync reads MLflow itself, so a lost or repeated event does no harm."""
     data = payload.get("data") if isinstance(payload, dict) else None
@@ -440,7 +451,7 @@ def receive_webhook(payload) -> RegistryLink | None:
     return link
 
 
-def _task(name: str):
+def _task(name: str) -> Any:
     """A registry Celery task, looked up by name: the task module calls these services, so importing it from
     here would make a cycle."""
     from celery import current_app

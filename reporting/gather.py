@@ -1,8 +1,11 @@
 """Gathering: the database read into plain data per report kind, as the requester may see it."""
 
+from __future__ import annotations
+
 import statistics
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -10,7 +13,7 @@ from django.utils import timezone
 from governance.kernel import visibility
 from governance.kernel.errors import NotFound
 from governance.kernel.permissions import can, incident_visible_to
-from governance.kernel.principals import SystemActor, TokenPrincipal
+from governance.kernel.principals import Actor, SystemActor, TokenPrincipal
 from governance.kernel.roles import Role
 from governance.models import AuditEvent, PolicyChange
 from governance.policies.defaults import CATEGORIES
@@ -62,9 +65,9 @@ def visible_reports(actor, *, limit: int = 200) -> list[Report]:
     return shown
 
 
-def _viewer(report: Report):
+def _viewer(report: Report) -> Actor:
     """Whose eyes a report is gathered with: the person or token that asked, or Gatehouse itself."""
-    if report.requested_by_id:
+    if report.requested_by is not None:
         return report.requested_by
     if report.requested_by_token_id:
         token = report.requested_by_token
@@ -414,7 +417,8 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     }
 
 
-def gather(kind: str, *, viewer, launch_id=None, incident_id=None, params=None) -> dict:
+def gather(kind: str, *, viewer: Actor, launch_id: int | None = None, incident_id: int | None = None,
+           params: dict[str, Any] | None = None) -> dict[str, Any]:
     if kind == ReportKind.LAUNCH_DOSSIER:
         return extend(kind, gather_launch_dossier(viewer, launch_id))
     if kind == ReportKind.INCIDENT_REPORT:

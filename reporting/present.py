@@ -1,11 +1,12 @@
 """Presentation: titles, classification, executive summary, residual risk, charts, and the PDF render."""
 
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
 from governance.kernel import formatting as fmt
-from governance.kernel.anchors import chain_head
+from governance.kernel.anchors import Head, chain_head
 from governance.kernel.canonical import content_hash
 from governance.kernel.charts import PALETTE, figure, to_svg
 from governance.templatetags.gatehouse import duration
@@ -22,7 +23,7 @@ from reporting.common import (
 from reporting.models import ReportKind
 
 
-def report_title(data: dict) -> str:
+def report_title(data: dict[str, Any]) -> str:
     if data["kind"] == ReportKind.LAUNCH_DOSSIER:
         return f"Launch dossier — {data['model']['name']} {data['version']['version']}"[:300]
     if data["kind"] == ReportKind.INCIDENT_REPORT:
@@ -406,7 +407,8 @@ def comparison_rows(comparison: list[dict]) -> list[dict]:
     return out
 
 
-def render(data: dict, *, generated_at=None, requested_by: str = "", audit_head=None,
+def render(data: dict[str, Any], *, generated_at: datetime | None = None, requested_by: str = "",
+           audit_head: Head | None = None,
            document_version: int | None = None, archival: bool = False) -> tuple[pdf.Pdf, str]:
     """Data to PDF in one step (the management command and the benchmark use the pieces too)."""
     digest = content_hash(data)
