@@ -13,7 +13,7 @@ from django.utils import timezone
 from governance.kernel import visibility
 from governance.kernel.errors import NotFound
 from governance.kernel.permissions import can, incident_visible_to
-from governance.kernel.principals import Actor, SystemActor, TokenPrincipal
+from governance.kernel.principals import Actor, Requester, SystemActor, TokenPrincipal
 from governance.kernel.roles import Role
 from governance.models import AuditEvent, PolicyChange
 from governance.policies.defaults import CATEGORIES
@@ -29,7 +29,7 @@ from reporting.models import Report, ReportKind
 from reporting.periods import audit_events_between, recorded_differently
 
 
-def _kind_visible_to(actor, report: Report) -> bool:
+def _kind_visible_to(actor: Requester, report: Report) -> bool:
     """A token limited to some models reads dossiers of those models only, and no governance pack (a pack spans
     every model). Incident reports are limited through their source incidents."""
     model_ids = getattr(actor, "model_ids", None)
@@ -40,14 +40,14 @@ def _kind_visible_to(actor, report: Report) -> bool:
     return report.launch_id is None or report.launch.version.model_id in model_ids
 
 
-def report_visible_to(actor, report: Report) -> bool:
+def report_visible_to(actor: Requester, report: Report) -> bool:
     """Decided when the report is read, not when it was made: ``report.view`` and sight of every incident whose
     content the report carries, now."""
     return (can(actor, "report.view") and _kind_visible_to(actor, report)
             and visibility.sources_visible(actor, report.source_incident_ids))
 
 
-def visible_reports(actor, *, limit: int = 200) -> list[Report]:
+def visible_reports(actor: Requester, *, limit: int = 200) -> list[Report]:
     """The reports ``actor`` may see, newest first, in a fixed number of queries."""
     if not can(actor, "report.view"):
         return []
