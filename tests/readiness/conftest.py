@@ -1,3 +1,5 @@
+"""Fixtures of the readiness tests: the default tier policies and a cast of signers."""
+
 import pytest
 
 from governance.kernel.roles import Role
