@@ -211,7 +211,7 @@ class Generator:
     def make_policies(self):
         created = self.start - 10 * DAY
         self.policy_versions = {}  # tier -> [(created, TierPolicyVersion)]
-        shares = {RiskTier.TIER_1: 0.5, RiskTier.TIER_2: 0.25, RiskTier.TIER_3: 0.25}
+        shares: dict[str, float] = {RiskTier.TIER_1: 0.5, RiskTier.TIER_2: 0.25, RiskTier.TIER_3: 0.25}
         changes_total = 0
         for tier in RiskTier.values:
             policy = TierPolicy.objects.create(tier=tier)
@@ -246,7 +246,7 @@ class Generator:
                 self.event(to_us(change.proposed_at), self.user_index[change.proposed_by_id], "policy.change_proposed",
                            label(PolicyChange), change.pk, str(change), after={"operation": change.operation,
                                                                                  "payload": change.payload})
-                self.event(decided, self.user_index[change.decided_by_id], "policy.change_approved",
+                self.event(decided, self.user_index[change.decided_by_id], "policy.change_approved",  # type: ignore[index]  # an approved change has its decider
                            label(PolicyChange), change.pk, str(change), after={"version": k,
                                                                                  "content_hash": version.content_hash})
                 history.append((decided, version))
@@ -544,7 +544,7 @@ class Generator:
         bulk(Guardrail, guardrails, batch=5000)
         RolloutPlan.objects.bulk_update(changed, ["current_stage", "stage_entered_at"], batch_size=BATCH)
         self.plans = by_launch
-        self.guardrails = {}
+        self.guardrails: dict[int, list[Guardrail]] = {}
         for g in guardrails:
             self.guardrails.setdefault(g.plan.launch_id, []).append(g)
         self.counts.update(rollout_stages=len(stages), guardrails=len(guardrails))
@@ -565,7 +565,7 @@ class Generator:
             if k == 0:
                 self.event(entered, engineer, "launch.status_changed", *ref, before={"status": "APPROVED"},
                            after={"status": "ROLLING_OUT"})
-            self.event(entered, engineer, "rollout.stage_entered", label(RolloutPlan), plan.pk, f"Rollout of {obj}",
+            self.event(entered, engineer, "rollout.stage_entered", label(RolloutPlan), plan.pk, f"Rollout of {obj}",  # type: ignore[union-attr]  # stage times imply a plan
                        after={"stage": stages[k].name, "traffic_percent": stages[k].traffic_percent,
                               "launch": obj.pk})
         if launch.end is not None:
@@ -614,7 +614,7 @@ class Generator:
                 created_by=None if launch else self.person(Role.ENGINEERING), created_at=utc(detected))
             incidents.append((incident, model))
         bulk(Incident, [inc for inc, _ in incidents])
-        by_start = []
+        by_start: list[tuple[int, int, int, list[str]]] = []
         for incident, model in incidents:
             detected = to_us(incident.detected_at)
             opener = self.user_index[incident.created_by_id] if incident.created_by_id else None

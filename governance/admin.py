@@ -189,7 +189,7 @@ class PolicyChangeForm(django_forms.ModelForm):
         from governance.policies.rules import apply_change
         from governance.policies.services import current_version
 
-        data = super().clean()
+        data = super().clean() or {}
         policy, operation = data.get("policy"), data.get("operation")
         if policy and operation:
             try:

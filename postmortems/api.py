@@ -147,7 +147,7 @@ class IncidentListCreate(GenericAPIView):
         OpenApiParameter("status", enum=IncidentStatus.values), OpenApiParameter("severity", enum=Severity.values)])
     def get(self, request):
         require(request.user, "incident.view")
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.get_queryset()) or []
         earlier = {i.recurrence_of_id for i in page if i.recurrence_of_id}
         visible_ids = set(selectors.visible_incidents(request.user).filter(pk__in=earlier).values_list(
             "pk", flat=True)) if earlier else set()

@@ -315,7 +315,7 @@ class Advance(GenericAPIView):
         if launch.status == "APPROVED":
             launch = start_rollout(launch, actor=request.user)
             launch.refresh_from_db()
-            return Response({"status": launch.status, "stage": launch.plan.current_stage.name, "actions": []})
+            return Response({"status": launch.status, "stage": launch.plan.current_stage.name, "actions": []})  # type: ignore[union-attr]  # start_rollout entered the first stage
         return Response(advance(launch, actor=request.user))
 
 

@@ -89,7 +89,7 @@ class Report(models.Model):
     def governed_model_id(self):
         """For API tokens limited to some models: a dossier belongs to its launch's model (incident reports and
         packs are checked through their source incidents and in reporting.gather)."""
-        return self.launch.version.model_id if self.launch_id is not None else None
+        return self.launch.version.model_id if self.launch is not None else None
 
     @property
     def is_pending(self) -> bool:

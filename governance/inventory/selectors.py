@@ -16,7 +16,7 @@ def unassessed_third_party_features() -> QuerySet[Feature]:
     return Feature.objects.filter(source=FeatureSource.THIRD_PARTY).exclude(proxy_risk_status__in=ASSESSED_OK)
 
 
-def inventory(*, tier: str | None = None, owner: User | int | None = None, unassessed: bool = False,
+def inventory(*, tier: str | None = None, owner: User | int | None = None, unassessed: bool | None = False,
               q: str | None = None) -> QuerySet[MLModel]:
     qs = (
         MLModel.objects.select_related("owner")
