@@ -313,7 +313,7 @@ class Postmortem(models.Model):
     @property
     def sections(self) -> list[tuple[str, str, str]]:
         """(field, label, text) for each narrative section."""
-        return [(name, self._meta.get_field(name).verbose_name.capitalize(), getattr(self, name))
+        return [(name, self._meta.get_field(name).verbose_name.capitalize(), getattr(self, name))  # type: ignore[union-attr]  # text fields, never relations
                 for name in NARRATIVE_FIELDS]
 
 

@@ -166,6 +166,8 @@ def check_timestamp(anchor: Anchor, ca_file: str) -> str | None:
 def read_anchors(directory: str | os.PathLike[str] | None = None) -> tuple[list[Anchor], list[str]]:
     """Every anchor in the directory, and a line for each file that could not be read as one."""
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR or "")
+    anchors: list[Anchor]
+    unreadable: list[str]
     anchors, unreadable = [], []
     if not str(directory) or not directory.is_dir():
         return anchors, unreadable
@@ -186,7 +188,7 @@ def verify_against_anchors(anchors: list[Anchor]) -> list[str]:
     Distinguishes an emptied log, removed newest events, and a chain rewritten after an anchor (the stored event
     at an anchored sequence has another hash). A stored event written after the anchor that vouches for its
     sequence means the log was cut back and written again."""
-    problems = []
+    problems: list[str] = []
     if not anchors:
         return problems
     last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0

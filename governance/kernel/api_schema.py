@@ -17,7 +17,7 @@ class ErrorOut(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable machine-readable reason, e.g. invalid, not_found, conflict")
     detail = serializers.CharField(help_text="What went wrong, for a person")
     field = serializers.CharField(required=False, help_text="The input at fault, when one is")
-    errors = ErrorItem(many=True, required=False, help_text="Every invalid field, for validation errors")
+    errors = ErrorItem(many=True, required=False, help_text="Every invalid field, for validation errors")  # type: ignore[assignment]  # the answer's field is named like Serializer.errors
 
 
 ERRORS = {

@@ -56,7 +56,7 @@ def _offline_request() -> HttpRequest:
     return request
 
 
-def confirm_password(actor: User, password: str, *, request: HttpRequest | None = None) -> None:
+def confirm_password(actor: User, password: str | None, *, request: HttpRequest | None = None) -> None:
     """Re-authentication for an act that carries a signature. It counts against the same limit as logins, so the
     password prompt of a sign-off cannot be used to guess a colleague's password at leisure."""
     if not password:
