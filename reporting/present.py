@@ -160,7 +160,7 @@ def executive_summary(data: dict) -> dict:
             changed.append(f"{label}: {_clip(change['summary'], 110)}.")
         elif item["status"] == "DONE":
             changed.append(f"{_clip(item['title'], 150)} (done).")
-    asks = []
+    asks: list[Any] = []
     overdue = sorted((i for i in items if i["overdue"]), key=lambda i: i["due_date"])
     if overdue:
         first = overdue[0]
