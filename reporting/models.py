@@ -63,6 +63,8 @@ class Report(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    includes_restricted: bool  # not stored: set by reporting.gather.visible_reports for the reader
+
     class Meta:
         db_table = "governance_report"  # created by the governance app before reports had their own
         ordering = ["-created_at", "-pk"]
