@@ -22,8 +22,7 @@ class RoleMembershipInline(admin.TabularInline):
     """Shown for reference; roles are granted and revoked on the Role memberships page, which audits them."""
 
     model = RoleMembership
-    fields = ["role", "granted_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("role", "granted_at")
     extra = 0
     can_delete = False
 
@@ -163,8 +162,7 @@ from governance.models import PolicyChange, TierPolicy, TierPolicyVersion  # noq
 
 class TierPolicyVersionInline(admin.TabularInline):
     model = TierPolicyVersion
-    fields = ["number", "content_hash", "created_at", "change"]
-    readonly_fields = fields
+    fields = readonly_fields = ("number", "content_hash", "created_at", "change")
     extra = 0
     can_delete = False
 
