@@ -27,8 +27,10 @@ class TimelineEventOut(serializers.ModelSerializer):
 
 
 class IncidentOut(serializers.ModelSerializer):
-    models = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    launch = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    models: "serializers.SlugRelatedField[MLModel]" = serializers.SlugRelatedField(slug_field="slug", many=True,
+                                                                                  read_only=True)
+    launch: "serializers.PrimaryKeyRelatedField[LaunchRequest]" = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True)
     recurrence_of = serializers.SerializerMethodField()
     time_to_detect_seconds = serializers.SerializerMethodField()
     time_to_mitigate_seconds = serializers.SerializerMethodField()
@@ -86,7 +88,7 @@ class ShiftIn(serializers.Serializer):
 class ImpactFiguresIn(serializers.Serializer):
     decisions_affected = serializers.IntegerField(min_value=0, required=False)
     revenue_impact = serializers.FloatField(required=False)
-    approval_rate_shift = ShiftIn(many=True, required=False, max_length=200)
+    approval_rate_shift = ShiftIn(many=True, required=False, max_length=200)  # type: ignore[call-arg]  # many=True hands max_length to the ListSerializer
 
 
 class FactorIn(serializers.Serializer):
@@ -104,16 +106,16 @@ class IncidentIn(serializers.Serializer):
     impact_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
     impact_figures = ImpactFiguresIn(required=False, default=dict)
     models = serializers.SlugRelatedField(slug_field="slug", queryset=MLModel.objects.all(), many=True,
-                                          required=False, default=list)
+                                          required=False, default=list)  # type: ignore[arg-type]  # many=True: a list
     launch = serializers.PrimaryKeyRelatedField(queryset=LaunchRequest.objects.select_related("version__model"),
                                                 required=False, allow_null=True, default=None)
     members = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
-                                           many=True, required=False, default=list)
+                                           many=True, required=False, default=list)  # type: ignore[arg-type]  # many=True: a list
     fair_lending = serializers.BooleanField(required=False, default=False)
     consumer_harm = serializers.BooleanField(required=False, default=False)
     restricted = serializers.BooleanField(required=False, default=False)
-    timeline = TimelineEventIn(many=True, required=False, default=list, max_length=500)
-    factors = FactorIn(many=True, required=False, default=list, max_length=50)
+    timeline = TimelineEventIn(many=True, required=False, default=list, max_length=500)  # type: ignore[call-arg]  # many=True hands max_length to the ListSerializer
+    factors = FactorIn(many=True, required=False, default=list, max_length=50)  # type: ignore[call-arg]  # many=True hands max_length to the ListSerializer
 
 
 def _visible_or_404(user, pk, queryset=None) -> Incident:
