@@ -139,8 +139,8 @@ def check_layers(subject: str, layers: Sequence[Sequence[Moment]]) -> list[Viola
             for earlier in previous:
                 if later.at < earlier.at:  # type: ignore[operator]  # known holds only moments with a time
                     found.append(Violation(subject, f"{later.key}_before_{earlier.key}",
-                                           f"{later.label} ({_when(later.at)}) comes before {earlier.label} "  # type: ignore[arg-type]  # as above
-                                           f"({_when(earlier.at)})"))  # type: ignore[arg-type]  # as above
+                                           f"{later.label} ({_when(later.at)}) comes before {earlier.label} "  # type: ignore[arg-type]  # a known moment has a time
+                                           f"({_when(earlier.at)})"))  # type: ignore[arg-type]  # a known moment has a time
         previous = known
     return found
 
