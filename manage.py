@@ -1,4 +1,7 @@
 #!/usr/bin/env python
+"""Django's command line for Gatehouse. ``demo`` runs with the development settings; ``runserver`` in production
+mode refuses to start with default secrets."""
+
 import os
 import sys
 

@@ -1,5 +1,7 @@
 """The home page: what needs the signed-in person's attention, with panels read from every app below."""
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
@@ -22,7 +24,7 @@ def unassessed_versions() -> list[dict]:
     version's latest launch: the alarm names the version (and that it was, say, rolled back), not only the model."""
     features = (selectors.unassessed_third_party_features().select_related("version__model")
                 .order_by("version__model__slug", "-version__created_at", "name"))
-    rows = {}
+    rows: dict[int, dict[str, Any]] = {}
     for feature in features:
         row = rows.setdefault(feature.version_id, {"version": feature.version, "features": [], "launch": None})
         row["features"].append(feature.name)

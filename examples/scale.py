@@ -65,14 +65,13 @@ from readiness.models import (
     SignOff,
 )
 
-S = LaunchStatus
 US = 1_000_000  # microseconds per second: every time here is an integer number of microseconds since the epoch
 MINUTE, HOUR, DAY = 60 * US, 3600 * US, 86400 * US
 BATCH = 2000
 
 PEOPLE_PER_ROLE = {Role.DATA_SCIENCE: 40, Role.PRODUCT: 15, Role.COMPLIANCE: 10, Role.LEGAL: 8,
                    Role.MODEL_RISK: 10, Role.ENGINEERING: 20, Role.VIEWER: 10}
-TERMINAL_WEIGHTS = {S.LAUNCHED: 80, S.ROLLED_BACK: 8, S.REJECTED: 5, S.WITHDRAWN: 7}
+TERMINAL_WEIGHTS = {LaunchStatus.LAUNCHED: 80, LaunchStatus.ROLLED_BACK: 8, LaunchStatus.REJECTED: 5, LaunchStatus.WITHDRAWN: 7}
 BUSINESS_USES = ["credit line decisions", "card fraud scoring", "collections prioritisation", "homepage ranking",
                  "marketing propensity", "churn prediction", "income verification", "search ranking",
                  "chargeback triage", "limit increase offers"]
@@ -212,7 +211,7 @@ class Generator:
     def make_policies(self):
         created = self.start - 10 * DAY
         self.policy_versions = {}  # tier -> [(created, TierPolicyVersion)]
-        shares = {RiskTier.TIER_1: 0.5, RiskTier.TIER_2: 0.25, RiskTier.TIER_3: 0.25}
+        shares: dict[str, float] = {RiskTier.TIER_1: 0.5, RiskTier.TIER_2: 0.25, RiskTier.TIER_3: 0.25}
         changes_total = 0
         for tier in RiskTier.values:
             policy = TierPolicy.objects.create(tier=tier)
@@ -247,7 +246,7 @@ class Generator:
                 self.event(to_us(change.proposed_at), self.user_index[change.proposed_by_id], "policy.change_proposed",
                            label(PolicyChange), change.pk, str(change), after={"operation": change.operation,
                                                                                  "payload": change.payload})
-                self.event(decided, self.user_index[change.decided_by_id], "policy.change_approved",
+                self.event(decided, self.user_index[change.decided_by_id], "policy.change_approved",  # type: ignore[index]  # an approved change has its decider
                            label(PolicyChange), change.pk, str(change), after={"version": k,
                                                                                  "content_hash": version.content_hash})
                 history.append((decided, version))
@@ -286,12 +285,12 @@ class Generator:
     def statuses(self) -> list[str]:
         n = self.sizes.launches
         rolling = min(self.sizes.rollouts_in_progress, n)
-        in_flight = ([S.ROLLING_OUT] * rolling + [S.IN_REVIEW] * max(1, n // 100) + [S.APPROVED] * max(1, n // 200)
-                     + [S.DRAFT] * max(1, n // 200))[:n]
+        in_flight = ([LaunchStatus.ROLLING_OUT] * rolling + [LaunchStatus.IN_REVIEW] * max(1, n // 100) + [LaunchStatus.APPROVED] * max(1, n // 200)
+                     + [LaunchStatus.DRAFT] * max(1, n // 200))[:n]
         rest = n - len(in_flight)
         terminal = self.rng.choices(list(TERMINAL_WEIGHTS), weights=list(TERMINAL_WEIGHTS.values()), k=rest)
-        if rest and S.LAUNCHED not in terminal:
-            terminal[0] = S.LAUNCHED
+        if rest and LaunchStatus.LAUNCHED not in terminal:
+            terminal[0] = LaunchStatus.LAUNCHED
         return terminal + in_flight
 
     def make_launches(self):
@@ -312,7 +311,7 @@ class Generator:
             plans.append((created, model, status))
         plans.sort(key=lambda p: p[0])
         # The first launched TIER_1 launch carries a long history: many evaluations, re-signatures, observations.
-        long_index = next((i for i, (_, m, s) in enumerate(plans) if s == S.LAUNCHED and m.risk_tier == "TIER_1"),
+        long_index = next((i for i, (_, m, s) in enumerate(plans) if s == LaunchStatus.LAUNCHED and m.risk_tier == "TIER_1"),
                           None)
         version_no: dict[int, int] = {}
         versions, launches = [], []
@@ -356,7 +355,7 @@ class Generator:
         self.launches = launches
         self.write_launch_children()
         self.counts.update(launches=len(launches), versions=len(versions), features=len(features),
-                           rolling_out=sum(1 for launch in launches if launch.status == S.ROLLING_OUT),
+                           rolling_out=sum(1 for launch in launches if launch.status == LaunchStatus.ROLLING_OUT),
                            long_history_launch=next((launch.obj.pk for launch in launches if launch.long_history),
                                                     None))
 
@@ -373,9 +372,9 @@ class Generator:
         """Times of each step, in order, for the launch's final status."""
         obj, status = launch.obj, launch.status
         created = to_us(obj.created_at)
-        if status == S.DRAFT:
+        if status == LaunchStatus.DRAFT:
             return
-        if status == S.WITHDRAWN and self.rng.random() < 0.5:
+        if status == LaunchStatus.WITHDRAWN and self.rng.random() < 0.5:
             obj.updated_at = utc(created + self.between(HOUR, 10 * DAY))
             return
         in_flight = status not in TERMINAL_WEIGHTS
@@ -383,18 +382,18 @@ class Generator:
         submitted = created + self.between(*step)
         obj.submitted_at = utc(submitted)
         last = submitted
-        if status in (S.IN_REVIEW, S.WITHDRAWN, S.REJECTED):
+        if status in (LaunchStatus.IN_REVIEW, LaunchStatus.WITHDRAWN, LaunchStatus.REJECTED):
             last = submitted + self.between(*step)
             obj.updated_at = utc(last)
             return
         approved = submitted + self.between(len(obj.required_roles) * HOUR, len(obj.required_roles) * 2 * DAY)
         obj.approved_at = utc(approved)
-        if status == S.APPROVED:
+        if status == LaunchStatus.APPROVED:
             obj.updated_at = utc(approved)
             return
         stages = self.policy_stages(obj.policy_version)
         start = approved + self.between(HOUR, 3 * DAY)
-        if status == S.ROLLING_OUT:
+        if status == LaunchStatus.ROLLING_OUT:
             # In a stage that is not the last, entered long enough ago for its guardrail windows to hold data.
             index = self.rng.randrange(max(1, len(stages) - 1))
             window = self.longest_window(obj.policy_version)
@@ -408,14 +407,14 @@ class Generator:
             obj.rollout_started_at = utc(start)
             obj.updated_at = utc(entered)
             return
-        reached = len(stages) if status == S.LAUNCHED else self.rng.randrange(len(stages)) + 1
+        reached = len(stages) if status == LaunchStatus.LAUNCHED else self.rng.randrange(len(stages)) + 1
         at = start
         for k in range(reached):
             duration = stages[k]["min_duration_minutes"] * MINUTE + self.between(10 * MINUTE, DAY)
-            launch.stage_times.append((at, at + duration if status == S.LAUNCHED or k < reached - 1 else None))
+            launch.stage_times.append((at, at + duration if status == LaunchStatus.LAUNCHED or k < reached - 1 else None))
             at += duration
         obj.rollout_started_at = utc(start)
-        if status == S.LAUNCHED:
+        if status == LaunchStatus.LAUNCHED:
             launch.end = at
             obj.launched_at = utc(at)
         else:
@@ -497,9 +496,9 @@ class Generator:
                 times[-1] = end  # the last signature approves the launch
             for role, at in zip(obj.required_roles, times, strict=True):
                 decision = SignDecision.APPROVE
-                if launch.status == S.REJECTED and role == obj.required_roles[-1] and not stale:
+                if launch.status == LaunchStatus.REJECTED and role == obj.required_roles[-1] and not stale:
                     decision = SignDecision.REJECT
-                if launch.status in (S.IN_REVIEW, S.WITHDRAWN) and role == obj.required_roles[-1] and not stale:
+                if launch.status in (LaunchStatus.IN_REVIEW, LaunchStatus.WITHDRAWN) and role == obj.required_roles[-1] and not stale:
                     continue  # still waiting for (or never given) the last role
                 signer = self.person(role, exclude={obj.author_id})
                 out.append(SignOff(launch=obj, role=role, signer=signer, decision=decision,
@@ -528,7 +527,7 @@ class Generator:
         changed = []
         for launch in self.launches:
             plan, mine = by_launch[launch.obj.pk]
-            rolling = launch.status in (S.ROLLING_OUT, S.LAUNCHED, S.ROLLED_BACK)
+            rolling = launch.status in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK)
             for spec in launch.obj.policy_version.content["rollout"]["guardrails"]:
                 stage = next((s for s in mine if s.name == spec.get("stage")), None)
                 guardrails.append(Guardrail(
@@ -545,7 +544,7 @@ class Generator:
         bulk(Guardrail, guardrails, batch=5000)
         RolloutPlan.objects.bulk_update(changed, ["current_stage", "stage_entered_at"], batch_size=BATCH)
         self.plans = by_launch
-        self.guardrails = {}
+        self.guardrails: dict[int, list[Guardrail]] = {}
         for g in guardrails:
             self.guardrails.setdefault(g.plan.launch_id, []).append(g)
         self.counts.update(rollout_stages=len(stages), guardrails=len(guardrails))
@@ -557,7 +556,7 @@ class Generator:
         if obj.approved_at:
             self.event(to_us(obj.approved_at), None, "launch.status_changed", *ref,
                        before={"status": "IN_REVIEW"}, after={"status": "APPROVED"})
-        if launch.status in (S.REJECTED, S.WITHDRAWN):
+        if launch.status in (LaunchStatus.REJECTED, LaunchStatus.WITHDRAWN):
             self.event(to_us(obj.updated_at), actor, "launch.status_changed", *ref,
                        before={"status": "IN_REVIEW" if obj.submitted_at else "DRAFT"}, after={"status": launch.status})
         plan, stages = self.plans[obj.pk] if launch.stage_times else (None, [])
@@ -566,17 +565,17 @@ class Generator:
             if k == 0:
                 self.event(entered, engineer, "launch.status_changed", *ref, before={"status": "APPROVED"},
                            after={"status": "ROLLING_OUT"})
-            self.event(entered, engineer, "rollout.stage_entered", label(RolloutPlan), plan.pk, f"Rollout of {obj}",
+            self.event(entered, engineer, "rollout.stage_entered", label(RolloutPlan), plan.pk, f"Rollout of {obj}",  # type: ignore[union-attr]  # stage times imply a plan
                        after={"stage": stages[k].name, "traffic_percent": stages[k].traffic_percent,
                               "launch": obj.pk})
         if launch.end is not None:
-            self.event(launch.end, None if launch.status == S.ROLLED_BACK else engineer, "launch.status_changed", *ref,
+            self.event(launch.end, None if launch.status == LaunchStatus.ROLLED_BACK else engineer, "launch.status_changed", *ref,
                        before={"status": "ROLLING_OUT"}, after={"status": launch.status})
 
     # -- incidents --------------------------------------------------------------------------------------------
     def make_incidents(self):
         n = self.sizes.incidents
-        rolled_back = [launch for launch in self.launches if launch.status == S.ROLLED_BACK][:n]
+        rolled_back = [launch for launch in self.launches if launch.status == LaunchStatus.ROLLED_BACK][:n]
         plans = [(launch.end, launch) for launch in rolled_back]
         for _ in range(n - len(plans)):
             plans.append((self.between(self.start + 30 * DAY, self.now - HOUR), None))
@@ -615,7 +614,7 @@ class Generator:
                 created_by=None if launch else self.person(Role.ENGINEERING), created_at=utc(detected))
             incidents.append((incident, model))
         bulk(Incident, [inc for inc, _ in incidents])
-        by_start = []
+        by_start: list[tuple[int, int, int, list[str]]] = []
         for incident, model in incidents:
             detected = to_us(incident.detected_at)
             opener = self.user_index[incident.created_by_id] if incident.created_by_id else None
@@ -707,8 +706,8 @@ class Generator:
     def observation_windows(self):
         """(launch, metrics, first, last, rows) for every rollout that produced observations."""
         rolled = [launch for launch in self.launches if launch.stage_times]
-        live = [launch for launch in rolled if launch.status == S.ROLLING_OUT]
-        finished = [launch for launch in rolled if launch.status != S.ROLLING_OUT]
+        live = [launch for launch in rolled if launch.status == LaunchStatus.ROLLING_OUT]
+        finished = [launch for launch in rolled if launch.status != LaunchStatus.ROLLING_OUT]
         out = []
         budget = self.sizes.observations
         for launch in live:  # the recent past of each guardrail window, one point per 10 minutes at most
@@ -755,7 +754,7 @@ class Generator:
                 base = METRIC_BASE.get(g.metric, g.threshold)
                 noise = self.np.normal(0, abs(base - g.threshold) / 6 or 0.01, per_metric)
                 values = base + noise
-                if launch.status == S.ROLLED_BACK and g.action == Guardrail.Action.ROLLBACK:
+                if launch.status == LaunchStatus.ROLLED_BACK and g.action == Guardrail.Action.ROLLBACK:
                     values[-3:] = g.threshold - 0.05 if g.comparator == ">=" else g.threshold * 1.2
                 writer.add(launch.obj.pk, g.metric, times, values, stage_of, stage_names)
                 written += per_metric

@@ -22,8 +22,7 @@ class RoleMembershipInline(admin.TabularInline):
     """Shown for reference; roles are granted and revoked on the Role memberships page, which audits them."""
 
     model = RoleMembership
-    fields = ["role", "granted_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("role", "granted_at")
     extra = 0
     can_delete = False
 
@@ -163,8 +162,7 @@ from governance.models import PolicyChange, TierPolicy, TierPolicyVersion  # noq
 
 class TierPolicyVersionInline(admin.TabularInline):
     model = TierPolicyVersion
-    fields = ["number", "content_hash", "created_at", "change"]
-    readonly_fields = fields
+    fields = readonly_fields = ("number", "content_hash", "created_at", "change")
     extra = 0
     can_delete = False
 
@@ -189,7 +187,7 @@ class PolicyChangeForm(django_forms.ModelForm):
         from governance.policies.rules import apply_change
         from governance.policies.services import current_version
 
-        data = super().clean()
+        data = super().clean() or {}
         policy, operation = data.get("policy"), data.get("operation")
         if policy and operation:
             try:

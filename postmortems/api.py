@@ -30,8 +30,10 @@ class TimelineEventOut(serializers.ModelSerializer):
 
 
 class IncidentOut(serializers.ModelSerializer):
-    models = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    launch = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    models: "serializers.SlugRelatedField[MLModel]" = serializers.SlugRelatedField(slug_field="slug", many=True,
+                                                                                  read_only=True)
+    launch: "serializers.PrimaryKeyRelatedField[LaunchRequest]" = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True)
     recurrence_of = serializers.SerializerMethodField()
     time_to_detect_seconds = serializers.SerializerMethodField()
     time_to_mitigate_seconds = serializers.SerializerMethodField()
@@ -96,16 +98,16 @@ class IncidentIn(StrictSerializer):
     impact_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
     impact_figures = ImpactFiguresIn(required=False, default=dict)
     models = serializers.SlugRelatedField(slug_field="slug", queryset=MLModel.objects.all(), many=True,
-                                          required=False, default=list)
+                                          required=False, default=list)  # type: ignore[arg-type]  # many=True: a list
     launch = serializers.PrimaryKeyRelatedField(queryset=LaunchRequest.objects.select_related("version__model"),
                                                 required=False, allow_null=True, default=None)
     members = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
-                                           many=True, required=False, default=list)
+                                           many=True, required=False, default=list)  # type: ignore[arg-type]  # many=True: a list
     fair_lending = serializers.BooleanField(required=False, default=False)
     consumer_harm = serializers.BooleanField(required=False, default=False)
     restricted = serializers.BooleanField(required=False, default=False)
-    timeline = TimelineEventIn(many=True, required=False, default=list, max_length=500)
-    factors = FactorIn(many=True, required=False, default=list, max_length=50)
+    timeline = TimelineEventIn(many=True, required=False, default=list, max_length=500)  # type: ignore[call-arg]  # many=True hands max_length to the ListSerializer
+    factors = FactorIn(many=True, required=False, default=list, max_length=50)  # type: ignore[call-arg]  # many=True hands max_length to the ListSerializer
 
 
 def _visible_or_404(user, pk, queryset=None) -> Incident:
@@ -124,7 +126,7 @@ class IncidentListCreate(GenericAPIView):
     def get(self, request):
         require(request.user, "incident.view")
         qs = selectors.visible_incidents(request.user).prefetch_related("models").order_by("-detected_at", "-pk")
-        page = self.paginate_queryset(self.filter_queryset(qs))
+        page = self.paginate_queryset(self.filter_queryset(qs)) or []
         earlier = {i.recurrence_of_id for i in page if i.recurrence_of_id}
         visible_ids = set(selectors.visible_incidents(request.user).filter(pk__in=earlier).values_list(
             "pk", flat=True)) if earlier else set()

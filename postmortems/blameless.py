@@ -290,7 +290,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
     for line_match in _LINE.finditer(text):
         line = line_match.group()
         offset = line_match.start()
-        start = _LINE_MARKUP.match(line).end()
+        start = _LINE_MARKUP.match(line).end()  # type: ignore[union-attr]  # the pattern matches the empty prefix too
         for term in _TERMINATOR.finditer(line, start):
             if _is_abbreviation(line, term.start(), term.group()):
                 continue

@@ -1,6 +1,7 @@
 """Forms parse input; the rules live in postmortems.services."""
 
 import json
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -234,7 +235,7 @@ class PostmortemForm(forms.Form):
     def __init__(self, *args, check_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
-            field.strip = False
+            field.strip = False  # type: ignore[attr-defined]  # every section is a CharField
             field.widget.attrs.update({
                 "hx-post": check_url, "hx-trigger": "keyup changed delay:500ms",
                 "hx-target": f"#findings-{name}", "hx-swap": "innerHTML", "hx-vals": json.dumps({"field": name}),
@@ -251,7 +252,7 @@ class ReviewForm(forms.Form):
     def __init__(self, *args, roles=(), **kwargs):
         super().__init__(*args, **kwargs)
         held = [(r, Role(r).label) for r in Role.values if r in roles and r != Role.VIEWER]
-        self.fields["role"].choices = held or Role.choices
+        cast(forms.ChoiceField, self.fields["role"]).choices = held or Role.choices
         if Role.COMPLIANCE in roles:
             self.fields["role"].initial = Role.COMPLIANCE
 

@@ -79,6 +79,12 @@ class Incident(models.Model):
     # Named as DESIGN.md names it; declared last because it shadows the ``models`` module in this class body.
     models = models.ManyToManyField("governance.MLModel", blank=True, related_name="incidents")
 
+    # Set by the selectors that read an incident for a page, not stored: its members' ids (for the visibility
+    # rule) and, for a recurrence, what it shares with the incident it recurs.
+    _member_ids: set[int]
+    shared_categories: list[str]
+    shared_models: list[str]
+
     class Meta:
         ordering = ["-detected_at", "-pk"]
         indexes = [
@@ -89,7 +95,7 @@ class Incident(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.title}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("postmortems:incident_detail", args=[self.pk])
 
     @property
@@ -235,7 +241,7 @@ class ActionItem(models.Model):
     def __str__(self):
         return self.title
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("postmortems:action_item", args=[self.incident_id, self.pk])
 
     @property
@@ -297,7 +303,7 @@ class Postmortem(models.Model):
     def __str__(self):
         return f"Postmortem of {self.incident}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("postmortems:postmortem", args=[self.incident_id])
 
     @property
@@ -307,7 +313,7 @@ class Postmortem(models.Model):
     @property
     def sections(self) -> list[tuple[str, str, str]]:
         """(field, label, text) for each narrative section."""
-        return [(name, self._meta.get_field(name).verbose_name.capitalize(), getattr(self, name))
+        return [(name, self._meta.get_field(name).verbose_name.capitalize(), getattr(self, name))  # type: ignore[union-attr]  # text fields, never relations
                 for name in NARRATIVE_FIELDS]
 
 

@@ -7,7 +7,10 @@ window and rows it summed, or entered by a person who must name the source: a fi
 accepted, because a committee cannot weigh it.
 """
 
+from __future__ import annotations
+
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -32,12 +35,15 @@ from .models import (
     RemediationStatus,
 )
 
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
+
 
 def _locked(incident: Incident) -> Incident:
     return Incident.objects.select_for_update().get(pk=incident.pk)
 
 
-def _text(value, field: str, limit: int, *, required=True) -> str:
+def _text(value: object, field: str, limit: int, *, required: bool = True) -> str:
     value = (value or "").strip() if isinstance(value, str) or value is None else None
     if value is None:
         raise ValidationFailed("Give text.", field=field)
@@ -48,13 +54,14 @@ def _text(value, field: str, limit: int, *, required=True) -> str:
     return value
 
 
-def _count(value, field: str) -> int:
+def _count(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationFailed("Give a whole number, zero or more.", field=field)
     return value
 
 
-def _save_count(incident, *, actor, measure, count, source, detail) -> ImpactCount:
+def _save_count(incident: Incident, *, actor: Actor, measure: str, count: int, source: str,
+                detail: str) -> ImpactCount:
     with transaction.atomic():
         locked = _locked(incident)
         row, created = ImpactCount.objects.select_for_update().get_or_create(
@@ -71,7 +78,7 @@ def _save_count(incident, *, actor, measure, count, source, detail) -> ImpactCou
     return row
 
 
-def enter_affected_count(incident: Incident, *, actor, measure: str, count: int, source_detail: str) -> ImpactCount:
+def enter_affected_count(incident: Incident, *, actor: Actor, measure: str, count: int, source_detail: str) -> ImpactCount:
     """Enter how many decisions or customers were affected, naming where the number comes from."""
     require(actor, "incident.edit", incident)
     if measure not in AffectedMeasure.values:
@@ -82,7 +89,7 @@ def enter_affected_count(incident: Incident, *, actor, measure: str, count: int,
                        detail=detail)
 
 
-def count_affected_decisions(incident: Incident, *, actor, metric: str = DECISIONS_METRIC) -> ImpactCount:
+def count_affected_decisions(incident: Incident, *, actor: Actor, metric: str = DECISIONS_METRIC) -> ImpactCount:
     """Count the decisions the incident's launch made while the harm lasted (from when it began, or was detected,
     until it was contained) by summing the launch's ``decisions`` observations in that window."""
     require(actor, "incident.edit", incident)
@@ -104,7 +111,7 @@ def count_affected_decisions(incident: Incident, *, actor, metric: str = DECISIO
                        source=CountSource.COUNTED, detail=detail)
 
 
-def add_remediation(incident: Incident, *, actor, action: str, customers: int | None = None,
+def add_remediation(incident: Incident, *, actor: Actor, action: str, customers: int | None = None,
                     status: str = RemediationStatus.PLANNED, due_date: date | None = None) -> CustomerRemediation:
     """Record what is done for affected customers (a re-review, notices re-sent) and its status."""
     require(actor, "incident.edit", incident)
@@ -124,7 +131,7 @@ def add_remediation(incident: Incident, *, actor, action: str, customers: int | 
     return row
 
 
-def update_remediation(remediation: CustomerRemediation, *, actor, status: str) -> CustomerRemediation:
+def update_remediation(remediation: CustomerRemediation, *, actor: Actor, status: str) -> CustomerRemediation:
     require(actor, "incident.edit", remediation.incident)
     if status not in RemediationStatus.values:
         raise ValidationFailed(f"Status is one of {', '.join(RemediationStatus.values)}.", field="status")
@@ -140,7 +147,7 @@ def update_remediation(remediation: CustomerRemediation, *, actor, status: str) 
     return row
 
 
-def add_notification(incident: Incident, *, actor, recipient: str, due_at: datetime, basis: str = "",
+def add_notification(incident: Incident, *, actor: Actor, recipient: str, due_at: datetime, basis: str = "",
                      sent_at: datetime | None = None, reference: str = "") -> RegulatoryNotification:
     """Record a notification owed to a regulator: to whom, on what basis, due when, and when it was sent."""
     require(actor, "incident.edit", incident)
@@ -159,7 +166,7 @@ def add_notification(incident: Incident, *, actor, recipient: str, due_at: datet
     return row
 
 
-def mark_notification_sent(notification: RegulatoryNotification, *, actor, sent_at: datetime,
+def mark_notification_sent(notification: RegulatoryNotification, *, actor: Actor, sent_at: datetime,
                            reference: str = "") -> RegulatoryNotification:
     require(actor, "incident.edit", notification.incident)
     with transaction.atomic():
@@ -178,7 +185,7 @@ def _ask_values(kind: str, text: str) -> tuple[str, str]:
     return kind, _text(text, "text", 2000)
 
 
-def add_incident_ask(incident: Incident, *, actor, kind: str, text: str) -> CommitteeAsk:
+def add_incident_ask(incident: Incident, *, actor: Actor, kind: str, text: str) -> CommitteeAsk:
     """Put an explicit ask to the committee on an incident's report: note, approve or decide."""
     require(actor, "incident.edit", incident)
     kind, text = _ask_values(kind, text)
@@ -189,7 +196,7 @@ def add_incident_ask(incident: Incident, *, actor, kind: str, text: str) -> Comm
     return ask
 
 
-def add_pack_ask(*, actor, period_start: date, period_end: date, kind: str, text: str) -> CommitteeAsk:
+def add_pack_ask(*, actor: Actor, period_start: date, period_end: date, kind: str, text: str) -> CommitteeAsk:
     """Put an explicit ask to the committee on the governance pack of a period."""
     require(actor, "incident.create")
     kind, text = _ask_values(kind, text)

@@ -2,11 +2,15 @@
 ``visible_incidents``. Every list, page, API answer, search, dashboard count, export and report starts there.
 """
 
+from __future__ import annotations
+
 import statistics
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -33,15 +37,19 @@ RECURRENCE_WINDOW = timedelta(days=180)
 # Two timeline entries farther apart than this get a highlighted gap row between them.
 TIMELINE_GAP = timedelta(hours=24)
 
+if TYPE_CHECKING:
+    from governance.kernel.principals import Requester
+    from readiness.models import LaunchRequest
 
-def visible_incidents(user, queryset=None):
+
+def visible_incidents(user: Requester, queryset: QuerySet[Incident] | None = None) -> QuerySet[Incident]:
     """Incidents ``user`` may see, by the one rule in governance.kernel.visibility: every unrestricted one (for
     a token limited to models, those bound to its models), and a restricted one only for its named members,
     Legal and Compliance. ``queryset`` (default: all incidents) carries the caller's joins and prefetches."""
     return visibility.visible_incidents(user, queryset)
 
 
-def get_visible_incident(user, pk, queryset=None) -> Incident:
+def get_visible_incident(user: Requester, pk: int | str, queryset: QuerySet[Incident] | None = None) -> Incident:
     """The incident if ``user`` may see it; Incident.DoesNotExist otherwise (callers answer 404, not 403,
     so that a restricted incident's existence does not leak)."""
     return visible_incidents(user, queryset).get(pk=pk)
@@ -53,7 +61,8 @@ def _with_member_ids(incident: Incident) -> Incident:
     return incident
 
 
-def incident_list(user, *, status=None, severity=None, q=None):
+def incident_list(user: Requester, *, status: str | None = None, severity: str | None = None,
+                  q: str | None = None) -> QuerySet[Incident]:
     today = timezone.localdate()
     open_items = Q(action_items__status__in=ActionItem.OPEN_STATUSES)
     qs = (
@@ -82,7 +91,7 @@ def incident_list(user, *, status=None, severity=None, q=None):
     return qs
 
 
-def incident_detail(user, pk) -> Incident:
+def incident_detail(user: Requester, pk: int | str) -> Incident:
     """Everything the incident page shows, fetched in a fixed number of queries."""
     qs = (
         Incident.objects.select_related("launch__version__model", "created_by", "recurrence_of", "postmortem")
@@ -97,11 +106,12 @@ def incident_detail(user, pk) -> Incident:
     return _with_member_ids(get_visible_incident(user, pk, qs))
 
 
-def later_recurrences(user, incident: Incident):
+def later_recurrences(user: Requester, incident: Incident) -> list[Incident]:
     return list(visible_incidents(user).filter(recurrence_of=incident).order_by("detected_at"))
 
 
-def recurrence_window(incident: Incident, recurrences, now=None) -> dict | None:
+def recurrence_window(incident: Incident, recurrences: Iterable[Incident], now: datetime | None = None
+                      ) -> dict[str, Any] | None:
     """What can truthfully be said about recurrence, computed from the data rather than written by hand: since
     when the incident has been over (resolved, else mitigated), whether a later incident recurs it, and how long
     the quiet period has lasted. ``covers_window`` says whether that period spans the whole window in which a
@@ -121,10 +131,11 @@ def recurrence_window(incident: Incident, recurrences, now=None) -> dict | None:
             "covers_window": first is None and quiet >= RECURRENCE_WINDOW}
 
 
-def timeline_rows(events, *, launch=None, gap: timedelta = TIMELINE_GAP) -> list[dict]:
+def timeline_rows(events: Iterable[TimelineEvent], *, launch: LaunchRequest | None = None,
+                  gap: timedelta = TIMELINE_GAP) -> list[dict[str, Any]]:
     """Timeline entries in time order, with the launch's go-live as a synthetic entry and a "gap" row
     wherever two consecutive entries are more than ``gap`` apart. Pure: no queries."""
-    rows = [{"type": "event", "at": e.at, "event": e} for e in events]
+    rows: list[dict[str, Any]] = [{"type": "event", "at": e.at, "event": e} for e in events]
     if launch is not None:
         live_at = launch.rollout_started_at or launch.approved_at
         # An incident opened by a rollback already records the rollout start as an event.
@@ -132,7 +143,8 @@ def timeline_rows(events, *, launch=None, gap: timedelta = TIMELINE_GAP) -> list
             label = "rollout started" if launch.rollout_started_at else "approved"
             rows.append({"type": "launch", "at": live_at, "launch": launch, "label": label})
     rows.sort(key=lambda row: (row["at"], row["type"] != "launch"))
-    out, previous = [], None
+    out: list[dict[str, Any]] = []
+    previous: datetime | None = None
     for row in rows:
         if previous is not None and row["at"] - previous > gap:
             out.append({"type": "gap", "at": previous, "until": row["at"], "duration": row["at"] - previous})
@@ -159,7 +171,7 @@ def previous_occurrence(incident: Incident) -> Incident | None:
     )
 
 
-def later_candidates(incident: Incident):
+def later_candidates(incident: Incident) -> QuerySet[Incident]:
     """Unmarked incidents that started within 180 days after ``incident`` and could recur it."""
     start = incident.started_at
     return (
@@ -183,13 +195,14 @@ def known_person_names() -> list[str]:
     return names
 
 
-def blameless_findings(postmortem, *, known_names=None) -> dict[str, list]:
+def blameless_findings(postmortem: Postmortem, *, known_names: list[str] | None = None
+                       ) -> dict[str, list[Any]]:
     """The blameless-language findings per narrative section: warnings for the writer and the reviewers."""
     names = known_person_names() if known_names is None else known_names
     return {name: check_text(getattr(postmortem, name), known_names=names) for name in NARRATIVE_FIELDS}
 
 
-def postmortem_page(user, incident_pk) -> Postmortem:
+def postmortem_page(user: Requester, incident_pk: int | str) -> Postmortem:
     """The postmortem of a visible incident with its reviews and amendments (Postmortem.DoesNotExist if none)."""
     incident = get_visible_incident(user, incident_pk, Incident.objects.prefetch_related("members"))
     _with_member_ids(incident)
@@ -205,7 +218,7 @@ def postmortem_page(user, incident_pk) -> Postmortem:
     return postmortem
 
 
-def export_bundle(user, incident_pk) -> Postmortem:
+def export_bundle(user: Requester, incident_pk: int | str) -> Postmortem:
     """A postmortem with everything an export contains."""
     postmortem = postmortem_page(user, incident_pk)
     incident = (
@@ -220,7 +233,7 @@ def export_bundle(user, incident_pk) -> Postmortem:
     return postmortem
 
 
-def action_item_page(user, incident_pk, item_pk) -> ActionItem:
+def action_item_page(user: Requester, incident_pk: int | str, item_pk: int | str) -> ActionItem:
     incident = get_visible_incident(user, incident_pk, Incident.objects.prefetch_related("members"))
     _with_member_ids(incident)
     item = ActionItem.objects.select_related(
@@ -231,7 +244,7 @@ def action_item_page(user, incident_pk, item_pk) -> ActionItem:
     return item
 
 
-def overdue_action_items(today=None):
+def overdue_action_items(today: date | None = None) -> QuerySet[ActionItem]:
     """Open action items past their due date, with their owners and incidents."""
     today = today or timezone.localdate()
     return (
@@ -241,11 +254,11 @@ def overdue_action_items(today=None):
     )
 
 
-def _median(values):
+def _median(values: list[Any]) -> Any:
     return statistics.median(values) if values else None
 
 
-def follow_through(user, *, today=None) -> dict:
+def follow_through(user: Requester, *, today: date | None = None) -> dict[str, Any]:
     """The learning page's numbers, over the incidents ``user`` may see."""
     today = today or timezone.localdate()
     visible = visible_incidents(user)
@@ -256,7 +269,7 @@ def follow_through(user, *, today=None) -> dict:
            if resolved is not None and detected is not None]
 
     zone = timezone.get_current_timezone()
-    quarters = defaultdict(lambda: {"count": 0, "ttd": [], "ttr": []})
+    quarters: defaultdict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "ttd": [], "ttr": []})
     for began, detected, resolved in rows:
         local = detected.astimezone(zone)
         key = f"{local.year} Q{(local.month - 1) // 3 + 1}"
@@ -287,20 +300,23 @@ def follow_through(user, *, today=None) -> dict:
     settled = tally["on_time"] + tally["late"] + tally["overdue"]
     on_time_rate = tally["on_time"] / settled if settled else None
 
-    factors = Prefetch("factors", to_attr="factor_list")
-    models = Prefetch("models", to_attr="model_list")
-    recurrences = list(
-        visible.filter(recurrence_of__in=visible).select_related("recurrence_of")
-        .prefetch_related(factors, models, Prefetch("recurrence_of__factors", to_attr="factor_list"),
-                          Prefetch("recurrence_of__models", to_attr="model_list"))
-        .order_by("-detected_at")
-    )
-    for incident in recurrences:  # lists, not related managers: a manager's .all() builds a queryset each time
-        earlier = incident.recurrence_of
-        incident.shared_categories = sorted(
-            {f.get_category_display() for f in incident.factor_list}
-            & {f.get_category_display() for f in earlier.factor_list})
-        incident.shared_models = sorted({m.name for m in incident.model_list} & {m.name for m in earlier.model_list})
+    recurrences = list(visible.filter(recurrence_of__in=visible).select_related("recurrence_of")
+                       .order_by("-detected_at"))
+    # What each pair shares, from two flat queries over every incident involved (not a manager per incident).
+    involved = {i.pk for i in recurrences} | {i.recurrence_of_id for i in recurrences if i.recurrence_of_id}
+    categories_of: defaultdict[int, set[str]] = defaultdict(set)
+    for incident_id, category in ContributingFactor.objects.filter(incident_id__in=involved).values_list(
+            "incident_id", "category"):
+        categories_of[incident_id].add(FactorCategory(category).label)
+    models_of: defaultdict[int, set[str]] = defaultdict(set)
+    for incident_id, name in Incident.models.through.objects.filter(incident_id__in=involved).values_list(
+            "incident_id", "mlmodel__name"):
+        models_of[incident_id].add(name)
+    for incident in recurrences:
+        earlier_id = incident.recurrence_of_id
+        assert earlier_id is not None  # filtered on recurrence_of__in
+        incident.shared_categories = sorted(categories_of[incident.pk] & categories_of[earlier_id])
+        incident.shared_models = sorted(models_of[incident.pk] & models_of[earlier_id])
 
     return {
         "incident_count": len(rows), "ttd": ttd, "ttr": ttr, "by_quarter": by_quarter,
@@ -312,7 +328,7 @@ def follow_through(user, *, today=None) -> dict:
 SEVERITY_ORDER = {"SEV1": 0, "SEV2": 1, "SEV3": 2, "SEV4": 3}
 
 
-def dashboard_panels(user) -> list[dict]:
+def dashboard_panels(user: Requester) -> list[dict[str, Any]]:
     """The postmortems app's dashboard panels (registered in PostmortemsConfig.ready)."""
     if not can(user, "incident.view"):
         return []
@@ -325,7 +341,7 @@ def dashboard_panels(user) -> list[dict]:
                  for i in open_incidents[:5]],
         "empty": "No open incidents.",
     }]
-    if getattr(user, "pk", None) is not None:
+    if isinstance(user, User):
         today = timezone.localdate()
         mine = list(ActionItem.objects.filter(owner=user, status__in=ActionItem.OPEN_STATUSES,
                                               incident__in=visible_incidents(user))

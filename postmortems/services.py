@@ -1,18 +1,23 @@
 """State changes of incidents, action items and postmortems. Each checks permission, validates, locks,
 writes and audits; nothing else writes these rows."""
 
+from __future__ import annotations
+
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import TextChoices
 from django.utils import timezone
 
 from governance.kernel import audit, clock
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
-from governance.kernel.principals import TokenPrincipal, actor_label, actor_user
+from governance.kernel.principals import TokenPrincipal, acting_person, actor_label, actor_user
 from governance.kernel.roles import Role
 from governance.kernel.services import full_clean
 from governance.kernel.visibility import RESTRICTED, incident_visible_to, is_privileged
@@ -39,6 +44,10 @@ from .models import (
 )
 
 # Clocks of monitoring systems drift a little; a time further ahead than this is a mistake.
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor, Requester
+    from readiness.models import LaunchRequest
+
 FUTURE_TOLERANCE = timedelta(minutes=5)
 TIME_FIELDS = ("began_at", "detected_at", "mitigated_at", "resolved_at", "closed_at")
 TIME_NAMES = {"began_at": "began", "detected_at": "detected", "mitigated_at": "mitigated",
@@ -61,7 +70,7 @@ MAX_NARRATIVE = 50_000
 
 # --- validation helpers (pure) ------------------------------------------------------------------------
 
-def _text(value, field, *, max_length=None, required=True) -> str:
+def _text(value: object, field: str, *, max_length: int | None = None, required: bool = True) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -74,14 +83,14 @@ def _text(value, field, *, max_length=None, required=True) -> str:
     return value
 
 
-def _choice(value, choices, field, what):
+def _choice(value: object, choices: type[TextChoices], field: str, what: str) -> str:
     if value not in choices.values:
         raise ValidationFailed(f"Unknown {what} {value!r}; use one of {', '.join(choices.values)}.", field=field,
                                code="unknown_choice")
     return value
 
 
-def _moment(value, field, *, required=False):
+def _moment(value: object, field: str, *, required: bool = False) -> datetime | None:
     if value in (None, ""):
         if required:
             raise ValidationFailed("Give a date and time.", field=field)
@@ -95,7 +104,7 @@ def _moment(value, field, *, required=False):
     return value
 
 
-def validate_impact_figures(figures) -> dict:
+def validate_impact_figures(figures: object) -> dict[str, Any]:
     """Structured impact: decisions affected (a count), revenue impact (a number, negative for a loss) and
     the approval-rate shift per segment in percentage points. The shape is declared once, in
     postmortems.inputs; this is the final check on what any caller passes."""
@@ -122,8 +131,8 @@ def check_incident_times(incident: Incident) -> None:
                                    f"{status.label.lower()}, not by editing it.", field=name)
 
 
-def _event_values(data, prefix: str = "") -> dict:
-    def where(key):
+def _event_values(data: object, prefix: str = "") -> dict[str, Any]:
+    def where(key: str) -> str:
         return f"{prefix}.{key}" if prefix else key
 
     if not isinstance(data, dict):
@@ -135,8 +144,8 @@ def _event_values(data, prefix: str = "") -> dict:
     }
 
 
-def _factor_values(data, prefix: str = "") -> dict:
-    def where(key):
+def _factor_values(data: object, prefix: str = "") -> dict[str, Any]:
+    def where(key: str) -> str:
         return f"{prefix}.{key}" if prefix else key
 
     if not isinstance(data, dict):
@@ -147,7 +156,7 @@ def _factor_values(data, prefix: str = "") -> dict:
     }
 
 
-def _people(users, field) -> list[User]:
+def _people(users: Iterable[User] | None, field: str) -> list[User]:
     users = list(users or [])
     for user in users:
         if not isinstance(user, User) or not user.is_active:
@@ -155,7 +164,7 @@ def _people(users, field) -> list[User]:
     return users
 
 
-def _is_privileged(actor) -> bool:
+def _is_privileged(actor: Requester) -> bool:
     return is_privileged(actor)
 
 
@@ -163,7 +172,8 @@ CIRCLE_MESSAGE = ("Only Legal or Compliance can change who may see a restricted 
                   "restriction protect a legally privileged matter.")
 
 
-def _incident_snapshot(incident: Incident, *, members=None, models=None) -> dict:
+def _incident_snapshot(incident: Incident, *, members: Iterable[User] | None = None,
+                       models: Iterable[MLModel] | None = None) -> dict[str, Any]:
     data = {name: getattr(incident, name) for name in INCIDENT_FIELDS}
     data["launch"] = incident.launch_id
     if members is not None:
@@ -173,7 +183,7 @@ def _incident_snapshot(incident: Incident, *, members=None, models=None) -> dict
     return data
 
 
-def _diff(before: dict, after: dict) -> tuple[dict, dict]:
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     changed = [k for k in after if before.get(k) != after[k]]
     return {k: before.get(k) for k in changed}, {k: after[k] for k in changed}
 
@@ -184,10 +194,12 @@ def _lock(incident: Incident) -> Incident:
 
 # --- incidents ----------------------------------------------------------------------------------------
 
-def open_incident(*, actor, title: str, severity: str, detection_source: str, detected_at=None, began_at=None,
-                  summary: str = "", launch=None, models=(), restricted: bool = False, members=(),
-                  fair_lending: bool = False, consumer_harm: bool = False, timeline=(), impact_text: str = "",
-                  impact_figures=None, factors=()) -> Incident:
+def open_incident(*, actor: Actor, title: str, severity: str, detection_source: str,
+                  detected_at: datetime | None = None, began_at: datetime | None = None, summary: str = "",
+                  launch: LaunchRequest | None = None, models: Iterable[MLModel] = (), restricted: bool = False,
+                  members: Iterable[User] = (), fair_lending: bool = False, consumer_harm: bool = False,
+                  timeline: Iterable[dict[str, Any]] = (), impact_text: str = "", impact_figures: object = None,
+                  factors: Iterable[dict[str, Any]] = ()) -> Incident:
     """Open an incident, with any timeline events and contributing factors already known, in one transaction.
     ``timeline``: dicts {"at", "kind", "text"}; ``factors``: dicts {"category", "description"}.
 
@@ -246,7 +258,7 @@ def open_incident(*, actor, title: str, severity: str, detection_source: str, de
     return incident
 
 
-def update_incident(incident: Incident, *, actor, reason: str = "", **changes) -> Incident:
+def update_incident(incident: Incident, *, actor: Actor, reason: str = "", **changes: Any) -> Incident:
     """Edit an incident's facts. Status moves only through transition_incident. Who may see a restricted
     incident is a decision for Legal or Compliance alone: only they add or remove its members or lift the
     restriction, and they say why (``reason``, kept in the audit event). Anyone else widening or narrowing the
@@ -319,7 +331,7 @@ def update_incident(incident: Incident, *, actor, reason: str = "", **changes) -
     return locked
 
 
-def transition_incident(incident: Incident, *, actor, to: str, at=None) -> Incident:
+def transition_incident(incident: Incident, *, actor: Actor, to: str, at: datetime | None = None) -> Incident:
     """Move an incident along INVESTIGATING → MITIGATED → RESOLVED → CLOSED. Reaching a status records its
     time (``at``, or the time already recorded, or now); times must stay in order."""
     require(actor, "incident.edit", incident)
@@ -346,7 +358,7 @@ def transition_incident(incident: Incident, *, actor, to: str, at=None) -> Incid
     return locked
 
 
-def add_timeline_event(incident: Incident, *, actor, at, kind: str, text: str) -> TimelineEvent:
+def add_timeline_event(incident: Incident, *, actor: Actor, at: datetime, kind: str, text: str) -> TimelineEvent:
     require(actor, "incident.edit", incident)
     values = _event_values({"at": at, "kind": kind, "text": text})
     with transaction.atomic():
@@ -359,7 +371,7 @@ def add_timeline_event(incident: Incident, *, actor, at, kind: str, text: str) -
     return event
 
 
-def add_contributing_factor(incident: Incident, *, actor, category: str, description: str) -> ContributingFactor:
+def add_contributing_factor(incident: Incident, *, actor: Actor, category: str, description: str) -> ContributingFactor:
     """Record one contributing factor; an incident has several, never a single root-cause person.
     Adding one may reveal that this incident, or a later one, recurs an earlier incident."""
     require(actor, "incident.edit", incident)
@@ -374,7 +386,7 @@ def add_contributing_factor(incident: Incident, *, actor, category: str, descrip
     return factor
 
 
-def _mark_recurrence(incident: Incident, *, actor) -> Incident | None:
+def _mark_recurrence(incident: Incident, *, actor: Actor) -> Incident | None:
     """A new incident sharing a contributing-factor category and a model with one in the previous 180 days
     recurs it. A mark, once made, is kept."""
     if incident.recurrence_of_id is not None:
@@ -390,7 +402,7 @@ def _mark_recurrence(incident: Incident, *, actor) -> Incident | None:
 
 # --- action items -------------------------------------------------------------------------------------
 
-def _check_owner(owner, incident: Incident) -> User:
+def _check_owner(owner: object, incident: Incident) -> User:
     if not isinstance(owner, User) or not owner.is_active:
         raise ValidationFailed("The owner is an active person.", field="owner")
     if not incident_visible_to(owner, incident):
@@ -399,7 +411,7 @@ def _check_owner(owner, incident: Incident) -> User:
     return owner
 
 
-def _check_due_date(value) -> date:
+def _check_due_date(value: object) -> date:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise ValidationFailed("Give a due date.", field="due_date")
     if value < clock.today():
@@ -407,8 +419,8 @@ def _check_due_date(value) -> date:
     return value
 
 
-def add_action_item(incident: Incident, *, actor, title: str, kind: str, owner, due_date, priority: str = "P2"
-                    ) -> ActionItem:
+def add_action_item(incident: Incident, *, actor: Actor, title: str, kind: str, owner: User, due_date: date,
+                    priority: str = "P2") -> ActionItem:
     require(actor, "action_item.edit", incident)
     item = ActionItem(
         incident=incident, title=_text(title, "title", max_length=300),
@@ -426,12 +438,12 @@ def add_action_item(incident: Incident, *, actor, title: str, kind: str, owner, 
     return item
 
 
-def _item_snapshot(item: ActionItem) -> dict:
+def _item_snapshot(item: ActionItem) -> dict[str, Any]:
     return {"title": item.title, "kind": item.kind, "owner": item.owner.username, "due_date": item.due_date,
             "priority": item.priority, "status": item.status, "completed_at": item.completed_at}
 
 
-def update_action_item(item: ActionItem, *, actor, **changes) -> ActionItem:
+def update_action_item(item: ActionItem, *, actor: Actor, **changes: Any) -> ActionItem:
     """Edit an action item. Marking it done records when, which is what on-time completion is measured by."""
     require(actor, "action_item.edit", item)
     unknown = sorted(set(changes) - set(ACTION_ITEM_FIELDS))
@@ -468,7 +480,7 @@ def update_action_item(item: ActionItem, *, actor, **changes) -> ActionItem:
     return locked
 
 
-def propose_policy_change_for_action_item(item: ActionItem, *, actor, tier: str, operation: str, payload,
+def propose_policy_change_for_action_item(item: ActionItem, *, actor: Actor, tier: str, operation: str, payload: Any,
                                           rationale: str) -> PolicyChange:
     """Turn an action item into a proposed change of a tier's template (a checklist item or a guardrail).
     It takes effect only when a second person approves it under the policy two-person rule."""
@@ -493,7 +505,7 @@ def propose_policy_change_for_action_item(item: ActionItem, *, actor, tier: str,
     return change
 
 
-def send_overdue_reminders(*, today=None) -> int:
+def send_overdue_reminders(*, today: date | None = None) -> int:
     """E-mail each owner of overdue open action items one message listing them; return the messages sent.
     An item is reminded at most once a day, so a retried task does not e-mail twice."""
     today = today or timezone.localdate()
@@ -537,7 +549,7 @@ def _lock_postmortem(postmortem: Postmortem) -> Postmortem:
     return locked
 
 
-def start_postmortem(incident: Incident, *, actor) -> Postmortem:
+def start_postmortem(incident: Incident, *, actor: Actor) -> Postmortem:
     """Start the incident's postmortem as a draft written by ``actor``, seeded with the incident's summary
     and impact. Starting one that exists returns it."""
     require(actor, "postmortem.edit", incident)
@@ -555,7 +567,7 @@ def start_postmortem(incident: Incident, *, actor) -> Postmortem:
     return postmortem
 
 
-def edit_postmortem(postmortem: Postmortem, *, actor, **sections) -> Postmortem:
+def edit_postmortem(postmortem: Postmortem, *, actor: Actor, **sections: Any) -> Postmortem:
     """Edit the draft. An edit during review returns it to draft: approvals covered the earlier text.
     A published postmortem changes only through amend_published_postmortem."""
     require(actor, "postmortem.edit", postmortem)
@@ -588,7 +600,7 @@ def edit_postmortem(postmortem: Postmortem, *, actor, **sections) -> Postmortem:
 REQUIRED_FOR_REVIEW = ("summary", "impact", "root_cause", "lessons")
 
 
-def submit_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
+def submit_postmortem(postmortem: Postmortem, *, actor: Actor) -> Postmortem:
     """Send the draft for review. Blame findings are recorded with the submission but do not block it."""
     require(actor, "postmortem.edit", postmortem)
     with transaction.atomic():
@@ -596,7 +608,7 @@ def submit_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
         _move_postmortem(locked, PostmortemStatus.IN_REVIEW)
         for name in REQUIRED_FOR_REVIEW:
             if not getattr(locked, name).strip():
-                label = locked._meta.get_field(name).verbose_name
+                label = locked._meta.get_field(name).verbose_name  # type: ignore[union-attr]  # the sections are text fields, never relations
                 raise ValidationFailed(f"Write the {label} before asking for review.", field=name)
         locked.review_round += 1
         locked.submitted_at = clock.now()
@@ -615,7 +627,7 @@ def _move_postmortem(postmortem: Postmortem, to: str) -> None:
     postmortem.status = to
 
 
-def review_postmortem(postmortem: Postmortem, *, actor, role: str, decision: str, comment: str = ""
+def review_postmortem(postmortem: Postmortem, *, actor: Actor, role: str, decision: str, comment: str = ""
                       ) -> PostmortemReview:
     """A reviewer other than the author approves or requests changes, as a role they hold. Requesting
     changes returns the document to draft."""
@@ -632,9 +644,9 @@ def review_postmortem(postmortem: Postmortem, *, actor, role: str, decision: str
             raise Conflict(f"The postmortem is {locked.get_status_display().lower()}, not in review.", code="not_in_review")
         if locked.author_id == actor.pk:
             raise ValidationFailed("You wrote this postmortem; someone else reviews it.", field="decision")
-        if locked.reviews.filter(reviewer=actor, round=locked.review_round).exists():
+        if locked.reviews.filter(reviewer=acting_person(actor), round=locked.review_round).exists():
             raise Conflict("You have already reviewed this version.", code="already_reviewed")
-        review = PostmortemReview.objects.create(postmortem=locked, reviewer=actor, role=role, decision=decision,
+        review = PostmortemReview.objects.create(postmortem=locked, reviewer=acting_person(actor), role=role, decision=decision,
                                                  comment=comment, round=locked.review_round,
                                                  created_at=clock.now())
         if decision == PostmortemReview.Decision.REQUEST_CHANGES:
@@ -647,7 +659,7 @@ def review_postmortem(postmortem: Postmortem, *, actor, role: str, decision: str
     return review
 
 
-def publish_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
+def publish_postmortem(postmortem: Postmortem, *, actor: Actor) -> Postmortem:
     """Publish after at least one approval from someone other than the author in the current review round;
     when the incident carries a fair-lending or consumer-harm flag, one approval must be given as Compliance."""
     require(actor, "postmortem.edit", postmortem)
@@ -672,7 +684,7 @@ def publish_postmortem(postmortem: Postmortem, *, actor) -> Postmortem:
     return locked
 
 
-def amend_published_postmortem(postmortem: Postmortem, *, actor, field: str, text: str, reason: str
+def amend_published_postmortem(postmortem: Postmortem, *, actor: Actor, field: str, text: str, reason: str
                                ) -> PostmortemAmendment:
     """Change one section of a published postmortem, keeping the earlier text and the reason."""
     require(actor, "postmortem.edit", postmortem)

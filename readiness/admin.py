@@ -21,8 +21,7 @@ from .models import (
 
 class ChecklistItemInline(admin.TabularInline):
     model = ChecklistItem
-    fields = ["key", "title", "blocking", "kind", "status"]
-    readonly_fields = fields
+    fields = readonly_fields = ("key", "title", "blocking", "kind", "status")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -33,8 +32,7 @@ class ChecklistItemInline(admin.TabularInline):
 
 class SignOffInline(admin.TabularInline):
     model = SignOff
-    fields = ["role", "signer", "decision", "dissent", "content_hash", "signed_at", "stale"]
-    readonly_fields = fields
+    fields = readonly_fields = ("role", "signer", "decision", "dissent", "content_hash", "signed_at", "stale")
     extra = 0
     can_delete = False
 
@@ -94,8 +92,7 @@ class EvaluationAdmin(ReadOnlyAdmin):
 
 class RolloutStageInline(admin.TabularInline):
     model = RolloutStage
-    fields = ["position", "name", "traffic_percent", "min_duration_minutes", "approval_role", "entered_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "name", "traffic_percent", "min_duration_minutes", "approval_role", "entered_at")
     extra = 0
     can_delete = False
 

@@ -1,6 +1,9 @@
 """Turning uploaded predictions and feature samples into evaluation metrics, with the launch's thresholds."""
 
+from __future__ import annotations
+
 import hashlib
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -15,6 +18,11 @@ from governance.stats import (
 
 from . import services
 from .models import Evaluation
+
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
+
+    from .models import LaunchRequest
 
 
 def _hash(digest, source) -> None:
@@ -73,7 +81,7 @@ def compute(launch, *, predictions=None, baseline=None, current=None, metrics: d
             "source_sha256": digest.hexdigest() if report else "", "source_rows": rows}
 
 
-def submit(launch, *, actor, **uploads) -> Evaluation:
+def submit(launch: LaunchRequest, *, actor: Actor, **uploads: Any) -> Evaluation:
     result = compute(launch, **uploads)
     return services.submit_evaluation(
         launch, actor=actor, metrics=result["metrics"], report=result["report"],

@@ -2,6 +2,8 @@
 write. May not import above the readiness layer.
 """
 
+from typing import cast
+
 from django import forms
 
 from governance.kernel.roles import Role
@@ -31,7 +33,7 @@ class MemoForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["decision"].choices = [("", "—"), *Decision.choices]
+        cast(forms.ChoiceField, self.fields["decision"]).choices = [("", "—"), *Decision.choices]
 
     def _post_clean(self):
         pass
@@ -52,7 +54,7 @@ class SignOffForm(forms.Form):
 
     def __init__(self, *args, roles=(), sso=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r, Role(r).label) for r in roles]
+        cast(forms.ChoiceField, self.fields["role"]).choices = [(r, Role(r).label) for r in roles]
         if sso:  # confirmed with the identity provider instead (governance.kernel.reauth)
             del self.fields["password"]
         if len(roles) == 1:

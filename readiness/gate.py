@@ -30,8 +30,7 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
-S = LaunchStatus
-CLEARED = {S.APPROVED, S.ROLLING_OUT, S.LAUNCHED}
+CLEARED = {LaunchStatus.APPROVED, LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED}
 
 
 def _reason(code: str, detail: str) -> dict[str, str]:
@@ -41,7 +40,7 @@ def _reason(code: str, detail: str) -> dict[str, str]:
 def _launch_row(model: str, version: str) -> dict[str, Any] | None:
     """The launch that governs model/version (the newest that was not withdrawn), as plain values."""
     row = (LaunchRequest.objects.filter(version__model__slug=model, version__version=version)
-            .exclude(status=S.WITHDRAWN).order_by("-created_at", "-pk")
+            .exclude(status=LaunchStatus.WITHDRAWN).order_by("-created_at", "-pk")
             .values("pk", "status", "content_hash", "required_roles",
                     "plan__current_stage__position", "plan__current_stage__name").first())
     return None if row is None else dict(row)
@@ -68,11 +67,11 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
         return verdict
     pk, status = launch["pk"], launch["status"]
     verdict.update(launch=pk, status=status, content_hash=launch["content_hash"])
-    if status == S.ROLLED_BACK:
+    if status == LaunchStatus.ROLLED_BACK:
         # Not the reason: it may be a restricted incident's content, and a verdict travels to CI and into receipts.
         reasons.append(_reason("rolled_back", f"Launch #{pk} was rolled back; its page says why."))
         return verdict
-    if status == S.REJECTED:
+    if status == LaunchStatus.REJECTED:
         reasons.append(_reason("rejected", f"Launch #{pk} was rejected at sign-off."))
 
     signoffs = list(SignOff.objects.filter(launch_id=pk).values_list("role", "stale", "decision", "content_hash"))
@@ -97,14 +96,14 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
         reasons.append(_reason(code, f"{title}: {detail}"))
 
     if status not in CLEARED and not any(r["code"] == "rejected" for r in reasons):
-        reasons.append(_reason("not_approved", f"Launch #{pk} is {S(status).label.lower()}."))
+        reasons.append(_reason("not_approved", f"Launch #{pk} is {LaunchStatus(status).label.lower()}."))
 
     stages = dict(RolloutStage.objects.filter(plan__launch_id=pk).values_list("name", "position"))
     if stage not in stages:
         known = ", ".join(sorted(stages, key=stages.__getitem__)) or "none"
         reasons.append(_reason("unknown_stage", f"The rollout plan has no stage {stage!r} (stages: {known})."))
-    elif status != S.LAUNCHED:
-        rolling = status == S.ROLLING_OUT and launch["plan__current_stage__position"] is not None
+    elif status != LaunchStatus.LAUNCHED:
+        rolling = status == LaunchStatus.ROLLING_OUT and launch["plan__current_stage__position"] is not None
         reached = launch["plan__current_stage__position"] if rolling else 0
         if stages[stage] > reached:
             where = (f"the current stage is {launch['plan__current_stage__name']}" if rolling

@@ -152,7 +152,7 @@ def _duration(seconds: float) -> str:
     return " ".join(parts)
 
 
-def _moment(at) -> str:
+def _moment(at: datetime) -> str:
     """A moment as people read it, with its zone (these details reach reports and incident summaries)."""
     return at.strftime("%-d %b %Y %H:%M %Z").strip()
 
@@ -179,7 +179,7 @@ def evaluate_guardrail(spec: GuardrailSpec, points: Iterable[Point], *, now: dat
             break
         run += 1
     breached_since = in_window[-run].observed_at if run else None
-    run_span = (in_window[-1].observed_at - breached_since).total_seconds() if run else 0.0
+    run_span = (in_window[-1].observed_at - breached_since).total_seconds() if breached_since else 0.0
 
     metric, condition, window = spec.metric, str(spec), _duration(spec.window_seconds)
 
@@ -209,7 +209,7 @@ def evaluate_guardrail(spec: GuardrailSpec, points: Iterable[Point], *, now: dat
         return state(INSUFFICIENT_DATA, detail)
 
     shown = format_value(in_window[-1].value, spec.threshold)
-    if run == 0:
+    if run == 0 or breached_since is None:
         return state(PASSING, f"{metric} = {shown}, healthy ({condition})")
 
     need = _plural(spec.failure_limit, "consecutive breach", "consecutive breaches")

@@ -25,20 +25,19 @@ class LaunchStatus(models.TextChoices):
     WITHDRAWN = "WITHDRAWN", "Withdrawn"
 
 
-S = LaunchStatus
 # The state machine: the only transitions readiness.services.transition accepts.
 TRANSITIONS = {
-    S.DRAFT: {S.IN_REVIEW, S.WITHDRAWN},
-    S.IN_REVIEW: {S.APPROVED, S.REJECTED, S.DRAFT, S.WITHDRAWN},
-    S.APPROVED: {S.IN_REVIEW, S.ROLLING_OUT, S.REJECTED, S.WITHDRAWN},
-    S.REJECTED: {S.DRAFT},
-    S.ROLLING_OUT: {S.LAUNCHED, S.ROLLED_BACK},
-    S.LAUNCHED: {S.ROLLED_BACK},
-    S.ROLLED_BACK: set(),
-    S.WITHDRAWN: set(),
+    LaunchStatus.DRAFT: {LaunchStatus.IN_REVIEW, LaunchStatus.WITHDRAWN},
+    LaunchStatus.IN_REVIEW: {LaunchStatus.APPROVED, LaunchStatus.REJECTED, LaunchStatus.DRAFT, LaunchStatus.WITHDRAWN},
+    LaunchStatus.APPROVED: {LaunchStatus.IN_REVIEW, LaunchStatus.ROLLING_OUT, LaunchStatus.REJECTED, LaunchStatus.WITHDRAWN},
+    LaunchStatus.REJECTED: {LaunchStatus.DRAFT},
+    LaunchStatus.ROLLING_OUT: {LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK},
+    LaunchStatus.LAUNCHED: {LaunchStatus.ROLLED_BACK},
+    LaunchStatus.ROLLED_BACK: set(),
+    LaunchStatus.WITHDRAWN: set(),
 }
 # While these hold, the signed content may still change (and signatures go stale when it does).
-EDITABLE_STATUSES = {S.DRAFT, S.IN_REVIEW, S.APPROVED}
+EDITABLE_STATUSES = {LaunchStatus.DRAFT, LaunchStatus.IN_REVIEW, LaunchStatus.APPROVED}
 
 
 class Decision(models.TextChoices):
@@ -81,7 +80,7 @@ class LaunchRequest(models.Model):
     def __str__(self):
         return f"{self.title} ({self.version})"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         from django.urls import reverse
 
         return reverse("readiness:launch_detail", args=[self.pk])

@@ -1,10 +1,18 @@
 """How launch readiness reacts to the inventory below it, which sends signals rather than importing readiness."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from readiness.selectors import launches_for_model
 from readiness.services import on_features_changed
 
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
+    from governance.models import ModelVersion
 
-def keep_launches_in_step(sender, *, version, actor, **kwargs):
+
+def keep_launches_in_step(sender: object, *, version: ModelVersion, actor: Actor, **kwargs: object) -> None:
     """A version's features changed: launches of that version re-derive their feature checklist items."""
     on_features_changed(version, actor=actor)
 

@@ -1,6 +1,7 @@
 """The rollout part of the launch page: stage bar, guardrails with sparklines, and the controls."""
 
 from datetime import timedelta
+from typing import Any
 
 from governance.kernel import formatting as fmt
 from governance.kernel.permissions import can, roles_of
@@ -27,7 +28,7 @@ def rollout_context(request, launch, now) -> dict:
             longest = max(g.window_minutes for g in guardrails)
             observations = observations.filter(observed_at__gte=now - timedelta(minutes=max(longest, 60) * 2))
         # finished rollouts show their whole course (bounded)
-        series = {}
+        series: dict[str, list[tuple[Any, float]]] = {}
         for metric, at, value in observations.order_by("observed_at").values_list(
                 "metric", "observed_at", "value")[:5000]:
             series.setdefault(metric, []).append((at, value))

@@ -4,9 +4,13 @@ Everything that can change a rollout's state runs under the launch row lock, so 
 periodic evaluation racing each other roll back once and open one incident.
 """
 
+from __future__ import annotations
+
 import logging
 import math
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
@@ -15,25 +19,27 @@ from governance.kernel import audit, clock
 from governance.kernel import formatting as fmt
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
-from governance.kernel.principals import SystemActor, actor_label
+from governance.kernel.principals import SystemActor, acting_person, actor_label
 from governance.policies.rules import validate_guardrail, validate_stages
 
 from .content import guardrail_content, stage_content
-from .guardrails import BREACHED, PASSING, GuardrailSpec, Point, evaluate_guardrail
+from .guardrails import BREACHED, PASSING, GuardrailSpec, GuardrailState, Point, evaluate_guardrail
 from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
 from .services import lock, refresh_content, transition
 from .signals import launch_rolled_back, stage_entered
 
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
+
 logger = logging.getLogger(__name__)
 
-S = LaunchStatus
 MAX_BATCH = 5000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=90)
 SEVERITY_BY_TIER = {"TIER_1": "SEV1", "TIER_2": "SEV2", "TIER_3": "SEV3"}
 
 
-def _plan(launch) -> RolloutPlan:
+def _plan(launch: LaunchRequest) -> RolloutPlan:
     plan = (RolloutPlan.objects.select_for_update(of=("self",)).filter(launch=launch)
             .select_related("current_stage").first())
     if plan is None:
@@ -43,12 +49,13 @@ def _plan(launch) -> RolloutPlan:
 
 # -- plan editing --------------------------------------------------------------------------------------------
 
-def update_plan(launch: LaunchRequest, *, actor, stages: list[dict], guardrails: list[dict]) -> RolloutPlan:
+def update_plan(launch: LaunchRequest, *, actor: Actor, stages: list[dict[str, Any]],
+                guardrails: list[dict[str, Any]]) -> RolloutPlan:
     """Replace the plan's stages and guardrails. Only before approval; a change stales signatures."""
     require(actor, "rollout.edit", launch)
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status not in (S.DRAFT, S.IN_REVIEW):
+        if launch.status not in (LaunchStatus.DRAFT, LaunchStatus.IN_REVIEW):
             raise Conflict(f"The rollout plan is fixed once the launch is {launch.get_status_display().lower()}.",
                            code="launch_frozen")
         policy = launch.policy_version.content.get("rollout", {})
@@ -74,7 +81,7 @@ def update_plan(launch: LaunchRequest, *, actor, stages: list[dict], guardrails:
     return plan
 
 
-def _plan_snapshot(plan) -> dict:
+def _plan_snapshot(plan: RolloutPlan) -> dict[str, Any]:
     return {"stages": [stage_content(s) for s in plan.stages.order_by("position")],
             "guardrails": [guardrail_content(g) for g in plan.guardrails.select_related("stage").order_by("pk")]}
 
@@ -94,7 +101,7 @@ def active_guardrails(plan: RolloutPlan) -> list[Guardrail]:
             if g.stage_id is None or g.stage_id == stage_id]
 
 
-def _states(launch, guardrails, now) -> dict[int, object]:
+def _states(launch: LaunchRequest, guardrails: list[Guardrail], now: datetime) -> dict[int, GuardrailState]:
     if not guardrails:
         return {}
     since = now - timedelta(minutes=max(g.window_minutes for g in guardrails))
@@ -106,7 +113,8 @@ def _states(launch, guardrails, now) -> dict[int, object]:
     return {g.pk: evaluate_guardrail(spec_of(g), points.get(g.metric, []), now=now) for g in guardrails}
 
 
-def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, trigger: str) -> list[dict]:
+def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now: datetime, actor: Actor,
+                     trigger: str) -> list[dict[str, Any]]:
     """Compute every active guardrail's state and act on breaches. Returns the actions taken."""
     guardrails = active_guardrails(plan)
     states = _states(launch, guardrails, now)
@@ -122,7 +130,7 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, tr
     Guardrail.objects.bulk_update(guardrails, ["state", "state_detail", "evaluated_at"])
     for guardrail in guardrails:
         state, was = states[guardrail.pk], previous[guardrail.pk]
-        if state.state != BREACHED or launch.status != S.ROLLING_OUT:
+        if state.state != BREACHED or launch.status != LaunchStatus.ROLLING_OUT:
             continue
         if guardrail.action == Guardrail.Action.ROLLBACK:
             rollback = _rollback_locked(launch, actor=actor, now=now, trigger=trigger, guardrail=guardrail,
@@ -141,7 +149,7 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now, actor, tr
     return actions
 
 
-def _notify(launch, event, detail):
+def _notify(launch: LaunchRequest, event: str, detail: str) -> None:
     from .notifications import notify_launch_people_task as notify_launch_people
 
     launch_id = launch.pk
@@ -150,7 +158,8 @@ def _notify(launch, event, detail):
 
 # -- observations --------------------------------------------------------------------------------------------
 
-def _parse_time(value, field) -> datetime:
+def _parse_time(value: object, field: str) -> datetime:
+    parsed: datetime | None
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -169,7 +178,7 @@ def _parse_time(value, field) -> datetime:
 DECISIONS_METRIC = "decisions"
 
 
-def validate_batch(launch: LaunchRequest, batch, *, now) -> list[dict]:
+def validate_batch(launch: LaunchRequest, batch: object, *, now: datetime) -> list[dict[str, Any]]:
     if not isinstance(batch, list) or not batch:
         raise ValidationFailed("Send a non-empty list of observations.", field="observations")
     if len(batch) > MAX_BATCH:
@@ -208,13 +217,14 @@ def validate_batch(launch: LaunchRequest, batch, *, now) -> list[dict]:
     return rows
 
 
-def record_observations(launch: LaunchRequest, *, actor, batch, now=None) -> dict:
+def record_observations(launch: LaunchRequest, *, actor: Actor, batch: object, now: datetime | None = None
+                        ) -> dict[str, Any]:
     """Store a batch (idempotent per metric, time and segment), then evaluate the guardrails and act."""
     require(actor, "observation.submit", launch)
     now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status != S.ROLLING_OUT:
+        if launch.status != LaunchStatus.ROLLING_OUT:
             raise Conflict(f"Observations are accepted only while rolling out; this launch is "
                            f"{launch.get_status_display().lower()}.", code="not_rolling_out")
         rows = validate_batch(launch, batch, now=now)
@@ -238,16 +248,16 @@ def record_observations(launch: LaunchRequest, *, actor, batch, now=None) -> dic
                 "guardrails": guardrail_states(plan), "actions": actions}
 
 
-def guardrail_states(plan) -> list[dict]:
+def guardrail_states(plan: RolloutPlan) -> list[dict[str, Any]]:
     return [{"id": g.pk, "metric": g.metric, "comparator": g.comparator, "threshold": g.threshold,
-             "action": g.action, "stage": g.stage.name if g.stage_id else None, "state": g.state,
+             "action": g.action, "stage": g.stage.name if g.stage else None, "state": g.state,
              "detail": (g.state_detail or {}).get("detail", "")}
             for g in plan.guardrails.select_related("stage").order_by("pk")]
 
 
 # -- stage control ------------------------------------------------------------------------------------------
 
-def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
+def start_rollout(launch: LaunchRequest, *, actor: Actor, now: datetime | None = None) -> LaunchRequest:
     require(actor, "rollout.advance", launch)
     now = now or clock.now()
     with transaction.atomic():
@@ -256,7 +266,7 @@ def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
         first = plan.stages.order_by("position").first()
         if first is None:
             raise Conflict("The rollout plan has no stages.", code="no_stages")
-        transition(launch, S.ROLLING_OUT, actor=actor, reason=f"entering stage {first.name}", at=now)
+        transition(launch, LaunchStatus.ROLLING_OUT, actor=actor, reason=f"entering stage {first.name}", at=now)
         _enter(plan, first, now)
         audit.record("rollout.stage_entered", plan, actor=actor,
                      after={"stage": first.name, "traffic_percent": first.traffic_percent, "launch": launch.pk})
@@ -264,17 +274,19 @@ def start_rollout(launch: LaunchRequest, *, actor, now=None) -> LaunchRequest:
     return launch
 
 
-def advance_rollout(launch: LaunchRequest, *, actor, now=None) -> dict:
+def advance_rollout(launch: LaunchRequest, *, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
     """One request moves a launch on: an approved launch enters its first stage, a rollout in progress goes to
     the next stage (or LAUNCHED) when ``advance`` allows it."""
-    if launch.status == S.APPROVED:
+    if launch.status == LaunchStatus.APPROVED:
         launch = start_rollout(launch, actor=actor, now=now)
         launch.refresh_from_db()
-        return {"status": launch.status, "stage": launch.plan.current_stage.name, "actions": []}
+        stage = launch.plan.current_stage
+        assert stage is not None  # start_rollout entered the first stage
+        return {"status": launch.status, "stage": stage.name, "actions": []}
     return advance(launch, actor=actor, now=now)
 
 
-def _enter(plan, stage, now):
+def _enter(plan: RolloutPlan, stage: RolloutStage, now: datetime) -> None:
     plan.current_stage, plan.stage_entered_at, plan.paused, plan.paused_reason = stage, now, False, ""
     plan.save(update_fields=["current_stage", "stage_entered_at", "paused", "paused_reason"])
     stage.entered_at = now
@@ -283,14 +295,14 @@ def _enter(plan, stage, now):
     Guardrail.objects.filter(plan=plan).update(state=Guardrail.State.INSUFFICIENT_DATA, state_detail=None)
 
 
-def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
+def approve_stage(launch: LaunchRequest, *, actor: Actor) -> RolloutStage:
     """The named role approves advancing past the current stage (e.g. Compliance after the shadow)."""
     require(actor, "rollout.approve_stage", launch)
     with transaction.atomic():
         launch = lock(launch)
         plan = _plan(launch)
         stage = plan.current_stage
-        if launch.status != S.ROLLING_OUT or stage is None:
+        if launch.status != LaunchStatus.ROLLING_OUT or stage is None:
             raise Conflict("Only a stage of a rollout in progress can be approved.", code="not_rolling_out")
         if not stage.approval_role:
             raise Conflict(f"Stage {stage.name} needs no approval.", code="no_approval_needed")
@@ -298,16 +310,17 @@ def approve_stage(launch: LaunchRequest, *, actor) -> RolloutStage:
             raise PermissionDenied(f"Advancing past {stage.name} needs the {stage.approval_role} role.", code="role_not_held")
         if stage.approved_by_id:
             raise Conflict(f"Stage {stage.name} is already approved.", code="already_approved")
-        stage.approved_by, stage.approved_at = actor, clock.now()
+        stage.approved_by, stage.approved_at = acting_person(actor), clock.now()
         stage.save(update_fields=["approved_by", "approved_at"])
         audit.record("rollout.stage_approved", stage, actor=actor, after={"stage": stage.name, "launch": launch.pk})
     return stage
 
 
-def advance_blockers(plan, guardrails, now) -> list[str]:
+def advance_blockers(plan: RolloutPlan, guardrails: Iterable[Guardrail], now: datetime) -> list[str]:
     """Why the current stage may not be left now (empty when it may), from freshly evaluated guardrails: one
     short sentence per reason, in words a signer reads (durations in days and hours, roles by name)."""
     stage = plan.current_stage
+    assert stage is not None  # asked only of a rollout in progress, which is always in a stage
     blockers = []
     elapsed = now - (plan.stage_entered_at or now)
     needed = timedelta(minutes=stage.min_duration_minutes)
@@ -327,30 +340,31 @@ def advance_blockers(plan, guardrails, now) -> list[str]:
     return blockers
 
 
-def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
+def advance(launch: LaunchRequest, *, actor: Actor, now: datetime | None = None) -> dict[str, Any]:
     """Move to the next stage when the minimum duration has elapsed, every guardrail of the current stage is
     PASSING (not merely not breached) and any required approval is given. Past the last stage, LAUNCHED."""
     require(actor, "rollout.advance", launch)
     now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status != S.ROLLING_OUT:
+        if launch.status != LaunchStatus.ROLLING_OUT:
             raise Conflict(f"Only a rollout in progress can advance; this launch is "
                            f"{launch.get_status_display().lower()}.", code="not_rolling_out")
         plan = _plan(launch)
         actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger="advance request")
-        if launch.status != S.ROLLING_OUT:
+        if launch.status != LaunchStatus.ROLLING_OUT:
             raise Conflict("A guardrail breach rolled the launch back instead.", code="rolled_back")
         blockers = advance_blockers(plan, active_guardrails(plan), now)
         if blockers:
             raise Conflict("The rollout cannot advance yet. " + " ".join(blockers), code="advance_refused")
         stages = list(plan.stages.order_by("position"))
         current = plan.current_stage
+        assert current is not None  # advance_blockers found the rollout in a stage
         current.completed_at = now
         current.save(update_fields=["completed_at"])
         following = [s for s in stages if s.position > current.position]
         if not following:
-            transition(launch, S.LAUNCHED, actor=actor, at=now,
+            transition(launch, LaunchStatus.LAUNCHED, actor=actor, at=now,
                        reason=f"final stage {current.name} held its guardrails for its full duration")
             return {"status": launch.status, "stage": current.name, "actions": actions}
         nxt = following[0]
@@ -363,19 +377,20 @@ def advance(launch: LaunchRequest, *, actor, now=None) -> dict:
 
 # -- rollback ------------------------------------------------------------------------------------------------
 
-def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> dict:
+def _rollback_locked(launch: LaunchRequest, *, actor: Actor, now: datetime, reason: str, trigger: str,
+                     guardrail: Guardrail | None = None) -> dict[str, Any]:
     """Roll a locked launch back, open its incident, tell its people. Called at most once per launch: the
     status check under the lock makes a second caller a no-op."""
-    if launch.status == S.ROLLED_BACK:
+    if launch.status == LaunchStatus.ROLLED_BACK:
         return {"incident": None, "already": True}
     # The incident first, so that the audit event carrying the reason names it as its source: the reason is
     # that incident's content, and follows its visibility if it is restricted later.
     spec = _incident_spec(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
-    answers = launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now,
+    answers: list[tuple[Callable[..., Any], Any]] = launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now,
                                       incident=spec)
     # The postmortems app answers with the incident it opened; other receivers (the registry) answer nothing.
     incident = next((answer for _receiver, answer in answers if getattr(answer, "pk", None)), None)
-    transition(launch, S.ROLLED_BACK, actor=actor, reason=reason, at=now, source_incident=incident)
+    transition(launch, LaunchStatus.ROLLED_BACK, actor=actor, reason=reason, at=now, source_incident=incident)
     launch.rollback_reason, launch.rolled_back_by = reason[:2000], actor_label(actor)
     launch.save(update_fields=["rollback_reason", "rolled_back_by"])
     opened = f"\nIncident #{incident.pk} was opened." if incident is not None else ""
@@ -383,7 +398,8 @@ def _rollback_locked(launch, *, actor, now, reason, trigger, guardrail=None) -> 
     return {"incident": incident.pk if incident is not None else None, "already": False}
 
 
-def _incident_spec(launch, *, actor, now, reason, trigger, guardrail) -> dict:
+def _incident_spec(launch: LaunchRequest, *, actor: Actor, now: datetime, reason: str, trigger: str,
+                   guardrail: Guardrail | None) -> dict[str, Any]:
     """The incident a rollback calls for: it began when the guardrail's metric started breaching (or now, for
     the kill switch), was detected when Gatehouse acted, and carries the evidence on its timeline. The incident
     itself is opened by whoever receives ``launch_rolled_back`` (the postmortems app), in this transaction."""
@@ -424,7 +440,7 @@ def _incident_spec(launch, *, actor, now, reason, trigger, guardrail) -> dict:
     )
 
 
-def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
+def rollback(launch: LaunchRequest, *, actor: Actor, reason: str, now: datetime | None = None) -> dict[str, Any]:
     """The manual kill switch: roll back now, with a reason, and open an incident."""
     require(actor, "rollout.rollback", launch)
     if not (reason or "").strip():
@@ -432,8 +448,8 @@ def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
     now = now or clock.now()
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status not in (S.ROLLING_OUT, S.LAUNCHED):
-            if launch.status == S.ROLLED_BACK:
+        if launch.status not in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED):
+            if launch.status == LaunchStatus.ROLLED_BACK:
                 raise Conflict("This launch is already rolled back.", code="already_rolled_back")
             raise Conflict(f"Only a launch that is rolling out or launched can be rolled back; this one is "
                            f"{launch.get_status_display().lower()}.", code="not_rolling_out")
@@ -442,7 +458,7 @@ def rollback(launch: LaunchRequest, *, actor, reason: str, now=None) -> dict:
 
 # -- periodic evaluation ---------------------------------------------------------------------------------
 
-def evaluate_rollouts(*, now=None) -> dict:
+def evaluate_rollouts(*, now: datetime | None = None) -> dict[str, Any]:
     """Re-evaluate every rollout in progress: stale data becomes INSUFFICIENT_DATA, breaches are acted on, and a
     final stage that held its guardrails for its full duration completes the launch. Safe to run concurrently
     with incoming observations: each launch is handled under its row lock.
@@ -452,11 +468,11 @@ def evaluate_rollouts(*, now=None) -> dict:
     run retries it and reports whether it recovered."""
     now = now or clock.now()
     actor = SystemActor("evaluate_rollouts")
-    summary = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0, "failed": 0, "failed_launches": [],
+    summary: dict[str, Any] = {"evaluated": 0, "rolled_back": 0, "launched": 0, "paused": 0, "failed": 0, "failed_launches": [],
                "retried": 0, "recovered": 0}
-    previously_failed = set(RolloutPlan.objects.filter(launch__status=S.ROLLING_OUT)
+    previously_failed = set(RolloutPlan.objects.filter(launch__status=LaunchStatus.ROLLING_OUT)
                             .exclude(evaluation_error="").values_list("launch_id", flat=True))
-    for launch_id in LaunchRequest.objects.filter(status=S.ROLLING_OUT).order_by("pk").values_list("pk", flat=True):
+    for launch_id in LaunchRequest.objects.filter(status=LaunchStatus.ROLLING_OUT).order_by("pk").values_list("pk", flat=True):
         retry = launch_id in previously_failed
         summary["retried"] += retry
         try:
@@ -475,23 +491,23 @@ def evaluate_rollouts(*, now=None) -> dict:
     return summary
 
 
-def _evaluate_one(launch_id, *, now, actor, summary) -> None:
+def _evaluate_one(launch_id: int, *, now: datetime, actor: Actor, summary: dict[str, Any]) -> None:
     with transaction.atomic():
         launch = lock(LaunchRequest(pk=launch_id))
-        if launch.status != S.ROLLING_OUT:
+        if launch.status != LaunchStatus.ROLLING_OUT:
             return
         plan = _plan(launch)
         actions = _evaluate_locked(launch, plan, now=now, actor=actor, trigger="periodic evaluation")
         summary["evaluated"] += 1
         summary["rolled_back"] += sum(a["action"] == "ROLLBACK" for a in actions)
         summary["paused"] += sum(a["action"] == "PAUSE" for a in actions)
-        if launch.status != S.ROLLING_OUT or plan.current_stage is None:
+        if launch.status != LaunchStatus.ROLLING_OUT or plan.current_stage is None:
             return
         is_last = not plan.stages.filter(position__gt=plan.current_stage.position).exists()
         if is_last and plan.current_stage.traffic_percent >= 100:
             if not advance_blockers(plan, active_guardrails(plan), now):
                 plan.current_stage.completed_at = now
                 plan.current_stage.save(update_fields=["completed_at"])
-                transition(launch, S.LAUNCHED, actor=actor, at=now,
+                transition(launch, LaunchStatus.LAUNCHED, actor=actor, at=now,
                            reason="final stage held its guardrails for its full duration")
                 summary["launched"] += 1

@@ -1,15 +1,27 @@
 """Read queries for launches, with their joins decided here so pages keep a constant query count."""
 
-from django.db.models import Prefetch, Q
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.db.models import Prefetch, Q, QuerySet
 
 from governance.kernel import visibility
 from governance.kernel.permissions import roles_of
 from governance.models import AuditEvent
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from governance.kernel.principals import Actor, Requester
+    from governance.models import MLModel
+
 from .models import ChecklistItem, Evaluation, Guardrail, LaunchRequest, LaunchStatus, RolloutStage, SignOff
 
 
-def launch_list(*, status=None, tier=None, q=None):
+def launch_list(*, status: str | None = None, tier: str | None = None, q: str | None = None
+                ) -> QuerySet[LaunchRequest]:
     qs = (LaunchRequest.objects.select_related("version__model", "author", "policy_version__policy")
           .prefetch_related(Prefetch("signoffs", queryset=SignOff.objects.filter(stale=False)))
           .order_by("-updated_at"))
@@ -22,7 +34,7 @@ def launch_list(*, status=None, tier=None, q=None):
     return qs
 
 
-def awaiting_signature(user, launches=None) -> list[LaunchRequest]:
+def awaiting_signature(user: Actor | AnonymousUser, launches: Iterable[LaunchRequest] | None = None) -> list[LaunchRequest]:
     """Launches in review that need a role this person holds, that they did not author and have not signed."""
     roles = roles_of(user)
     if not roles:
@@ -61,12 +73,12 @@ def launch_detail(pk: int) -> LaunchRequest:
     )
 
 
-def launches_for_model(model):
+def launches_for_model(model: MLModel) -> QuerySet[LaunchRequest]:
     return (LaunchRequest.objects.filter(version__model=model).select_related("version", "author")
             .order_by("-created_at"))
 
 
-def audit_trail(launch, viewer, limit=60):
+def audit_trail(launch: LaunchRequest, viewer: Requester, limit: int = 60) -> QuerySet[AuditEvent]:
     """The newest audit events about a launch and what hangs off it (items, sign-offs, rollout, incidents),
     newest first, leaving out those carrying content of an incident ``viewer`` may not see."""
     # content_changed is implied by the attestation or edit beside it, and observation batches are shown as
@@ -77,7 +89,7 @@ def audit_trail(launch, viewer, limit=60):
     return visibility.visible_events(viewer, events).select_related("source").order_by("-seq")[:limit]
 
 
-def rollback_reason(viewer, launch, *, sources: set | None = None) -> str:
+def rollback_reason(viewer: Requester, launch: LaunchRequest, *, sources: set[int] | None = None) -> str:
     """Why the launch was rolled back, as ``viewer`` may read it. The reason is the content of the incidents about
     the launch (the rollback opened one, and what it says is what that incident is about): when any of them is
     hidden from the viewer, they read only that details are restricted. ``sources`` collects the incidents whose

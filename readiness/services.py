@@ -4,17 +4,23 @@ Each service locks the launch row first (select_for_update inside transaction.at
 or a signature racing a content change, are serialised: nothing is lost and approval happens once.
 """
 
+from __future__ import annotations
+
 import math
 import re
-from datetime import timedelta
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.http import HttpRequest
 
 from governance.kernel import audit, clock
 from governance.kernel import formatting as fmt
 from governance.kernel.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
-from governance.kernel.principals import SystemActor, actor_label
+from governance.kernel.principals import SystemActor, acting_person, actor_label
 from governance.kernel.reauth import confirm_identity
 from governance.kernel.roles import Role
 from governance.models import FeatureSource, ModelVersion, User
@@ -42,7 +48,10 @@ from .models import (
     Waiver,
 )
 
-S = LaunchStatus
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
+    from governance.policies.models import TierPolicyVersion
+
 METRIC_KEY_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 MAX_METRICS = 5000
 MAX_WAIVER_DAYS = 366
@@ -56,23 +65,24 @@ def lock(launch: LaunchRequest) -> LaunchRequest:
             .select_related("version__model", "policy_version__policy", "author").get(pk=launch.pk))
 
 
-def _require_editable(launch: LaunchRequest, what: str):
+def _require_editable(launch: LaunchRequest, what: str) -> None:
     if launch.status not in EDITABLE_STATUSES:
         raise Conflict(f"Cannot {what}: the launch is {launch.get_status_display().lower()}; its content is frozen.",
                        code="launch_frozen")
 
 
-def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "", at=None, source_incident=None) -> None:
+def transition(launch: LaunchRequest, to: str, *, actor: Actor, reason: str = "", at: datetime | None = None,
+               source_incident: Model | int | None = None) -> None:
     """Move a locked launch along the state machine, or refuse; records the change in the audit log (with the
     incident whose content ``reason`` is, when there is one)."""
-    if to not in TRANSITIONS[S(launch.status)]:
-        raise Conflict(f"A {launch.get_status_display().lower()} launch cannot become {S(to).label.lower()}.",
+    if to not in TRANSITIONS[LaunchStatus(launch.status)]:
+        raise Conflict(f"A {launch.get_status_display().lower()} launch cannot become {LaunchStatus(to).label.lower()}.",
                        code="invalid_transition")
     before = launch.status
     now = at or clock.now()
     launch.status = to
-    stamp = {S.IN_REVIEW: "submitted_at", S.APPROVED: "approved_at", S.ROLLING_OUT: "rollout_started_at",
-             S.LAUNCHED: "launched_at", S.ROLLED_BACK: "rolled_back_at"}.get(S(to))
+    stamp = {LaunchStatus.IN_REVIEW: "submitted_at", LaunchStatus.APPROVED: "approved_at", LaunchStatus.ROLLING_OUT: "rollout_started_at",
+             LaunchStatus.LAUNCHED: "launched_at", LaunchStatus.ROLLED_BACK: "rolled_back_at"}.get(LaunchStatus(to))
     fields = ["status", "updated_at"]
     if stamp:
         setattr(launch, stamp, now)
@@ -82,14 +92,14 @@ def transition(launch: LaunchRequest, to: str, *, actor, reason: str = "", at=No
                  after={"status": to, "reason": reason} if reason else {"status": to}, source_incident=source_incident)
 
 
-def required_roles_for(version: ModelVersion, policy_version) -> list[str]:
+def required_roles_for(version: ModelVersion, policy_version: TierPolicyVersion) -> list[str]:
     roles = list(policy_version.content.get("required_roles", []))
     if version.model.protected_attributes:
         roles += [r for r in policy_version.content.get("roles_if_protected_attributes", []) if r not in roles]
     return roles
 
 
-def _feature_control_items(version: ModelVersion) -> list[dict]:
+def _feature_control_items(version: ModelVersion) -> list[dict[str, Any]]:
     """One blocking item per third-party control a feature needs; failing while the control is missing."""
     specs = []
     for feature in version.features.all():
@@ -121,6 +131,7 @@ def _sync_feature_controls(launch: LaunchRequest) -> bool:
     wanted = {spec["key"]: spec for spec in _feature_control_items(launch.version)}
     existing = {i.key: i for i in launch.items.filter(source=ItemSource.FEATURE_CONTROL)}
     changed = False
+    item: ChecklistItem | None
     for key, item in existing.items():
         if key not in wanted:
             item.delete()
@@ -139,11 +150,11 @@ def _sync_feature_controls(launch: LaunchRequest) -> bool:
     return changed
 
 
-def _latest_evaluation(launch):
+def _latest_evaluation(launch: LaunchRequest) -> Evaluation | None:
     return launch.evaluations.order_by("-created_at", "-pk").first()
 
 
-def _evaluate_automatic_items(launch: LaunchRequest, evaluation) -> None:
+def _evaluate_automatic_items(launch: LaunchRequest, evaluation: Evaluation | None) -> None:
     metrics = evaluation.metrics if evaluation else {}
     for item in launch.items.filter(kind=ItemKind.AUTOMATIC, source=ItemSource.TEMPLATE):
         result = evaluate_rule(parse_rule(item.rule), metrics)
@@ -155,7 +166,7 @@ def _evaluate_automatic_items(launch: LaunchRequest, evaluation) -> None:
             item.save(update_fields=["status", "result"])
 
 
-def _stale_signatures(launch: LaunchRequest, *, actor, reason: str, content_hash: str | None = None) -> None:
+def _stale_signatures(launch: LaunchRequest, *, actor: Actor, reason: str, content_hash: str | None = None) -> None:
     """Mark every current signature of a locked launch stale, each with its own audit event."""
     now = clock.now()
     for signoff in launch.signoffs.filter(stale=False).select_related("signer"):
@@ -168,7 +179,7 @@ def _stale_signatures(launch: LaunchRequest, *, actor, reason: str, content_hash
                      after=after)
 
 
-def refresh_content(launch: LaunchRequest, *, actor, reason: str) -> str:
+def refresh_content(launch: LaunchRequest, *, actor: Actor, reason: str) -> str:
     """Recompute the content hash of a locked launch. If it changed, current signatures go stale and an
     approved launch returns to review — the signers vouched for different content."""
     items = list(launch.items.all())
@@ -186,18 +197,19 @@ def refresh_content(launch: LaunchRequest, *, actor, reason: str) -> str:
     if old_hash:
         audit.record("launch.content_changed", launch, actor=actor, before={"content_hash": old_hash},
                      after={"content_hash": new_hash, "reason": reason})
-    if launch.status == S.APPROVED:
-        transition(launch, S.IN_REVIEW, actor=actor, reason=f"material change after approval: {reason}")
+    if launch.status == LaunchStatus.APPROVED:
+        transition(launch, LaunchStatus.IN_REVIEW, actor=actor, reason=f"material change after approval: {reason}")
     return new_hash
 
 
-def blocking_item_ok(item: ChecklistItem, now=None) -> bool:
+def blocking_item_ok(item: ChecklistItem, now: datetime | None = None) -> bool:
     if not item.blocking or item.status == ItemStatus.PASS:
         return True
     return any(w.is_valid(now) for w in item.waivers.all())
 
 
-def approval_gaps(launch: LaunchRequest, *, signoffs, items, now=None) -> dict:
+def approval_gaps(launch: LaunchRequest, *, signoffs: Collection[SignOff], items: Iterable[ChecklistItem],
+                  now: datetime | None = None) -> dict[str, Any]:
     """What still stands between a launch and approval (pure over prefetched rows)."""
     current = [s for s in signoffs if not s.stale and s.content_hash == launch.content_hash]
     approved_roles = {s.role for s in current if s.approves}
@@ -209,16 +221,16 @@ def approval_gaps(launch: LaunchRequest, *, signoffs, items, now=None) -> dict:
     }
 
 
-def _maybe_approve(launch: LaunchRequest, *, actor) -> bool:
+def _maybe_approve(launch: LaunchRequest, *, actor: Actor) -> bool:
     """Approve a locked launch exactly once, when every required role approved the current content and every
     blocking item passes or is validly waived."""
-    if launch.status != S.IN_REVIEW:
+    if launch.status != LaunchStatus.IN_REVIEW:
         return False
     gaps = approval_gaps(launch, signoffs=list(launch.signoffs.all()),
                          items=list(launch.items.prefetch_related("waivers")))
     if gaps["missing_roles"] or gaps["failing_items"] or gaps["rejected_by"]:
         return False
-    transition(launch, S.APPROVED, actor=SystemActor("approval-rule"),
+    transition(launch, LaunchStatus.APPROVED, actor=SystemActor("approval-rule"),
                reason="every required role approved the current content and every blocking item passes")
     from .notifications import notify_launch_people_task as notify_launch_people
 
@@ -229,8 +241,8 @@ def _maybe_approve(launch: LaunchRequest, *, actor) -> bool:
 
 # -- launches ----------------------------------------------------------------------------------------------
 
-def create_launch(version: ModelVersion, *, actor, title: str, summary: str = "", author: User | None = None,
-                  **memo) -> LaunchRequest:
+def create_launch(version: ModelVersion, *, actor: Actor, title: str, summary: str = "", author: Actor | None = None,
+                  **memo: str) -> LaunchRequest:
     """Open a launch for a model version under the tier policy in force now. A pipeline (token) may open one
     on behalf of a person, who is then its author for separation of duties."""
     require(actor, "launch.create", version)
@@ -260,7 +272,7 @@ def create_launch(version: ModelVersion, *, actor, title: str, summary: str = ""
     return launch
 
 
-def _copy_checklist_template(launch, policy_version):
+def _copy_checklist_template(launch: LaunchRequest, policy_version: TierPolicyVersion) -> None:
     """The tier's checklist, copied onto the launch: automatic items start without data, manual ones pending."""
     ChecklistItem.objects.bulk_create([
         ChecklistItem(launch=launch, key=spec["key"], title=spec["title"], guidance=spec["guidance"],
@@ -271,7 +283,7 @@ def _copy_checklist_template(launch, policy_version):
     ])
 
 
-def _create_plan_from_template(launch, policy_version):
+def _create_plan_from_template(launch: LaunchRequest, policy_version: TierPolicyVersion) -> RolloutPlan:
     template = policy_version.content.get("rollout") or {}
     plan = RolloutPlan.objects.create(launch=launch)
     stages = {}
@@ -290,7 +302,7 @@ def _create_plan_from_template(launch, policy_version):
     return plan
 
 
-def _check_memo(fields: dict):
+def _check_memo(fields: dict[str, Any]) -> None:
     unknown = sorted(set(fields) - set(content.MEMO_FIELDS))
     if unknown:
         raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
@@ -299,7 +311,7 @@ def _check_memo(fields: dict):
         raise ValidationFailed(f"Decision is one of {', '.join(Decision.values)}.", field="decision")
 
 
-def update_memo(launch: LaunchRequest, *, actor, **fields) -> LaunchRequest:
+def update_memo(launch: LaunchRequest, *, actor: Actor, **fields: Any) -> LaunchRequest:
     """Edit the summary and decision memo. A change after signatures makes them stale."""
     require(actor, "launch.edit", launch)
     if "title" in fields and not (fields["title"] or "").strip():
@@ -321,7 +333,7 @@ def update_memo(launch: LaunchRequest, *, actor, **fields) -> LaunchRequest:
     return launch
 
 
-def submit_for_review(launch: LaunchRequest, *, actor) -> LaunchRequest:
+def submit_for_review(launch: LaunchRequest, *, actor: Actor) -> LaunchRequest:
     """Send a draft to its signers. The memo must say what was considered and what is proposed."""
     require(actor, "launch.edit", launch)
     with transaction.atomic():
@@ -330,7 +342,7 @@ def submit_for_review(launch: LaunchRequest, *, actor) -> LaunchRequest:
                             ("decision", "decision"), ("rationale", "rationale")):
             if not getattr(launch, name).strip():
                 raise ValidationFailed(f"Fill in the {label} before sending the launch for review.", field=name)
-        transition(launch, S.IN_REVIEW, actor=actor)
+        transition(launch, LaunchStatus.IN_REVIEW, actor=actor)
         _maybe_approve(launch, actor=actor)
         from .notifications import notify_signers_task as notify_signers
 
@@ -339,24 +351,24 @@ def submit_for_review(launch: LaunchRequest, *, actor) -> LaunchRequest:
     return launch
 
 
-def withdraw(launch: LaunchRequest, *, actor, reason: str) -> LaunchRequest:
+def withdraw(launch: LaunchRequest, *, actor: Actor, reason: str) -> LaunchRequest:
     if not (reason or "").strip():
         raise ValidationFailed("Say why the launch is withdrawn.", field="reason")
     with transaction.atomic():
         launch = lock(launch)
         if launch.author_id != getattr(actor, "pk", None):
             require(actor, "launch.withdraw", launch)
-        transition(launch, S.WITHDRAWN, actor=actor, reason=reason.strip())
+        transition(launch, LaunchStatus.WITHDRAWN, actor=actor, reason=reason.strip())
     return launch
 
 
-def revise(launch: LaunchRequest, *, actor) -> LaunchRequest:
+def revise(launch: LaunchRequest, *, actor: Actor) -> LaunchRequest:
     """After a rejection the author takes the launch back to draft; every signature must be given again."""
     with transaction.atomic():
         launch = lock(launch)
         if launch.author_id != getattr(actor, "pk", None):
             raise PermissionDenied("Only the launch's author can revise it after a rejection.", code="author_required")
-        transition(launch, S.DRAFT, actor=actor, reason="revised after rejection")
+        transition(launch, LaunchStatus.DRAFT, actor=actor, reason="revised after rejection")
         _stale_signatures(launch, actor=actor, reason="launch revised after rejection")
     return launch
 
@@ -366,13 +378,13 @@ def revise(launch: LaunchRequest, *, actor) -> LaunchRequest:
 RISK_ROLES = frozenset({Role.COMPLIANCE, Role.LEGAL, Role.MODEL_RISK})
 
 
-def condition_confirmers(item: ChecklistItem) -> frozenset:
+def condition_confirmers(item: ChecklistItem) -> frozenset[str]:
     """The roles whose holders may confirm a sign-off condition: the role that set it, and the risk roles."""
     signoff = item.added_by_signoff
     return RISK_ROLES | ({Role(signoff.role)} if signoff is not None else set())
 
 
-def check_condition_confirmer(item: ChecklistItem, launch: LaunchRequest, *, actor) -> None:
+def check_condition_confirmer(item: ChecklistItem, launch: LaunchRequest, *, actor: Actor) -> None:
     """A condition a signer attached to an approval is confirmed by the role that set it (or a risk role),
     never by the launch team: otherwise the people the condition binds would mark their own homework."""
     if item.source != ItemSource.CONDITION:
@@ -387,7 +399,7 @@ def check_condition_confirmer(item: ChecklistItem, launch: LaunchRequest, *, act
                                code="condition_owner_required")
 
 
-def can_confirm_condition(item: ChecklistItem, launch: LaunchRequest, actor) -> bool:
+def can_confirm_condition(item: ChecklistItem, launch: LaunchRequest, actor: Actor) -> bool:
     try:
         check_condition_confirmer(item, launch, actor=actor)
     except PermissionDenied:
@@ -395,7 +407,7 @@ def can_confirm_condition(item: ChecklistItem, launch: LaunchRequest, actor) -> 
     return True
 
 
-def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str = "",
+def attest_item(item: ChecklistItem, *, actor: Actor, outcome: str, evidence_url: str = "",
                 evidence_text: str = "", evidence_sha256: str = "") -> ChecklistItem:
     """Attest a manual item with evidence. A pass needs evidence a reviewer can follow; a linked document may
     carry its sha256 so that a reader can check it is the one attested."""
@@ -419,12 +431,12 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
         if outcome == ItemStatus.PASS:
             check_condition_confirmer(item, launch, actor=actor)
         ChecklistResponse.objects.create(item=item, outcome=outcome, evidence_url=evidence_url,
-                                         evidence_text=evidence_text, responder=actor,
+                                         evidence_text=evidence_text, responder=acting_person(actor),
                                          created_at=clock.now())
         before = {"status": item.status}
         item.status, item.evidence_url, item.evidence_text = outcome, evidence_url, evidence_text
         item.evidence_sha256 = evidence_sha256
-        item.attested_by, item.attested_at = actor, clock.now()
+        item.attested_by, item.attested_at = acting_person(actor), clock.now()
         item.save(update_fields=["status", "evidence_url", "evidence_text", "evidence_sha256", "attested_by",
                                  "attested_at"])
         audit.record("checklist.attested", item, actor=actor, before=before,
@@ -436,12 +448,13 @@ def attest_item(item: ChecklistItem, *, actor, outcome: str, evidence_url: str =
     return item
 
 
-def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at, sso_proof: dict | None = None) -> Waiver:
+def waive_item(item: ChecklistItem, *, actor: Actor, reason: str, expires_at: datetime | None,
+               sso_proof: dict[str, Any] | None = None) -> Waiver:
     """A Model Risk or Compliance person other than the launch's author may waive a blocking item, with a
     reason and an expiry; an expired waiver stops counting. A single-sign-on person authenticates afresh."""
     require(actor, "checklist.waive", item.launch,
             message="Only Model Risk or Compliance can waive a checklist item.")
-    confirmation = confirm_identity(actor, proof=sso_proof, local_needs_password=False)
+    confirmation = confirm_identity(acting_person(actor), proof=sso_proof, local_needs_password=False)
     if not (reason or "").strip():
         raise ValidationFailed("A waiver needs a reason.", field="reason")
     now = clock.now()
@@ -458,7 +471,7 @@ def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at, sso_proof
         item = ChecklistItem.objects.get(pk=item.pk)
         if not item.blocking:
             raise Conflict("Only blocking items need a waiver.", code="not_blocking")
-        waiver = Waiver.objects.create(item=item, granted_by=actor, role=role, reason=reason.strip(),
+        waiver = Waiver.objects.create(item=item, granted_by=acting_person(actor), role=role, reason=reason.strip(),
                                        expires_at=expires_at, created_at=now)
         audit.record("checklist.waived", waiver, actor=actor, after={
             "item": item.key, "launch": launch.pk, "reason": waiver.reason, "expires_at": expires_at, "role": role,
@@ -468,7 +481,7 @@ def waive_item(item: ChecklistItem, *, actor, reason: str, expires_at, sso_proof
     return waiver
 
 
-def revoke_waiver(waiver: Waiver, *, actor, reason: str) -> Waiver:
+def revoke_waiver(waiver: Waiver, *, actor: Actor, reason: str) -> Waiver:
     require(actor, "checklist.waive", waiver.item.launch)
     if not (reason or "").strip():
         raise ValidationFailed("Say why the waiver is revoked.", field="reason")
@@ -480,15 +493,15 @@ def revoke_waiver(waiver: Waiver, *, actor, reason: str) -> Waiver:
         waiver.revoked_at = clock.now()
         waiver.save(update_fields=["revoked_at"])
         audit.record("checklist.waiver_revoked", waiver, actor=actor, after={"reason": reason, "launch": launch.pk})
-        if launch.status == S.APPROVED:
+        if launch.status == LaunchStatus.APPROVED:
             gaps = approval_gaps(launch, signoffs=list(launch.signoffs.all()),
                                  items=list(launch.items.prefetch_related("waivers")))
             if gaps["failing_items"]:
-                transition(launch, S.IN_REVIEW, actor=actor, reason="a waiver it relied on was revoked")
+                transition(launch, LaunchStatus.IN_REVIEW, actor=actor, reason="a waiver it relied on was revoked")
     return waiver
 
 
-def on_features_changed(version: ModelVersion, *, actor) -> None:
+def on_features_changed(version: ModelVersion, *, actor: Actor) -> None:
     """The inventory changed a feature of ``version``: refresh the third-party control items of its open launches."""
     for launch in LaunchRequest.objects.filter(version=version, status__in=EDITABLE_STATUSES):
         with transaction.atomic():
@@ -500,10 +513,11 @@ def on_features_changed(version: ModelVersion, *, actor) -> None:
 
 # -- sign-off --------------------------------------------------------------------------------------------
 
-def signing_refusal(launch: LaunchRequest, *, actor, signoffs=None) -> DomainError | None:
+def signing_refusal(launch: LaunchRequest, *, actor: Actor, signoffs: Iterable[SignOff] | None = None
+                    ) -> DomainError | None:
     """Why this person cannot sign this launch now, before they type a password (None when they can). The
     same rules sign_off enforces under the lock; this is the early answer pages give instead of a form."""
-    if launch.status != S.IN_REVIEW:
+    if launch.status != LaunchStatus.IN_REVIEW:
         return Conflict(f"Only a launch in review can be signed. This one is {launch.get_status_display().lower()}.",
                         code="not_in_review")
     if launch.author_id == getattr(actor, "pk", None):
@@ -521,9 +535,9 @@ def signing_refusal(launch: LaunchRequest, *, actor, signoffs=None) -> DomainErr
     return None
 
 
-def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password: str | None = None,
+def sign_off(launch: LaunchRequest, *, actor: Actor, role: str, decision: str, password: str | None = None,
              content_hash: str, conditions: str = "", dissent: str = "", comment: str = "",
-             sso_proof: dict | None = None, request=None) -> SignOff:
+             sso_proof: dict[str, Any] | None = None, request: HttpRequest | None = None) -> SignOff:
     """Sign the current content of a launch as one role.
 
     The signer holds the role and confirms who they are (password, throttled like logins by account and by the
@@ -551,7 +565,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
     confirmation = confirm_identity(actor, password=password, proof=sso_proof, request=request)
     with transaction.atomic():
         launch = lock(launch)
-        if launch.status != S.IN_REVIEW:
+        if launch.status != LaunchStatus.IN_REVIEW:
             raise Conflict(f"Only a launch in review can be signed; this one is "
                            f"{launch.get_status_display().lower()}.", code="not_in_review")
         if launch.author_id == actor.pk:
@@ -577,7 +591,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
             raise Conflict("This role or person has just signed; reload the launch.", code="already_signed") from None
         audit.record("signoff.given", signoff, actor=actor, after={
             "launch": launch.pk, "role": role, "decision": decision, "conditions": conditions, "dissent": dissent,
-            "comment": comment, "content_hash": launch.content_hash, **confirmation.as_audit(),
+            "comment": comment, "content_hash": launch.content_hash, **(confirmation.as_audit() if confirmation else {}),
         })
         if decision == SignDecision.APPROVE_WITH_CONDITIONS:
             base = launch.items.count()
@@ -589,7 +603,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
                     added_by_signoff=signoff,
                 )
         if decision == SignDecision.REJECT:
-            transition(launch, S.REJECTED, actor=actor, reason=comment)
+            transition(launch, LaunchStatus.REJECTED, actor=actor, reason=comment)
         else:
             _maybe_approve(launch, actor=actor)
     return signoff
@@ -597,7 +611,7 @@ def sign_off(launch: LaunchRequest, *, actor, role: str, decision: str, password
 
 # -- evaluations -----------------------------------------------------------------------------------------
 
-def validate_metrics(metrics) -> dict:
+def validate_metrics(metrics: object) -> dict[str, float]:
     if not isinstance(metrics, dict) or not metrics:
         raise ValidationFailed("Give metrics as a non-empty object of name → number.", field="metrics")
     if len(metrics) > MAX_METRICS:
@@ -617,8 +631,8 @@ def validate_metrics(metrics) -> dict:
     return clean
 
 
-def submit_evaluation(launch: LaunchRequest, *, actor, metrics: dict, kind: str = Evaluation.Kind.METRICS,
-                      report: dict | None = None, source_sha256: str = "", source_rows: int | None = None) -> Evaluation:
+def submit_evaluation(launch: LaunchRequest, *, actor: Actor, metrics: dict[str, Any], kind: str = Evaluation.Kind.METRICS,
+                      report: dict[str, Any] | None = None, source_sha256: str = "", source_rows: int | None = None) -> Evaluation:
     """Store an evaluation, re-evaluate the automatic checklist items, and refresh the content hash."""
     require(actor, "evaluation.submit", launch)
     metrics = validate_metrics(metrics)
@@ -642,21 +656,22 @@ def submit_evaluation(launch: LaunchRequest, *, actor, metrics: dict, kind: str 
 
 # -- history ----------------------------------------------------------------------------------------------
 
-def import_historical_launch(version: ModelVersion, *, actor, policy_version, title: str, summary: str,
-                             author: User, status: str, approved_at, launched_at, signoffs=(), **memo) -> LaunchRequest:
+def import_historical_launch(version: ModelVersion, *, actor: Actor, policy_version: TierPolicyVersion, title: str,
+                             summary: str, author: User, status: str, approved_at: datetime, launched_at: datetime,
+                             signoffs: Sequence[tuple[User, str, str, datetime]] = (), **memo: str) -> LaunchRequest:
     """Record a launch that was decided before Gatehouse governed it, exactly as it happened: its signatures as
     given, its checklist as it would be judged today (unattested items stay pending). Only an administrator (or
     Gatehouse itself, seeding) may import history, and the import is audited as such."""
     if not (isinstance(actor, SystemActor) or getattr(actor, "is_superuser", False)):
         raise PermissionDenied("Only an administrator can import launch history.", code="admin_required")
-    if status not in (S.LAUNCHED, S.ROLLING_OUT):
+    if status not in (LaunchStatus.LAUNCHED, LaunchStatus.ROLLING_OUT):
         raise ValidationFailed("Only launches that went live are imported.", field="status")
     with transaction.atomic():
         launch = LaunchRequest.objects.create(
             version=version, policy_version=policy_version, title=title, summary=summary, author=author,
             status=status, required_roles=required_roles_for(version, policy_version), approved_at=approved_at,
             submitted_at=approved_at, rollout_started_at=launched_at,
-            launched_at=launched_at if status == S.LAUNCHED else None, created_at=clock.now(), **memo)
+            launched_at=launched_at if status == LaunchStatus.LAUNCHED else None, created_at=clock.now(), **memo)
         _copy_checklist_template(launch, policy_version)
         _sync_feature_controls(launch)
         plan = _create_plan_from_template(launch, policy_version)

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -45,6 +46,7 @@ def _launch_or_404(pk):
 def launch_list(request):
     form = LaunchFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
+    launches: QuerySet[LaunchRequest] | list[LaunchRequest]
     launches = selectors.launch_list(status=filters.get("status"), tier=filters.get("tier"), q=filters.get("q"))
     if filters.get("mine"):
         # only launches in review can await a signature: filter there before the per-person check
@@ -82,7 +84,7 @@ def launch_detail(request, pk):
     items = list(launch.items.all())
     signoffs = list(launch.signoffs.all())
     gaps = services.approval_gaps(launch, signoffs=signoffs, items=items, now=now)
-    groups = OrderedDict()
+    groups: OrderedDict[str, list[ChecklistItem]] = OrderedDict()
     may_attest = launch.is_editable and can(request.user, "checklist.attest", launch)
     for item in items:
         item.ok = services.blocking_item_ok(item, now)

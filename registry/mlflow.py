@@ -9,6 +9,7 @@ can act on: ``MlflowUnavailable`` (cannot reach the server, a timeout, a 5xx or 
 import json
 from dataclasses import dataclass
 from http.client import HTTPException
+from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
 from urllib.request import Request, urlopen
@@ -36,7 +37,7 @@ class MlflowRefused(MlflowError):
 
     code = "mlflow_refused"
 
-    def __init__(self, message: str, *, error_code: str = "", http_status: int = 400, **kw):
+    def __init__(self, message: str, *, error_code: str = "", http_status: int = 400, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.error_code = error_code
         self.http_status = http_status
@@ -64,7 +65,8 @@ class Client:
     def host(self) -> str:
         return urlsplit(self.base_url).netloc or self.base_url
 
-    def _call(self, method: str, endpoint: str, *, query: dict | None = None, body: dict | None = None) -> dict:
+    def _call(self, method: str, endpoint: str, *, query: dict[str, Any] | None = None,
+              body: dict[str, Any] | None = None) -> dict[str, Any]:
         url = f"{self.base_url}{API}/{endpoint}"
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
@@ -94,19 +96,23 @@ class Client:
             reason = getattr(error, "reason", error)
             raise MlflowUnavailable(f"Cannot reach {what}: {reason}.") from None
         try:
-            return json.loads(raw or b"{}")
+            answer: dict[str, Any] = json.loads(raw or b"{}")
+            return answer
         except ValueError:
             raise MlflowUnavailable(f"{what} answered with something that is not JSON.") from None
 
     # -- registered models and versions --------------------------------------------------------------------
 
-    def get_registered_model(self, name: str) -> dict:
-        return self._call("GET", "registered-models/get", query={"name": name}).get("registered_model", {})
+    def get_registered_model(self, name: str) -> dict[str, Any]:
+        registered: dict[str, Any] = self._call("GET", "registered-models/get", query={"name": name}).get(
+            "registered_model", {})
+        return registered
 
-    def search_versions(self, name: str) -> list[dict]:
+    def search_versions(self, name: str) -> list[dict[str, Any]]:
         """Every version of a registered model, following MLflow's pages."""
         escaped = name.replace("'", "\\'")
-        versions, token = [], None
+        versions: list[dict[str, Any]] = []
+        token = None
         while True:
             page = self._call("GET", "model-versions/search", query={
                 "filter": f"name='{escaped}'", "max_results": PAGE_SIZE, "page_token": token})
@@ -115,10 +121,11 @@ class Client:
             if not token:
                 return versions
 
-    def get_run(self, run_id: str) -> dict | None:
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
         """A run's data, or None when the run no longer exists."""
         try:
-            return self._call("GET", "runs/get", query={"run_id": run_id}).get("run", {})
+            run: dict[str, Any] = self._call("GET", "runs/get", query={"run_id": run_id}).get("run", {})
+            return run
         except MlflowRefused as error:
             if error.error_code == "RESOURCE_DOES_NOT_EXIST" or error.http_status == 404:
                 return None
@@ -137,6 +144,6 @@ class Client:
                 raise
 
 
-def aliases_of(registered_model: dict) -> dict[str, str]:
+def aliases_of(registered_model: dict[str, Any]) -> dict[str, str]:
     """{alias: version} from a registered model as MLflow returns it."""
     return {a["alias"]: str(a["version"]) for a in registered_model.get("aliases", []) if "alias" in a}

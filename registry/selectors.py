@@ -1,9 +1,11 @@
 """Reads of the registry integration, for the dashboard and the governance pack (a fixed number of queries)."""
 
+from typing import Any
+
 from .models import AliasActuation, AliasState, RegistryLink
 
 
-def alias_drift() -> list[dict]:
+def alias_drift() -> list[dict[str, Any]]:
     """Governed aliases that MLflow last reported pointing somewhere Gatehouse did not put them: moved, set or
     removed by hand. Read from the last sync, so pages and reports never wait on MLflow."""
     rows = []

@@ -11,8 +11,13 @@ Two rules shape this module.
   is unreachable. A pending or refused change is shown on the dashboard until it is applied.
 """
 
+from __future__ import annotations
+
 import logging
 import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,15 +29,17 @@ from governance.kernel.errors import Conflict, DomainError, ValidationFailed
 from governance.kernel.permissions import require
 from governance.kernel.principals import SystemActor
 from governance.models import GIT_COMMIT_RE, SHA256_RE, MLModel, ModelVersion, RiskTier
-from readiness.models import LaunchRequest, LaunchStatus
+from readiness.models import LaunchRequest, LaunchStatus, RolloutStage
 
 from .mlflow import Client, MlflowRefused, MlflowUnavailable, aliases_of, enabled
 from .models import AliasActuation, AliasMapping, AliasState, RegistryLink, SyncedVersion
 
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
+
 log = logging.getLogger(__name__)
 SYNC_ACTOR = SystemActor("mlflow-sync")
 ACTUATOR = SystemActor("mlflow-alias")
-A = AliasActuation.Status
 # MLflow has no artifact digest of its own: Gatehouse reads it from this model-version tag (or the run's tag).
 DIGEST_TAG = "artifact_sha256"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
@@ -41,7 +48,7 @@ ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$")
 
 # -- configuration -------------------------------------------------------------------------------------------
 
-def link_model(model: MLModel, *, actor, registered_model: str) -> RegistryLink:
+def link_model(model: MLModel, *, actor: Actor, registered_model: str) -> RegistryLink:
     """Link a Gatehouse model to a registered model in MLflow. When the integration is on, MLflow must know the
     name, so a typo is caught now rather than at the first sync."""
     require(actor, "model.edit", model)
@@ -68,7 +75,7 @@ def link_model(model: MLModel, *, actor, registered_model: str) -> RegistryLink:
     return link
 
 
-def set_alias_mapping(*, actor, tier: str, stage: str, alias: str) -> AliasMapping | None:
+def set_alias_mapping(*, actor: Actor, tier: str, stage: str, alias: str) -> AliasMapping | None:
     """Map a rollout stage of a tier to an MLflow alias (an empty alias removes the mapping). The mapping decides
     what serving reads, so it is a risk role's decision, like a policy approval."""
     require(actor, "policy.approve")
@@ -103,7 +110,7 @@ def set_alias_mapping(*, actor, tier: str, stage: str, alias: str) -> AliasMappi
 
 # -- sync: MLflow versions into Gatehouse --------------------------------------------------------------------
 
-def _fetch(client: Client, link: RegistryLink) -> dict:
+def _fetch(client: Client, link: RegistryLink) -> dict[str, Any]:
     """Everything a sync needs from MLflow. Reads only: an error here leaves Gatehouse untouched."""
     registered = client.get_registered_model(link.registered_model)
     versions = client.search_versions(link.registered_model)
@@ -117,15 +124,15 @@ def _fetch(client: Client, link: RegistryLink) -> dict:
     return {"aliases": aliases_of(registered), "changed": changed, "seen": len(versions)}
 
 
-def fingerprint(version: dict) -> str:
+def fingerprint(version: dict[str, Any]) -> str:
     return content_hash(version)
 
 
-def _pairs(items) -> dict:
+def _pairs(items: Iterable[dict[str, Any]] | None) -> dict[str, Any]:
     return {i["key"]: i.get("value") for i in items or [] if "key" in i}
 
 
-def _digest(tags: dict, run_tags: dict) -> tuple[str, str]:
+def _digest(tags: dict[str, Any], run_tags: dict[str, Any]) -> tuple[str, str]:
     """The artifact digest where MLflow carries one, and a note when it is missing or malformed."""
     raw = (tags.get(DIGEST_TAG) or run_tags.get(DIGEST_TAG) or "").strip().lower().removeprefix("sha256:")
     if not raw:
@@ -135,7 +142,8 @@ def _digest(tags: dict, run_tags: dict) -> tuple[str, str]:
     return raw, ""
 
 
-def _sync_version(link: RegistryLink, version: dict, run: dict | None, *, actor) -> tuple[SyncedVersion, str]:
+def _sync_version(link: RegistryLink, version: dict[str, Any], run: dict[str, Any] | None, *,
+                  actor: Actor) -> tuple[SyncedVersion, str]:
     number = int(version["version"])
     tags = _pairs(version.get("tags"))
     data = (run or {}).get("data", {})
@@ -186,7 +194,7 @@ def governed_aliases(link: RegistryLink) -> set[str]:
     return mapped | set(AliasState.objects.filter(link=link).values_list("alias", flat=True))
 
 
-def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at, actor) -> int:
+def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at: datetime, actor: Actor) -> int:
     """Record where each governed alias points; report (once) an alias that points where Gatehouse did not put
     it. Returns how many governed aliases are drifted now."""
     drifted = 0
@@ -210,7 +218,7 @@ def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at,
     return drifted
 
 
-def sync_link(link: RegistryLink, *, actor=SYNC_ACTOR) -> dict:
+def sync_link(link: RegistryLink, *, actor: Actor = SYNC_ACTOR) -> dict[str, int]:
     """Bring new and changed MLflow versions of one registered model into Gatehouse (incremental: a version
     whose MLflow timestamp has not moved is skipped; idempotent: a second run changes nothing), and check the
     governed aliases. Versions with an artifact digest become Gatehouse model versions that can be launched."""
@@ -225,7 +233,7 @@ def sync_link(link: RegistryLink, *, actor=SYNC_ACTOR) -> dict:
         raise
 
 
-def _write_sync(link: RegistryLink, fetched: dict, *, fetched_at, actor) -> dict:
+def _write_sync(link: RegistryLink, fetched: dict[str, Any], *, fetched_at: datetime, actor: Actor) -> dict[str, int]:
     summary = {"seen": fetched["seen"], "new": 0, "created": 0, "adopted": 0, "updated": 0,
                "awaiting_digest": 0, "drifted": 0}
     with transaction.atomic():
@@ -240,9 +248,9 @@ def _write_sync(link: RegistryLink, fetched: dict, *, fetched_at, actor) -> dict
     return summary
 
 
-def sync_all(*, actor=SYNC_ACTOR) -> dict:
+def sync_all(*, actor: Actor = SYNC_ACTOR) -> dict[str, dict[str, Any]]:
     """Sync every link; one failing registered model does not stop the others."""
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for link in RegistryLink.objects.select_related("model").order_by("pk"):
         try:
             results[link.registered_model] = sync_link(link, actor=actor)
@@ -258,27 +266,28 @@ def _link_of(launch: LaunchRequest) -> RegistryLink | None:
     return RegistryLink.objects.filter(model_id=launch.version.model_id).first()
 
 
-def _mlflow_number(model_version) -> int | None:
+def _mlflow_number(model_version: ModelVersion) -> int | None:
     return SyncedVersion.objects.filter(model_version=model_version).values_list("mlflow_version", flat=True).first()
 
 
 def _current_target(state: AliasState) -> int | None:
     """Where Gatehouse means the alias to point: a change still waiting, else the last one applied."""
-    pending = AliasActuation.objects.filter(link=state.link_id, alias=state.alias, status=A.PENDING).first()
+    pending = AliasActuation.objects.filter(link=state.link_id, alias=state.alias, status=AliasActuation.Status.PENDING).first()
     return pending.target_version if pending else state.expected_version
 
 
-def _request(link, *, launch, alias, kind, target, reason, actor, error="") -> AliasActuation:
+def _request(link: RegistryLink, *, launch: LaunchRequest, alias: str, kind: str, target: int | None, reason: str,
+             actor: Actor, error: str = "") -> AliasActuation:
     """Record an alias change in the caller's transaction; apply it to MLflow after commit."""
     state, _ = AliasState.objects.get_or_create(link=link, alias=alias)
     state = AliasState.objects.select_for_update().get(pk=state.pk)
     previous = _current_target(state)
-    superseded = list(AliasActuation.objects.filter(link=link, alias=alias, status=A.PENDING)
+    superseded = list(AliasActuation.objects.filter(link=link, alias=alias, status=AliasActuation.Status.PENDING)
                       .values_list("pk", flat=True))
-    AliasActuation.objects.filter(pk__in=superseded).update(status=A.SUPERSEDED)
+    AliasActuation.objects.filter(pk__in=superseded).update(status=AliasActuation.Status.SUPERSEDED)
     actuation = AliasActuation.objects.create(
         link=link, launch=launch, alias=alias, kind=kind, target_version=target, previous_version=previous,
-        reason=reason[:500], status=A.FAILED if error else A.PENDING, last_error=error)
+        reason=reason[:500], status=AliasActuation.Status.FAILED if error else AliasActuation.Status.PENDING, last_error=error)
     audit.record("registry.alias_change_requested", actuation, actor=actor, after={
         "registered_model": link.registered_model, "alias": alias, "from": previous, "to": target, "kind": kind,
         "launch": launch.pk, "reason": actuation.reason, "superseded": superseded, "error": error or None})
@@ -287,7 +296,7 @@ def _request(link, *, launch, alias, kind, target, reason, actor, error="") -> A
     return actuation
 
 
-def on_stage_entered(launch: LaunchRequest, stage, *, actor) -> AliasActuation | None:
+def on_stage_entered(launch: LaunchRequest, stage: RolloutStage, *, actor: Actor) -> AliasActuation | None:
     """A launch entered a stage its tier maps to an alias: point the alias at the launch's MLflow version."""
     if not enabled():
         return None
@@ -308,13 +317,13 @@ def previous_approved_version(link: RegistryLink, alias: str, *, excluding: int)
     """The version Gatehouse last gave this alias for an approved launch that reached the mapped stage and has not
     been rolled back itself (a change superseded before MLflow took it still counts: the launch got there)."""
     return (AliasActuation.objects
-            .filter(link=link, alias=alias, status__in=(A.APPLIED, A.SUPERSEDED), kind=AliasActuation.Kind.STAGE,
+            .filter(link=link, alias=alias, status__in=(AliasActuation.Status.APPLIED, AliasActuation.Status.SUPERSEDED), kind=AliasActuation.Kind.STAGE,
                     target_version__isnull=False)
             .exclude(target_version=excluding).exclude(launch__status=LaunchStatus.ROLLED_BACK)
             .order_by("-requested_at", "-pk").values_list("target_version", flat=True).first())
 
 
-def on_rolled_back(launch: LaunchRequest, *, actor, reason: str) -> list[AliasActuation]:
+def on_rolled_back(launch: LaunchRequest, *, actor: Actor, reason: str) -> list[AliasActuation]:
     """Every governed alias that points (or is about to point) at the rolled-back version goes back to the
     previous approved version; with none, the alias is removed rather than left on a version that failed."""
     if not enabled():
@@ -344,7 +353,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
             return None
         state = AliasState.objects.select_for_update().get(link_id=row["link_id"], alias=row["alias"])
         actuation = AliasActuation.objects.select_for_update(of=("self",)).select_related("link").get(pk=actuation_id)
-        if actuation.status != A.PENDING:
+        if actuation.status != AliasActuation.Status.PENDING:
             return actuation
         actuation.attempts += 1
         link = actuation.link
@@ -359,7 +368,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
             actuation.save(update_fields=["attempts", "last_error"])
             return actuation
         except MlflowRefused as error:
-            actuation.status, actuation.last_error = A.FAILED, error.message[:2000]
+            actuation.status, actuation.last_error = AliasActuation.Status.FAILED, error.message[:2000]
             actuation.save(update_fields=["status", "attempts", "last_error"])
             audit.record("registry.alias_change_failed", actuation, actor=ACTUATOR, after={
                 "registered_model": link.registered_model, "alias": actuation.alias,
@@ -367,7 +376,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
             return actuation
         now = timezone.now()
         before = {"version": state.expected_version}
-        actuation.status, actuation.applied_at, actuation.last_error = A.APPLIED, now, ""
+        actuation.status, actuation.applied_at, actuation.last_error = AliasActuation.Status.APPLIED, now, ""
         actuation.save(update_fields=["status", "attempts", "applied_at", "last_error"])
         state.expected_version = state.observed_version = actuation.target_version
         state.expected_since = state.observed_at = now
@@ -380,12 +389,12 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
     return actuation
 
 
-def retry_pending(*, limit: int = 200) -> dict:
+def retry_pending(*, limit: int = 200) -> dict[str, int]:
     """Apply every alias change still waiting, oldest first; one failure does not stop the rest."""
     summary = {"applied": 0, "pending": 0, "failed": 0}
     if not enabled():
         return summary
-    for pk in AliasActuation.objects.filter(status=A.PENDING).order_by("requested_at", "pk") \
+    for pk in AliasActuation.objects.filter(status=AliasActuation.Status.PENDING).order_by("requested_at", "pk") \
             .values_list("pk", flat=True)[:limit]:
         try:
             actuation = apply_alias_change(pk)
@@ -394,7 +403,7 @@ def retry_pending(*, limit: int = 200) -> dict:
             summary["pending"] += 1
             continue
         if actuation is not None:
-            summary[{A.APPLIED: "applied", A.FAILED: "failed"}.get(actuation.status, "pending")] += 1
+            summary[{AliasActuation.Status.APPLIED: "applied", AliasActuation.Status.FAILED: "failed"}.get(AliasActuation.Status(actuation.status), "pending")] += 1
     return summary
 
 
@@ -403,7 +412,8 @@ def retry_pending(*, limit: int = 200) -> dict:
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 
-def verify_webhook(*, body: bytes, delivery_id: str, timestamp: str, signature: str, secret: str, now=None) -> None:
+def verify_webhook(*, body: bytes, delivery_id: str, timestamp: str, signature: str, secret: str,
+                   now: float | None = None) -> None:
     """MLflow signs a delivery as ``v1,`` + base64(HMAC-SHA256(secret, "<delivery id>.<timestamp>.<body>")); a
     delivery older than five minutes is refused so a captured one cannot be replayed."""
     import base64
@@ -427,7 +437,7 @@ def verify_webhook(*, body: bytes, delivery_id: str, timestamp: str, signature: 
         raise PermissionDenied("The webhook signature does not match.", code="bad_signature")
 
 
-def receive_webhook(payload) -> RegistryLink | None:
+def receive_webhook(payload: object) -> RegistryLink | None:
     """A verified MLflow event about a registered model: sync that model (after this request) if it is linked.
     The event is only a nudge; the sync reads MLflow itself, so a lost or repeated event does no harm."""
     data = payload.get("data") if isinstance(payload, dict) else None
@@ -441,7 +451,7 @@ def receive_webhook(payload) -> RegistryLink | None:
     return link
 
 
-def _task(name: str):
+def _task(name: str) -> Any:
     """A registry Celery task, looked up by name: the task module calls these services, so importing it from
     here would make a cycle."""
     from celery import current_app

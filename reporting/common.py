@@ -5,9 +5,8 @@ from datetime import timedelta
 from readiness.models import LaunchStatus
 from reporting.models import ReportKind
 
-K = ReportKind
-TEMPLATES = {K.LAUNCH_DOSSIER: "pdf/launch_dossier.html", K.INCIDENT_REPORT: "pdf/incident_report.html",
-             K.GOVERNANCE_PACK: "pdf/governance_pack.html"}
+TEMPLATES = {ReportKind.LAUNCH_DOSSIER: "pdf/launch_dossier.html", ReportKind.INCIDENT_REPORT: "pdf/incident_report.html",
+             ReportKind.GOVERNANCE_PACK: "pdf/governance_pack.html"}
 RESTRICTED_CLASSIFICATION = "Confidential — prepared at the direction of counsel"
 PACK_RESTRICTED_CLASSIFICATION = "Confidential — includes matters under legal privilege"
 INTERNAL_CLASSIFICATION = "Internal — for governance and board committees"

@@ -1,8 +1,11 @@
 """Gathering: the database read into plain data per report kind, as the requester may see it."""
 
+from __future__ import annotations
+
 import statistics
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -10,7 +13,7 @@ from django.utils import timezone
 from governance.kernel import visibility
 from governance.kernel.errors import NotFound
 from governance.kernel.permissions import can, incident_visible_to
-from governance.kernel.principals import SystemActor, TokenPrincipal
+from governance.kernel.principals import Actor, Requester, SystemActor, TokenPrincipal
 from governance.kernel.roles import Role
 from governance.models import AuditEvent, PolicyChange
 from governance.policies.defaults import CATEGORIES
@@ -20,31 +23,31 @@ from readiness import selectors as launch_selectors
 from readiness.models import ChecklistItem, LaunchRequest, LaunchStatus, Observation, SignOff
 from readiness.services import approval_gaps, blocking_item_ok
 from registry.dashboard import registry_pack_section
-from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS, K
+from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS
 from reporting.gather_extras import extend
-from reporting.models import Report
+from reporting.models import Report, ReportKind
 from reporting.periods import audit_events_between, recorded_differently
 
 
-def _kind_visible_to(actor, report: Report) -> bool:
+def _kind_visible_to(actor: Requester, report: Report) -> bool:
     """A token limited to some models reads dossiers of those models only, and no governance pack (a pack spans
     every model). Incident reports are limited through their source incidents."""
     model_ids = getattr(actor, "model_ids", None)
     if model_ids is None:
         return True
-    if report.kind == K.GOVERNANCE_PACK:
+    if report.kind == ReportKind.GOVERNANCE_PACK:
         return False
-    return report.launch_id is None or report.launch.version.model_id in model_ids
+    return report.launch is None or report.launch.version.model_id in model_ids
 
 
-def report_visible_to(actor, report: Report) -> bool:
+def report_visible_to(actor: Requester, report: Report) -> bool:
     """Decided when the report is read, not when it was made: ``report.view`` and sight of every incident whose
     content the report carries, now."""
     return (can(actor, "report.view") and _kind_visible_to(actor, report)
             and visibility.sources_visible(actor, report.source_incident_ids))
 
 
-def visible_reports(actor, *, limit: int = 200) -> list[Report]:
+def visible_reports(actor: Requester, *, limit: int = 200) -> list[Report]:
     """The reports ``actor`` may see, newest first, in a fixed number of queries."""
     if not can(actor, "report.view"):
         return []
@@ -62,11 +65,11 @@ def visible_reports(actor, *, limit: int = 200) -> list[Report]:
     return shown
 
 
-def _viewer(report: Report):
+def _viewer(report: Report) -> Actor:
     """Whose eyes a report is gathered with: the person or token that asked, or Gatehouse itself."""
-    if report.requested_by_id:
+    if report.requested_by is not None:
         return report.requested_by
-    if report.requested_by_token_id:
+    if report.requested_by_token is not None:
         token = report.requested_by_token
         return TokenPrincipal(token=token, scopes=frozenset(token.scopes))
     if report.requested_by_label.startswith("system:"):
@@ -85,7 +88,7 @@ def _name(user) -> str:
 def _series(launch_id, guardrails) -> dict[str, list]:
     """The newest observations of each guardrail's metric, oldest first."""
     metrics = {g.metric for g in guardrails}
-    series = {}
+    series: dict[str, list[Any]] = {}
     if not metrics:
         return series
     rows = (Observation.objects.filter(launch_id=launch_id, metric__in=metrics, segment="")
@@ -128,11 +131,11 @@ def gather_launch_dossier(viewer, launch_pk: int) -> dict:
     version, model = launch.version, launch.version.model
     items, signoffs = list(launch.items.all()), list(launch.signoffs.all())
     gaps = approval_gaps(launch, signoffs=signoffs, items=items, now=now)
-    evaluation = launch.latest_evaluations[0] if launch.latest_evaluations else None
+    evaluation = launch.latest_evaluations[0] if launch.latest_evaluations else None  # type: ignore[attr-defined]  # launch_detail prefetched it
     history = list(launch.evaluations.order_by("-created_at", "-pk").values(
         "pk", "created_at", "kind", "submitted_by", "source_rows"))
     plan = getattr(launch, "plan", None)
-    checklist = {}
+    checklist: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         checklist.setdefault(CATEGORIES.get(item.category, item.category.title()), []).append({
             "key": item.key, "title": item.title, "blocking": item.blocking, "kind": item.kind, "rule": item.rule,
@@ -146,7 +149,7 @@ def gather_launch_dossier(viewer, launch_pk: int) -> dict:
         })
     report = (evaluation.report or {}) if evaluation else {}
     return {
-        "kind": K.LAUNCH_DOSSIER,
+        "kind": ReportKind.LAUNCH_DOSSIER,
         "launch": {"id": launch.pk, "title": launch.title, "status": launch.status,
                    "status_label": launch.get_status_display(), "summary": launch.summary,
                    "author": _name(launch.author), "created_at": launch.created_at,
@@ -239,7 +242,7 @@ def gather_incident_report(viewer, incident_pk: int) -> dict:
     earlier = incident.recurrence_of
     recurrence = incident_selectors.recurrence_window(incident, incident_selectors.later_recurrences(viewer, incident))
     return {
-        "kind": K.INCIDENT_REPORT,
+        "kind": ReportKind.INCIDENT_REPORT,
         "today": today,
         "incident": {
             "id": incident.pk, "title": incident.title, "severity": incident.severity,
@@ -280,13 +283,13 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def _latency_by_role(since, until) -> list[dict]:
-    latencies = {}
+    latencies: dict[str, list[timedelta]] = {}
     for role, signed_at, submitted_at in (SignOff.objects.filter(signed_at__gte=since, signed_at__lt=until,
                                                                  launch__submitted_at__isnull=False)
                                           .values_list("role", "signed_at", "launch__submitted_at")):
-        if signed_at >= submitted_at:  # a signature before the latest submission belongs to an earlier round
+        if submitted_at is not None and signed_at >= submitted_at:  # a signature before the latest submission belongs to an earlier round
             latencies.setdefault(role, []).append(signed_at - submitted_at)
-    return [{"role": Role(role).label, "count": len(values), "median": statistics.median(values),
+    return [{"role": Role(role).label, "count": len(values), "median": statistics.median(values),  # type: ignore[type-var]  # timedeltas sort and average
              "max": max(values)} for role, values in sorted(latencies.items())]
 
 
@@ -331,7 +334,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     today = timezone.localdate()
     visible = incident_selectors.visible_incidents(viewer)
     hidden = visibility.hidden_incident_ids(viewer)
-    restricted = set()  # every incident whose content the pack carries (named for the old meaning of the set)
+    restricted: set[int | None] = set()  # every incident whose content the pack carries (named for the old meaning of the set)
 
     # By when the breach was observed, not when its audit event was written (a replayed history writes late).
     breaches = list(visibility.visible_events(viewer, audit_events_between(
@@ -340,9 +343,9 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     restricted.update(e.source.incident_id for e in breaches if getattr(e, "source", None) is not None)
     rollbacks = list(LaunchRequest.objects.filter(rolled_back_at__gte=since, rolled_back_at__lt=until)
                      .select_related("version__model").order_by("rolled_back_at"))
-    titles = dict(LaunchRequest.objects.filter(pk__in={(e.after or {}).get("launch") for e in breaches})
+    titles: dict[Any, str] = dict(LaunchRequest.objects.filter(pk__in={(e.after or {}).get("launch") for e in breaches})
                   .values_list("pk", "title"))
-    rollback_incidents = {}
+    rollback_incidents: dict[int, list[int]] = {}
     for pk, launch_id in visible.filter(launch__in=rollbacks).values_list("pk", "launch_id"):
         rollback_incidents.setdefault(launch_id, []).append(pk)
         restricted.add(pk)
@@ -377,7 +380,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
         return {"ttd": statistics.median(ttd) if ttd else None, "ttr": statistics.median(ttr) if ttr else None}
 
     return {
-        "kind": K.GOVERNANCE_PACK, "today": today,
+        "kind": ReportKind.GOVERNANCE_PACK, "today": today,
         "period": {"start": start, "end": end, "label": params["label"]},
         "in_flight": _in_flight(until),
         "approved": LaunchRequest.objects.filter(approved_at__gte=since, approved_at__lt=until).count(),
@@ -414,10 +417,11 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     }
 
 
-def gather(kind: str, *, viewer, launch_id=None, incident_id=None, params=None) -> dict:
-    if kind == K.LAUNCH_DOSSIER:
-        return extend(kind, gather_launch_dossier(viewer, launch_id))
-    if kind == K.INCIDENT_REPORT:
-        return extend(kind, gather_incident_report(viewer, incident_id), guardrail_rows=_guardrails)
-    return extend(kind, gather_governance_pack(viewer, params),
+def gather(kind: str, *, viewer: Actor, launch_id: int | None = None, incident_id: int | None = None,
+           params: dict[str, Any] | None = None) -> dict[str, Any]:
+    if kind == ReportKind.LAUNCH_DOSSIER:
+        return extend(kind, gather_launch_dossier(viewer, launch_id))  # type: ignore[arg-type]  # a dossier names its launch
+    if kind == ReportKind.INCIDENT_REPORT:
+        return extend(kind, gather_incident_report(viewer, incident_id), guardrail_rows=_guardrails)  # type: ignore[arg-type]  # an incident report names its incident
+    return extend(kind, gather_governance_pack(viewer, params),  # type: ignore[arg-type]  # pack_params gave a pack its period
                   visible=incident_selectors.visible_incidents(viewer))

@@ -14,7 +14,8 @@ Plain data out, like the rest of gathering; the sha256 of it all is the report's
 
 import re
 import statistics
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -24,7 +25,7 @@ from governance.kernel.roles import Role
 from governance.models import MLModel, ModelVersion
 from postmortems.models import ActionItem, CommitteeAsk, Incident
 from readiness.models import Evaluation, Guardrail, LaunchRequest, LaunchStatus, SignOff, Waiver
-from reporting.common import K
+from reporting.models import ReportKind
 
 APPROVED_STATES = (LaunchStatus.APPROVED, LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK)
 LIVE_STATES = (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED)
@@ -53,7 +54,7 @@ def metric_provenance(evaluation: Evaluation | None) -> dict:
     if evaluation is None:
         return {}
     report = evaluation.report or {}
-    computed = {}
+    computed: dict[str, Any] = {}
     for section in ("fairness", "drift"):
         computed.update((report.get(section) or {}).get("metrics") or {})
     files = f"{_sources(evaluation)} (sha256 {evaluation.source_sha256[:12]}…)" if evaluation.source_sha256 else ""
@@ -156,7 +157,7 @@ def extend_launch_dossier(data: dict) -> dict:
                 names = [n for n in re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", item["rule"]) if n in provenance]
                 item["provenance"] = [
                     {"source": provenance[n]["source"],
-                     "text": f"{n} = {fmt.metric_value(evaluation.metrics[n], n)}, "
+                     "text": f"{n} = {fmt.metric_value(evaluation.metrics[n], n)}, "  # type: ignore[union-attr]  # provenance comes from an evaluation
                              f"{provenance[n]['text']}"} for n in dict.fromkeys(names)]
     fairness = (data.get("evaluation") or {}).get("fairness")
     attributes = dict(version.fairness_group_attributes or {})
@@ -242,6 +243,7 @@ def _inventory(now) -> list[dict]:
     models = (MLModel.objects.select_related("owner").prefetch_related(
         Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at", "-pk"))).order_by("risk_tier", "name"))
     launches = {}
+    launch: LaunchRequest | None
     for launch in (LaunchRequest.objects.select_related("version").prefetch_related(
             Prefetch("signoffs", queryset=SignOff.objects.filter(role=Role.MODEL_RISK, stale=False)))
             .order_by("created_at", "pk")):
@@ -303,7 +305,7 @@ def _fairness_monitors() -> list[dict]:
 
 def _overdue_at(day: date, visible) -> int:
     """Action items that were past due at the end of ``day`` (still open then)."""
-    end = timezone.make_aware(timezone.datetime.combine(day + timedelta(days=1), timezone.datetime.min.time()))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()))
     return (ActionItem.objects.filter(incident__in=visible, due_date__lte=day)
             .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=end))
             .exclude(status="DONE", completed_at__isnull=True).count())
@@ -318,8 +320,8 @@ def extend_governance_pack(data: dict, visible) -> dict:
     zone = timezone.get_current_timezone()
 
     def bounds(a, b):
-        return (timezone.datetime.combine(a, timezone.datetime.min.time(), tzinfo=zone),
-                timezone.datetime.combine(b + timedelta(days=1), timezone.datetime.min.time(), tzinfo=zone))
+        return (datetime.combine(a, datetime.min.time(), tzinfo=zone),
+                datetime.combine(b + timedelta(days=1), datetime.min.time(), tzinfo=zone))
 
     def incidents(a, b):
         since, until = bounds(a, b)
@@ -371,9 +373,9 @@ def extend_governance_pack(data: dict, visible) -> dict:
 def extend(kind: str, data: dict, *, visible=None, guardrail_rows=None) -> dict:
     """Add the decision-grade sections under ``data["extra"]``. ``guardrail_rows(launch_id, guardrails)`` is
     reporting.gather's guardrail serialiser, passed in so the two modules do not import each other."""
-    if kind == K.LAUNCH_DOSSIER:
+    if kind == ReportKind.LAUNCH_DOSSIER:
         data["extra"] = extend_launch_dossier(data)
-    elif kind == K.INCIDENT_REPORT:
+    elif kind == ReportKind.INCIDENT_REPORT:
         data["extra"] = extend_incident_report(data, guardrail_rows)
     else:
         data["extra"] = extend_governance_pack(data, visible)

@@ -63,6 +63,8 @@ class Report(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    includes_restricted: bool  # not stored: set by reporting.gather.visible_reports for the reader
+
     class Meta:
         db_table = "governance_report"  # created by the governance app before reports had their own
         ordering = ["-created_at", "-pk"]
@@ -77,7 +79,7 @@ class Report(models.Model):
     def __str__(self):
         return self.title or f"Report #{self.pk}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("reporting:report_download", args=[self.pk])
 
     @property
@@ -89,7 +91,7 @@ class Report(models.Model):
     def governed_model_id(self):
         """For API tokens limited to some models: a dossier belongs to its launch's model (incident reports and
         packs are checked through their source incidents and in reporting.gather)."""
-        return self.launch.version.model_id if self.launch_id is not None else None
+        return self.launch.version.model_id if self.launch is not None else None
 
     @property
     def is_pending(self) -> bool:

@@ -2,6 +2,7 @@
 
 import re
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
@@ -61,7 +62,7 @@ def _day(value, field: str) -> date:
         raise ValidationFailed("Give a date as YYYY-MM-DD.", field=field) from None
 
 
-def pack_params(params) -> dict:
+def pack_params(params: object) -> dict[str, Any]:
     """Normalise a governance pack's parameters to {start, end, label}; names the field at fault."""
     if params in (None, ""):
         params = {}

@@ -1,11 +1,12 @@
 """Presentation: titles, classification, executive summary, residual risk, charts, and the PDF render."""
 
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
 from governance.kernel import formatting as fmt
-from governance.kernel.anchors import chain_head
+from governance.kernel.anchors import Head, chain_head
 from governance.kernel.canonical import content_hash
 from governance.kernel.charts import PALETTE, cached_chart, figure, to_svg
 from governance.templatetags.gatehouse import duration
@@ -18,26 +19,26 @@ from reporting.common import (
     PACK_RESTRICTED_CLASSIFICATION,
     RESTRICTED_CLASSIFICATION,
     TEMPLATES,
-    K,
 )
+from reporting.models import ReportKind
 
 
-def report_title(data: dict) -> str:
-    if data["kind"] == K.LAUNCH_DOSSIER:
+def report_title(data: dict[str, Any]) -> str:
+    if data["kind"] == ReportKind.LAUNCH_DOSSIER:
         return f"Launch dossier — {data['model']['name']} {data['version']['version']}"[:300]
-    if data["kind"] == K.INCIDENT_REPORT:
+    if data["kind"] == ReportKind.INCIDENT_REPORT:
         return f"Incident report #{data['incident']['id']} — {data['incident']['title']}"[:300]
     return f"Governance pack — {data['period']['label']}"
 
 
-KIND_CODES = {K.LAUNCH_DOSSIER: "LD", K.INCIDENT_REPORT: "IR", K.GOVERNANCE_PACK: "GP"}
+KIND_CODES = {ReportKind.LAUNCH_DOSSIER: "LD", ReportKind.INCIDENT_REPORT: "IR", ReportKind.GOVERNANCE_PACK: "GP"}
 
 
 def document_subject(data: dict) -> str:
     """What the report is about, as a reader names it: a launch, an incident or a period."""
-    if data["kind"] == K.LAUNCH_DOSSIER:
+    if data["kind"] == ReportKind.LAUNCH_DOSSIER:
         return f"launch #{data['launch']['id']}"
-    if data["kind"] == K.INCIDENT_REPORT:
+    if data["kind"] == ReportKind.INCIDENT_REPORT:
         return f"incident #{data['incident']['id']}"
     return data["period"]["label"]
 
@@ -45,17 +46,17 @@ def document_subject(data: dict) -> str:
 def document_identifier(data: dict, version: int | None) -> dict:
     """The document's identifier: kind, subject and version (the n-th report of that kind on that subject).
     ``version`` is None for a render that is not recorded as a report (a preview or the benchmark)."""
-    if data["kind"] == K.GOVERNANCE_PACK:
+    if data["kind"] == ReportKind.GOVERNANCE_PACK:
         subject = f"{data['period']['start']:%Y%m%d}-{data['period']['end']:%Y%m%d}"
     else:
-        subject = str(data["launch"]["id"] if data["kind"] == K.LAUNCH_DOSSIER else data["incident"]["id"])
+        subject = str(data["launch"]["id"] if data["kind"] == ReportKind.LAUNCH_DOSSIER else data["incident"]["id"])
     code = f"GH-{KIND_CODES[data['kind']]}-{subject}" + (f"-v{version}" if version else "-preview")
-    return {"code": code, "kind": K(data["kind"]).label, "subject": document_subject(data),
+    return {"code": code, "kind": ReportKind(data["kind"]).label, "subject": document_subject(data),
             "version": version}
 
 
 def classification(data: dict) -> str:
-    if data["kind"] == K.INCIDENT_REPORT and data["incident"]["restricted"]:
+    if data["kind"] == ReportKind.INCIDENT_REPORT and data["incident"]["restricted"]:
         return RESTRICTED_CLASSIFICATION
     if data.get("restricted_incident_ids"):
         return PACK_RESTRICTED_CLASSIFICATION
@@ -159,7 +160,7 @@ def executive_summary(data: dict) -> dict:
             changed.append(f"{label}: {_clip(change['summary'], 110)}.")
         elif item["status"] == "DONE":
             changed.append(f"{_clip(item['title'], 150)} (done).")
-    asks = []
+    asks: list[Any] = []
     overdue = sorted((i for i in items if i["overdue"]), key=lambda i: i["due_date"])
     if overdue:
         first = overdue[0]
@@ -340,7 +341,7 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
     context = {"data": data, "content_hash": digest, "generated_at": generated_at, "requested_by": requested_by,
                "audit_head": audit_head, "document": document_identifier(data, document_version)}
     kind = data["kind"]
-    if kind == K.LAUNCH_DOSSIER:
+    if kind == ReportKind.LAUNCH_DOSSIER:
         evaluation = data["evaluation"] or {}
         fairness = evaluation.get("fairness")
         charts = {}
@@ -355,7 +356,7 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
                        comparison_rows=comparison_rows(extra.get("comparison") or []),
                        perf_keys=("selection_rate", "tpr", "fpr"),
                        guardrails=_with_sparklines(data["rollout"]["guardrails"]) if data["rollout"] else [])
-    elif kind == K.INCIDENT_REPORT:
+    elif kind == ReportKind.INCIDENT_REPORT:
         incident = data["incident"]
         # A rolled-back launch is no longer what serves the model: monitor what does (reporting.gather_extras).
         now_serving = (data.get("extra") or {}).get("monitoring_now")
@@ -408,7 +409,8 @@ def comparison_rows(comparison: list[dict]) -> list[dict]:
     return out
 
 
-def render(data: dict, *, generated_at=None, requested_by: str = "", audit_head=None,
+def render(data: dict[str, Any], *, generated_at: datetime | None = None, requested_by: str = "",
+           audit_head: Head | None = None,
            document_version: int | None = None, archival: bool = False) -> tuple[pdf.Pdf, str]:
     """Data to PDF in one step (the management command and the benchmark use the pieces too)."""
     digest = content_hash(data)

@@ -1,7 +1,10 @@
 """Report requests: permission, deduplication, generation and recovery after a lost worker."""
 
+from __future__ import annotations
 
-from datetime import timedelta
+import functools
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from celery import current_app
 from django.core.files.base import ContentFile
@@ -19,36 +22,39 @@ from postmortems.models import Incident
 from readiness.models import LaunchRequest
 from reporting.common import (
     STALE_AFTER,
-    K,
 )
 from reporting.gather import _viewer, gather
-from reporting.models import LIVE_STATUSES, Report, ReportStatus
+from reporting.models import LIVE_STATUSES, Report, ReportKind, ReportStatus
 from reporting.periods import pack_params
 from reporting.present import render, report_title
+
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
 
 SYSTEM = SystemActor("reports")
 
 
-def _subject(actor, kind: str, subject_id, params) -> tuple[LaunchRequest | None, Incident | None, dict]:
+def _subject(actor: Actor, kind: str, subject_id: int | str | None, params: object
+             ) -> tuple[LaunchRequest | None, Incident | None, dict[str, Any]]:
     """Check the subject and parameters of a request; every refusal names the field at fault."""
-    if kind not in K.values:
-        raise ValidationFailed(f"Unknown report kind {str(kind)[:40]!r}; use one of {', '.join(K.values)}.",
+    if kind not in ReportKind.values:
+        raise ValidationFailed(f"Unknown report kind {str(kind)[:40]!r}; use one of {', '.join(ReportKind.values)}.",
                                field="kind", code="unknown_kind")
-    if kind == K.GOVERNANCE_PACK:
+    if kind == ReportKind.GOVERNANCE_PACK:
         if subject_id not in (None, ""):
             raise ValidationFailed("A governance pack covers a period, not a subject; leave the subject empty.",
                                    field="subject")
         return None, None, pack_params(params)
     if params:
-        raise ValidationFailed(f"A {K(kind).label.lower()} takes no parameters.", field="params")
+        raise ValidationFailed(f"A {ReportKind(kind).label.lower()} takes no parameters.", field="params")
     if subject_id in (None, ""):
-        what = "launch" if kind == K.LAUNCH_DOSSIER else "incident"
+        what = "launch" if kind == ReportKind.LAUNCH_DOSSIER else "incident"
         raise ValidationFailed(f"Give the number of the {what} the report is about.", field="subject")
     try:
         subject_id = int(subject_id)
     except (TypeError, ValueError):
         raise ValidationFailed("The subject is a launch or incident number.", field="subject") from None
-    if kind == K.LAUNCH_DOSSIER:
+    if kind == ReportKind.LAUNCH_DOSSIER:
         launch = LaunchRequest.objects.select_related("version").filter(pk=subject_id).first()
         if launch is None or not can(actor, "launch.view", launch):
             raise ValidationFailed(f"No launch #{subject_id} that you may see.", field="subject", code="subject_not_found")
@@ -60,7 +66,7 @@ def _subject(actor, kind: str, subject_id, params) -> tuple[LaunchRequest | None
     return None, incident, {}
 
 
-def _archival(params) -> tuple[dict | None, bool]:
+def _archival(params: object) -> tuple[object, bool]:
     """Split the archival option (PDF/A-3b instead of the default tagged PDF/UA-1) off the kind's own parameters."""
     if not isinstance(params, dict) or "archival" not in params:
         return params, False
@@ -75,15 +81,15 @@ def _archival(params) -> tuple[dict | None, bool]:
 def document_version(report: Report) -> int:
     """The n-th report of its kind on its subject (for a pack: on its period): the version in the document's
     identifier."""
-    same = Report.objects.filter(kind=report.kind, launch_id=report.launch_id, incident_id=report.incident_id,
+    same = Report.objects.filter(kind=report.kind, launch_id=report.launch_id, incident_id=report.incident_id,  # type: ignore[misc]  # None matches reports without one (IS NULL)
                                  pk__lte=report.pk)
-    if report.kind == K.GOVERNANCE_PACK:
+    if report.kind == ReportKind.GOVERNANCE_PACK:
         same = same.filter(params__start=report.params.get("start"), params__end=report.params.get("end"))
     return same.count()
 
 
 def _file_present(report: Report) -> bool:
-    return bool(report.file) and report.file.storage.exists(report.file.name)
+    return bool(report.file) and report.file.storage.exists(report.file.name or "")
 
 
 def _existing(key: str) -> Report | None:
@@ -99,7 +105,8 @@ def _existing(key: str) -> Report | None:
     return report
 
 
-def request_report(*, actor, kind: str, subject_id=None, params=None, enqueue: bool = True) -> Report:
+def request_report(*, actor: Actor, kind: str, subject_id: int | str | None = None, params: object = None,
+                   enqueue: bool = True) -> Report:
     """Ask for a report; generation runs in a Celery task after commit. An identical request (same kind, subject,
     parameters and unchanged content, as the asker sees it) returns the existing report instead of a new one."""
     require(actor, "report.request")
@@ -191,13 +198,13 @@ def record_failure(report_id: int, *, error: str, final: bool) -> Report | None:
 GENERATION_TASK = "reporting.tasks.generate_report"
 
 
-def _generation_task():
+def _generation_task() -> Any:
     """The Celery task that renders a report, looked up by name: the task module calls these services, so
     importing it from here would make a cycle."""
     return current_app.tasks[GENERATION_TASK]
 
 
-def requeue_stale_reports(*, older_than: timedelta = STALE_AFTER, now=None) -> int:
+def requeue_stale_reports(*, older_than: timedelta = STALE_AFTER, now: datetime | None = None) -> int:
     """Reports RUNNING (or QUEUED) for longer than ``older_than`` lost their worker or their message; queue them
     again. Run it periodically; a second delivery of a report already in progress is harmless."""
     task = _generation_task()
@@ -215,7 +222,7 @@ def requeue_stale_reports(*, older_than: timedelta = STALE_AFTER, now=None) -> i
             report.status, report.error = ReportStatus.QUEUED, "Generation stopped without finishing; queued again."
             report.save(update_fields=["status", "error"])
             audit.record("report.requeued", report, actor=SYSTEM, before={"status": was})
-            transaction.on_commit(lambda pk=pk: task.delay(pk), robust=True)
+            transaction.on_commit(functools.partial(task.delay, pk), robust=True)
         count += 1
     return count
 

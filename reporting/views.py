@@ -33,7 +33,7 @@ class ReportRequestForm(forms.Form):
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     # Fields the service names, as this form calls them.
-    FIELDS = {"params.period": "period", "params.start": "start", "params.end": "end", "params": "period"}
+    FIELDS: dict[str | None, str | None] = {"params.period": "period", "params.start": "start", "params.end": "end", "params": "period"}
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data

@@ -1,0 +1,1 @@
+"""Gatehouse's tests: one folder per app or concern, one file per rule area."""

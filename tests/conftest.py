@@ -1,3 +1,6 @@
+"""Settings and fixtures every test shares: a flush that passes the audit trigger, PostgreSQL-only
+tests skipped on SQLite, test-speed settings, an API client and one person per role."""
+
 import pytest
 from django.db import connection, connections
 from django.test import TransactionTestCase

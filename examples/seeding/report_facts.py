@@ -6,6 +6,7 @@ organisations are fictional.
 """
 
 from datetime import date, timedelta
+from typing import Any
 
 from examples.seeding.common import SEEDER, digest
 from governance.inventory.services import document_model_risk
@@ -21,7 +22,7 @@ def _quarter(today: date) -> tuple[date, date]:
     return start, following - timedelta(days=1)
 
 
-MRM = {
+MRM: dict[tuple[str, str], dict[str, Any]] = {
     ("credit-line-decisioning", "5.0.0"): dict(
         intended_use="Decide applications for unsecured consumer credit lines from existing and new customers in "
                      "the United States, and set the initial limit, with a manual-review path for declines.",

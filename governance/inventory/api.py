@@ -33,7 +33,7 @@ class FeatureOut(serializers.ModelSerializer):
 
 class VersionOut(serializers.ModelSerializer):
     features = FeatureOut(many=True, read_only=True)
-    model = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model: "serializers.SlugRelatedField[MLModel]" = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = ModelVersion
@@ -72,7 +72,7 @@ class ModelIn(StrictSerializer):
 class FeatureIn(StrictSerializer):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    source = serializers.ChoiceField(choices=FeatureSource.choices, default=FeatureSource.INTERNAL)
+    source = serializers.ChoiceField(choices=FeatureSource.choices, default=FeatureSource.INTERNAL)  # type: ignore[assignment]  # a declared field, not Field.source
     vendor = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     is_critical = serializers.BooleanField(required=False, default=False)
     proxy_risk_status = serializers.ChoiceField(choices=ProxyRiskStatus.choices, default=ProxyRiskStatus.NOT_ASSESSED)
@@ -87,7 +87,7 @@ class VersionIn(StrictSerializer):
     git_commit = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     training_data_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     model_card = serializers.CharField(required=False, allow_blank=True, default="", max_length=200_000)
-    features = FeatureIn(many=True, required=False, default=list, max_length=2000)
+    features = FeatureIn(many=True, required=False, default=list, max_length=2000)  # type: ignore[call-arg]  # many=True hands max_length to the ListSerializer
 
 
 class ModelListCreate(GenericAPIView):

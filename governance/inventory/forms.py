@@ -2,6 +2,8 @@
 validate input only; the inventory services write. May not import above the inventory layer.
 """
 
+from typing import cast
+
 from django import forms
 
 from governance.inventory.models import Feature, MLModel, ModelVersion, RiskTier
@@ -21,7 +23,7 @@ class MLModelForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(is_active=True)
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = User.objects.filter(is_active=True)
         if self.instance.pk:
             self.fields["slug"].disabled = True
             self.initial["protected_attributes"] = ", ".join(self.instance.protected_attributes or [])

@@ -51,7 +51,7 @@ class MLModel(models.Model):
     def __str__(self):
         return self.name
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         from django.urls import reverse
 
         return reverse("governance:model_detail", args=[self.slug])

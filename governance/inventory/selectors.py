@@ -1,15 +1,23 @@
 """Read queries of the governance app, with their joins decided here."""
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from governance.inventory.models import ASSESSED_OK, Feature, FeatureSource, MLModel, ModelVersion
 
+if TYPE_CHECKING:
+    from governance.kernel.models import User
 
-def unassessed_third_party_features():
+
+def unassessed_third_party_features() -> QuerySet[Feature]:
     return Feature.objects.filter(source=FeatureSource.THIRD_PARTY).exclude(proxy_risk_status__in=ASSESSED_OK)
 
 
-def inventory(*, tier=None, owner=None, unassessed=False, q=None):
+def inventory(*, tier: str | None = None, owner: User | int | None = None, unassessed: bool | None = False,
+              q: str | None = None) -> QuerySet[MLModel]:
     qs = (
         MLModel.objects.select_related("owner")
         .annotate(

@@ -2,6 +2,11 @@
 locks, writes and audits. Launches built on a version learn of feature changes through the
 ``features_changed`` signal; this module knows nothing of them."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from django.db import IntegrityError, transaction
 
 from governance.inventory.models import Feature, FeatureSource, MLModel, ModelVersion, RiskTier
@@ -12,13 +17,16 @@ from governance.kernel.models import User
 from governance.kernel.permissions import can, require
 from governance.kernel.services import full_clean, save_unique, snapshot
 
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
+
 MODEL_FIELDS = ("slug", "name", "owner", "business_use", "risk_tier", "regulatory_scope", "protected_attributes")
 VERSION_FIELDS = ("version", "artifact_sha256", "git_commit", "training_data_ref", "model_card")
 FEATURE_FIELDS = ("name", "description", "source", "vendor", "is_critical", "proxy_risk_status",
                   "proxy_risk_ref", "vendor_sla_ref", "drift_monitor_ref")
 
 
-def _normalise_attributes(value) -> list[str]:
+def _normalise_attributes(value: object) -> list[str]:
     if value in (None, ""):
         return []
     if isinstance(value, str):
@@ -31,7 +39,7 @@ def _normalise_attributes(value) -> list[str]:
     return cleaned
 
 
-def _check_tier(risk_tier):
+def _check_tier(risk_tier: object) -> None:
     if risk_tier not in RiskTier.values:
         raise ValidationFailed(
             f"Unknown risk tier {risk_tier!r}; use one of {', '.join(RiskTier.values)}.", field="risk_tier"
@@ -39,8 +47,8 @@ def _check_tier(risk_tier):
 
 
 
-def create_model(*, actor, slug: str, name: str, owner: User, business_use: str, risk_tier: str,
-                 regulatory_scope: str = "", protected_attributes=None) -> MLModel:
+def create_model(*, actor: Actor, slug: str, name: str, owner: User, business_use: str, risk_tier: str,
+                 regulatory_scope: str = "", protected_attributes: object = None) -> MLModel:
     """Register a model in the inventory."""
     require(actor, "model.create")
     _check_tier(risk_tier)
@@ -54,7 +62,7 @@ def create_model(*, actor, slug: str, name: str, owner: User, business_use: str,
     return model
 
 
-def update_model(model: MLModel, *, actor, **changes) -> MLModel:
+def update_model(model: MLModel, *, actor: Actor, **changes: Any) -> MLModel:
     """Edit an inventory entry; the slug is its address and cannot change."""
     require(actor, "model.edit", model)
     unknown = set(changes) - set(MODEL_FIELDS) - {"slug"}
@@ -82,8 +90,9 @@ def update_model(model: MLModel, *, actor, **changes) -> MLModel:
     return locked
 
 
-def create_version(model: MLModel, *, actor, version: str, artifact_sha256: str, git_commit: str = "",
-                   training_data_ref: str = "", model_card: str = "", features=()) -> ModelVersion:
+def create_version(model: MLModel, *, actor: Actor, version: str, artifact_sha256: str, git_commit: str = "",
+                   training_data_ref: str = "", model_card: str = "",
+                   features: Iterable[dict[str, Any]] = ()) -> ModelVersion:
     """Register a version with its features in one step (nothing is half-saved)."""
     require(actor, "version.create", model)
     mv = ModelVersion(model=model, version=version, artifact_sha256=(artifact_sha256 or "").strip().lower(),
@@ -113,7 +122,8 @@ def create_version(model: MLModel, *, actor, version: str, artifact_sha256: str,
     return mv
 
 
-def _check_feature_assessment(actor, feature: Feature, *, previous: str | None, field: str = "proxy_risk_status"):
+def _check_feature_assessment(actor: Actor, feature: Feature, *, previous: str | None,
+                              field: str = "proxy_risk_status") -> None:
     """Only Compliance, Legal or Model Risk may record the outcome of a proxy-risk assessment."""
     if feature.source != FeatureSource.THIRD_PARTY:
         return
@@ -125,12 +135,12 @@ def _check_feature_assessment(actor, feature: Feature, *, previous: str | None, 
             code="proxy_risk_assessor_required")
 
 
-def _features_changed(version, actor):
+def _features_changed(version: ModelVersion, actor: Actor) -> None:
     """Launches of this version carry items derived from its features: tell whoever keeps them in step."""
     features_changed.send(sender=ModelVersion, version=version, actor=actor)
 
 
-def add_feature(version: ModelVersion, *, actor, **data) -> Feature:
+def add_feature(version: ModelVersion, *, actor: Actor, **data: Any) -> Feature:
     require(actor, "feature.edit", version)
     feature = Feature(version=version, **data)
     full_clean(feature)
@@ -146,7 +156,7 @@ def add_feature(version: ModelVersion, *, actor, **data) -> Feature:
 CONTROL_FIELDS = {"proxy_risk_status", "proxy_risk_ref", "vendor_sla_ref", "drift_monitor_ref"}
 
 
-def update_feature(feature: Feature, *, actor, **changes) -> Feature:
+def update_feature(feature: Feature, *, actor: Actor, **changes: Any) -> Feature:
     """Builders edit features; Compliance, Legal and Model Risk may record the third-party controls."""
     if not can(actor, "feature.edit", feature.version):
         require(actor, "feature.assess_proxy_risk", feature.version)
@@ -183,7 +193,7 @@ MODEL_RISK_FIELDS = ("intended_use", "out_of_scope_use", "methodology", "limitat
                      "fairness_group_attributes")
 
 
-def document_model_risk(version: ModelVersion, *, actor, **changes) -> ModelVersion:
+def document_model_risk(version: ModelVersion, *, actor: Actor, **changes: Any) -> ModelVersion:
     """Record a version's model risk documentation: intended and out-of-scope use, methodology, limitations, the
     training data's hash, and the protected attribute each fairness group stands for. Builders write it; Model Risk,
     Compliance and Legal may too, since the documentation is theirs to challenge."""

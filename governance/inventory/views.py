@@ -1,5 +1,7 @@
 """Inventory pages: the model list, a model with its versions, and the forms that register and edit them."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -33,9 +35,9 @@ def model_detail(request, slug):
         model = selectors.model_detail(slug)
     except MLModel.DoesNotExist:
         raise Http404("No such model.") from None
-    context = {"launches": []}
+    context: dict[str, Any] = {"launches": []}
     for _receiver, extra in model_page_context.send(sender=MLModel, model=model, user=request.user):
-        context.update(extra or {})
+        context.update(extra or {})  # type: ignore[arg-type]  # django-stubs types an answer as str; these are dicts
     return render(request, "governance/model_detail.html", {
         **context,
         "model": model,

@@ -57,7 +57,7 @@ class Head:
     hash: str
     created_at: datetime | None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {"seq": self.seq, "hash": self.hash,
                 "created_at": self.created_at.isoformat() if self.created_at else None}
 
@@ -92,7 +92,7 @@ def _write_exclusively(path: Path, content: bytes) -> None:
         os.close(fd)
 
 
-def write_anchor(directory: str | os.PathLike | None = None, *, tsa_url: str | None = None,
+def write_anchor(directory: str | os.PathLike[str] | None = None, *, tsa_url: str | None = None,
                  force: bool = False) -> Anchor | None:
     """Write the current head to the anchor directory; None when the newest anchor already holds it."""
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR or "")
@@ -154,7 +154,7 @@ def request_timestamp(url: str, content: bytes, *, timeout: float = 20) -> bytes
                                      headers={"Content-Type": "application/timestamp-query"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured URL
-            reply = response.read()
+            reply: bytes = response.read()
     except OSError as error:
         raise AnchorError(f"The time-stamping authority at {url} did not answer: {error}",
                           code="tsa_unreachable") from error
@@ -183,9 +183,11 @@ def check_timestamp(anchor: Anchor, ca_file: str) -> str | None:
 
 # -- reading and verifying ------------------------------------------------------------------------------------
 
-def read_anchors(directory: str | os.PathLike | None = None) -> tuple[list[Anchor], list[Problem]]:
+def read_anchors(directory: str | os.PathLike[str] | None = None) -> tuple[list[Anchor], list[Problem]]:
     """Every anchor in the directory, and a line for each file that could not be read as one."""
     directory = Path(directory or settings.AUDIT_ANCHOR_DIR or "")
+    anchors: list[Anchor]
+    unreadable: list[Problem]
     anchors, unreadable = [], []
     if not str(directory) or not directory.is_dir():
         return anchors, unreadable
@@ -206,7 +208,7 @@ def verify_against_anchors(anchors: list[Anchor]) -> list[Problem]:
     Distinguishes an emptied log, removed newest events, and a chain rewritten after an anchor (the stored event
     at an anchored sequence has another hash). A stored event written after the anchor that vouches for its
     sequence means the log was cut back and written again."""
-    problems = []
+    problems: list[Problem] = []
     if not anchors:
         return problems
     last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0

@@ -1,6 +1,7 @@
 """Every API error becomes a 4xx JSON body that names the field and the problem, in one place."""
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -16,11 +17,11 @@ from governance.kernel.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-def _code(value) -> str:
+def _code(value: object) -> str:
     return getattr(value, "code", None) or "invalid"
 
 
-def flatten_errors(detail, prefix=""):
+def flatten_errors(detail: object, prefix: str = "") -> list[dict[str, Any]]:
     """DRF's nested error dicts -> a list of {"field", "detail", "code"}."""
     if isinstance(detail, dict):
         items = []
@@ -42,7 +43,7 @@ def flatten_errors(detail, prefix=""):
     return [{"field": prefix or None, "detail": str(detail), "code": _code(detail)}]
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, Http404):

@@ -9,7 +9,7 @@ rules: it parses and refuses, and the services decide.
 
 import datetime
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Set
 from typing import Any
 
 import django_filters
@@ -39,7 +39,7 @@ FORMAT_PARAMETERS = frozenset(filter(None, [api_settings.URL_FORMAT_OVERRIDE]))
 PAGINATION_PARAMETERS = frozenset({"limit", "offset"}) | FORMAT_PARAMETERS
 
 
-def _refuse_unknown(names, declared, *, code: str, word: str) -> None:
+def _refuse_unknown(names: Iterable[object], declared: Set[str], *, code: str, word: str) -> None:
     unknown = sorted(str(name) for name in names if name not in declared)
     if unknown:
         expected = ", ".join(sorted(declared)) or "none"
@@ -47,14 +47,14 @@ def _refuse_unknown(names, declared, *, code: str, word: str) -> None:
                                for name in unknown})
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer[Any]):
     """A body serializer that refuses fields it does not declare, naming each (code ``unknown_field``)."""
 
     unknown_code = UNKNOWN_FIELD
     unknown_word = "field"
     passthrough: frozenset[str] = frozenset()
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
             declared = {name for name, field in self.fields.items() if not field.read_only}
             _refuse_unknown(data.keys(), declared | self.passthrough, code=self.unknown_code, word=self.unknown_word)
@@ -76,7 +76,7 @@ class StrictListQuery(StrictQuerySerializer):
     passthrough = PAGINATION_PARAMETERS
 
 
-class StrictFilterSet(django_filters.FilterSet):
+class StrictFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # django-filter ships no types
     """A list endpoint's filters: an undeclared query parameter is refused with code ``unknown_parameter``, and a
     value a filter cannot take is refused by DjangoFilterBackend with a 400 naming the filter."""
 
@@ -85,10 +85,10 @@ class StrictFilterSet(django_filters.FilterSet):
     def is_valid(self) -> bool:
         _refuse_unknown(self.data.keys(), set(self.filters) | self.passthrough, code=UNKNOWN_PARAMETER,
                         word="query parameter")
-        return super().is_valid()
+        return bool(super().is_valid())
 
 
-def validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict[str, Any]:
+def validated(serializer_class: type[serializers.Serializer[Any]], data: Any, **context: Any) -> dict[str, Any]:
     """The input checked by its declared serializer; a 400 naming every fault otherwise."""
     serializer = serializer_class(data=data, context=context)
     serializer.is_valid(raise_exception=True)
@@ -103,7 +103,7 @@ class FiniteFloatField(serializers.FloatField):
         "invalid": "A valid number is required.",
     }
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool):
             self.fail("invalid")
         if isinstance(data, int | float) or (isinstance(data, str) and len(data) <= self.MAX_STRING_LENGTH):
@@ -122,7 +122,7 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     default_error_messages = {NAIVE_DATETIME: "Give a time zone, e.g. 2026-05-01T12:00:00Z."}
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: Any) -> Any:
         if isinstance(value, datetime.datetime):
             naive = timezone.is_naive(value)
         elif isinstance(value, str):
@@ -145,7 +145,7 @@ class JSONObjectField(serializers.JSONField):
 
     default_error_messages = {NOT_AN_OBJECT: "Must be a JSON object."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, str | bytes):
             try:
                 data = input_guard.loads(data)

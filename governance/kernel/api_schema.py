@@ -1,24 +1,26 @@
 """The OpenAPI schema documents every answer an operation can give, errors included, in one place: every
 error the API produces has the same body (``code``, ``detail``, and ``field``/``errors`` for invalid input)."""
 
+from typing import Any, Literal
+
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
-class ErrorItem(serializers.Serializer):
+class ErrorItem(serializers.Serializer[Any]):
     field = serializers.CharField(allow_null=True)
     detail = serializers.CharField()
     code = serializers.CharField(help_text="Stable machine-readable reason for this field, e.g. required, "
                                            "invalid_choice, unknown_parameter, not_finite, naive_datetime")
 
 
-class ErrorOut(serializers.Serializer):
+class ErrorOut(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Stable machine-readable reason, e.g. invalid, not_found, conflict, "
                                            "unknown_parameter, unknown_field, not_finite, naive_datetime")
     detail = serializers.CharField(help_text="What went wrong, for a person")
     field = serializers.CharField(required=False, help_text="The input at fault, when one is")
-    errors = ErrorItem(many=True, required=False, help_text="Every invalid field, for validation errors")
+    errors = ErrorItem(many=True, required=False, help_text="Every invalid field, for validation errors")  # type: ignore[assignment]  # the answer's field is named like Serializer.errors
 
 
 ERRORS = {
@@ -42,10 +44,10 @@ class AutoSchema(openapi.AutoSchema):
             statuses += ["409", "413", "415"]
         return statuses
 
-    def _get_response_bodies(self, direction="response"):
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for status in self._error_statuses():
             if status not in responses:
-                responses[status] = self._get_response_for_code(
+                responses[status] = self._get_response_for_code(  # type: ignore[no-untyped-call]  # drf-spectacular leaves it unannotated
                     OpenApiResponse(ErrorOut, description=ERRORS[status]), status, direction=direction)
         return dict(sorted(responses.items()))

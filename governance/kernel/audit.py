@@ -5,23 +5,26 @@ transaction-scoped advisory lock, on SQLite by the IMMEDIATE transactions the se
 The lock is held until the surrounding transaction commits, so the chain order is the commit order.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model, QuerySet
 
 from governance.kernel import clock
 from governance.kernel.canonical import canonical_json, sha256_hex, to_plain
 from governance.kernel.models import AuditEvent, AuditSource
-from governance.kernel.principals import actor_label, actor_user
+from governance.kernel.principals import Actor, actor_label, actor_user
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_KEY = 7_140_221_001  # arbitrary constant identifying "audit chain append"
 
 
-def event_payload(event: AuditEvent) -> dict:
+def event_payload(event: AuditEvent | _StoredEvent) -> dict[str, object]:
     """Everything an event vouches for; its hash covers exactly this.
 
     ``effective_at`` joins the payload only when it is set, so events written before the column existed (and
@@ -44,29 +47,31 @@ def event_payload(event: AuditEvent) -> dict:
     return payload
 
 
-def compute_hash(prev_hash: str, event: AuditEvent) -> str:
+def compute_hash(prev_hash: str, event: AuditEvent | _StoredEvent) -> str:
     return sha256_hex(prev_hash + canonical_json(event_payload(event)))
 
 
-def _lock_chain():
+def _lock_chain() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
 
 
-def object_key(obj) -> tuple[str, str]:
+def object_key(obj: Model) -> tuple[str, str]:
     return f"{obj._meta.app_label}.{obj._meta.model_name}", str(obj.pk)
 
 
-def record(verb: str, obj=None, *, actor, before=None, after=None, object_type: str | None = None,
-           object_id: str | None = None, object_repr: str | None = None, source_incident=None) -> AuditEvent:
+def record(verb: str, obj: Model | None = None, *, actor: Actor | None, before: object = None,
+           after: object = None, object_type: str | None = None, object_id: str | None = None,
+           object_repr: str | None = None, source_incident: Model | int | None = None) -> AuditEvent:
     """Append one event for ``verb`` done by ``actor`` to ``obj``. Call it inside the service's transaction.
 
     ``source_incident`` (an incident or its id; by default ``obj.source_incident_id`` when the object has one) is
     the incident whose content the event carries: readers who may not see that incident do not see the event."""
     if source_incident is None and obj is not None:
         source_incident = getattr(obj, "source_incident_id", None)
-    source_incident = getattr(source_incident, "pk", source_incident)
+    if isinstance(source_incident, Model):
+        source_incident = int(source_incident.pk)
     if obj is not None:
         object_type, object_id = object_key(obj)
         object_repr = object_repr or str(obj)
@@ -107,8 +112,8 @@ class ChainBreak:
 
 class _StoredEvent(SimpleNamespace):
     @property
-    def pk(self):
-        return self.id
+    def pk(self) -> int:
+        return int(self.id)
 
 
 def stored_events(chunk_size: int = 5000) -> Iterator[_StoredEvent]:
@@ -173,7 +178,7 @@ def verify_chain(events: Iterator[AuditEvent] | None = None, *, workers: int = 1
     return _verify_range(source, first=1, prev_hash=GENESIS_HASH, last=None)
 
 
-def _verify_range(events: Iterator, *, first: int, prev_hash: str | None, last: int | None
+def _verify_range(events: Iterator[Any], *, first: int, prev_hash: str | None, last: int | None
                   ) -> tuple[int, ChainBreak | None]:
     """Check events ``first`` .. ``last`` (to the end when None) following ``prev_hash``."""
     expected_seq = first
@@ -241,7 +246,7 @@ def _verify_in_parallel(workers: int) -> tuple[int, ChainBreak | None]:
     return checked, None
 
 
-def events_for(obj, limit: int = 200):
+def events_for(obj: Model, limit: int = 200) -> QuerySet[AuditEvent]:
     object_type, object_id = object_key(obj)
     return (
         AuditEvent.objects.filter(object_type=object_type, object_id=object_id)

@@ -1,6 +1,9 @@
 """Bearer-token authentication for CI and monitoring."""
 
+from __future__ import annotations
+
 import hmac
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -10,11 +13,14 @@ from governance.kernel.canonical import sha256_hex
 from governance.kernel.models import ApiToken
 from governance.kernel.principals import TokenPrincipal
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[TokenPrincipal, ApiToken] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
@@ -26,7 +32,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
                                                code="malformed_authorization")
         return self.authenticate_secret(parts[1])
 
-    def authenticate_secret(self, secret: str):
+    def authenticate_secret(self, secret: str) -> tuple[TokenPrincipal, ApiToken]:
         pieces = secret.split("_")
         if len(pieces) < 3:
             raise exceptions.AuthenticationFailed("Invalid token.", code="invalid_token")
@@ -46,13 +52,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return TokenPrincipal(token=token, scopes=frozenset(token.scopes), model_ids=model_ids), token
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]  # drf-spectacular's __init_subclass__ is unannotated
     target_class = "governance.kernel.authentication.BearerTokenAuthentication"
     name = "bearerAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "A Gatehouse API token (gth_...)."}

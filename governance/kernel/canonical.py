@@ -5,9 +5,10 @@ import decimal
 import hashlib
 import json
 import uuid
+from typing import Any
 
 
-def _default(value):
+def _default(value: object) -> object:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
@@ -23,7 +24,7 @@ def _default(value):
     raise TypeError(f"{type(value).__name__} is not canonical-JSON serialisable")
 
 
-def canonical_json(value) -> str:
+def canonical_json(value: object) -> str:
     """Sorted keys, no whitespace, UTF-8 text, datetimes as UTC ISO-8601; NaN and infinity are refused.
 
     The encoder refuses them itself (``allow_nan=False``, in C): the audit check canonicalises every stored
@@ -37,7 +38,7 @@ def canonical_json(value) -> str:
         raise
 
 
-def to_plain(value):
+def to_plain(value: object) -> Any:
     """The JSON value ``value`` becomes once stored and read back, so hashes survive a round trip."""
     return json.loads(canonical_json(value))
 
@@ -48,5 +49,5 @@ def sha256_hex(text: str | bytes) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
-def content_hash(value) -> str:
+def content_hash(value: object) -> str:
     return sha256_hex(canonical_json(value))

@@ -5,6 +5,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
+from typing import Any
 
 import matplotlib
 from django.core.cache import cache
@@ -45,7 +46,7 @@ def cached_chart(draw: Callable[..., str]) -> Callable[..., str]:
             key = prefix + content_hash([list(args), kwargs])
         except (TypeError, ValueError):
             return draw(*args, **kwargs)
-        svg = cache.get(key)
+        svg: str | None = cache.get(key)
         if svg is None:
             svg = draw(*args, **kwargs)
             cache.set(key, svg, CHART_CACHE_SECONDS)
@@ -55,12 +56,12 @@ def cached_chart(draw: Callable[..., str]) -> Callable[..., str]:
     return wrapper
 
 
-def figure(width_in: float = 6.0, height_in: float = 2.6):
+def figure(width_in: float = 6.0, height_in: float = 2.6) -> tuple[Any, Any]:
     fig, ax = plt.subplots(figsize=(width_in, height_in), dpi=100)
     return fig, ax
 
 
-def to_svg(fig, *, title: str = "") -> str:
+def to_svg(fig: Any, *, title: str = "") -> str:
     """Serialise and close the figure; the SVG is deterministic (fixed hash salt, no date metadata)."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})

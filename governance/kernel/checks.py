@@ -35,13 +35,13 @@ def production_problems() -> list[tuple[str, str]]:
 
 
 @checks.register(checks.Tags.security, deploy=True)
-def check_production_secrets(app_configs=None, **kwargs):
+def check_production_secrets(app_configs: object = None, **kwargs: object) -> list[checks.CheckMessage]:
     hint = "Development mode (DEBUG=true or GATEHOUSE_DEV=true) uses built-in keys; never in production."
     return [checks.Error(message, hint=hint, id=check_id) for check_id, message in production_problems()]
 
 
 @checks.register(checks.Tags.security, deploy=True)
-def check_audit_anchors(app_configs=None, **kwargs):
+def check_audit_anchors(app_configs: object = None, **kwargs: object) -> list[checks.CheckMessage]:
     if settings.DEBUG or settings.GATEHOUSE_DEV or settings.AUDIT_ANCHOR_DIR:
         return []
     return [checks.Warning("AUDIT_ANCHOR_DIR is not set: the audit chain is not anchored outside the database, "

@@ -18,8 +18,10 @@ from __future__ import annotations
 import functools
 import math
 import re
-from datetime import timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.apps import apps
 from django.utils import timezone
@@ -111,7 +113,7 @@ SYSTEM_ACTORS = {
 COMPARATORS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
 
 
-def words(code) -> str:
+def words(code: object) -> str:
     """A code as words: ``IN_REVIEW`` -> "In review", ``third_party`` -> "Third party"."""
     if code in (None, ""):
         return ""
@@ -119,21 +121,21 @@ def words(code) -> str:
     return text[:1].upper() + text[1:]
 
 
-def role(code) -> str:
+def role(code: object) -> str:
     """``DATA_SCIENCE`` -> "Data Science"; an unknown code reads as words."""
     if code in (None, ""):
         return ""
     try:
-        return Role(code).label
+        return Role(str(code)).label
     except ValueError:
         return words(code)
 
 
-def roles(codes, conjunction: str = "and") -> str:
+def roles(codes: Iterable[object] | None, conjunction: str = "and") -> str:
     return join([role(c) for c in codes or ()], conjunction)
 
 
-def tier(code, *, short: bool = False) -> str:
+def tier(code: object, *, short: bool = False) -> str:
     """``TIER_2`` -> "Tier 2 — medium", or "Tier 2" when short."""
     if code in (None, ""):
         return ""
@@ -154,7 +156,7 @@ def choice_words() -> dict[str, str]:
     return {value: texts.pop() for value, texts in found.items() if len(texts) == 1}
 
 
-def status(code) -> str:
+def status(code: object) -> str:
     """A stored code as the words its model's choices give it: ``IN_REVIEW`` -> "In review", ``WONT_DO`` ->
     "Won't do", ``SEV1`` -> "SEV 1 — critical"; a code no model stores reads as its words."""
     if code in (None, ""):
@@ -163,7 +165,7 @@ def status(code) -> str:
     return STATUSES.get(code) or choice_words().get(code) or words(code)
 
 
-def label(code) -> str:
+def label(code: object) -> str:
     """The reader's words for any role, tier or status code, when the caller does not know which it is."""
     if code in (None, ""):
         return ""
@@ -175,14 +177,14 @@ def label(code) -> str:
     return status(code)
 
 
-def verb(code) -> str:
+def verb(code: object) -> str:
     """An audit verb as a person reads it: ``checklist.attested`` -> "Checklist item attested"."""
     if not code:
         return ""
     return VERBS.get(str(code)) or words(code)
 
 
-def actor(label, names: dict | None = None) -> str:
+def actor(label: object, names: Mapping[str, str] | None = None) -> str:
     """An audit actor label: a person's display name when ``names`` knows it, "Gatehouse (seeded examples)" for
     ``system:seed_examples``, "API token “ci”" for ``token:ci``."""
     if not label:
@@ -198,7 +200,7 @@ def actor(label, names: dict | None = None) -> str:
     return label
 
 
-def join(items, conjunction: str = "and") -> str:
+def join(items: Iterable[Any], conjunction: str = "and") -> str:
     items = [str(i) for i in items if i not in (None, "")]
     if len(items) <= 1:
         return "".join(items)
@@ -209,7 +211,7 @@ def _plural(n: int, unit: str) -> str:
     return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 
-def duration(value, *, parts: int = 2) -> str:
+def duration(value: timedelta | float | str | None, *, parts: int = 2) -> str:
     """A timedelta or a number of seconds in words: "30 days", "1 day 4 hours", "45 minutes", "12 seconds".
     At most ``parts`` units, largest first; a negative value gets a minus sign."""
     if value in (None, ""):
@@ -231,14 +233,14 @@ def duration(value, *, parts: int = 2) -> str:
     return f"{MINUS}{text}" if negative else text
 
 
-def minutes(value, *, parts: int = 2) -> str:
+def minutes(value: float | str | None, *, parts: int = 2) -> str:
     """A duration stored in minutes: 43200 -> "30 days"."""
     if value in (None, ""):
         return "—"
     return duration(timedelta(minutes=float(value)), parts=parts)
 
 
-def number(value, places: int | None = None) -> str:
+def number(value: float | Decimal | str | None, places: int | None = None) -> str:
     """One number format: 9,209 · 0.812 · −0.4. ``places`` fixes the decimals; without it, integers have none
     and other values keep at most three significant decimals."""
     if value in (None, ""):
@@ -247,7 +249,7 @@ def number(value, places: int | None = None) -> str:
         try:
             value = float(value) if any(c in value for c in ".eE") else int(value)
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float) and not math.isfinite(value):
@@ -279,7 +281,7 @@ def _significant(value: float) -> str:
     return text
 
 
-def percent(value, places: int = 1, *, ratio: bool = True, signed: bool = False) -> str:
+def percent(value: float | Decimal | str | None, places: int = 1, *, ratio: bool = True, signed: bool = False) -> str:
     """A share as a percentage: 0.123 -> "12.3 %" (``ratio=False`` when the value is already in percent).
     ``signed`` shows a plus sign on increases, for deltas."""
     if value in (None, ""):
@@ -293,14 +295,14 @@ def percent(value, places: int = 1, *, ratio: bool = True, signed: bool = False)
     return f"{text}{NBSP}%".replace("-", MINUS)
 
 
-def interval(low, high, places: int | None = None) -> str:
+def interval(low: float | str | None, high: float | str | None, places: int | None = None) -> str:
     """A confidence interval: "0.74 – 0.86"."""
     if low in (None, "") or high in (None, ""):
         return "—"
     return f"{number(low, places)} – {number(high, places)}"
 
 
-def money(amount, currency: str = "USD") -> str:
+def money(amount: float | Decimal | str | None, currency: str = "USD") -> str:
     """An amount of money with its ISO currency code, which no reader can take for another currency:
     "1,250,000 USD", "12.50 EUR", "−18,000 USD" (cents only when there are some). An amount nobody assessed
     says so."""
@@ -318,7 +320,7 @@ METRIC_WORDS = {"air": "AIR", "psi": "PSI", "auc": "AUC", "ks": "KS", "ctr": "CT
                 "eod": "EOD"}
 
 
-def metric(name) -> str:
+def metric(name: object) -> str:
     """A metric key as words: ``approval_air`` -> "approval AIR", ``psi.income`` -> "PSI income"."""
     if not name:
         return ""
@@ -353,7 +355,7 @@ _METRIC_FAMILIES = [  # (pattern, label template) for metric families keyed by a
 ]
 
 
-def metric_label(name) -> str:
+def metric_label(name: object) -> str:
     """A metric named in full: ``null_rate_delta_max`` -> "Largest change in a feature's null rate"."""
     if not name:
         return ""
@@ -367,7 +369,7 @@ def metric_label(name) -> str:
     return words(re.sub(r"_(ms|pct)$", "", name))
 
 
-def metric_unit(name) -> str:
+def metric_unit(name: object) -> str:
     name = str(name or "")
     if name in METRICS:
         return METRICS[name][1]
@@ -378,7 +380,7 @@ def metric_unit(name) -> str:
     return ""
 
 
-def quantity(value, unit: str = "") -> str:
+def quantity(value: float | Decimal | str | None, unit: str = "") -> str:
     """A number with its unit, in the one number format: "140 ms", "−1.2 %", "0.812"."""
     text = number(value)
     if not unit or text == "—":
@@ -386,7 +388,7 @@ def quantity(value, unit: str = "") -> str:
     return f"{text}{NBSP}%" if unit == "%" else f"{text} {unit}"
 
 
-def metric_value(value, name) -> str:
+def metric_value(value: float | Decimal | str | None, name: object) -> str:
     """A metric's value with the metric's unit: ``metric_value(200, "p95_latency_ms")`` -> "200 ms"."""
     return quantity(value, metric_unit(name))
 
@@ -394,11 +396,11 @@ def metric_value(value, name) -> str:
 _CODE_IN_PROSE = re.compile(r"\b(?:[A-Z]+(?:_[A-Z0-9]+)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\.[a-z0-9_]+)?)\b")
 
 
-def in_prose(text) -> str:
+def in_prose(text: object) -> str:
     """Text written by the software (a guardrail's detail, a blocker) with role, tier and metric codes replaced by
     their words, so that a committee reads words: ``approval_air = 0.71`` -> "Approval-rate adverse-impact
     ratio = 0.71"."""
-    def word(match):
+    def word(match: re.Match[str]) -> str:
         code = match.group(0)
         if code in Role.values or code in TIERS or code in STATUSES or code.isupper():
             return label(code)
@@ -409,7 +411,7 @@ def in_prose(text) -> str:
     return _CODE_IN_PROSE.sub(word, str(text or ""))
 
 
-def moment(value, pattern: str = "j M Y H:i") -> str:
+def moment(value: datetime | None, pattern: str = "j M Y H:i") -> str:
     """A moment with the zone it is shown in ("12 Mar 2025 14:05 UTC"); "—" when there is none."""
     if not value:
         return "—"
@@ -418,16 +420,16 @@ def moment(value, pattern: str = "j M Y H:i") -> str:
     return f"{date_format(value, pattern)} {date_format(value, 'T')}"
 
 
-def comparator(symbol) -> str:
+def comparator(symbol: object) -> str:
     return COMPARATORS.get(str(symbol), str(symbol))
 
 
-def rule(metric_name, comparator_symbol, threshold) -> str:
+def rule(metric_name: object, comparator_symbol: object, threshold: float | Decimal | str | None) -> str:
     """A guardrail or check as it reads: "approval AIR ≥ 0.8"."""
     return f"{metric(metric_name)} {comparator(comparator_symbol)} {number(threshold)}"
 
 
-def setting(key, value) -> str:
+def setting(key: str, value: object) -> str:
     """A policy setting as a line: ``air_floor = 0.8`` -> "Adverse-impact ratio floor: 0.8"."""
     return f"{SETTINGS.get(key, words(key))}: {setting_value(key, value)}"
 
@@ -447,7 +449,7 @@ SETTINGS = {
 }
 
 
-def setting_value(key, value) -> str:
+def setting_value(key: str, value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float) and str(key).endswith("_minutes"):
@@ -464,6 +466,6 @@ def setting_value(key, value) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 
 
-def sentences(text) -> list[str]:
+def sentences(text: object) -> list[str]:
     """A message as its sentences, so a refusal with several reasons reads as a short list, not a paragraph."""
     return [s.strip() for s in _SENTENCE_END.split(str(text or "")) if s.strip()]

@@ -5,8 +5,12 @@ a concurrent duplicate blocks on the unique key and then replays the winner's an
 not kept, so a retry after a fixed mistake can succeed.
 """
 
+from __future__ import annotations
+
 import functools
 import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -16,7 +20,13 @@ from governance.kernel.errors import Conflict, ValidationFailed
 from governance.kernel.models import IdempotencyRecord
 from governance.kernel.principals import actor_label
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 HEADER = "Idempotency-Key"
+
+ViewMethod = Callable[..., Response]
 
 
 class _Duplicate(Exception):
@@ -24,11 +34,11 @@ class _Duplicate(Exception):
 
 
 class _Discard(Exception):
-    def __init__(self, response):
+    def __init__(self, response: Response) -> None:
         self.response = response
 
 
-def _fingerprint(request) -> str:
+def _fingerprint(request: Request) -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.path}\n".encode())
     data = request.data
@@ -59,9 +69,9 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     return response
 
 
-def idempotent(method):
+def idempotent(method: ViewMethod) -> ViewMethod:
     @functools.wraps(method)
-    def wrapper(self, request, *args, **kwargs):
+    def wrapper(self: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER)
         if key is None:
             return method(self, request, *args, **kwargs)

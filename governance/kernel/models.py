@@ -3,6 +3,8 @@
 Nothing here may import the inventory, the policies or any app above them; other records are referred
 to by their "app.Model" label only."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -34,7 +36,7 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_name
 
 
@@ -47,7 +49,7 @@ class RoleMembership(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_role_per_user")]
         ordering = ["role"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} as {self.get_role_display()}"
 
 
@@ -85,11 +87,11 @@ class AuditEvent(models.Model):
             models.Index(KeyTransform("launch", "after"), name="audit_after_launch_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.seq} {self.actor_label} {self.verb} {self.object_repr}"
 
     @property
-    def occurred_at(self):
+    def occurred_at(self) -> datetime:
         """When the act happened: the effective time where one was given, else when it was recorded."""
         return self.effective_at or self.created_at
 
@@ -105,7 +107,7 @@ class AuditSource(models.Model):
     event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, primary_key=True, related_name="source")
     incident_id = models.BigIntegerField(db_index=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.event_id} from incident #{self.incident_id}"
 
 
@@ -143,10 +145,10 @@ class ApiToken(models.Model):
         ordering = ["name"]
         verbose_name = "API token"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def is_usable(self, now=None) -> bool:
+    def is_usable(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
@@ -164,5 +166,5 @@ class IdempotencyRecord(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "key"], name="unique_idempotency_key")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.owner} {self.key}"

@@ -18,10 +18,9 @@ from governance.kernel.visibility import PRIVILEGED_INCIDENT_ROLES as PRIVILEGED
 from governance.kernel.visibility import incident_visible_to as incident_visible_to
 from governance.kernel.visibility import sources_visible
 
-R = Role
-WORKING_ROLES = frozenset({R.DATA_SCIENCE, R.COMPLIANCE, R.LEGAL, R.MODEL_RISK, R.PRODUCT, R.ENGINEERING})
-BUILDERS = frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.MODEL_RISK})
-LAUNCHERS = frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.PRODUCT})
+WORKING_ROLES = frozenset({Role.DATA_SCIENCE, Role.COMPLIANCE, Role.LEGAL, Role.MODEL_RISK, Role.PRODUCT, Role.ENGINEERING})
+BUILDERS = frozenset({Role.DATA_SCIENCE, Role.ENGINEERING, Role.MODEL_RISK})
+LAUNCHERS = frozenset({Role.DATA_SCIENCE, Role.ENGINEERING, Role.PRODUCT})
 EVERYONE = frozenset(Role.values)
 
 # action -> (roles that may do it, API token scope that may do it or None)
@@ -31,23 +30,23 @@ RULES: dict[str, tuple[frozenset[str], str | None]] = {
     "model.edit": (BUILDERS, "models:write"),
     "version.create": (BUILDERS, "models:write"),
     "feature.edit": (BUILDERS, "models:write"),
-    "feature.assess_proxy_risk": (frozenset({R.COMPLIANCE, R.MODEL_RISK, R.LEGAL}), None),
+    "feature.assess_proxy_risk": (frozenset({Role.COMPLIANCE, Role.MODEL_RISK, Role.LEGAL}), None),
     "policy.view": (EVERYONE, None),
     "policy.propose": (WORKING_ROLES, None),
-    "policy.approve": (frozenset({R.COMPLIANCE, R.MODEL_RISK}), None),
+    "policy.approve": (frozenset({Role.COMPLIANCE, Role.MODEL_RISK}), None),
     "launch.view": (EVERYONE, "launches:read"),
     "launch.create": (LAUNCHERS, "launches:write"),
     "launch.edit": (LAUNCHERS, "launches:write"),
     "launch.withdraw": (LAUNCHERS, None),
     "checklist.attest": (WORKING_ROLES, None),
-    "checklist.waive": (frozenset({R.MODEL_RISK, R.COMPLIANCE}), None),
-    "evaluation.submit": (frozenset({R.DATA_SCIENCE, R.ENGINEERING, R.MODEL_RISK}), "evaluations:write"),
+    "checklist.waive": (frozenset({Role.MODEL_RISK, Role.COMPLIANCE}), None),
+    "evaluation.submit": (frozenset({Role.DATA_SCIENCE, Role.ENGINEERING, Role.MODEL_RISK}), "evaluations:write"),
     "gate.read": (EVERYONE, "gate:read"),
     "rollout.edit": (LAUNCHERS, "launches:write"),
     "rollout.advance": (LAUNCHERS, "rollouts:write"),
     "rollout.approve_stage": (WORKING_ROLES, None),
     "rollout.rollback": (WORKING_ROLES, "rollouts:write"),
-    "observation.submit": (frozenset({R.ENGINEERING, R.DATA_SCIENCE}), "observations:write"),
+    "observation.submit": (frozenset({Role.ENGINEERING, Role.DATA_SCIENCE}), "observations:write"),
     "incident.view": (EVERYONE, "incidents:read"),
     "incident.create": (WORKING_ROLES, "incidents:write"),
     "incident.edit": (WORKING_ROLES, "incidents:write"),

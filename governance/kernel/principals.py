@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
+from governance.kernel.errors import PermissionDenied
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
@@ -64,7 +66,7 @@ Actor: TypeAlias = "User | TokenPrincipal | SystemActor"
 Requester: TypeAlias = "Actor | AnonymousUser | None"
 
 
-def actor_label(actor: Actor | None) -> str:
+def actor_label(actor: Requester) -> str:
     if actor is None:
         return "system:gatehouse"
     if isinstance(actor, TokenPrincipal | SystemActor):
@@ -76,4 +78,12 @@ def actor_user(actor: Actor | None) -> User | None:
     """The User row behind an actor, or None for tokens and the system."""
     if actor is None or isinstance(actor, TokenPrincipal | SystemActor):
         return None
+    return actor
+
+
+def acting_person(actor: Actor) -> User:
+    """The person behind an act only a person can do (approve, decide, sign with a password): the permission
+    table gives such acts no API token scope, and Gatehouse acting for itself is not a person either."""
+    if isinstance(actor, TokenPrincipal | SystemActor):
+        raise PermissionDenied(f"Only a person can do this, not {actor.label}.")
     return actor

@@ -7,13 +7,20 @@ to the service, which checks it against the acting person and the clock. The aud
 method and the time of authentication.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import timezone
 
 from governance.kernel.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from governance.kernel.models import User
 
 SESSION_KEY = "gatehouse_reauth"
 
@@ -27,7 +34,7 @@ class Confirmation:
     method: str  # "password" or "identity provider"
     authenticated_at: datetime
 
-    def as_audit(self) -> dict:
+    def as_audit(self) -> dict[str, str]:
         return {"confirmed_by": self.method, "authenticated_at": self.authenticated_at.isoformat()}
 
 
@@ -35,15 +42,15 @@ def max_age_seconds() -> int:
     return int(getattr(settings, "SSO_REAUTH_MAX_AGE", 300))
 
 
-def sso_proof(request) -> dict | None:
+def sso_proof(request: HttpRequest) -> dict[str, Any] | None:
     """The fresh-authentication proof the identity provider's callback left in this session, if any."""
     proof = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     return proof if isinstance(proof, dict) else None
 
 
-def confirm_identity(actor, *, password: str | None = None, proof: dict | None = None,
+def confirm_identity(actor: User, *, password: str | None = None, proof: dict[str, Any] | None = None,
                      local_needs_password: bool = True, now: datetime | None = None,
-                     request=None) -> Confirmation | None:
+                     request: HttpRequest | None = None) -> Confirmation | None:
     """Check that ``actor`` just proved who they are; raise a ValidationFailed on ``password`` otherwise.
 
     Single-sign-on people need a provider authentication no older than ``SSO_REAUTH_MAX_AGE`` seconds, for their

@@ -13,6 +13,8 @@ step-up began and leaves a proof in the session (governance.kernel.reauth) inste
 import logging
 import re
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -20,7 +22,7 @@ from django.contrib import auth
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -51,11 +53,11 @@ def enabled() -> bool:
     return bool(getattr(settings, "OIDC_ISSUER", ""))
 
 
-def discovery() -> dict:
+def discovery() -> dict[str, Any]:
     """The provider's discovery document, fetched once and kept for an hour."""
     issuer = settings.OIDC_ISSUER.rstrip("/")
     key = f"gatehouse:oidc-discovery:{issuer}"
-    document = cache.get(key)
+    document: dict[str, Any] | None = cache.get(key)
     if document is None:
         try:
             response = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=settings.OIDC_TIMEOUT)
@@ -72,7 +74,7 @@ def discovery() -> dict:
     return document
 
 
-def _setting(attr, *args):
+def _setting(attr: str, *args: Any) -> Any:
     if attr in ENDPOINTS:
         return discovery()[ENDPOINTS[attr]]
     return import_from_settings(attr, *args)
@@ -82,7 +84,7 @@ def role_mapping() -> dict[str, str]:
     return dict(getattr(settings, "OIDC_ROLE_GROUPS", {}))
 
 
-def roles_for_groups(groups) -> set[str]:
+def roles_for_groups(groups: Iterable[str]) -> set[str]:
     mapping = role_mapping()
     return {mapping[g] for g in groups if g in mapping}
 
@@ -90,7 +92,7 @@ def roles_for_groups(groups) -> set[str]:
 class Backend(OIDCAuthenticationBackend):
     """Signs people in by the provider's issuer and subject; keeps their names and roles in step with it."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Endpoints are resolved on use, not here: Django builds every backend for every password login, and an
         # unreachable provider must not break local sign-in.
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
@@ -101,7 +103,7 @@ class Backend(OIDCAuthenticationBackend):
 
     get_settings = staticmethod(_setting)
 
-    def authenticate(self, request, **kwargs):
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
         if not enabled() or request is None or "code" not in request.GET:
             return None
         self.OIDC_OP_TOKEN_ENDPOINT = _setting("OIDC_OP_TOKEN_ENDPOINT")
@@ -109,8 +111,8 @@ class Backend(OIDCAuthenticationBackend):
         self.OIDC_OP_JWKS_ENDPOINT = _setting("OIDC_OP_JWKS_ENDPOINT")
         return super().authenticate(request, **kwargs)
 
-    def verify_token(self, token, **kwargs):
-        payload = super().verify_token(token, **kwargs)
+    def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
+        payload: dict[str, Any] = super().verify_token(token, **kwargs)
         issuer = settings.OIDC_ISSUER.rstrip("/")
         if str(payload.get("iss", "")).rstrip("/") != issuer:
             raise SuspiciousOperation("The ID token was issued by another provider.")
@@ -122,7 +124,7 @@ class Backend(OIDCAuthenticationBackend):
         self._id_claims = payload
         return payload
 
-    def get_or_create_user(self, access_token, id_token, payload):
+    def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> User:
         claims = {**payload, **self.get_userinfo(access_token, id_token, payload)}
         if claims.get("sub") != payload.get("sub"):
             raise SuspiciousOperation("The provider's user information names someone else.")
@@ -143,7 +145,7 @@ class Backend(OIDCAuthenticationBackend):
         sync_roles_from_groups(user, roles_for_groups(groups), groups=groups, actor=SystemActor("single sign-on"))
         return user
 
-    def _create(self, issuer, subject, claims) -> User:
+    def _create(self, issuer: str, subject: str, claims: dict[str, Any]) -> User:
         base = re.sub(r"[^\w.@+-]", "", str(claims.get("preferred_username") or claims.get("email") or subject))
         base = (base or "person")[:140]
         username, n = base, 1
@@ -163,7 +165,7 @@ class Backend(OIDCAuthenticationBackend):
         })
         return user
 
-    def _refresh_names(self, user, claims) -> None:
+    def _refresh_names(self, user: User, claims: dict[str, Any]) -> None:
         fields = {"first_name": str(claims.get("given_name", user.first_name))[:150],
                   "last_name": str(claims.get("family_name", user.last_name))[:150],
                   "email": str(claims.get("email", user.email))[:254]}
@@ -173,7 +175,7 @@ class Backend(OIDCAuthenticationBackend):
             for k, v in changed.items():
                 setattr(user, k, v)
 
-    def _confirm_step_up(self, step_up, issuer, subject, payload) -> User:
+    def _confirm_step_up(self, step_up: Any, issuer: str, subject: str, payload: dict[str, Any]) -> User:
         """The person re-authenticated before an act: prove it in the session, as the same person only."""
         del self.request.session[STEP_UP_KEY]
         user = User.objects.filter(pk=step_up.get("user")).first()
@@ -187,7 +189,7 @@ class Backend(OIDCAuthenticationBackend):
         return user
 
 
-def _unavailable(request, error) -> object:
+def _unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
     logger.warning("Single sign-on failed: %s", error)
     return render(request, "registration/sso_unavailable.html", {"detail": str(error)}, status=503)
 
@@ -197,11 +199,11 @@ class Login(OIDCAuthenticationRequestView):
 
     get_settings = staticmethod(_setting)
 
-    def __init__(self, *args, **kwargs):  # endpoints are looked up per request (see Backend.__init__)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # endpoints are looked up per request (see Backend.__init__)
         super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
         self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
 
-    def get(self, request):
+    def get(self, request: HttpRequest) -> HttpResponse:
         if not enabled():
             return render(request, "registration/sso_unavailable.html",
                           {"detail": "Single sign-on is not configured here."}, status=404)
@@ -218,7 +220,7 @@ class Login(OIDCAuthenticationRequestView):
             request.session.pop(STEP_UP_KEY, None)
         return super().get(request)
 
-    def get_extra_params(self, request):
+    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
         if request.GET.get("step_up"):
             return {"prompt": "login", "max_age": "0"}
         return {}
@@ -227,7 +229,7 @@ class Login(OIDCAuthenticationRequestView):
 class Callback(OIDCAuthenticationCallbackView):
     """The provider's answer: sign the person in, or record their fresh authentication, or explain the failure."""
 
-    def get(self, request):
+    def get(self, request: HttpRequest) -> HttpResponse:
         step_up = bool(request.session.get(STEP_UP_KEY))
         previous_user = request.user.pk if request.user.is_authenticated else None
         try:
@@ -247,7 +249,7 @@ class Callback(OIDCAuthenticationCallbackView):
         return response
 
     @property
-    def success_url(self):
+    def success_url(self) -> str:
         next_url = self.request.session.get("oidc_login_next")
         if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={self.request.get_host()},
                                                         require_https=self.request.is_secure()):
@@ -261,12 +263,12 @@ class LoginPage(auth_views.LoginView):
 
     template_name = "registration/login.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_context_data(**kwargs), "sso_enabled": enabled(),
                 "sso_name": settings.OIDC_PROVIDER_NAME, "local_passwords": settings.LOCAL_PASSWORDS,
                 "sso_failed": self.request.GET.get("sso") == "failed"}
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not settings.LOCAL_PASSWORDS:
             return render(request, self.template_name, self.get_context_data(), status=403)
         return super().post(request, *args, **kwargs)

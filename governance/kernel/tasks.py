@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task
-def anchor_audit_log():
+def anchor_audit_log() -> str | None:
     """Periodic anchor of the audit chain's head (Celery beat). Without AUDIT_ANCHOR_DIR there is nothing to do."""
     from django.conf import settings
 

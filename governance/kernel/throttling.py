@@ -5,17 +5,23 @@ account (or address) is locked for AXES_COOLOFF_TIME, the person is told for how
 written to the audit log, and an administrator can unlock it sooner (Axes' access attempts in the admin).
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from governance.kernel import audit
 from governance.kernel.errors import DomainError, ValidationFailed
 from governance.kernel.principals import SystemActor
+
+if TYPE_CHECKING:
+    from governance.kernel.models import User
 
 
 class LockedOut(DomainError):
@@ -36,7 +42,8 @@ def lockout_message() -> str:
             f"{'s' if minutes != 1 else ''}. Try again later, or ask an administrator to unlock it.")
 
 
-def lockout_response(request, original_response=None, credentials=None):
+def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None,
+                     credentials: object = None) -> HttpResponse:
     """Axes' answer to a locked-out login: the login page again, saying why and for how long (429)."""
     return render(request, "registration/locked_out.html", {"message": lockout_message(),
                                                             "cool_off_minutes": cool_off_minutes()}, status=429)
@@ -49,7 +56,7 @@ def _offline_request() -> HttpRequest:
     return request
 
 
-def confirm_password(actor, password: str, *, request: HttpRequest | None = None) -> None:
+def confirm_password(actor: User, password: str | None, *, request: HttpRequest | None = None) -> None:
     """Re-authentication for an act that carries a signature. It counts against the same limit as logins, so the
     password prompt of a sign-off cannot be used to guess a colleague's password at leisure."""
     if not password:
@@ -62,7 +69,8 @@ def confirm_password(actor, password: str, *, request: HttpRequest | None = None
         raise ValidationFailed("The password is not correct.", field="password")
 
 
-def _record_lockout(sender, request=None, username=None, ip_address=None, **kwargs):
+def _record_lockout(sender: object, request: HttpRequest | None = None, username: str | None = None,
+                    ip_address: str | None = None, **kwargs: object) -> None:
     audit.record("auth.locked_out", actor=SystemActor("throttling"), object_type="account",
                  object_id=(username or "")[:150], object_repr=f"{username or '?'} from {ip_address or '?'}",
                  after={"username": username, "ip_address": ip_address,
@@ -70,7 +78,7 @@ def _record_lockout(sender, request=None, username=None, ip_address=None, **kwar
                         "failure_limit": settings.AXES_FAILURE_LIMIT})
 
 
-def connect():
+def connect() -> None:
     from axes.signals import user_locked_out
 
     receiver(user_locked_out, dispatch_uid="gatehouse-audit-lockout")(_record_lockout)

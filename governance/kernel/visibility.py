@@ -15,30 +15,36 @@ Incidents live two layers up: postmortems registers its model here when Django s
 in its AppConfig.ready), so lower layers can filter by hidden sources without importing it.
 """
 
-from django.db.models import Exists, OuterRef, Q
+from collections.abc import Iterable
+from typing import Any, TypeVar, cast
 
-from governance.kernel.principals import SystemActor, TokenPrincipal
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+
+from governance.kernel.principals import Requester, SystemActor, TokenPrincipal
 from governance.kernel.roles import Role, roles_of
 
 PRIVILEGED_INCIDENT_ROLES = frozenset({Role.LEGAL, Role.COMPLIANCE})
 # What a reader outside the circle sees where the product must say that something exists.
 RESTRICTED = "details restricted"
 
-_registry: dict = {}
+T = TypeVar("T")
+M = TypeVar("M", bound=Model)
+
+_registry: dict[str, type[Model]] = {}
 
 
-def register_incident_model(model) -> None:
+def register_incident_model(model: type[Model]) -> None:
     _registry["incident"] = model
 
 
-def incident_model():
+def incident_model() -> Any:
     try:
         return _registry["incident"]
     except KeyError:
         raise RuntimeError("No incident model registered with governance.kernel.visibility.") from None
 
 
-def is_privileged(actor) -> bool:
+def is_privileged(actor: Requester) -> bool:
     """Legal and Compliance see every restricted incident; so does Gatehouse acting for itself."""
     if isinstance(actor, SystemActor):
         return True
@@ -47,7 +53,7 @@ def is_privileged(actor) -> bool:
     return bool(roles_of(actor) & PRIVILEGED_INCIDENT_ROLES)
 
 
-def visible_incidents(actor, queryset=None):
+def visible_incidents(actor: Requester, queryset: QuerySet[Any] | None = None) -> QuerySet[Any]:
     """The incidents ``actor`` may see. ``queryset`` (default: all incidents) carries the caller's joins."""
     model = incident_model()
     qs = model.objects.all() if queryset is None else queryset
@@ -71,20 +77,20 @@ def visible_incidents(actor, queryset=None):
     return qs.filter(Q(restricted=False) | Exists(membership))
 
 
-def hidden_incidents(actor):
+def hidden_incidents(actor: Requester) -> QuerySet[Any]:
     """The incidents ``actor`` may not see, as a subquery of primary keys (for ``__in`` filters)."""
     model = incident_model()
     if isinstance(actor, SystemActor):
-        return model.objects.none().values("pk")
-    return model.objects.exclude(pk__in=visible_incidents(actor).values("pk")).values("pk")
+        return cast("QuerySet[Any]", model.objects.none().values("pk"))
+    return cast("QuerySet[Any]", model.objects.exclude(pk__in=visible_incidents(actor).values("pk")).values("pk"))
 
 
-def hidden_incident_ids(actor) -> set[int]:
+def hidden_incident_ids(actor: Requester) -> set[int]:
     """The same as a set, read once, for code that redacts row by row."""
     return set(hidden_incidents(actor).values_list("pk", flat=True))
 
 
-def incident_visible_to(actor, incident) -> bool:
+def incident_visible_to(actor: Requester, incident: Any) -> bool:
     """The rule for one incident object (uses ``incident._member_ids`` when a selector prefetched them)."""
     if incident is None:
         return True
@@ -106,7 +112,7 @@ def incident_visible_to(actor, incident) -> bool:
     return actor.pk in member_ids
 
 
-def sources_visible(actor, incident_ids) -> bool:
+def sources_visible(actor: Requester, incident_ids: Iterable[int | str | None] | None) -> bool:
     """Whether ``actor`` may see every one of these incidents now (a report, a derived record)."""
     ids = {int(i) for i in (incident_ids or ()) if i is not None}
     if not ids or isinstance(actor, SystemActor):
@@ -114,14 +120,14 @@ def sources_visible(actor, incident_ids) -> bool:
     return visible_incidents(actor).filter(pk__in=ids).count() == len(ids)
 
 
-def redact(text, source_id, hidden: set[int]):
+def redact(text: T, source_id: int | None, hidden: set[int]) -> T | str:
     """``text`` when its source incident is not hidden from the reader, else the restricted notice."""
     if source_id is not None and source_id in hidden:
         return RESTRICTED
     return text
 
 
-def visible_events(actor, queryset):
+def visible_events(actor: Requester, queryset: QuerySet[M]) -> QuerySet[M]:
     """Audit events whose source incident ``actor`` may see (events without a source are not restricted)."""
     if isinstance(actor, SystemActor) or is_privileged(actor):
         return queryset

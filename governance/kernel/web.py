@@ -2,18 +2,23 @@
 page's ``DomainError``), a permission check that answers 403, and the 403 page itself. Views in every app use
 these; nothing here knows any app's records or rules."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from types import TracebackType
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 
 from governance.kernel.errors import DomainError
 from governance.kernel.permissions import can
+from governance.kernel.principals import Requester
 
 
-def form_error(form, error: DomainError):
+def form_error(form: BaseForm, error: DomainError) -> None:
     """Show a service's refusal next to the field it names (or above the form)."""
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
@@ -32,12 +37,12 @@ class refusal_shown:  # noqa: N801 - used as a statement (``with refusal_shown(.
     ``adapt`` renames the error's field first, for forms whose fields are named differently from the service's.
     """
 
-    def __init__(self, request, *, form=None, place: str = "",
-                 adapt: Callable[[DomainError], DomainError] | None = None):
+    def __init__(self, request: HttpRequest, *, form: BaseForm | None = None, place: str = "",
+                 adapt: Callable[[DomainError], DomainError] | None = None) -> None:
         self.request, self.form, self.place, self.adapt = request, form, place, adapt
         self.error: DomainError | None = None
 
-    def __enter__(self) -> "refusal_shown":
+    def __enter__(self) -> refusal_shown:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -65,13 +70,13 @@ def field_without(prefix: str) -> Callable[[DomainError], DomainError]:
     return adapt
 
 
-def deny_unless(user, action, obj=None):
+def deny_unless(user: Requester, action: str, obj: object = None) -> None:
     if not can(user, action, obj):
         raise PermissionDenied(f"You may not {action.replace('.', ' ')}.")
 
 
 
-def permission_denied(request, exception=None):
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     message = str(exception) if exception else "You do not have permission to do that."
     return render(request, "403.html", {"message": message}, status=403)
 
@@ -79,18 +84,18 @@ def permission_denied(request, exception=None):
 PLACE_TAG = "at-"
 
 
-def say(request, level: int, message: str, *, place: str = "") -> None:
+def say(request: HttpRequest, level: int, message: str, *, place: str = "") -> None:
     """Queue a message for the next page, shown beside the control that caused it: the page renders
     ``{% feedback place %}`` next to that control, and base.html shows only messages without a place."""
     messages.add_message(request, level, message, extra_tags=f"{PLACE_TAG}{place}" if place else "")
 
 
-def redirect_to_place(url: str, place: str):
+def redirect_to_place(url: str, place: str) -> HttpResponseRedirect:
     """Back to a page, scrolled to the feedback beside the control (its id is ``fb-<place>``)."""
     return redirect(f"{url}#fb-{place}")
 
 
-def reauth_context(request) -> dict:
+def reauth_context(request: HttpRequest) -> dict[str, object]:
     """What the re-authentication box on signing, approving and waiving pages shows."""
     from datetime import UTC, datetime
 

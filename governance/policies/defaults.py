@@ -5,6 +5,8 @@ evaluation metric), rule, guidance. Items are copied onto a launch when it is cr
 change governs later launches and leaves launches in flight as they were signed.
 """
 
+from typing import Any
+
 CATEGORIES = {
     "documentation": "Documentation",
     "data": "Data and leakage",
@@ -15,7 +17,7 @@ CATEGORIES = {
     "governance": "Governance",
 }
 
-ITEMS = {
+ITEMS: dict[str, dict[str, Any]] = {
     "model_card": dict(
         title="Model card complete", category="documentation", kind="MANUAL",
         guidance="The card states what the model decides, its precision, recall and F1, calibration, metrics per "

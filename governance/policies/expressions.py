@@ -202,7 +202,8 @@ def evaluate_rule(rule: Rule, metrics: Mapping[str, object]) -> RuleResult:
     limit = format_number(threshold)
     n_required = _finite(metrics.get(f"{metric}.n_required"))
 
-    def result(verdict: str, detail: str, value=None, low=None, high=None) -> RuleResult:
+    def result(verdict: str, detail: str, value: float | None = None, low: float | None = None,
+               high: float | None = None) -> RuleResult:
         return RuleResult(verdict, value, low, high, n_required, detail)
 
     raw_value = metrics.get(metric, _ABSENT)

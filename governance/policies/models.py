@@ -54,6 +54,8 @@ class TierPolicyVersion(models.Model):
 class PolicyChange(models.Model):
     """A proposed change to a tier policy. It takes effect only when a second person approves it."""
 
+    shown_rationale: str  # set by the policy page, not stored: the rationale as the reader may see it
+
     class Operation(models.TextChoices):
         ADD_CHECKLIST_ITEM = "ADD_CHECKLIST_ITEM", "Add a checklist item"
         ADD_GUARDRAIL = "ADD_GUARDRAIL", "Add a guardrail to the rollout template"

@@ -2,6 +2,8 @@
 
 import math
 import re
+from collections.abc import Collection
+from typing import Any, Literal, overload
 
 from governance.kernel.errors import ValidationFailed
 from governance.kernel.roles import Role
@@ -23,7 +25,17 @@ THRESHOLD_RANGES = {
 }
 
 
-def _number(value, field, *, integer=False, minimum=None, maximum=None):
+@overload
+def _number(value: object, field: str, *, integer: Literal[True], minimum: float | None = None,
+            maximum: float | None = None) -> int: ...
+@overload
+def _number(value: object, field: str, *, integer: Literal[False] = False, minimum: float | None = None,
+            maximum: float | None = None) -> float: ...
+@overload
+def _number(value: object, field: str, *, integer: bool, minimum: float | None = None,
+            maximum: float | None = None) -> int | float: ...
+def _number(value: object, field: str, *, integer: bool = False, minimum: float | None = None,
+            maximum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationFailed("Enter a number.", field=field)
     if isinstance(value, float) and not math.isfinite(value):
@@ -37,7 +49,7 @@ def _number(value, field, *, integer=False, minimum=None, maximum=None):
     return int(value) if integer else float(value)
 
 
-def _text(value, field, *, max_length=2000, required=True):
+def _text(value: object, field: str, *, max_length: int = 2000, required: bool = True) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str):
@@ -50,7 +62,7 @@ def _text(value, field, *, max_length=2000, required=True):
     return value
 
 
-def validate_roles(roles, field="required_roles", *, allow_empty=False) -> list[str]:
+def validate_roles(roles: object, field: str = "required_roles", *, allow_empty: bool = False) -> list[str]:
     if not isinstance(roles, list | tuple):
         raise ValidationFailed("Give a list of roles.", field=field)
     for role in roles:
@@ -64,7 +76,7 @@ def validate_roles(roles, field="required_roles", *, allow_empty=False) -> list[
     return list(roles)
 
 
-def validate_thresholds(thresholds, field="thresholds", *, partial=False) -> dict:
+def validate_thresholds(thresholds: object, field: str = "thresholds", *, partial: bool = False) -> dict[str, Any]:
     if not isinstance(thresholds, dict):
         raise ValidationFailed("Give thresholds as an object.", field=field)
     out = {}
@@ -83,7 +95,7 @@ def validate_thresholds(thresholds, field="thresholds", *, partial=False) -> dic
     return out
 
 
-def validate_checklist_item(item, field="item") -> dict:
+def validate_checklist_item(item: object, field: str = "item") -> dict[str, Any]:
     if not isinstance(item, dict):
         raise ValidationFailed("Give the checklist item as an object.", field=field)
     key = item.get("key")
@@ -114,13 +126,16 @@ def validate_checklist_item(item, field="item") -> dict:
     }
 
 
-def validate_stages(stages, *, tier: str, min_shadow_minutes: int, field="stages") -> list[dict]:
+def validate_stages(stages: object, *, tier: str, min_shadow_minutes: int, field: str = "stages"
+                    ) -> list[dict[str, Any]]:
     """Percentages never decrease, the last stage is 100 %, and TIER_1 starts with a shadow at least as long as the
     policy's minimum (when the policy sets one)."""
     if not isinstance(stages, list) or not stages:
         raise ValidationFailed("A rollout needs at least one stage.", field=field)
     if len(stages) > 20:
         raise ValidationFailed("At most 20 stages.", field=field)
+    out: list[dict[str, Any]]
+    previous: float
     out, names, previous = [], set(), -1
     for index, stage in enumerate(stages):
         where = f"{field}[{index}]"
@@ -159,7 +174,8 @@ def validate_stages(stages, *, tier: str, min_shadow_minutes: int, field="stages
     return out
 
 
-def validate_guardrail(guardrail, *, stage_names=(), field="guardrail") -> dict:
+def validate_guardrail(guardrail: object, *, stage_names: Collection[str] = (), field: str = "guardrail"
+                       ) -> dict[str, Any]:
     if not isinstance(guardrail, dict):
         raise ValidationFailed("Give the guardrail as an object.", field=field)
     metric = guardrail.get("metric")
@@ -187,7 +203,7 @@ def validate_guardrail(guardrail, *, stage_names=(), field="guardrail") -> dict:
             "failure_limit": failure_limit, "sustain_minutes": sustain, "action": action, "stage": stage}
 
 
-def validate_rollout(rollout, *, tier: str, field="rollout") -> dict:
+def validate_rollout(rollout: object, *, tier: str, field: str = "rollout") -> dict[str, Any]:
     if not isinstance(rollout, dict):
         raise ValidationFailed("Give the rollout template as an object.", field=field)
     min_shadow = _number(rollout.get("min_shadow_minutes", 0), f"{field}.min_shadow_minutes", integer=True,
@@ -203,7 +219,7 @@ def validate_rollout(rollout, *, tier: str, field="rollout") -> dict:
                            for i, g in enumerate(guardrails)]}
 
 
-def validate_policy_content(content, *, tier: str) -> dict:
+def validate_policy_content(content: object, *, tier: str) -> dict[str, Any]:
     if not isinstance(content, dict):
         raise ValidationFailed("Give the policy as an object.", field="content")
     checklist = content.get("checklist", [])
@@ -224,7 +240,7 @@ def validate_policy_content(content, *, tier: str) -> dict:
     }
 
 
-def apply_change(content: dict, operation: str, payload, *, tier: str) -> dict:
+def apply_change(content: dict[str, Any], operation: str, payload: Any, *, tier: str) -> dict[str, Any]:
     """The policy content after ``operation``; raises ValidationFailed when the result would be invalid."""
     new = {**content}
     if operation == "ADD_CHECKLIST_ITEM":

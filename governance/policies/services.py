@@ -1,5 +1,9 @@
 """Tier policies: read the one in force, propose a change, and approve it as a second person."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.db import transaction
 
 from governance.inventory.models import RiskTier
@@ -7,14 +11,17 @@ from governance.kernel import audit, clock
 from governance.kernel.canonical import content_hash
 from governance.kernel.errors import Conflict, NotFound, ValidationFailed
 from governance.kernel.permissions import require
-from governance.kernel.principals import SystemActor
+from governance.kernel.principals import SystemActor, acting_person
 from governance.kernel.reauth import confirm_identity
 from governance.policies.defaults import DEFAULTS
 from governance.policies.models import PolicyChange, TierPolicy, TierPolicyVersion
 from governance.policies.rules import apply_change, validate_policy_content
 
+if TYPE_CHECKING:
+    from governance.kernel.principals import Actor
 
-def ensure_policy(tier: str, content: dict, *, actor) -> TierPolicy:
+
+def ensure_policy(tier: str, content: dict[str, Any], *, actor: Actor) -> TierPolicy:
     """Create a tier's policy with ``content`` as version 1 if the tier has none yet (used when importing an
     organisation's earlier rules); an existing policy is left as it is."""
     with transaction.atomic():
@@ -53,10 +60,11 @@ def current_version(tier: str) -> TierPolicyVersion:
     if policy is None or policy.current is None:
         ensure_default_policies()
         policy = TierPolicy.objects.select_related("current").get(tier=tier)
+    assert policy.current is not None  # ensure_default_policies gave every tier a version
     return policy.current
 
 
-def propose_change(policy: TierPolicy, *, actor, operation: str, payload, rationale: str,
+def propose_change(policy: TierPolicy, *, actor: Actor, operation: str, payload: Any, rationale: str,
                    source_incident_id: int | None = None) -> PolicyChange:
     """Anyone with a working role may propose; the change is checked now so approval cannot fail later.
     ``source_incident_id``: the incident whose action item proposes it (its rationale follows that incident's
@@ -70,7 +78,7 @@ def propose_change(policy: TierPolicy, *, actor, operation: str, payload, ration
     apply_change(current.content, operation, payload, tier=policy.tier)
     with transaction.atomic():
         change = PolicyChange.objects.create(policy=policy, operation=operation, payload=payload,
-                                             rationale=rationale.strip(), proposed_by=actor,
+                                             rationale=rationale.strip(), proposed_by=acting_person(actor),
                                              proposed_at=clock.now(),
                                              source_incident_id=source_incident_id)
         audit.record("policy.change_proposed", change, actor=actor,
@@ -78,11 +86,12 @@ def propose_change(policy: TierPolicy, *, actor, operation: str, payload, ration
     return change
 
 
-def approve_change(change: PolicyChange, *, actor, note: str = "", sso_proof: dict | None = None) -> TierPolicyVersion:
+def approve_change(change: PolicyChange, *, actor: Actor, note: str = "",
+                   sso_proof: dict[str, Any] | None = None) -> TierPolicyVersion:
     """Two-person rule: a Compliance or Model Risk person other than the proposer approves; a new version results.
     A single-sign-on person authenticates afresh with the identity provider first."""
     require(actor, "policy.approve", message="Only Compliance or Model Risk can approve a policy change.")
-    confirmation = confirm_identity(actor, proof=sso_proof, local_needs_password=False)
+    confirmation = confirm_identity(acting_person(actor), proof=sso_proof, local_needs_password=False)
     with transaction.atomic():
         change = PolicyChange.objects.select_for_update().get(pk=change.pk)
         if change.status != PolicyChange.Status.PENDING:
@@ -91,6 +100,7 @@ def approve_change(change: PolicyChange, *, actor, note: str = "", sso_proof: di
             raise ValidationFailed("A second person must approve a policy change; you proposed this one.",
                                    field="decision", code="two_person_rule")
         policy = TierPolicy.objects.select_for_update(of=("self",)).select_related("current").get(pk=change.policy_id)
+        assert policy.current is not None  # a change is proposed against the version in force
         content = apply_change(policy.current.content, change.operation, change.payload, tier=policy.tier)
         version = TierPolicyVersion.objects.create(
             policy=policy, number=policy.current.number + 1, content=content, content_hash=content_hash(content),
@@ -100,7 +110,7 @@ def approve_change(change: PolicyChange, *, actor, note: str = "", sso_proof: di
         policy.current = version
         policy.save(update_fields=["current"])
         change.status = PolicyChange.Status.APPROVED
-        change.decided_by = actor
+        change.decided_by = acting_person(actor)
         change.decided_at = clock.now()
         change.decision_note = note
         change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
@@ -110,7 +120,7 @@ def approve_change(change: PolicyChange, *, actor, note: str = "", sso_proof: di
     return version
 
 
-def reject_change(change: PolicyChange, *, actor, note: str) -> PolicyChange:
+def reject_change(change: PolicyChange, *, actor: Actor, note: str) -> PolicyChange:
     require(actor, "policy.approve", message="Only Compliance or Model Risk can reject a policy change.")
     if not (note or "").strip():
         raise ValidationFailed("Say why the change is rejected.", field="note")
@@ -119,7 +129,7 @@ def reject_change(change: PolicyChange, *, actor, note: str) -> PolicyChange:
         if change.status != PolicyChange.Status.PENDING:
             raise Conflict(f"This change is already {change.get_status_display().lower()}.", code="change_decided")
         change.status = PolicyChange.Status.REJECTED
-        change.decided_by = actor
+        change.decided_by = acting_person(actor)
         change.decided_at = clock.now()
         change.decision_note = note.strip()
         change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])

@@ -80,7 +80,7 @@ def policy_detail(request, tier):
         # Why an incident's action item proposed a change is that incident's content; what the policy says is not.
         change.shown_rationale = visibility.redact(change.rationale, change.source_incident_id, hidden)
     return render(request, "governance/policy_detail.html", {
-        "policy": policy, "content": policy.current.content, "versions": versions, "changes": changes,
+        "policy": policy, "content": policy.current.content, "versions": versions, "changes": changes,  # type: ignore[union-attr]  # a tier policy always has a version in force
         "categories": CATEGORIES, "can_propose": can(request.user, "policy.propose"),
         "can_approve": can(request.user, "policy.approve"), **reauth_context(request),
     })
@@ -98,9 +98,9 @@ def propose(request, tier, operation):
         raise Http404("Unknown change.")
     initial = {}
     if operation == "SET_THRESHOLDS":
-        initial = dict(policy.current.thresholds)
+        initial = dict(policy.current.thresholds)  # type: ignore[union-attr]  # a tier policy always has a version in force
     elif operation == "SET_REQUIRED_ROLES":
-        initial = {"required_roles": policy.current.required_roles}
+        initial = {"required_roles": policy.current.required_roles}  # type: ignore[union-attr]  # a tier policy always has a version in force
     form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

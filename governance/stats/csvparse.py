@@ -23,7 +23,10 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import IO, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -102,7 +105,7 @@ def metric_key(name: str) -> str:
     return _NON_KEY.sub("_", name.lower())
 
 
-def unique_metric_keys(names) -> dict[str, str]:
+def unique_metric_keys(names: Iterable[str]) -> dict[str, str]:
     """Map each name to a metric key, suffixing ``_2``, ``_3``... when two names collide."""
     keys: dict[str, str] = {}
     taken: set[str] = set()
@@ -126,7 +129,12 @@ class _Source:
     """Where the CSV comes from: bytes in memory, a path on disk, or a binary file object (an
     upload spooled to a temporary file) that is read in place from its current position."""
 
-    def __init__(self, data, what: str):
+    path: str | None
+    data: bytes | None
+    file: IO[bytes] | None
+    start: int
+
+    def __init__(self, data: Any, what: str) -> None:
         self.what = what
         self.path, self.data, self.file, self.start = None, None, None, 0
         if isinstance(data, str | os.PathLike):
@@ -151,22 +159,25 @@ class _Source:
         elif self.path is not None:
             self.size = os.path.getsize(self.path)
         else:
+            assert self.file is not None
             self.size = self.file.seek(0, os.SEEK_END) - self.start
             self.file.seek(self.start)
 
-    def _open(self):
+    def _open(self) -> AbstractContextManager[IO[bytes]]:
         if self.data is not None:
             return io.BytesIO(self.data)
         if self.path is not None:
             return open(self.path, "rb")  # noqa: SIM115
+        assert self.file is not None
         self.file.seek(self.start)
         return _Borrowed(self.file)
 
-    def stream(self):
+    def stream(self) -> Any:
         if self.data is not None:
             return pa.BufferReader(self.data)
         if self.path is not None:
             return pa.OSFile(self.path, "rb")
+        assert self.file is not None
         self.file.seek(self.start)
         return pa.PythonFile(self.file, mode="r")
 
@@ -183,7 +194,7 @@ class _Source:
         return text.removeprefix("\ufeff")
 
 
-def _seekable(f) -> bool:
+def _seekable(f: Any) -> bool:
     try:
         return bool(f.seekable()) if hasattr(f, "seekable") else (f.tell(), True)[1]
     except (OSError, ValueError, AttributeError):
@@ -193,13 +204,13 @@ def _seekable(f) -> bool:
 class _Borrowed:
     """A caller's file object used in a ``with`` block without closing it."""
 
-    def __init__(self, f):
+    def __init__(self, f: IO[bytes]) -> None:
         self.f = f
 
-    def __enter__(self):
+    def __enter__(self) -> IO[bytes]:
         return self.f
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         return False
 
 
@@ -232,7 +243,7 @@ class _Refused(Exception):
     """Arrow found a problem; the slow pass (``_diagnose``) says which, where."""
 
 
-def _stream(src: _Source, header: list[str], types: dict[str, pa.DataType], *, max_rows: int):
+def _stream(src: _Source, header: list[str], types: dict[str, pa.DataType], *, max_rows: int) -> Iterator[Any]:
     """Yield record batches of the columns in ``types``; raise ``_Refused`` on any parse problem."""
     rows = 0
     try:
@@ -399,7 +410,7 @@ class _Output:
         else:
             capacity = max(need, capacity + capacity // 4)
         for name, dtype in self.dtypes.items():
-            grown = np.empty(capacity, dtype=dtype)
+            grown: np.ndarray = np.empty(capacity, dtype=dtype)
             if name in self.arrays:
                 grown[: self.rows] = self.arrays[name][: self.rows]
             self.arrays[name] = grown
@@ -468,7 +479,7 @@ _REMAP_ROWS = 1 << 20
 
 
 def parse_predictions(
-    data, *, max_groups: int = 1000, max_rows: int = 5_000_000, attributes=()
+    data: Any, *, max_groups: int = 1000, max_rows: int = 5_000_000, attributes: Iterable[str] = ()
 ) -> Predictions:
     """Parse a predictions CSV: ``y_pred`` and at least one group column required; ``y_true``,
     ``y_pred_champion`` and ``score`` optional; other columns ignored, order free.
@@ -551,7 +562,9 @@ def parse_predictions(
 _NUMERIC = (pa.types.is_integer, pa.types.is_floating, pa.types.is_null)
 
 
-def parse_feature_table(data, *, max_rows: int = 5_000_000, max_columns: int = 500) -> dict[str, np.ndarray | list]:
+def parse_feature_table(
+    data: Any, *, max_rows: int = 5_000_000, max_columns: int = 500
+) -> dict[str, np.ndarray | list[str | None]]:
     """Parse a feature table (header = feature names) for drift checks.
 
     A column whose present values all parse as numbers is numeric: a float64 array with NaN for
@@ -575,7 +588,7 @@ def parse_feature_table(data, *, max_rows: int = 5_000_000, max_columns: int = 5
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             types[name] = pa.string()
     while True:
-        parts: dict[str, list] = {name: [] for name in header}
+        parts: dict[str, list[Any]] = {name: [] for name in header}
         try:
             for batch in _stream(src, header, types, max_rows=max_rows):
                 for name in header:
@@ -586,7 +599,7 @@ def parse_feature_table(data, *, max_rows: int = 5_000_000, max_columns: int = 5
             if retyped is None:
                 raise _diagnose(src, header, []) from None
             types[retyped] = pa.string()
-    out: dict[str, np.ndarray | list] = {}
+    out: dict[str, np.ndarray | list[str | None]] = {}
     for name in header:
         column = pa.chunked_array(parts[name], type=types[name])
         if types[name] == pa.float64():
@@ -596,7 +609,7 @@ def parse_feature_table(data, *, max_rows: int = 5_000_000, max_columns: int = 5
     return out
 
 
-def _first_non_numeric(src: _Source, header: list[str], types: dict) -> str | None:
+def _first_non_numeric(src: _Source, header: list[str], types: dict[str, Any]) -> str | None:
     """The first column read as numbers that holds text somewhere (found with the slow pass)."""
     numeric = [name for name in header if types[name] == pa.float64()]
     rows = _read_rows(src, header, numeric)

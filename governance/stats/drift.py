@@ -22,20 +22,25 @@ from __future__ import annotations
 import math
 import numbers
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .csvparse import StatsInputError, unique_metric_keys
 
 __all__ = ["drift_report", "psi", "psi_categorical", "psi_numeric"]
 
 NEW_CATEGORIES_LISTED = 20
+
+# A feature's values: a float array from ``parse_feature_table``, or a list of labels (None for missing).
+Values = Sequence[Any] | np.ndarray
 _STATUS_ORDER = {"OK": 0, "INSUFFICIENT": 1, "WATCH": 2, "ACT": 3}
 
 
-def psi(expected_counts, actual_counts, eps: float = 1e-4) -> float:
+def psi(expected_counts: ArrayLike, actual_counts: ArrayLike, eps: float = 1e-4) -> float:
     """PSI from two histograms over the same bins.
 
     A bin empty on one side would make ``ln(a / e)`` infinite, so each proportion is floored at
@@ -55,7 +60,7 @@ def psi(expected_counts, actual_counts, eps: float = 1e-4) -> float:
     return float(np.sum((pa - pe) * np.log(pa / pe)))
 
 
-def _numeric_bins(baseline: np.ndarray, bins: int):
+def _numeric_bins(baseline: np.ndarray, bins: int) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
     """A function mapping values to bin numbers, and the number of bins.
 
     A value holding at least ``1 / bins`` of the baseline (a point mass: the 1 of a 0/1 feature,
@@ -77,7 +82,7 @@ def _numeric_bins(baseline: np.ndarray, bins: int):
     edges = np.union1d(edges, masses)
     intervals = edges.size + 1
 
-    def assign(x):
+    def assign(x: np.ndarray) -> np.ndarray:
         codes = np.searchsorted(edges, x, side="left")
         if masses.size:
             at = np.minimum(np.searchsorted(masses, x, side="left"), masses.size - 1)
@@ -98,12 +103,12 @@ def psi_numeric(baseline: np.ndarray, current: np.ndarray, bins: int = 10) -> fl
     return psi(*_numeric_histograms(b, c, bins))
 
 
-def _numeric_histograms(b: np.ndarray, c: np.ndarray, bins: int = 10):
+def _numeric_histograms(b: np.ndarray, c: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
     assign, n_bins = _numeric_bins(b, bins)
     return np.bincount(assign(b), minlength=n_bins), np.bincount(assign(c), minlength=n_bins)
 
 
-def _present(values) -> np.ndarray:
+def _present(values: ArrayLike) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64).ravel()
     return v[~np.isnan(v)]
 
@@ -133,7 +138,7 @@ def current_rows_needed(bins: int, n_baseline: int, level: float, q: float = 0.9
     return None if room <= 0 else math.ceil(1.0 / room)
 
 
-def _is_missing(v) -> bool:
+def _is_missing(v: object) -> bool:
     return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
 
 
@@ -149,13 +154,15 @@ def psi_categorical(baseline: Sequence[str], current: Sequence[str]) -> float:
     return psi(*_categorical_histograms(b, c))
 
 
-def _categorical_histograms(b: Counter, c: Counter):
+def _categorical_histograms(b: Counter[Any], c: Counter[Any]) -> tuple[list[int], list[int]]:
     categories = sorted(set(b) | set(c), key=str)
     return [b[k] for k in categories], [c[k] for k in categories]
 
 
-def _histograms(base, cur, numeric: bool):
+def _histograms(base: Values, cur: Values, numeric: bool) -> tuple[np.ndarray | list[int], np.ndarray | list[int]]:
     """Baseline and current histograms over the same bins (missing values left out)."""
+    b: np.ndarray | Counter[Any]
+    c: np.ndarray | Counter[Any]
     if numeric:
         b, c = _present(base), _present(cur)
         if b.size == 0 or c.size == 0:
@@ -171,22 +178,22 @@ def _histograms(base, cur, numeric: bool):
 # --------------------------------------------------------------------------------------------
 
 
-def _is_numeric(values) -> bool:
+def _is_numeric(values: Values) -> bool:
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
         return True
     present = [v for v in values if not _is_missing(v)]
     return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in present)
 
 
-def _as_float(values) -> np.ndarray:
+def _as_float(values: Values) -> np.ndarray:
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
         return values.astype(np.float64, copy=False).ravel()
     return np.array([np.nan if _is_missing(v) else float(v) for v in values], dtype=np.float64)
 
 
-def _as_labels(values) -> list:
+def _as_labels(values: Values) -> list[str | None]:
     """Values as strings for categorical comparison; numbers written the way a CSV would hold them."""
-    out = []
+    out: list[str | None] = []
     for v in values.tolist() if isinstance(values, np.ndarray) else values:
         if _is_missing(v):
             out.append(None)
@@ -197,7 +204,7 @@ def _as_labels(values) -> list:
     return out
 
 
-def _null_rate(values, numeric: bool) -> float | None:
+def _null_rate(values: Values, numeric: bool) -> float | None:
     n = len(values)
     if n == 0:
         return None
@@ -206,11 +213,12 @@ def _null_rate(values, numeric: bool) -> float | None:
     return sum(1 for v in values if _is_missing(v)) / n
 
 
-def _feature(name, base, cur, *, psi_act, psi_watch, null_rate_tolerance) -> dict:
+def _feature(name: str, base: Values | None, cur: Values | None, *, psi_act: float, psi_watch: float,
+             null_rate_tolerance: float) -> dict[str, Any]:
     reasons: list[str] = []
     status = "OK"
 
-    def raise_to(level, why):
+    def raise_to(level: str, why: str) -> None:
         nonlocal status
         reasons.append(why)
         if _STATUS_ORDER[level] > _STATUS_ORDER[status]:
@@ -233,6 +241,8 @@ def _feature(name, base, cur, *, psi_act, psi_watch, null_rate_tolerance) -> dic
     delta = cur_null - base_null if base_null is not None and cur_null is not None else None
 
     value, insufficient = None, False
+    new: list[Any] | None
+    new_count: int | None
     new, new_count = (None, None) if numeric else ([], 0)
     if base_v is None:
         raise_to("WATCH", "not in the baseline, so there is nothing to compare it with")
@@ -299,13 +309,13 @@ def _feature(name, base, cur, *, psi_act, psi_watch, null_rate_tolerance) -> dic
 
 
 def drift_report(
-    baseline: dict[str, list | np.ndarray],
-    current: dict[str, list | np.ndarray],
+    baseline: dict[str, list[Any] | np.ndarray],
+    current: dict[str, list[Any] | np.ndarray],
     *,
     psi_act: float = 0.2,
     psi_watch: float = 0.1,
     null_rate_tolerance: float = 0.05,
-) -> dict:
+) -> dict[str, Any]:
     """Per-feature drift of ``current`` against ``baseline`` (JSON-ready).
 
     A feature's status is the worst of:
@@ -353,7 +363,7 @@ def drift_report(
     }
 
 
-def _flat_metrics(features: list[dict]) -> dict[str, float | int]:
+def _flat_metrics(features: list[dict[str, Any]]) -> dict[str, float | int]:
     """Numbers only, for the rule engine; values that are undefined are left out."""
     metrics: dict[str, float | int] = {}
     keys = unique_metric_keys([f["feature"] for f in features])

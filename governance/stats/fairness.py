@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
+from typing import Any, SupportsFloat
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import _abs_interval, sidak
@@ -79,7 +82,7 @@ def count_cells(columns: list[tuple[np.ndarray, int]]) -> np.ndarray:
 # Rates over arrays of cells; leading axes (resamples) are carried through.
 
 
-def _ratio(num, den):
+def _ratio(num: ArrayLike, den: ArrayLike) -> np.ndarray:
     """num / den with NaN wherever it is undefined (0/0) or infinite (x/0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.divide(num, den, dtype=np.float64)
@@ -95,7 +98,7 @@ def _rates(cells: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _disparities(rates: dict, ref: dict) -> dict[str, np.ndarray]:
+def _disparities(rates: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """AIR, EOD and equalized-odds difference of groups against reference rates (broadcast)."""
     out = {"air": _ratio(rates["sel"], ref["sel"])}
     if "tpr" in rates:
@@ -153,7 +156,8 @@ def _lerp(ordered: np.ndarray, rows: np.ndarray, below: np.ndarray, above: np.nd
     """numpy's interpolation between neighbouring order statistics (its formula, for equal results)."""
     low, high = ordered[rows[None, :], below], ordered[rows[None, :], above]
     diff = high - low
-    return np.where(gamma >= 0.5, high - diff * (1 - gamma), low + diff * gamma)
+    result: np.ndarray = np.where(gamma >= 0.5, high - diff * (1 - gamma), low + diff * gamma)
+    return result
 
 
 def _std(samples: np.ndarray) -> np.ndarray:
@@ -173,7 +177,7 @@ def _std(samples: np.ndarray) -> np.ndarray:
 # JSON helpers
 
 
-def _num(x) -> float | None:
+def _num(x: SupportsFloat | None) -> float | None:
     """A plain float for JSON, or None for NaN/inf (JSON has no NaN)."""
     if x is None:
         return None
@@ -181,7 +185,7 @@ def _num(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _interval(estimate, low, high) -> dict:
+def _interval(estimate: SupportsFloat | None, low: SupportsFloat | None, high: SupportsFloat | None) -> dict[str, Any]:
     return {"estimate": _num(estimate), "ci_low": _num(low), "ci_high": _num(high)}
 
 
@@ -210,7 +214,7 @@ def _verdict(low: float, high: float, comparator: str, threshold: float) -> str:
 POWER = 0.8
 
 
-def _rows_for_power(per_group: list[tuple], comparator: str, threshold: float, rows: int, z: float) -> int | None:
+def _rows_for_power(per_group: list[tuple[Any, ...]], comparator: str, threshold: float, rows: int, z: float) -> int | None:
     """Rows at which the whole check settles with probability ``POWER``, if the estimates hold.
 
     Each group's estimate is ``est`` with bootstrap standard deviation ``sd`` at ``rows`` rows,
@@ -233,7 +237,7 @@ def _rows_for_power(per_group: list[tuple], comparator: str, threshold: float, r
         return None
     phi = NormalDist().cdf
 
-    def power(n):
+    def power(n: int) -> float:
         probs = [phi(abs(e - t) / (sd * math.sqrt(rows / n)) - z) for e, sd in deciding]
         if failing:
             return 1.0 - math.prod(1.0 - q for q in probs)
@@ -257,13 +261,13 @@ def _check(
     metric: str,
     comparator: str,
     threshold: float,
-    per_group: list[tuple],
+    per_group: list[tuple[Any, ...]],
     rows: int,
     confidence: float,
-    family: dict,
+    family: dict[str, Any],
     unavailable: str,
-    unassessed: list[tuple] = (),
-) -> dict:
+    unassessed: Sequence[tuple[Any, ...]] = (),
+) -> dict[str, Any]:
     """Combine per-group intervals into one check over all groups.
 
     ``per_group`` holds (group, estimate, ci_low, ci_high, sd), the intervals already at the
@@ -405,7 +409,7 @@ def _bootstrap_groups(
     intervals = {name: np.full((2, groups), np.nan) for name, _ in plan}
     stds = {name: np.full(groups, np.nan) for name in ("air", "tdiff", "fdiff")}
 
-    def process(idx, rates):
+    def process(idx: np.ndarray, rates: dict[str, np.ndarray]) -> None:
         values = {"sel": rates["sel"], "air": _ratio(rates["sel"], ref_sel)}
         if labelled:
             values["tpr"], values["fpr"] = rates["tpr"], rates["fpr"]
@@ -446,7 +450,7 @@ def _champion_section(
     confidence: float,
     challenger_air_verdict: str,
     cells: np.ndarray | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Champion (current model) vs challenger (new model) on the same rows, for every group.
 
     Cells are paired: n[group, champion decision, challenger decision], drawn jointly (group
@@ -461,7 +465,7 @@ def _champion_section(
     otherwise. ``air_change`` and the AIR figures are those of the group deciding the verdict
     (the lowest upper bound); ``groups`` lists every group.
     """
-    empty = {
+    empty: dict[str, Any] = {
         "air_change": _interval(None, None, None),
         "challenger_air": _interval(None, None, None),
         "champion_air": _interval(None, None, None),
@@ -474,10 +478,11 @@ def _champion_section(
         return empty | {"detail": why}
     groups = len(names)
     if cells is None:  # n[group, champion decision, challenger decision]
+        assert p.y_pred_champion is not None
         cells = count_cells([(codes, groups), (p.y_pred_champion, 2), (p.y_pred, 2)])
     cells = cells.reshape(groups, 4).astype(float)
 
-    def sel(c):  # c: (..., 4) -> challenger, champion selection rates
+    def sel(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # c: (..., 4) -> challenger, champion selection rates
         n = c.sum(-1)
         return _ratio(c[..., 1] + c[..., 3], n), _ratio(c[..., 2] + c[..., 3], n)
 
@@ -505,7 +510,7 @@ def _champion_section(
         for i, name in enumerate(("change", "new", "old")):
             bounds[name][:, start : start + k] = b[:, i * k : (i + 1) * k]
 
-    per_group = []
+    per_group: list[dict[str, Any]] = []
     for j, g in enumerate(compared):
         per_group.append(
             {
@@ -568,7 +573,8 @@ def _champion_section(
 # Report
 
 
-def _validate(p, names, reference_group, air_floor, eo_max_diff, min_group_count, n_boot, confidence):
+def _validate(p: Predictions, names: tuple[str, ...], reference_group: str | None, air_floor: float,
+              eo_max_diff: float, min_group_count: int, n_boot: int, confidence: float) -> None:
     if p.rows == 0:
         raise StatsInputError("file", "the predictions file has no rows", code="no_rows")
     if not 0 < air_floor <= 1:
@@ -600,7 +606,7 @@ def _analyse(
     n_boot: int,
     seed: int,
     confidence: float,
-) -> dict:
+) -> dict[str, Any]:
     """Groups and checks of one grouping (one attribute, or an intersection of attributes)."""
     labels = counts.shape[1] == 2
     rows = int(counts.sum())
@@ -633,7 +639,7 @@ def _analyse(
     assessed = int(sufficient.sum())
     pairs = assessed * (assessed - 1) // 2 if reference_group is None else max(assessed - 1, 1)
     pairs = max(pairs, 1)
-    families = {
+    families: dict[str, dict[str, Any]] = {
         "air": {"method": "Šidák", "comparisons": pairs, "interval_confidence": sidak(confidence, pairs)},
         "eod": {"method": "Šidák", "comparisons": pairs, "interval_confidence": sidak(confidence, pairs)},
         "eqodds": {
@@ -651,7 +657,7 @@ def _analyse(
         observed["tdiff"] = observed["tpr"] - observed["tpr"][lref]
         observed["fdiff"] = observed["fpr"] - observed["fpr"][lref]
 
-    def entry(name, g, key=None):
+    def entry(name: str, g: int, key: str | None = None) -> dict[str, Any]:
         return _interval(observed[name][g], bounds[key or name][0, g], bounds[key or name][1, g])
 
     compared = [g for g in range(len(names)) if sufficient[g] and g != ref]
@@ -669,14 +675,14 @@ def _analyse(
             }
         )
 
-    def small():
-        out = []
+    def small() -> list[tuple[str, str, int | None]]:
+        out: list[tuple[str, str, int | None]] = []
         for g in np.flatnonzero(~sufficient):
             need = math.ceil(rows * min_group_count / max(int(sizes[g]), 1))
             out.append((names[g], f"{int(sizes[g])} rows, fewer than {min_group_count}", need))
         return out
 
-    def finite(*values):
+    def finite(*values: SupportsFloat) -> bool:
         return all(math.isfinite(v) for v in values)
 
     air_rows, air_unassessed = [], small()
@@ -695,7 +701,7 @@ def _analyse(
         )
     else:
         why = None
-    common = {"rows": rows, "confidence": confidence}
+    common: dict[str, Any] = {"rows": rows, "confidence": confidence}
     checks = [
         _check(
             key="fairness.air",
@@ -800,12 +806,12 @@ _JOINT_CELLS = 1 << 22  # an intersection with more possible combinations is cod
 def _groupings(p: Predictions) -> list[tuple[str, tuple[str, ...], np.ndarray]]:
     """(name, group names, cell counts) for each attribute and each intersection of two or more."""
     if len(p.attributes) < 2:
-        return [("group", p.group_names, None)]
+        return [("group", p.group_names, None)]  # type: ignore[list-item]  # one grouping: the caller reads the main analysis, never these cells
     labelled = p.y_true is not None
-    outcome = [(p.y_true, 2), (p.y_pred, 2)] if labelled else [(p.y_pred, 2)]
+    outcome = [(p.y_true, 2), (p.y_pred, 2)] if p.y_true is not None else [(p.y_pred, 2)]
     cell_shape = (2, 2) if labelled else (1, 2)
 
-    def counts(codes, size):
+    def counts(codes: np.ndarray, size: int) -> np.ndarray:
         return count_cells([(codes, size), *outcome]).reshape(size, *cell_shape)
 
     out = [(a.name, a.values, counts(a.codes, len(a.values))) for a in p.attributes]
@@ -845,7 +851,7 @@ def fairness_report(
     n_boot: int = 10_000,
     seed: int = 20240601,
     confidence: float = 0.95,
-) -> dict:
+) -> dict[str, Any]:
     """Per-group rates and disparity checks with percentile bootstrap intervals (JSON-ready).
 
     The reference group defaults to the highest observed selection rate among groups with at
@@ -862,7 +868,7 @@ def fairness_report(
     names = p.group_names
     _validate(p, names, reference_group, air_floor, eo_max_diff, min_group_count, n_boot, confidence)
     n_boot, min_group_count = int(n_boot), int(min_group_count)
-    options = {
+    options: dict[str, Any] = {
         "air_floor": air_floor,
         "eo_max_diff": eo_max_diff,
         "min_group_count": min_group_count,
@@ -942,16 +948,17 @@ def fairness_report(
     }
 
 
-def _flat_metrics(main, champion, scores, by_attribute) -> dict[str, float | int]:
+def _flat_metrics(main: dict[str, Any], champion: dict[str, Any] | None, scores: dict[str, Any] | None,
+                  by_attribute: list[dict[str, Any]]) -> dict[str, float | int]:
     """Numbers only, for the rule engine: KEY, KEY.ci_low, KEY.ci_high. Undefined values are left out."""
     groups, checks = main["groups"], main["checks"]
     metrics: dict[str, float | int] = {"rows": main["rows"], "groups.insufficient": len(main["insufficient_groups"])}
 
-    def put(key, value):
+    def put(key: str, value: float | None) -> None:
         if value is not None:
             metrics[key] = value
 
-    def put_checks(prefix, checks, suffix=""):
+    def put_checks(prefix: str, checks: list[dict[str, Any]], suffix: str = "") -> None:
         for check in checks:
             key = check["key"] + suffix
             put(key, check["estimate"])

@@ -21,6 +21,7 @@ check figure is the largest gap.
 from __future__ import annotations
 
 import math
+from typing import Any, Literal, SupportsFloat
 
 import numpy as np
 
@@ -36,14 +37,14 @@ _BLOCK_ELEMENTS = 4_000_000
 _SLICE_ROWS = 1 << 18  # rows binned at a time
 
 
-def _num(x) -> float | None:
+def _num(x: SupportsFloat | None) -> float | None:
     if x is None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
 
 
-def _interval(est, low, high) -> dict:
+def _interval(est: SupportsFloat | None, low: SupportsFloat | None, high: SupportsFloat | None) -> dict[str, Any]:
     return {"estimate": _num(est), "ci_low": _num(low), "ci_high": _num(high)}
 
 
@@ -85,7 +86,9 @@ def _binned(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, auc, np.nan), np.where(ok, ks, np.nan)
 
 
-def _shifted(samples: np.ndarray, binned_est, exact_est, confidence: float):
+def _shifted(
+    samples: np.ndarray, binned_est: float | np.ndarray, exact_est: float, confidence: float
+) -> tuple[SupportsFloat | None, SupportsFloat | None]:
     """Percentile interval of ``samples`` moved by (exact - binned) estimate."""
     samples = samples[np.isfinite(samples)]
     if samples.size < 2 or not (math.isfinite(binned_est) and math.isfinite(exact_est)):
@@ -95,7 +98,7 @@ def _shifted(samples: np.ndarray, binned_est, exact_est, confidence: float):
     return lo + exact_est - binned_est, hi + exact_est - binned_est
 
 
-def _reliability(score: np.ndarray, y: np.ndarray) -> list[dict]:
+def _reliability(score: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
     edges = np.linspace(0, 1, RELIABILITY_BINS + 1)
     which = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, RELIABILITY_BINS - 1)
     n = np.bincount(which, minlength=RELIABILITY_BINS)
@@ -126,7 +129,7 @@ def score_report(
     n_boot: int = 10_000,
     seed: int = 20240601,
     confidence: float = 0.95,
-) -> dict:
+) -> dict[str, Any]:
     """AUC, KS and (for probabilities) Brier score and reliability, overall and per group, with
     bootstrap intervals, and the AUC gap between groups (JSON-ready)."""
 
@@ -135,6 +138,7 @@ def score_report(
     groups = len(names)
     probabilities = bool(score.size and score.min() >= 0 and score.max() <= 1)
     distinct = np.unique(score)
+    side: Literal["left", "right"]
     if distinct.size <= MAX_BINS:
         edges, side, n_bins = distinct, "left", distinct.size
     else:
@@ -144,8 +148,8 @@ def score_report(
     # Cells n[group, label, bin] and their squared errors, counted in slices of rows so that
     # the int64 and float64 temporaries stay small whatever the file.
     size = groups * 2 * n_bins
-    cells = np.zeros(size, dtype=np.int64)
-    sq = np.zeros(size)
+    cells: np.ndarray = np.zeros(size, dtype=np.int64)
+    sq: np.ndarray = np.zeros(size)
     for start in range(0, score.size, _SLICE_ROWS):
         part = slice(start, start + _SLICE_ROWS)
         flat = (group[part].astype(np.int64) * 2 + y[part]) * n_bins + np.searchsorted(edges, score[part], side=side)
@@ -159,7 +163,7 @@ def score_report(
     with_both = sufficient & (cells[:, 0].sum(1) > 0) & (cells[:, 1].sum(1) > 0)
 
     # Exact figures.
-    def exact(mask):
+    def exact(mask: np.ndarray | None) -> dict[str, float]:
         s, t = (score, y) if mask is None else (score[mask], y[mask])
         out = {"auc": exact_auc(s, t), "ks": exact_ks(s, t)}
         out["brier"] = float(np.mean((s - t) ** 2)) if probabilities and s.size else float("nan")
@@ -192,7 +196,7 @@ def score_report(
     binned_auc_all, binned_ks_all = _binned(cells.sum(0))
     binned_brier = (sq.sum(axis=(1, 2))) / np.maximum(sizes, 1)
 
-    def figure(name, samples, binned_est, exact_est):
+    def figure(name: str, samples: np.ndarray, binned_est: float | np.ndarray, exact_est: float) -> dict[str, Any] | None:
         if name == "brier" and not probabilities:
             return None
         lo, hi = _shifted(samples, binned_est, exact_est, confidence)
@@ -221,7 +225,7 @@ def score_report(
         )
 
     # AUC gap behind the best group, over groups with enough rows and both labels.
-    gap = {"estimate": None, "ci_low": None, "ci_high": None, "group": None, "reference_group": None}
+    gap: dict[str, Any] = {"estimate": None, "ci_low": None, "ci_high": None, "group": None, "reference_group": None}
     usable = np.flatnonzero(with_both & np.isfinite([e["auc"] for e in group_exact]))
     pairs = max(usable.size * (usable.size - 1) // 2, 1)
     level = sidak(confidence, pairs)
@@ -230,7 +234,7 @@ def score_report(
         best = usable[int(np.argmax(exact_aucs))]
         rows = []
         tail = (1 - level) / 2 * 100
-        for g in usable:
+        for g in usable.tolist():
             if g == best:
                 continue
             diff = stats["auc"][:, best] - stats["auc"][:, g]
@@ -258,10 +262,10 @@ def score_report(
     }
 
 
-def _metrics(overall, per_group, gap) -> dict[str, float]:
+def _metrics(overall: dict[str, Any], per_group: list[dict[str, Any]], gap: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {}
 
-    def put(key, fig):
+    def put(key: str, fig: dict[str, Any] | None) -> None:
         if fig is not None and fig["estimate"] is not None:
             out[key] = fig["estimate"]
             if fig["ci_low"] is not None:

@@ -1,0 +1,1 @@
+"""Tests of how Gatehouse is built: its layers, its migrations and backdated history."""

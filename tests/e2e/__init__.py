@@ -1,0 +1,1 @@
+"""Browser tests, driven through Playwright with Debian's chromium."""

@@ -1,0 +1,1 @@
+"""Tests of incidents, postmortems, action items and their obligations."""

@@ -1,3 +1,5 @@
+"""Fixtures of the postmortem tests: people inside and outside a restricted incident's circle."""
+
 import pytest
 
 from governance.kernel.roles import Role

@@ -1,0 +1,1 @@
+"""Tests of launch readiness: the checklist, sign-offs, the gate and rollouts."""

@@ -1,0 +1,1 @@
+"""Tests of the MLflow registry integration: sync, alias actuation and drift, webhooks."""

@@ -1,3 +1,5 @@
+"""Steps the registry tests share: a model linked to MLflow, a launch approved and rolled out to full."""
+
 from governance.inventory.services import create_model
 from governance.kernel.principals import SystemActor
 from readiness import rollouts, services

@@ -13,7 +13,6 @@ from .conftest import free_port
 from .helpers import alias_of, approved_launch, linked_model, roll_out_to_full
 
 pytestmark = [pytest.mark.django_db, pytest.mark.mlflow, pytest.mark.xdist_group("mlflow")]
-A = AliasActuation.Status
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def test_reaching_the_mapped_stage_sets_the_alias(people, synced, mlflow_client,
 
     assert alias_of(mlflow_client, link.registered_model, "champion") == 1
     change = AliasActuation.objects.get(launch=launch)
-    assert (change.status, change.target_version, change.previous_version) == (A.APPLIED, 1, None)
+    assert (change.status, change.target_version, change.previous_version) == (AliasActuation.Status.APPLIED, 1, None)
     state = AliasState.objects.get(link=link, alias="champion")
     assert state.expected_version == state.observed_version == 1
     assert AuditEvent.objects.filter(verb="registry.alias_change_requested",
@@ -65,7 +64,7 @@ def test_rollback_moves_the_alias_back_to_the_previous_approved_version(
     assert second.status == LaunchStatus.ROLLED_BACK
     assert alias_of(mlflow_client, link.registered_model, "champion") == 1
     back = AliasActuation.objects.get(launch=second, kind="ROLLBACK")
-    assert (back.status, back.previous_version, back.target_version) == (A.APPLIED, 2, 1)
+    assert (back.status, back.previous_version, back.target_version) == (AliasActuation.Status.APPLIED, 2, 1)
     assert AuditEvent.objects.filter(verb="registry.alias_set").count() == 3
 
 
@@ -105,7 +104,7 @@ def test_mlflow_down_does_not_hold_up_the_rollout_and_the_change_is_retried(
 
     assert result["stage"] == "full"  # the rollout moved on
     change = AliasActuation.objects.get(launch=launch)
-    assert change.status == A.PENDING and change.attempts == 1 and "Cannot reach MLflow" in change.last_error
+    assert change.status == AliasActuation.Status.PENDING and change.attempts == 1 and "Cannot reach MLflow" in change.last_error
     assert alias_of(mlflow_client, link.registered_model, "champion") is None
 
     assert services.retry_pending() == {"applied": 0, "pending": 1, "failed": 0}
@@ -127,7 +126,7 @@ def test_a_rollback_while_mlflow_is_down_supersedes_the_waiting_change(
         rollouts.rollback(second, actor=people["compliance"], reason="Guardrail looked wrong.")
 
     statuses = dict(AliasActuation.objects.filter(launch=second).values_list("kind", "status"))
-    assert statuses == {"STAGE": A.SUPERSEDED, "ROLLBACK": A.PENDING}
+    assert statuses == {"STAGE": AliasActuation.Status.SUPERSEDED, "ROLLBACK": AliasActuation.Status.PENDING}
     settings.MLFLOW_TRACKING_URI = up
     services.retry_pending()
     assert alias_of(mlflow_client, link.registered_model, "champion") == 1
@@ -142,7 +141,7 @@ def test_mlflow_refusing_the_change_marks_it_failed_and_shows_it(
         roll_out_to_full(people, launch)
 
     change = AliasActuation.objects.get(launch=launch)
-    assert change.status == A.FAILED and "refused" in change.last_error
+    assert change.status == AliasActuation.Status.FAILED and "refused" in change.last_error
     assert AuditEvent.objects.filter(verb="registry.alias_change_failed").count() == 1
     client.force_login(people["compliance"])
     page = client.get("/").content.decode()
@@ -157,7 +156,7 @@ def test_a_version_typed_in_by_hand_cannot_be_given_the_alias(people, synced, dj
     with django_capture_on_commit_callbacks(execute=True):
         roll_out_to_full(people, approved_launch(people, manual))
     change = AliasActuation.objects.get()
-    assert change.status == A.FAILED and "did not come from MLflow" in change.last_error
+    assert change.status == AliasActuation.Status.FAILED and "did not come from MLflow" in change.last_error
 
 
 def test_with_the_integration_off_rollouts_touch_nothing(people, synced, settings, django_capture_on_commit_callbacks):

@@ -1,0 +1,1 @@
+"""Tests of the reporting app's checks of incident timelines."""

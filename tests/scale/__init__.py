@@ -1,0 +1,1 @@
+"""Tests that pages and the gate keep flat query counts as the data grows."""

@@ -1,0 +1,1 @@
+"""Tests of the seeded example stories and their timelines."""

@@ -19,7 +19,7 @@ def _printed_head(value: str) -> Anchor:
         head, _, when = value.partition("@")
         seq, digest = head.split(":", 1)
         anchored_at = parse_datetime(when) if when else None
-        return Anchor(int(seq), digest.strip(), anchored_at or parse_datetime("9999-12-31T00:00:00+00:00"),
+        return Anchor(int(seq), digest.strip(), anchored_at or parse_datetime("9999-12-31T00:00:00+00:00"),  # type: ignore[arg-type]  # the literal parses
                       f"--head {seq}")
     except ValueError as error:
         raise CommandFailed(f"--head takes SEQ:HASH or SEQ:HASH@TIME, not {value!r}.", code="bad_head") from error

@@ -33,6 +33,7 @@ class Command(BaseCommand):
         if check.status == "invalid":
             raise CommandFailed(f"Receipt is NOT valid: {check.reason}.", code="receipt_invalid", reasons=(check.code,))
         verdict = check.verdict
+        assert verdict is not None  # every receipt that is not invalid carries its verdict
         self.stdout.write(json.dumps(verdict, indent=2, sort_keys=True))
         summary = (f"{verdict['decision']} for {verdict['model']} {verdict['version']} → {verdict['stage']}, "
                    f"signed by key {check.kid} ({check.key_status}), issued {verdict['issued_at']}")

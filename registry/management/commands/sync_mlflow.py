@@ -2,7 +2,9 @@
 the registry services.
 """
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from governance.kernel.errors import CommandFailed, DomainError
 from registry import mlflow, services
@@ -13,10 +15,10 @@ class Command(BaseCommand):
     help = ("Bring new MLflow versions of linked models into Gatehouse, check governed aliases, and retry alias "
             "changes MLflow has not taken yet (what the periodic Celery tasks run).")
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--model", help="Only this Gatehouse model (slug)")
 
-    def handle(self, *args, model=None, **options):
+    def handle(self, *args: Any, model: str | None = None, **options: Any) -> None:
         if not mlflow.enabled():
             raise CommandFailed("The MLflow integration is off: set MLFLOW_TRACKING_URI (and MLFLOW_TRACKING_TOKEN "
                                "if the server needs one).", code="mlflow_off")

@@ -1,3 +1,5 @@
+"""The provider's URLs: its login page and django-oauth-toolkit's endpoints."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 

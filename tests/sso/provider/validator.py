@@ -1,3 +1,5 @@
+"""The provider's claims: what it says about a person in the ID token and the user information."""
+
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 

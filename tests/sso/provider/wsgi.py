@@ -1,3 +1,5 @@
+"""The provider's WSGI application, served by the test fixture."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
