@@ -85,5 +85,5 @@ def acting_person(actor: Actor) -> User:
     """The person behind an act only a person can do (approve, decide, sign with a password): the permission
     table gives such acts no API token scope, and Gatehouse acting for itself is not a person either."""
     if isinstance(actor, TokenPrincipal | SystemActor):
-        raise PermissionDenied(f"Only a person can do this, not {actor.label}.")
+        raise PermissionDenied(f"Only a person can do this, not {actor.label}.", code="person_required")
     return actor
