@@ -144,9 +144,24 @@ def measure(runs: int) -> dict:
 
 # -- the parent: data sets, subprocesses, gunicorn and wrk ----------------------------------------------------
 
+def _throwaway_signing_key() -> str:
+    """A fresh Ed25519 key for this run's receipts (PKCS#8 DER, base64): the server refuses to start without one."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    der = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption())
+    return base64.b64encode(der).decode()
+
+
+SIGNING_KEY = _throwaway_signing_key()
+
+
 def env_for(url):
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 50, "DEBUG": "false",
-           "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "config.settings"}
+           "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "config.settings", "GATE_SIGNING_KEY": SIGNING_KEY}
     env.pop("CELERY_BROKER_URL", None)
     return env
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from governance.kernel import visibility
+from governance.kernel import audit, visibility
 from governance.kernel.permissions import roles_of
 from governance.models import AuditEvent
 
@@ -86,7 +86,7 @@ def audit_trail(launch: LaunchRequest, viewer: Requester, limit: int = 60) -> Qu
     events = (AuditEvent.objects.filter(Q(object_type="readiness.launchrequest", object_id=str(launch.pk))
                                         | Q(after__launch=launch.pk))
               .exclude(verb__in=("launch.content_changed", "observations.recorded")))
-    return visibility.visible_events(viewer, events).select_related("source").order_by("-seq")[:limit]
+    return audit.newest_first(visibility.visible_events(viewer, events).select_related("source"))[:limit]
 
 
 def rollback_reason(viewer: Requester, launch: LaunchRequest, *, sources: set[int] | None = None) -> str:

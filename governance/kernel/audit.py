@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 
 from governance.kernel import clock
 from governance.kernel.canonical import canonical_json, sha256_hex, to_plain
@@ -246,9 +246,14 @@ def _verify_in_parallel(workers: int) -> tuple[int, ChainBreak | None]:
     return checked, None
 
 
+def newest_first(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """A selection of events, newest first, sorted after they are found. Ordered by an expression of ``seq``
+    rather than ``seq`` itself: given ``ORDER BY seq DESC LIMIT n``, PostgreSQL walks the whole log backwards from
+    its newest event looking for matches, which for an old launch read most of a 2M-event log (0.37 s where
+    sorting its few hundred events, found through their indexes, takes 9 ms)."""
+    return events.annotate(newest_first=F("seq") * -1).order_by("newest_first")
+
+
 def events_for(obj: Model, limit: int = 200) -> QuerySet[AuditEvent]:
     object_type, object_id = object_key(obj)
-    return (
-        AuditEvent.objects.filter(object_type=object_type, object_id=object_id)
-        .order_by("-seq")[:limit]
-    )
+    return newest_first(AuditEvent.objects.filter(object_type=object_type, object_id=object_id))[:limit]
