@@ -17,7 +17,8 @@ import statistics
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from governance.kernel import formatting as fmt
@@ -239,15 +240,22 @@ def extend_incident_report(data: dict, guardrail_rows) -> dict:
 
 # -- governance pack ------------------------------------------------------------------------------------------
 
+def _newest_per_model(launches: QuerySet[LaunchRequest], by: str = "created_at") -> QuerySet[LaunchRequest]:
+    """Of ``launches``, each model's newest by ``by`` (a window in the database: a bank's history holds tens of
+    thousands of launches, and a report needs one a model)."""
+    rank = Window(RowNumber(), partition_by=[F("version__model_id")], order_by=[F(by).desc(nulls_last=True),
+                                                                                  F("pk").desc()])
+    return launches.annotate(newest=rank).filter(newest=1)
+
+
 def _inventory(now) -> list[dict]:
     models = (MLModel.objects.select_related("owner").prefetch_related(
         Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at", "-pk"))).order_by("risk_tier", "name"))
     launches = {}
     launch: LaunchRequest | None
-    for launch in (LaunchRequest.objects.select_related("version").prefetch_related(
-            Prefetch("signoffs", queryset=SignOff.objects.filter(role=Role.MODEL_RISK, stale=False)))
-            .order_by("created_at", "pk")):
-        launches[launch.version.model_id] = launch  # the latest wins
+    for launch in (_newest_per_model(LaunchRequest.objects.all()).select_related("version").prefetch_related(
+            Prefetch("signoffs", queryset=SignOff.objects.filter(role=Role.MODEL_RISK, stale=False)))):
+        launches[launch.version.model_id] = launch
     rows = []
     for model in models:
         launch = launches.get(model.pk)
@@ -281,7 +289,11 @@ def _open_waivers(now) -> list[dict]:
 
 
 def _fairness_monitors() -> list[dict]:
-    live = list(LaunchRequest.objects.filter(status__in=LIVE_STATES + (LaunchStatus.APPROVED,))
+    # What serves decisions now: each model's newest launched version (an older one it replaced no longer does),
+    # and any launch approved or rolling out (beside it, on part of the traffic).
+    serving = _newest_per_model(LaunchRequest.objects.filter(status=LaunchStatus.LAUNCHED), by="launched_at")
+    coming = LaunchRequest.objects.filter(status__in=(LaunchStatus.ROLLING_OUT, LaunchStatus.APPROVED))
+    live = list(LaunchRequest.objects.filter(Q(pk__in=serving.values("pk")) | Q(pk__in=coming.values("pk")))
                 .select_related("version__model").prefetch_related("plan__guardrails").order_by("pk"))
     rows = []
     for launch in live:
