@@ -255,6 +255,22 @@ def test_periodic_evaluation_marks_stale_data_insufficient(people):
     assert Guardrail.objects.get().state == "INSUFFICIENT_DATA"
 
 
+def test_every_periodic_evaluation_stamps_each_guardrail_and_keeps_what_did_not_change(people):
+    launch = approved(people, plan=SIMPLE)
+    t0 = timezone.now() - timedelta(minutes=5)
+    rollouts.start_rollout(launch, actor=people["author"], now=t0)
+    observe(launch, people["data_science"], "p95_latency_ms", [120] * 3, t0)
+    first = t0 + timedelta(minutes=4)
+    rollouts.evaluate_rollouts(now=first)
+    guardrail = Guardrail.objects.get()
+    assert (guardrail.state, guardrail.evaluated_at) == ("PASSING", first)
+    detail = guardrail.state_detail
+    later = first + timedelta(seconds=30)
+    rollouts.evaluate_rollouts(now=later)
+    guardrail.refresh_from_db()
+    assert (guardrail.state, guardrail.state_detail, guardrail.evaluated_at) == ("PASSING", detail, later)
+
+
 def test_periodic_evaluation_completes_a_final_stage(people):
     plan = {**SIMPLE, "stages": [{"name": "full", "traffic_percent": 100, "min_duration_minutes": 30}]}
     launch = approved(people, plan=plan)
