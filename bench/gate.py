@@ -18,9 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from keys import throwaway_signing_key
+
 ROOT = Path(__file__).resolve().parent.parent
-# A throw-away Ed25519 key (PKCS#8 DER, base64) for the benchmark's own database; never used elsewhere.
-BENCH_SIGNING_KEY = "MC4CAQAwBQYDK2VwBCIEIAVHMi4rbI8dzWbbQ7eEFGQ5P2BBqMvJ8ZOy9lbRB1pR"
+BENCH_SIGNING_KEY = throwaway_signing_key()
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 
 SETUP = r"""

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from keys import throwaway_signing_key
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = "postgres://postgres@127.0.0.1:5432/"
 FULL = {"models": 300, "launches": 20_000, "incidents": 3_000, "observations": 5_000_000,
@@ -144,19 +146,7 @@ def measure(runs: int) -> dict:
 
 # -- the parent: data sets, subprocesses, gunicorn and wrk ----------------------------------------------------
 
-def _throwaway_signing_key() -> str:
-    """A fresh Ed25519 key for this run's receipts (PKCS#8 DER, base64): the server refuses to start without one."""
-    import base64
-
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    der = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                                     serialization.NoEncryption())
-    return base64.b64encode(der).decode()
-
-
-SIGNING_KEY = _throwaway_signing_key()
+SIGNING_KEY = throwaway_signing_key()
 
 
 def env_for(url):

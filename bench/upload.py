@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from keys import throwaway_signing_key
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZE_MB = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 
@@ -81,7 +83,7 @@ def main():
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3", "SECRET_KEY": "bench-" + "x" * 50,
            "DEBUG": "false", "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "config.settings",
            "MAX_UPLOAD_BYTES": str(max(SIZE_MB + 10, 210) * 1024 * 1024), "FAIRNESS_BOOTSTRAP_RESAMPLES": "2000",
-           "TMPDIR": str(workdir)}
+           "TMPDIR": str(workdir), "GATE_SIGNING_KEY": throwaway_signing_key()}
     env.pop("CELERY_BROKER_URL", None)
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
