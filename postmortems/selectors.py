@@ -264,20 +264,20 @@ def follow_through(user: Requester, *, today: date | None = None) -> dict[str, A
     visible = visible_incidents(user)
     # Plain rows, not model instances: the page summarises every visible incident, thousands after some years.
     rows = list(visible.order_by("detected_at", "pk").values_list("began_at", "detected_at", "resolved_at"))
-    ttd = [(detected, detected - began) for began, detected, _ in rows if began is not None and detected is not None]
-    ttr = [(detected, resolved - detected) for _, detected, resolved in rows
-           if resolved is not None and detected is not None]
-
+    ttd: list[tuple[datetime, timedelta]] = []
+    ttr: list[tuple[datetime, timedelta]] = []
     zone = timezone.get_current_timezone()
     quarters: defaultdict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "ttd": [], "ttr": []})
     for began, detected, resolved in rows:
         local = detected.astimezone(zone)
-        key = f"{local.year} Q{(local.month - 1) // 3 + 1}"
-        quarters[key]["count"] += 1
+        quarter = quarters[f"{local.year} Q{(local.month - 1) // 3 + 1}"]
+        quarter["count"] += 1
         if began is not None:
-            quarters[key]["ttd"].append(detected - began)
+            ttd.append((detected, detected - began))
+            quarter["ttd"].append(detected - began)
         if resolved is not None:
-            quarters[key]["ttr"].append(resolved - detected)
+            ttr.append((detected, resolved - detected))
+            quarter["ttr"].append(resolved - detected)
     by_quarter = [{"quarter": key, "count": q["count"], "median_ttd": _median(q["ttd"]),
                    "median_ttr": _median(q["ttr"])} for key, q in sorted(quarters.items())]
 

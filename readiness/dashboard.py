@@ -14,7 +14,7 @@ def launch_panels(user) -> list[dict]:
     # A bank has hundreds of rollouts in progress: count them in the database and load only the rows shown.
     rolling_launches = selectors.launch_list(status=LaunchStatus.ROLLING_OUT)
     rolling_count = rolling_launches.count()
-    rolling = list(rolling_launches.prefetch_related(None).select_related("version__model")[:8])
+    rolling = list(rolling_launches.prefetch_related(None)[:8])  # the rows shown need no signatures
     return [
         {"title": "Awaiting my signature", "count": len(mine), "id": "awaiting-my-signature",
          "rows": [{"url": launch.get_absolute_url(), "label": launch.title,

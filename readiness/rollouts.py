@@ -134,8 +134,9 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now: datetime,
     # the same: those get only their evaluation time, all in one UPDATE; the changed ones are written in another.
     if changed:
         Guardrail.objects.bulk_update(changed, ["state", "state_detail", "evaluated_at"])
-    if len(changed) < len(guardrails):
-        Guardrail.objects.filter(pk__in=[g.pk for g in guardrails if g not in changed]).update(evaluated_at=now)
+    unchanged = {g.pk for g in guardrails} - {g.pk for g in changed}
+    if unchanged:
+        Guardrail.objects.filter(pk__in=unchanged).update(evaluated_at=now)
     for guardrail in guardrails:
         state, was = states[guardrail.pk], previous[guardrail.pk]
         if state.state != BREACHED or launch.status != LaunchStatus.ROLLING_OUT:
@@ -501,9 +502,9 @@ def evaluate_rollouts(*, now: datetime | None = None) -> dict[str, Any]:
 
 def _evaluate_one(launch_id: int, *, now: datetime, actor: Actor, summary: dict[str, Any]) -> None:
     with transaction.atomic():
-        # The row lock alone: the related rows ``lock`` joins are needed only on a rollback or a completion, rare
-        # next to the hundreds of rollouts checked each run (2.5 ms to 0.6 ms a rollout); they load when read.
-        launch = LaunchRequest.objects.select_for_update(of=("self",)).get(pk=launch_id)
+        # No joins: the related rows are read only on a rollback or a completion, rare next to the hundreds of
+        # rollouts checked each run (2.5 ms to 0.6 ms a rollout).
+        launch = lock(LaunchRequest(pk=launch_id), joins=())
         if launch.status != LaunchStatus.ROLLING_OUT:
             return
         plan = _plan(launch)

@@ -3,6 +3,7 @@
 import hashlib
 
 import factory
+from django.db import connection
 
 from governance.models import (
     Feature,
@@ -130,3 +131,14 @@ def pass_everything(launch, *, attester, metrics=None):
         attest_item(item, actor=attester, outcome="PASS", evidence_text=f"Evidence for {item.key}")
     launch.refresh_from_db()
     return launch
+
+
+def tamper(sql: str, params: list) -> None:
+    """Someone with database rights editing history: a superuser can switch off the PostgreSQL append-only
+    trigger for the session, the attacker the audit chain guards against."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = origin")

@@ -7,12 +7,14 @@ The lock is held until the surrounding transaction commits, so the chain order i
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Model, QuerySet
 
 from governance.kernel import clock
@@ -22,6 +24,8 @@ from governance.kernel.principals import Actor, actor_label, actor_user
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_KEY = 7_140_221_001  # arbitrary constant identifying "audit chain append"
+_CHUNK = 5000  # rows a server-side cursor fetches at a time when the chain is checked
+PARALLEL_MIN_EVENTS = 100_000  # below this, one pass beats starting processes
 
 
 def event_payload(event: AuditEvent | _StoredEvent) -> dict[str, object]:
@@ -116,7 +120,7 @@ class _StoredEvent(SimpleNamespace):
         return int(self.id)
 
 
-def stored_events(chunk_size: int = 5000) -> Iterator[_StoredEvent]:
+def stored_events(chunk_size: int = _CHUNK) -> Iterator[_StoredEvent]:
     """Every stored event in chain order, streamed in chunks as plain rows with the model's attribute names.
 
     A bank's log holds millions of events: building a model instance per row cost more than hashing it, and the
@@ -148,16 +152,15 @@ _CANONICAL_ROWS = (
 _LAST_SEQ = 9_223_372_036_854_775_807
 
 
-def _canonical_rows(chunk_size: int, first: int = 1, last: int = _LAST_SEQ) -> Iterator[_StoredEvent]:
+def _canonical_rows(chunk_size: int, first: int = 1, last: int | None = None) -> Iterator[_StoredEvent]:
     """The PostgreSQL path of ``stored_events``: a named (server-side) cursor on the driver's connection, JSON
     decoded once, times formatted by the database. Converting each time to a datetime and back to text, and
-    Django's per-row converters, cost more than the hash itself on a log of millions of events."""
-    import json
-
+    Django's per-row converters, cost more than the hash itself on a log of millions of events. ``last`` None
+    reads to the end."""
     connection.ensure_connection()
     with transaction.atomic(), connection.connection.cursor(name="audit_verify") as cursor:
         cursor.itersize = chunk_size
-        cursor.execute(_CANONICAL_ROWS, [first, last])
+        cursor.execute(_CANONICAL_ROWS, [first, _LAST_SEQ if last is None else last])
         loads = json.loads
         for row in cursor:
             event = _StoredEvent(**dict(zip(_CANONICAL_COLUMNS, row, strict=True)))
@@ -173,7 +176,9 @@ def verify_chain(events: Iterator[AuditEvent] | None = None, *, workers: int = 1
     checked in parallel processes (each event vouches for its own link: its ``prev_hash`` must be the stored hash
     before it), and the first break found is the one a single pass would have reported."""
     if events is None and workers > 1 and connection.vendor == "postgresql":
-        return _verify_in_parallel(workers)
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+        if head >= PARALLEL_MIN_EVENTS:  # a shorter log is quicker in one pass than starting processes
+            return _verify_in_parallel(workers, head)
     source: Iterator[Any] = stored_events() if events is None else events
     return _verify_range(source, first=1, prev_hash=GENESIS_HASH, last=None)
 
@@ -215,23 +220,12 @@ def _check_range(bounds: tuple[int, int | None]) -> tuple[int, ChainBreak | None
     if first > 1:
         prev_hash = AuditEvent.objects.filter(seq=first - 1).values_list("hash", flat=True).first()
     try:
-        return _verify_range(_canonical_rows(5000, first, last if last is not None else _LAST_SEQ),
-                             first=first, prev_hash=prev_hash, last=last)
+        return _verify_range(_canonical_rows(_CHUNK, first, last), first=first, prev_hash=prev_hash, last=last)
     finally:
         connection.close()
 
 
-PARALLEL_MIN_EVENTS = 100_000
-
-
-def _verify_in_parallel(workers: int) -> tuple[int, ChainBreak | None]:
-    import multiprocessing
-
-    from django.db import connections
-
-    top = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
-    if top < PARALLEL_MIN_EVENTS:  # a short log is quicker in one pass than starting processes
-        return _verify_range(stored_events(), first=1, prev_hash=GENESIS_HASH, last=None)
+def _verify_in_parallel(workers: int, top: int) -> tuple[int, ChainBreak | None]:
     step = -(-top // workers)
     ranges: list[tuple[int, int | None]] = [(lo, lo + step - 1) for lo in range(1, top + 1, step)]
     ranges[-1] = (ranges[-1][0], None)  # the last range runs to whatever is stored

@@ -12,7 +12,8 @@ from django.db import connection
 from governance.kernel import anchors, audit
 from governance.kernel.tasks import anchor_audit_log
 from governance.models import AuditEvent
-from tests.governance.test_audit_log import _append, _tamper
+from tests.factories import tamper
+from tests.governance.test_audit_log import _append
 from tests.governance.tsa import LocalAuthority, make_authority
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def _rewrite_from(seq: int, after: dict):
         if event.seq == seq:
             event.after = after
         event.prev_hash, event.hash = prev_hash, audit.compute_hash(prev_hash, event)
-        _tamper("UPDATE governance_auditevent SET after = %s, prev_hash = %s, hash = %s WHERE id = %s",
+        tamper("UPDATE governance_auditevent SET after = %s, prev_hash = %s, hash = %s WHERE id = %s",
                 [audit.canonical_json(event.after), event.prev_hash, event.hash, event.pk])
         prev_hash = event.hash
 
@@ -90,7 +91,7 @@ def test_without_anchors_the_command_says_what_it_cannot_detect(settings, capsys
 def test_removing_the_newest_events_is_detected(anchor_dir):
     _append(5)
     anchors.write_anchor()
-    _tamper("DELETE FROM governance_auditevent WHERE seq >= %s", [4])
+    tamper("DELETE FROM governance_auditevent WHERE seq >= %s", [4])
     assert audit.verify_chain() == (3, None), "the shortened chain is consistent on its own"
     assert verify_fails() == ("log_shortened",)
 

@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from governance.kernel import audit
 from governance.kernel.principals import SystemActor
 from governance.models import AuditEvent
-from tests.factories import make_user
+from tests.factories import make_user, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -19,17 +19,6 @@ def _append(n, actor=None):
     actor = actor or SystemActor("tests")
     return [audit.record("thing.happened", actor=actor, object_type="tests.thing", object_id=str(i),
                          object_repr=f"thing {i}", after={"i": i, "note": "héllo"}) for i in range(n)]
-
-
-def _tamper(sql, params):
-    """Simulate someone with database rights editing history (the PostgreSQL trigger must be bypassed)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A superuser can switch off ordinary triggers for the session: the attacker we guard against.
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = origin")
 
 
 def test_events_chain_from_genesis():
@@ -54,7 +43,7 @@ def test_verify_command_is_green_on_an_intact_log(capsys):
 
 def test_edited_row_is_detected_and_named():
     events = _append(5)
-    _tamper("UPDATE governance_auditevent SET after = %s WHERE id = %s", ['{"i": 99}', events[2].pk])
+    tamper("UPDATE governance_auditevent SET after = %s WHERE id = %s", ['{"i": 99}', events[2].pk])
     with pytest.raises(CommandError) as info:
         call_command("verify_audit_log")
     assert (info.value.code, info.value.reasons) == ("audit_log_not_intact", ("event_altered",))
@@ -63,14 +52,14 @@ def test_edited_row_is_detected_and_named():
 
 def test_edited_actor_is_detected():
     events = _append(3)
-    _tamper("UPDATE governance_auditevent SET actor_label = %s WHERE id = %s", ["someone-else", events[0].pk])
+    tamper("UPDATE governance_auditevent SET actor_label = %s WHERE id = %s", ["someone-else", events[0].pk])
     checked, broken = audit.verify_chain()
     assert broken.seq == 1 and checked == 0
 
 
 def test_deleted_row_is_detected_and_named():
     events = _append(5)
-    _tamper("DELETE FROM governance_auditevent WHERE id = %s", [events[1].pk])
+    tamper("DELETE FROM governance_auditevent WHERE id = %s", [events[1].pk])
     with pytest.raises(CommandError) as info:
         call_command("verify_audit_log")
     assert (info.value.code, info.value.reasons) == ("audit_log_not_intact", ("event_missing",))
@@ -83,7 +72,7 @@ def test_rehashed_forgery_is_still_detected_by_the_next_event():
     forged = AuditEvent.objects.get(pk=events[0].pk)
     forged.after = {"i": 42}
     new_hash = audit.compute_hash(forged.prev_hash, forged)
-    _tamper("UPDATE governance_auditevent SET after = %s, hash = %s WHERE id = %s",
+    tamper("UPDATE governance_auditevent SET after = %s, hash = %s WHERE id = %s",
             ['{"i": 42}', new_hash, forged.pk])
     checked, broken = audit.verify_chain()
     assert (broken.seq, broken.code) == (2, "link_broken")

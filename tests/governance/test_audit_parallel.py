@@ -3,11 +3,11 @@ wherever in the ranges an event was edited or removed."""
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from governance.kernel import audit
 from governance.kernel.principals import SystemActor
 from governance.models import AuditEvent
+from tests.factories import tamper
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -22,13 +22,6 @@ def chain(monkeypatch):
                      object_repr=f"thing {i}", after={"i": i})
 
 
-def _tamper(sql, params):
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-        cursor.execute(sql, params)
-        cursor.execute("SET session_replication_role = origin")
-
-
 def _both():
     serial = audit.verify_chain()
     parallel = audit.verify_chain(workers=3)
@@ -41,7 +34,7 @@ def test_an_intact_chain_is_verified_in_full(chain):
 
 @pytest.mark.parametrize("seq", [1, 10, 11, 15, 21, 30])
 def test_an_edited_event_is_the_first_break_in_any_range(chain, seq):
-    _tamper(f"UPDATE {AuditEvent._meta.db_table} SET object_repr = 'forged' WHERE seq = %s", [seq])
+    tamper(f"UPDATE {AuditEvent._meta.db_table} SET object_repr = 'forged' WHERE seq = %s", [seq])
     (count, broken), (p_count, p_broken) = _both()
     assert (p_count, p_broken.seq, p_broken.event_id) == (count, broken.seq, broken.event_id) == (
         seq - 1, seq, broken.event_id)
@@ -50,7 +43,7 @@ def test_an_edited_event_is_the_first_break_in_any_range(chain, seq):
 
 @pytest.mark.parametrize("seq", [1, 10, 11, 20, 25])
 def test_a_removed_event_is_found_at_a_range_edge_too(chain, seq):
-    _tamper(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = %s", [seq])
+    tamper(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = %s", [seq])
     (count, broken), (p_count, p_broken) = _both()
     assert (p_count, p_broken.seq) == (count, broken.seq) == (seq - 1, seq)
     assert broken.event_id is None and p_broken.event_id is None
