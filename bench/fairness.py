@@ -6,7 +6,8 @@
    and with every group quoted: ``pyarrow.csv.read_csv`` alone, ``pandas.read_csv`` alone, and
    parse + the full ``fairness_report`` with 10,000 resamples, in the same run; targets: at most
    1.3 x Arrow alone and 1.5 x pandas alone;
-2. peak RSS of a fresh process parsing and reporting a 200 MB file; target: at most 2 x the file;
+2. peak RSS of a fresh process parsing and reporting a 200 MB file, without and with a score column
+   (AUC, KS, calibration); target: at most 2 x the file;
 3. per-resample cost against Fairlearn's ``MetricFrame`` bootstrap (selection rate, TPR, FPR by
    group) on a subsample; target: at least 1,000 x faster per resample. Fairlearn is not a
    project dependency: install it into the venv to run this part (``pip install fairlearn``);
@@ -38,13 +39,14 @@ from governance.stats import Predictions, fairness_report, parse_predictions  # 
 GROUPS = np.array([b"group_a", b"group_b", b"group_c", b"group_d"])
 
 
-def write_csv(path: Path, rows: int, seed: int = 1) -> None:
-    """Synthetic predictions: four groups, the challenger a little harsher on two of them
-    (written a million rows at a time, so a large file does not fill the bench's memory)."""
+def write_csv(path: Path, rows: int, seed: int = 1, *, score: bool = False) -> None:
+    """Synthetic predictions: four groups, the challenger a little harsher on two of them; with ``score``, a
+    score column (six decimals, higher for positives) (written a million rows at a time, so a large file
+    does not fill the bench's memory)."""
     rng = np.random.default_rng(seed)
     digits = np.array([b"0", b"1"])
     with path.open("wb") as out:
-        out.write(b"group,y_true,y_pred,y_pred_champion\n")
+        out.write(b"group,y_true,y_pred,y_pred_champion" + (b",score" if score else b"") + b"\n")
         for start in range(0, rows, 1_000_000):
             n = min(1_000_000, rows - start)
             group = rng.choice(4, size=n, p=[0.4, 0.3, 0.2, 0.1])
@@ -53,6 +55,9 @@ def write_csv(path: Path, rows: int, seed: int = 1) -> None:
             y_pred = (rng.random(n) < base).astype(np.int8)
             y_champion = np.where(rng.random(n) < 0.9, y_pred, (rng.random(n) < base).astype(np.int8))
             lines = GROUPS[group] + b"," + digits[y_true] + b"," + digits[y_pred] + b"," + digits[y_champion]
+            if score:
+                value = np.clip(rng.beta(2, 5, n) + 0.3 * y_true, 0, 1)
+                lines = lines + b"," + np.char.mod("%.6f", value).astype("S")
             out.write(b"\n".join(lines.tolist()) + b"\n")
 
 
@@ -226,16 +231,22 @@ def main() -> None:
             print(f"    verdicts: {verdicts}; champion: {report['champion']['verdict']}")
 
         if args.rss_mb:
-            big = Path(tmp) / "big.csv"
-            rows = int(args.rss_mb * 1e6 / 14)  # 14 bytes a row ("group_a,0,1,1\n")
-            write_csv(big, rows)
-            size = big.stat().st_size / 1e6
-            rss, imported = peak_rss_child(big, args.n_boot)
-            print(
-                f"\npeak RSS parsing + reporting a {size:.0f} MB file ({rows:,} rows, read from disk, B={args.n_boot:,}): "
-                f"{rss:.0f} MB = {rss / size:.2f} x the file (target <= 2: {'met' if rss <= 2 * size else 'MISSED'}); "
-                f"the process with NumPy and Arrow imported, before reading: {imported:.0f} MB"
-            )
+            print()
+            # 14 bytes a row ("group_a,0,1,1\n"); 23 with a score ("group_a,0,1,1,0.123456\n").
+            for score, width in ((False, 14), (True, 23)):
+                big = Path(tmp) / "big.csv"
+                rows = int(args.rss_mb * 1e6 / width)
+                write_csv(big, rows, score=score)
+                size = big.stat().st_size / 1e6
+                rss, imported = peak_rss_child(big, args.n_boot)
+                big.unlink()
+                what = "with a score column" if score else "without a score"
+                print(
+                    f"peak RSS parsing + reporting a {size:.0f} MB file {what} ({rows:,} rows, read from disk, "
+                    f"B={args.n_boot:,}): {rss:.0f} MB = {rss / size:.2f} x the file "
+                    f"(target <= 2: {'met' if rss <= 2 * size else 'MISSED'}); "
+                    f"the process with NumPy and Arrow imported, before reading: {imported:.0f} MB"
+                )
 
     # (3) Cost per resample. Ours does not depend on the row count; measure it on the same
     # subsample Fairlearn gets, as the extra time of 10,000 resamples over 100.

@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.csv as pacsv
 
+from .parallel import map_parallel
+
 __all__ = [
     "MISSING_TOKENS",
     "Predictions",
@@ -181,9 +183,15 @@ class _Source:
         self.file.seek(self.start)
         return pa.PythonFile(self.file, mode="r")
 
-    def text(self) -> str:
+    def read(self) -> bytes:
+        """The whole file's bytes (only for files small enough to hold)."""
+        if self.data is not None:
+            return self.data
         with self._open() as f:
-            raw = f.read()
+            return f.read()
+
+    def text(self) -> str:
+        raw = self.read()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -246,37 +254,50 @@ class _Refused(Exception):
 _WHOLE_FILE_BYTES = 64 << 20  # up to this size a file is read at once, on every core; past it, streamed
 
 
-def _stream(src: _Source, header: list[str], types: dict[str, pa.DataType], *, max_rows: int) -> Iterator[Any]:
-    """Yield record batches of the columns in ``types``; raise ``_Refused`` on any parse problem.
+def _read(
+    src: _Source, header: list[str], types: dict[str, pa.DataType], *, max_rows: int, missing_as_null: bool = True
+) -> Iterator[list[Any]]:
+    """Yield lists of record batches of the columns in ``types``; raise ``_Refused`` on any parse problem.
 
     A file up to ``_WHOLE_FILE_BYTES`` is read whole by Arrow's threaded reader, which parses its blocks on every
-    core (about twice as fast on two); a larger one is streamed a block at a time, so memory stays one block
-    plus the per-row arrays however large the file is."""
+    core, and comes as one list of every batch (so the caller can convert them on every core too); a larger one
+    is streamed a batch at a time, so memory stays one block plus the per-row arrays however large the file is.
+
+    ``missing_as_null``: the missing-value tokens become nulls (feature tables). Without it nothing is null and
+    no field is checked against the tokens, which saves Arrow a lookup per field: the predictions reader reads
+    group values as raw bytes and checks the few distinct values itself, and a token in a 0/1 or score column
+    fails to convert, which the slow pass then names."""
     rows = 0
+    convert: dict[str, Any] = dict(column_types=types, include_columns=list(types))
+    if missing_as_null:
+        convert |= dict(null_values=list(MISSING_TOKENS), strings_can_be_null=True, quoted_strings_can_be_null=True)
+    else:
+        convert |= dict(null_values=[], strings_can_be_null=False, check_utf8=False)
     options = dict(
         read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=_BLOCK_SIZE),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types,
-            include_columns=list(types),
-            null_values=list(MISSING_TOKENS),
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
+        convert_options=pacsv.ConvertOptions(**convert),
     )
     try:
+        parts: Iterable[list[Any]]
         if src.size <= _WHOLE_FILE_BYTES:
-            batches: Iterable[Any] = pacsv.read_csv(src.stream(), **options).to_batches()
+            data = src.read()
+            # Arrow cuts the file into blocks at line ends; a newline inside a quoted value must not be taken
+            # for one, which costs a slower cutter. A file with no quote character has no such newline.
+            newlines = pacsv.ParseOptions(newlines_in_values=data.find(b'"') >= 0)
+            parts = [pacsv.read_csv(pa.py_buffer(data), parse_options=newlines, **options).to_batches()]
         else:
-            batches = pacsv.open_csv(src.stream(), **options)
-        for batch in batches:
-            rows += batch.num_rows
+            newlines = pacsv.ParseOptions(newlines_in_values=True)
+            parts = ([batch] for batch in pacsv.open_csv(src.stream(), parse_options=newlines, **options))
+        for batches in parts:
+            batches = [batch for batch in batches if batch.num_rows]
+            rows += sum(batch.num_rows for batch in batches)
             if rows > max_rows:
                 raise StatsInputError(
                     "file", f"the {src.what} has more than {max_rows:,} rows; the limit is {max_rows:,}",
                     code="too_many_rows",
                 )
-            yield batch
+            if batches:
+                yield batches
     except (pa.ArrowInvalid, _Refused):
         raise _Refused from None
     if rows == 0:
@@ -384,7 +405,6 @@ def _diagnose(src: _Source, header: list[str], checks: list[tuple[str, str]]) ->
 # --------------------------------------------------------------------------------------------
 # Predictions
 
-_DICT = pa.dictionary(pa.int32(), pa.string())
 _OUTCOME_COLUMNS = ("y_pred", "y_true", "y_pred_champion")
 
 
@@ -399,10 +419,10 @@ def _code_dtype(distinct: int) -> type:
 class _Output:
     """The per-row arrays, written batch by batch into arrays allocated once.
 
-    The size comes from the first batch: Arrow cuts the file into blocks of ``_BLOCK_SIZE``
-    bytes, so rows per block times blocks in the file estimates the rows (with a margin). A
-    later shortfall grows the arrays by a quarter. Nothing is concatenated at the end, so the
-    peak is the arrays themselves, not twice them.
+    A whole file's batches come together, so their rows are known. A streamed file sizes the arrays from its
+    first batch: Arrow cuts the file into blocks of ``_BLOCK_SIZE`` bytes, so rows per block times blocks in the
+    file estimates the rows (with a margin); a later shortfall grows the arrays by a quarter. Nothing is
+    concatenated at the end, so the peak is the arrays themselves, not twice them.
     """
 
     def __init__(self, dtypes: dict[str, type], size: int):
@@ -410,14 +430,14 @@ class _Output:
         self.arrays: dict[str, np.ndarray] = {}
         self.rows = 0
 
-    def reserve(self, batch_rows: int) -> None:
-        need = self.rows + batch_rows
+    def reserve(self, rows: int, *, whole: bool) -> None:
+        need = self.rows + rows
         capacity = next(iter(self.arrays.values())).shape[0] if self.arrays else 0
         if need <= capacity:
             return
         if not self.arrays:
             blocks = self.size / _BLOCK_SIZE
-            capacity = need if blocks <= 1 else int(batch_rows * blocks * 1.05) + 1024
+            capacity = need if whole or blocks <= 1 else int(rows * blocks * 1.05) + 1024
         else:
             capacity = max(need, capacity + capacity // 4)
         for name, dtype in self.dtypes.items():
@@ -426,8 +446,8 @@ class _Output:
                 grown[: self.rows] = self.arrays[name][: self.rows]
             self.arrays[name] = grown
 
-    def slot(self, name: str, batch_rows: int) -> np.ndarray:
-        return self.arrays[name][self.rows : self.rows + batch_rows]
+    def slot(self, name: str, start: int, rows: int) -> np.ndarray:
+        return self.arrays[name][start : start + rows]
 
     def widen(self, name: str, dtype: type) -> None:
         if np.dtype(dtype).itemsize > self.arrays[name].dtype.itemsize:
@@ -444,38 +464,53 @@ class _Output:
 
 
 class _Groups:
-    """Global codes for a dictionary-encoded column read batch by batch (each batch has its own
-    dictionary; the distinct values are few, so mapping them is cheap)."""
+    """Codes for a group column read as raw bytes, batch by batch: each batch is dictionary-encoded on its own
+    (its few distinct values, and an index per row), and the distinct values are merged here. Values are
+    checked once each, not once a row: UTF-8, not empty, not a missing-value token, no two differing only by
+    surrounding spaces."""
 
     def __init__(self, max_groups: int):
-        self.index: dict[str, int] = {}
+        self.index: dict[bytes, int] = {}
         self.max_groups = max_groups
+        self.written = False  # codes written under the current numbering
 
-    def add(self, chunk: pa.DictionaryArray, out: _Output, name: str, batch_rows: int) -> None:
-        if chunk.null_count:
-            raise _Refused
-        codes = [self.index.setdefault(v, len(self.index)) for v in chunk.dictionary.to_pylist()]
-        if len(self.index) > self.max_groups:
-            return  # over the limit: only the count of distinct values is wanted now
-        out.widen(name, _code_dtype(len(self.index)))
-        slot = out.slot(name, batch_rows)
-        lookup = np.array(codes, dtype=slot.dtype)
-        np.take(lookup, chunk.indices.to_numpy(zero_copy_only=False), out=slot, mode="clip")
+    def lookups(self, dictionaries: list[pa.Array], *, last: bool) -> list[np.ndarray] | None:
+        """For each batch's dictionary, the code of each of its entries; None past ``max_groups`` (only the
+        count is wanted then). ``last``: no batch follows, so the codes can be numbered in sorted order now."""
+        for dictionary in dictionaries:
+            for value in dictionary.to_pylist():
+                self.index.setdefault(value, len(self.index))
+            if len(self.index) > self.max_groups:
+                return None
+        if last and not self.written:
+            self.index = {raw: code for code, (_, raw) in enumerate(sorted((self._name(raw), raw) for raw in self.index))}
+        self.written = True
+        dtype = _code_dtype(len(self.index))
+        return [np.array([self.index[v] for v in d.to_pylist()], dtype=dtype) for d in dictionaries]
+
+    @staticmethod
+    def _name(raw: bytes) -> str:
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Refused from None
+        stripped = name.strip()
+        if not stripped or name in _MISSING:
+            raise _Refused  # empty or a missing value: named by the slow pass
+        return stripped
 
     def finish(self, codes: np.ndarray, name: str) -> tuple[str, ...]:
-        """The sorted values; ``codes`` is renumbered in place to index them."""
+        """The sorted values; ``codes`` is renumbered in place to index them when they were written in the
+        order first seen."""
         if len(self.index) > self.max_groups:
             raise StatsInputError(
                 name,
                 f"the {name} column has more than {self.max_groups:,} distinct values ({len(self.index):,}); "
                 f"the limit is {self.max_groups:,} — is it the right column?", code="too_many_groups",
             )
-        raw = list(self.index)
-        if any(not v.strip() or v.strip() != v for v in raw):
-            stripped = [v.strip() for v in raw]
-            if "" in stripped or len(set(stripped)) < len(stripped):
-                raise _Refused  # empty, or two values differing only by spaces: named by the slow pass
-            raw = stripped
+        raw = [self._name(v) for v in self.index]
+        if len(set(raw)) < len(raw):
+            raise _Refused  # two values differing only by surrounding spaces: named by the slow pass
         names = tuple(sorted(raw))
         position = {v: i for i, v in enumerate(names)}
         remap = np.array([position[v] for v in raw], dtype=codes.dtype)
@@ -487,6 +522,21 @@ class _Groups:
 
 
 _REMAP_ROWS = 1 << 20
+
+
+def _outcome_values(column: pa.Array) -> np.ndarray:
+    """A 0/1 column's values; ``_Refused`` for anything else (-1 is 255 as a byte)."""
+    values: np.ndarray = column.to_numpy(zero_copy_only=False)
+    if values.size and values.view(np.uint8).max() > 1:
+        raise _Refused
+    return values
+
+
+def _score_values(column: pa.Array) -> np.ndarray:
+    values: np.ndarray = column.to_numpy(zero_copy_only=False)
+    if not np.isfinite(values).all():
+        raise _Refused
+    return values
 
 
 def parse_predictions(
@@ -503,7 +553,8 @@ def parse_predictions(
     bad values, the first offending row.
 
     Memory: the result holds one byte a row per group column (two past 127 distinct values),
-    one per 0/1 column and eight for the score; Arrow holds one block of the file at a time.
+    one per 0/1 column and eight for the score; Arrow holds one block of the file at a time
+    (a file up to ``_WHOLE_FILE_BYTES``: the whole file, parsed on every core).
     """
     what = "predictions file"
     src = _Source(data, what)
@@ -516,41 +567,48 @@ def parse_predictions(
     if "y_pred" not in header:
         found = ", ".join(header)
         raise StatsInputError("y_pred", f"the {what} has no 'y_pred' column (found: {found})", code="missing_column")
-    types: dict[str, pa.DataType] = {c: _DICT for c in group_columns}
-    types |= {c: pa.int8() for c in _OUTCOME_COLUMNS if c in header}
+    outcomes = [c for c in _OUTCOME_COLUMNS if c in header]
+    types: dict[str, pa.DataType] = {c: pa.binary() for c in group_columns}
+    types |= {c: pa.int8() for c in outcomes}
     if "score" in header:
         types["score"] = pa.float64()
     checks = [(c, "group") for c in group_columns]
-    checks += [(c, "binary") for c in _OUTCOME_COLUMNS if c in header]
+    checks += [(c, "binary") for c in outcomes]
     checks += [("score", "finite")] if "score" in header else []
 
     groups = {c: _Groups(max_groups) for c in group_columns}
-    outcomes = [c for c in _OUTCOME_COLUMNS if c in header]
     out = _Output({c: np.float64 if c == "score" else np.int8 for c in types}, src.size)
+    whole = src.size <= _WHOLE_FILE_BYTES
+
+    def convert(job: tuple[Any, int]) -> dict[str, Any]:
+        """One batch: its 0/1 and score columns checked and written at ``start``; each group column encoded."""
+        batch, start = job
+        k = batch.num_rows
+        for c in outcomes:
+            out.slot(c, start, k)[:] = _outcome_values(batch.column(c))
+        if "score" in types:
+            out.slot("score", start, k)[:] = _score_values(batch.column("score"))
+        return {c: batch.column(c).dictionary_encode() for c in group_columns}
+
     try:
-        for batch in _stream(src, header, types, max_rows=max_rows):
-            k = batch.num_rows
-            if not k:
-                continue
-            out.reserve(k)
+        for batches in _read(src, header, types, max_rows=max_rows, missing_as_null=False):
+            starts = np.cumsum([out.rows] + [b.num_rows for b in batches]).tolist()
+            out.reserve(starts[-1] - out.rows, whole=whole)
+            encoded = map_parallel(convert, list(zip(batches, starts, strict=False)))
             for c in group_columns:
-                groups[c].add(batch.column(c), out, c, k)
-            for c in outcomes:
-                column = batch.column(c)
-                if column.null_count:
-                    raise _Refused
-                values = column.to_numpy(zero_copy_only=False)
-                if values.view(np.uint8).max() > 1:  # anything but 0 and 1 (-1 is 255)
-                    raise _Refused
-                out.slot(c, k)[:] = values
-            if "score" in types:
-                column = batch.column("score")
-                values = column.to_numpy(zero_copy_only=False)
-                if column.null_count or not np.isfinite(values).all():
-                    raise _Refused
-                out.slot("score", k)[:] = values
-            out.rows += k
-            del batch
+                lookups = groups[c].lookups([e[c].dictionary for e in encoded], last=whole)
+                if lookups is None:
+                    continue  # over the limit: only the count of distinct values is wanted now
+                out.widen(c, lookups[0].dtype.type)
+
+                def codes(job: tuple[np.ndarray, pa.DictionaryArray, int], c: str = c) -> None:
+                    lookup, array, start = job
+                    indices = array.indices.to_numpy(zero_copy_only=False)
+                    np.take(lookup, indices, out=out.slot(c, start, indices.shape[0]), mode="clip")
+
+                map_parallel(codes, [(lookup, e[c], start) for lookup, e, start in zip(lookups, encoded, starts, strict=False)])
+            out.rows = starts[-1]
+            del batches, encoded
         arrays = out.finish()
         attrs = tuple(Attribute(c, groups[c].finish(arrays[c], c), arrays[c]) for c in group_columns)
     except _Refused:
@@ -590,7 +648,7 @@ def parse_feature_table(
     # column that began with numbers), so such a column is re-read as text.
     types = {name: pa.float64() for name in header}
     try:
-        first = next(_stream(src, header, {name: pa.string() for name in header}, max_rows=max_rows))
+        first = next(_read(src, header, {name: pa.string() for name in header}, max_rows=max_rows))[0]
     except _Refused:
         raise _diagnose(src, header, []) from None
     for name in header:
@@ -601,9 +659,10 @@ def parse_feature_table(
     while True:
         parts: dict[str, list[Any]] = {name: [] for name in header}
         try:
-            for batch in _stream(src, header, types, max_rows=max_rows):
-                for name in header:
-                    parts[name].append(batch.column(name))
+            for batches in _read(src, header, types, max_rows=max_rows):
+                for batch in batches:
+                    for name in header:
+                        parts[name].append(batch.column(name))
             break
         except _Refused:
             retyped = _first_non_numeric(src, header, types)

@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import _abs_interval, sidak
+from .parallel import map_parallel, multinomials
 from .scores import score_report
 
 __all__ = ["cell_counts", "count_cells", "fairness_report", "sidak"]
@@ -67,14 +68,20 @@ def count_cells(columns: list[tuple[np.ndarray, int]]) -> np.ndarray:
     shape = tuple(int(size) for _, size in columns)
     cells = math.prod(shape)
     rows = columns[0][0].shape[0]
-    out = np.zeros(cells, dtype=np.int64)
-    for start in range(0, rows, _COUNT_ROWS):
+    # The combined code in the narrowest type that holds it: a byte a row for up to 256 cells.
+    code_type = np.uint8 if cells <= 1 << 8 else np.uint16 if cells <= 1 << 16 else np.int64
+
+    def count(start: int) -> np.ndarray:
         stop = min(rows, start + _COUNT_ROWS)
-        flat = columns[0][0][start:stop].astype(np.int64)
+        flat = columns[0][0][start:stop].astype(code_type)
         for codes, size in columns[1:]:
-            flat *= size
-            flat += codes[start:stop]
-        out += np.bincount(flat, minlength=cells)
+            np.multiply(flat, size, out=flat, casting="unsafe")
+            np.add(flat, codes[start:stop], out=flat, casting="unsafe")
+        return np.bincount(flat, minlength=cells)
+
+    out = np.zeros(cells, dtype=np.int64)
+    for part in map_parallel(count, range(0, rows, _COUNT_ROWS)):
+        out += part
     return out.reshape(shape)
 
 
@@ -91,11 +98,17 @@ def _ratio(num: ArrayLike, den: ArrayLike) -> np.ndarray:
 
 def _rates(cells: np.ndarray) -> dict[str, np.ndarray]:
     """Selection rate, and TPR/FPR when labelled, from cells of shape (..., T, 2)."""
-    out = {"sel": _ratio(cells[..., 1].sum(axis=-1), cells.sum(axis=(-2, -1)))}
-    if cells.shape[-2] == 2:
-        out["tpr"] = _ratio(cells[..., 1, 1], cells[..., 1, :].sum(axis=-1))
-        out["fpr"] = _ratio(cells[..., 0, 1], cells[..., 0, :].sum(axis=-1))
-    return out
+    # Sums of named cells rather than reductions over the two short trailing axes, which NumPy does slowly.
+    if cells.shape[-2] == 1:
+        selected = cells[..., 0, 1]
+        return {"sel": _ratio(selected, cells[..., 0, 0] + selected)}
+    tn, fp, fn, tp = cells[..., 0, 0], cells[..., 0, 1], cells[..., 1, 0], cells[..., 1, 1]
+    negatives, positives = tn + fp, fn + tp
+    return {
+        "sel": _ratio(fp + tp, negatives + positives),
+        "tpr": _ratio(tp, positives),
+        "fpr": _ratio(fp, negatives),
+    }
 
 
 def _disparities(rates: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -109,40 +122,53 @@ def _disparities(rates: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> di
     return out
 
 
-def _percentile_interval(samples: np.ndarray, confidence: float) -> np.ndarray:
+def _percentile_interval(samples: np.ndarray, confidence: float | np.ndarray) -> np.ndarray:
     """(2, K) percentile interval of each column of a (B, K) array, ignoring NaN resamples.
 
-    The same numbers as ``np.nanpercentile`` (its default, linear method, reproduced step by
-    step). Columns with every resample defined need only the four order statistics around the
-    two quantiles, which one ``np.partition`` places (linear time, not a sort); columns with NaN
-    resamples are sorted (NaN sorts last, so the defined resamples come first). Columns with no
-    defined resample give NaN.
+    ``confidence`` is one level for every column or one per column (so one call serves several families).
+    The same numbers as ``np.nanpercentile`` (its default, linear method, reproduced step by step). Columns
+    with every resample defined need only the order statistics around their two quantiles, which one
+    ``np.partition`` places (linear time, not a sort; on every core); columns with NaN resamples are sorted
+    (NaN sorts last, so the defined resamples come first). Columns with no defined resample give NaN.
     """
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    q = np.true_divide(np.array([tail, 100.0 - tail]), 100)[:, None]
-    out = np.full((2, samples.shape[1]), np.nan)
-    if samples.shape[0] == 0 or samples.shape[1] == 0:
+    k = samples.shape[1]
+    tail = (1.0 - np.broadcast_to(np.asarray(confidence, dtype=np.float64), (k,))) / 2.0 * 100.0
+    q = np.true_divide(np.stack([tail, 100.0 - tail]), 100)  # (2, K)
+    out = np.full((2, k), np.nan)
+    if samples.shape[0] == 0 or k == 0:
         return out
-    gaps = np.isnan(samples).any(axis=0)
+    gaps = np.isnan(samples.sum(axis=0))  # a NaN anywhere in a column makes its sum NaN
     complete = np.flatnonzero(~gaps)
     if complete.shape[0]:
-        n = np.full((1, complete.shape[0]), samples.shape[0])
-        below, above, gamma = _order_statistics(n, q)
-        kth = np.unique(np.concatenate([below[:, 0], above[:, 0]]))
-        ordered = np.partition(samples[:, complete].T, kth, axis=1)
-        out[:, complete] = _lerp(ordered, np.arange(complete.shape[0]), below, above, gamma)
+        # Columns at the same level share their order statistics: each such set is partitioned with only
+        # its own (a partition costs a pass per statistic), in two halves on every core.
+        n = np.full((1, 1), samples.shape[0])
+        tasks = []
+        for level in np.unique(q[0, complete]):
+            columns = complete[q[0, complete] == level]
+            for part in np.array_split(columns, min(2, columns.shape[0])):
+                tasks.append((part, *_order_statistics(n, q[:, part[:1]])))
+
+        def interval(task: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+            columns, below, above, gamma = task
+            rows = samples.T[columns]  # (k, B), a copy of its own, partitioned in place
+            rows.partition(np.unique(np.concatenate([below[:, 0], above[:, 0]])), axis=1)
+            k = columns.shape[0]
+            out[:, columns] = _lerp(rows, np.arange(k), np.repeat(below, k, 1), np.repeat(above, k, 1), gamma)
+
+        map_parallel(interval, tasks)
     partial = np.flatnonzero(gaps)
     if partial.shape[0]:
         ordered = np.sort(samples[:, partial].T, axis=1)  # (k, B), NaN last
         defined = (~np.isnan(ordered)).sum(axis=1)
-        rows = np.flatnonzero(defined > 0)
-        below, above, gamma = _order_statistics(defined[rows][None, :], q)
-        out[:, partial[rows]] = _lerp(ordered, rows, below, above, gamma)
+        rows_defined = np.flatnonzero(defined > 0)
+        below, above, gamma = _order_statistics(defined[rows_defined][None, :], q[:, partial[rows_defined]])
+        out[:, partial[rows_defined]] = _lerp(ordered, rows_defined, below, above, gamma)
     return out
 
 
 def _order_statistics(n: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """numpy's linear method: for quantiles ``q`` (2, 1) of ``n`` (1, K) values, the indices of
+    """numpy's linear method: for quantiles ``q`` (2, 1) or (2, K) of ``n`` (1, K) values, the indices of
     the neighbours and the fraction between them."""
     virtual = (n - 1) * q
     below = np.floor(virtual)
@@ -392,11 +418,21 @@ def _bootstrap_groups(
     labelled = counts.shape[1] == 2
     ref, lref = anchors
 
-    rng = np.random.default_rng(seed)
-    sizes = rng.multinomial(total, sizes_obs / total, size=n_boot)  # (B, G)
+    (sizes,) = multinomials([([seed, 0], np.full(n_boot, total), sizes_obs / total)])  # (B, G)
+
+    def draw(idx: np.ndarray) -> np.ndarray:  # (B, k, cells): each group from a stream of its own
+        drawn = multinomials([([seed, 1, int(g)], sizes[:, g], within[g]) for g in idx])
+        return np.stack(drawn, axis=1)
+
+    # The anchors are drawn, and then processed, with the first block of the other groups: one pass when the
+    # groups fit in one block.
     anchor_idx = np.array(sorted({ref, lref}), dtype=np.int64)
-    anchor_cells = rng.multinomial(sizes[:, anchor_idx], within[anchor_idx])  # (B, a, cells)
-    anchor_rates = _rates(anchor_cells.reshape(n_boot, anchor_idx.shape[0], *counts.shape[1:]))
+    others = np.array([g for g in range(groups) if g not in set(anchor_idx.tolist())], dtype=np.int64)
+    block = max(1, _BLOCK_ELEMENTS // (n_boot * n_cells))
+    shape = (n_boot, -1, *counts.shape[1:])
+    first = others[: max(block - anchor_idx.shape[0], 0)]
+    cells_first = draw(np.concatenate([anchor_idx, first]))
+    anchor_rates = _rates(cells_first[:, : anchor_idx.shape[0]].reshape(shape))
     pos = {int(g): i for i, g in enumerate(anchor_idx)}
     ref_sel = anchor_rates["sel"][:, pos[ref], None]
     if labelled:
@@ -415,26 +451,21 @@ def _bootstrap_groups(
             values["tpr"], values["fpr"] = rates["tpr"], rates["fpr"]
             values["tdiff"] = rates["tpr"] - ref_tpr
             values["fdiff"] = rates["fpr"] - ref_fpr
-        by_level: dict[str, list[str]] = {}
-        for name, level in plan:
-            by_level.setdefault(level, []).append(name)
-        for level, names in by_level.items():
-            source = [values[name.split("_")[0]] for name in names]
-            bounds = _percentile_interval(np.concatenate(source, axis=1), levels[level])
-            k = idx.shape[0]
-            for i, name in enumerate(names):
-                intervals[name][:, idx] = bounds[:, i * k : (i + 1) * k]
+        k = idx.shape[0]
+        source = np.concatenate([values[name.split("_")[0]] for name, _ in plan], axis=1)
+        confidence = np.repeat([levels[level] for _, level in plan], k)
+        bounds = _percentile_interval(source, confidence)  # every figure at its own level in one pass
+        for i, (name, _) in enumerate(plan):
+            intervals[name][:, idx] = bounds[:, i * k : (i + 1) * k]
         for name in stds:
             if name in values:
                 stds[name][idx] = _std(values[name])
 
-    process(anchor_idx, anchor_rates)
-    others = np.array([g for g in range(groups) if g not in pos], dtype=np.int64)
-    block = max(1, _BLOCK_ELEMENTS // (n_boot * n_cells))
-    for start in range(0, others.shape[0], block):
+    process(np.concatenate([anchor_idx, first]), _rates(cells_first.reshape(shape)))
+    del cells_first
+    for start in range(first.shape[0], others.shape[0], block):
         idx = others[start : start + block]
-        drawn = rng.multinomial(sizes[:, idx], within[idx])  # (B, k, cells)
-        process(idx, _rates(drawn.reshape(n_boot, idx.shape[0], *counts.shape[1:])))
+        process(idx, _rates(draw(idx).reshape(shape)))
     return intervals, stds
 
 
@@ -483,8 +514,10 @@ def _champion_section(
     cells = cells.reshape(groups, 4).astype(float)
 
     def sel(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # c: (..., 4) -> challenger, champion selection rates
-        n = c.sum(-1)
-        return _ratio(c[..., 1] + c[..., 3], n), _ratio(c[..., 2] + c[..., 3], n)
+        both = c[..., 3]
+        new, old = c[..., 1] + both, c[..., 2] + both
+        n = new + c[..., 0] + c[..., 2]
+        return _ratio(new, n), _ratio(old, n)
 
     comparisons = len(compared)
     level = sidak(confidence, comparisons)
@@ -492,18 +525,24 @@ def _champion_section(
     with np.errstate(invalid="ignore", divide="ignore"):
         est_new, est_old = _ratio(new_sel[compared], new_sel[ref]), _ratio(old_sel[compared], old_sel[ref])
 
-    rng = np.random.default_rng([seed, 1])  # a stream of its own: adding the column leaves the rest unchanged
+    # Streams of their own (keys starting [seed, 2]): adding the column leaves the rest unchanged.
     sizes_obs = cells.sum(1)
     total = int(sizes_obs.sum())
     within = np.where(sizes_obs[:, None] > 0, cells / np.maximum(sizes_obs[:, None], 1), 0.25)
-    sizes = rng.multinomial(total, sizes_obs / total, size=n_boot)
-    ref_new, ref_old = sel(rng.multinomial(sizes[:, ref], within[ref]))
+    (sizes,) = multinomials([([seed, 2, 0], np.full(n_boot, total), sizes_obs / total)])
+
+    def draw(idx: Sequence[int]) -> np.ndarray:  # (B, k, 4)
+        return np.stack(multinomials([([seed, 2, 1, int(g)], sizes[:, g], within[g]) for g in idx]), axis=1)
+
     bounds = {k: np.full((2, comparisons), np.nan) for k in ("change", "new", "old")}
     idx_all = np.array(compared, dtype=np.int64)
     block = max(1, _BLOCK_ELEMENTS // (n_boot * 4))
-    for start in range(0, idx_all.shape[0], block):
-        idx = idx_all[start : start + block]
-        new, old = sel(rng.multinomial(sizes[:, idx], within[idx]))
+    head = max(block - 1, 1)
+    first = draw([ref, *idx_all[:head].tolist()])  # the reference is drawn with the first block
+    ref_new, ref_old = sel(first[:, 0])
+    for start in [0, *range(head, idx_all.shape[0], block)]:
+        idx = idx_all[start : start + (head if start == 0 else block)]
+        new, old = sel(first[:, 1:] if start == 0 else draw(idx.tolist()))
         new, old = _ratio(new, ref_new[:, None]), _ratio(old, ref_old[:, None])
         b = _percentile_interval(np.concatenate([new - old, new, old], axis=1), level)
         k = idx.shape[0]

@@ -6,8 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from governance.stats import StatsInputError, parse_feature_table, parse_predictions
+from governance.stats import StatsInputError, csvparse, parse_feature_table, parse_predictions
 from governance.stats.csvparse import MISSING_TOKENS
+
+
+@pytest.fixture(autouse=True, params=["read whole", "streamed"])
+def read_path(request, monkeypatch):
+    """Every test here runs on both ways a file is read: whole, by Arrow's threaded reader with the batches
+    converted on every core (files up to 64 MB), and streamed a batch at a time (larger files)."""
+    if request.param == "streamed":
+        monkeypatch.setattr(csvparse, "_WHOLE_FILE_BYTES", -1)
+    return request.param
 
 
 def refused(data: bytes, **kwargs) -> StatsInputError:
@@ -349,3 +358,15 @@ def test_codes_stay_right_when_new_groups_appear_after_many_rows():
     assert names[200_000:200_300] == [f"late{i:03d}" for i in range(300)]
     assert names[-10:] == [f"g{i % 5}" for i in range(10)]
     assert p.rows == 200_310 and len(p.group_names) == 305
+
+
+def test_newlines_inside_quoted_values_are_kept_across_arrow_blocks():
+    # Arrow cuts a file into 1 MB blocks at line ends; a newline inside a quoted value is not one.
+    n = 150_000
+    rows = [f'"g\n{i % 3}",{i % 2},"note\nline {i}"' for i in range(n)]
+    data = ("group,y_pred,note\n" + "\n".join(rows) + "\n").encode()
+    assert len(data) > 3 * (1 << 20)
+    p = parse_predictions(data)
+    assert p.rows == n and p.group_names == ("g\n0", "g\n1", "g\n2")
+    assert p.y_pred.tolist() == [i % 2 for i in range(n)]
+    assert [p.group_names[c] for c in p.group[:4]] == ["g\n0", "g\n1", "g\n2", "g\n0"]

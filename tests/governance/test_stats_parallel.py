@@ -1,0 +1,58 @@
+"""The statistics engine spreads its work over the cores; its figures must not depend on how many there are."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from governance.stats import Predictions, fairness_report, parallel, parse_predictions
+
+
+@pytest.fixture
+def cores(monkeypatch):
+    def use(count: int) -> None:
+        monkeypatch.setattr(parallel, "_pool", ThreadPoolExecutor(max_workers=count))
+
+    return use
+
+
+def predictions(rows: int = 60_000, groups: int = 6) -> Predictions:
+    rng = np.random.default_rng(11)
+    group = rng.integers(0, groups, rows).astype(np.int8)
+    y_true = (rng.random(rows) < 0.3).astype(np.int8)
+    y_pred = (rng.random(rows) < 0.3 + 0.02 * group + 0.3 * y_true).astype(np.int8)
+    champion = np.where(rng.random(rows) < 0.9, y_pred, 1 - y_pred).astype(np.int8)
+    names = tuple(f"g{i}" for i in range(groups))
+    return Predictions(names, group, y_pred, y_true, champion)
+
+
+def test_the_report_is_the_same_on_one_core_and_on_four(cores):
+    p = predictions()
+    cores(1)
+    one = fairness_report(p, n_boot=2_000)
+    cores(4)
+    four = fairness_report(p, n_boot=2_000)
+    assert one == four
+    assert one["checks"][0]["ci_low"] is not None  # the intervals were computed, not left out
+
+
+def test_the_report_is_the_same_when_groups_are_worked_through_in_blocks(monkeypatch):
+    from governance.stats import fairness
+
+    p = predictions(groups=9)
+    whole = fairness_report(p, n_boot=1_000)
+    monkeypatch.setattr(fairness, "_BLOCK_ELEMENTS", 1_000 * 4 * 2)  # two groups a block
+    assert fairness_report(p, n_boot=1_000) == whole
+
+
+def test_parsing_is_the_same_on_one_core_and_on_four(cores):
+    rng = np.random.default_rng(5)
+    lines = [f"g{rng.integers(0, 5)},{rng.integers(0, 2)},{rng.integers(0, 2)}" for _ in range(200_000)]
+    data = ("group,y_true,y_pred\n" + "\n".join(lines) + "\n").encode()
+    cores(1)
+    one = parse_predictions(data)
+    cores(4)
+    four = parse_predictions(data)
+    assert one.group_names == four.group_names
+    for name in ("group", "y_true", "y_pred"):
+        assert np.array_equal(getattr(one, name), getattr(four, name))
