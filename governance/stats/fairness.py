@@ -398,8 +398,9 @@ def _check(
 
 def _bootstrap_groups(
     counts: np.ndarray, anchors: tuple[int, int], *, n_boot: int, seed: int, levels: dict[str, float]
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Per-group (2, G) intervals and (G,) bootstrap standard deviations.
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Per-group (2, G) intervals, (G,) bootstrap standard deviations, and the resamples' (B, G) group sizes
+    and selections (the champion comparison draws on the same resamples).
 
     ``anchors`` = (reference group for selection, reference group for the label rates). Rates
     (``sel``, ``tpr``, ``fpr``) get intervals at ``levels["rates"]``; the AIR at ``levels["air"]``;
@@ -420,9 +421,12 @@ def _bootstrap_groups(
 
     (sizes,) = multinomials([([seed, 0], np.full(n_boot, total), sizes_obs / total)])  # (B, G)
 
+    selected = np.empty_like(sizes)
+
     def draw(idx: np.ndarray) -> np.ndarray:  # (B, k, cells): each group from a stream of its own
-        drawn = multinomials([([seed, 1, int(g)], sizes[:, g], within[g]) for g in idx])
-        return np.stack(drawn, axis=1)
+        drawn = np.stack(multinomials([([seed, 1, int(g)], sizes[:, g], within[g]) for g in idx]), axis=1)
+        selected[:, idx] = drawn[..., 1::2].sum(axis=-1)  # cells are (y_true, y_pred): y_pred = 1 every other
+        return drawn
 
     # The anchors are drawn, and then processed, with the first block of the other groups: one pass when the
     # groups fit in one block.
@@ -466,29 +470,31 @@ def _bootstrap_groups(
     for start in range(first.shape[0], others.shape[0], block):
         idx = others[start : start + block]
         process(idx, _rates(draw(idx).reshape(shape)))
-    return intervals, stds
+    return intervals, stds, (sizes, selected)
 
 
 def _champion_section(
-    p: Predictions,
-    codes: np.ndarray,
     names: tuple[str, ...],
+    cells: np.ndarray,
     ref: int,
     compared: list[int],
+    resampled: tuple[np.ndarray, np.ndarray],
     *,
     n_boot: int,
     seed: int,
     confidence: float,
     challenger_air_verdict: str,
-    cells: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Champion (current model) vs challenger (new model) on the same rows, for every group.
 
-    Cells are paired: n[group, champion decision, challenger decision], drawn jointly (group
-    sizes, then each group's four cells) so that each resample keeps how the two models agree
-    on the same rows. For every group compared, the change is AIR(challenger) - AIR(champion),
-    both against the same reference group, with an interval at the Šidák-adjusted confidence
-    over the groups compared.
+    ``cells`` are paired, n[group, champion decision, challenger decision], so each resample keeps how the two
+    models agree on the same rows. The resamples are the decision bootstrap's own (``resampled``: each
+    resample's group sizes and challenger selections); in each, the champion's decisions are drawn given the
+    challenger's, from the observed share of the champion selecting among rows the challenger selected and
+    among rows it did not. That makes the (champion, challenger) counts of every group exactly a multinomial
+    resample of the paired cells, and the challenger's side identical to the decision bootstrap's. For every
+    group compared, the change is AIR(challenger) - AIR(champion), both against the same reference group,
+    with an interval at the Šidák-adjusted confidence over the groups compared.
 
     Verdict: REGRESSION when some group's whole interval is below 0 (a group got measurably
     worse, whatever happened to the others); NO_REGRESSION when every group's interval is at or
@@ -508,10 +514,7 @@ def _champion_section(
         why = "No group could be compared with the reference group, so the change in AIR cannot be assessed."
         return empty | {"detail": why}
     groups = len(names)
-    if cells is None:  # n[group, champion decision, challenger decision]
-        assert p.y_pred_champion is not None
-        cells = count_cells([(codes, groups), (p.y_pred_champion, 2), (p.y_pred, 2)])
-    cells = cells.reshape(groups, 4).astype(float)
+    cells = cells.reshape(groups, 4).astype(float)  # (champion, challenger): 00, 01, 10, 11
 
     def sel(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # c: (..., 4) -> challenger, champion selection rates
         both = c[..., 3]
@@ -525,24 +528,30 @@ def _champion_section(
     with np.errstate(invalid="ignore", divide="ignore"):
         est_new, est_old = _ratio(new_sel[compared], new_sel[ref]), _ratio(old_sel[compared], old_sel[ref])
 
-    # Streams of their own (keys starting [seed, 2]): adding the column leaves the rest unchanged.
-    sizes_obs = cells.sum(1)
-    total = int(sizes_obs.sum())
-    within = np.where(sizes_obs[:, None] > 0, cells / np.maximum(sizes_obs[:, None], 1), 0.25)
-    (sizes,) = multinomials([([seed, 2, 0], np.full(n_boot, total), sizes_obs / total)])
+    # The champion's decisions given the challenger's: keys starting [seed, 2], streams of their own, so adding
+    # the column leaves the rest of the report unchanged.
+    sizes, selected = resampled
+    keeps = np.nan_to_num(_ratio(cells[:, 3], cells[:, 1] + cells[:, 3]))  # champion selects | challenger does
+    adds = np.nan_to_num(_ratio(cells[:, 2], cells[:, 0] + cells[:, 2]))  # champion selects | challenger does not
 
-    def draw(idx: Sequence[int]) -> np.ndarray:  # (B, k, 4)
-        return np.stack(multinomials([([seed, 2, 1, int(g)], sizes[:, g], within[g]) for g in idx]), axis=1)
+    def draw(idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:  # (B, k) challenger, champion selection rates
+        jobs = []
+        for g in idx:
+            jobs.append(([seed, 2, int(g), 1], selected[:, g], np.array([1 - keeps[g], keeps[g]])))
+            jobs.append(([seed, 2, int(g), 0], sizes[:, g] - selected[:, g], np.array([1 - adds[g], adds[g]])))
+        drawn = multinomials(jobs)
+        champion = np.stack([drawn[i][:, 1] + drawn[i + 1][:, 1] for i in range(0, len(drawn), 2)], axis=1)
+        return _ratio(selected[:, idx], sizes[:, idx]), _ratio(champion, sizes[:, idx])
 
     bounds = {k: np.full((2, comparisons), np.nan) for k in ("change", "new", "old")}
     idx_all = np.array(compared, dtype=np.int64)
     block = max(1, _BLOCK_ELEMENTS // (n_boot * 4))
     head = max(block - 1, 1)
-    first = draw([ref, *idx_all[:head].tolist()])  # the reference is drawn with the first block
-    ref_new, ref_old = sel(first[:, 0])
+    first_new, first_old = draw([ref, *idx_all[:head].tolist()])  # the reference is drawn with the first block
+    ref_new, ref_old = first_new[:, 0], first_old[:, 0]
     for start in [0, *range(head, idx_all.shape[0], block)]:
         idx = idx_all[start : start + (head if start == 0 else block)]
-        new, old = sel(first[:, 1:] if start == 0 else draw(idx.tolist()))
+        new, old = (first_new[:, 1:], first_old[:, 1:]) if start == 0 else draw(idx.tolist())
         new, old = _ratio(new, ref_new[:, None]), _ratio(old, ref_old[:, None])
         b = _percentile_interval(np.concatenate([new - old, new, old], axis=1), level)
         k = idx.shape[0]
@@ -688,7 +697,7 @@ def _analyse(
         },
     }
     levels = {"rates": confidence} | {k: f["interval_confidence"] for k, f in families.items()}
-    bounds, stds = _bootstrap_groups(counts, (ref, lref), n_boot=n_boot, seed=seed, levels=levels)
+    bounds, stds, resampled = _bootstrap_groups(counts, (ref, lref), n_boot=n_boot, seed=seed, levels=levels)
 
     ref_observed = {k: v[ref] for k, v in observed.items()}
     observed["air"] = _ratio(observed["sel"], ref_observed["sel"])
@@ -826,6 +835,7 @@ def _analyse(
         "label_reference_group": names[lref] if labels else None,
         "ref": ref,
         "compared": compared,
+        "resampled": resampled,
         "groups": groups,
         "checks": checks,
         "insufficient_groups": [names[g] for g in range(len(names)) if not sufficient[g]],
@@ -929,17 +939,17 @@ def fairness_report(
 
     champion = None
     if p.y_pred_champion is not None:
+        assert paired is not None
         champion = _champion_section(
-            p,
-            p.group,
             names,
+            paired,
             main["ref"],
             main["compared"],
+            main["resampled"],
             n_boot=n_boot,
             seed=seed,
             confidence=confidence,
             challenger_air_verdict=main["checks"][0]["verdict"],
-            cells=paired,
         )
 
     scores = None

@@ -421,6 +421,35 @@ def test_real_regression_is_reported():
     assert "regression" in ch["detail"].lower() or "less fair" in ch["detail"]
 
 
+def test_champion_intervals_agree_with_a_paired_row_bootstrap():
+    """The champion's decisions are drawn given the challenger's within each resample; the AIR figures and
+    their change must match resampling whole rows (both decisions together), up to Monte Carlo noise."""
+    rng = np.random.default_rng(21)
+    n = 3000
+    group_of = rng.choice(3, size=n, p=[0.45, 0.35, 0.2])
+    y_true = (rng.random(n) < 0.4).astype(np.int8)
+    old = (rng.random(n) < np.array([0.5, 0.45, 0.42])[group_of] + 0.2 * y_true).astype(np.int8)
+    new = np.where(rng.random(n) < 0.8, old, (rng.random(n) < 0.35).astype(np.int8)).astype(np.int8)
+    p = Predictions(("g0", "g1", "g2"), group_of.astype(np.int8), new, y_true, old)
+    b = 4000
+    report = fairness_report(p, n_boot=b, reference_group="g0")
+    ch = report["champion"]
+    tail = (1 - ch["interval_confidence"]) / 2 * 100
+
+    idx = rng.integers(0, n, size=(b, n))
+    g, d_new, d_old = group_of[idx], new[idx], old[idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate_new = np.stack([(d_new * (g == k)).sum(1) / (g == k).sum(1) for k in range(3)])
+        rate_old = np.stack([(d_old * (g == k)).sum(1) / (g == k).sum(1) for k in range(3)])
+    for row in ch["groups"]:
+        k = int(row["group"][1])
+        air_new, air_old = rate_new[k] / rate_new[0], rate_old[k] / rate_old[0]
+        for key, samples in (("air_change", air_new - air_old), ("challenger_air", air_new), ("champion_air", air_old)):
+            lo, hi = np.nanpercentile(samples, [tail, 100 - tail])
+            assert row[key]["ci_low"] == pytest.approx(lo, abs=0.015), (row["group"], key)
+            assert row[key]["ci_high"] == pytest.approx(hi, abs=0.015), (row["group"], key)
+
+
 def test_champion_column_does_not_change_the_challenger_figures():
     p = from_selected({"a": (300, 150), "b": (300, 130)})
     plain = fairness_report(p, n_boot=500)
