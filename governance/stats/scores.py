@@ -5,13 +5,23 @@
 - Brier score: mean of (score - label)^2, for scores that are probabilities (all in [0, 1]);
 - reliability table: in ten equal-width score bins, the mean score against the observed rate.
 
-Point estimates are exact (ranks over the rows). Intervals come from the same cell bootstrap as
-the rest of the engine: scores are put in at most ``MAX_BINS`` bins (every distinct value when
-there are few, quantiles of all scores otherwise), rows are counted once into cells
-``n[group, label, bin]``, and each resample draws the cells multinomially. The binned statistic's
-resampled deviation from its own estimate is added to the exact estimate (a shifted percentile
-interval), so binning coarsens only the spread, never the figure. The Brier score's resamples
-reweigh each cell's mean squared error by the resampled counts.
+Point estimates are exact. The rows are sorted by score once, and the order is walked a slice of
+rows at a time: each run of tied scores adds its positives times the negatives below it, plus
+half its own negatives, to the Mann-Whitney count (kept as an integer), and ends a step of both
+empirical distribution functions, where KS is measured; a run still open at the end of a slice
+is carried into the next. Each group is walked the same way over the same order, regrouped so
+that its rows are contiguous. The Brier scores and reliability tables come from counts and sums
+taken a slice at a time. Memory beyond the input arrays is the order (eight bytes a row from the
+sort, four once narrowed, below 2**31 rows), then the order and its regrouped copy: at most
+twelve bytes a row, and temporaries the size of a slice.
+
+Intervals come from the same cell bootstrap as the rest of the engine: scores are put in at
+most ``MAX_BINS`` bins (every distinct value when there are few, quantiles of all scores
+otherwise, read off the same order), rows are counted once into cells ``n[group, label, bin]``,
+and each resample draws the cells multinomially. The binned statistic's resampled deviation
+from its own estimate is added to the exact estimate (a shifted percentile interval), so
+binning coarsens only the spread, never the figure. The Brier score's resamples reweigh each
+cell's mean squared error by the resampled counts.
 
 Threshold-free disparity: the AUC gap of each group behind the group with the highest AUC, with
 an interval of the signed gap (Šidák-adjusted over all pairs of groups, not folded at zero); the
@@ -21,7 +31,7 @@ check figure is the largest gap.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, SupportsFloat
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -34,7 +44,7 @@ MAX_BINS = 100
 RELIABILITY_BINS = 10
 _MAX_BOOT = 2000  # resamples for score figures: (B x groups x 2 x bins) cells per block
 _BLOCK_ELEMENTS = 4_000_000
-_SLICE_ROWS = 1 << 18  # rows binned at a time
+_SLICE_ROWS = 1 << 16  # rows walked or counted at a time: a few MB of temporaries whatever the file
 
 
 def _num(x: SupportsFloat | None) -> float | None:
@@ -44,12 +54,17 @@ def _num(x: SupportsFloat | None) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _interval(est: SupportsFloat | None, low: SupportsFloat | None, high: SupportsFloat | None) -> dict[str, Any]:
+def _interval(
+    est: SupportsFloat | None, low: SupportsFloat | None, high: SupportsFloat | None
+) -> dict[str, Any]:
     return {"estimate": _num(est), "ci_low": _num(low), "ci_high": _num(high)}
 
 
 def exact_auc(score: np.ndarray, y: np.ndarray) -> float:
-    """Mann-Whitney AUC with average ranks for ties; NaN without both labels."""
+    """Mann-Whitney AUC with average ranks for ties; NaN without both labels.
+
+    The reference the report's sorted walk (``_TieRuns``) is tested against; it makes several
+    temporaries the size of the column, so the report does not use it."""
     pos = int(y.sum())
     neg = y.size - pos
     if pos == 0 or neg == 0:
@@ -65,6 +80,9 @@ def exact_auc(score: np.ndarray, y: np.ndarray) -> float:
 
 
 def exact_ks(score: np.ndarray, y: np.ndarray) -> float:
+    """Two-sample KS statistic of positives against negatives; NaN without both labels.
+
+    Like ``exact_auc``, the reference for tests, not used by the report."""
     pos, neg = np.sort(score[y == 1]), np.sort(score[y == 0])
     if pos.size == 0 or neg.size == 0:
         return float("nan")
@@ -72,6 +90,183 @@ def exact_ks(score: np.ndarray, y: np.ndarray) -> float:
     f1 = np.searchsorted(pos, points, side="right") / pos.size
     f0 = np.searchsorted(neg, points, side="right") / neg.size
     return float(np.abs(f1 - f0).max())
+
+
+class _TieRuns:
+    """Exact AUC and KS of scores fed in ascending order, a slice at a time.
+
+    Rows with equal scores form a run. A run with ``p`` positives and ``n`` negatives, above
+    ``below`` negatives, adds ``p * (2 * below + n)`` to twice the Mann-Whitney count (ties count
+    half; an integer, so exact) and ends a step of both distribution functions, where the KS
+    distance is measured. The last run of a slice stays open: the next slice may continue it,
+    however long it is. The first ``keep`` + 1 distinct values are kept."""
+
+    def __init__(self, positives: int, negatives: int, keep: int = 0) -> None:
+        self.positives, self.negatives, self.keep = positives, negatives, keep
+        self.values: list[float] = []
+        self.distinct = 0
+        self._twice_u = 0
+        self._ks = 0.0
+        self._pos_below = self._neg_below = 0
+        self._open: tuple[float, int, int] | None = None  # value, positives, negatives
+
+    def feed(self, score: np.ndarray, label: np.ndarray) -> None:
+        rows = score.size
+        if not rows:
+            return
+        pos_upto = np.cumsum(label, dtype=np.int64)  # positives up to each row of the slice
+        new = np.empty(rows, dtype=bool)
+        new[0] = self._open is None or bool(score[0] != self._open[0])
+        np.not_equal(score[1:], score[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        head = int(starts[0]) if starts.size else rows  # rows that continue the open run
+        if head:
+            assert self._open is not None
+            value, p, n = self._open
+            head_pos = int(pos_upto[head - 1])
+            self._open = (value, p + head_pos, n + head - head_pos)
+        if not starts.size:
+            return
+        if self._open is not None:
+            value, p, n = self._open
+            self._close(np.array([p]), np.array([n]), np.array([value]))
+        ends = np.empty_like(starts)
+        ends[:-1], ends[-1] = starts[1:], rows
+        pos = np.diff(pos_upto[ends - 1], prepend=pos_upto[head - 1] if head else 0)
+        neg = (ends - starts) - pos
+        self._close(pos[:-1], neg[:-1], score[starts[:-1]])
+        self._open = (float(score[starts[-1]]), int(pos[-1]), int(neg[-1]))
+
+    def _close(self, pos: np.ndarray, neg: np.ndarray, values: np.ndarray) -> None:
+        """Ends runs (in score order) with these positives, negatives and scores."""
+        if not pos.size:
+            return
+        neg_upto = np.cumsum(neg)
+        neg_upto += self._neg_below
+        pos_upto = np.cumsum(pos)
+        pos_upto += self._pos_below
+        self._twice_u += int((pos * (2 * neg_upto - neg)).sum())  # at most 2 P N: fits int64 below 2**31 rows
+        if self.positives and self.negatives:
+            gaps = np.abs(pos_upto / self.positives - neg_upto / self.negatives)
+            self._ks = max(self._ks, float(gaps.max()))
+        self._pos_below, self._neg_below = int(pos_upto[-1]), int(neg_upto[-1])
+        if len(self.values) <= self.keep:
+            self.values.extend(values[: self.keep + 1 - len(self.values)].tolist())
+        self.distinct += pos.size
+
+    def close(self) -> _TieRuns:
+        if self._open is not None:
+            value, p, n = self._open
+            self._close(np.array([p]), np.array([n]), np.array([value]))
+            self._open = None
+        return self
+
+    @property
+    def auc(self) -> float:
+        if not (self.positives and self.negatives):
+            return float("nan")
+        return self._twice_u / (2 * self.positives * self.negatives)
+
+    @property
+    def ks(self) -> float:
+        return self._ks if self.positives and self.negatives else float("nan")
+
+
+def _walk(
+    score: np.ndarray, y: np.ndarray, rows: np.ndarray, positives: int, negatives: int, keep: int = 0
+) -> _TieRuns:
+    """The tie runs of ``score[rows]`` (``rows`` in ascending score order), a slice at a time."""
+    runs = _TieRuns(positives, negatives, keep)
+    for start in range(0, rows.size, _SLICE_ROWS):
+        part = rows[start : start + _SLICE_ROWS]
+        runs.feed(score[part], y[part])
+    return runs.close()
+
+
+def _score_order(score: np.ndarray) -> np.ndarray:
+    """Row numbers in ascending score order, four bytes each when they fit. Ties may come in any
+    order: no figure depends on it (the unstable sort needs no buffer)."""
+    order = np.argsort(score)
+    return order.astype(np.int32) if score.size <= np.iinfo(np.int32).max else order
+
+
+def _quantiles(score: np.ndarray, order: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(score, q)`` with its default (linear) method, bit for bit, read off the
+    ascending ``order``: the virtual index (n - 1) * q, between its two neighbours, interpolated
+    by NumPy's formula (from the upper neighbour when the fraction is at least a half)."""
+    n = order.size
+    virtual = (n - 1) * q
+    below = np.floor(virtual)
+    gamma = virtual - below
+    low = below.astype(np.intp)
+    high = np.minimum(low + 1, n - 1)
+    low[virtual >= n - 1] = n - 1
+    a, b = score[order[low]], score[order[high]]
+    diff = b - a
+    out: np.ndarray = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
+def _bin_edges(score: np.ndarray, order: np.ndarray, runs: _TieRuns) -> tuple[np.ndarray, int]:
+    """Edges of the score bins (searched on the left) and the number of bins: every distinct
+    value when there are at most ``MAX_BINS`` (``np.unique(score)``), else the distinct
+    percentiles 1 to 99 (``np.unique(np.quantile(score, ...))``)."""
+    if runs.distinct <= MAX_BINS:
+        return np.array(runs.values[: runs.distinct], dtype=np.float64), runs.distinct
+    edges = np.unique(_quantiles(score, order, np.arange(1, MAX_BINS) / MAX_BINS))
+    return edges, edges.size + 1
+
+
+def _by_group(order: np.ndarray, group: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``order`` rearranged so that each group's rows are contiguous (groups in code order), in
+    score order within each: a counting sort by group, a slice at a time."""
+    out = np.empty_like(order)
+    free = np.cumsum(sizes) - sizes  # next free place of each group
+    for start in range(0, order.size, _SLICE_ROWS):
+        rows = order[start : start + _SLICE_ROWS]
+        codes = group[rows]
+        by = np.argsort(codes, kind="stable")
+        codes = codes[by]
+        count = np.bincount(codes.astype(np.intp, copy=False), minlength=sizes.size)
+        shift = free - (np.cumsum(count) - count)
+        out[shift[codes] + np.arange(codes.size)] = rows[by]
+        free += count
+    return out
+
+
+def _count(
+    score: np.ndarray,
+    y: np.ndarray,
+    group: np.ndarray,
+    groups: int,
+    edges: np.ndarray,
+    n_bins: int,
+    probabilities: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Cells n[group, label, bin] and their summed squared errors, and (for probabilities) the
+    reliability sums [group, (rows, scores, positives), bin], a slice of rows at a time so that
+    the int64 and float64 temporaries stay small whatever the file."""
+    size = groups * 2 * n_bins
+    cells: np.ndarray = np.zeros(size, dtype=np.int64)
+    sq: np.ndarray = np.zeros(size)
+    reliability: np.ndarray | None = np.zeros((3, groups * RELIABILITY_BINS)) if probabilities else None
+    rel_edges = np.linspace(0, 1, RELIABILITY_BINS + 1)
+    for start in range(0, score.size, _SLICE_ROWS):
+        part = slice(start, start + _SLICE_ROWS)
+        s, t, codes = score[part], y[part], group[part].astype(np.int64)
+        flat = (codes * 2 + t) * n_bins + np.searchsorted(edges, s, side="left")
+        cells += np.bincount(flat, minlength=size)
+        sq += np.bincount(flat, weights=(s - t) ** 2, minlength=size)
+        if reliability is not None:
+            which = np.searchsorted(rel_edges, s, side="right") - 1
+            np.clip(which, 0, RELIABILITY_BINS - 1, out=which)
+            key = codes * RELIABILITY_BINS + which
+            for i, weights in enumerate((None, s, t)):
+                reliability[i] += np.bincount(key, weights=weights, minlength=reliability.shape[1])
+    if reliability is not None:
+        reliability = reliability.reshape(3, groups, RELIABILITY_BINS).transpose(1, 0, 2)
+    return cells.reshape(groups, 2, n_bins), sq.reshape(groups, 2, n_bins), reliability
 
 
 def _binned(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,12 +293,9 @@ def _shifted(
     return lo + exact_est - binned_est, hi + exact_est - binned_est
 
 
-def _reliability(score: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
+def _reliability(n: np.ndarray, s: np.ndarray, k: np.ndarray) -> list[dict[str, Any]]:
+    """The table from each bin's rows, summed scores and positives."""
     edges = np.linspace(0, 1, RELIABILITY_BINS + 1)
-    which = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, RELIABILITY_BINS - 1)
-    n = np.bincount(which, minlength=RELIABILITY_BINS)
-    s = np.bincount(which, weights=score, minlength=RELIABILITY_BINS)
-    k = np.bincount(which, weights=y, minlength=RELIABILITY_BINS)
     table = []
     for i in range(RELIABILITY_BINS):
         if n[i]:
@@ -136,41 +328,39 @@ def score_report(
     score = np.asarray(score, dtype=np.float64)
     y = np.asarray(y_true)  # 0/1, kept in its own (one-byte) type: no per-row copies
     groups = len(names)
-    probabilities = bool(score.size and score.min() >= 0 and score.max() <= 1)
-    distinct = np.unique(score)
-    side: Literal["left", "right"]
-    if distinct.size <= MAX_BINS:
-        edges, side, n_bins = distinct, "left", distinct.size
-    else:
-        edges = np.unique(np.quantile(score, np.arange(1, MAX_BINS) / MAX_BINS))
-        side, n_bins = "left", edges.size + 1
-    del distinct  # as large as the file when scores are continuous
-    # Cells n[group, label, bin] and their squared errors, counted in slices of rows so that
-    # the int64 and float64 temporaries stay small whatever the file.
-    size = groups * 2 * n_bins
-    cells: np.ndarray = np.zeros(size, dtype=np.int64)
-    sq: np.ndarray = np.zeros(size)
-    for start in range(0, score.size, _SLICE_ROWS):
-        part = slice(start, start + _SLICE_ROWS)
-        flat = (group[part].astype(np.int64) * 2 + y[part]) * n_bins + np.searchsorted(edges, score[part], side=side)
-        cells += np.bincount(flat, minlength=size)
-        sq += np.bincount(flat, weights=(score[part] - y[part]) ** 2, minlength=size)
-    cells, sq = cells.reshape(groups, 2, n_bins), sq.reshape(groups, 2, n_bins)
+    n_rows = score.size
+    probabilities = bool(n_rows and score.min() >= 0 and score.max() <= 1)
+    # One sort for the overall exact figures and the bin edges; the cells, their squared errors and
+    # the reliability sums counted a slice at a time; then each group's exact figures from the same
+    # order regrouped by group. At most two arrays as long as the column live at once.
+    order = _score_order(score)
+    positives = int(np.count_nonzero(y))
+    overall_runs = _walk(score, y, order, positives, n_rows - positives, keep=MAX_BINS)
+    edges, n_bins = _bin_edges(score, order, overall_runs)
+    cells, sq, reliability = _count(score, y, group, groups, edges, n_bins, probabilities)
     mse = np.divide(sq, cells, out=np.zeros_like(sq), where=cells > 0)
 
-    sizes = cells.sum(axis=(1, 2))
+    labelled = cells.sum(axis=2)  # n[group, label]
+    sizes = labelled.sum(axis=1)
     sufficient = sizes >= min_group_count
-    with_both = sufficient & (cells[:, 0].sum(1) > 0) & (cells[:, 1].sum(1) > 0)
+    with_both = sufficient & (labelled[:, 0] > 0) & (labelled[:, 1] > 0)
 
-    # Exact figures.
-    def exact(mask: np.ndarray | None) -> dict[str, float]:
-        s, t = (score, y) if mask is None else (score[mask], y[mask])
-        out = {"auc": exact_auc(s, t), "ks": exact_ks(s, t)}
-        out["brier"] = float(np.mean((s - t) ** 2)) if probabilities and s.size else float("nan")
-        return out
+    regrouped = _by_group(order, group, sizes)
+    del order
+    first = np.cumsum(sizes) - sizes
+    group_runs = [
+        _walk(score, y, regrouped[first[g] : first[g] + sizes[g]], int(labelled[g, 1]), int(labelled[g, 0]))
+        for g in range(groups)
+    ]
+    del regrouped
 
-    overall_exact = exact(None)
-    group_exact = [exact(group == g) for g in range(groups)]
+    # Exact figures (the Brier score: the cells' squared errors over their rows).
+    def exact(runs: _TieRuns, sum_sq: float, n: int) -> dict[str, float]:
+        brier = sum_sq / n if probabilities and n else float("nan")
+        return {"auc": runs.auc, "ks": runs.ks, "brier": brier}
+
+    overall_exact = exact(overall_runs, float(sq.sum()), n_rows)
+    group_exact = [exact(group_runs[g], float(sq[g].sum()), int(sizes[g])) for g in range(groups)]
 
     # Bootstrap over cells: group sizes, then each group's (label, bin) cells.
     b = int(min(n_boot, _MAX_BOOT))
@@ -191,12 +381,16 @@ def score_report(
         with np.errstate(invalid="ignore", divide="ignore"):
             stats["brier"][:, idx] = (drawn * flat_mse[idx]).sum(-1) / drawn.sum(-1)
     overall_auc, overall_ks = _binned(total.reshape(b, 2, n_bins))
-    overall_brier = (total * mse.sum(0).reshape(-1) / np.maximum(cells.sum(0).reshape(-1), 1)).sum(-1) / total.sum(-1)
+    overall_brier = (total * mse.sum(0).reshape(-1) / np.maximum(cells.sum(0).reshape(-1), 1)).sum(
+        -1
+    ) / total.sum(-1)
     binned_auc, binned_ks = _binned(cells)
     binned_auc_all, binned_ks_all = _binned(cells.sum(0))
     binned_brier = (sq.sum(axis=(1, 2))) / np.maximum(sizes, 1)
 
-    def figure(name: str, samples: np.ndarray, binned_est: float | np.ndarray, exact_est: float) -> dict[str, Any] | None:
+    def figure(
+        name: str, samples: np.ndarray, binned_est: float | np.ndarray, exact_est: float
+    ) -> dict[str, Any] | None:
         if name == "brier" and not probabilities:
             return None
         lo, hi = _shifted(samples, binned_est, exact_est, confidence)
@@ -207,7 +401,7 @@ def score_report(
         "auc": figure("auc", overall_auc, binned_auc_all, overall_exact["auc"]),
         "ks": figure("ks", overall_ks, binned_ks_all, overall_exact["ks"]),
         "brier": figure("brier", overall_brier, float(sq.sum() / max(score.size, 1)), overall_exact["brier"]),
-        "reliability": _reliability(score, y) if probabilities else None,
+        "reliability": None if reliability is None else _reliability(*reliability.sum(0)),
     }
     per_group = []
     for g in range(groups):
@@ -220,12 +414,18 @@ def score_report(
                 "auc": figure("auc", stats["auc"][:, g], binned_auc[g], e["auc"]),
                 "ks": figure("ks", stats["ks"][:, g], binned_ks[g], e["ks"]),
                 "brier": figure("brier", stats["brier"][:, g], binned_brier[g], e["brier"]),
-                "reliability": _reliability(score[group == g], y[group == g]) if probabilities else None,
+                "reliability": None if reliability is None else _reliability(*reliability[g]),
             }
         )
 
     # AUC gap behind the best group, over groups with enough rows and both labels.
-    gap: dict[str, Any] = {"estimate": None, "ci_low": None, "ci_high": None, "group": None, "reference_group": None}
+    gap: dict[str, Any] = {
+        "estimate": None,
+        "ci_low": None,
+        "ci_high": None,
+        "group": None,
+        "reference_group": None,
+    }
     usable = np.flatnonzero(with_both & np.isfinite([e["auc"] for e in group_exact]))
     pairs = max(usable.size * (usable.size - 1) // 2, 1)
     level = sidak(confidence, pairs)
@@ -262,7 +462,9 @@ def score_report(
     }
 
 
-def _metrics(overall: dict[str, Any], per_group: list[dict[str, Any]], gap: dict[str, Any]) -> dict[str, float]:
+def _metrics(
+    overall: dict[str, Any], per_group: list[dict[str, Any]], gap: dict[str, Any]
+) -> dict[str, float]:
     out: dict[str, float] = {}
 
     def put(key: str, fig: dict[str, Any] | None) -> None:
