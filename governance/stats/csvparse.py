@@ -613,6 +613,8 @@ def parse_predictions(
         attrs = tuple(Attribute(c, groups[c].finish(arrays[c], c), arrays[c]) for c in group_columns)
     except _Refused:
         raise _diagnose(src, header, checks) from None
+    finally:
+        pa.default_memory_pool().release_unused()  # Arrow's freed blocks back to the system, not kept for reuse
 
     return Predictions(
         group_names=attrs[0].values,

@@ -37,6 +37,7 @@ import numpy as np
 
 from .csvparse import unique_metric_keys
 from .intervals import _abs_interval, sidak
+from .parallel import multinomials
 
 __all__ = ["score_report"]
 
@@ -364,17 +365,19 @@ def score_report(
 
     # Bootstrap over cells: group sizes, then each group's (label, bin) cells.
     b = int(min(n_boot, _MAX_BOOT))
-    rng = np.random.default_rng([seed, 2])
     within = cells.reshape(groups, -1) / np.maximum(sizes, 1)[:, None]
     within[sizes == 0, 0] = 1.0
-    drawn_sizes = rng.multinomial(int(sizes.sum()), sizes / sizes.sum(), size=b)
+    # Streams of their own (keys starting [seed, 3]), each group's drawn on every core (see ``parallel``).
+    (drawn_sizes,) = multinomials([([seed, 3, 0], np.full(b, int(sizes.sum())), sizes / sizes.sum())])
     total = np.zeros((b, 2 * n_bins))
     stats = {k: np.full((b, groups), np.nan) for k in ("auc", "ks", "brier")}
     block = max(1, _BLOCK_ELEMENTS // (b * 2 * n_bins))
     flat_mse = mse.reshape(groups, -1)
     for start in range(0, groups, block):
         idx = np.arange(start, min(groups, start + block))
-        drawn = rng.multinomial(drawn_sizes[:, idx], within[idx])  # (B, k, 2 * bins)
+        drawn = np.stack(  # (B, k, 2 * bins)
+            multinomials([([seed, 3, 1, int(g)], drawn_sizes[:, g], within[g]) for g in idx]), axis=1
+        )
         total += drawn.sum(axis=1)
         auc, ks = _binned(drawn.reshape(b, idx.size, 2, n_bins))
         stats["auc"][:, idx], stats["ks"][:, idx] = auc, ks

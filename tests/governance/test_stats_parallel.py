@@ -22,8 +22,9 @@ def predictions(rows: int = 60_000, groups: int = 6) -> Predictions:
     y_true = (rng.random(rows) < 0.3).astype(np.int8)
     y_pred = (rng.random(rows) < 0.3 + 0.02 * group + 0.3 * y_true).astype(np.int8)
     champion = np.where(rng.random(rows) < 0.9, y_pred, 1 - y_pred).astype(np.int8)
+    score = np.clip(rng.beta(2, 5, rows) + 0.3 * y_true, 0, 1)
     names = tuple(f"g{i}" for i in range(groups))
-    return Predictions(names, group, y_pred, y_true, champion)
+    return Predictions(names, group, y_pred, y_true, champion, score)
 
 
 def test_the_report_is_the_same_on_one_core_and_on_four(cores):
@@ -34,14 +35,17 @@ def test_the_report_is_the_same_on_one_core_and_on_four(cores):
     four = fairness_report(p, n_boot=2_000)
     assert one == four
     assert one["checks"][0]["ci_low"] is not None  # the intervals were computed, not left out
+    assert one["champion"]["air_change"]["ci_low"] is not None
+    assert one["scores"]["auc_gap"]["ci_low"] is not None
 
 
 def test_the_report_is_the_same_when_groups_are_worked_through_in_blocks(monkeypatch):
-    from governance.stats import fairness
+    from governance.stats import fairness, scores
 
     p = predictions(groups=9)
     whole = fairness_report(p, n_boot=1_000)
     monkeypatch.setattr(fairness, "_BLOCK_ELEMENTS", 1_000 * 4 * 2)  # two groups a block
+    monkeypatch.setattr(scores, "_BLOCK_ELEMENTS", 1_000 * 2 * 100 * 2)
     assert fairness_report(p, n_boot=1_000) == whole
 
 
