@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -183,15 +184,21 @@ class _Source:
         self.file.seek(self.start)
         return pa.PythonFile(self.file, mode="r")
 
-    def read(self) -> bytes:
-        """The whole file's bytes (only for files small enough to hold)."""
+    def holds(self, needle: bytes) -> bool:
+        """Whether ``needle`` occurs in the file (a file on disk is searched mapped, not read into memory)."""
         if self.data is not None:
-            return self.data
+            return self.data.find(needle) >= 0
+        if self.path is not None:
+            if not self.size:
+                return False
+            with open(self.path, "rb") as disk, mmap.mmap(disk.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                return mapped.find(needle) >= 0
         with self._open() as f:
-            return f.read()
+            return f.read().find(needle) >= 0
 
     def text(self) -> str:
-        raw = self.read()
+        with self._open() as f:
+            raw = f.read()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -280,11 +287,10 @@ def _read(
     try:
         parts: Iterable[list[Any]]
         if src.size <= _WHOLE_FILE_BYTES:
-            data = src.read()
             # Arrow cuts the file into blocks at line ends; a newline inside a quoted value must not be taken
             # for one, which costs a slower cutter. A file with no quote character has no such newline.
-            newlines = pacsv.ParseOptions(newlines_in_values=data.find(b'"') >= 0)
-            parts = [pacsv.read_csv(pa.py_buffer(data), parse_options=newlines, **options).to_batches()]
+            newlines = pacsv.ParseOptions(newlines_in_values=src.holds(b'"'))
+            parts = [pacsv.read_csv(src.stream(), parse_options=newlines, **options).to_batches()]
         else:
             newlines = pacsv.ParseOptions(newlines_in_values=True)
             parts = ([batch] for batch in pacsv.open_csv(src.stream(), parse_options=newlines, **options))
@@ -524,6 +530,20 @@ class _Groups:
 _REMAP_ROWS = 1 << 20
 
 
+_SAMPLE_ROWS = 4096  # rows of a file's first batch whose values are looked for first in every batch
+
+
+def _encode(column: pa.Array, likely: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(distinct values, each row's index into them) of a group column's batch. The values seen at the start of
+    the file are looked up first (a lookup in a fixed set is cheaper than building one); a batch holding any
+    other value is dictionary-encoded whole instead."""
+    found = pa.compute.index_in(column, value_set=likely)
+    if not found.null_count:
+        return likely, found
+    encoded = column.dictionary_encode()
+    return encoded.dictionary, encoded.indices
+
+
 def _outcome_values(column: pa.Array) -> np.ndarray:
     """A 0/1 column's values; ``_Refused`` for anything else (-1 is 255 as a byte)."""
     values: np.ndarray = column.to_numpy(zero_copy_only=False)
@@ -588,22 +608,23 @@ def parse_predictions(
             out.slot(c, start, k)[:] = _outcome_values(batch.column(c))
         if "score" in types:
             out.slot("score", start, k)[:] = _score_values(batch.column("score"))
-        return {c: batch.column(c).dictionary_encode() for c in group_columns}
+        return {c: _encode(batch.column(c), likely[c]) for c in group_columns}
 
     try:
         for batches in _read(src, header, types, max_rows=max_rows, missing_as_null=False):
             starts = np.cumsum([out.rows] + [b.num_rows for b in batches]).tolist()
+            likely = {c: batches[0].column(c).slice(0, _SAMPLE_ROWS).unique() for c in group_columns}
             out.reserve(starts[-1] - out.rows, whole=whole)
             encoded = map_parallel(convert, list(zip(batches, starts, strict=False)))
             for c in group_columns:
-                lookups = groups[c].lookups([e[c].dictionary for e in encoded], last=whole)
+                lookups = groups[c].lookups([e[c][0] for e in encoded], last=whole)
                 if lookups is None:
                     continue  # over the limit: only the count of distinct values is wanted now
                 out.widen(c, lookups[0].dtype.type)
 
-                def codes(job: tuple[np.ndarray, pa.DictionaryArray, int], c: str = c) -> None:
-                    lookup, array, start = job
-                    indices = array.indices.to_numpy(zero_copy_only=False)
+                def codes(job: tuple[np.ndarray, tuple[pa.Array, pa.Array], int], c: str = c) -> None:
+                    lookup, (_, found), start = job
+                    indices = found.to_numpy(zero_copy_only=False)
                     np.take(lookup, indices, out=out.slot(c, start, indices.shape[0]), mode="clip")
 
                 map_parallel(codes, [(lookup, e[c], start) for lookup, e, start in zip(lookups, encoded, starts, strict=False)])

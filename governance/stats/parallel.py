@@ -9,6 +9,7 @@ order.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -20,19 +21,36 @@ __all__ = ["map_parallel", "multinomials"]
 T = TypeVar("T")
 
 _DRAW_PARTS = 2  # parts of every bootstrap draw: fixed, so the numbers are the same on any machine
+_here = threading.local()  # in_pool: this thread is running work handed to the pool
 _pool: ThreadPoolExecutor | None = None
 
 
-def map_parallel(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
-    """``fn`` over ``items`` on every core, results in order; a single item is done in the calling thread.
-
-    The pool is made on first use, so a process forked before that (a Celery worker) makes its own."""
+def _forget_pool() -> None:
+    """A forked child (a Celery or gunicorn worker) has none of its parent's threads: it makes its own pool."""
     global _pool
-    if len(items) < 2:
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def map_parallel(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+    """``fn`` over ``items`` on every core, results in order. A single item, or a call made from one of the
+    pool's own threads (which would wait on itself), is done in the calling thread."""
+    global _pool
+    if len(items) < 2 or getattr(_here, "in_pool", False):
         return [fn(item) for item in items]
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="stats")
-    return list(_pool.map(fn, items))
+        _pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="gatehouse-stats")
+
+    def run(item: Any) -> T:
+        _here.in_pool = True
+        try:
+            return fn(item)
+        finally:
+            _here.in_pool = False
+
+    return list(_pool.map(run, items))
 
 
 def multinomials(jobs: Sequence[tuple[Sequence[int], np.ndarray, np.ndarray]]) -> list[np.ndarray]:

@@ -60,3 +60,25 @@ def test_parsing_is_the_same_on_one_core_and_on_four(cores):
     assert one.group_names == four.group_names
     for name in ("group", "y_true", "y_pred"):
         assert np.array_equal(getattr(one, name), getattr(four, name))
+
+
+def test_work_given_from_a_pool_thread_is_done_there_rather_than_waiting_on_itself(cores):
+    cores(1)
+    inner = parallel.map_parallel(lambda _: parallel.map_parallel(lambda x: x * 2, [1, 2, 3]), [0, 1])
+    assert inner == [[2, 4, 6], [2, 4, 6]]
+
+
+def test_a_forked_child_makes_its_own_pool():
+    import os
+
+    parallel.map_parallel(abs, [-1, -2])  # the parent has a pool with threads
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its pool must be new, or the work would wait for threads it does not have
+        try:
+            ok = parallel._pool is None and parallel.map_parallel(abs, [-1, -2]) == [1, 2]
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
