@@ -1,9 +1,11 @@
 """Reading uploaded CSV files (model predictions, feature tables) into NumPy arrays.
 
-Apache Arrow's CSV reader does the parsing (``pyarrow.csv.open_csv``, streaming: memory is one
-batch plus the typed output, never the whole file as Python objects). Each column is read with
-the type it must have — the group columns dictionary-encoded, decisions and labels as int8,
-scores as float64 — so the common case is a single pass with no per-row Python.
+Apache Arrow's CSV reader does the parsing: a file up to ``_WHOLE_FILE_BYTES`` is read whole by
+its threaded reader and its batches are converted on every core; a larger one is streamed
+(``pyarrow.csv.open_csv``: memory is one batch plus the typed output). Never the whole file as
+Python objects. Each column is read with the type it must have — group columns as raw bytes,
+encoded per batch and checked once per distinct value, decisions and labels as int8, scores as
+float64 — so the common case has no per-row Python.
 
 When Arrow refuses something, or a value is out of range, the file is read again with the
 stdlib ``csv`` module and checked row by row to name the column, the first offending row and
