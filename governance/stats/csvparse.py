@@ -186,6 +186,11 @@ class _Source:
         self.file.seek(self.start)
         return pa.PythonFile(self.file, mode="r")
 
+    @property
+    def whole(self) -> bool:
+        """Read at once, on every core (else streamed a batch at a time)."""
+        return self.size <= _WHOLE_FILE_BYTES
+
     def holds(self, needle: bytes) -> bool:
         """Whether ``needle`` occurs in the file (a file on disk is searched mapped, not read into memory)."""
         if self.data is not None:
@@ -288,7 +293,7 @@ def _read(
     )
     try:
         parts: Iterable[list[Any]]
-        if src.size <= _WHOLE_FILE_BYTES:
+        if src.whole:
             # Arrow cuts the file into blocks at line ends; a newline inside a quoted value must not be taken
             # for one, which costs a slower cutter. A file with no quote character has no such newline.
             newlines = pacsv.ParseOptions(newlines_in_values=src.holds(b'"'))
@@ -433,19 +438,19 @@ class _Output:
     concatenated at the end, so the peak is the arrays themselves, not twice them.
     """
 
-    def __init__(self, dtypes: dict[str, type], size: int):
-        self.dtypes, self.size = dtypes, size
+    def __init__(self, dtypes: dict[str, type], src: _Source):
+        self.dtypes, self.size, self.whole = dtypes, src.size, src.whole
         self.arrays: dict[str, np.ndarray] = {}
         self.rows = 0
 
-    def reserve(self, rows: int, *, whole: bool) -> None:
+    def reserve(self, rows: int) -> None:
         need = self.rows + rows
         capacity = next(iter(self.arrays.values())).shape[0] if self.arrays else 0
         if need <= capacity:
             return
         if not self.arrays:
             blocks = self.size / _BLOCK_SIZE
-            capacity = need if whole or blocks <= 1 else int(rows * blocks * 1.05) + 1024
+            capacity = need if self.whole or blocks <= 1 else int(rows * blocks * 1.05) + 1024
         else:
             capacity = max(need, capacity + capacity // 4)
         for name, dtype in self.dtypes.items():
@@ -480,19 +485,18 @@ class _Groups:
     def __init__(self, max_groups: int):
         self.index: dict[bytes, int] = {}
         self.max_groups = max_groups
-        self.written = False  # codes written under the current numbering
 
-    def lookups(self, dictionaries: list[pa.Array], *, last: bool) -> list[np.ndarray] | None:
+    def lookups(self, dictionaries: list[pa.Array], *, every: bool) -> list[np.ndarray] | None:
         """For each batch's dictionary, the code of each of its entries; None past ``max_groups`` (only the
-        count is wanted then). ``last``: no batch follows, so the codes can be numbered in sorted order now."""
+        count is wanted then). ``every``: these are all the file's batches, so the codes can be numbered in
+        sorted order at once (``finish`` then has nothing to renumber)."""
         for dictionary in dictionaries:
             for value in dictionary.to_pylist():
                 self.index.setdefault(value, len(self.index))
             if len(self.index) > self.max_groups:
                 return None
-        if last and not self.written:
+        if every:
             self.index = {raw: code for code, (_, raw) in enumerate(sorted((self._name(raw), raw) for raw in self.index))}
-        self.written = True
         dtype = _code_dtype(len(self.index))
         return [np.array([self.index[v] for v in d.to_pylist()], dtype=dtype) for d in dictionaries]
 
@@ -599,8 +603,7 @@ def parse_predictions(
     checks += [("score", "finite")] if "score" in header else []
 
     groups = {c: _Groups(max_groups) for c in group_columns}
-    out = _Output({c: np.float64 if c == "score" else np.int8 for c in types}, src.size)
-    whole = src.size <= _WHOLE_FILE_BYTES
+    out = _Output({c: np.float64 if c == "score" else np.int8 for c in types}, src)
 
     def convert(job: tuple[Any, int]) -> dict[str, Any]:
         """One batch: its 0/1 and score columns checked and written at ``start``; each group column encoded."""
@@ -616,10 +619,10 @@ def parse_predictions(
         for batches in _read(src, header, types, max_rows=max_rows, missing_as_null=False):
             starts = np.cumsum([out.rows] + [b.num_rows for b in batches]).tolist()
             likely = {c: batches[0].column(c).slice(0, _SAMPLE_ROWS).unique() for c in group_columns}
-            out.reserve(starts[-1] - out.rows, whole=whole)
+            out.reserve(starts[-1] - out.rows)
             encoded = map_parallel(convert, list(zip(batches, starts, strict=False)))
             for c in group_columns:
-                lookups = groups[c].lookups([e[c][0] for e in encoded], last=whole)
+                lookups = groups[c].lookups([e[c][0] for e in encoded], every=src.whole)
                 if lookups is None:
                     continue  # over the limit: only the count of distinct values is wanted now
                 out.widen(c, lookups[0].dtype.type)

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
-from .intervals import _abs_interval, sidak
+from .intervals import _abs_interval, interpolate, order_statistics, sidak
 from .parallel import map_parallel, multinomials
 from .scores import score_report
 
@@ -147,7 +147,7 @@ def _percentile_interval(samples: np.ndarray, confidence: float | np.ndarray) ->
         for level in np.unique(q[0, complete]):
             columns = complete[q[0, complete] == level]
             for part in np.array_split(columns, min(2, columns.shape[0])):
-                tasks.append((part, *_order_statistics(n, q[:, part[:1]])))
+                tasks.append((part, *order_statistics(n, q[:, part[:1]])))
 
         def interval(task: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
             columns, below, above, gamma = task
@@ -162,28 +162,14 @@ def _percentile_interval(samples: np.ndarray, confidence: float | np.ndarray) ->
         ordered = np.sort(samples[:, partial].T, axis=1)  # (k, B), NaN last
         defined = (~np.isnan(ordered)).sum(axis=1)
         rows_defined = np.flatnonzero(defined > 0)
-        below, above, gamma = _order_statistics(defined[rows_defined][None, :], q[:, partial[rows_defined]])
+        below, above, gamma = order_statistics(defined[rows_defined][None, :], q[:, partial[rows_defined]])
         out[:, partial[rows_defined]] = _lerp(ordered, rows_defined, below, above, gamma)
     return out
 
 
-def _order_statistics(n: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """numpy's linear method: for quantiles ``q`` (2, 1) or (2, K) of ``n`` (1, K) values, the indices of
-    the neighbours and the fraction between them."""
-    virtual = (n - 1) * q
-    below = np.floor(virtual)
-    gamma = virtual - below
-    below = below.astype(np.int64)
-    above = np.minimum(below + 1, n - 1)
-    return below, above, gamma
-
-
 def _lerp(ordered: np.ndarray, rows: np.ndarray, below: np.ndarray, above: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """numpy's interpolation between neighbouring order statistics (its formula, for equal results)."""
-    low, high = ordered[rows[None, :], below], ordered[rows[None, :], above]
-    diff = high - low
-    result: np.ndarray = np.where(gamma >= 0.5, high - diff * (1 - gamma), low + diff * gamma)
-    return result
+    """The quantiles of rows of ``ordered`` from their neighbouring order statistics."""
+    return interpolate(ordered[rows[None, :], below], ordered[rows[None, :], above], gamma)
 
 
 def _std(samples: np.ndarray) -> np.ndarray:
@@ -396,6 +382,13 @@ def _check(
 # Bootstrap
 
 
+def _blocks(groups: np.ndarray, block: int, *, ahead: int) -> list[np.ndarray]:
+    """``groups`` in blocks of ``block`` (the bound on the bootstrap's memory), the first shortened by the
+    ``ahead`` groups drawn with it (the references), and possibly empty."""
+    head = max(block - ahead, 0)
+    return [groups[:head], *(groups[start : start + block] for start in range(head, groups.shape[0], block))]
+
+
 def _bootstrap_groups(
     counts: np.ndarray, anchors: tuple[int, int], *, n_boot: int, seed: int, levels: dict[str, float]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -432,9 +425,8 @@ def _bootstrap_groups(
     # groups fit in one block.
     anchor_idx = np.array(sorted({ref, lref}), dtype=np.int64)
     others = np.array([g for g in range(groups) if g not in set(anchor_idx.tolist())], dtype=np.int64)
-    block = max(1, _BLOCK_ELEMENTS // (n_boot * n_cells))
+    first, *rest = _blocks(others, max(1, _BLOCK_ELEMENTS // (n_boot * n_cells)), ahead=anchor_idx.shape[0])
     shape = (n_boot, -1, *counts.shape[1:])
-    first = others[: max(block - anchor_idx.shape[0], 0)]
     cells_first = draw(np.concatenate([anchor_idx, first]))
     anchor_rates = _rates(cells_first[:, : anchor_idx.shape[0]].reshape(shape))
     pos = {int(g): i for i, g in enumerate(anchor_idx)}
@@ -467,8 +459,7 @@ def _bootstrap_groups(
 
     process(np.concatenate([anchor_idx, first]), _rates(cells_first.reshape(shape)))
     del cells_first
-    for start in range(first.shape[0], others.shape[0], block):
-        idx = others[start : start + block]
+    for idx in rest:
         process(idx, _rates(draw(idx).reshape(shape)))
     return intervals, stds, (sizes, selected)
 
@@ -544,19 +535,18 @@ def _champion_section(
         return _ratio(selected[:, idx], sizes[:, idx]), _ratio(champion, sizes[:, idx])
 
     bounds = {k: np.full((2, comparisons), np.nan) for k in ("change", "new", "old")}
-    idx_all = np.array(compared, dtype=np.int64)
-    block = max(1, _BLOCK_ELEMENTS // (n_boot * 4))
-    head = max(block - 1, 1)
-    first_new, first_old = draw([ref, *idx_all[:head].tolist()])  # the reference is drawn with the first block
+    blocks = _blocks(np.array(compared, dtype=np.int64), max(1, _BLOCK_ELEMENTS // (n_boot * 4)), ahead=1)
+    first_new, first_old = draw([ref, *blocks[0].tolist()])  # the reference is drawn with the first block
     ref_new, ref_old = first_new[:, 0], first_old[:, 0]
-    for start in [0, *range(head, idx_all.shape[0], block)]:
-        idx = idx_all[start : start + (head if start == 0 else block)]
-        new, old = (first_new[:, 1:], first_old[:, 1:]) if start == 0 else draw(idx.tolist())
+    start = 0
+    for i, idx in enumerate(blocks):
+        new, old = (first_new[:, 1:], first_old[:, 1:]) if i == 0 else draw(idx.tolist())
         new, old = _ratio(new, ref_new[:, None]), _ratio(old, ref_old[:, None])
         b = _percentile_interval(np.concatenate([new - old, new, old], axis=1), level)
         k = idx.shape[0]
-        for i, name in enumerate(("change", "new", "old")):
-            bounds[name][:, start : start + k] = b[:, i * k : (i + 1) * k]
+        for j, name in enumerate(("change", "new", "old")):
+            bounds[name][:, start : start + k] = b[:, j * k : (j + 1) * k]
+        start += k
 
     per_group: list[dict[str, Any]] = []
     for j, g in enumerate(compared):

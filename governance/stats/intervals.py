@@ -1,4 +1,5 @@
-"""Family-wise interval helpers shared by the fairness and score checks (pure NumPy)."""
+"""Interval helpers shared by the fairness and score checks (pure NumPy): family-wise levels, folded gaps,
+and NumPy's linear quantile method step by step (for quantiles read off partitioned or sorted data)."""
 
 import numpy as np
 import numpy.typing as npt
@@ -21,3 +22,21 @@ def _abs_interval(
         np.where(low >= 0, low, np.where(high <= 0, -high, 0.0)),
         np.where(low >= 0, high, np.where(high <= 0, -low, np.maximum(-low, high))),
     )
+
+
+def order_statistics(n: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NumPy's linear method: for quantiles ``q`` of ``n`` values (broadcast together), the indices of the
+    neighbouring order statistics and the fraction between them."""
+    virtual = (n - 1) * q
+    below = np.floor(virtual)
+    gamma = virtual - below
+    low = below.astype(np.int64)
+    high = np.minimum(low + 1, n - 1)
+    return low, high, gamma
+
+
+def interpolate(low: np.ndarray, high: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    """NumPy's interpolation between neighbouring order statistics (its formula, for equal results)."""
+    diff = high - low
+    result: np.ndarray = np.where(gamma >= 0.5, high - diff * (1 - gamma), low + diff * gamma)
+    return result

@@ -36,7 +36,7 @@ from typing import Any, SupportsFloat
 import numpy as np
 
 from .csvparse import unique_metric_keys
-from .intervals import _abs_interval, sidak
+from .intervals import _abs_interval, interpolate, order_statistics, sidak
 from .parallel import multinomials
 
 __all__ = ["score_report"]
@@ -192,21 +192,10 @@ def _score_order(score: np.ndarray) -> np.ndarray:
 
 
 def _quantiles(score: np.ndarray, order: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``np.quantile(score, q)`` with its default (linear) method, bit for bit, read off the
-    ascending ``order``: the virtual index (n - 1) * q, between its two neighbours, interpolated
-    by NumPy's formula (from the upper neighbour when the fraction is at least a half)."""
-    n = order.size
-    virtual = (n - 1) * q
-    below = np.floor(virtual)
-    gamma = virtual - below
-    low = below.astype(np.intp)
-    high = np.minimum(low + 1, n - 1)
-    low[virtual >= n - 1] = n - 1
-    a, b = score[order[low]], score[order[high]]
-    diff = b - a
-    out: np.ndarray = a + diff * gamma
-    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    return out
+    """``np.quantile(score, q)`` with its default (linear) method, bit for bit, read off the ascending
+    ``order``."""
+    low, high, gamma = order_statistics(np.asarray(order.size), q)
+    return interpolate(score[order[low]], score[order[high]], gamma)
 
 
 def _bin_edges(score: np.ndarray, order: np.ndarray, runs: _TieRuns) -> tuple[np.ndarray, int]:

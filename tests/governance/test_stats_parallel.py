@@ -39,12 +39,13 @@ def test_the_report_is_the_same_on_one_core_and_on_four(cores):
     assert one["scores"]["auc_gap"]["ci_low"] is not None
 
 
-def test_the_report_is_the_same_when_groups_are_worked_through_in_blocks(monkeypatch):
+@pytest.mark.parametrize("per_block", [1, 2])
+def test_the_report_is_the_same_when_groups_are_worked_through_in_blocks(monkeypatch, per_block):
     from governance.stats import fairness, scores
 
     p = predictions(groups=9)
     whole = fairness_report(p, n_boot=1_000)
-    monkeypatch.setattr(fairness, "_BLOCK_ELEMENTS", 1_000 * 4 * 2)  # two groups a block
+    monkeypatch.setattr(fairness, "_BLOCK_ELEMENTS", 1_000 * 4 * per_block)  # groups a block
     monkeypatch.setattr(scores, "_BLOCK_ELEMENTS", 1_000 * 2 * 100 * 2)
     assert fairness_report(p, n_boot=1_000) == whole
 
