@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import _abs_interval, interpolate, order_statistics, sidak
-from .parallel import map_parallel, multinomials
+from .parallel import generator, map_parallel, multinomials, parts
 from .scores import score_report
 
 __all__ = ["cell_counts", "count_cells", "fairness_report", "sidak"]
@@ -123,66 +123,65 @@ def _disparities(rates: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> di
 
 
 def _percentile_interval(samples: np.ndarray, confidence: float | np.ndarray) -> np.ndarray:
-    """(2, K) percentile interval of each column of a (B, K) array, ignoring NaN resamples.
-
-    ``confidence`` is one level for every column or one per column (so one call serves several families).
-    The same numbers as ``np.nanpercentile`` (its default, linear method, reproduced step by step). Columns
-    with every resample defined need only the order statistics around their two quantiles, which one
-    ``np.partition`` places (linear time, not a sort; on every core); columns with NaN resamples are sorted
-    (NaN sorts last, so the defined resamples come first). Columns with no defined resample give NaN.
-    """
+    """(2, K) percentile interval of each column of a (B, K) array at ``confidence`` (one level, or one per
+    column), ignoring NaN resamples (see ``_row_summary``); the columns are worked on every core."""
     k = samples.shape[1]
-    tail = (1.0 - np.broadcast_to(np.asarray(confidence, dtype=np.float64), (k,))) / 2.0 * 100.0
-    q = np.true_divide(np.stack([tail, 100.0 - tail]), 100)  # (2, K)
+    levels = np.broadcast_to(np.asarray(confidence, dtype=np.float64), (k,))
     out = np.full((2, k), np.nan)
-    if samples.shape[0] == 0 or k == 0:
-        return out
-    gaps = np.isnan(samples.sum(axis=0))  # a NaN anywhere in a column makes its sum NaN
-    complete = np.flatnonzero(~gaps)
-    if complete.shape[0]:
-        # Columns at the same level share their order statistics: each such set is partitioned with only
-        # its own (a partition costs a pass per statistic), in two halves on every core.
-        n = np.full((1, 1), samples.shape[0])
-        tasks = []
-        for level in np.unique(q[0, complete]):
-            columns = complete[q[0, complete] == level]
-            for part in np.array_split(columns, min(2, columns.shape[0])):
-                tasks.append((part, *order_statistics(n, q[:, part[:1]])))
 
-        def interval(task: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
-            columns, below, above, gamma = task
-            rows = samples.T[columns]  # (k, B), a copy of its own, partitioned in place
-            rows.partition(np.unique(np.concatenate([below[:, 0], above[:, 0]])), axis=1)
-            k = columns.shape[0]
-            out[:, columns] = _lerp(rows, np.arange(k), np.repeat(below, k, 1), np.repeat(above, k, 1), gamma)
+    def summarise(columns: range) -> None:
+        for j in columns:
+            out[:, j] = _row_summary(samples[:, j], [float(levels[j])])[0][:, 0]
 
-        map_parallel(interval, tasks)
-    partial = np.flatnonzero(gaps)
-    if partial.shape[0]:
-        ordered = np.sort(samples[:, partial].T, axis=1)  # (k, B), NaN last
-        defined = (~np.isnan(ordered)).sum(axis=1)
-        rows_defined = np.flatnonzero(defined > 0)
-        below, above, gamma = order_statistics(defined[rows_defined][None, :], q[:, partial[rows_defined]])
-        out[:, partial[rows_defined]] = _lerp(ordered, rows_defined, below, above, gamma)
+    map_parallel(summarise, [range(start, min(start + 8, k)) for start in range(0, k, 8)])
     return out
 
 
-def _lerp(ordered: np.ndarray, rows: np.ndarray, below: np.ndarray, above: np.ndarray, gamma: np.ndarray) -> np.ndarray:
-    """The quantiles of rows of ``ordered`` from their neighbouring order statistics."""
-    return interpolate(ordered[rows[None, :], below], ordered[rows[None, :], above], gamma)
+def _row_summary(row: np.ndarray, confidences: Sequence[float]) -> tuple[np.ndarray, float]:
+    """(2, L) percentile intervals at each of ``confidences``, and the standard deviation, of one row of
+    resamples, ignoring NaN ones (the deviation is NaN with fewer than two defined, the intervals with none).
+
+    The intervals are the same numbers as ``np.nanpercentile`` (its default, linear method, reproduced step by
+    step). With every resample defined only the order statistics around each quantile are needed, and
+    ``_order_values`` finds them without a sort; with some undefined the row is sorted (NaN sorts last, so the
+    defined resamples come first)."""
+    tail = (1.0 - np.asarray(confidences, dtype=np.float64)) / 2.0 * 100.0
+    q = np.true_divide(np.stack([tail, 100.0 - tail]), 100)  # (2, L)
+    if not np.isnan(row.sum()):  # a NaN anywhere makes the sum NaN
+        defined, work = row.shape[0], row.copy()  # partitioned in place
+    else:
+        work = np.sort(row)
+        defined = int(np.searchsorted(np.isnan(work), True))
+    if defined == 0:
+        return np.full(q.shape, np.nan), math.nan
+    std = float(work[:defined].std()) if defined >= 2 else math.nan
+    below, above, gamma = order_statistics(np.array(defined), q)
+    if defined == row.shape[0]:
+        value = _order_values(work, np.concatenate([below.ravel(), above.ravel()]))
+        low = np.array([value[i] for i in below.ravel().tolist()]).reshape(below.shape)
+        high = np.array([value[i] for i in above.ravel().tolist()]).reshape(above.shape)
+    else:
+        low, high = work[below], work[above]
+    return interpolate(low, high, gamma), std
 
 
-def _std(samples: np.ndarray) -> np.ndarray:
-    """Bootstrap standard deviation of each column (NaN resamples ignored; NaN if under 2)."""
-    out = np.full(samples.shape[1], np.nan)
-    defined = ~np.isnan(samples)
-    count = defined.sum(axis=0)
-    complete = count == samples.shape[0]
-    if complete.any() and samples.shape[0] >= 2:
-        out[complete] = samples[:, complete].std(axis=0)
-    for j in np.flatnonzero(~complete & (count >= 2)):
-        out[j] = samples[defined[:, j], j].std()
-    return out
+def _order_values(row: np.ndarray, positions: np.ndarray) -> dict[int, float]:
+    """The order statistics of ``row`` at ``positions`` (0 = smallest); ``row`` is partitioned in place.
+
+    Positions are taken in increasing order, and ``row[:start]`` always holds its ``start`` smallest values: a
+    position at ``start`` is the minimum of the rest (one pass); any other is placed by partitioning the rest
+    (NumPy's partition costs a pass for each position asked for at once, so one at a time)."""
+    value: dict[int, float] = {}
+    start = 0
+    for i in sorted(set(positions.tolist())):
+        rest = row[start:]
+        if i == start:
+            value[i] = rest.min()
+        else:
+            rest.partition(i - start)
+            value[i] = row[i]
+            start = i + 1
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,10 +389,23 @@ def _blocks(groups: np.ndarray, block: int, *, ahead: int) -> list[np.ndarray]:
 
 
 def _bootstrap_groups(
-    counts: np.ndarray, anchors: tuple[int, int], *, n_boot: int, seed: int, levels: dict[str, float]
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    counts: np.ndarray,
+    anchors: tuple[int, int],
+    *,
+    n_boot: int,
+    seed: int,
+    levels: dict[str, float],
+    paired: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per-group (2, G) intervals, (G,) bootstrap standard deviations, and the resamples' (B, G) group sizes
-    and selections (the champion comparison draws on the same resamples).
+    (``sizes``) and selections (``selected``), and with ``paired`` the champion's selections (``champion``).
+
+    ``paired``: the cells n[group, champion decision, challenger decision] of a champion column. In each
+    resample the champion's decisions are drawn given the challenger's, from the observed share of the
+    champion selecting among rows the challenger selected and among rows it did not (keys ``[seed, 2, g, 1]``
+    and ``[seed, 2, g, 0]``, streams of their own, so the column leaves the rest of the report unchanged). That
+    makes the (champion, challenger) counts of every group exactly a multinomial resample of the paired cells,
+    with the challenger's side the decision bootstrap's own; they are drawn in the same pass.
 
     ``anchors`` = (reference group for selection, reference group for the label rates). Rates
     (``sel``, ``tpr``, ``fpr``) get intervals at ``levels["rates"]``; the AIR at ``levels["air"]``;
@@ -413,55 +425,81 @@ def _bootstrap_groups(
     ref, lref = anchors
 
     (sizes,) = multinomials([([seed, 0], np.full(n_boot, total), sizes_obs / total)])  # (B, G)
+    resampled = {"sizes": sizes, "selected": np.empty_like(sizes)}
+    if paired is not None:
+        c = paired.reshape(groups, 4).astype(float)  # (champion, challenger): 00, 01, 10, 11
+        keeps = np.nan_to_num(_ratio(c[:, 3], c[:, 1] + c[:, 3]))  # champion selects | challenger does
+        adds = np.nan_to_num(_ratio(c[:, 2], c[:, 0] + c[:, 2]))  # champion selects | challenger does not
+        resampled["champion"] = np.empty_like(sizes)
 
-    selected = np.empty_like(sizes)
+    names = ("sel", "tpr", "fpr") if labelled else ("sel",)
 
-    def draw(idx: np.ndarray) -> np.ndarray:  # (B, k, cells): each group from a stream of its own
-        drawn = np.stack(multinomials([([seed, 1, int(g)], sizes[:, g], within[g]) for g in idx]), axis=1)
-        selected[:, idx] = drawn[..., 1::2].sum(axis=-1)  # cells are (y_true, y_pred): y_pred = 1 every other
-        return drawn
+    def draw(idx: np.ndarray) -> dict[str, np.ndarray]:
+        """The (k, B) rates of the groups ``idx``, a row of resamples per group; each group is drawn from streams
+        of its own, in parts, and its rates worked out in the same task."""
+        rates = {name: np.empty((idx.shape[0], n_boot)) for name in names}
 
-    # The anchors are drawn, and then processed, with the first block of the other groups: one pass when the
+        def part(task: tuple[int, int, slice]) -> None:
+            j, i, rows = task
+            g = int(idx[j])
+            n = sizes[rows, g]
+            cells = generator([seed, 1, g], i).multinomial(n, within[g])
+            for name, rate in _rates(cells.reshape(-1, *counts.shape[1:])).items():
+                rates[name][j, rows] = rate
+            chosen = cells[:, 1::2].sum(axis=-1)  # cells are (y_true, y_pred): y_pred = 1 every other
+            resampled["selected"][rows, g] = chosen
+            if paired is not None:
+                kept = generator([seed, 2, g, 1], i).binomial(chosen, keeps[g])
+                resampled["champion"][rows, g] = kept + generator([seed, 2, g, 0], i).binomial(n - chosen, adds[g])
+
+        map_parallel(part, [(j, i, rows) for j in range(idx.shape[0]) for i, rows in enumerate(parts(n_boot))])
+        return rates
+
+    # The anchors are drawn, and then summarised, with the first block of the other groups: one pass when the
     # groups fit in one block.
     anchor_idx = np.array(sorted({ref, lref}), dtype=np.int64)
     others = np.array([g for g in range(groups) if g not in set(anchor_idx.tolist())], dtype=np.int64)
     first, *rest = _blocks(others, max(1, _BLOCK_ELEMENTS // (n_boot * n_cells)), ahead=anchor_idx.shape[0])
-    shape = (n_boot, -1, *counts.shape[1:])
-    cells_first = draw(np.concatenate([anchor_idx, first]))
-    anchor_rates = _rates(cells_first[:, : anchor_idx.shape[0]].reshape(shape))
+    first = np.concatenate([anchor_idx, first])
+    rates_first = draw(first)
     pos = {int(g): i for i, g in enumerate(anchor_idx)}
-    ref_sel = anchor_rates["sel"][:, pos[ref], None]
+    ref_sel = rates_first["sel"][pos[ref]].copy()
     if labelled:
-        ref_tpr = anchor_rates["tpr"][:, pos[lref], None]
-        ref_fpr = anchor_rates["fpr"][:, pos[lref], None]
+        ref_tpr, ref_fpr = rates_first["tpr"][pos[lref]].copy(), rates_first["fpr"][pos[lref]].copy()
 
-    plan = [("sel", "rates"), ("air", "air")]
+    # Each figure: the intervals it gets (key, level), and whether its spread is kept.
+    plan: list[tuple[str, list[tuple[str, str]], bool]] = [("sel", [("sel", "rates")], False), ("air", [("air", "air")], True)]
     if labelled:
-        plan += [("tpr", "rates"), ("fpr", "rates"), ("tdiff_eod", "eod"), ("tdiff_eq", "eqodds"), ("fdiff_eq", "eqodds")]
-    intervals = {name: np.full((2, groups), np.nan) for name, _ in plan}
-    stds = {name: np.full(groups, np.nan) for name in ("air", "tdiff", "fdiff")}
+        plan += [
+            ("tpr", [("tpr", "rates")], False),
+            ("fpr", [("fpr", "rates")], False),
+            ("tdiff", [("tdiff_eod", "eod"), ("tdiff_eq", "eqodds")], True),
+            ("fdiff", [("fdiff_eq", "eqodds")], True),
+        ]
+    intervals = {key: np.full((2, groups), np.nan) for _, keys, _ in plan for key, _ in keys}
+    stds = {name: np.full(groups, np.nan) for name, _, spread in plan if spread}
+
+    def summarise(task: tuple[int, int, dict[str, np.ndarray]]) -> None:  # one group's figures
+        j, g, rates = task
+        values = {"sel": rates["sel"][j], "air": _ratio(rates["sel"][j], ref_sel)}
+        if labelled:
+            values["tpr"], values["fpr"] = rates["tpr"][j], rates["fpr"][j]
+            values["tdiff"], values["fdiff"] = rates["tpr"][j] - ref_tpr, rates["fpr"][j] - ref_fpr
+        for name, keys, spread in plan:
+            bounds, std = _row_summary(values[name], [levels[level] for _, level in keys])
+            for i, (key, _) in enumerate(keys):
+                intervals[key][:, g] = bounds[:, i]
+            if spread:
+                stds[name][g] = std
 
     def process(idx: np.ndarray, rates: dict[str, np.ndarray]) -> None:
-        values = {"sel": rates["sel"], "air": _ratio(rates["sel"], ref_sel)}
-        if labelled:
-            values["tpr"], values["fpr"] = rates["tpr"], rates["fpr"]
-            values["tdiff"] = rates["tpr"] - ref_tpr
-            values["fdiff"] = rates["fpr"] - ref_fpr
-        k = idx.shape[0]
-        source = np.concatenate([values[name.split("_")[0]] for name, _ in plan], axis=1)
-        confidence = np.repeat([levels[level] for _, level in plan], k)
-        bounds = _percentile_interval(source, confidence)  # every figure at its own level in one pass
-        for i, (name, _) in enumerate(plan):
-            intervals[name][:, idx] = bounds[:, i * k : (i + 1) * k]
-        for name in stds:
-            if name in values:
-                stds[name][idx] = _std(values[name])
+        map_parallel(summarise, [(j, int(g), rates) for j, g in enumerate(idx)])
 
-    process(np.concatenate([anchor_idx, first]), _rates(cells_first.reshape(shape)))
-    del cells_first
+    process(first, rates_first)
+    del rates_first
     for idx in rest:
-        process(idx, _rates(draw(idx).reshape(shape)))
-    return intervals, stds, (sizes, selected)
+        process(idx, draw(idx))
+    return intervals, stds, resampled
 
 
 def _champion_section(
@@ -469,10 +507,9 @@ def _champion_section(
     cells: np.ndarray,
     ref: int,
     compared: list[int],
-    resampled: tuple[np.ndarray, np.ndarray],
+    resampled: dict[str, np.ndarray],
     *,
     n_boot: int,
-    seed: int,
     confidence: float,
     challenger_air_verdict: str,
 ) -> dict[str, Any]:
@@ -480,11 +517,8 @@ def _champion_section(
 
     ``cells`` are paired, n[group, champion decision, challenger decision], so each resample keeps how the two
     models agree on the same rows. The resamples are the decision bootstrap's own (``resampled``: each
-    resample's group sizes and challenger selections); in each, the champion's decisions are drawn given the
-    challenger's, from the observed share of the champion selecting among rows the challenger selected and
-    among rows it did not. That makes the (champion, challenger) counts of every group exactly a multinomial
-    resample of the paired cells, and the challenger's side identical to the decision bootstrap's. For every
-    group compared, the change is AIR(challenger) - AIR(champion), both against the same reference group,
+    resample's group sizes, challenger selections and champion selections, drawn by ``_bootstrap_groups`` as
+    an exact multinomial resample of the paired cells). For every group compared, the change is AIR(challenger) - AIR(champion), both against the same reference group,
     with an interval at the Šidák-adjusted confidence over the groups compared.
 
     Verdict: REGRESSION when some group's whole interval is below 0 (a group got measurably
@@ -519,28 +553,16 @@ def _champion_section(
     with np.errstate(invalid="ignore", divide="ignore"):
         est_new, est_old = _ratio(new_sel[compared], new_sel[ref]), _ratio(old_sel[compared], old_sel[ref])
 
-    # The champion's decisions given the challenger's: keys starting [seed, 2], streams of their own, so adding
-    # the column leaves the rest of the report unchanged.
-    sizes, selected = resampled
-    keeps = np.nan_to_num(_ratio(cells[:, 3], cells[:, 1] + cells[:, 3]))  # champion selects | challenger does
-    adds = np.nan_to_num(_ratio(cells[:, 2], cells[:, 0] + cells[:, 2]))  # champion selects | challenger does not
+    sizes, selected, champion = resampled["sizes"], resampled["selected"], resampled["champion"]
 
-    def draw(idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:  # (B, k) challenger, champion selection rates
-        jobs = []
-        for g in idx:
-            jobs.append(([seed, 2, int(g), 1], selected[:, g], np.array([1 - keeps[g], keeps[g]])))
-            jobs.append(([seed, 2, int(g), 0], sizes[:, g] - selected[:, g], np.array([1 - adds[g], adds[g]])))
-        drawn = multinomials(jobs)
-        champion = np.stack([drawn[i][:, 1] + drawn[i + 1][:, 1] for i in range(0, len(drawn), 2)], axis=1)
-        return _ratio(selected[:, idx], sizes[:, idx]), _ratio(champion, sizes[:, idx])
+    def rates(idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:  # (B, k) challenger, champion selection rates
+        return _ratio(selected[:, idx], sizes[:, idx]), _ratio(champion[:, idx], sizes[:, idx])
 
     bounds = {k: np.full((2, comparisons), np.nan) for k in ("change", "new", "old")}
-    blocks = _blocks(np.array(compared, dtype=np.int64), max(1, _BLOCK_ELEMENTS // (n_boot * 4)), ahead=1)
-    first_new, first_old = draw([ref, *blocks[0].tolist()])  # the reference is drawn with the first block
-    ref_new, ref_old = first_new[:, 0], first_old[:, 0]
+    ref_new, ref_old = (r[:, 0] for r in rates([ref]))
     start = 0
-    for i, idx in enumerate(blocks):
-        new, old = (first_new[:, 1:], first_old[:, 1:]) if i == 0 else draw(idx.tolist())
+    for idx in _blocks(np.array(compared, dtype=np.int64), max(1, _BLOCK_ELEMENTS // (n_boot * 4)), ahead=0):
+        new, old = rates(idx.tolist())
         new, old = _ratio(new, ref_new[:, None]), _ratio(old, ref_old[:, None])
         b = _percentile_interval(np.concatenate([new - old, new, old], axis=1), level)
         k = idx.shape[0]
@@ -644,8 +666,10 @@ def _analyse(
     n_boot: int,
     seed: int,
     confidence: float,
+    paired: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Groups and checks of one grouping (one attribute, or an intersection of attributes)."""
+    """Groups and checks of one grouping (one attribute, or an intersection of attributes); with ``paired``
+    (the champion's paired cells, see ``_bootstrap_groups``) the champion's resamples are drawn too."""
     labels = counts.shape[1] == 2
     rows = int(counts.sum())
     sizes = counts.sum(axis=(1, 2))
@@ -687,7 +711,9 @@ def _analyse(
         },
     }
     levels = {"rates": confidence} | {k: f["interval_confidence"] for k, f in families.items()}
-    bounds, stds, resampled = _bootstrap_groups(counts, (ref, lref), n_boot=n_boot, seed=seed, levels=levels)
+    bounds, stds, resampled = _bootstrap_groups(
+        counts, (ref, lref), n_boot=n_boot, seed=seed, levels=levels, paired=paired
+    )
 
     ref_observed = {k: v[ref] for k, v in observed.items()}
     observed["air"] = _ratio(observed["sel"], ref_observed["sel"])
@@ -925,7 +951,7 @@ def fairness_report(
         joint = joint.reshape(len(names), -1, 2, 2)
         counts = joint.sum(axis=-1)
         paired = joint.sum(axis=1).transpose(0, 2, 1)  # n[group, champion, challenger]
-    main = _analyse(names, counts, reference_group=reference_group, **options)
+    main = _analyse(names, counts, reference_group=reference_group, paired=paired, **options)
 
     champion = None
     if p.y_pred_champion is not None:
@@ -937,7 +963,6 @@ def fairness_report(
             main["compared"],
             main["resampled"],
             n_boot=n_boot,
-            seed=seed,
             confidence=confidence,
             challenger_air_verdict=main["checks"][0]["verdict"],
         )

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["map_parallel", "multinomials"]
+__all__ = ["generator", "map_parallel", "multinomials", "parts"]
 
 T = TypeVar("T")
 
@@ -53,21 +53,30 @@ def map_parallel(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
     return list(_pool.map(run, items))
 
 
+def parts(draws: int) -> list[slice]:
+    """The fixed parts that ``draws`` bootstrap draws are cut into (the same on any machine)."""
+    size, longer = divmod(draws, _DRAW_PARTS)  # the first ``longer`` parts one draw longer
+    starts = [i * size + min(i, longer) for i in range(_DRAW_PARTS + 1)]
+    return [slice(start, stop) for start, stop in zip(starts, starts[1:], strict=False)]
+
+
+def generator(key: Sequence[int], part: int) -> np.random.Generator:
+    """The generator of one part of the draws given ``key``."""
+    return np.random.default_rng([*key, part])
+
+
 def multinomials(jobs: Sequence[tuple[Sequence[int], np.ndarray, np.ndarray]]) -> list[np.ndarray]:
     """For each job ``(key, n, p)``: one multinomial draw per entry of ``n`` (shape ``(B,)``) over the
     probabilities ``p`` (shape ``(cells,)``), as a ``(B, cells)`` array.
 
-    Each job is drawn in ``_DRAW_PARTS`` slices of its ``B`` draws, slice ``i`` from a generator seeded with
-    ``(*key, i)``, all slices of all jobs at once on every core. Give every job a key of its own."""
-    tasks: list[tuple[list[int], np.ndarray, np.ndarray]] = []
-    for key, n, p in jobs:
-        for part, chunk in enumerate(np.array_split(n, _DRAW_PARTS)):
-            tasks.append(([*key, part], chunk, p))
+    Each job is drawn in the ``parts`` of its ``B`` draws, part ``i`` from ``generator(key, i)``, all parts of
+    all jobs at once on every core. Give every job a key of its own."""
+    tasks = [(key, part, n[rows], p) for key, n, p in jobs for part, rows in enumerate(parts(n.shape[0]))]
 
-    def draw(task: tuple[list[int], np.ndarray, np.ndarray]) -> np.ndarray:
-        key, n, p = task
-        out: np.ndarray = np.random.default_rng(key).multinomial(n, p)
+    def draw(task: tuple[Sequence[int], int, np.ndarray, np.ndarray]) -> np.ndarray:
+        key, part, n, p = task
+        out: np.ndarray = generator(key, part).multinomial(n, p)
         return out
 
-    parts = map_parallel(draw, tasks)
-    return [np.concatenate(parts[i : i + _DRAW_PARTS]) for i in range(0, len(parts), _DRAW_PARTS)]
+    drawn = map_parallel(draw, tasks)
+    return [np.concatenate(drawn[i : i + _DRAW_PARTS]) for i in range(0, len(drawn), _DRAW_PARTS)]
