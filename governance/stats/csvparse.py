@@ -240,8 +240,11 @@ def _header(src: _Source, max_columns: int) -> list[str]:
     head = src.head.removeprefix(b"\xef\xbb\xbf")
     if b"\x00" in head:
         raise StatsInputError("file", f"the {src.what} contains NUL bytes; it does not look like a CSV file", code="nul_bytes")
-    if len(src.head) == _HEAD_LIMIT and not re.search(rb"[\r\n]", head):
+    line_end = re.search(rb"[\r\n]", head)
+    if len(src.head) == _HEAD_LIMIT and not line_end:
         raise StatsInputError("file", f"the header of the {src.what} is longer than 1 MB", code="header_too_long")
+    if line_end and b'"' not in head[: line_end.start()]:
+        head = head[: line_end.start()]  # no quoted line break: the header is the first line, decoded alone
     text = head.decode("utf-8", errors="replace")
     first = next(csv.reader(io.StringIO(text, newline="")), [])
     header = [name.strip() for name in first]

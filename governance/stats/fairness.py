@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from statistics import NormalDist
 from typing import Any, SupportsFloat
 
@@ -148,24 +148,25 @@ def _row_summary(row: np.ndarray, confidences: Sequence[float]) -> tuple[np.ndar
     tail = (1.0 - np.asarray(confidences, dtype=np.float64)) / 2.0 * 100.0
     q = np.true_divide(np.stack([tail, 100.0 - tail]), 100)  # (2, L)
     if not np.isnan(row.sum()):  # a NaN anywhere makes the sum NaN
-        defined, work = row.shape[0], row.copy()  # partitioned in place
+        defined, work = row.shape[0], row.copy()  # partitioned in place below
     else:
         work = np.sort(row)
         defined = int(np.searchsorted(np.isnan(work), True))
     if defined == 0:
         return np.full(q.shape, np.nan), math.nan
-    std = float(work[:defined].std()) if defined >= 2 else math.nan
+    std = math.nan
+    if defined >= 2:
+        deviation = work[:defined] - work[:defined].mean()
+        std = math.sqrt(float(deviation @ deviation) / defined)
     below, above, gamma = order_statistics(np.array(defined), q)
-    if defined == row.shape[0]:
-        value = _order_values(work, np.concatenate([below.ravel(), above.ravel()]))
-        low = np.array([value[i] for i in below.ravel().tolist()]).reshape(below.shape)
-        high = np.array([value[i] for i in above.ravel().tolist()]).reshape(above.shape)
-    else:
-        low, high = work[below], work[above]
+    if defined < row.shape[0]:
+        return interpolate(work[below], work[above], gamma), std
+    value = _order_values(work, [*below.ravel().tolist(), *above.ravel().tolist()])
+    low, high = (np.array([value[i] for i in index.ravel().tolist()]).reshape(q.shape) for index in (below, above))
     return interpolate(low, high, gamma), std
 
 
-def _order_values(row: np.ndarray, positions: np.ndarray) -> dict[int, float]:
+def _order_values(row: np.ndarray, positions: Iterable[int]) -> dict[int, float]:
     """The order statistics of ``row`` at ``positions`` (0 = smallest); ``row`` is partitioned in place.
 
     Positions are taken in increasing order, and ``row[:start]`` always holds its ``start`` smallest values: a
@@ -173,13 +174,13 @@ def _order_values(row: np.ndarray, positions: np.ndarray) -> dict[int, float]:
     (NumPy's partition costs a pass for each position asked for at once, so one at a time)."""
     value: dict[int, float] = {}
     start = 0
-    for i in sorted(set(positions.tolist())):
+    for i in sorted(set(positions)):
         rest = row[start:]
         if i == start:
-            value[i] = rest.min()
+            value[i] = float(rest.min())
         else:
             rest.partition(i - start)
-            value[i] = row[i]
+            value[i] = float(row[i])
             start = i + 1
     return value
 
