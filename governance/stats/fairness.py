@@ -18,7 +18,9 @@ The multinomial over all cells is drawn in two equivalent steps: first how many 
 gets, ``multinomial(N, group shares)``, then each group's cells given its size,
 ``multinomial(size, cell shares within the group)``. Together these are exactly one
 ``multinomial(N, cell shares)`` draw; splitting it lets a file with hundreds of groups be worked
-through in blocks of groups with bounded memory.
+through in blocks of groups with bounded memory, and each group's draws (its cells and, with a
+champion column, the champion's decisions given the challenger's) and rates be worked out in one
+task on any core, from random streams of its own.
 
 A resample in which a denominator is zero (a group drawn with no positive labels, a reference
 group drawn with no selections) leaves that quantity undefined (NaN) in that resample; its
@@ -519,8 +521,9 @@ def _champion_section(
     ``cells`` are paired, n[group, champion decision, challenger decision], so each resample keeps how the two
     models agree on the same rows. The resamples are the decision bootstrap's own (``resampled``: each
     resample's group sizes, challenger selections and champion selections, drawn by ``_bootstrap_groups`` as
-    an exact multinomial resample of the paired cells). For every group compared, the change is AIR(challenger) - AIR(champion), both against the same reference group,
-    with an interval at the Šidák-adjusted confidence over the groups compared.
+    an exact multinomial resample of the paired cells). For every group compared, the change is
+    AIR(challenger) - AIR(champion), both against the same reference group, with an interval at the
+    Šidák-adjusted confidence over the groups compared.
 
     Verdict: REGRESSION when some group's whole interval is below 0 (a group got measurably
     worse, whatever happened to the others); NO_REGRESSION when every group's interval is at or
