@@ -135,7 +135,10 @@ def _percentile_interval(samples: np.ndarray, confidence: float | np.ndarray) ->
         for j in columns:
             out[:, j] = _row_summary(samples[:, j], [float(levels[j])])[0][:, 0]
 
-    map_parallel(summarise, [range(start, min(start + 8, k)) for start in range(0, k, 8)])
+    if k == 0:
+        return out
+    chunks = max(min(k, 2), math.ceil(k / 8))  # at least one a core on two cores, at most about eight columns each
+    map_parallel(summarise, [range(c[0], c[-1] + 1) for c in np.array_split(np.arange(k), chunks) if c.size])
     return out
 
 
