@@ -430,7 +430,10 @@ def _bootstrap_groups(
     labelled = counts.shape[1] == 2
     ref, lref = anchors
 
+    # The (B, G) resamples are kept for the champion comparison: as 32-bit counts when they fit (half the memory
+    # with a thousand groups).
     (sizes,) = multinomials([([seed, 0], np.full(n_boot, total), sizes_obs / total)])  # (B, G)
+    sizes = sizes.astype(np.int32 if total < 2**31 else np.int64)
     resampled = {"sizes": sizes, "selected": np.empty_like(sizes)}
     if paired is not None:
         c = paired.reshape(groups, 4).astype(float)  # (champion, challenger): 00, 01, 10, 11
