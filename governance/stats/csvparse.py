@@ -272,7 +272,13 @@ _WHOLE_FILE_BYTES = 64 << 20  # up to this size a file is read at once, on every
 
 
 def _read(
-    src: _Source, header: list[str], types: dict[str, pa.DataType], *, max_rows: int, missing_as_null: bool = True
+    src: _Source,
+    header: list[str],
+    types: dict[str, pa.DataType],
+    *,
+    max_rows: int,
+    missing_as_null: bool = True,
+    stream: bool = False,
 ) -> Iterator[list[Any]]:
     """Yield lists of record batches of the columns in ``types``; raise ``_Refused`` on any parse problem.
 
@@ -283,7 +289,9 @@ def _read(
     ``missing_as_null``: the missing-value tokens become nulls (feature tables). Without it nothing is null and
     no field is checked against the tokens, which saves Arrow a lookup per field: the predictions reader reads
     group values as raw bytes and checks the few distinct values itself, and a token in a 0/1 or score column
-    fails to convert, which the slow pass then names."""
+    fails to convert, which the slow pass then names.
+
+    ``stream``: a batch at a time whatever the size, for a caller that looks only at the first."""
     rows = 0
     convert: dict[str, Any] = dict(column_types=types, include_columns=list(types))
     if missing_as_null:
@@ -296,7 +304,7 @@ def _read(
     )
     try:
         parts: Iterable[list[Any]]
-        if src.whole:
+        if src.whole and not stream:
             # Arrow cuts the file into blocks at line ends; a newline inside a quoted value must not be taken
             # for one, which costs a slower cutter. A file with no quote character has no such newline.
             newlines = pacsv.ParseOptions(newlines_in_values=src.holds(b'"'))
@@ -679,7 +687,7 @@ def parse_feature_table(
     # column that began with numbers), so such a column is re-read as text.
     types = {name: pa.float64() for name in header}
     try:
-        first = next(_read(src, header, {name: pa.string() for name in header}, max_rows=max_rows))[0]
+        first = next(_read(src, header, {name: pa.string() for name in header}, max_rows=max_rows, stream=True))[0]
     except _Refused:
         raise _diagnose(src, header, []) from None
     for name in header:

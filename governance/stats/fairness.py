@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import _abs_interval, interpolate, order_statistics, sidak
-from .parallel import generator, map_parallel, multinomials, parts
+from .parallel import generator, group_sizes, map_parallel, parts
 from .scores import score_report
 
 __all__ = ["cell_counts", "count_cells", "fairness_report", "sidak"]
@@ -111,17 +111,6 @@ def _rates(cells: np.ndarray) -> dict[str, np.ndarray]:
         "tpr": _ratio(tp, positives),
         "fpr": _ratio(fp, negatives),
     }
-
-
-def _disparities(rates: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """AIR, EOD and equalized-odds difference of groups against reference rates (broadcast)."""
-    out = {"air": _ratio(rates["sel"], ref["sel"])}
-    if "tpr" in rates:
-        tpr_gap = np.abs(rates["tpr"] - ref["tpr"])
-        fpr_gap = np.abs(rates["fpr"] - ref["fpr"])
-        out["eod"] = tpr_gap
-        out["eqodds"] = np.maximum(tpr_gap, fpr_gap)  # NaN if either gap is undefined
-    return out
 
 
 def _percentile_interval(samples: np.ndarray, confidence: float | np.ndarray) -> np.ndarray:
@@ -419,21 +408,14 @@ def _bootstrap_groups(
     ``levels["eqodds"]`` (keys ``tdiff_eod``, ``tdiff_eq``, ``fdiff_eq``).
     """
     groups = counts.shape[0]
-    cells = counts.reshape(groups, -1)
-    n_cells = cells.shape[1]
-    sizes_obs = cells.sum(axis=1)
-    total = int(sizes_obs.sum())
-    within = np.zeros(cells.shape)
-    nonempty = sizes_obs > 0
-    within[nonempty] = cells[nonempty] / sizes_obs[nonempty, None]
-    within[~nonempty, 0] = 1.0  # never drawn (size always 0); any valid distribution will do
+    n_cells = math.prod(counts.shape[1:])
     labelled = counts.shape[1] == 2
     ref, lref = anchors
 
     # The (B, G) resamples are kept for the champion comparison: as 32-bit counts when they fit (half the memory
     # with a thousand groups).
-    (sizes,) = multinomials([([seed, 0], np.full(n_boot, total), sizes_obs / total)])  # (B, G)
-    sizes = sizes.astype(np.int32 if total < 2**31 else np.int64)
+    sizes, within = group_sizes([seed, 0], counts, n_boot)  # (B, G) sizes; (G, cells) shares within each group
+    sizes = sizes.astype(np.int32 if counts.sum() < 2**31 else np.int64)
     resampled = {"sizes": sizes, "selected": np.empty_like(sizes)}
     if paired is not None:
         c = paired.reshape(groups, 4).astype(float)  # (champion, challenger): 00, 01, 10, 11

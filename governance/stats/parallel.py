@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["generator", "map_parallel", "multinomials", "parts"]
+__all__ = ["generator", "group_sizes", "map_parallel", "multinomials", "parts"]
 
 T = TypeVar("T")
 
@@ -80,3 +80,17 @@ def multinomials(jobs: Sequence[tuple[Sequence[int], np.ndarray, np.ndarray]]) -
 
     drawn = map_parallel(draw, tasks)
     return [np.concatenate(drawn[i : i + _DRAW_PARTS]) for i in range(0, len(drawn), _DRAW_PARTS)]
+
+
+def group_sizes(key: Sequence[int], cells: np.ndarray, draws: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first step of a multinomial resample of cells ``n[group, ...]`` drawn in two steps: each of ``draws``
+    resamples' group sizes, a ``(draws, groups)`` array drawn under ``key``, and each group's shares of its own
+    cells, ``(groups, cells)``, from which the second step draws the group's cells given its size. The two steps
+    together are exactly one multinomial over all the cells. A group with no rows is never drawn, but gets a
+    valid distribution all the same."""
+    flat = cells.reshape(cells.shape[0], -1)
+    sizes = flat.sum(axis=1)
+    within = flat / np.maximum(sizes, 1)[:, None]
+    within[sizes == 0, 0] = 1.0
+    (drawn,) = multinomials([(key, np.full(draws, int(sizes.sum())), sizes / sizes.sum())])
+    return drawn, within

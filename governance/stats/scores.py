@@ -37,7 +37,7 @@ import numpy as np
 
 from .csvparse import unique_metric_keys
 from .intervals import _abs_interval, interpolate, order_statistics, sidak
-from .parallel import multinomials
+from .parallel import group_sizes, multinomials
 
 __all__ = ["score_report"]
 
@@ -354,10 +354,8 @@ def score_report(
 
     # Bootstrap over cells: group sizes, then each group's (label, bin) cells.
     b = int(min(n_boot, _MAX_BOOT))
-    within = cells.reshape(groups, -1) / np.maximum(sizes, 1)[:, None]
-    within[sizes == 0, 0] = 1.0
     # Streams of their own (keys starting [seed, 3]), each group's drawn on every core (see ``parallel``).
-    (drawn_sizes,) = multinomials([([seed, 3, 0], np.full(b, int(sizes.sum())), sizes / sizes.sum())])
+    drawn_sizes, within = group_sizes([seed, 3, 0], cells, b)
     total = np.zeros((b, 2 * n_bins))
     stats = {k: np.full((b, groups), np.nan) for k in ("auc", "ks", "brier")}
     block = max(1, _BLOCK_ELEMENTS // (b * 2 * n_bins))
