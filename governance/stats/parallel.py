@@ -8,6 +8,7 @@ order.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ T = TypeVar("T")
 _DRAW_PARTS = 2  # parts of every bootstrap draw: fixed, so the numbers are the same on any machine
 _here = threading.local()  # in_pool: this thread is running work handed to the pool
 _pool: ThreadPoolExecutor | None = None
+_helpers = max(1, (os.cpu_count() or 1) - 1)  # the pool's threads: the calling thread is the last core's worker
 
 
 def _forget_pool() -> None:
@@ -35,22 +37,42 @@ os.register_at_fork(after_in_child=_forget_pool)
 
 
 def map_parallel(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
-    """``fn`` over ``items`` on every core, results in order. A single item, or a call made from one of the
-    pool's own threads (which would wait on itself), is done in the calling thread."""
+    """``fn`` over ``items`` on every core, results in order. The calling thread works too: it and the pool's
+    threads each take the next item not yet taken until none is left, so no thread waits while there is work
+    and the caller never sleeps on a hand-over it could have done itself. A single item, or a call made from
+    a thread already doing such work (which would wait on itself), is done in the calling thread. The first
+    error stops the taking of new items and is raised once every thread has finished its current one."""
     global _pool
     if len(items) < 2 or getattr(_here, "in_pool", False):
         return [fn(item) for item in items]
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1), thread_name_prefix="gatehouse-stats")
+        _pool = ThreadPoolExecutor(max_workers=_helpers, thread_name_prefix="gatehouse-stats")
+    results: list[Any] = [None] * len(items)
+    taken = itertools.count()  # next() on a count is atomic: each index is handed out once
+    failed = threading.Event()
 
-    def run(item: Any) -> T:
+    def work() -> None:
         _here.in_pool = True
         try:
-            return fn(item)
+            while not failed.is_set() and (i := next(taken)) < len(items):
+                results[i] = fn(items[i])
+        except BaseException:
+            failed.set()
+            raise
         finally:
             _here.in_pool = False
 
-    return list(_pool.map(run, items))
+    helpers = [_pool.submit(work) for _ in range(min(_helpers, len(items) - 1))]
+    error: BaseException | None = None
+    try:
+        work()
+    except BaseException as e:  # raised below, once the helpers are done with their items
+        error = e
+    for helper in helpers:
+        error = error or helper.exception()  # waits for the helper
+    if error is not None:
+        raise error
+    return results
 
 
 def parts(draws: int) -> list[slice]:

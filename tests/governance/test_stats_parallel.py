@@ -10,8 +10,9 @@ from governance.stats import Predictions, fairness_report, parallel, parse_predi
 
 @pytest.fixture
 def cores(monkeypatch):
-    def use(count: int) -> None:
-        monkeypatch.setattr(parallel, "_pool", ThreadPoolExecutor(max_workers=count))
+    def use(count: int) -> None:  # the calling thread and count - 1 of the pool's
+        monkeypatch.setattr(parallel, "_pool", ThreadPoolExecutor(max_workers=max(count - 1, 1)))
+        monkeypatch.setattr(parallel, "_helpers", count - 1)
 
     return use
 
@@ -67,6 +68,51 @@ def test_work_given_from_a_pool_thread_is_done_there_rather_than_waiting_on_itse
     cores(1)
     inner = parallel.map_parallel(lambda _: parallel.map_parallel(lambda x: x * 2, [1, 2, 3]), [0, 1])
     assert inner == [[2, 4, 6], [2, 4, 6]]
+
+
+def test_every_item_is_done_once_and_the_results_come_in_order(cores):
+    import threading
+    import time
+
+    cores(4)
+    seen: list[int] = []
+    threads: set[str] = set()
+
+    def slow_square(x: int) -> int:
+        seen.append(x)
+        threads.add(threading.current_thread().name)
+        time.sleep(0.001)
+        return x * x
+
+    assert parallel.map_parallel(slow_square, range(200)) == [x * x for x in range(200)]
+    assert sorted(seen) == list(range(200))
+    assert len(threads) > 1  # the calling thread and the pool's shared the items
+
+
+def test_an_error_is_raised_after_every_thread_has_stopped_working(cores):
+    import threading
+    import time
+
+    cores(4)
+    running, lock, done = [0], threading.Lock(), []
+
+    def item(x: int) -> int:
+        with lock:
+            running[0] += 1
+        try:
+            time.sleep(0.002)
+            if x == 5:
+                raise ValueError("item 5 is bad")
+            done.append(x)
+            return x
+        finally:
+            with lock:
+                running[0] -= 1
+
+    with pytest.raises(ValueError, match="item 5 is bad"):
+        parallel.map_parallel(item, range(1_000))
+    assert running[0] == 0  # nothing still at work on the caller's data when the error reaches it
+    assert len(done) < 100  # no new item was taken once one failed
 
 
 def test_a_forked_child_makes_its_own_pool():
