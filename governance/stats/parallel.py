@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["generator", "group_sizes", "map_parallel", "multinomials", "parts"]
+__all__ = ["GroupSizes", "generator", "group_sizes", "map_parallel", "multinomials", "parts"]
 
 T = TypeVar("T")
 
@@ -69,7 +69,8 @@ def map_parallel(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
     except BaseException as e:  # raised below, once the helpers are done with their items
         error = e
     for helper in helpers:
-        error = error or helper.exception()  # waits for the helper
+        failure = helper.exception()  # waits for the helper, whether or not an error is already in hand
+        error = error or failure
     if error is not None:
         raise error
     return results
@@ -104,15 +105,40 @@ def multinomials(jobs: Sequence[tuple[Sequence[int], np.ndarray, np.ndarray]]) -
     return [np.concatenate(drawn[i : i + _DRAW_PARTS]) for i in range(0, len(drawn), _DRAW_PARTS)]
 
 
-def group_sizes(key: Sequence[int], cells: np.ndarray, draws: int) -> tuple[np.ndarray, np.ndarray]:
+class GroupSizes:
     """The first step of a multinomial resample of cells ``n[group, ...]`` drawn in two steps: each of ``draws``
-    resamples' group sizes, a ``(draws, groups)`` array drawn under ``key``, and each group's shares of its own
-    cells, ``(groups, cells)``, from which the second step draws the group's cells given its size. The two steps
-    together are exactly one multinomial over all the cells. A group with no rows is never drawn, but gets a
-    valid distribution all the same."""
-    flat = cells.reshape(cells.shape[0], -1)
-    sizes = flat.sum(axis=1)
-    within = flat / np.maximum(sizes, 1)[:, None]
-    within[sizes == 0, 0] = 1.0
-    (drawn,) = multinomials([(key, np.full(draws, int(sizes.sum())), sizes / sizes.sum())])
-    return drawn, within
+    resamples' group sizes (``drawn``, ``(draws, groups)``, under ``key``), and each group's shares of its own
+    cells (``within``, ``(groups, cells)``), from which the second step draws the group's cells given its size.
+    The two steps together are exactly one multinomial over all the cells. A group with no rows is never drawn,
+    but gets a valid distribution all the same.
+
+    The sizes are drawn a part at a time (``parts``), by the first task that asks for the part, once, whichever
+    thread it runs on: the second step's tasks start without waiting for all the sizes."""
+
+    def __init__(self, key: Sequence[int], cells: np.ndarray, draws: int, dtype: type = np.int64) -> None:
+        flat = cells.reshape(cells.shape[0], -1)
+        sizes = flat.sum(axis=1)
+        self.within = flat / np.maximum(sizes, 1)[:, None]
+        self.within[sizes == 0, 0] = 1.0
+        self.drawn: np.ndarray = np.empty((draws, cells.shape[0]), dtype=dtype)
+        self._key, self._total, self._shares = list(key), int(sizes.sum()), sizes / sizes.sum()
+        self._parts = parts(draws)
+        self._locks = [threading.Lock() for _ in self._parts]
+        self._done = [False] * len(self._parts)
+
+    def part(self, i: int) -> np.ndarray:
+        """The sizes of the resamples of part ``i``, ``(rows, groups)``."""
+        rows = self._parts[i]
+        with self._locks[i]:
+            if not self._done[i]:
+                n = np.full(rows.stop - rows.start, self._total)
+                self.drawn[rows] = generator(self._key, i).multinomial(n, self._shares)
+                self._done[i] = True
+        return self.drawn[rows]
+
+
+def group_sizes(key: Sequence[int], cells: np.ndarray, draws: int) -> tuple[np.ndarray, np.ndarray]:
+    """``GroupSizes`` drawn whole, on every core: ``(drawn, within)``."""
+    sizes = GroupSizes(key, cells, draws)
+    map_parallel(sizes.part, range(_DRAW_PARTS))
+    return sizes.drawn, sizes.within
