@@ -86,6 +86,34 @@ def test_cells_counted_slice_by_slice_match_a_count_of_every_row():
     assert np.array_equal(count_cells([(group, 200), (y_true, 2), (y_pred, 2)]), expected)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 6), min_size=1, max_size=4).filter(lambda s: math.prod(s) <= 256),
+    rows=st.integers(1, 3_000),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_cells_counted_two_rows_at_a_time_match_a_count_of_every_row(shape, rows, seed):
+    # Up to 256 cells the codes are bytes, counted in pairs of rows; odd and even row counts alike.
+    from governance.stats.fairness import count_cells
+
+    rng = np.random.default_rng(seed)
+    columns = [rng.integers(0, size, rows).astype(np.int8) for size in shape]
+    expected = np.zeros(shape, dtype=np.int64)
+    np.add.at(expected, tuple(columns), 1)
+    assert np.array_equal(count_cells(list(zip(columns, shape, strict=True))), expected)
+
+
+def test_a_large_byte_coded_count_matches_a_count_of_every_row():
+    from governance.stats.fairness import _COUNT_ROWS, count_cells
+
+    rng = np.random.default_rng(10)
+    rows = 2 * _COUNT_ROWS + 17  # whole slices counted in pairs of rows, the odd last one row by row
+    group, y_true, y_pred, champion = rng.integers(0, 30, rows).astype(np.int8), *rng.integers(0, 2, (3, rows)).astype(np.int8)
+    expected = np.zeros((30, 2, 2, 2), dtype=np.int64)
+    np.add.at(expected, (group, y_true, y_pred, champion), 1)
+    assert np.array_equal(count_cells([(group, 30), (y_true, 2), (y_pred, 2), (champion, 2)]), expected)
+
+
 def test_hand_computed_rates_and_disparities():
     report = fairness_report(from_cells(HAND), min_group_count=5, n_boot=500)
     a, b = group(report, "A"), group(report, "B")
