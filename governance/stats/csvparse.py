@@ -55,6 +55,7 @@ MISSING_TOKENS = (
 _MISSING = frozenset(MISSING_TOKENS)
 _BLOCK_SIZE = 1 << 20  # bytes per Arrow batch: the memory bound of the streaming read
 _HEAD_LIMIT = 1 << 20  # the header line must fit in the first MB
+_HEAD_PEEK = 1 << 16  # read first; the rest of the MB only when the header is not a plain line inside it
 
 
 class StatsInputError(ValueError):
@@ -158,7 +159,11 @@ class _Source:
         else:
             raise StatsInputError("file", f"the {what} must be uploaded as a file", code="not_a_file")
         with self._open() as f:
-            self.head = f.read(_HEAD_LIMIT)
+            self.head = f.read(_HEAD_PEEK)
+            first_line = re.search(rb"[\r\n]", self.head)
+            if len(self.head) == _HEAD_PEEK and (not first_line or b'"' in self.head[: first_line.start()]):
+                self.head += f.read(_HEAD_LIMIT - _HEAD_PEEK)  # the header may run on: up to the limit
+        self._map: mmap.mmap | None = None
         if self.data is not None:
             self.size = len(self.data)
         elif self.path is not None:
@@ -180,6 +185,8 @@ class _Source:
     def stream(self) -> Any:
         if self.data is not None:
             return pa.BufferReader(self.data)
+        if self.path is not None and self.whole and self.size:
+            return pa.BufferReader(pa.py_buffer(self._mapped()))  # the pages ``holds`` has already brought in
         if self.path is not None:
             return pa.OSFile(self.path, "rb")
         assert self.file is not None
@@ -198,10 +205,21 @@ class _Source:
         if self.path is not None:
             if not self.size:
                 return False
+            if self.whole:
+                return self._mapped().find(needle) >= 0
             with open(self.path, "rb") as disk, mmap.mmap(disk.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                 return mapped.find(needle) >= 0
         with self._open() as f:
             return f.read().find(needle) >= 0
+
+    def _mapped(self) -> mmap.mmap:
+        """A file on disk read at once, mapped once: searched and then parsed from the same pages. The mapping is
+        never closed by hand: it lasts while Arrow still holds a view of it."""
+        if self._map is None:
+            assert self.path is not None
+            with open(self.path, "rb") as disk:
+                self._map = mmap.mmap(disk.fileno(), 0, access=mmap.ACCESS_READ)
+        return self._map
 
     def text(self) -> str:
         with self._open() as f:
@@ -246,7 +264,10 @@ def _header(src: _Source, max_columns: int) -> list[str]:
     if line_end and b'"' not in head[: line_end.start()]:
         head = head[: line_end.start()]  # no quoted line break: the header is the first line, decoded alone
     text = head.decode("utf-8", errors="replace")
-    first = next(csv.reader(io.StringIO(text, newline="")), [])
+    try:
+        first = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as exc:  # a name past the csv module's field limit (131,072 characters)
+        raise StatsInputError("header", f"the header of the {src.what} cannot be read: {exc}", code="bad_header") from None
     header = [name.strip() for name in first]
     if not any(header):
         raise StatsInputError("file", f"the {src.what} has no rows", code="no_rows")

@@ -85,7 +85,8 @@ def count_cells(columns: list[tuple[np.ndarray, int]]) -> np.ndarray:
         # Two rows' byte codes read as one 16-bit code: bincount turns its input into 8-byte integers first, so
         # counting half as many codes over 65,536 bins, then adding up each byte's bins, is the quicker way.
         pairs = np.bincount(flat.view(np.uint16), minlength=1 << 16).reshape(256, 256)
-        return pairs.sum(axis=0)[:cells] + pairs.sum(axis=1)[:cells]
+        counted: np.ndarray = pairs.sum(axis=0)[:cells] + pairs.sum(axis=1)[:cells]
+        return counted
 
     out = np.zeros(cells, dtype=np.int64)
     for part in map_parallel(count, range(0, rows, _COUNT_ROWS)):

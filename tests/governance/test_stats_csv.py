@@ -370,3 +370,33 @@ def test_newlines_inside_quoted_values_are_kept_across_arrow_blocks():
     assert p.rows == n and p.group_names == ("g\n0", "g\n1", "g\n2")
     assert p.y_pred.tolist() == [i % 2 for i in range(n)]
     assert [p.group_names[c] for c in p.group[:4]] == ["g\n0", "g\n1", "g\n2", "g\n0"]
+
+
+def test_a_file_on_disk_is_read_like_the_same_bytes(tmp_path):
+    # A file on disk is searched for quotes and parsed from one mapping; a quote only in the last row still
+    # turns on the quoted-newline reading for the whole file.
+    rows = [f"g{i % 3},{i % 2}" for i in range(50_000)] + ['"g\n0",1']
+    data = ("group,y_pred\n" + "\n".join(rows) + "\n").encode()
+    path = tmp_path / "p.csv"
+    path.write_bytes(data)
+    from_disk, from_bytes = parse_predictions(path), parse_predictions(data)
+    assert from_disk.group_names == from_bytes.group_names == ("g\n0", "g0", "g1", "g2")
+    assert np.array_equal(from_disk.group, from_bytes.group)
+    assert np.array_equal(from_disk.y_pred, from_bytes.y_pred)
+
+
+def test_a_header_line_longer_than_the_first_read_is_read_whole():
+    data = ("group,y_pred," + "x" * 100_000 + "\na,1,\nb,0,\n").encode()
+    assert parse_predictions(data).y_pred.tolist() == [1, 0]
+    assert csvparse._header(csvparse._Source(data, "file"), 10) == ["group", "y_pred", "x" * 100_000]
+
+
+def test_a_column_name_too_long_to_read_is_refused_with_a_reason():
+    data = ("group,y_pred," + "x" * 200_000 + "\na,1,\n").encode()
+    error = refused(data)
+    assert error.code == "bad_header" and "field limit" in error.message
+
+
+def test_a_header_longer_than_a_megabyte_is_refused():
+    data = ("group,y_pred," + "x" * (1 << 20) + "\na,1,\n").encode()
+    assert refused(data).code == "header_too_long"
