@@ -497,9 +497,11 @@ class _Output:
         return self.arrays[name][start : start + rows]
 
     def widen(self, name: str, dtype: type) -> None:
-        if np.dtype(dtype).itemsize > self.arrays[name].dtype.itemsize:
+        """``name``'s array holds ``dtype`` from now on (the rows written so far are copied over when it grows)."""
+        if np.dtype(dtype).itemsize > np.dtype(self.dtypes[name]).itemsize:
             self.dtypes[name] = dtype
-            self.arrays[name] = self.arrays[name].astype(dtype)
+            if name in self.arrays:
+                self.arrays[name] = self.arrays[name].astype(dtype)
 
     def finish(self) -> dict[str, np.ndarray]:
         """The arrays cut to the rows read (copied only when the estimate was far too large)."""
@@ -511,8 +513,8 @@ class _Output:
 
 
 class _Groups:
-    """Codes for a group column read as raw bytes, batch by batch: each batch is dictionary-encoded on its own
-    (its few distinct values, and an index per row), and the distinct values are merged here. Values are
+    """Codes for a group column read as raw bytes, batch by batch: each batch's rows are looked up among a few
+    distinct values (or the batch is dictionary-encoded on its own), and the distinct values are merged here. Values are
     checked once each, not once a row: UTF-8, not empty, not a missing-value token, no two differing only by
     surrounding spaces."""
 
@@ -520,19 +522,19 @@ class _Groups:
         self.index: dict[bytes, int] = {}
         self.max_groups = max_groups
 
-    def lookups(self, dictionaries: list[pa.Array], *, every: bool) -> list[np.ndarray] | None:
-        """For each batch's dictionary, the code of each of its entries; None past ``max_groups`` (only the
-        count is wanted then). ``every``: these are all the file's batches, so the codes can be numbered in
-        sorted order at once (``finish`` then has nothing to renumber)."""
-        for dictionary in dictionaries:
-            for value in dictionary.to_pylist():
-                self.index.setdefault(value, len(self.index))
-            if len(self.index) > self.max_groups:
-                return None
-        if every:
-            self.index = {raw: code for code, (_, raw) in enumerate(sorted((self._name(raw), raw) for raw in self.index))}
-        dtype = _code_dtype(len(self.index))
-        return [np.array([self.index[v] for v in d.to_pylist()], dtype=dtype) for d in dictionaries]
+    def codes(self, values: list[bytes]) -> np.ndarray | None:
+        """The code of each of ``values`` (a batch's distinct values), as the smallest integer type that holds
+        every code so far; None past ``max_groups`` (only the count is wanted then). Values not seen before are
+        numbered after those seen, in sorted order among themselves: when the first values seen are all there
+        are, the codes are already the sorted ones and ``finish`` has nothing to renumber."""
+        unseen = [raw for raw in dict.fromkeys(values) if raw not in self.index]
+        # Sorted as ``finish`` will sort them; a value ``finish`` refuses is not refused here, so that a file over
+        # the limit is refused for that first.
+        for raw in sorted(unseen, key=lambda raw: (raw.decode("utf-8", "replace").strip(), raw)):
+            self.index[raw] = len(self.index)
+        if len(self.index) > self.max_groups:
+            return None
+        return np.array([self.index[raw] for raw in values], dtype=_code_dtype(len(self.index)))
 
     @staticmethod
     def _name(raw: bytes) -> str:
@@ -573,15 +575,9 @@ _REMAP_ROWS = 1 << 20
 _SAMPLE_ROWS = 4096  # rows of a file's first batch whose values are looked for first in every batch
 
 
-def _encode(column: pa.Array, likely: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """(distinct values, each row's index into them) of a group column's batch. The values seen at the start of
-    the file are looked up first (a lookup in a fixed set is cheaper than building one); a batch holding any
-    other value is dictionary-encoded whole instead."""
-    found = pa.compute.index_in(column, value_set=likely)
-    if not found.null_count:
-        return likely, found
-    encoded = column.dictionary_encode()
-    return encoded.dictionary, encoded.indices
+def _write_codes(lookup: np.ndarray, indices: pa.Array, out: np.ndarray) -> None:
+    """Each row's code, ``lookup`` at its index, written into ``out``."""
+    np.take(lookup.astype(out.dtype, copy=False), indices.to_numpy(zero_copy_only=False), out=out, mode="clip")
 
 
 def _outcome_values(column: pa.Array) -> np.ndarray:
@@ -651,36 +647,51 @@ def parse_predictions(
     groups = {c: _Groups(max_groups) for c in group_columns}
     out = _Output({c: np.float64 if c == "score" else np.int8 for c in types}, src)
 
-    def convert(job: tuple[Any, int]) -> dict[str, Any]:
-        """One batch: its 0/1 and score columns checked and written at ``start``; each group column encoded."""
+    def convert(job: tuple[Any, int]) -> dict[str, tuple[pa.Array, pa.Array]]:
+        """One batch: its 0/1 and score columns checked and written at ``start``, and each group column's codes
+        when every row holds one of the values looked for (``likely``); otherwise the group column's distinct
+        values and each row's index into them are returned, to be numbered once every batch is done."""
         batch, start = job
         k = batch.num_rows
         for c in outcomes:
             out.slot(c, start, k)[:] = _outcome_values(batch.column(c))
         if "score" in types:
             out.slot("score", start, k)[:] = _score_values(batch.column("score"))
-        return {c: _encode(batch.column(c), likely[c]) for c in group_columns}
+        left = {}
+        for c in group_columns:
+            column = batch.column(c)
+            found = pa.compute.index_in(column, value_set=likely[c])  # a lookup in a fixed set: cheaper than hashing
+            lookup = known[c]
+            if found.null_count or lookup is None:
+                encoded = column.dictionary_encode()
+                left[c] = (encoded.dictionary, encoded.indices)
+            else:
+                _write_codes(lookup, found, out.slot(c, start, k))
+        return left
 
     try:
         for batches in _read(src, header, types, max_rows=max_rows, missing_as_null=False):
             starts = np.cumsum([out.rows] + [b.num_rows for b in batches]).tolist()
+            # The values at the start of the file, numbered before any row is looked at.
             likely = {c: batches[0].column(c).slice(0, _SAMPLE_ROWS).unique() for c in group_columns}
+            known = {c: groups[c].codes(likely[c].to_pylist()) for c in group_columns}
+            for c, lookup in known.items():
+                if lookup is not None:
+                    out.widen(c, lookup.dtype.type)
             out.reserve(starts[-1] - out.rows)
-            encoded = map_parallel(convert, list(zip(batches, starts, strict=False)))
+            left = map_parallel(convert, list(zip(batches, starts, strict=False)))
+            # Batches holding other values: their values numbered too, their codes written.
             for c in group_columns:
-                lookups = groups[c].lookups([e[c][0] for e in encoded], every=src.whole)
-                if lookups is None:
+                rest = [(i, part[c]) for i, part in enumerate(left) if c in part]
+                lookups = [groups[c].codes(values.to_pylist()) for _, (values, _) in rest]
+                if len(groups[c].index) > max_groups:
                     continue  # over the limit: only the count of distinct values is wanted now
-                out.widen(c, lookups[0].dtype.type)
-
-                def codes(job: tuple[np.ndarray, tuple[pa.Array, pa.Array], int], c: str = c) -> None:
-                    lookup, (_, found), start = job
-                    indices = found.to_numpy(zero_copy_only=False)
-                    np.take(lookup, indices, out=out.slot(c, start, indices.shape[0]), mode="clip")
-
-                map_parallel(codes, [(lookup, e[c], start) for lookup, e, start in zip(lookups, encoded, starts, strict=False)])
+                out.widen(c, _code_dtype(len(groups[c].index)))
+                for (i, (_, indices)), lookup in zip(rest, lookups, strict=True):
+                    assert lookup is not None  # within the limit
+                    _write_codes(lookup, indices, out.slot(c, starts[i], batches[i].num_rows))
             out.rows = starts[-1]
-            del batches, encoded
+            del batches, left
         arrays = out.finish()
         attrs = tuple(Attribute(c, groups[c].finish(arrays[c], c), arrays[c]) for c in group_columns)
     except _Refused:

@@ -348,15 +348,18 @@ def test_a_non_seekable_stream_is_read_too():
     assert parse_predictions(Pipe(b"group,y_pred\na,1\nb,0\n")).rows == 2
 
 
-def test_codes_stay_right_when_new_groups_appear_after_many_rows():
-    # The codes start one byte wide and widen when the 128th value appears, blocks later.
-    early = [f"g{i % 5},{i % 2}" for i in range(200_000)]
-    late = [f"late{i:03d},1" for i in range(300)]
+@pytest.mark.parametrize("early_name, late_name", [("g", "late"), ("z", "a")])
+def test_codes_stay_right_when_new_groups_appear_after_many_rows(early_name, late_name):
+    # The codes start one byte wide and widen when the 128th value appears, blocks later; late values sorting
+    # before the early ones renumber the codes already written.
+    early = [f"{early_name}{i % 5},{i % 2}" for i in range(200_000)]
+    late = [f"{late_name}{i:03d},1" for i in range(300)]
     p = parse_predictions(("group,y_pred\n" + "\n".join(early + late + early[:10]) + "\n").encode())
+    assert list(p.group_names) == sorted(p.group_names)
     names = [p.group_names[c] for c in p.group]
-    assert names[:5] == ["g0", "g1", "g2", "g3", "g4"]
-    assert names[200_000:200_300] == [f"late{i:03d}" for i in range(300)]
-    assert names[-10:] == [f"g{i % 5}" for i in range(10)]
+    assert names[:5] == [f"{early_name}{i}" for i in range(5)]
+    assert names[200_000:200_300] == [f"{late_name}{i:03d}" for i in range(300)]
+    assert names[-10:] == [f"{early_name}{i % 5}" for i in range(10)]
     assert p.rows == 200_310 and len(p.group_names) == 305
 
 
