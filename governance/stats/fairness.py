@@ -29,6 +29,7 @@ interval is taken over the resamples where it is defined (what ``np.nanpercentil
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -146,25 +147,36 @@ def _row_summary(row: np.ndarray, confidences: Sequence[float]) -> tuple[np.ndar
     step). With every resample defined only the order statistics around each quantile are needed, and
     ``_order_values`` finds them without a sort; with some undefined the row is sorted (NaN sorts last, so the
     defined resamples come first)."""
-    tail = (1.0 - np.asarray(confidences, dtype=np.float64)) / 2.0 * 100.0
-    q = np.true_divide(np.stack([tail, 100.0 - tail]), 100)  # (2, L)
     if not np.isnan(row.sum()):  # a NaN anywhere makes the sum NaN
         defined, work = row.shape[0], row.copy()  # partitioned in place below
     else:
         work = np.sort(row)
         defined = int(np.searchsorted(np.isnan(work), True))
     if defined == 0:
-        return np.full(q.shape, np.nan), math.nan
+        return np.full((2, len(confidences)), np.nan), math.nan
     std = math.nan
     if defined >= 2:
         deviation = work[:defined] - work[:defined].mean()
         std = math.sqrt(float(deviation @ deviation) / defined)
-    below, above, gamma = order_statistics(np.array(defined), q)
+    below, above, gamma = _quantile_positions(defined, tuple(confidences))
     if defined < row.shape[0]:
         return interpolate(work[below], work[above], gamma), std
     value = _order_values(work, [*below.ravel().tolist(), *above.ravel().tolist()])
-    low, high = (np.array([value[i] for i in index.ravel().tolist()]).reshape(q.shape) for index in (below, above))
+    low, high = (np.array([value[i] for i in index.ravel().tolist()]).reshape(index.shape) for index in (below, above))
     return interpolate(low, high, gamma), std
+
+
+@functools.lru_cache(maxsize=256)
+def _quantile_positions(defined: int, confidences: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For two-sided intervals at ``confidences`` over ``defined`` values: the (2, L) positions of the order
+    statistics below and above each bound and the fraction between them (the same few for every row of a
+    report, so worked out once; read-only)."""
+    tail = (1.0 - np.asarray(confidences, dtype=np.float64)) / 2.0 * 100.0
+    q = np.true_divide(np.stack([tail, 100.0 - tail]), 100)  # (2, L)
+    positions = order_statistics(np.array(defined), q)
+    for array in positions:
+        array.setflags(write=False)
+    return positions
 
 
 def _order_values(row: np.ndarray, positions: Iterable[int]) -> dict[int, float]:
@@ -477,7 +489,9 @@ def _bootstrap_groups(
             cells = generator([seed, 1, g], i).multinomial(n, within[g])
             for name, rate in _rates(cells.reshape(-1, *counts.shape[1:])).items():
                 rates[name][j, rows] = rate
-            chosen = cells[:, 1::2].sum(axis=-1)  # cells are (y_true, y_pred): y_pred = 1 every other
+            chosen = cells[:, 1].copy()  # cells are (y_true, y_pred): y_pred = 1 every other
+            for selected_cell in range(3, cells.shape[1], 2):
+                chosen += cells[:, selected_cell]  # (adding columns: a sum over a short axis is slow in NumPy)
             resampled["selected"][rows, g] = chosen
             if paired is not None:
                 kept = generator([seed, 2, g, 1], i).binomial(chosen, keeps[g])
