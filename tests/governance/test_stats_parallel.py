@@ -93,6 +93,9 @@ def test_an_error_is_raised_after_every_thread_has_stopped_working(cores):
     import threading
     import time
 
+    class BadItem(Exception):
+        pass
+
     cores(4)
     running, lock, done = [0], threading.Lock(), []
 
@@ -102,15 +105,16 @@ def test_an_error_is_raised_after_every_thread_has_stopped_working(cores):
         try:
             time.sleep(0.002)
             if x == 5:
-                raise ValueError("item 5 is bad")
+                raise BadItem(x)
             done.append(x)
             return x
         finally:
             with lock:
                 running[0] -= 1
 
-    with pytest.raises(ValueError, match="item 5 is bad"):
+    with pytest.raises(BadItem) as caught:
         parallel.map_parallel(item, range(1_000))
+    assert caught.value.args == (5,)  # the item's own error, raised in the caller
     assert running[0] == 0  # nothing still at work on the caller's data when the error reaches it
     assert len(done) < 100  # no new item was taken once one failed
 
