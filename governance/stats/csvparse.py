@@ -514,9 +514,9 @@ class _Output:
 
 class _Groups:
     """Codes for a group column read as raw bytes, batch by batch: each batch's rows are looked up among a few
-    distinct values (or the batch is dictionary-encoded on its own), and the distinct values are merged here. Values are
-    checked once each, not once a row: UTF-8, not empty, not a missing-value token, no two differing only by
-    surrounding spaces."""
+    distinct values (or the batch is dictionary-encoded on its own), and the distinct values are merged here.
+    Values are checked once each, not once a row: UTF-8, not empty, not a missing-value token, no two differing
+    only by surrounding spaces."""
 
     def __init__(self, max_groups: int):
         self.index: dict[bytes, int] = {}
