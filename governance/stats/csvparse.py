@@ -164,6 +164,7 @@ class _Source:
             if len(self.head) == _HEAD_PEEK and (not first_line or b'"' in self.head[: first_line.start()]):
                 self.head += f.read(_HEAD_LIMIT - _HEAD_PEEK)  # the header may run on: up to the limit
         self._map: mmap.mmap | None = None
+        self.header_lines = 1  # lines of the file the header takes (``_header`` counts them)
         if self.data is not None:
             self.size = len(self.data)
         elif self.path is not None:
@@ -264,11 +265,13 @@ def _header(src: _Source, max_columns: int) -> list[str]:
     if line_end and b'"' not in head[: line_end.start()]:
         head = head[: line_end.start()]  # no quoted line break: the header is the first line, decoded alone
     text = head.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        first = next(csv.reader(io.StringIO(text, newline="")), [])
+        first = next(reader, [])
     except csv.Error as exc:  # a name past the csv module's field limit (131,072 characters)
         raise StatsInputError("header", f"the header of the {src.what} cannot be read: {exc}", code="bad_header") from None
     header = [name.strip() for name in first]
+    src.header_lines = max(reader.line_num, 1)  # a quoted name may hold a line break: Arrow skips lines, not rows
     if not any(header):
         raise StatsInputError("file", f"the {src.what} has no rows", code="no_rows")
     if "\ufffd" in "".join(header):
@@ -320,7 +323,7 @@ def _read(
     else:
         convert |= dict(null_values=[], strings_can_be_null=False, check_utf8=False)
     options = dict(
-        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=_BLOCK_SIZE),
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=src.header_lines, block_size=_BLOCK_SIZE),
         convert_options=pacsv.ConvertOptions(**convert),
     )
     try:

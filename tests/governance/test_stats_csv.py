@@ -403,3 +403,22 @@ def test_a_column_name_too_long_to_read_is_refused_with_a_reason():
 def test_a_header_longer_than_a_megabyte_is_refused():
     data = ("group,y_pred," + "x" * (1 << 20) + "\na,1,\n").encode()
     assert refused(data).code == "header_too_long"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_header_name_with_a_line_break_in_quotes_is_read(newline):
+    # A spreadsheet cell with a line break in it, exported quoted: the header takes two lines of the file.
+    data = f'group,y_pred,"Reviewer{newline}note"{newline}a,1,x{newline}b,0,y{newline}'.encode()
+    p = parse_predictions(data)
+    assert p.y_pred.tolist() == [1, 0] and p.group_names == ("a", "b")
+    table = parse_feature_table(f'"Income{newline}(monthly)",age{newline}100,30{newline}200,40{newline}'.encode())
+    assert table[f"Income{newline}(monthly)"].tolist() == [100, 200]
+
+
+def test_a_bad_value_under_a_two_line_header_is_named_at_its_line():
+    data = b'group,"y_pred\nnew"\na,1\nb,2\n'
+    error = refused(data)
+    assert error.code == "missing_column"  # the column is "y_pred\nnew", not y_pred
+    data = b'group,y_pred,"note\nmore"\na,1,x\nb,2,y\n'
+    error = refused(data)
+    assert (error.code, error.field, error.row, error.line) == ("not_binary", "y_pred", 2, 4)  # lines 1-2: header
