@@ -69,6 +69,8 @@ def map_parallel(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
     except BaseException as e:  # raised below, once the helpers are done with their items
         error = e
     for helper in helpers:
+        if helper.cancel():
+            continue  # never started (the pool was busy with other callers' work): the items are done already
         failure = helper.exception()  # waits for the helper, whether or not an error is already in hand
         error = error or failure
     if error is not None:

@@ -119,6 +119,25 @@ def test_an_error_is_raised_after_every_thread_has_stopped_working(cores):
     assert len(done) < 100  # no new item was taken once one failed
 
 
+def test_a_caller_does_not_wait_for_a_pool_busy_with_other_work(cores):
+    # Another report holds the pool's only thread; this call's items are all done by the calling thread, which
+    # must not then wait for its helper to get a turn.
+    import threading
+
+    cores(2)
+    release = threading.Event()
+    watchdog = threading.Timer(10, release.set)  # frees the pool if the call below waits on it after all
+    watchdog.start()
+    try:
+        busy = parallel._pool.submit(release.wait)
+        assert parallel.map_parallel(lambda x: x + 1, [1, 2, 3]) == [2, 3, 4]
+        assert not release.is_set()  # returned while the pool was still busy
+    finally:
+        release.set()
+        watchdog.cancel()
+    busy.result()
+
+
 def test_a_forked_child_makes_its_own_pool():
     import os
 
