@@ -4,8 +4,9 @@ Apache Arrow's CSV reader does the parsing: a file up to ``_WHOLE_FILE_BYTES`` i
 its threaded reader and its batches are converted on every core; a larger one is streamed
 (``pyarrow.csv.open_csv``: memory is one batch plus the typed output). Never the whole file as
 Python objects. Each column is read with the type it must have — group columns as raw bytes,
-encoded per batch and checked once per distinct value, decisions and labels as int8, scores as
-float64 — so the common case has no per-row Python.
+encoded per batch and checked once per distinct value, decisions and labels as one byte a field
+(exactly "0" or "1", turned into int8 by NumPy), scores as float64 — so the common case has no
+per-row Python.
 
 When Arrow refuses something, or a value is out of range, the file is read again with the
 stdlib ``csv`` module and checked row by row to name the column, the first offending row and
@@ -584,11 +585,18 @@ def _write_codes(lookup: np.ndarray, indices: pa.Array, out: np.ndarray) -> None
 
 
 def _outcome_values(column: pa.Array) -> np.ndarray:
-    """A 0/1 column's values; ``_Refused`` for anything else (-1 is 255 as a byte)."""
-    values: np.ndarray = column.to_numpy(zero_copy_only=False)
-    if values.size and values.view(np.uint8).max() > 1:
+    """A 0/1 column's values as int8. The column is read as one byte a field, so Arrow refuses a field of any
+    other length ("01", " 1", "1.0", the empty field); here a byte other than "0" or "1" is refused. Exactly the
+    values the slow pass accepts, and no number parsing, which costs Arrow more than the rest of the read."""
+    if not len(column):
+        return np.empty(0, dtype=np.int8)
+    if column.null_count:
         raise _Refused
-    return values
+    raw = np.frombuffer(column.buffers()[1], dtype=np.uint8, count=len(column), offset=column.offset)
+    values = raw - np.uint8(ord("0"))  # "0" -> 0, "1" -> 1, any other byte -> 2 .. 255
+    if values.max() > 1:
+        raise _Refused
+    return values.view(np.int8)
 
 
 def _score_values(column: pa.Array) -> np.ndarray:
@@ -640,7 +648,7 @@ def parse_predictions(
         raise StatsInputError("y_pred", f"the {what} has no 'y_pred' column (found: {found})", code="missing_column")
     outcomes = [c for c in _OUTCOME_COLUMNS if c in header]
     types: dict[str, pa.DataType] = {c: pa.binary() for c in group_columns}
-    types |= {c: pa.int8() for c in outcomes}
+    types |= {c: pa.binary(1) for c in outcomes}  # one byte a field: "0" or "1"
     if "score" in header:
         types["score"] = pa.float64()
     checks = [(c, "group") for c in group_columns]

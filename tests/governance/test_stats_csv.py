@@ -162,6 +162,14 @@ def test_value_other_than_0_or_1_names_first_row_and_value(column, bad):
     assert (err.code, err.field, err.row, err.line) == ("not_binary", column, 3, 4)
 
 
+@pytest.mark.parametrize("bad", ["01", "00", "-0", "+1", " 1", "1 ", "0x1", "１"])
+def test_a_0_or_1_column_takes_exactly_0_and_1(bad):
+    # Read as numbers these would pass as 0 or 1 on the fast path while the slow pass refused them.
+    err = refused(f"group,y_pred\na,1\nb,{bad}\nc,0\n".encode())
+    assert (err.code, err.field, err.row, err.line) == ("not_binary", "y_pred", 2, 3)
+    assert repr(bad) in err.message
+
+
 def test_bad_binary_value_in_quoted_file_reports_its_line():
     err = refused(b'group,y_pred\n"a, b",1\n\n"c",x\n')  # blank line 3 is skipped
     assert (err.code, err.field, err.row, err.line) == ("not_binary", "y_pred", 2, 4)
