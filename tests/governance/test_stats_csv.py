@@ -383,6 +383,20 @@ def test_newlines_inside_quoted_values_are_kept_across_arrow_blocks():
     assert [p.group_names[c] for c in p.group[:4]] == ["g\n0", "g\n1", "g\n2", "g\n0"]
 
 
+def test_quoted_text_that_looks_like_rows_is_not_read_as_rows_at_a_block_boundary():
+    # Each group value holds line breaks and, after them, text shaped like a row of this file. Arrow's fast line
+    # cutter (no quote tracking) would cut a block inside one; its threaded reader then drops the cut line and reads
+    # the rest as rows, with no error. Quoted files are cut with quotes tracked.
+    n = 200_000
+    rows = [f'"a\nb,1\nc{i % 3}",{i % 2}' for i in range(n)]
+    data = ("group,y_pred\n" + "\n".join(rows) + "\n").encode()
+    assert len(data) > 2 * (1 << 20)
+    p = parse_predictions(data)
+    assert p.rows == n and p.group_names == ("a\nb,1\nc0", "a\nb,1\nc1", "a\nb,1\nc2")
+    assert p.group.tolist() == [i % 3 for i in range(n)]
+    assert p.y_pred.tolist() == [i % 2 for i in range(n)]
+
+
 def test_a_file_on_disk_is_read_like_the_same_bytes(tmp_path):
     # A file on disk is searched for quotes and parsed from one mapping; a quote only in the last row still
     # turns on the quoted-newline reading for the whole file.
