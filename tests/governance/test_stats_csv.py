@@ -371,29 +371,25 @@ def test_codes_stay_right_when_new_groups_appear_after_many_rows(early_name, lat
     assert p.rows == 200_310 and len(p.group_names) == 305
 
 
-def test_newlines_inside_quoted_values_are_kept_across_arrow_blocks():
-    # Arrow cuts a file into 1 MB blocks at line ends; a newline inside a quoted value is not one.
-    n = 150_000
-    rows = [f'"g\n{i % 3}",{i % 2},"note\nline {i}"' for i in range(n)]
-    data = ("group,y_pred,note\n" + "\n".join(rows) + "\n").encode()
-    assert len(data) > 3 * (1 << 20)
+@pytest.mark.parametrize(
+    ("header", "row", "n", "names", "blocks"),
+    [
+        # A newline inside a quoted value is not a line end: Arrow cuts a file into 1 MB blocks at line ends.
+        ("group,y_pred,note", lambda i: f'"g\n{i % 3}",{i % 2},"note\nline {i}"', 150_000, ("g\n0", "g\n1", "g\n2"), 3),
+        # The text after the line break is shaped like a row of this file. Arrow's fast line cutter (no quote
+        # tracking) would cut a block inside one; its threaded reader then drops the cut line and reads the rest
+        # as rows, with no error. Quoted files are cut with quotes tracked.
+        ("group,y_pred", lambda i: f'"a\nb,1\nc{i % 3}",{i % 2}', 200_000, ("a\nb,1\nc0", "a\nb,1\nc1", "a\nb,1\nc2"), 2),
+    ],
+    ids=["notes", "row-shaped"],
+)
+def test_quoted_values_with_line_breaks_are_kept_across_arrow_blocks(header, row, n, names, blocks):
+    data = (header + "\n" + "\n".join(row(i) for i in range(n)) + "\n").encode()
+    assert len(data) > blocks * (1 << 20)
     p = parse_predictions(data)
-    assert p.rows == n and p.group_names == ("g\n0", "g\n1", "g\n2")
-    assert p.y_pred.tolist() == [i % 2 for i in range(n)]
-    assert [p.group_names[c] for c in p.group[:4]] == ["g\n0", "g\n1", "g\n2", "g\n0"]
-
-
-def test_quoted_text_that_looks_like_rows_is_not_read_as_rows_at_a_block_boundary():
-    # Each group value holds line breaks and, after them, text shaped like a row of this file. Arrow's fast line
-    # cutter (no quote tracking) would cut a block inside one; its threaded reader then drops the cut line and reads
-    # the rest as rows, with no error. Quoted files are cut with quotes tracked.
-    n = 200_000
-    rows = [f'"a\nb,1\nc{i % 3}",{i % 2}' for i in range(n)]
-    data = ("group,y_pred\n" + "\n".join(rows) + "\n").encode()
-    assert len(data) > 2 * (1 << 20)
-    p = parse_predictions(data)
-    assert p.rows == n and p.group_names == ("a\nb,1\nc0", "a\nb,1\nc1", "a\nb,1\nc2")
+    assert p.rows == n and p.group_names == names
     assert p.group.tolist() == [i % 3 for i in range(n)]
+    assert [p.group_names[c] for c in p.group[:4]] == [names[0], names[1], names[2], names[0]]
     assert p.y_pred.tolist() == [i % 2 for i in range(n)]
 
 
