@@ -260,6 +260,13 @@ GATEHOUSE_DEV = env_bool("GATEHOUSE_DEV", False)
 GATE_SIGNING_KEY = env_secret("GATE_SIGNING_KEY", "")
 GATE_RETIRED_KEYS = env_secret("GATE_RETIRED_KEYS", "")
 GATE_RECEIPT_TTL_SECONDS = env_int("GATE_RECEIPT_TTL_SECONDS", 15 * 60)  # one deploy step, not a release
+# Deploy-tool contracts (readiness/deploy): an INCONCLUSIVE decision goes to a person in a role chosen per tier
+# (Model Risk unless set here) who has this many hours before it becomes a deny and is escalated.
+GATE_PENDING_DECISION_HOURS = env_int("GATE_PENDING_DECISION_HOURS", 24)
+GATE_PENDING_DECISION_ROLES = {"TIER_1": "MODEL_RISK", "TIER_2": "MODEL_RISK", "TIER_3": "MODEL_RISK"}
+GATE_RETRY_AFTER_SECONDS = 30
+CELERY_BEAT_SCHEDULE["expire-pending-decisions"] = {"task": "readiness.tasks.expire_pending_decisions",
+                                                    "schedule": 60.0}
 # Audit anchors (governance/kernel/anchors.py): an append-only directory (WORM storage in production) and
 # optionally an RFC 3161 time-stamping authority, with the CA bundle that verifies its tokens.
 AUDIT_ANCHOR_DIR = env_str("AUDIT_ANCHOR_DIR", "")

@@ -1,0 +1,64 @@
+"""The record of every deploy tool's call: a row per call, an audit event per change of decision.
+
+A polling tool asks every few seconds; writing each answer to the hash-chained audit log would serialise all of
+them on the chain's lock. The row (ToolCall) is enough to show who asked what and when; the audit chain records
+when the decision a tool receives for a launch's stage changes (ToolDecisionState, locked per launch, stage and
+tool), which is the fact an auditor needs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+
+from governance.kernel import audit, clock
+from governance.kernel.principals import actor_label
+
+from ..models import ToolCall, ToolDecisionState
+
+if TYPE_CHECKING:
+    from governance.kernel.principals import Requester
+
+    from .decision import Ask, ToolAnswer
+
+
+def record_call(ask: Ask, result: ToolAnswer, *, caller: Requester) -> ToolCall:
+    """Store the call; when the (launch, stage, tool) decision differs from the last one, write one audit event.
+    The caller's permission to ask was checked by the contract (decision.authorize) before the gate was asked."""
+    now = clock.now()
+    launch_id = result.verdict.get("launch")
+    label = actor_label(caller)[:200]
+    with transaction.atomic():
+        call = ToolCall.objects.create(
+            tool=ask.tool, kind=ask.kind[:40], caller=label, launch_id=launch_id, model=ask.model[:100],
+            version=(result.verdict.get("version") or ask.version or "")[:100], digest=ask.digest[:100],
+            stage=ask.stage[:100], subject=ask.subject[:300], decision=result.decision,
+            reasons=result.codes, receipt_id=result.receipt_id, asked_at=now)
+        if launch_id is None:
+            return call
+        state = (ToolDecisionState.objects.select_for_update()
+                 .filter(launch_id=launch_id, stage=ask.stage, tool=ask.tool).first())
+        before = None if state is None else state.decision
+        if before == result.decision:
+            return call
+        if state is None:
+            try:
+                with transaction.atomic():
+                    ToolDecisionState.objects.create(launch_id=launch_id, stage=ask.stage, tool=ask.tool,
+                                                     decision=result.decision, changed_at=now)
+            except IntegrityError:  # a concurrent first call created it: lock it and compare
+                state = ToolDecisionState.objects.select_for_update().get(launch_id=launch_id, stage=ask.stage,
+                                                                          tool=ask.tool)
+                before = state.decision
+                if before == result.decision:
+                    return call
+        if state is not None:
+            state.decision, state.changed_at = result.decision, now
+            state.save(update_fields=["decision", "changed_at"])
+        audit.record("gate.tool_decision_changed", actor=caller, object_type="readiness.launchrequest",
+                     object_id=str(launch_id), object_repr=f"Launch #{launch_id}",
+                     before={"decision": before} if before else None,
+                     after={"tool": ask.tool, "stage": ask.stage, "decision": result.decision, "reasons": result.codes,
+                            "receipt_id": result.receipt_id, "call": call.pk})
+    return call
