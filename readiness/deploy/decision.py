@@ -187,9 +187,11 @@ def _deny_with(verdict: dict[str, Any], reason: dict[str, str]) -> dict[str, Any
     return denied
 
 
-def answer(ask: Ask, *, caller: Requester, binding: dict[str, str] | None = None) -> ToolAnswer:
+def answer(ask: Ask, *, caller: Requester, binding: dict[str, str] | None = None,
+           opens_question: bool = True) -> ToolAnswer:
     """Ask the gate for a tool and record the call. ``binding`` is a contract's own deny reason about the call
-    (a Flagger canary whose revision changed), applied like a digest mismatch."""
+    (a Flagger canary whose revision changed), applied like a digest mismatch. A call that only reports (a
+    Flagger event) does not hand an inconclusive decision to a person (``opens_question``)."""
     try:
         version, mismatch = _binding(ask)
         verdict = gate.decide(ask.model, version or ask.version or normalise_digest(ask.digest), ask.stage)
@@ -201,7 +203,7 @@ def answer(ask: Ask, *, caller: Requester, binding: dict[str, str] | None = None
         verdict = _could_not_decide(ask)
     decision = classify(verdict)
     pending_summary = verdict.get("pending_decision")
-    if decision == INCONCLUSIVE and pending_summary is None:
+    if decision == INCONCLUSIVE and pending_summary is None and opens_question:
         try:
             pending_summary = pending.open_decision(verdict["launch"], stage=ask.stage,
                                                     content_hash=verdict["content_hash"],

@@ -62,3 +62,32 @@ def record_call(ask: Ask, result: ToolAnswer, *, caller: Requester) -> ToolCall:
                      after={"tool": ask.tool, "stage": ask.stage, "decision": result.decision, "reasons": result.codes,
                             "receipt_id": result.receipt_id, "call": call.pk})
     return call
+
+
+def bind_flagger_canary(*, namespace: str, name: str, checksum: str, model: str, version: str,
+                        new_revision: bool) -> dict[str, str] | None:
+    """Bind a Flagger canary's pod-spec checksum to the model version it ships, or say why the call is not about
+    the bound revision. The first gating call binds; ``confirm-rollout`` (Flagger's first hook of a new revision)
+    or a call about another model version re-binds; any other call with another checksum is ``canary_changed``:
+    what is running is not what the gate was asked about."""
+    from ..models import FlaggerCanary
+
+    with transaction.atomic():
+        bound = FlaggerCanary.objects.select_for_update().filter(namespace=namespace, name=name).first()
+        if bound is None:
+            try:
+                with transaction.atomic():
+                    FlaggerCanary.objects.create(namespace=namespace, name=name, checksum=checksum, model=model,
+                                                 version=version, bound_at=clock.now())
+                return None
+            except IntegrityError:
+                bound = FlaggerCanary.objects.select_for_update().get(namespace=namespace, name=name)
+        if bound.checksum == checksum:
+            return None
+        if new_revision or (bound.model, bound.version) != (model, version):
+            bound.checksum, bound.model, bound.version, bound.bound_at = checksum, model, version, clock.now()
+            bound.save(update_fields=["checksum", "model", "version", "bound_at"])
+            return None
+    return {"code": "canary_changed", "detail": (
+        f"Canary {namespace}/{name} now runs revision {checksum}, not {bound.checksum} that the gate was asked about; "
+        "a new revision starts with confirm-rollout.")}

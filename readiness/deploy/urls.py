@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from . import argo
+from . import argo, flagger
 
 urlpatterns = [
     path("gate/argo/", argo.ArgoWebMetric.as_view(), name="api-gate-argo"),
     path("gate/kargo/", argo.KargoCheck.as_view(), name="api-gate-kargo"),
+    path("gate/flagger/<str:hook>/", flagger.FlaggerWebhook.as_view(), name="api-gate-flagger"),
 ]
