@@ -20,7 +20,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -98,7 +98,7 @@ class ToolAnswer:
     verdict: dict[str, Any]
     receipt_id: str
     pending_decision: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    call_id: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -213,7 +213,7 @@ def answer(ask: Ask, *, caller: Requester, binding: dict[str, str] | None = None
             decision, verdict = ERROR, _could_not_decide(ask)
     result = ToolAnswer(decision, verdict, receipt_id(verdict.get("receipt")), pending_summary)
     try:
-        records.record_call(ask, result, caller=caller)
+        result = replace(result, call_id=records.record_call(ask, result, caller=caller).pk)
     except Exception:
         # A call that cannot be recorded cannot be shown to the launch's people: it is not an answer to act on.
         log.exception("could not record the call from %s", ask.tool)
