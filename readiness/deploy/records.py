@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from governance.kernel import audit, clock
 from governance.kernel.principals import actor_label
@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from governance.kernel.principals import Requester
 
     from .decision import Ask, ToolAnswer
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """A repeated answer is a row for the launch page, not evidence (the audit chain has the change): on PostgreSQL
+    its commit does not wait for the WAL flush, so polling does not queue on the disk. A crash may lose the last
+    such rows, never an audit event, which commits synchronously in its own path."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def record_call(ask: Ask, result: ToolAnswer, *, caller: Requester) -> ToolCall:
@@ -41,6 +50,7 @@ def record_call(ask: Ask, result: ToolAnswer, *, caller: Requester) -> ToolCall:
                  .filter(launch_id=launch_id, stage=ask.stage, tool=ask.tool).first())
         before = None if state is None else state.decision
         if before == result.decision:
+            _commit_without_waiting_for_disk()
             return call
         if state is None:
             try:
@@ -72,6 +82,9 @@ def bind_flagger_canary(*, namespace: str, name: str, checksum: str, model: str,
     what is running is not what the gate was asked about."""
     from ..models import FlaggerCanary
 
+    # The common call repeats the bound checksum: answered by a plain read, without taking a write lock.
+    if FlaggerCanary.objects.filter(namespace=namespace, name=name, checksum=checksum).exists():
+        return None
     with transaction.atomic():
         bound = FlaggerCanary.objects.select_for_update().filter(namespace=namespace, name=name).first()
         if bound is None:
