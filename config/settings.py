@@ -4,6 +4,7 @@ Safe local defaults (SQLite, eager Celery, console e-mail) let a first run need
 no services; production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY etc.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +266,14 @@ GATE_RECEIPT_TTL_SECONDS = env_int("GATE_RECEIPT_TTL_SECONDS", 15 * 60)  # one d
 GATE_PENDING_DECISION_HOURS = env_int("GATE_PENDING_DECISION_HOURS", 24)
 GATE_PENDING_DECISION_ROLES = {"TIER_1": "MODEL_RISK", "TIER_2": "MODEL_RISK", "TIER_3": "MODEL_RISK"}
 GATE_RETRY_AFTER_SECONDS = 30
+# The Gatehouse GitHub App (custom deployment protection rule): its id and private key (PEM) for the App JWT, the
+# webhook secret for X-Hub-Signature-256, the API base, and which Gatehouse model and stage each repository's
+# environment deploys, as JSON: {"owner/repo": {"production": {"model": "credit-line", "stage": "full"}}}.
+GITHUB_APP_ID = env_str("GITHUB_APP_ID", "")
+GITHUB_APP_PRIVATE_KEY = env_secret("GITHUB_APP_PRIVATE_KEY", "")
+GITHUB_WEBHOOK_SECRET = env_secret("GITHUB_WEBHOOK_SECRET", "")
+GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+GITHUB_DEPLOYMENTS = json.loads(env_str("GITHUB_DEPLOYMENTS", "{}") or "{}")
 CELERY_BEAT_SCHEDULE["expire-pending-decisions"] = {"task": "readiness.tasks.expire_pending_decisions",
                                                     "schedule": 60.0}
 # Audit anchors (governance/kernel/anchors.py): an append-only directory (WORM storage in production) and

@@ -464,3 +464,34 @@ class PendingDecision(models.Model):
     @property
     def governed_model_id(self):
         return self.launch.version.model_id
+
+
+class GitHubReview(models.Model):
+    """One ``deployment_protection_rule`` delivery from the Gatehouse GitHub App and the review Gatehouse sent
+    back for it. The delivery id is unique: a replayed delivery is refused."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        WAITING = "waiting", "Waiting for a person (status comment posted)"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Callback failed (retried)"
+
+    delivery_id = models.CharField(max_length=100, unique=True)
+    installation_id = models.BigIntegerField()
+    repository = models.CharField(max_length=200, help_text="owner/name")
+    environment = models.CharField(max_length=255)
+    run_id = models.BigIntegerField()
+    sha = models.CharField(max_length=40)
+    callback_url = models.URLField(max_length=500)
+    model = models.CharField(max_length=100, blank=True)
+    stage = models.CharField(max_length=100, blank=True)
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="github_reviews")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    comment = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.repository} {self.environment} run {self.run_id}: {self.state}"

@@ -25,6 +25,7 @@ from governance.kernel.reauth import confirm_identity
 from governance.kernel.roles import Role
 from governance.models import User
 
+from . import signals
 from .models import LaunchRequest, PendingDecision, PendingStatus
 
 if TYPE_CHECKING:
@@ -143,6 +144,9 @@ def decide(pending: PendingDecision, *, actor: Actor, allow: bool, comment: str 
         audit.record("gate.decision_made", pending, actor=actor, after={
             "launch": launch.pk, "stage": pending.stage, "content_hash": pending.content_hash,
             "status": pending.status, "comment": comment, **(confirmation.as_audit() if confirmation else {})})
+        launch_id, stage = launch.pk, pending.stage
+        transaction.on_commit(lambda: signals.pending_decision_decided.send(
+            sender=PendingDecision, launch_id=launch_id, stage=stage))
     return pending
 
 

@@ -4,6 +4,7 @@
 from celery import shared_task
 
 from readiness import notifications  # noqa: F401  (registers the notification tasks)
+from readiness.deploy import github  # noqa: F401  (registers the GitHub review task)
 from readiness.rollouts import evaluate_rollouts as run_evaluation
 
 

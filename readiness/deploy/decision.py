@@ -239,3 +239,10 @@ class ContractView(GenericAPIView):
         log.error("deploy contract could not decide", exc_info=exc)
         return unavailable({"decision": ERROR, "reasons": [
             {"code": INTERNAL_ERROR, "detail": "Gatehouse could not decide; retry later."}]})
+
+
+def validated_payload(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+    """A tool's own body, checked for the fields Gatehouse reads (the tool may send more: it owns the shape)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

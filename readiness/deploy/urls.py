@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import argo, flagger, spinnaker
+from . import argo, flagger, github, spinnaker
 
 urlpatterns = [
     path("gate/argo/", argo.ArgoWebMetric.as_view(), name="api-gate-argo"),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("gate/spinnaker/", spinnaker.SpinnakerStart.as_view(), name="api-gate-spinnaker"),
     path("gate/spinnaker/checks/<int:check>/", spinnaker.SpinnakerStatusView.as_view(),
          name="api-gate-spinnaker-status"),
+    path("gate/github/", github.GitHubWebhook.as_view(), name="api-gate-github"),
 ]
