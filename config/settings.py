@@ -226,6 +226,7 @@ SPECTACULAR_SETTINGS = {
         "RemediationStatusEnum": "postmortems.models.RemediationStatus",
         "ReportStatusEnum": "reporting.models.ReportStatus",
         "LaunchStatusEnum": "readiness.models.LaunchStatus",
+        "DeployDecisionEnum": "readiness.deploy.decision.THREE_WAY",
     },
 }
 

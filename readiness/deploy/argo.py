@@ -23,9 +23,9 @@ from ..models import DeployTool
 from . import decision
 
 ToolVerdict = inline_serializer("DeployToolVerdict", {
-    "decision": serializers.ChoiceField(choices=["allow", "deny", "inconclusive"]),
+    "decision": serializers.ChoiceField(choices=decision.THREE_WAY),
     "ok": serializers.BooleanField(), "receipt_id": serializers.CharField(),
-    "gate_decision": serializers.ChoiceField(choices=["allow", "deny"]),
+    "gate_decision": serializers.CharField(help_text="The plain gate's allow or deny"),
     "model": serializers.CharField(), "version": serializers.CharField(), "stage": serializers.CharField(),
     "launch": serializers.IntegerField(allow_null=True), "status": serializers.CharField(allow_null=True),
     "reasons": serializers.ListField(child=serializers.DictField()),

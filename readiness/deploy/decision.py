@@ -49,6 +49,7 @@ DIGEST_RE = re.compile(r"^(sha256:)?[0-9a-fA-F]{64}$")
 ALLOW, DENY, INCONCLUSIVE, ERROR = (ToolDecisionValue.ALLOW.value, ToolDecisionValue.DENY.value,
                                     ToolDecisionValue.INCONCLUSIVE.value, ToolDecisionValue.ERROR.value)
 INTERNAL_ERROR = "internal_error"
+THREE_WAY = ("allow", "deny", "inconclusive")  # the decision every contract answers (named in the OpenAPI schema)
 
 
 def normalise_digest(digest: str) -> str:

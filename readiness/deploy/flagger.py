@@ -66,7 +66,7 @@ class FlaggerPayload(StrictSerializer):
 
 
 FlaggerAnswer = inline_serializer("FlaggerAnswer", {
-    "decision": serializers.ChoiceField(choices=["allow", "deny", "inconclusive"]),
+    "decision": serializers.ChoiceField(choices=decision.THREE_WAY),
     "rollback": serializers.BooleanField(required=False), "ok": serializers.BooleanField(),
     "reasons": serializers.ListField(child=serializers.DictField()), "receipt_id": serializers.CharField(),
     "receipt": serializers.CharField(allow_null=True)})

@@ -26,7 +26,7 @@ from . import decision
 from .argo import COULD_NOT_DECIDE
 
 SpinnakerStatus = inline_serializer("SpinnakerCheckStatus", {
-    "status": serializers.ChoiceField(choices=["allow", "deny", "inconclusive"],
+    "status": serializers.ChoiceField(choices=decision.THREE_WAY,
                                       help_text="statusJsonPath: $.status"),
     "detail": serializers.CharField(help_text="progressJsonPath: $.detail — the reasons in words"),
     "check": serializers.IntegerField(), "reasons": serializers.ListField(child=serializers.DictField()),
