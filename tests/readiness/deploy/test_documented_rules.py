@@ -4,7 +4,7 @@ denies, cannot conclude, and cannot decide at all: only an allow lets a tool pro
 The rules are the tools' (quoted below); the configuration is the README's. A tool "proceeds" when it would move the
 deployment forward on this answer: a Successful Argo measurement, a Kargo step that Succeeded, a 2xx from a
 Flagger gating hook (and no 2xx from its rollback hook, which would roll back), a Spinnaker status in
-successStatuses.
+successStatuses, a GitHub review with state approved.
 """
 
 import copy
@@ -18,6 +18,7 @@ from django.db import DatabaseError
 from readiness import gate
 
 from .helpers import approved_launch, bearer, denied_launch, inconclusive_launch, what_ships
+from .test_github import github  # noqa: F401  (the loopback api.github.com fixture)
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -80,16 +81,28 @@ def spinnaker_stage(status, body):
     return "TERMINAL" if value in SPINNAKER["terminalStatuses"].split(",") else "RUNNING"
 
 
-PROCEEDS = {"argo": "Successful", "kargo": "Succeeded", "flagger": "proceeds", "spinnaker": "SUCCEEDED"}
+# GitHub (REST API 2022-11-28, "Review custom deployment protection rules for a workflow run", and "Deployment
+# protection rules"): "state: Whether to approve or reject deployment to the specified environments" —
+# the job deploys only when every protection rule approved; a review with only a comment leaves it waiting
+# (it times out after 30 days); no callback at all leaves it waiting.
+def github_job(reviews):
+    states = [r.get("state") for r in reviews]
+    if "rejected" in states:
+        return "rejected"
+    return "deploys" if states and states[-1] == "approved" else "waiting"
+
+
+PROCEEDS = {"argo": "Successful", "kargo": "Succeeded", "flagger": "proceeds", "spinnaker": "SUCCEEDED",
+            "github": "deploys"}
 EXPECTED = {
     "allow": {"argo": "Successful", "kargo": "Succeeded", "flagger": "proceeds", "flagger-rollback": "continues",
-              "spinnaker": "SUCCEEDED"},
+              "spinnaker": "SUCCEEDED", "github": "deploys"},
     "deny": {"argo": "Failed", "kargo": "Failed", "flagger": "paused", "flagger-rollback": "continues",
-             "spinnaker": "TERMINAL"},
+             "spinnaker": "TERMINAL", "github": "rejected"},
     "inconclusive": {"argo": "Inconclusive", "kargo": "Running", "flagger": "paused",
-                     "flagger-rollback": "continues", "spinnaker": "RUNNING"},
+                     "flagger-rollback": "continues", "spinnaker": "RUNNING", "github": "waiting"},
     "gatehouse down": {"argo": "Error", "kargo": "Errored", "flagger": "paused", "flagger-rollback": "continues",
-                       "spinnaker": "retrying"},
+                       "spinnaker": "retrying", "github": "waiting"},
 }
 
 
@@ -115,8 +128,23 @@ def outcomes(api_client, launch, secret):
     return found
 
 
+def github_outcome(api_client, launch, settings, github, capture):
+    from celery.exceptions import Retry
+
+    from .test_github import deliver, map_launch, replayed_payload, reviews
+
+    payload = replayed_payload(settings.GITHUB_API_URL, sha=map_launch(settings, launch))
+    try:
+        with capture(execute=True):
+            deliver(api_client, payload)
+    except Retry:  # Gatehouse could not decide: the task retries later and calls nobody back
+        pass
+    return github_job(reviews(github))
+
+
 @pytest.mark.parametrize("case", list(EXPECTED))
-def test_each_tools_documented_rule_proceeds_only_on_allow(api_client, token_for, people, monkeypatch, case):
+def test_each_tools_documented_rule_proceeds_only_on_allow(api_client, token_for, people, monkeypatch, case,
+                                                           settings, github, django_capture_on_commit_callbacks):
     launch = {"allow": approved_launch, "deny": lambda p: denied_launch(p), "inconclusive": inconclusive_launch,
               "gatehouse down": approved_launch}[case](people)
     if case == "gatehouse down":
@@ -125,6 +153,8 @@ def test_each_tools_documented_rule_proceeds_only_on_allow(api_client, token_for
 
         monkeypatch.setattr(gate, "evaluate", down)
     found = outcomes(api_client, launch, token_for("gate:read")[1])
+    api_client.credentials()
+    found["github"] = github_outcome(api_client, launch, settings, github, django_capture_on_commit_callbacks)
     assert found == EXPECTED[case]
     proceeding = {tool for tool, outcome in found.items() if PROCEEDS.get(tool) == outcome}
     assert proceeding == (set(PROCEEDS) if case == "allow" else set())
