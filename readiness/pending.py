@@ -10,7 +10,9 @@ This module never imports the gate (the gate imports it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -51,7 +53,7 @@ def role_for_tier(tier: str) -> str:
     return roles.get(tier, DEFAULT_ROLE)
 
 
-def _summary(row: dict[str, Any]) -> dict[str, Any]:
+def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": row["pk"], "status": row["status"], "role": row["role"],
             "deadline": row["deadline"].isoformat() if row["deadline"] else None}
 
@@ -170,8 +172,7 @@ def expire_overdue(*, now: datetime | None = None) -> int:
                 "deadline": pending.deadline, "escalated_at": now})
             detail = (f"No {Role(pending.role).label} decision on stage {pending.stage} came before "
                       f"{pending.deadline:%Y-%m-%d %H:%M} UTC: the stage is denied. Escalated for a decision.")
-            launch_id = pending.launch_id
-            transaction.on_commit(lambda launch_id=launch_id, detail=detail:
-                                  notifications.notify_launch_people_task.delay(launch_id, "decision_expired", detail))
+            transaction.on_commit(partial(notifications.notify_launch_people_task.delay, pending.launch_id,
+                                          "decision_expired", detail))
         expired += 1
     return expired

@@ -43,14 +43,14 @@ class _WebMetric(decision.ContractView):
 
     def get(self, request: Request) -> Response:
         values = validated(decision.WhatShips, request.query_params)
-        decision.authorize(request.user, values["model"])
-        result = decision.answer(decision.Ask(tool=self.tool, kind="web-metric", **values), caller=request.user)
+        caller = decision.authorize(request.user, values["model"])
+        result = decision.answer(decision.Ask(tool=self.tool, kind="web-metric", **values), caller=caller)
         if result.decision == decision.ERROR:
             return decision.unavailable(result.body())
         return Response(result.body())
 
 
-_SCHEMA = {"parameters": [decision.WhatShips], "responses": {200: ToolVerdict, 503: COULD_NOT_DECIDE}}
+RESPONSES = {200: ToolVerdict, 503: COULD_NOT_DECIDE}
 
 
 class ArgoWebMetric(_WebMetric):
@@ -59,7 +59,7 @@ class ArgoWebMetric(_WebMetric):
 
     tool = DeployTool.ARGO
 
-    @extend_schema(operation_id="v1_gate_argo", **_SCHEMA)
+    @extend_schema(operation_id="v1_gate_argo", parameters=[decision.WhatShips], responses=RESPONSES)
     def get(self, request: Request) -> Response:
         return super().get(request)
 
@@ -70,6 +70,6 @@ class KargoCheck(_WebMetric):
 
     tool = DeployTool.KARGO
 
-    @extend_schema(operation_id="v1_gate_kargo", **_SCHEMA)
+    @extend_schema(operation_id="v1_gate_kargo", parameters=[decision.WhatShips], responses=RESPONSES)
     def get(self, request: Request) -> Response:
         return super().get(request)

@@ -21,7 +21,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -41,7 +41,7 @@ from ..models import ToolDecisionValue
 from . import records
 
 if TYPE_CHECKING:
-    from governance.kernel.principals import Requester
+    from governance.kernel.principals import Actor, Requester
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +115,16 @@ class ToolAnswer:
                 "receipt_id": self.receipt_id, "pending_decision": self.pending_decision}
 
 
-def authorize(user: Requester, model: str) -> None:
+def authorize(user: Requester, model: str) -> Actor:
     """The plain gate's permission, word for word: the ``gate:read`` scope, and a model-limited token only for its
-    models."""
+    models. Returns the caller as the actor the call is recorded under (an anonymous caller is refused)."""
     found = None
     if getattr(user, "model_ids", None) is not None:
         found = MLModel.objects.filter(slug=model).only("pk").first()
     allowed_scope = "gate:read" in getattr(user, "scopes", ())
     require(user, "gate.read", found, message=f"This token may not ask the gate about {model}."
             if found is not None and allowed_scope else None)
+    return cast("Actor", user)
 
 
 def receipt_id(receipt: str | None) -> str:
@@ -188,7 +189,7 @@ def _deny_with(verdict: dict[str, Any], reason: dict[str, str]) -> dict[str, Any
     return denied
 
 
-def answer(ask: Ask, *, caller: Requester, binding: dict[str, str] | None = None,
+def answer(ask: Ask, *, caller: Actor, binding: dict[str, str] | None = None,
            opens_question: bool = True) -> ToolAnswer:
     """Ask the gate for a tool and record the call. ``binding`` is a contract's own deny reason about the call
     (a Flagger canary whose revision changed), applied like a digest mismatch. A call that only reports (a

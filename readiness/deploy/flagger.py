@@ -97,7 +97,7 @@ class FlaggerWebhook(decision.ContractView):
         user, _ = BearerTokenAuthentication().authenticate_secret(meta["token"]) if meta["token"] else (None, None)
         if user is None:
             raise AuthenticationFailed("metadata.token is required.", code="not_authenticated")
-        decision.authorize(user, meta["model"])
+        caller = decision.authorize(user, meta["model"])
         subject = f"{values['namespace']}/{values['name']}"
         ask = decision.Ask(tool=DeployTool.FLAGGER, kind=hook, model=meta["model"], version=meta["version"],
                            digest=meta["digest"], stage=meta["stage"],
@@ -108,7 +108,7 @@ class FlaggerWebhook(decision.ContractView):
                 namespace=values["namespace"], name=values["name"], checksum=values["checksum"],
                 model=meta["model"], version=meta["version"] or meta["digest"],
                 new_revision=hook == "confirm-rollout")
-        result = decision.answer(ask, caller=user, binding=binding, opens_question=hook in GATING)
+        result = decision.answer(ask, caller=caller, binding=binding, opens_question=hook in GATING)
         body = {"decision": result.decision if result.decision != decision.ERROR else "deny", "ok": result.ok,
                 "reasons": result.verdict["reasons"], "receipt_id": result.receipt_id,
                 "receipt": result.verdict.get("receipt"), "pending_decision": result.pending_decision}

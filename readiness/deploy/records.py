@@ -18,7 +18,7 @@ from governance.kernel.principals import actor_label
 from ..models import ToolCall, ToolDecisionState
 
 if TYPE_CHECKING:
-    from governance.kernel.principals import Requester
+    from governance.kernel.principals import Actor
 
     from .decision import Ask, ToolAnswer
 
@@ -32,7 +32,7 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def record_call(ask: Ask, result: ToolAnswer, *, caller: Requester) -> ToolCall:
+def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> ToolCall:
     """Store the call; when the (launch, stage, tool) decision differs from the last one, write one audit event.
     The caller's permission to ask was checked by the contract (decision.authorize) before the gate was asked."""
     now = clock.now()

@@ -49,9 +49,9 @@ class SpinnakerStart(decision.ContractView):
                        "The check is started; its status URL is in the Location header")), 503: COULD_NOT_DECIDE})
     def post(self, request: Request) -> Response:
         values = validated(decision.WhatShips, request.query_params)
-        decision.authorize(request.user, values["model"])
+        caller = decision.authorize(request.user, values["model"])
         result = decision.answer(decision.Ask(tool=DeployTool.SPINNAKER, kind="start", **values),
-                                 caller=request.user)
+                                 caller=caller)
         if result.decision == decision.ERROR or result.call_id is None:
             return decision.unavailable(result.body())
         location = request.build_absolute_uri(f"/api/v1/gate/spinnaker/checks/{result.call_id}/")
@@ -71,9 +71,9 @@ class SpinnakerStatusView(decision.ContractView):
                    .values("model", "version", "digest", "stage", "subject").first())
         if started is None:
             raise NotFound(f"No Spinnaker check {check}.")
-        decision.authorize(request.user, started["model"])
+        caller = decision.authorize(request.user, started["model"])
         result = decision.answer(decision.Ask(tool=DeployTool.SPINNAKER, kind="status", **started),
-                                 caller=request.user)
+                                 caller=caller)
         if result.decision == decision.ERROR:
             return decision.unavailable(result.body())
         return Response(_status_body(check, result))

@@ -18,7 +18,6 @@ from django.db import DatabaseError
 from readiness import gate
 
 from .helpers import approved_launch, bearer, denied_launch, inconclusive_launch, what_ships
-from .test_github import github  # noqa: F401  (the loopback api.github.com fixture)
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).parent / "fixtures"
