@@ -38,13 +38,17 @@ def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> ToolCall:
     now = clock.now()
     launch_id = result.verdict.get("launch")
     label = actor_label(caller)[:200]
+    unchanged = launch_id is not None and ToolDecisionState.objects.filter(
+        launch_id=launch_id, stage=ask.stage, tool=ask.tool, decision=result.decision).exists()
     with transaction.atomic():
+        if unchanged:  # the common poll: the row alone, no lock on the state (a change re-checks under the lock)
+            _commit_without_waiting_for_disk()
         call = ToolCall.objects.create(
             tool=ask.tool, kind=ask.kind[:40], caller=label, launch_id=launch_id, model=ask.model[:100],
             version=(result.verdict.get("version") or ask.version or "")[:100], digest=ask.digest[:100],
             stage=ask.stage[:100], subject=ask.subject[:300], decision=result.decision,
             reasons=result.codes, receipt_id=result.receipt_id, asked_at=now)
-        if launch_id is None:
+        if launch_id is None or unchanged:
             return call
         state = (ToolDecisionState.objects.select_for_update()
                  .filter(launch_id=launch_id, stage=ask.stage, tool=ask.tool).first())
