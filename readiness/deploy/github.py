@@ -37,6 +37,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.kernel import clock
+from governance.kernel.api_inputs import StrictSerializer
 from governance.kernel.errors import Conflict, ValidationFailed
 from governance.kernel.principals import SystemActor
 from governance.models import ModelVersion
@@ -72,9 +73,11 @@ class Deployment(serializers.Serializer[Any]):
     sha = serializers.RegexField(r"^[0-9a-f]{7,40}$", max_length=40)
 
 
-class ProtectionRuleRequested(serializers.Serializer[Any]):
-    """The fields Gatehouse reads from the webhook (the whole body is GitHub's, validated in tests against
-    ``@octokit/openapi-webhooks``); anything else in it is GitHub's to add."""
+class ProtectionRuleRequested(StrictSerializer):
+    """The fields Gatehouse reads from the webhook; the other top-level fields GitHub documents pass through
+    (the test of the extracted description keeps this list equal to it). Nested objects are GitHub's."""
+
+    passthrough = frozenset({"event", "pull_requests", "organization", "sender", "enterprise"})
 
     action = serializers.ChoiceField(choices=["requested"])
     environment = serializers.CharField(max_length=255)

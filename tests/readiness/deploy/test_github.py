@@ -39,6 +39,14 @@ def test_the_contract_names_the_packages_it_was_extracted_from():
     assert WEBHOOK in CONTRACT["webhooks"]
 
 
+def test_every_documented_top_level_field_of_the_webhook_is_accepted():
+    from readiness.deploy.github import ProtectionRuleRequested
+
+    schema = CONTRACT["webhooks"]["components"]["schemas"]["webhook-deployment-protection-rule-requested"]
+    accepted = set(ProtectionRuleRequested().fields) | ProtectionRuleRequested.passthrough
+    assert set(schema["properties"]) <= accepted
+
+
 # -- GitHub's side ------------------------------------------------------------------------------------------
 
 def instance(schema, components):
