@@ -1,6 +1,11 @@
 """Argo Rollouts' web metric and Kargo's checks: 200 with a three-way decision whenever Gatehouse can decide."""
 
+import re
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
 import pytest
+import yaml
 from django.db import DatabaseError
 
 from readiness import gate
@@ -139,3 +144,53 @@ def test_the_contracts_keep_a_constant_number_of_queries(client, people, django_
     with django_assert_max_num_queries(14):
         assert client.get("/api/v1/gate/argo/", what_ships(launch, digest=launch.version.artifact_sha256)
                           ).json()["decision"] == "allow"
+
+
+# -- the recorded AnalysisTemplate and Kargo step, as the tools run them -------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _condition(expression, prefix):
+    """The documented conditions are one equality over the body (``result.decision == "allow"``)."""
+    match = re.fullmatch(re.escape(prefix) + r'\.(\w+) == "(\w+)"', expression.strip())
+    assert match, expression
+    field, value = match.groups()
+    return lambda body: body[field] == value
+
+
+def _request(url, values):
+    for name, value in values.items():
+        url = url.replace("{{" + name + "}}", value)
+    parts = urlsplit(url)
+    return parts.path, dict(parse_qsl(parts.query))
+
+
+@pytest.mark.parametrize("state,expected", [("allow", "Successful"), ("deny", "Failed"), ("inconclusive", "Inconclusive")])
+def test_the_recorded_analysis_template_reads_each_answer_as_documented(api_client, token_for, people, state, expected):
+    metric = yaml.safe_load((FIXTURES / "argo_analysis_template.yaml").read_text())["spec"]["metrics"][0]
+    launch = {"allow": approved_launch, "deny": denied_launch, "inconclusive": inconclusive_launch}[state](people)
+    secret = token_for("gate:read")[1]
+    path, query = _request(metric["provider"]["web"]["url"], {
+        "args.model": launch.version.model.slug, "args.version": launch.version.version, "args.stage": "shadow"})
+    header = metric["provider"]["web"]["headers"][0]["value"].replace("{{args.gatehouse-token}}", secret)
+    response = api_client.get(path, query, HTTP_AUTHORIZATION=header)
+    assert response.status_code == 200
+    success, failure = (_condition(metric[key], "result") for key in ("successCondition", "failureCondition"))
+    body = response.json()
+    outcome = "Successful" if success(body) else "Failed" if failure(body) else "Inconclusive"
+    assert outcome == expected
+
+
+@pytest.mark.parametrize("state,expected", [("allow", "Succeeded"), ("deny", "Failed"), ("inconclusive", "Running")])
+def test_the_recorded_kargo_step_reads_each_answer_as_documented(api_client, token_for, people, state, expected):
+    step = yaml.safe_load((FIXTURES / "kargo_http_step.yaml").read_text())[0]["config"]
+    launch = {"allow": approved_launch, "deny": denied_launch, "inconclusive": inconclusive_launch}[state](people)
+    secret = token_for("gate:read")[1]
+    path, query = _request(step["url"], {"model": launch.version.model.slug, "version": launch.version.version,
+                                         "stage": "shadow"})
+    response = api_client.get(path, query, HTTP_AUTHORIZATION=step["headers"][0]["value"].replace("{{token}}", secret))
+    success, failure = (_condition(step[key], "response.Body") for key in ("successExpression", "failureExpression"))
+    body = response.json()
+    outcome = "Succeeded" if success(body) else "Failed" if failure(body) else "Running"
+    assert outcome == expected
