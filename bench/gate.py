@@ -5,9 +5,13 @@ serves it with gunicorn on loopback, drives both endpoints with wrk for a bounde
 requests/s, p50/p99 latency and the ratio gate/trivial. Target: the gate at ≥ 60 % of the trivial view's
 throughput with zero errors. The gate is measured twice in the same run, with its receipts signed (Ed25519, as
 served) and unsigned (bench/unsigned_wsgi.py): signing may cost at most 10 % of the gate's throughput. The
-signature's own cost is also timed in-process. Run: python bench/gate.py [seconds]
+signature's own cost is also timed in-process. The deploy-tool contracts are measured in the same alternating
+rounds, with their call recording on (a ToolCall row per call): the Argo Rollouts web metric (GET
+/api/v1/gate/argo/) and a Flagger confirm-promotion webhook (POST /api/v1/gate/flagger/confirm-promotion/ with
+Flagger's documented body); target: each at ≥ 0.9 × the plain gate's throughput. Run: python bench/gate.py [seconds]
 """
 
+import json
 import os
 import re
 import shutil
@@ -70,10 +74,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wrk(url: str, header: str | None) -> dict:
+def wrk(url: str, header: str | None, script: Path | None = None) -> dict:
     command = ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--latency", url]
     if header:
         command[1:1] = ["-H", header]
+    if script:
+        command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS + 60).stdout
 
     def latency(label):
@@ -170,13 +176,31 @@ def main():
             check = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {secret}", url],
                                    capture_output=True, text=True).stdout
             assert '"decision":"allow"' in check.replace(" ", ""), check
+        argo_url = base + query.replace("/gate/?", "/gate/argo/?")
+        flagger_url = base + "/api/v1/gate/flagger/confirm-promotion/"
+        flagger_body = json.dumps({"name": "credit-line", "namespace": "lending", "phase": "Progressing",
+                                   "checksum": "85d557f47b", "metadata": {
+                                       "model": "credit-line", "version": "1.0.0", "stage": "shadow",
+                                       "token": secret}})
+        flagger_script = workdir / "flagger.lua"
+        flagger_script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                                  f"wrk.body = {json.dumps(flagger_body)}\n")
+        for url, extra in ((argo_url, ["-H", f"Authorization: Bearer {secret}"]),
+                           (flagger_url, ["-X", "POST", "-H", "Content-Type: application/json", "-d", flagger_body])):
+            check = subprocess.run(["curl", "-s", *extra, url], capture_output=True, text=True).stdout
+            assert '"decision":"allow"' in check.replace(" ", ""), check
         trivial = wrk(f"{base}/healthz", None)
-        # Signed and unsigned alternate in rounds, so a change in the machine's other load hits both alike.
-        rounds = {"signed": [], "unsigned": []}
+        # Every variant alternates in rounds, so a change in the machine's other load hits them alike.
+        rounds: dict[str, list[dict]] = {"signed": [], "unsigned": [], "argo": [], "flagger": []}
         for _ in range(ROUNDS):
             rounds["signed"].append(wrk(gate_url, f"Authorization: Bearer {secret}"))
             rounds["unsigned"].append(wrk(unsigned_url, f"Authorization: Bearer {secret}"))
-        gate, unsigned = (combine(rounds[name]) for name in ("signed", "unsigned"))
+            rounds["argo"].append(wrk(argo_url, f"Authorization: Bearer {secret}"))
+            rounds["flagger"].append(wrk(flagger_url, None, flagger_script))
+        gate, unsigned, argo, flagger = (combine(rounds[name]) for name in ("signed", "unsigned", "argo", "flagger"))
+        recorded = subprocess.run([python, "manage.py", "shell", "-c",
+                                   "from readiness.models import ToolCall; print('CALLS=%d' % ToolCall.objects.count())"],
+                                  cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
         cpu = subprocess.run([python, "manage.py", "shell", "-c", DECIDE_CPU], cwd=ROOT, env=env, check=True,
                              capture_output=True, text=True).stdout
         cpu_signed, cpu_unsigned, cpu_signature = (float(x) for x in re.search(
@@ -188,8 +212,9 @@ def main():
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"database: {env['DATABASE_URL'].split(':')[0]}, gunicorn 2 sync workers, wrk 2 threads 16 connections, "
           f"{SECONDS} s each ({ROUNDS} alternating rounds each for the signed and unsigned gate)")
-    for name, r in (("trivial /healthz", trivial), ("gate /api/v1/gate/", gate), ("gate, receipts unsigned", unsigned)):
-        print(f"{name:22s} {r['rps']:9.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   "
+    for name, r in (("trivial /healthz", trivial), ("gate /api/v1/gate/", gate), ("gate, receipts unsigned", unsigned),
+                    ("argo /gate/argo/", argo), ("flagger confirm-promotion", flagger)):
+        print(f"{name:26s} {r['rps']:9.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms   "
               f"errors {r['errors']}")
     ratio = gate["rps"] / trivial["rps"]
     print(f"gate / trivial throughput: {ratio:.2f}  (target ≥ 0.60, zero errors: "
@@ -197,6 +222,12 @@ def main():
     cost = 1 - gate["rps"] / unsigned["rps"]
     print(f"signing's cost in gate throughput: {cost:+.1%} (signed {gate['rps']:.0f} vs unsigned {unsigned['rps']:.0f}"
           f" req/s; limit 10 %: {'met' if cost <= 0.10 else 'MISSED'})")
+    for name, r in (("argo", argo), ("flagger", flagger)):
+        share = r["rps"] / gate["rps"]
+        print(f"{name} / plain gate throughput: {share:.2f} (target ≥ 0.90, zero errors: "
+              f"{'met' if share >= 0.9 and r['errors'] == 0 else 'MISSED'})")
+    calls = re.search(r"CALLS=(\d+)", recorded).group(1)
+    print(f"calls recorded by the contracts: {calls}")
     print(f"gate decision CPU time per call: signed {cpu_signed:.0f} µs, unsigned {cpu_unsigned:.0f} µs: "
           f"difference {1 - cpu_unsigned / cpu_signed:+.1%}; one signature alone {cpu_signature:.0f} µs = "
           f"{cpu_signature / cpu_signed:.1%} of a signed decision")

@@ -4,6 +4,7 @@ Safe local defaults (SQLite, eager Celery, console e-mail) let a first run need
 no services; production sets DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY etc.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,7 @@ SPECTACULAR_SETTINGS = {
         "RemediationStatusEnum": "postmortems.models.RemediationStatus",
         "ReportStatusEnum": "reporting.models.ReportStatus",
         "LaunchStatusEnum": "readiness.models.LaunchStatus",
+        "DeployDecisionEnum": "readiness.deploy.decision.THREE_WAY",
     },
 }
 
@@ -260,6 +262,21 @@ GATEHOUSE_DEV = env_bool("GATEHOUSE_DEV", False)
 GATE_SIGNING_KEY = env_secret("GATE_SIGNING_KEY", "")
 GATE_RETIRED_KEYS = env_secret("GATE_RETIRED_KEYS", "")
 GATE_RECEIPT_TTL_SECONDS = env_int("GATE_RECEIPT_TTL_SECONDS", 15 * 60)  # one deploy step, not a release
+# Deploy-tool contracts (readiness/deploy): an INCONCLUSIVE decision goes to a person in a role chosen per tier
+# (Model Risk unless set here) who has this many hours before it becomes a deny and is escalated.
+GATE_PENDING_DECISION_HOURS = env_int("GATE_PENDING_DECISION_HOURS", 24)
+GATE_PENDING_DECISION_ROLES = {"TIER_1": "MODEL_RISK", "TIER_2": "MODEL_RISK", "TIER_3": "MODEL_RISK"}
+GATE_RETRY_AFTER_SECONDS = 30
+# The Gatehouse GitHub App (custom deployment protection rule): its id and private key (PEM) for the App JWT, the
+# webhook secret for X-Hub-Signature-256, the API base, and which Gatehouse model and stage each repository's
+# environment deploys, as JSON: {"owner/repo": {"production": {"model": "credit-line", "stage": "full"}}}.
+GITHUB_APP_ID = env_str("GITHUB_APP_ID", "")
+GITHUB_APP_PRIVATE_KEY = env_secret("GITHUB_APP_PRIVATE_KEY", "")
+GITHUB_WEBHOOK_SECRET = env_secret("GITHUB_WEBHOOK_SECRET", "")
+GITHUB_API_URL = env_str("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+GITHUB_DEPLOYMENTS = json.loads(env_str("GITHUB_DEPLOYMENTS", "{}") or "{}")
+CELERY_BEAT_SCHEDULE["expire-pending-decisions"] = {"task": "readiness.tasks.expire_pending_decisions",
+                                                    "schedule": 60.0}
 # Audit anchors (governance/kernel/anchors.py): an append-only directory (WORM storage in production) and
 # optionally an RFC 3161 time-stamping authority, with the CA bundle that verifies its tokens.
 AUDIT_ANCHOR_DIR = env_str("AUDIT_ANCHOR_DIR", "")

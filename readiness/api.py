@@ -199,7 +199,10 @@ GateOut = inline_serializer("GateVerdict", {
     "launch": serializers.IntegerField(allow_null=True), "status": serializers.CharField(allow_null=True),
     "reasons": serializers.ListField(child=serializers.DictField()),
     "content_hash": serializers.CharField(allow_null=True), "evaluated_at": serializers.DateTimeField(),
-    "receipt": serializers.CharField(allow_null=True)})
+    "receipt": serializers.CharField(allow_null=True),
+    "pending_decision": serializers.DictField(allow_null=True, help_text=(
+        "When the deny is inconclusive and a deploy tool handed it to a person: id, status (PENDING, ALLOWED, "
+        "DENIED, EXPIRED), role and deadline"))})
 
 
 class Gate(GenericAPIView):

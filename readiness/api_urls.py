@@ -1,11 +1,12 @@
 """URLs of the readiness API (the gate, receipt keys, launches). Routing only."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import api
 
 urlpatterns = [
     path("gate/", api.Gate.as_view(), name="api-gate"),
+    path("", include("readiness.deploy.urls")),
     path("keys/", api.ReceiptKeys.as_view(), name="api-receipt-keys"),
     path("launches/", api.LaunchList.as_view(), name="api-launches"),
     path("launches/<int:pk>/", api.LaunchDetail.as_view(), name="api-launch-detail"),

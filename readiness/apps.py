@@ -16,3 +16,7 @@ class ReadinessConfig(AppConfig):
 
         features_changed.connect(receivers.keep_launches_in_step, dispatch_uid="readiness.features_changed")
         model_page_context.connect(receivers.model_launches, dispatch_uid="readiness.model_page_context")
+        from readiness.signals import pending_decision_decided
+
+        pending_decision_decided.connect(receivers.review_waiting_deployments,
+                                         dispatch_uid="readiness.pending_decision_decided")

@@ -4,8 +4,10 @@ selectors. Readiness layer: the dashboard imports this, never the other way roun
 
 from django.urls import reverse
 
+from governance.kernel.permissions import roles_of
+
 from . import selectors
-from .models import LaunchStatus
+from .models import LaunchStatus, PendingDecision, PendingStatus
 
 
 def launch_panels(user) -> list[dict]:
@@ -15,7 +17,13 @@ def launch_panels(user) -> list[dict]:
     rolling_launches = selectors.launch_list(status=LaunchStatus.ROLLING_OUT)
     rolling_count = rolling_launches.count()
     rolling = list(rolling_launches.prefetch_related(None)[:8])  # the rows shown need no signatures
+    waiting = list(PendingDecision.objects.filter(status=PendingStatus.PENDING, role__in=list(roles_of(user)))
+                   .select_related("launch__version__model").order_by("deadline", "pk")[:8])
     return [
+        {"title": "Deploy decisions waiting for me", "count": len(waiting), "id": "deploy-decisions-for-me",
+         "rows": [{"url": p.launch.get_absolute_url() + "#deploy-decisions", "label": f"{p.launch.title}: {p.stage}",
+                   "note": f"inconclusive; decide by {p.deadline:%Y-%m-%d %H:%M} UTC"} for p in waiting],
+         "empty": "No deploy tool is waiting for your decision."},
         {"title": "Awaiting my signature", "count": len(mine), "id": "awaiting-my-signature",
          "rows": [{"url": launch.get_absolute_url(), "label": launch.title,
                    "note": f"{launch.version} · {launch.version.model.risk_tier}"} for launch in mine],

@@ -84,3 +84,11 @@ class LaunchFilterForm(forms.Form):
                                       ("TIER_3", "Tier 3")], required=False)
     mine = forms.BooleanField(required=False, label="Awaiting my signature")
     q = forms.CharField(required=False, label="Search")
+
+
+class PendingDecisionForm(forms.Form):
+    """A person's answer to an inconclusive gate decision: allow this stage for this content, or deny it."""
+
+    decision = forms.ChoiceField(choices=[("allow", "Allow this stage for this content"), ("deny", "Deny")])
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    password = forms.CharField(required=False, widget=forms.PasswordInput, strip=False)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from governance.kernel import signing
 from governance.models import MLModel, ModelVersion
 
+from . import pending
 from .models import (
     ChecklistItem,
     ItemStatus,
@@ -60,7 +61,8 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
     now = now or timezone.now()
     reasons: list[dict[str, str]] = []
     verdict: dict[str, Any] = {"decision": "deny", "model": model, "version": version, "stage": stage,
-                               "launch": None, "status": None, "reasons": reasons, "content_hash": None, "evaluated_at": now}
+                               "launch": None, "status": None, "reasons": reasons, "content_hash": None, "evaluated_at": now,
+                               "pending_decision": None}
     launch = _launch_row(model, version)
     if launch is None:
         reasons.append(_explain_missing(model, version))
@@ -109,6 +111,8 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
             where = (f"the current stage is {launch['plan__current_stage__name']}" if rolling
                      else "the rollout has not started, so only the first stage may be deployed")
             reasons.append(_reason("stage_not_reached", f"Stage {stage} is not reached: {where}."))
+    if pending.is_inconclusive(reasons):  # a person may have settled it (readiness.pending)
+        pending.apply(verdict, launch_id=pk, stage=stage, content_hash=launch["content_hash"], now=now)
     if not reasons:
         verdict["decision"] = "allow"
     return verdict
@@ -170,7 +174,7 @@ def decide(model: str, version: str, stage: str) -> dict[str, Any]:
     except Exception:  # fail closed, by design
         log.exception("gate evaluation failed for %s %s %s", model, version, stage)
         verdict = {"decision": "deny", "model": model, "version": version, "stage": stage, "launch": None,
-                   "status": None, "content_hash": None, "evaluated_at": timezone.now(),
+                   "status": None, "content_hash": None, "evaluated_at": timezone.now(), "pending_decision": None,
                    "reasons": [_reason("internal_error", "Gatehouse could not decide; denying by default.")]}
     verdict["evaluated_at"] = verdict["evaluated_at"].isoformat()
     try:

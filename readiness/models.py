@@ -343,3 +343,155 @@ class Observation(models.Model):
 
     def __str__(self):
         return f"{self.metric}={self.value:g} at {self.observed_at:%Y-%m-%d %H:%M}"
+
+
+class DeployTool(models.TextChoices):
+    """The deploy tools whose own contracts the gate answers (readiness.deploy, one module each)."""
+
+    ARGO = "argo", "Argo Rollouts"
+    KARGO = "kargo", "Kargo"
+    FLAGGER = "flagger", "Flagger"
+    SPINNAKER = "spinnaker", "Spinnaker"
+    GITHUB = "github", "GitHub deployment protection rule"
+
+
+class ToolDecisionValue(models.TextChoices):
+    ALLOW = "allow", "Allow"
+    DENY = "deny", "Deny"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+    ERROR = "error", "Gatehouse could not decide"
+
+
+class ToolCall(models.Model):
+    """One question a deploy tool asked and the answer it got. A row per call, no audit event per call: polling
+    tools ask every few seconds and must not serialise on the audit chain's lock (ToolDecisionState does that,
+    once per change)."""
+
+    tool = models.CharField(max_length=12, choices=DeployTool.choices)
+    kind = models.CharField(max_length=40, blank=True, help_text="The tool's own name for the call, e.g. a "
+                                                                  "Flagger hook type.")
+    caller = models.CharField(max_length=200)
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="tool_calls")
+    model = models.CharField(max_length=100)
+    version = models.CharField(max_length=100, blank=True)
+    digest = models.CharField(max_length=100, blank=True)
+    stage = models.CharField(max_length=100)
+    subject = models.CharField(max_length=300, blank=True, help_text="What the tool deploys, in its words "
+                                                                      "(a canary's namespace/name, a pipeline).")
+    decision = models.CharField(max_length=12, choices=ToolDecisionValue.choices)
+    reasons = models.JSONField(default=list)
+    receipt_id = models.CharField(max_length=100, blank=True)
+    asked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-asked_at", "-pk"]
+        indexes = [models.Index(fields=["launch", "-asked_at"], name="toolcall_launch_idx")]
+
+    def __str__(self):
+        return f"{self.get_tool_display()} asked {self.model} {self.version or self.digest} {self.stage}: {self.decision}"
+
+
+class ToolDecisionState(models.Model):
+    """The last decision each tool received for a launch's stage, so that a change (and only a change) is
+    written to the audit chain."""
+
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, related_name="tool_states")
+    stage = models.CharField(max_length=100)
+    tool = models.CharField(max_length=12, choices=DeployTool.choices)
+    decision = models.CharField(max_length=12, choices=ToolDecisionValue.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["launch", "stage", "tool"], name="one_state_per_tool_stage")]
+
+    def __str__(self):
+        return f"{self.tool} {self.stage}: {self.decision}"
+
+
+class FlaggerCanary(models.Model):
+    """The pod-spec checksum a Flagger canary carried when it was last bound to a model version: a later call
+    with another checksum is a different revision, which the gate has not been asked about."""
+
+    namespace = models.CharField(max_length=253)
+    name = models.CharField(max_length=253)
+    checksum = models.CharField(max_length=200)
+    model = models.CharField(max_length=100)
+    version = models.CharField(max_length=100)
+    bound_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["namespace", "name"], name="one_binding_per_canary")]
+
+    def __str__(self):
+        return f"{self.namespace}/{self.name} @ {self.checksum}"
+
+
+class PendingStatus(models.TextChoices):
+    PENDING = "PENDING", "Waiting for a person"
+    ALLOWED = "ALLOWED", "Allowed by a person"
+    DENIED = "DENIED", "Denied by a person"
+    EXPIRED = "EXPIRED", "Deadline passed (denied)"
+
+
+class PendingDecision(models.Model):
+    """An inconclusive gate decision handed to a person: allow this stage for this content hash, or deny. It
+    covers one content hash, like a signature, so a change of the launch's content leaves it behind."""
+
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, related_name="pending_decisions")
+    stage = models.CharField(max_length=100)
+    content_hash = models.CharField(max_length=64)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    status = models.CharField(max_length=8, choices=PendingStatus.choices, default=PendingStatus.PENDING)
+    reasons = models.JSONField(default=list, help_text="The inconclusive reasons the person decides over.")
+    opened_by_tool = models.CharField(max_length=12, choices=DeployTool.choices)
+    opened_at = models.DateTimeField(default=timezone.now)
+    deadline = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["launch", "stage", "content_hash"],
+                                               name="one_pending_decision_per_content")]
+
+    def __str__(self):
+        return f"Decision on {self.stage} of launch #{self.launch_id}: {self.status}"
+
+    @property
+    def governed_model_id(self):
+        return self.launch.version.model_id
+
+
+class GitHubReview(models.Model):
+    """One ``deployment_protection_rule`` delivery from the Gatehouse GitHub App and the review Gatehouse sent
+    back for it. The delivery id is unique: a replayed delivery is refused."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        WAITING = "waiting", "Waiting for a person (status comment posted)"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Callback failed (retried)"
+
+    delivery_id = models.CharField(max_length=100, unique=True)
+    installation_id = models.BigIntegerField()
+    repository = models.CharField(max_length=200, help_text="owner/name")
+    environment = models.CharField(max_length=255)
+    run_id = models.BigIntegerField()
+    sha = models.CharField(max_length=40)
+    callback_url = models.URLField(max_length=500)
+    model = models.CharField(max_length=100, blank=True)
+    stage = models.CharField(max_length=100, blank=True)
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="github_reviews")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    comment = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.repository} {self.environment} run {self.run_id}: {self.state}"

@@ -20,3 +20,10 @@ def keep_launches_in_step(sender: object, *, version: ModelVersion, actor: Actor
 def model_launches(sender, *, model, user, **kwargs) -> dict:
     """A model's page lists its launches."""
     return {"launches": launches_for_model(model)}
+
+
+def review_waiting_deployments(sender: object, *, launch_id: int, stage: str, **kwargs: object) -> None:
+    """A person decided an inconclusive gate decision: deploy tools that wait for a callback hear of it."""
+    from readiness.deploy import github
+
+    github.on_pending_decided(launch_id, stage)

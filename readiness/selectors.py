@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from governance.kernel import audit, visibility
 from governance.kernel.permissions import roles_of
@@ -102,3 +102,35 @@ def rollback_reason(viewer: Requester, launch: LaunchRequest, *, sources: set[in
     if sources is not None:
         sources.update(incidents.values_list("pk", flat=True))
     return launch.rollback_reason
+
+
+def rollback_signals(launch_id: int) -> list[dict[str, str]]:
+    """Why a launch's deployment should be rolled back now, as reasons (empty: no reason): the launch was rolled
+    back, its rollout is paused (frozen), or one of its guardrails is breached. One query."""
+    row = (LaunchRequest.objects.filter(pk=launch_id)
+           .annotate(breached=Exists(Guardrail.objects.filter(plan__launch=OuterRef("pk"),
+                                                              state=Guardrail.State.BREACHED)))
+           .values("status", "plan__paused", "breached").first())
+    if row is None:
+        return []
+    reasons = []
+    if row["status"] == LaunchStatus.ROLLED_BACK:
+        reasons.append({"code": "rolled_back", "detail": f"Launch #{launch_id} was rolled back."})
+    if row["plan__paused"]:
+        reasons.append({"code": "rollout_paused", "detail": f"The rollout of launch #{launch_id} is paused."})
+    if row["breached"]:
+        reasons.append({"code": "guardrail_breached", "detail": f"A guardrail of launch #{launch_id} is breached."})
+    return reasons
+
+
+def tool_calls(launch: LaunchRequest, limit: int = 30) -> list[Any]:
+    """Which deploy tool asked what and when, newest first."""
+    from .models import ToolCall
+
+    return list(ToolCall.objects.filter(launch=launch).order_by("-asked_at", "-pk")[:limit])
+
+
+def pending_decisions(launch: LaunchRequest) -> list[Any]:
+    from .models import PendingDecision
+
+    return list(PendingDecision.objects.filter(launch=launch).select_related("decided_by").order_by("-opened_at", "-pk"))

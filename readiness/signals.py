@@ -12,9 +12,12 @@ never held up, or refused, because another system is down).
   ROLLED_BACK, by the kill switch or a guardrail. ``incident`` holds the keyword arguments of the incident the
   rollback calls for (title, severity, times, timeline); the postmortems app opens it in the same transaction
   and answers with it.
+- ``pending_decision_decided(sender=PendingDecision, launch_id, stage)``: a person allowed or denied an inconclusive
+  gate decision; sent after the decision commits. Deploy contracts that call back (GitHub) review again.
 """
 
 from django.dispatch import Signal
 
 stage_entered = Signal()
 launch_rolled_back = Signal()
+pending_decision_decided = Signal()

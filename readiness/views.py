@@ -18,17 +18,26 @@ from governance.kernel.reauth import sso_proof
 from governance.kernel.web import deny_unless, reauth_context, redirect_to_place, refusal_shown, say
 from governance.policies.defaults import CATEGORIES
 
-from . import selectors, services
+from . import pending, selectors, services
 from .forms import (
     AttestForm,
     LaunchCreateForm,
     LaunchFilterForm,
     MemoForm,
+    PendingDecisionForm,
     ReasonForm,
     SignOffForm,
     WaiverForm,
 )
-from .models import ChecklistItem, ItemKind, ItemSource, LaunchRequest, LaunchStatus
+from .models import (
+    ChecklistItem,
+    ItemKind,
+    ItemSource,
+    LaunchRequest,
+    LaunchStatus,
+    PendingDecision,
+    PendingStatus,
+)
 from .rollout_context import rollout_context
 
 # A bank's history holds tens of thousands of launches: the list shows them a page at a time.
@@ -110,6 +119,12 @@ def launch_detail(request, pk):
                            and i.source != ItemSource.CONDITION],
         "audit_events": selectors.audit_trail(launch, request.user),
         "rollback_reason": selectors.rollback_reason(request.user, launch),
+        "tool_calls": selectors.tool_calls(launch),
+        "pending_decisions": [
+            {"pending": p, "stale": p.content_hash != launch.content_hash,
+             "may_decide": p.status == PendingStatus.PENDING and p.content_hash == launch.content_hash
+             and p.role in roles_of(request.user) and launch.author_id != request.user.pk}
+            for p in selectors.pending_decisions(launch)],
     }
     context.update(_rollout_context(request, launch, now))
     context.update(_evaluation_context(evaluation))
@@ -248,3 +263,23 @@ def waive(request, pk, item_id):
             return redirect_to_place(item.launch.get_absolute_url(), f"item-{item.pk}")
     return render(request, "readiness/waiver_form.html", {"form": form, "item": item, "launch": item.launch})
 
+
+
+@login_required
+@require_POST
+def decide_pending(request, pk, pending_id):
+    launch = _launch_or_404(pk)
+    deny_unless(request.user, "launch.view", launch)
+    question = get_object_or_404(PendingDecision, pk=pending_id, launch=launch)
+    form = PendingDecisionForm(request.POST)
+    if not form.is_valid():
+        say(request, messages.ERROR, "Choose allow or deny.", place="deploy-decisions")
+        return redirect_to_place(launch.get_absolute_url(), "deploy-decisions")
+    data = form.cleaned_data
+    with refusal_shown(request, place="deploy-decisions") as refused:
+        pending.decide(question, actor=request.user, allow=data["decision"] == "allow", comment=data["comment"],
+                       password=data.get("password"), sso_proof=sso_proof(request), request=request)
+    if not refused:
+        say(request, messages.SUCCESS, "Decided. Every waiting deploy tool receives it on its next call.",
+            place="deploy-decisions")
+    return redirect_to_place(launch.get_absolute_url(), "deploy-decisions")
