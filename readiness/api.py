@@ -8,7 +8,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
@@ -204,7 +203,7 @@ GateOut = inline_serializer("GateVerdict", {
 
 class Gate(GenericAPIView):
     """Fail closed, in JSON: a refused request (bad parameters, no credentials, no permission) is a 4xx like
-    anywhere in the API; anything else — the database down, an unexpected error — is a signed deny with the
+    anywhere in the API; anything else — the database down, a receipt that cannot be signed — is a deny with the
     reason ``internal_error`` and status 503, so a pipeline that checks either the status or the decision stops."""
 
     serializer_class = None
@@ -213,17 +212,11 @@ class Gate(GenericAPIView):
     def handle_exception(self, exc):
         if isinstance(exc, APIException | DomainError | Http404 | DjangoPermissionDenied):
             return super().handle_exception(exc)
-        log.error("gate could not decide; denying", exc_info=exc)
-        params = {name: self.request.query_params.get(name, "")[:100] for name in ("model", "version", "stage")}
-        verdict = {"decision": "deny", **params, "launch": None, "status": None, "content_hash": None,
-                   "evaluated_at": timezone.now().isoformat(),
-                   "reasons": [{"code": "internal_error", "detail": "Gatehouse could not decide; denying by default."}]}
-        try:
-            verdict["receipt"] = gate.sign_receipt(verdict)
-        except Exception:
-            log.exception("gate receipt signing failed")
-            verdict["receipt"] = None
-        return Response(verdict, status=503, headers={"Retry-After": "30"})
+        if not isinstance(exc, gate.GateUndecided):
+            log.error("gate could not decide; denying", exc_info=exc)
+            params = {name: self.request.query_params.get(name, "") for name in ("model", "version", "stage")}
+            exc = gate.undecided(**params)
+        return Response(exc.verdict, status=503, headers={"Retry-After": str(exc.retry_after)})
 
     @extend_schema(parameters=[GateIn],
                    responses={200: GateOut, 503: OpenApiResponse(GateOut, description=(

@@ -162,20 +162,47 @@ def verify_receipt(receipt: str, *, keys: dict[str, signing.PublishedKey] | None
     return ReceiptCheck("valid", verdict, key.kid, key.status)
 
 
-def decide(model: str, version: str, stage: str) -> dict[str, Any]:
-    """The gate's full answer. Any failure inside is a deny: Gatehouse never allows what it cannot decide."""
-    verdict: dict[str, Any]
-    try:
-        verdict = evaluate(model, version, stage)
-    except Exception:  # fail closed, by design
-        log.exception("gate evaluation failed for %s %s %s", model, version, stage)
-        verdict = {"decision": "deny", "model": model, "version": version, "stage": stage, "launch": None,
-                   "status": None, "content_hash": None, "evaluated_at": timezone.now(),
-                   "reasons": [_reason("internal_error", "Gatehouse could not decide; denying by default.")]}
-    verdict["evaluated_at"] = verdict["evaluated_at"].isoformat()
+RETRY_AFTER_SECONDS = 30
+
+
+class GateUndecided(Exception):
+    """The decision could not be computed from current state (the database went away, the receipt could not be
+    signed, any unexpected error). Every caller — the plain gate and each deploy-tool contract — answers it with
+    HTTP 503, ``Retry-After`` and ``verdict`` as the body: a deny with the reason ``internal_error``. Never a 200
+    deny, because a pipeline that checks only the status code would then carry on."""
+
+    def __init__(self, verdict: dict[str, Any]):
+        super().__init__("Gatehouse could not decide")
+        self.verdict = verdict
+        self.retry_after = RETRY_AFTER_SECONDS
+
+
+def undecided(model: str, version: str, stage: str) -> GateUndecided:
+    """The ``internal_error`` deny for a decision that could not be made, signed when signing still works."""
+    verdict: dict[str, Any] = {
+        "decision": "deny", "model": model[:100], "version": version[:100], "stage": stage[:100], "launch": None,
+        "status": None, "content_hash": None, "evaluated_at": timezone.now().isoformat(),
+        "reasons": [_reason("internal_error", "Gatehouse could not decide; denying by default. Retry later.")]}
     try:
         verdict["receipt"] = sign_receipt(verdict)
     except Exception:
+        log.exception("gate receipt signing failed for an internal_error deny")
+        verdict["receipt"] = None
+    return GateUndecided(verdict)
+
+
+def decide(model: str, version: str, stage: str) -> dict[str, Any]:
+    """The gate's full answer, receipt included. Raises ``GateUndecided`` when either the verdict or its receipt
+    could not be made: Gatehouse never allows what it cannot decide, and never says a plain 200 deny for it."""
+    try:
+        verdict = evaluate(model, version, stage)
+        verdict["evaluated_at"] = verdict["evaluated_at"].isoformat()
+    except Exception as error:  # fail closed, by design
+        log.exception("gate evaluation failed for %s %s %s", model, version, stage)
+        raise undecided(model, version, stage) from error
+    try:
+        verdict["receipt"] = sign_receipt(verdict)
+    except Exception as error:
         log.exception("gate receipt signing failed")
-        verdict.update(decision="deny", receipt=None)
+        raise undecided(model, version, stage) from error
     return verdict
