@@ -197,7 +197,8 @@ GateOut = inline_serializer("GateVerdict", {
     "version": serializers.CharField(), "stage": serializers.CharField(),
     "launch": serializers.IntegerField(allow_null=True), "status": serializers.CharField(allow_null=True),
     "reasons": serializers.ListField(child=serializers.DictField()),
-    "content_hash": serializers.CharField(allow_null=True), "evaluated_at": serializers.DateTimeField(),
+    "content_hash": serializers.CharField(allow_null=True),
+    "artifact_sha256": serializers.CharField(allow_null=True), "evaluated_at": serializers.DateTimeField(),
     "receipt": serializers.CharField(allow_null=True)})
 
 
