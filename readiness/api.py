@@ -253,6 +253,40 @@ class ReceiptKeys(GenericAPIView):
         return Response(signing.keyring().jwks())
 
 
+class ReceiptExpectIn(StrictSerializer):
+    model = serializers.CharField(required=False, max_length=100)
+    version = serializers.CharField(required=False, max_length=100)
+    stage = serializers.CharField(required=False, max_length=100)
+    digest = serializers.RegexField(r"^[0-9a-f]{64}$", required=False)
+
+
+class ReceiptVerifyIn(StrictSerializer):
+    receipt = serializers.CharField(max_length=20_000)
+    expect = ReceiptExpectIn(required=False)
+
+
+ReceiptVerifyOut = inline_serializer("ReceiptCheck", {
+    "status": serializers.ChoiceField(choices=["valid", "expired", "invalid"]), "code": serializers.CharField(),
+    "reason": serializers.CharField(), "kid": serializers.CharField(allow_null=True),
+    "key_status": serializers.CharField(allow_null=True), "verdict": serializers.DictField(allow_null=True)})
+
+
+class ReceiptVerify(GenericAPIView):
+    """Check a receipt as ``verify_gate_receipt --expect`` does: signature, validity window, and that it is for the
+    model, version, stage and artifact digest about to ship. Public like the keys: checking needs no secret."""
+
+    serializer_class = ReceiptVerifyIn
+    authentication_classes = []
+    permission_classes = []
+
+    @extend_schema(request=ReceiptVerifyIn, responses={200: ReceiptVerifyOut})
+    def post(self, request):
+        data = validated(ReceiptVerifyIn, request.data)
+        check = gate.verify_receipt(data["receipt"], expect=dict(data.get("expect") or {}))
+        return Response({"status": check.status, "code": check.code, "reason": check.reason, "kid": check.kid,
+                         "key_status": check.key_status, "verdict": check.verdict})
+
+
 class ObservationIn(StrictSerializer):
     metric = serializers.CharField(max_length=100)
     value = FiniteFloatField()

@@ -179,3 +179,15 @@ def test_verify_command_refuses_an_unknown_expectation(signing_key):
     with pytest.raises(CommandError) as caught:
         call_command("verify_gate_receipt", gate.sign_receipt(verdict()), expect="colour=blue")
     assert caught.value.code == "bad_expect"
+
+
+def test_the_api_refuses_a_receipt_for_another_artifact(api_client, signing_key):
+    receipt = gate.sign_receipt({**verdict(), "artifact_sha256": "ab" * 32})
+    right = {"model": "credit-line", "version": "5.0", "stage": "full", "digest": "ab" * 32}
+    ok = api_client.post("/api/v1/receipts/verify/", {"receipt": receipt, "expect": right}, format="json")
+    assert ok.status_code == 200 and ok.json()["status"] == "valid"
+    wrong = api_client.post("/api/v1/receipts/verify/", {"receipt": receipt, "expect": {**right, "digest": "cd" * 32}},
+                            format="json")
+    assert wrong.status_code == 200 and wrong.json()["code"] == "not_as_expected"
+    bad = api_client.post("/api/v1/receipts/verify/", {"receipt": receipt, "expect": {"colour": "blue"}}, format="json")
+    assert bad.status_code == 400
