@@ -8,7 +8,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
@@ -198,7 +197,8 @@ GateOut = inline_serializer("GateVerdict", {
     "version": serializers.CharField(), "stage": serializers.CharField(),
     "launch": serializers.IntegerField(allow_null=True), "status": serializers.CharField(allow_null=True),
     "reasons": serializers.ListField(child=serializers.DictField()),
-    "content_hash": serializers.CharField(allow_null=True), "evaluated_at": serializers.DateTimeField(),
+    "content_hash": serializers.CharField(allow_null=True),
+    "artifact_sha256": serializers.CharField(allow_null=True), "evaluated_at": serializers.DateTimeField(),
     "receipt": serializers.CharField(allow_null=True),
     "pending_decision": serializers.DictField(allow_null=True, help_text=(
         "When the deny is inconclusive and a deploy tool handed it to a person: id, status (PENDING, ALLOWED, "
@@ -207,7 +207,7 @@ GateOut = inline_serializer("GateVerdict", {
 
 class Gate(GenericAPIView):
     """Fail closed, in JSON: a refused request (bad parameters, no credentials, no permission) is a 4xx like
-    anywhere in the API; anything else — the database down, an unexpected error — is a signed deny with the
+    anywhere in the API; anything else — the database down, a receipt that cannot be signed — is a deny with the
     reason ``internal_error`` and status 503, so a pipeline that checks either the status or the decision stops."""
 
     serializer_class = None
@@ -216,17 +216,11 @@ class Gate(GenericAPIView):
     def handle_exception(self, exc):
         if isinstance(exc, APIException | DomainError | Http404 | DjangoPermissionDenied):
             return super().handle_exception(exc)
-        log.error("gate could not decide; denying", exc_info=exc)
-        params = {name: self.request.query_params.get(name, "")[:100] for name in ("model", "version", "stage")}
-        verdict = {"decision": "deny", **params, "launch": None, "status": None, "content_hash": None,
-                   "evaluated_at": timezone.now().isoformat(),
-                   "reasons": [{"code": "internal_error", "detail": "Gatehouse could not decide; denying by default."}]}
-        try:
-            verdict["receipt"] = gate.sign_receipt(verdict)
-        except Exception:
-            log.exception("gate receipt signing failed")
-            verdict["receipt"] = None
-        return Response(verdict, status=503, headers={"Retry-After": "30"})
+        if not isinstance(exc, gate.GateUndecided):
+            log.error("gate could not decide; denying", exc_info=exc)
+            params = {name: self.request.query_params.get(name, "") for name in ("model", "version", "stage")}
+            exc = gate.undecided(**params)
+        return Response(exc.verdict, status=503, headers={"Retry-After": str(exc.retry_after)})
 
     @extend_schema(parameters=[GateIn],
                    responses={200: GateOut, 503: OpenApiResponse(GateOut, description=(
@@ -260,6 +254,40 @@ class ReceiptKeys(GenericAPIView):
     @extend_schema(responses={200: KeySetOut})
     def get(self, request):
         return Response(signing.keyring().jwks())
+
+
+class ReceiptExpectIn(StrictSerializer):
+    model = serializers.CharField(required=False, max_length=100)
+    version = serializers.CharField(required=False, max_length=100)
+    stage = serializers.CharField(required=False, max_length=100)
+    digest = serializers.RegexField(r"^[0-9a-f]{64}$", required=False)
+
+
+class ReceiptVerifyIn(StrictSerializer):
+    receipt = serializers.CharField(max_length=20_000)
+    expect = ReceiptExpectIn(required=False)
+
+
+ReceiptVerifyOut = inline_serializer("ReceiptCheck", {
+    "status": serializers.ChoiceField(choices=["valid", "expired", "invalid"]), "code": serializers.CharField(),
+    "reason": serializers.CharField(), "kid": serializers.CharField(allow_null=True),
+    "key_status": serializers.CharField(allow_null=True), "verdict": serializers.DictField(allow_null=True)})
+
+
+class ReceiptVerify(GenericAPIView):
+    """Check a receipt as ``verify_gate_receipt --expect`` does: signature, validity window, and that it is for the
+    model, version, stage and artifact digest about to ship. Public like the keys: checking needs no secret."""
+
+    serializer_class = ReceiptVerifyIn
+    authentication_classes = []
+    permission_classes = []
+
+    @extend_schema(request=ReceiptVerifyIn, responses={200: ReceiptVerifyOut})
+    def post(self, request):
+        data = validated(ReceiptVerifyIn, request.data)
+        check = gate.verify_receipt(data["receipt"], expect=dict(data.get("expect") or {}))
+        return Response({"status": check.status, "code": check.code, "reason": check.reason, "kid": check.kid,
+                         "key_status": check.key_status, "verdict": check.verdict})
 
 
 class ObservationIn(StrictSerializer):

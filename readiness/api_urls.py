@@ -8,6 +8,7 @@ urlpatterns = [
     path("gate/", api.Gate.as_view(), name="api-gate"),
     path("", include("readiness.deploy.urls")),
     path("keys/", api.ReceiptKeys.as_view(), name="api-receipt-keys"),
+    path("receipts/verify/", api.ReceiptVerify.as_view(), name="api-receipt-verify"),
     path("launches/", api.LaunchList.as_view(), name="api-launches"),
     path("launches/<int:pk>/", api.LaunchDetail.as_view(), name="api-launch-detail"),
     path("launches/<int:pk>/evaluations/", api.EvaluationCreate.as_view(), name="api-launch-evaluations"),

@@ -7,6 +7,7 @@ with the key's id, ``issued_at`` and ``valid_until``; anyone checks it with the 
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,7 +43,7 @@ def _launch_row(model: str, version: str) -> dict[str, Any] | None:
     """The launch that governs model/version (the newest that was not withdrawn), as plain values."""
     row = (LaunchRequest.objects.filter(version__model__slug=model, version__version=version)
             .exclude(status=LaunchStatus.WITHDRAWN).order_by("-created_at", "-pk")
-            .values("pk", "status", "content_hash", "required_roles",
+            .values("pk", "status", "content_hash", "required_roles", "version__artifact_sha256",
                     "plan__current_stage__position", "plan__current_stage__name").first())
     return None if row is None else dict(row)
 
@@ -61,14 +62,15 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
     now = now or timezone.now()
     reasons: list[dict[str, str]] = []
     verdict: dict[str, Any] = {"decision": "deny", "model": model, "version": version, "stage": stage,
-                               "launch": None, "status": None, "reasons": reasons, "content_hash": None, "evaluated_at": now,
-                               "pending_decision": None}
+                               "launch": None, "status": None, "reasons": reasons, "content_hash": None, "artifact_sha256": None,
+                               "evaluated_at": now, "pending_decision": None}
     launch = _launch_row(model, version)
     if launch is None:
         reasons.append(_explain_missing(model, version))
         return verdict
     pk, status = launch["pk"], launch["status"]
-    verdict.update(launch=pk, status=status, content_hash=launch["content_hash"])
+    verdict.update(launch=pk, status=status, content_hash=launch["content_hash"],
+                   artifact_sha256=launch["version__artifact_sha256"])
     if status == LaunchStatus.ROLLED_BACK:
         # Not the reason: it may be a restricted incident's content, and a verdict travels to CI and into receipts.
         reasons.append(_reason("rolled_back", f"Launch #{pk} was rolled back; its page says why."))
@@ -122,18 +124,27 @@ RECEIPT_TYPE = "gatehouse-gate-receipt+jws"
 
 
 def sign_receipt(verdict: dict[str, Any], *, now: datetime | None = None) -> str:
-    """The verdict (reasons as codes), when it was issued and until when a deploy step may rely on it."""
+    """The verdict (reasons as codes), when it was issued and until when a deploy step may rely on it. Besides
+    ``issued_at``/``valid_until`` (read by people) it carries the registered JWT claims (RFC 7519 §4.1) that
+    standard libraries enforce: ``jti`` (the receipt's id), ``iat``, ``nbf`` and ``exp`` in seconds since the epoch;
+    a library checking only standard claims would otherwise accept an expired receipt."""
     now = now or timezone.now()
-    payload = {**verdict, "reasons": [r["code"] for r in verdict["reasons"]], "issued_at": now,
-               "valid_until": now + timedelta(seconds=settings.GATE_RECEIPT_TTL_SECONDS)}
+    until = now + timedelta(seconds=settings.GATE_RECEIPT_TTL_SECONDS)
+    payload = {**verdict, "reasons": [r["code"] for r in verdict["reasons"]], "issued_at": now, "valid_until": until,
+               "jti": uuid.uuid4().hex, "iat": int(now.timestamp()), "nbf": int(now.timestamp()),
+               "exp": int(until.timestamp())}
     return signing.keyring().sign(payload, typ=RECEIPT_TYPE)
+
+
+#: What a caller may expect a receipt to be for (``--expect`` and the API), and the verdict key each one names.
+EXPECTABLE = {"model": "model", "version": "version", "stage": "stage", "digest": "artifact_sha256"}
 
 
 @dataclass(frozen=True)
 class ReceiptCheck:
-    """``status`` is ``valid``, ``expired`` (the signature holds but ``valid_until`` has passed) or ``invalid``;
-    ``reason`` says why in words, ``code`` for programs and tests (a ``SignatureError``'s code, ``no_expiry``
-    or ``expired``)."""
+    """``status`` is ``valid``, ``expired`` (the signature holds but ``exp`` has passed) or ``invalid``;
+    ``reason`` says why in words, ``code`` for programs and tests (a ``SignatureError``'s code, ``no_expiry``,
+    ``not_yet_valid``, ``expired`` or ``not_as_expected``)."""
 
     status: str
     verdict: dict[str, Any] | None = None
@@ -148,38 +159,75 @@ class ReceiptCheck:
 
 
 def verify_receipt(receipt: str, *, keys: dict[str, signing.PublishedKey] | None = None,
-                   now: datetime | None = None) -> ReceiptCheck:
-    """Check a receipt against published keys (this Gatehouse's, active and retired, unless ``keys`` is given)."""
+                   now: datetime | None = None, expect: dict[str, str] | None = None) -> ReceiptCheck:
+    """Check a receipt against published keys (this Gatehouse's, active and retired, unless ``keys`` is given),
+    its validity window, and that it is for what the caller is about to ship (``expect``: keys of EXPECTABLE):
+    a valid receipt for another model, version, stage or artifact is no evidence for this one."""
     keys = keys if keys is not None else signing.keyring().published
     try:
         verdict, key = signing.verify_token(receipt, keys)
     except signing.SignatureError as error:
         return ReceiptCheck("invalid", reason=str(error), code=error.code)
-    try:
-        valid_until = datetime.fromisoformat(verdict["valid_until"])
-    except (KeyError, TypeError, ValueError):
-        return ReceiptCheck("invalid", verdict, key.kid, key.status, "the receipt carries no valid_until",
+    at = (now or timezone.now()).timestamp()
+    exp, nbf = verdict.get("exp"), verdict.get("nbf")
+    if not isinstance(exp, int) or isinstance(exp, bool) or not isinstance(nbf, int) or isinstance(nbf, bool):
+        return ReceiptCheck("invalid", verdict, key.kid, key.status, "the receipt carries no exp and nbf claims",
                             code="no_expiry")
-    if (now or timezone.now()) > valid_until:
-        return ReceiptCheck("expired", verdict, key.kid, key.status, f"it expired at {verdict['valid_until']}",
+    for name, wanted in (expect or {}).items():
+        if verdict.get(EXPECTABLE[name]) != wanted:
+            return ReceiptCheck("invalid", verdict, key.kid, key.status,
+                                f"it is for {name} {verdict.get(EXPECTABLE[name])!r}, not {wanted!r}",
+                                code="not_as_expected")
+    if at < nbf:
+        return ReceiptCheck("invalid", verdict, key.kid, key.status, "it is not valid yet (nbf is in the future)",
+                            code="not_yet_valid")
+    if at >= exp:
+        return ReceiptCheck("expired", verdict, key.kid, key.status, f"it expired at {verdict.get('valid_until')}",
                             code="expired")
     return ReceiptCheck("valid", verdict, key.kid, key.status)
 
 
-def decide(model: str, version: str, stage: str) -> dict[str, Any]:
-    """The gate's full answer. Any failure inside is a deny: Gatehouse never allows what it cannot decide."""
-    verdict: dict[str, Any]
-    try:
-        verdict = evaluate(model, version, stage)
-    except Exception:  # fail closed, by design
-        log.exception("gate evaluation failed for %s %s %s", model, version, stage)
-        verdict = {"decision": "deny", "model": model, "version": version, "stage": stage, "launch": None,
-                   "status": None, "content_hash": None, "evaluated_at": timezone.now(), "pending_decision": None,
-                   "reasons": [_reason("internal_error", "Gatehouse could not decide; denying by default.")]}
-    verdict["evaluated_at"] = verdict["evaluated_at"].isoformat()
+RETRY_AFTER_SECONDS = 30
+
+
+class GateUndecided(Exception):
+    """The decision could not be computed from current state (the database went away, the receipt could not be
+    signed, any unexpected error). Every caller — the plain gate and each deploy-tool contract — answers it with
+    HTTP 503, ``Retry-After`` and ``verdict`` as the body: a deny with the reason ``internal_error``. Never a 200
+    deny, because a pipeline that checks only the status code would then carry on."""
+
+    def __init__(self, verdict: dict[str, Any]):
+        super().__init__("Gatehouse could not decide")
+        self.verdict = verdict
+        self.retry_after = RETRY_AFTER_SECONDS
+
+
+def undecided(model: str, version: str, stage: str) -> GateUndecided:
+    """The ``internal_error`` deny for a decision that could not be made, signed when signing still works."""
+    verdict: dict[str, Any] = {
+        "decision": "deny", "model": model[:100], "version": version[:100], "stage": stage[:100], "launch": None,
+        "status": None, "content_hash": None, "artifact_sha256": None, "evaluated_at": timezone.now().isoformat(),
+        "pending_decision": None, "reasons": [_reason("internal_error", "Gatehouse could not decide; denying by default. Retry later.")]}
     try:
         verdict["receipt"] = sign_receipt(verdict)
     except Exception:
+        log.exception("gate receipt signing failed for an internal_error deny")
+        verdict["receipt"] = None
+    return GateUndecided(verdict)
+
+
+def decide(model: str, version: str, stage: str) -> dict[str, Any]:
+    """The gate's full answer, receipt included. Raises ``GateUndecided`` when either the verdict or its receipt
+    could not be made: Gatehouse never allows what it cannot decide, and never says a plain 200 deny for it."""
+    try:
+        verdict = evaluate(model, version, stage)
+        verdict["evaluated_at"] = verdict["evaluated_at"].isoformat()
+    except Exception as error:  # fail closed, by design
+        log.exception("gate evaluation failed for %s %s %s", model, version, stage)
+        raise undecided(model, version, stage) from error
+    try:
+        verdict["receipt"] = sign_receipt(verdict)
+    except Exception as error:
         log.exception("gate receipt signing failed")
-        verdict.update(decision="deny", receipt=None)
+        raise undecided(model, version, stage) from error
     return verdict

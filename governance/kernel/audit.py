@@ -251,3 +251,21 @@ def newest_first(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
 def events_for(obj: Model, limit: int = 200) -> QuerySet[AuditEvent]:
     object_type, object_id = object_key(obj)
     return newest_first(AuditEvent.objects.filter(object_type=object_type, object_id=object_id))[:limit]
+
+
+#: The PostgreSQL triggers the audit log relies on (migrations 0002 and 0006): refuse UPDATE/DELETE, refuse TRUNCATE.
+AUDIT_TRIGGERS = ("governance_auditevent_append_only", "governance_auditevent_no_truncate")
+
+
+def missing_protections() -> list[str]:
+    """The audit triggers that are absent or disabled on PostgreSQL; a chain that verifies says nothing about a
+    table anyone may now rewrite. Empty elsewhere (SQLite has no such protection to lose)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'governance_auditevent'::regclass "
+                       "AND tgenabled <> 'D' AND NOT tgisinternal")
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in AUDIT_TRIGGERS if name not in present]

@@ -139,3 +139,15 @@ def test_concurrent_appends_keep_one_unbroken_chain():
     checked, broken = audit.verify_chain()
     assert broken is None and checked == 120
     assert AuditEvent.objects.values("prev_hash").distinct().count() == 120, "no two events share a parent"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("trigger", ["governance_auditevent_append_only", "governance_auditevent_no_truncate"])
+def test_verify_audit_log_names_a_dropped_trigger(trigger, settings, tmp_path):
+    settings.AUDIT_ANCHOR_DIR = str(tmp_path)
+    call_command("verify_audit_log", workers=1)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER {trigger} ON governance_auditevent")
+    with pytest.raises(CommandError) as caught:
+        call_command("verify_audit_log", workers=1)
+    assert "protection_missing" in caught.value.reasons and trigger in str(caught.value)

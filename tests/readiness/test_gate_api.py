@@ -168,8 +168,32 @@ def test_gate_fails_closed_on_internal_error(api_client, token_for, people, monk
     monkeypatch.setattr(gate, "evaluate", broken)
     _, secret = token_for("gate:read")
     response = ask(bearer(api_client, secret), launch)
-    assert response.status_code == 200
-    assert response.json()["decision"] == "deny" and codes(response.json()) == {"internal_error"}
+    assert response.status_code == 503 and response["Retry-After"] == str(gate.RETRY_AFTER_SECONDS)
+    body = response.json()
+    assert body["decision"] == "deny" and codes(body) == {"internal_error"}
+    assert gate.verify_receipt(body["receipt"]).verdict["reasons"] == ["internal_error"]
+
+
+def test_gate_answers_503_not_200_deny_when_the_receipt_cannot_be_signed(api_client, token_for, people, settings):
+    """A verdict without its receipt is no decision a deploy step may rely on: 503 internal_error, never 200."""
+    launch = approved_launch(people)
+    _, secret = token_for("gate:read")
+    settings.GATE_SIGNING_KEY = "not an Ed25519 key"  # a misconfigured key: signing raises
+    response = ask(bearer(api_client, secret), launch)
+    assert response.status_code == 503 and response["Retry-After"] == str(gate.RETRY_AFTER_SECONDS)
+    body = response.json()
+    assert body["decision"] == "deny" and codes(body) == {"internal_error"} and body["receipt"] is None
+    assert body["launch"] is None and body["model"] == launch.version.model.slug
+
+
+def test_decide_raises_gate_undecided_for_every_caller_to_answer_503(people, settings):
+    """The rule sits in the gate, not in one view: deploy-tool contracts calling ``decide`` get the same signal."""
+    launch = approved_launch(people)
+    settings.GATE_SIGNING_KEY = "not an Ed25519 key"
+    with pytest.raises(gate.GateUndecided) as caught:
+        gate.decide(launch.version.model.slug, launch.version.version, "shadow")
+    assert caught.value.verdict["decision"] == "deny"
+    assert [r["code"] for r in caught.value.verdict["reasons"]] == ["internal_error"]
 
 
 def test_gate_requires_parameters_and_scope(api_client, token_for, people):

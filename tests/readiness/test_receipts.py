@@ -2,7 +2,7 @@
 
 import base64
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -123,3 +123,71 @@ def test_keys_are_public_and_never_private(api_client, signing_key):
     assert response.status_code == 200
     (key,) = response.json()["keys"]
     assert set(key) == {"kty", "crv", "x", "kid", "use", "alg", "status"} and key["crv"] == "Ed25519"
+
+
+def claims(receipt: str) -> dict:
+    return json.loads(b64(receipt.split(".")[1]))
+
+
+def test_receipts_carry_the_registered_jwt_claims_and_the_artifact_digest(api_client, token_for, people, signing_key):
+    """A library that checks only standard claims must see the expiry: exp, nbf, iat (RFC 7519 §4.1), a jti."""
+    launch = approved_launch(people)
+    _, secret = token_for("gate:read")
+    body = ask(bearer(api_client, secret), launch).json()
+    payload = claims(body["receipt"])
+    assert payload["artifact_sha256"] == launch.version.artifact_sha256 == body["artifact_sha256"]
+    assert payload["iat"] == payload["nbf"]
+    assert payload["exp"] - payload["iat"] == timezone.datetime.fromisoformat(payload["valid_until"]).timestamp() \
+        - timezone.datetime.fromisoformat(payload["issued_at"]).timestamp()
+    other = claims(ask(api_client, launch).json()["receipt"])
+    assert len(payload["jti"]) == 32 and other["jti"] != payload["jti"]
+
+
+def test_expiry_is_read_from_the_exp_claim(settings, signing_key):
+    settings.GATE_RECEIPT_TTL_SECONDS = 600
+    receipt = gate.sign_receipt(verdict())
+    payload = claims(receipt)
+    at = timezone.datetime.fromtimestamp(payload["exp"], tz=UTC)
+    assert gate.verify_receipt(receipt, now=at - timedelta(seconds=1)).valid
+    assert gate.verify_receipt(receipt, now=at).code == "expired"
+    early = timezone.datetime.fromtimestamp(payload["nbf"] - 1, tz=UTC)
+    assert gate.verify_receipt(receipt, now=early).code == "not_yet_valid"
+
+
+def test_a_receipt_without_exp_is_invalid(settings, signing_key):
+    from governance.kernel import signing
+    payload = {**verdict(), "reasons": [], "issued_at": timezone.now(), "valid_until": timezone.now() + timedelta(hours=1)}
+    receipt = signing.keyring().sign(payload, typ=gate.RECEIPT_TYPE)
+    assert gate.verify_receipt(receipt).code == "no_expiry"
+
+
+@pytest.mark.parametrize("name, wrong", [("model", "other-model"), ("version", "5.1"), ("stage", "canary"),
+                                         ("digest", "cd" * 32)])
+def test_a_receipt_for_something_else_is_refused(settings, signing_key, name, wrong, capsys):
+    receipt = gate.sign_receipt({**verdict(), "artifact_sha256": "ab" * 32})
+    right = {"model": "credit-line", "version": "5.0", "stage": "full", "digest": "ab" * 32}
+    assert gate.verify_receipt(receipt, expect=right).valid
+    check = gate.verify_receipt(receipt, expect={**right, name: wrong})
+    assert check.status == "invalid" and check.code == "not_as_expected" and name in check.reason
+    call_command("verify_gate_receipt", receipt, expect=",".join(f"{k}={v}" for k, v in right.items()))
+    with pytest.raises(CommandError) as caught:
+        call_command("verify_gate_receipt", receipt, expect=f"{name}={wrong}")
+    assert caught.value.code == "receipt_invalid"
+
+
+def test_verify_command_refuses_an_unknown_expectation(signing_key):
+    with pytest.raises(CommandError) as caught:
+        call_command("verify_gate_receipt", gate.sign_receipt(verdict()), expect="colour=blue")
+    assert caught.value.code == "bad_expect"
+
+
+def test_the_api_refuses_a_receipt_for_another_artifact(api_client, signing_key):
+    receipt = gate.sign_receipt({**verdict(), "artifact_sha256": "ab" * 32})
+    right = {"model": "credit-line", "version": "5.0", "stage": "full", "digest": "ab" * 32}
+    ok = api_client.post("/api/v1/receipts/verify/", {"receipt": receipt, "expect": right}, format="json")
+    assert ok.status_code == 200 and ok.json()["status"] == "valid"
+    wrong = api_client.post("/api/v1/receipts/verify/", {"receipt": receipt, "expect": {**right, "digest": "cd" * 32}},
+                            format="json")
+    assert wrong.status_code == 200 and wrong.json()["code"] == "not_as_expected"
+    bad = api_client.post("/api/v1/receipts/verify/", {"receipt": receipt, "expect": {"colour": "blue"}}, format="json")
+    assert bad.status_code == 400

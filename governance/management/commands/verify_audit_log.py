@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.utils.dateparse import parse_datetime
 
 from governance.kernel.anchors import Anchor, Problem, check_timestamp, read_anchors, verify_against_anchors
-from governance.kernel.audit import verify_chain
+from governance.kernel.audit import missing_protections, verify_chain
 from governance.kernel.errors import CommandFailed
 
 
@@ -45,6 +45,8 @@ class Command(BaseCommand):
         if broken is not None:
             problems.append(Problem(broken.code, f"the chain is broken at event #{broken.seq}: {broken.reason} "
                                     f"({checked} events before it verified)"))
+        problems += [Problem("protection_missing", f"the trigger {name} is missing or disabled: the audit table "
+                             "can be rewritten without the database refusing") for name in missing_protections()]
         anchors, unreadable = read_anchors(anchor_dir or settings.AUDIT_ANCHOR_DIR)
         problems += unreadable
         anchors += [_printed_head(value) for value in head]

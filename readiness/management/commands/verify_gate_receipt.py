@@ -10,7 +10,20 @@ from django.core.management.base import BaseCommand
 
 from governance.kernel.errors import CommandFailed
 from governance.kernel.signing import keys_from_jwks
-from readiness.gate import verify_receipt
+from readiness.gate import EXPECTABLE, verify_receipt
+
+
+def parse_expect(text: str) -> dict[str, str]:
+    """``model=credit-line,version=5.0,stage=full,digest=ab…`` as a mapping; unknown or repeated names refused."""
+    expected: dict[str, str] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in EXPECTABLE or name in expected or not value.strip():
+            raise CommandFailed(f"--expect takes name=value pairs among {', '.join(EXPECTABLE)}, each once; "
+                                f"{part!r} is not one", code="bad_expect")
+        expected[name] = value.strip()
+    return expected
 
 
 class Command(BaseCommand):
@@ -20,16 +33,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("receipt", nargs="?")
         parser.add_argument("--keys", metavar="JWKS.json", help="a saved copy of GET /api/v1/keys/")
+        parser.add_argument("--expect", metavar="model=…,version=…,stage=…,digest=…",
+                            help="refuse a receipt that is not for this model, version, stage and artifact sha256")
 
-    def handle(self, *args, receipt=None, keys=None, **options):
+    def handle(self, *args, receipt=None, keys=None, expect=None, **options):
         receipt = receipt or sys.stdin.read()
+        expected = parse_expect(expect) if expect else None
         published = None
         if keys:
             try:
                 published = keys_from_jwks(json.loads(Path(keys).read_text()))
             except (OSError, ValueError, KeyError) as error:
                 raise CommandFailed(f"Cannot read the keys in {keys}: {error}", code="unreadable_keys") from error
-        check = verify_receipt(receipt, keys=published)
+        check = verify_receipt(receipt, keys=published, expect=expected)
         if check.status == "invalid":
             raise CommandFailed(f"Receipt is NOT valid: {check.reason}.", code="receipt_invalid", reasons=(check.code,))
         verdict = check.verdict
