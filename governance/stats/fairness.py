@@ -41,7 +41,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
-from .intervals import _abs_interval, _z, interpolate, mover_difference, mover_ratio, order_statistics, sidak, wilson
+from .intervals import (
+    _abs_interval,
+    _z,
+    interpolate,
+    mover_difference,
+    mover_ratio,
+    order_statistics,
+    sidak,
+    wilson,
+)
 from .parallel import GroupSizes, generator, map_parallel, parts
 from .scores import score_report
 
