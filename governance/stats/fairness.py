@@ -1067,7 +1067,7 @@ def fairness_report(
             )
 
     return {
-        "method": "multinomial-cell-bootstrap",
+        "method": "closed-form (Wilson rates, MOVER ratios and differences); champion by multinomial cell bootstrap",
         "n_boot": n_boot,
         "seed": int(seed),
         "confidence": float(confidence),
