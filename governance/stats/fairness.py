@@ -431,19 +431,20 @@ def _closed_form_bounds(
     def limits(name: str, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return (estimate[name], *wilson(*counted[name], level))
 
-    def spread(low: np.ndarray, high: np.ndarray, level: float) -> np.ndarray:
-        return (high - low) / (2.0 * _z(level))
+    def spread(interval: np.ndarray, level: float) -> np.ndarray:
+        result: np.ndarray = (interval[1] - interval[0]) / (2.0 * _z(level))
+        return result
 
     bounds = {name: np.stack(wilson(*counted[name], levels["rates"])) for name in counted}
     p, lo, hi = limits("sel", levels["air"])
     bounds["air"] = np.stack(mover_ratio(p, lo, hi, p[ref], lo[ref], hi[ref]))
-    stds = {"air": spread(*bounds["air"], levels["air"])}
+    stds = {"air": spread(bounds["air"], levels["air"])}
     if labelled:
         for name, key, level in (("tpr", "tdiff_eod", "eod"), ("tpr", "tdiff_eq", "eqodds"), ("fpr", "fdiff_eq", "eqodds")):
             p, lo, hi = limits(name, levels[level])
             bounds[key] = np.stack(mover_difference(p, lo, hi, p[lref], lo[lref], hi[lref]))
-        stds["tdiff"] = spread(*bounds["tdiff_eod"], levels["eod"])
-        stds["fdiff"] = spread(*bounds["fdiff_eq"], levels["eqodds"])
+        stds["tdiff"] = spread(bounds["tdiff_eod"], levels["eod"])
+        stds["fdiff"] = spread(bounds["fdiff_eq"], levels["eqodds"])
     return bounds, stds
 
 
