@@ -1,5 +1,8 @@
 """Interval helpers shared by the fairness and score checks (pure NumPy): family-wise levels, folded gaps,
-and NumPy's linear quantile method step by step (for quantiles read off partitioned or sorted data)."""
+closed-form intervals of rates and of their ratios and differences, and NumPy's linear quantile method step by
+step (for quantiles read off partitioned or sorted data)."""
+
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -40,3 +43,70 @@ def interpolate(low: np.ndarray, high: np.ndarray, gamma: np.ndarray) -> np.ndar
     diff = high - low
     result: np.ndarray = np.where(gamma >= 0.5, high - diff * (1 - gamma), low + diff * gamma)
     return result
+
+
+def _z(confidence: float) -> float:
+    """The two-sided standard normal critical value at ``confidence``."""
+    return NormalDist().inv_cdf(0.5 + float(confidence) / 2.0)
+
+
+def wilson(
+    x: npt.ArrayLike, n: npt.ArrayLike, confidence: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Wilson score interval of the proportion ``x / n`` (NaN where ``n`` is 0).
+
+    Chosen over the percentile bootstrap for rates because it stays valid at the boundary: no
+    selections in 10 rows gives [0, 0.278] at 95 %, where every resample of the cells is 0 and
+    the bootstrap gives [0, 0]. Its coverage is close to nominal down to small counts (Brown, Cai
+    and DasGupta, "Interval estimation for a binomial proportion", Statistical Science 16(2),
+    2001, which recommends it; checked exactly: 0.949 at p = 0.02, n = 100, where the bootstrap
+    had 0.863). Closed form, so it holds at any family-wise level with no resamples."""
+    x, n = np.asarray(x, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    z2 = _z(confidence) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denominator = 1.0 + z2 / n
+        centre = (p + z2 / (2.0 * n)) / denominator
+        half = np.sqrt(z2 * (p * (1.0 - p) / n + z2 / (4.0 * n * n))) / denominator
+    low = np.where(x <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(x >= n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    empty = ~(n > 0)
+    return np.where(empty, np.nan, np.minimum(low, p)), np.where(empty, np.nan, np.maximum(high, p))
+
+
+def mover_difference(
+    p1: npt.ArrayLike, l1: npt.ArrayLike, u1: npt.ArrayLike, p2: npt.ArrayLike, l2: npt.ArrayLike, u2: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Interval of ``p1 - p2`` from an interval of each (MOVER; with Wilson limits this is Newcombe's
+    hybrid score interval, method 10 of "Interval estimation for the difference between independent
+    proportions", Statistics in Medicine 17, 1998). Both proportions' uncertainty is carried, the
+    reference group's included, and it is valid at 0 and 1 because its parts are."""
+    p1, l1, u1, p2, l2, u2 = (np.asarray(v, dtype=np.float64) for v in (p1, l1, u1, p2, l2, u2))
+    d = p1 - p2
+    return d - np.hypot(p1 - l1, u2 - p2), d + np.hypot(u1 - p1, p2 - l2)
+
+
+def mover_ratio(
+    p1: npt.ArrayLike, l1: npt.ArrayLike, u1: npt.ArrayLike, p2: npt.ArrayLike, l2: npt.ArrayLike, u2: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Interval of ``p1 / p2`` from an interval of each (MOVER-R: Donner and Zou, "Closed-form confidence
+    intervals for functions of the normal mean and standard deviation", Statistical Methods in Medical
+    Research 21(4), 2012; with Wilson limits as in Fagerland and Newcombe, Statistics in Medicine 32, 2013).
+
+    A ratio t is kept when the MOVER interval of ``p1 - t * p2`` holds 0; each limit is a root of a
+    quadratic in t, written in the form that stays exact when ``p1`` is 0 (the lower limit is then 0, the
+    upper one finite) or ``p2``'s interval reaches past twice its estimate. The upper limit is infinite
+    when ``p2``'s lower limit is 0; NaN where ``p2`` is 0 (the ratio is undefined)."""
+    p1, l1, u1, p2, l2, u2 = (np.asarray(v, dtype=np.float64) for v in (p1, l1, u1, p2, l2, u2))
+    b = p1 * p2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a_low, c_low = u2 * (2.0 * p2 - u2), l1 * (2.0 * p1 - l1)
+        low = np.where(c_low <= 0, 0.0, c_low / (b + np.sqrt(np.maximum(b * b - a_low * c_low, 0.0))))
+        a_high, c_high = l2 * (2.0 * p2 - l2), u1 * (2.0 * p1 - u1)
+        high = np.where(a_high <= 0, np.inf, (b + np.sqrt(np.maximum(b * b - a_high * c_high, 0.0))) / a_high)
+        estimate = p1 / p2
+    undefined = ~(p2 > 0)
+    return (
+        np.where(undefined, np.nan, np.minimum(low, estimate)),
+        np.where(undefined, np.nan, np.maximum(high, estimate)),
+    )
