@@ -127,8 +127,28 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Reports and evidence go to an S3-compatible object store (MinIO, Ceph or S3) when STORAGE_S3_BUCKET is set, so a
+# file written by a worker on one host is readable from every web host; local disk stays the embedded default.
+# Nothing gets a public URL: downloads stream through Gatehouse's permission checks (reporting/views.py).
+STORAGE_S3_BUCKET = env_str("STORAGE_S3_BUCKET", "")
+_DEFAULT_STORAGE: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if STORAGE_S3_BUCKET:
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": env_str("STORAGE_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("STORAGE_S3_REGION", "us-east-1"),
+            "access_key": env_secret("STORAGE_S3_ACCESS_KEY", ""),
+            "secret_key": env_secret("STORAGE_S3_SECRET_KEY", ""),
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 60,  # a pre-signed URL, if ever issued after the permission check, lives a minute
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     # Production runs collectstatic and sets STATIC_MANIFEST=true for hashed, compressed, cacheable files; the
     # embedded default serves the source files directly, so a first run needs no build step.
     "staticfiles": {

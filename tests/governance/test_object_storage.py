@@ -1,0 +1,105 @@
+"""Reports in an S3-compatible object store: written by a worker on one host, downloaded through another.
+
+The store is moto's S3 API server, run as a separate process on loopback (production uses MinIO, Ceph or S3);
+Gatehouse talks to it through django-storages' S3 backend, exactly as it would to any of those.
+"""
+
+import hashlib
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from governance.policies.services import ensure_default_policies
+from reporting.models import Report
+from tests.governance.test_reports import generated, restricted_incident, stand_in_layout
+
+pytestmark = [pytest.mark.django_db, pytest.mark.services]
+PORT = 18370
+ENDPOINT = f"http://127.0.0.1:{PORT}"
+KEYS = {"aws_access_key_id": "gatehouse", "aws_secret_access_key": "gatehouse-secret", "region_name": "us-east-1"}
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(PORT)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", PORT), timeout=0.5).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("the S3 API server did not start")
+            time.sleep(0.1)
+    yield ENDPOINT
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def bucket(s3_server, request):
+    name = f"reports-{request.node.name[-20:].lower().replace('_', '-')}-{time.monotonic_ns() % 10**6}"
+    boto3.client("s3", endpoint_url=s3_server, **KEYS).create_bucket(Bucket=name)
+    return name
+
+
+def host(bucket: str, disk) -> dict:
+    """The settings of one Gatehouse host: the shared bucket, and a local disk of its own."""
+    return {"MEDIA_ROOT": str(disk), "STORAGES": {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+            "bucket_name": bucket, "endpoint_url": ENDPOINT, "region_name": "us-east-1",
+            "access_key": KEYS["aws_access_key_id"], "secret_key": KEYS["aws_secret_access_key"],
+            "default_acl": None, "querystring_auth": True, "querystring_expire": 60, "file_overwrite": False}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}}
+
+
+@pytest.fixture(autouse=True)
+def policies(db):
+    return ensure_default_policies()
+
+
+def test_a_report_rendered_on_one_host_downloads_through_another_with_its_checks(
+        tmp_path, bucket, people, client, monkeypatch, django_capture_on_commit_callbacks):
+    stand_in_layout(monkeypatch)
+    worker_disk, web_disk = tmp_path / "worker", tmp_path / "web"
+    worker_disk.mkdir()
+    web_disk.mkdir()
+    incident = restricted_incident(people, overdue=0)
+    with override_settings(**host(bucket, worker_disk)):
+        report = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+    assert report.status == "DONE"
+    assert not any(worker_disk.rglob("*.pdf")), "the worker kept the report on its own disk"
+    stored = boto3.client("s3", endpoint_url=ENDPOINT, **KEYS).get_object(Bucket=bucket, Key=report.file.name)
+    assert hashlib.sha256(stored["Body"].read()).hexdigest() == report.sha256
+    url = reverse("reporting:report_download", args=[report.pk])
+    with override_settings(**host(bucket, web_disk)):
+        client.force_login(people["engineering"])
+        assert client.get(url).status_code == 404  # the same visibility check as on local disk
+        client.force_login(people["legal"])
+        response = client.get(url)
+        assert response.status_code == 200 and response["Cache-Control"].startswith("private, no-store")
+        body = b"".join(response.streaming_content)
+    assert hashlib.sha256(body).hexdigest() == report.sha256 == response["X-Content-SHA256"]
+    assert "Location" not in response and bucket.encode() not in body
+    assert not any(web_disk.rglob("*")), "the web host read the report from its own disk"
+
+
+def test_a_report_on_local_disk_is_missing_on_another_host(tmp_path, people, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    """Why the object store: with the embedded default, a second host's disk does not have the file."""
+    stand_in_layout(monkeypatch)
+    local = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    statics = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    incident = restricted_incident(people, overdue=0)
+    with override_settings(MEDIA_ROOT=str(tmp_path / "a"), STORAGES={"default": local, "staticfiles": statics}):
+        report = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
+    with override_settings(MEDIA_ROOT=str(tmp_path / "b"), STORAGES={"default": local, "staticfiles": statics}):
+        assert not Report.objects.get(pk=report.pk).file.storage.exists(report.file.name)
