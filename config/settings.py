@@ -301,6 +301,13 @@ CELERY_BEAT_SCHEDULE["expire-pending-decisions"] = {"task": "readiness.tasks.exp
 # optionally an RFC 3161 time-stamping authority, with the CA bundle that verifies its tokens.
 AUDIT_ANCHOR_DIR = env_str("AUDIT_ANCHOR_DIR", "")
 AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("AUDIT_ANCHOR_INTERVAL_SECONDS", 3600)
+# Write-once anchors in an S3 bucket created with Object Lock (compliance mode); see governance/kernel/anchor_bucket.py.
+AUDIT_ANCHOR_BUCKET = env_str("AUDIT_ANCHOR_BUCKET", "")
+AUDIT_ANCHOR_RETENTION_DAYS = env_int("AUDIT_ANCHOR_RETENTION_DAYS", 3650)
+AUDIT_ANCHOR_S3_ENDPOINT_URL = env_str("AUDIT_ANCHOR_S3_ENDPOINT_URL", "")
+AUDIT_ANCHOR_S3_REGION = env_str("AUDIT_ANCHOR_S3_REGION", "us-east-1")
+AUDIT_ANCHOR_S3_ACCESS_KEY = env_secret("AUDIT_ANCHOR_S3_ACCESS_KEY", "")
+AUDIT_ANCHOR_S3_SECRET_KEY = env_secret("AUDIT_ANCHOR_S3_SECRET_KEY", "")
 AUDIT_TSA_URL = env_str("AUDIT_TSA_URL", "")
 AUDIT_TSA_CA_FILE = env_str("AUDIT_TSA_CA_FILE", "")
 CELERY_BEAT_SCHEDULE["anchor-audit-log"] = {"task": "governance.kernel.tasks.anchor_audit_log",

@@ -12,9 +12,13 @@ import time
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.urls import reverse
 
+from governance.kernel.anchor_bucket import anchor_client, write_bucket_anchor
+from governance.kernel.canonical import canonical_json
 from governance.policies.services import ensure_default_policies
 from reporting.models import Report
 from tests.governance.test_reports import generated, restricted_incident, stand_in_layout
@@ -103,3 +107,62 @@ def test_a_report_on_local_disk_is_missing_on_another_host(tmp_path, people, mon
         report = generated(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     with override_settings(MEDIA_ROOT=str(tmp_path / "b"), STORAGES={"default": local, "staticfiles": statics}):
         assert not Report.objects.get(pk=report.pk).file.storage.exists(report.file.name)
+
+
+# -- write-once anchors --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def locked_bucket(s3_server):
+    name = f"anchors-{time.monotonic_ns() % 10**9}"
+    boto3.client("s3", endpoint_url=s3_server, **KEYS).create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    with override_settings(AUDIT_ANCHOR_BUCKET=name, AUDIT_ANCHOR_S3_ENDPOINT_URL=s3_server,
+                           AUDIT_ANCHOR_S3_ACCESS_KEY=KEYS["aws_access_key_id"],
+                           AUDIT_ANCHOR_S3_SECRET_KEY=KEYS["aws_secret_access_key"], AUDIT_ANCHOR_DIR=""):
+        yield name
+
+
+def not_intact(**options):
+    with pytest.raises(CommandError) as info:
+        call_command("verify_audit_log", **options)
+    return info.value.reasons
+
+
+def test_a_locked_anchor_version_cannot_be_deleted_and_verifies(locked_bucket, people):
+    restricted_incident(people, overdue=0)
+    anchor = write_bucket_anchor(locked_bucket)
+    client = anchor_client()
+    key = anchor.source.removeprefix(f"s3://{locked_bucket}/")
+    head = client.head_object(Bucket=locked_bucket, Key=key)
+    assert head["ObjectLockMode"] == "COMPLIANCE" and head["ObjectLockRetainUntilDate"] > anchor.anchored_at
+    with pytest.raises(ClientError) as refused:
+        client.delete_object(Bucket=locked_bucket, Key=key, VersionId=head["VersionId"])
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    call_command("verify_audit_log")
+
+
+def test_a_newer_version_of_an_anchor_is_reported_as_tampering(locked_bucket, people):
+    restricted_incident(people, overdue=0)
+    anchor = write_bucket_anchor(locked_bucket)
+    key = anchor.source.removeprefix(f"s3://{locked_bucket}/")
+    forged = canonical_json({"seq": 1, "hash": "0" * 64, "anchored_at": anchor.anchored_at}).encode()
+    anchor_client().put_object(Bucket=locked_bucket, Key=key, Body=forged)
+    assert not_intact() == ("anchor_overwritten",)
+
+
+def test_a_delete_marker_over_an_anchor_is_reported_as_tampering(locked_bucket, people):
+    restricted_incident(people, overdue=0)
+    anchor = write_bucket_anchor(locked_bucket)
+    anchor_client().delete_object(Bucket=locked_bucket, Key=anchor.source.removeprefix(f"s3://{locked_bucket}/"))
+    assert not_intact() == ("anchor_deleted",)
+
+
+
+def test_the_periodic_anchor_goes_to_the_locked_bucket_when_one_is_configured(locked_bucket, people):
+    from governance.kernel.tasks import anchor_audit_log
+
+    restricted_incident(people, overdue=0)
+    source = anchor_audit_log()
+    assert source.startswith(f"s3://{locked_bucket}/audit-anchors/")
+    listed = anchor_client().list_object_versions(Bucket=locked_bucket)["Versions"]
+    assert len(listed) == 1
+    call_command("verify_audit_log")
