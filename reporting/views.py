@@ -110,7 +110,7 @@ def stream_stored(storage, name: str):
     store the response body itself is streamed instead (bench/object_storage.py)."""
     bucket = getattr(storage, "bucket", None)
     if bucket is not None:
-        from storages.utils import clean_name
+        from storages.utils import clean_name  # type: ignore[import-untyped]
 
         return bucket.Object(storage._normalize_name(clean_name(name))).get()["Body"]
     return storage.open(name, "rb")
@@ -123,7 +123,7 @@ def report_download(request, pk):
     report = Report.objects.select_related("incident", "launch__version").filter(pk=pk).first()
     if report is None or report.status != ReportStatus.DONE or not reports.report_visible_to(requester, report):
         raise Http404("No such report.")
-    response = FileResponse(stream_stored(report.file.storage, report.file.name), content_type="application/pdf",
+    response = FileResponse(stream_stored(report.file.storage, report.file.name or ""), content_type="application/pdf",
                             filename=f"{report.kind.lower().replace('_', '-')}-{report.pk}.pdf")
     response.block_size = DOWNLOAD_BLOCK_SIZE
     response["Cache-Control"] = "private, no-store"
