@@ -23,7 +23,7 @@ from governance.policies.services import ensure_default_policies
 from reporting.models import Report
 from tests.governance.test_reports import generated, restricted_incident, stand_in_layout
 
-pytestmark = [pytest.mark.django_db, pytest.mark.services]
+pytestmark = [pytest.mark.django_db, pytest.mark.services, pytest.mark.xdist_group("s3-server")]  # one port
 PORT = 18370
 ENDPOINT = f"http://127.0.0.1:{PORT}"
 KEYS = {"aws_access_key_id": "gatehouse", "aws_secret_access_key": "gatehouse-secret", "region_name": "us-east-1"}
