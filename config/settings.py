@@ -127,8 +127,28 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Reports and evidence go to an S3-compatible object store (MinIO, Ceph or S3) when STORAGE_S3_BUCKET is set, so a
+# file written by a worker on one host is readable from every web host; local disk stays the embedded default.
+# Nothing gets a public URL: downloads stream through Gatehouse's permission checks (reporting/views.py).
+STORAGE_S3_BUCKET = env_str("STORAGE_S3_BUCKET", "")
+_DEFAULT_STORAGE: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if STORAGE_S3_BUCKET:
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": env_str("STORAGE_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("STORAGE_S3_REGION", "us-east-1"),
+            "access_key": env_secret("STORAGE_S3_ACCESS_KEY", ""),
+            "secret_key": env_secret("STORAGE_S3_SECRET_KEY", ""),
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 60,  # a pre-signed URL, if ever issued after the permission check, lives a minute
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     # Production runs collectstatic and sets STATIC_MANIFEST=true for hashed, compressed, cacheable files; the
     # embedded default serves the source files directly, so a first run needs no build step.
     "staticfiles": {
@@ -281,6 +301,13 @@ CELERY_BEAT_SCHEDULE["expire-pending-decisions"] = {"task": "readiness.tasks.exp
 # optionally an RFC 3161 time-stamping authority, with the CA bundle that verifies its tokens.
 AUDIT_ANCHOR_DIR = env_str("AUDIT_ANCHOR_DIR", "")
 AUDIT_ANCHOR_INTERVAL_SECONDS = env_int("AUDIT_ANCHOR_INTERVAL_SECONDS", 3600)
+# Write-once anchors in an S3 bucket created with Object Lock (compliance mode); see governance/kernel/anchor_bucket.py.
+AUDIT_ANCHOR_BUCKET = env_str("AUDIT_ANCHOR_BUCKET", "")
+AUDIT_ANCHOR_RETENTION_DAYS = env_int("AUDIT_ANCHOR_RETENTION_DAYS", 3650)
+AUDIT_ANCHOR_S3_ENDPOINT_URL = env_str("AUDIT_ANCHOR_S3_ENDPOINT_URL", "")
+AUDIT_ANCHOR_S3_REGION = env_str("AUDIT_ANCHOR_S3_REGION", "us-east-1")
+AUDIT_ANCHOR_S3_ACCESS_KEY = env_secret("AUDIT_ANCHOR_S3_ACCESS_KEY", "")
+AUDIT_ANCHOR_S3_SECRET_KEY = env_secret("AUDIT_ANCHOR_S3_SECRET_KEY", "")
 AUDIT_TSA_URL = env_str("AUDIT_TSA_URL", "")
 AUDIT_TSA_CA_FILE = env_str("AUDIT_TSA_CA_FILE", "")
 CELERY_BEAT_SCHEDULE["anchor-audit-log"] = {"task": "governance.kernel.tasks.anchor_audit_log",

@@ -101,6 +101,21 @@ def _requester(request):
     return found[0] if found else None
 
 
+DOWNLOAD_BLOCK_SIZE = 1 << 20
+
+
+def stream_stored(storage, name: str):
+    """A stored file opened for streaming. django-storages' S3File first copies the whole object into a spooled
+    temporary file (to disk beyond 2.5 MB), which made a download 3.3x slower than a direct GET; from an object
+    store the response body itself is streamed instead (bench/object_storage.py)."""
+    bucket = getattr(storage, "bucket", None)
+    if bucket is not None:
+        from storages.utils import clean_name  # type: ignore[import-untyped]
+
+        return bucket.Object(storage._normalize_name(clean_name(name))).get()["Body"]
+    return storage.open(name, "rb")
+
+
 def report_download(request, pk):
     requester = _requester(request)
     if requester is None:
@@ -108,8 +123,9 @@ def report_download(request, pk):
     report = Report.objects.select_related("incident", "launch__version").filter(pk=pk).first()
     if report is None or report.status != ReportStatus.DONE or not reports.report_visible_to(requester, report):
         raise Http404("No such report.")
-    response = FileResponse(report.file.open("rb"), content_type="application/pdf",
+    response = FileResponse(stream_stored(report.file.storage, report.file.name or ""), content_type="application/pdf",
                             filename=f"{report.kind.lower().replace('_', '-')}-{report.pk}.pdf")
+    response.block_size = DOWNLOAD_BLOCK_SIZE
     response["Cache-Control"] = "private, no-store"
     response["X-Content-SHA256"] = report.sha256
     return response

@@ -24,7 +24,7 @@ from governance.kernel.principals import Actor, actor_label, actor_user
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_KEY = 7_140_221_001  # arbitrary constant identifying "audit chain append"
-_CHUNK = 5000  # rows a server-side cursor fetches at a time when the chain is checked
+_CHUNK = 5000  # rows in one keyset page when the chain is checked
 PARALLEL_MIN_EVENTS = 100_000  # below this, one pass beats starting processes
 
 
@@ -123,15 +123,21 @@ class _StoredEvent(SimpleNamespace):
 def stored_events(chunk_size: int = _CHUNK) -> Iterator[_StoredEvent]:
     """Every stored event in chain order, streamed in chunks as plain rows with the model's attribute names.
 
-    A bank's log holds millions of events: building a model instance per row cost more than hashing it, and the
-    server-side cursor keeps memory flat however long the chain is. On PostgreSQL the rows come straight from
+    A bank's log holds millions of events: building a model instance per row cost more than hashing it, and
+    keyset pages of ``chunk_size`` keep memory flat however long the chain is. On PostgreSQL the rows come straight from
     the driver, times already in the canonical text the hash covers (see ``_CANONICAL_ROWS``)."""
     if connection.vendor == "postgresql":
         yield from _canonical_rows(chunk_size)
         return
     names = [f.attname for f in AuditEvent._meta.concrete_fields]
-    for row in AuditEvent.objects.order_by("seq").values_list(*names).iterator(chunk_size=chunk_size):
-        yield _StoredEvent(**dict(zip(names, row, strict=True)))
+    after = 0
+    while True:  # keyset pages, not a cursor held open: works behind a pooler in transaction mode
+        page = list(AuditEvent.objects.filter(seq__gt=after).order_by("seq").values_list(*names)[:chunk_size])
+        for row in page:
+            yield _StoredEvent(**dict(zip(names, row, strict=True)))
+        if len(page) < chunk_size:
+            return
+        after = page[-1][names.index("seq")]
 
 
 def _utc_iso(column: str) -> str:
@@ -147,26 +153,30 @@ _CANONICAL_COLUMNS = ("id", "seq", "created_at", "effective_at", "actor_id", "ac
 _CANONICAL_ROWS = (
     f"SELECT id, seq, {_utc_iso('created_at')}, {_utc_iso('effective_at')}, actor_id, actor_label, verb, "
     f"object_type, object_id, object_repr, before::text, after::text, prev_hash, hash "
-    f"FROM {AuditEvent._meta.db_table} WHERE seq BETWEEN %s AND %s ORDER BY seq"
+    f"FROM {AuditEvent._meta.db_table} WHERE seq >= %s AND seq <= %s ORDER BY seq LIMIT %s"
 )
 _LAST_SEQ = 9_223_372_036_854_775_807
 
 
 def _canonical_rows(chunk_size: int, first: int = 1, last: int | None = None) -> Iterator[_StoredEvent]:
-    """The PostgreSQL path of ``stored_events``: a named (server-side) cursor on the driver's connection, JSON
-    decoded once, times formatted by the database. Converting each time to a datetime and back to text, and
+    """The PostgreSQL path of ``stored_events``: raw keyset pages, JSON decoded once, times formatted by the database. Converting each time to a datetime and back to text, and
     Django's per-row converters, cost more than the hash itself on a log of millions of events. ``last`` None
     reads to the end."""
-    connection.ensure_connection()
-    with transaction.atomic(), connection.connection.cursor(name="audit_verify") as cursor:
-        cursor.itersize = chunk_size
-        cursor.execute(_CANONICAL_ROWS, [first, _LAST_SEQ if last is None else last])
-        loads = json.loads
-        for row in cursor:
+    last = _LAST_SEQ if last is None else last
+    loads = json.loads
+    while True:  # keyset pages (seq > last seen, LIMIT n): bounded memory with no server-side cursor or long
+        # transaction, so it runs behind PgBouncer in transaction mode and with DISABLE_SERVER_SIDE_CURSORS
+        with connection.cursor() as cursor:
+            cursor.execute(_CANONICAL_ROWS, [first, last, chunk_size])
+            page = cursor.fetchall()
+        for row in page:
             event = _StoredEvent(**dict(zip(_CANONICAL_COLUMNS, row, strict=True)))
             event.before = None if event.before is None else loads(event.before)
             event.after = None if event.after is None else loads(event.after)
             yield event
+        if len(page) < chunk_size:
+            return
+        first = page[-1][1] + 1
 
 
 def verify_chain(events: Iterator[AuditEvent] | None = None, *, workers: int = 1) -> tuple[int, ChainBreak | None]:

@@ -1,6 +1,5 @@
 """Reports through the API and the command line: 202 then poll, field-naming refusals, tokens, idempotency."""
 
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -147,7 +146,7 @@ def test_render_report_writes_the_file_and_records_it(tmp_path, people, fast_lay
     target = tmp_path / "out" / "incident.pdf"
     call_command("render_report", "incident-report", str(incident.pk), "-o", str(target), verbosity=0)
     report = Report.objects.get()
-    assert report.status == "DONE" and target.read_bytes() == Path(report.file.path).read_bytes()
+    assert report.status == "DONE" and target.read_bytes() == report.file.open("rb").read()
     assert report.requested_by_label == "system:render_report"
     call_command("render_report", "GOVERNANCE_PACK", "2026-W02", "-o", str(tmp_path / "pack.pdf"), verbosity=0)
     assert Report.objects.get(kind="GOVERNANCE_PACK").params == {

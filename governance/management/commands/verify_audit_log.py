@@ -49,6 +49,11 @@ class Command(BaseCommand):
                              "can be rewritten without the database refusing") for name in missing_protections()]
         anchors, unreadable = read_anchors(anchor_dir or settings.AUDIT_ANCHOR_DIR)
         problems += unreadable
+        if settings.AUDIT_ANCHOR_BUCKET:
+            from governance.kernel.anchor_bucket import read_bucket_anchors
+
+            in_bucket, tampered = read_bucket_anchors(settings.AUDIT_ANCHOR_BUCKET)
+            anchors, problems = anchors + in_bucket, problems + tampered
         anchors += [_printed_head(value) for value in head]
         problems += verify_against_anchors(anchors)
         stamped = [a for a in anchors if a.token_path is not None]
