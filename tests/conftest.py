@@ -28,9 +28,21 @@ def _flush_past_the_audit_truncate_trigger(self):
 TransactionTestCase._fixture_teardown = _flush_past_the_audit_truncate_trigger
 
 
+# Suites that dominate the run time; they are marked ``slow`` here so the README command (``-m "not slow"``)
+# stays short, and .ci/run runs them once on PostgreSQL. A test may also be marked ``slow`` where it is written.
+SLOW_MARKERS = ("e2e", "mlflow")
+SLOW_FILES = ("tests/api/test_schema_fuzz.py", "tests/scale/")
+
+
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests (races, triggers) run in CI's PostgreSQL pass and are skipped on SQLite."""
+    """Browser, MLflow, schema-fuzz and scale suites are ``slow``. PostgreSQL-only tests (races, triggers) run in
+    CI's PostgreSQL pass and are skipped on SQLite."""
     from django.conf import settings
+
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if any(m in item.keywords for m in SLOW_MARKERS) or path.startswith(SLOW_FILES):
+            item.add_marker(pytest.mark.slow)
 
     vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://...")
