@@ -9,12 +9,17 @@ from .models import (
     ChecklistItem,
     ChecklistResponse,
     Evaluation,
+    FlaggerCanary,
+    GitHubReview,
     Guardrail,
     LaunchRequest,
     Observation,
+    PendingDecision,
     RolloutPlan,
     RolloutStage,
     SignOff,
+    ToolCall,
+    ToolDecisionState,
     Waiver,
 )
 
@@ -124,3 +129,35 @@ class ObservationAdmin(ReadOnlyAdmin):
 class RolloutStageAdmin(ReadOnlyAdmin):
     list_display = ["plan", "position", "name", "traffic_percent", "min_duration_minutes", "approval_role"]
     list_select_related = ["plan__launch"]
+
+
+# -- deploy-tool contracts: what each tool asked, the decision it got, and what waits for a person --------------
+
+@admin.register(ToolCall)
+class ToolCallAdmin(ReadOnlyAdmin):
+    list_display = ["asked_at", "tool", "kind", "caller", "model", "version", "stage", "decision", "receipt_id"]
+    list_filter = ["tool", "decision"]
+    list_select_related = ["launch"]
+
+
+@admin.register(ToolDecisionState)
+class ToolDecisionStateAdmin(ReadOnlyAdmin):
+    list_display = ["launch", "stage", "tool", "decision", "changed_at"]
+    list_select_related = ["launch"]
+
+
+@admin.register(FlaggerCanary)
+class FlaggerCanaryAdmin(ReadOnlyAdmin):
+    list_display = ["namespace", "name", "checksum", "model", "version", "bound_at"]
+
+
+@admin.register(PendingDecision)
+class PendingDecisionAdmin(ReadOnlyAdmin):
+    list_display = ["launch", "stage", "role", "status", "opened_by_tool", "opened_at", "deadline", "decided_by"]
+    list_filter = ["status", "role"]
+    list_select_related = ["launch", "decided_by"]
+
+
+@admin.register(GitHubReview)
+class GitHubReviewAdmin(ReadOnlyAdmin):
+    list_display = ["delivery_id", "repository", "environment", "run_id", "sha", "model"]

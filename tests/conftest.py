@@ -1,6 +1,8 @@
 """Settings and fixtures every test shares: a flush that passes the audit trigger, PostgreSQL-only
 tests skipped on SQLite, test-speed settings, an API client and one person per role."""
 
+import os
+
 import pytest
 from django.db import connection, connections
 from django.test import TransactionTestCase
@@ -30,8 +32,18 @@ TransactionTestCase._fixture_teardown = _flush_past_the_audit_truncate_trigger
 
 # Suites that dominate the run time; they are marked ``slow`` here so the README command (``-m "not slow"``)
 # stays short, and .ci/run runs them once on PostgreSQL. A test may also be marked ``slow`` where it is written.
-SLOW_MARKERS = ("e2e", "mlflow")
-SLOW_FILES = ("tests/api/test_schema_fuzz.py", "tests/scale/")
+SLOW_MARKERS = ("e2e", "mlflow", "services")
+SLOW_FILES = ("tests/api/test_schema_fuzz.py", "tests/scale/", "tests/postmortems/test_canary.py")
+
+
+def pytest_runtest_logreport(report):
+    """With ``GATEHOUSE_RAN_TESTS`` set, the controlling process writes the id of every test it received a report
+    for (passed, failed or skipped) to that file, so .ci/run can prove the README command and the slow set
+    together ran every collected test."""
+    path = os.environ.get("GATEHOUSE_RAN_TESTS")
+    if path and report.when == "teardown" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        with open(path, "a", encoding="utf-8") as ran:
+            ran.write(report.nodeid + "\n")
 
 
 def pytest_collection_modifyitems(config, items):
