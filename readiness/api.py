@@ -281,6 +281,7 @@ class ReceiptVerify(GenericAPIView):
     serializer_class = ReceiptVerifyIn
     authentication_classes = []
     permission_classes = []
+    parser_classes = [input_guard.JSONParser]  # a form cannot carry the nested ``expect``; it would be dropped
 
     @extend_schema(request=ReceiptVerifyIn, responses={200: ReceiptVerifyOut})
     def post(self, request):

@@ -25,6 +25,7 @@ from governance.kernel import input_guard
 
 UNKNOWN_FIELD = "unknown_field"
 UNKNOWN_PARAMETER = "unknown_parameter"
+EMPTY_PARAMETER = "empty_parameter"
 NOT_FINITE = "not_finite"
 NAIVE_DATETIME = "naive_datetime"
 NOT_AN_OBJECT = "not_an_object"
@@ -85,6 +86,11 @@ class StrictFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # django
     def is_valid(self) -> bool:
         _refuse_unknown(self.data.keys(), set(self.filters) | self.passthrough, code=UNKNOWN_PARAMETER,
                         word="query parameter")
+        # ``?status=`` would otherwise mean "no filter" and answer everything: a filter given must have a value.
+        empty = sorted(name for name in self.filters if name in self.data and self.data.get(name) == "")
+        if empty:
+            raise ValidationError({name: [ErrorDetail(f"Query parameter {name!r} is empty; give a value or leave it "
+                                                      "out.", code=EMPTY_PARAMETER)] for name in empty})
         return bool(super().is_valid())
 
 

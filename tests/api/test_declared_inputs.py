@@ -83,6 +83,25 @@ def test_a_filter_value_outside_its_choices_is_refused_by_name(api, world, url, 
     assert body["field"] == field and body["errors"][0]["code"] == "invalid_choice"
 
 
+@pytest.mark.parametrize("url,field", [
+    ("/api/v1/launches/?status=", "status"),
+    ("/api/v1/launches/?tier=&offset=0", "tier"),
+    ("/api/v1/incidents/?status=", "status"),
+    ("/api/v1/incidents/?severity=", "severity"),
+    ("/api/v1/models/?risk_tier=", "risk_tier"),
+])
+def test_an_empty_filter_is_refused_not_read_as_no_filter(api, world, url, field):
+    """``?status=`` answered every launch as if no filter were given: a caller who meant a filter must hear so."""
+    refused(api.get(url), "empty_parameter", field)
+
+
+def test_a_receipt_check_takes_json_only_so_its_expectations_cannot_be_dropped(api, world):
+    response = api.post("/api/v1/receipts/verify/", {"receipt": "x.y.z", "expect[version]": ""}, format="multipart")
+    assert response.status_code == 415
+    response = api.post("/api/v1/receipts/verify/", {"receipt": "x.y.z", "expect": {"version": ""}}, format="json")
+    assert response.status_code == 400
+
+
 def test_declared_filters_and_the_page_window_are_accepted(api, world):
     response = api.get("/api/v1/launches/?status=DRAFT&tier=TIER_1&limit=5&offset=0")
     assert response.status_code == 200
