@@ -10,11 +10,16 @@ from governance.models import (
     ApiToken,
     AuditEvent,
     Feature,
+    Finding,
+    GateWaiver,
+    Hold,
     IdempotencyRecord,
     MLModel,
     ModelVersion,
+    RevalidationNeed,
     RoleMembership,
     User,
+    Validation,
 )
 
 
@@ -245,3 +250,34 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 class TierPolicyVersionAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "content_hash", "created_at", "change"]
     list_select_related = ["policy", "change"]
+
+
+# Model risk records change only through governance.validation.services; the admin reads them.
+@admin.register(Validation)
+class ValidationAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "validator", "status", "outcome", "completed_at", "valid_until"]
+    list_select_related = ["model", "validator"]
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "model", "severity", "owner", "due_date", "status"]
+    list_select_related = ["model", "owner"]
+
+
+@admin.register(RevalidationNeed)
+class RevalidationNeedAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "source_type", "source_id", "due_date", "resolved_at"]
+    list_select_related = ["model"]
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "due_date", "cleared_at"]
+    list_select_related = ["model"]
+
+
+@admin.register(GateWaiver)
+class GateWaiverAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "granted_by", "expires_at", "revoked_at"]
+    list_select_related = ["model", "granted_by"]

@@ -17,3 +17,6 @@ class GovernanceConfig(AppConfig):
         )
 
         throttling.connect()
+        from governance.validation import receivers
+
+        receivers.connect()

@@ -29,3 +29,10 @@ from governance.kernel.models import (  # noqa: F401
     User,
 )
 from governance.policies.models import PolicyChange, TierPolicy, TierPolicyVersion  # noqa: F401
+from governance.validation.models import (  # noqa: F401
+    Finding,
+    GateWaiver,
+    Hold,
+    RevalidationNeed,
+    Validation,
+)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from governance.kernel import signing
 from governance.models import MLModel, ModelVersion
+from governance.validation.selectors import gate_reasons as model_risk_reasons
 
 from . import pending
 from .models import (
@@ -77,6 +78,7 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
         return verdict
     if status == LaunchStatus.REJECTED:
         reasons.append(_reason("rejected", f"Launch #{pk} was rejected at sign-off."))
+    reasons.extend(model_risk_reasons(model, now=now))  # one query: validation, findings, holds, waivers
 
     signoffs = list(SignOff.objects.filter(launch_id=pk).values_list("role", "stale", "decision", "content_hash"))
     approving = {SignDecision.APPROVE, SignDecision.APPROVE_WITH_CONDITIONS}

@@ -7,6 +7,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from governance.inventory.materiality import Exposure, Materiality, Purpose
+
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 GIT_COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -41,6 +43,25 @@ class MLModel(models.Model):
     protected_attributes = models.JSONField(
         default=list, blank=True, help_text="Protected attributes monitored for this model, e.g. race, sex, age."
     )
+    # Model risk inventory: whether the entry is a model in the guidance's sense (a recorded decision with its
+    # reason), who supplies it, when it was retired, and its materiality with the inputs it was set from.
+    vendor = models.CharField(max_length=120, blank=True, help_text="The supplier of a vendor model; blank when "
+                              "built in house.")
+    is_model = models.BooleanField(null=True, blank=True, help_text="Whether this is a model in the model risk "
+                                   "guidance's sense; unknown until decided.")
+    is_model_reason = models.TextField(blank=True)
+    is_model_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                            blank=True, related_name="+")
+    is_model_decided_at = models.DateTimeField(null=True, blank=True)
+    materiality = models.CharField(max_length=10, choices=Materiality.choices, blank=True)
+    materiality_exposure = models.CharField(max_length=10, choices=Exposure.choices, blank=True)
+    materiality_purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True)
+    materiality_reason = models.TextField(blank=True)
+    materiality_set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                           blank=True, related_name="+")
+    materiality_set_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,18 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
+from governance.inventory import materiality
+from governance.inventory.materiality import Exposure, Materiality, Purpose
 from governance.inventory.models import Feature, FeatureSource, MLModel, ModelVersion, RiskTier
-from governance.inventory.signals import features_changed
+from governance.inventory.signals import features_changed, version_registered
 from governance.kernel import audit, clock
-from governance.kernel.errors import PermissionDenied, ValidationFailed
+from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.models import User
 from governance.kernel.permissions import can, require
+from governance.kernel.principals import acting_person
 from governance.kernel.services import full_clean, save_unique, snapshot
 
 if TYPE_CHECKING:
     from governance.kernel.principals import Actor
 
-MODEL_FIELDS = ("slug", "name", "owner", "business_use", "risk_tier", "regulatory_scope", "protected_attributes")
+MATERIALITY_FIELDS = ("materiality", "materiality_exposure", "materiality_purpose", "materiality_reason")
+MODEL_FIELDS = ("slug", "name", "owner", "business_use", "risk_tier", "regulatory_scope", "protected_attributes",
+                "vendor")
 VERSION_FIELDS = ("version", "artifact_sha256", "git_commit", "training_data_ref", "model_card")
 FEATURE_FIELDS = ("name", "description", "source", "vendor", "is_critical", "proxy_risk_status",
                   "proxy_risk_ref", "vendor_sla_ref", "drift_monitor_ref")
@@ -47,13 +52,20 @@ def _check_tier(risk_tier: object) -> None:
 
 
 
+def _check_tier_meets_materiality(risk_tier: str, level: str) -> None:
+    if level and not materiality.tier_allowed(risk_tier, level):
+        floor = materiality.REQUIREMENTS[level].minimum_tier
+        raise ValidationFailed(f"A model of {Materiality(level).label.lower()} is held to {floor} or stricter; "
+                               f"{risk_tier} is laxer.", field="risk_tier", code="tier_below_materiality")
+
+
 def create_model(*, actor: Actor, slug: str, name: str, owner: User, business_use: str, risk_tier: str,
-                 regulatory_scope: str = "", protected_attributes: object = None) -> MLModel:
-    """Register a model in the inventory."""
+                 regulatory_scope: str = "", protected_attributes: object = None, vendor: str = "") -> MLModel:
+    """Register a model in the inventory (a vendor model names its supplier)."""
     require(actor, "model.create")
     _check_tier(risk_tier)
     model = MLModel(slug=slug, name=name, owner=owner, business_use=business_use, risk_tier=risk_tier,
-                    regulatory_scope=regulatory_scope,
+                    regulatory_scope=regulatory_scope, vendor=(vendor or "").strip(),
                     protected_attributes=_normalise_attributes(protected_attributes), created_at=clock.now())
     full_clean(model)
     with transaction.atomic():
@@ -72,6 +84,7 @@ def update_model(model: MLModel, *, actor: Actor, **changes: Any) -> MLModel:
         raise ValidationFailed("The slug is the model's address and cannot change.", field="slug")
     if "risk_tier" in changes:
         _check_tier(changes["risk_tier"])
+        _check_tier_meets_materiality(changes["risk_tier"], model.materiality)
     if "protected_attributes" in changes:
         changes["protected_attributes"] = _normalise_attributes(changes["protected_attributes"])
     with transaction.atomic():
@@ -119,6 +132,7 @@ def create_version(model: MLModel, *, actor: Actor, version: str, artifact_sha25
             **snapshot(mv, VERSION_FIELDS), "model": model.slug,
             "features": [snapshot(f, FEATURE_FIELDS) for f in rows],
         })
+        version_registered.send(sender=ModelVersion, version=mv, actor=actor)
     return mv
 
 
@@ -225,4 +239,70 @@ def document_model_risk(version: ModelVersion, *, actor: Actor, **changes: Any) 
         audit.record("version.documented", locked, actor=actor,
                      before={k: v for k, v in before.items() if after[k] != v},
                      after={k: v for k, v in after.items() if before[k] != v})
+    return locked
+
+
+def _locked_model(model: MLModel) -> MLModel:
+    return MLModel.objects.select_for_update().get(pk=model.pk)
+
+
+def set_materiality(model: MLModel, *, actor: Actor, exposure: str, purpose: str, reason: str) -> MLModel:
+    """Model Risk sets a model's materiality from its exposure and purpose, with a reason; the result is stored
+    with its inputs and who set it. A tier laxer than the materiality allows is refused: raise the tier first."""
+    require(actor, "model.classify", model, message="Only Model Risk sets a model's materiality.")
+    if exposure not in Exposure.values:
+        raise ValidationFailed(f"Unknown exposure {exposure!r}; use one of {', '.join(Exposure.values)}.",
+                               field="exposure")
+    if purpose not in Purpose.values:
+        raise ValidationFailed(f"Unknown purpose {purpose!r}; use one of {', '.join(Purpose.values)}.",
+                               field="purpose")
+    if not (reason or "").strip():
+        raise ValidationFailed("Say why this exposure and purpose.", field="reason")
+    level = materiality.materiality_of(exposure, purpose)
+    with transaction.atomic():
+        locked = _locked_model(model)
+        _check_tier_meets_materiality(locked.risk_tier, level)
+        before = snapshot(locked, MATERIALITY_FIELDS)
+        locked.materiality, locked.materiality_exposure, locked.materiality_purpose = level, exposure, purpose
+        locked.materiality_reason = reason.strip()
+        locked.materiality_set_by = acting_person(actor)
+        locked.materiality_set_at = clock.now()
+        locked.save(update_fields=[*MATERIALITY_FIELDS, "materiality_set_by", "materiality_set_at", "updated_at"])
+        audit.record("model.materiality_set", locked, actor=actor, before=before,
+                     after=snapshot(locked, MATERIALITY_FIELDS))
+    return locked
+
+
+def decide_is_model(model: MLModel, *, actor: Actor, is_model: bool, reason: str) -> MLModel:
+    """Model Risk records whether an inventory entry is a model in the guidance's sense, and why."""
+    require(actor, "model.classify", model, message="Only Model Risk decides whether an entry is a model.")
+    if not isinstance(is_model, bool):
+        raise ValidationFailed("Answer yes or no.", field="is_model")
+    if not (reason or "").strip():
+        raise ValidationFailed("Give the reason for the decision.", field="reason")
+    with transaction.atomic():
+        locked = _locked_model(model)
+        before = {"is_model": locked.is_model, "reason": locked.is_model_reason}
+        locked.is_model, locked.is_model_reason = is_model, reason.strip()
+        locked.is_model_decided_by, locked.is_model_decided_at = acting_person(actor), clock.now()
+        locked.save(update_fields=["is_model", "is_model_reason", "is_model_decided_by", "is_model_decided_at",
+                                   "updated_at"])
+        audit.record("model.is_model_decided", locked, actor=actor, before=before,
+                     after={"is_model": is_model, "reason": locked.is_model_reason})
+    return locked
+
+
+def retire_model(model: MLModel, *, actor: Actor, reason: str) -> MLModel:
+    """A retired model stays in the inventory (a regulator asks about models that were used); it gains no
+    launches' approval afterwards because the gate reads the retirement."""
+    require(actor, "model.classify", model, message="Only Model Risk retires a model.")
+    if not (reason or "").strip():
+        raise ValidationFailed("Say why the model is retired.", field="reason")
+    with transaction.atomic():
+        locked = _locked_model(model)
+        if locked.retired_at is not None:
+            raise Conflict("This model is already retired.", code="already_retired")
+        locked.retired_at, locked.retired_reason = clock.now(), reason.strip()
+        locked.save(update_fields=["retired_at", "retired_reason", "updated_at"])
+        audit.record("model.retired", locked, actor=actor, after={"reason": locked.retired_reason})
     return locked

@@ -9,3 +9,7 @@ features_changed = Signal()
 # Sent when a model's page is drawn, with ``model`` and ``user``; each receiver returns a dict merged into the
 # page's context (readiness adds the model's launches).
 model_page_context = Signal()
+
+# Sent inside the transaction that registered a version, with ``version`` and ``actor``: model risk opens a
+# revalidation need when a vendor ships a new version of a vendor model.
+version_registered = Signal()

@@ -126,6 +126,7 @@ class ApiToken(models.Model):
         INCIDENTS_READ = "incidents:read", "Read incidents"
         INCIDENTS_WRITE = "incidents:write", "Open incidents and add timeline events"
         REPORTS_WRITE = "reports:write", "Request reports"
+        VALIDATIONS_READ = "validations:read", "Read model validations, findings and revalidation needs"
 
     name = models.CharField(max_length=100, unique=True)
     prefix = models.CharField(max_length=16, unique=True)

@@ -16,6 +16,7 @@ from governance.kernel.reauth import confirm_identity
 from governance.policies.defaults import DEFAULTS
 from governance.policies.models import PolicyChange, TierPolicy, TierPolicyVersion
 from governance.policies.rules import apply_change, validate_policy_content
+from governance.policies.signals import policy_changed
 
 if TYPE_CHECKING:
     from governance.kernel.principals import Actor
@@ -117,6 +118,7 @@ def approve_change(change: PolicyChange, *, actor: Actor, note: str = "",
         audit.record("policy.change_approved", change, actor=actor, before=before,
                      after={"version": version.number, "content_hash": version.content_hash, "note": note,
                             **(confirmation.as_audit() if confirmation else {})})
+        policy_changed.send(sender=PolicyChange, change=change, version=version, tier=policy.tier, actor=actor)
     return version
 
 

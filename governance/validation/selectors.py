@@ -1,0 +1,130 @@
+"""Reads of model risk: what the gate denies for, and what the validator's pages list.
+
+``gate_reasons`` is the one function the launch gate asks; it reads one row (the model, with its model-risk facts
+as subqueries), so the gate's query count does not grow with a model's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from governance.inventory.models import MLModel
+from governance.validation import rules
+from governance.validation.models import (
+    SEVERITY_RANK,
+    Finding,
+    FindingSeverity,
+    FindingStatus,
+    GateWaiver,
+    Hold,
+    Outcome,
+    RevalidationNeed,
+    Validation,
+    ValidationStatus,
+)
+
+APPROVING = (Outcome.APPROVED, Outcome.APPROVED_WITH_CONDITIONS)
+
+
+@dataclass(frozen=True)
+class GateReason:
+    code: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "detail": self.detail}
+
+
+def _count(queryset) -> Subquery:
+    return Coalesce(Subquery(queryset.order_by().values("model_id").annotate(n=Count("pk")).values("n")[:1],
+                             output_field=IntegerField()), 0)
+
+
+def gate_reasons(model_slug: str, *, now: datetime | None = None) -> list[dict[str, str]]:
+    """The model-risk reasons the gate denies ``model_slug`` for, each with its code: ``model_retired``,
+    ``revalidation_overdue`` (a need past its due date, or the last validation's interval run out),
+    ``finding_overdue`` (an open finding at or above ``VALIDATION_GATE_SEVERITY`` past its due date),
+    ``action_item_overdue`` (a hold raised by an incident's action item past due) and ``no_current_validation``
+    (a tier that needs a validation, once materiality is assessed, has no approving one). A reason that has a
+    valid waiver is left out. One query."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    rank = SEVERITY_RANK[FindingSeverity(rules.gate_severity())]
+    model = OuterRef("pk")
+    latest = Validation.objects.filter(model=model, status=ValidationStatus.COMPLETED).order_by("-completed_at", "-pk")
+    waived = GateWaiver.objects.filter(model=model, revoked_at=None, expires_at__gt=now)
+    row = (MLModel.objects.filter(slug=model_slug).annotate(
+        latest_outcome=Subquery(latest.values("outcome")[:1]),
+        latest_valid_until=Subquery(latest.values("valid_until")[:1]),
+        needs_overdue=_count(RevalidationNeed.objects.filter(model=model, resolved_at=None, due_date__lt=today)),
+        findings_overdue=_count(Finding.objects.filter(model=model, severity_rank__gte=rank, due_date__lt=today)
+                                .exclude(status=FindingStatus.CLOSED)),
+        holds_overdue=_count(Hold.objects.filter(model=model, cleared_at=None, due_date__lt=today)),
+        waived_revalidation=Exists(waived.filter(code="revalidation_overdue")),
+        waived_finding=Exists(waived.filter(code="finding_overdue")),
+        waived_action_item=Exists(waived.filter(code="action_item_overdue")),
+        waived_validation=Exists(waived.filter(code="no_current_validation")),
+    ).values("risk_tier", "materiality", "is_model", "retired_at", "latest_outcome", "latest_valid_until",
+             "needs_overdue", "findings_overdue", "holds_overdue", "waived_revalidation", "waived_finding",
+             "waived_action_item", "waived_validation").first())
+    if row is None:
+        return []  # the gate explains an unknown model itself
+    return [r.as_dict() for r in _reasons(row, today)]
+
+
+def _reasons(row: dict, today: date) -> list[GateReason]:
+    reasons = []
+    if row["retired_at"] is not None:
+        reasons.append(GateReason("model_retired", "The model is retired from the inventory."))
+    expired = row["latest_valid_until"] is not None and row["latest_valid_until"] < today
+    if (row["needs_overdue"] or expired) and not row["waived_revalidation"]:
+        parts = []
+        if row["needs_overdue"]:
+            parts.append(f"{row['needs_overdue']} revalidation need(s) past their due date")
+        if expired:
+            parts.append(f"the last validation was current until {row['latest_valid_until'].isoformat()}")
+        reasons.append(GateReason("revalidation_overdue", "Revalidation is overdue: " + "; ".join(parts) + "."))
+    if row["findings_overdue"] and not row["waived_finding"]:
+        reasons.append(GateReason("finding_overdue", f"{row['findings_overdue']} open validation finding(s) of "
+                                  f"{rules.gate_severity().lower()} severity or above are past their due date."))
+    if row["holds_overdue"] and not row["waived_action_item"]:
+        reasons.append(GateReason("action_item_overdue", f"{row['holds_overdue']} action item(s) from incidents on "
+                                  "this model are past their due date."))
+    needs_validation = (row["materiality"] and row["is_model"] is not False
+                        and row["risk_tier"] in rules.VALIDATION_REQUIRED_TIERS)
+    if needs_validation and row["latest_outcome"] not in APPROVING and not row["waived_validation"]:
+        why = ("the latest validation did not approve it" if row["latest_outcome"] == Outcome.NOT_APPROVED
+               else "it has never been validated")
+        reasons.append(GateReason("no_current_validation", f"A {row['risk_tier']} model needs a current approving "
+                                  f"validation; {why}."))
+    return reasons
+
+
+# --- The validator's pages -----------------------------------------------------------------------------------
+
+def validations_for_list() -> list[Validation]:
+    return list(Validation.objects.select_related("model", "validator", "version")
+                .annotate(open_findings=Count("findings", filter=~Q(findings__status=FindingStatus.CLOSED))))
+
+
+def validation_detail(pk: int) -> Validation:
+    return (Validation.objects.select_related("model", "model__owner", "validator", "version")
+            .prefetch_related("findings__owner", "findings__delegate", "resolved_needs").get(pk=pk))
+
+
+def finding_detail(pk: int) -> Finding:
+    return Finding.objects.select_related("validation__validator", "model", "owner", "delegate",
+                                          "remediated_by", "retested_by").get(pk=pk)
+
+
+def open_needs() -> list[RevalidationNeed]:
+    return list(RevalidationNeed.objects.filter(resolved_at=None).select_related("model"))
+
+
+def open_findings() -> list[Finding]:
+    return list(Finding.objects.exclude(status=FindingStatus.CLOSED).select_related("model", "owner", "delegate"))
