@@ -200,10 +200,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# How often the MLflow sync runs without webhooks: the alias guard undoes a hand move within one interval.
+MLFLOW_SYNC_INTERVAL_SECONDS = env_int("MLFLOW_SYNC_INTERVAL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "evaluate-rollouts": {"task": "readiness.tasks.evaluate_rollouts", "schedule": 60.0},
     "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports", "schedule": 300.0},
-    "sync-mlflow-registry": {"task": "registry.tasks.sync_registry", "schedule": 300.0},
+    "sync-mlflow-registry": {"task": "registry.tasks.sync_registry",
+                             "schedule": float(MLFLOW_SYNC_INTERVAL_SECONDS)},
     "retry-mlflow-alias-changes": {"task": "registry.tasks.retry_alias_changes", "schedule": 60.0},
     "remind-overdue-action-items": {
         "task": "postmortems.tasks.remind_overdue_action_items",

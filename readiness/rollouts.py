@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 5000
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_AGE = timedelta(days=90)
-SEVERITY_BY_TIER = {"TIER_1": "SEV1", "TIER_2": "SEV2", "TIER_3": "SEV3"}
 
 
 def _plan(launch: LaunchRequest) -> RolloutPlan:
@@ -395,8 +394,9 @@ def _rollback_locked(launch: LaunchRequest, *, actor: Actor, now: datetime, reas
     # The incident first, so that the audit event carrying the reason names it as its source: the reason is
     # that incident's content, and follows its visibility if it is restricted later.
     spec = _incident_spec(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
-    answers: list[tuple[Callable[..., Any], Any]] = launch_rolled_back.send(sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now,
-                                      incident=spec)
+    answers: list[tuple[Callable[..., Any], Any]] = launch_rolled_back.send(
+        sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now, incident=spec,
+        exposure_percent=_exposure_percent(launch))
     # The postmortems app answers with the incident it opened; other receivers (the registry) answer nothing.
     incident = next((answer for _receiver, answer in answers if getattr(answer, "pk", None)), None)
     transition(launch, LaunchStatus.ROLLED_BACK, actor=actor, reason=reason, at=now, source_incident=incident)
@@ -405,6 +405,13 @@ def _rollback_locked(launch: LaunchRequest, *, actor: Actor, now: datetime, reas
     opened = f"\nIncident #{incident.pk} was opened." if incident is not None else ""
     _notify(launch, "rolled_back", f"{reason}{opened}")
     return {"incident": incident.pk if incident is not None else None, "already": False}
+
+
+def _exposure_percent(launch: LaunchRequest) -> float | None:
+    """The share of traffic the launch had when it was rolled back (None when its plan has no current stage)."""
+    plan = RolloutPlan.objects.filter(launch=launch).select_related("current_stage").first()
+    stage = plan.current_stage if plan is not None else None
+    return stage.traffic_percent if stage is not None else None
 
 
 def _incident_spec(launch: LaunchRequest, *, actor: Actor, now: datetime, reason: str, trigger: str,
@@ -441,7 +448,6 @@ def _incident_spec(launch: LaunchRequest, *, actor: Actor, now: datetime, reason
     return dict(
         actor=actor if getattr(actor, "pk", None) else SystemActor("rollback"),
         title=f"Rollback of {launch.version.model.name} {launch.version.version}",
-        severity=SEVERITY_BY_TIER.get(launch.tier, "SEV3"),
         detection_source="ALERT" if guardrail is not None else "OTHER",
         began_at=began, detected_at=now, summary=reason, launch=launch, models=[launch.version.model],
         timeline=timeline,

@@ -11,6 +11,17 @@ from governance.models import MLModel, ModelVersion, RiskTier
 from readiness.models import LaunchRequest
 
 
+class GuardMode(models.TextChoices):
+    """What Gatehouse does when a governed alias points at a version it holds no allow for."""
+
+    REVERT = "REVERT", "Put it back and open an incident"
+    REPORT = "REPORT", "Report it only"
+
+
+# Tier 1 and 2 models make or shape decisions about customers: a hand move there is undone, not only reported.
+DEFAULT_GUARD_MODE = {"TIER_1": GuardMode.REVERT, "TIER_2": GuardMode.REVERT, "TIER_3": GuardMode.REPORT}
+
+
 class RegistryLink(models.Model):
     """A Gatehouse model linked to one registered model on the MLflow tracking server."""
 
@@ -22,12 +33,18 @@ class RegistryLink(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_sync_error = models.TextField(blank=True)
     last_sync_error_at = models.DateTimeField(null=True, blank=True)
+    guard_mode = models.CharField(max_length=6, choices=GuardMode.choices, blank=True,
+                                  help_text="Empty: the tier's default (revert for Tier 1 and 2, report for Tier 3).")
 
     class Meta:
         ordering = ["registered_model"]
 
     def __str__(self):
         return f"{self.model.slug} ↔ MLflow {self.registered_model}"
+
+    @property
+    def effective_guard_mode(self) -> str:
+        return self.guard_mode or DEFAULT_GUARD_MODE.get(self.model.risk_tier, GuardMode.REVERT)
 
 
 class AliasMapping(models.Model):
@@ -91,6 +108,8 @@ class AliasState(models.Model):
     expected_since = models.DateTimeField(null=True, blank=True)
     observed_version = models.PositiveIntegerField(null=True, blank=True)
     observed_at = models.DateTimeField(null=True, blank=True)
+    incident = models.ForeignKey("postmortems.Incident", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+", help_text="The incident opened for the hand move being undone.")
 
     class Meta:
         ordering = ["link", "alias"]
@@ -117,11 +136,15 @@ class AliasActuation(models.Model):
     class Kind(models.TextChoices):
         STAGE = "STAGE", "Stage entered"
         ROLLBACK = "ROLLBACK", "Rollback"
+        GUARD = "GUARD", "Correction of a hand move"
 
     link = models.ForeignKey(RegistryLink, on_delete=models.CASCADE, related_name="actuations")
-    launch = models.ForeignKey(LaunchRequest, on_delete=models.PROTECT, related_name="alias_actuations")
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="alias_actuations", help_text="Empty for a correction with no launch.")
     alias = models.CharField(max_length=255)
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    receipt_id = models.CharField(max_length=100, blank=True,
+                                  help_text="Entering a stage: the id of the gate receipt set as the approval tag.")
     target_version = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: remove the alias.")
     previous_version = models.PositiveIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=500)
@@ -143,3 +166,38 @@ class AliasActuation(models.Model):
     def __str__(self):
         target = f"v{self.target_version}" if self.target_version is not None else "(removed)"
         return f"{self.link.registered_model}@{self.alias} → {target}"
+
+
+class AliasMove(models.Model):
+    """One position of a governed alias over time, as Gatehouse set it or saw it: the record that answers
+    "which version was in production on date D"."""
+
+    class By(models.TextChoices):
+        GATEHOUSE = "GATEHOUSE", "Gatehouse"
+        HAND = "HAND", "By hand in MLflow"
+
+    link = models.ForeignKey(RegistryLink, on_delete=models.CASCADE, related_name="alias_moves")
+    alias = models.CharField(max_length=255)
+    version = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the alias was removed.")
+    at = models.DateTimeField(default=timezone.now)
+    by = models.CharField(max_length=10, choices=By.choices)
+    actor_label = models.CharField(max_length=200, blank=True)
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    response = models.CharField(max_length=300, blank=True, help_text="What Gatehouse did about a hand move.")
+
+    class Meta:
+        ordering = ["link", "alias", "-at", "-pk"]
+        indexes = [models.Index(fields=["link", "alias", "at"], name="alias_move_at_idx")]
+
+    def __str__(self):
+        return f"{self.link.registered_model}@{self.alias} → {self.version}"
+
+
+class WebhookDelivery(models.Model):
+    """An MLflow webhook delivery id already accepted: the same delivery sent again is refused."""
+
+    delivery_id = models.CharField(max_length=200, unique=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.delivery_id

@@ -32,7 +32,16 @@ from governance.models import GIT_COMMIT_RE, SHA256_RE, MLModel, ModelVersion, R
 from readiness.models import LaunchRequest, LaunchStatus, RolloutStage
 
 from .mlflow import Client, MlflowRefused, MlflowUnavailable, aliases_of, enabled
-from .models import AliasActuation, AliasMapping, AliasState, RegistryLink, SyncedVersion
+from .models import (
+    AliasActuation,
+    AliasMapping,
+    AliasMove,
+    AliasState,
+    GuardMode,
+    RegistryLink,
+    SyncedVersion,
+    WebhookDelivery,
+)
 
 if TYPE_CHECKING:
     from governance.kernel.principals import Actor
@@ -40,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SYNC_ACTOR = SystemActor("mlflow-sync")
 ACTUATOR = SystemActor("mlflow-alias")
+GUARD_ACTOR = SystemActor("mlflow-guard")
 # MLflow has no artifact digest of its own: Gatehouse reads it from this model-version tag (or the run's tag).
 DIGEST_TAG = "artifact_sha256"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
@@ -196,14 +206,15 @@ def governed_aliases(link: RegistryLink) -> set[str]:
 
 def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at: datetime, actor: Actor) -> int:
     """Record where each governed alias points; report (once) an alias that points where Gatehouse did not put
-    it. Returns how many governed aliases are drifted now."""
+    it, and let the guard act on one that points at a version Gatehouse holds no allow for. Returns how many
+    governed aliases are drifted now."""
     drifted = 0
     for alias in sorted(governed_aliases(link)):
         state, _ = AliasState.objects.select_for_update().get_or_create(link=link, alias=alias)
         if state.expected_since and state.expected_since >= fetched_at:
             drifted += state.drifted  # Gatehouse moved it after this sync read MLflow: the read is stale
             continue
-        was = state.drifted
+        was, seen_before = state.drifted, (state.observed_at is not None, state.observed_version)
         observed = aliases.get(alias)
         state.observed_version, state.observed_at = (int(observed) if observed else None), timezone.now()
         state.save(update_fields=["observed_version", "observed_at"])
@@ -215,7 +226,80 @@ def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at:
         elif was and not state.drifted:
             audit.record("registry.alias_drift_cleared", state, actor=actor, after={
                 "registered_model": link.registered_model, "alias": alias, "version": state.observed_version})
+        _guard(link, state, moved=seen_before != (True, state.observed_version))
     return drifted
+
+
+# -- the guard: a governed alias points only where Gatehouse allows ------------------------------------------
+
+def approved_stage_change(link: RegistryLink, alias: str) -> AliasActuation | None:
+    """The change that gives the alias its current allow: the latest time a launch that is not rolled back
+    entered the mapped stage (applied, waiting, or superseded before MLflow took it: the launch got there)."""
+    return (AliasActuation.objects
+            .filter(link=link, alias=alias, kind=AliasActuation.Kind.STAGE, target_version__isnull=False)
+            .exclude(status=AliasActuation.Status.FAILED).exclude(launch__status=LaunchStatus.ROLLED_BACK)
+            .select_related("launch").order_by("-requested_at", "-pk").first())
+
+
+def _exposure_percent(link: RegistryLink, alias: str, launch: LaunchRequest | None) -> float | None:
+    """The traffic share of the stage an alias stands for: the approved launch's stage, else any launch of the
+    model with a stage of that name (None when unknown: the severity rule then takes full exposure)."""
+    stage = AliasMapping.objects.filter(tier=link.model.risk_tier, alias=alias).values_list("stage", flat=True).first()
+    if stage is None:
+        return None
+    stages = RolloutStage.objects.filter(name=stage)
+    row = (stages.filter(plan__launch=launch) if launch is not None else stages.none()).first() or \
+        stages.filter(plan__launch__version__model=link.model).order_by("-pk").first()
+    return row.traffic_percent if row is not None else None
+
+
+def _guard(link: RegistryLink, state: AliasState, *, moved: bool) -> None:
+    """Called with the alias row locked, in the sync's transaction. An alias that points at a version without a
+    current allow is put back (revert) or only reported (report), and the hand move enters the alias history. A
+    change Gatehouse is already waiting to make settles the alias itself, so nothing more is requested then; and
+    an incident is opened once per hand move being undone, so repeated syncs change nothing."""
+    approved = approved_stage_change(link, state.alias)
+    target = approved.target_version if approved is not None else None
+    if state.observed_version == target:
+        if state.incident_id is not None:
+            state.incident = None
+            state.save(update_fields=["incident"])
+        return
+    if AliasActuation.objects.filter(link=link, alias=state.alias, status=AliasActuation.Status.PENDING).exists():
+        return
+    revert = link.effective_guard_mode == GuardMode.REVERT
+    where = f"v{state.observed_version}" if state.observed_version is not None else "nowhere (removed)"
+    allowed = f"v{target}" if target is not None else "no version"
+    response = (f"Gatehouse put it back to {allowed}." if target is not None else "Gatehouse removed it.") \
+        if revert else "Reported only (the model's guard is set to report)."
+    if moved:
+        AliasMove.objects.create(link=link, alias=state.alias, version=state.observed_version, at=state.observed_at,
+                                 by=AliasMove.By.HAND, actor_label="MLflow (by hand)", response=response)
+        audit.record("registry.alias_move_seen", state, actor=GUARD_ACTOR, after={
+            "registered_model": link.registered_model, "alias": state.alias, "observed": state.observed_version,
+            "allowed": target, "mode": link.effective_guard_mode, "model": link.model.slug})
+    if not revert:
+        return
+    reason = (f"@{state.alias} of {link.registered_model} pointed at {where}, but Gatehouse allows {allowed} for "
+              f"that stage; the guard undoes the move.")
+    _request(link, launch=approved.launch if approved is not None else None, alias=state.alias,
+             kind=AliasActuation.Kind.GUARD, target=target, reason=reason, actor=GUARD_ACTOR)
+    if state.incident_id is None:
+        state.incident = _open_guard_incident(link, state, reason=reason, launch=approved.launch if approved else None)
+        state.save(update_fields=["incident"])
+
+
+def _open_guard_incident(link: RegistryLink, state: AliasState, *, reason: str, launch: LaunchRequest | None):
+    from postmortems.services import open_incident
+    from postmortems.severity import self_opened_severity
+
+    now = timezone.now()
+    exposure = _exposure_percent(link, state.alias, launch)
+    return open_incident(
+        actor=GUARD_ACTOR, title=f"MLflow alias {link.registered_model}@{state.alias} moved without approval"[:200],
+        severity=self_opened_severity(link.model.risk_tier, exposure), detection_source="MONITORING",
+        detected_at=now, began_at=now, summary=reason, models=[link.model],
+        timeline=[{"at": now, "kind": "DETECTION", "text": reason}])
 
 
 def sync_link(link: RegistryLink, *, actor: Actor = SYNC_ACTOR) -> dict[str, int]:
@@ -276,7 +360,16 @@ def _current_target(state: AliasState) -> int | None:
     return pending.target_version if pending else state.expected_version
 
 
-def _request(link: RegistryLink, *, launch: LaunchRequest, alias: str, kind: str, target: int | None, reason: str,
+def _position(state: AliasState) -> int | None:
+    """Where the alias points as far as Gatehouse knows: a change still waiting, else what MLflow last reported
+    (Gatehouse's own changes update that too), else what Gatehouse last set."""
+    pending = AliasActuation.objects.filter(link=state.link_id, alias=state.alias, status=AliasActuation.Status.PENDING).first()
+    if pending is not None:
+        return pending.target_version
+    return state.observed_version if state.observed_at is not None else state.expected_version
+
+
+def _request(link: RegistryLink, *, launch: LaunchRequest | None, alias: str, kind: str, target: int | None, reason: str,
              actor: Actor, error: str = "") -> AliasActuation:
     """Record an alias change in the caller's transaction; apply it to MLflow after commit."""
     state, _ = AliasState.objects.get_or_create(link=link, alias=alias)
@@ -290,7 +383,7 @@ def _request(link: RegistryLink, *, launch: LaunchRequest, alias: str, kind: str
         reason=reason[:500], status=AliasActuation.Status.FAILED if error else AliasActuation.Status.PENDING, last_error=error)
     audit.record("registry.alias_change_requested", actuation, actor=actor, after={
         "registered_model": link.registered_model, "alias": alias, "from": previous, "to": target, "kind": kind,
-        "launch": launch.pk, "reason": actuation.reason, "superseded": superseded, "error": error or None})
+        "launch": launch.pk if launch is not None else None, "reason": actuation.reason, "superseded": superseded, "error": error or None})
     if not error:
         transaction.on_commit(lambda: _task("apply_alias_change").delay(actuation.pk), robust=True)
     return actuation
@@ -325,7 +418,9 @@ def previous_approved_version(link: RegistryLink, alias: str, *, excluding: int)
 
 def on_rolled_back(launch: LaunchRequest, *, actor: Actor, reason: str) -> list[AliasActuation]:
     """Every governed alias that points (or is about to point) at the rolled-back version goes back to the
-    previous approved version; with none, the alias is removed rather than left on a version that failed."""
+    previous approved version; with none, the alias is removed rather than left on a version that failed. An
+    alias that points elsewhere (moved by hand, say) is not this rollback's business and is left alone: here by
+    its last known position, and again when the change is applied, by where MLflow shows it then."""
     if not enabled():
         return []
     link = _link_of(launch)
@@ -334,7 +429,7 @@ def on_rolled_back(launch: LaunchRequest, *, actor: Actor, reason: str) -> list[
         return []
     changes = []
     for state in AliasState.objects.filter(link=link).order_by("alias"):
-        if _current_target(state) != number:
+        if _position(state) != number:
             continue
         target = previous_approved_version(link, state.alias, excluding=number)
         changes.append(_request(
@@ -359,6 +454,11 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
         link = actuation.link
         try:
             client = Client.from_settings()
+            if actuation.kind == AliasActuation.Kind.ROLLBACK:
+                now_at = aliases_of(client.get_registered_model(link.registered_model)).get(actuation.alias)
+                targets = {str(v) if v is not None else None for v in (actuation.previous_version, actuation.target_version)}
+                if now_at not in targets:
+                    return _skip_rollback(actuation, state, now_at)
             if actuation.target_version is None:
                 client.delete_alias(link.registered_model, actuation.alias)
             else:
@@ -380,12 +480,34 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
         actuation.save(update_fields=["status", "attempts", "applied_at", "last_error"])
         state.expected_version = state.observed_version = actuation.target_version
         state.expected_since = state.observed_at = now
-        state.save(update_fields=["expected_version", "expected_since", "observed_version", "observed_at"])
-        audit.record("registry.alias_set" if actuation.target_version is not None else "registry.alias_removed",
-                     state, actor=ACTUATOR, before=before, after={
+        if state.incident_id is not None and actuation.kind != AliasActuation.Kind.GUARD:
+            state.incident = None  # a rollout decision replaced the correction: the hand move is over
+        state.save(update_fields=["expected_version", "expected_since", "observed_version", "observed_at",
+                                  "incident"])
+        AliasMove.objects.create(link=link, alias=actuation.alias, version=actuation.target_version, at=now,
+                                 by=AliasMove.By.GATEHOUSE, actor_label=str(ACTUATOR)[:200],
+                                 launch_id=actuation.launch_id, response=actuation.reason[:300])
+        if actuation.kind == AliasActuation.Kind.GUARD:
+            verb = "registry.alias_corrected"
+        else:
+            verb = "registry.alias_set" if actuation.target_version is not None else "registry.alias_removed"
+        audit.record(verb, state, actor=ACTUATOR, before=before, after={
                          "registered_model": link.registered_model, "alias": actuation.alias,
                          "version": actuation.target_version, "launch": actuation.launch_id,
                          "kind": actuation.kind, "reason": actuation.reason})
+    return actuation
+
+
+def _skip_rollback(actuation: AliasActuation, state: AliasState, now_at: str | None) -> AliasActuation:
+    """A rollback change for an alias MLflow shows neither on the rolled-back version nor already where the
+    rollback would put it (moved by hand since): leave the alias alone; the guard judges that move."""
+    where = f"v{now_at}" if now_at else "nothing"
+    actuation.status = AliasActuation.Status.SUPERSEDED
+    actuation.last_error = f"Left alone: MLflow shows @{actuation.alias} at {where}, not v{actuation.previous_version}."
+    actuation.save(update_fields=["status", "attempts", "last_error"])
+    audit.record("registry.alias_change_skipped", actuation, actor=ACTUATOR, after={
+        "registered_model": actuation.link.registered_model, "alias": actuation.alias, "observed": now_at,
+        "rolled_back": actuation.previous_version, "launch": actuation.launch_id})
     return actuation
 
 
@@ -437,9 +559,17 @@ def verify_webhook(*, body: bytes, delivery_id: str, timestamp: str, signature: 
         raise PermissionDenied("The webhook signature does not match.", code="bad_signature")
 
 
-def receive_webhook(payload: object) -> RegistryLink | None:
+def receive_webhook(payload: object, *, delivery_id: str) -> RegistryLink | None:
     """A verified MLflow event about a registered model: sync that model (after this request) if it is linked.
-    The event is only a nudge; the sync reads MLflow itself, so a lost or repeated event does no harm."""
+    The event is only a nudge; the sync reads MLflow itself, so a lost event only waits for the periodic sync. A
+    delivery id already received is refused (a captured delivery replayed within its five minutes)."""
+    if not delivery_id:
+        raise ValidationFailed("The delivery has no X-MLflow-Delivery-Id.", field="X-MLflow-Delivery-Id")
+    try:
+        with transaction.atomic():
+            WebhookDelivery.objects.create(delivery_id=delivery_id[:200])
+    except IntegrityError:
+        raise Conflict("This webhook delivery was already received.", code="replayed_delivery") from None
     data = payload.get("data") if isinstance(payload, dict) else None
     name = data.get("name") if isinstance(data, dict) else None
     if not isinstance(name, str):

@@ -25,7 +25,7 @@ def mlflow_webhook(request):
             payload = json.loads(request.body)
         except ValueError:
             return JsonResponse({"code": "invalid", "detail": "The body is not JSON."}, status=400)
-        link = services.receive_webhook(payload)
+        link = services.receive_webhook(payload, delivery_id=request.headers.get("X-MLflow-Delivery-Id", ""))
     except DomainError as error:
         return JsonResponse(error.as_dict(), status=error.status_code)
     return JsonResponse({"status": "sync queued" if link else "ignored: not linked"}, status=202 if link else 200)

@@ -4,6 +4,7 @@ from governance.inventory.services import create_model
 from governance.kernel.principals import SystemActor
 from readiness import rollouts, services
 from readiness.models import LaunchStatus
+from registry.models import RegistryLink
 from registry.services import link_model, set_alias_mapping
 from tests.factories import PASSWORD, pass_everything
 
@@ -12,10 +13,14 @@ PLAN = {"stages": [{"name": "canary", "traffic_percent": 10, "min_duration_minut
         "guardrails": []}
 
 
-def linked_model(people, registered, *, slug="credit-risk", tier="TIER_2"):
+def linked_model(people, registered, *, slug="credit-risk", tier="TIER_2", guard=""):
+    """``guard``: the link's guard mode (empty: the tier's default, revert for Tier 2)."""
     model = create_model(actor=SystemActor("tests"), slug=slug, name="Credit risk", owner=people["author"],
                          business_use="Scores applications.", risk_tier=tier)
     link = link_model(model, actor=people["author"], registered_model=registered)
+    if guard:
+        RegistryLink.objects.filter(pk=link.pk).update(guard_mode=guard)
+        link.refresh_from_db()
     set_alias_mapping(actor=people["compliance"], tier=tier, stage="full", alias="champion")
     return model, link
 

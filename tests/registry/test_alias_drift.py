@@ -1,5 +1,5 @@
-"""An alias moved by hand in MLflow is found by the sync and reported on the dashboard and in the governance
-pack; moving it back clears the report."""
+"""An alias moved by hand in MLflow is found by the sync and, for a model whose guard is set to report, reported on
+the dashboard and in the governance pack; moving it back clears the report."""
 
 import pytest
 
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.mlflow, pytest.mark.xdist_group
 
 @pytest.fixture
 def champion_set(people, mlflow_on, registered, register_version, django_capture_on_commit_callbacks):
-    model, link = linked_model(people, registered)
+    model, link = linked_model(people, registered, guard="REPORT")
     register_version(registered, digest="1" * 64)
     register_version(registered, digest="2" * 64)
     services.sync_link(link)
@@ -72,7 +72,7 @@ def test_a_removed_alias_is_drift_and_moving_it_back_clears_it(champion_set, mlf
 
 def test_an_alias_set_by_hand_before_gatehouse_ever_set_it_is_drift(people, mlflow_on, mlflow_client, registered,
                                                                    register_version):
-    _, link = linked_model(people, registered)
+    _, link = linked_model(people, registered, guard="REPORT")
     register_version(registered)
     mlflow_client.set_registered_model_alias(registered, "champion", "1")
     services.sync_link(link)
