@@ -17,7 +17,7 @@ def registry_panels(user) -> list[dict]:
     rows = [{"url": d["url"], "label": f"{d['registered_model']}@{d['alias']} moved by hand",
              "note": f"points at {_version(d['observed_version'])}; Gatehouse set {_version(d['expected_version'])}"}
             for d in drift]
-    rows += [{"url": a.launch.get_absolute_url(), "label": f"{a} {a.get_status_display().lower()}",
+    rows += [{"url": a.launch.get_absolute_url() if a.launch else a.link.model.get_absolute_url(), "label": f"{a} {a.get_status_display().lower()}",
               "note": a.last_error[:160] or "waiting for MLflow"} for a in changes]
     rows += [{"url": link.model.get_absolute_url(), "label": f"Sync of {link.registered_model} failing",
               "note": link.last_sync_error[:160]} for link in syncs]

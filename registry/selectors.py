@@ -25,7 +25,7 @@ def unsettled_alias_changes() -> list[AliasActuation]:
     """Alias changes Gatehouse decided that MLflow has not taken yet (waiting) or refused."""
     return list(AliasActuation.objects.filter(status__in=(AliasActuation.Status.PENDING,
                                                           AliasActuation.Status.FAILED))
-                .select_related("link", "launch").order_by("requested_at", "pk"))
+                .select_related("link__model", "launch").order_by("requested_at", "pk"))
 
 
 def failing_syncs() -> list[RegistryLink]:

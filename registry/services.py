@@ -45,6 +45,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from governance.kernel.principals import Actor
+    from postmortems.models import Incident
 
 log = logging.getLogger(__name__)
 SYNC_ACTOR = SystemActor("mlflow-sync")
@@ -273,7 +274,8 @@ def _guard(link: RegistryLink, state: AliasState, *, moved: bool) -> None:
     response = (f"Gatehouse put it back to {allowed}." if target is not None else "Gatehouse removed it.") \
         if revert else "Reported only (the model's guard is set to report)."
     if moved:
-        AliasMove.objects.create(link=link, alias=state.alias, version=state.observed_version, at=state.observed_at,
+        AliasMove.objects.create(link=link, alias=state.alias, version=state.observed_version,
+                                 at=state.observed_at or timezone.now(),
                                  by=AliasMove.By.HAND, actor_label="MLflow (by hand)", response=response)
         audit.record("registry.alias_move_seen", state, actor=GUARD_ACTOR, after={
             "registered_model": link.registered_model, "alias": state.alias, "observed": state.observed_version,
@@ -289,7 +291,8 @@ def _guard(link: RegistryLink, state: AliasState, *, moved: bool) -> None:
         state.save(update_fields=["incident"])
 
 
-def _open_guard_incident(link: RegistryLink, state: AliasState, *, reason: str, launch: LaunchRequest | None):
+def _open_guard_incident(link: RegistryLink, state: AliasState, *, reason: str,
+                         launch: LaunchRequest | None) -> Incident:
     from postmortems.services import open_incident
     from postmortems.severity import self_opened_severity
 

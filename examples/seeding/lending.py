@@ -339,10 +339,34 @@ def _relaunch_e1(model, people):
             services.attest_item(item, actor=cole, outcome="PASS", evidence_text="Templates reviewed with Legal.")
     with as_of(days_ago(24, hour=11)):
         sign(launch, lee, "LEGAL")
+    _validate_v5(model, v5, mara)
     with as_of(days_ago(21, hour=16)):
         sign(launch, mara, "MODEL_RISK")
     with as_of(days_ago(10)):
         rollouts.start_rollout(launch, actor=sam, now=days_ago(10))
+
+
+def _validate_v5(model, v5, mara):
+    """Model Risk's independent validation of 5.0 before its sign-off: it resolves the revalidation that the revised
+    Tier 1 policy and the rebuilt feature asked for."""
+    from django.core.files.base import ContentFile
+
+    from examples.demo_users import DEMO_PASSWORD
+    from governance.inventory.services import set_materiality
+    from governance.validation.models import ScopeArea
+    from governance.validation.services import complete_validation, start_validation
+
+    with as_of(days_ago(23, hour=10)):
+        set_materiality(model, actor=mara, exposure="HIGH", purpose="CUSTOMER_DECISION",
+                        reason="Decides credit lines for every applicant; consumer lending under fair-lending law.")
+        validation = start_validation(model, actor=mara, scope=list(ScopeArea.values), version=v5)
+    with as_of(days_ago(22, hour=15)):
+        report = ContentFile(b"Validation of the credit line model 5.0: conceptual soundness, data, implementation, "
+                             b"outcomes analysis, monitoring plan and limitations reviewed.\n",
+                             name="validation-credit-line-5.0.txt")
+        complete_validation(validation, actor=mara, outcome="APPROVED", report=report, password=DEMO_PASSWORD,
+                            summary="The rebuilt device-trust feature and the 30-day shadow design are sound; "
+                                    "per-group error rates are within the policy's limits.")
 
 
 def _register_v5(model, sam, create_version):

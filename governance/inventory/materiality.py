@@ -18,9 +18,9 @@ from django.db import models
 class Exposure(models.TextChoices):
     """The size of what the model's output moves (balances, customers, revenue)."""
 
-    HIGH = "HIGH", "High exposure"
-    MEDIUM = "MEDIUM", "Medium exposure"
-    LOW = "LOW", "Low exposure"
+    HIGH = "HIGH", "High"
+    MEDIUM = "MEDIUM", "Medium"
+    LOW = "LOW", "Low"
 
 
 class Purpose(models.TextChoices):
@@ -28,13 +28,13 @@ class Purpose(models.TextChoices):
 
     CUSTOMER_DECISION = "CUSTOMER_DECISION", "Decides about customers"
     REGULATORY = "REGULATORY", "Feeds regulatory or financial reporting"
-    INTERNAL = "INTERNAL", "Internal analysis"
+    INTERNAL = "INTERNAL", "Internal"
 
 
 class Materiality(models.TextChoices):
-    HIGH = "HIGH", "High materiality"
-    MODERATE = "MODERATE", "Moderate materiality"
-    LOW = "LOW", "Low materiality"
+    HIGH = "HIGH", "High"
+    MODERATE = "MODERATE", "Moderate"
+    LOW = "LOW", "Low"
 
 
 # exposure x purpose -> materiality (a customer decision or a regulatory figure at high exposure is high).

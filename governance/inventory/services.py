@@ -55,7 +55,7 @@ def _check_tier(risk_tier: object) -> None:
 def _check_tier_meets_materiality(risk_tier: str, level: str) -> None:
     if level and not materiality.tier_allowed(risk_tier, level):
         floor = materiality.REQUIREMENTS[level].minimum_tier
-        raise ValidationFailed(f"A model of {Materiality(level).label.lower()} is held to {floor} or stricter; "
+        raise ValidationFailed(f"A model of {Materiality(level).label.lower()} materiality is held to {floor} or stricter; "
                                f"{risk_tier} is laxer.", field="risk_tier", code="tier_below_materiality")
 
 

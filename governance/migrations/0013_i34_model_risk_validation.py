@@ -36,17 +36,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='mlmodel',
             name='materiality',
-            field=models.CharField(blank=True, choices=[('HIGH', 'High materiality'), ('MODERATE', 'Moderate materiality'), ('LOW', 'Low materiality')], max_length=10),
+            field=models.CharField(blank=True, choices=[('HIGH', 'High'), ('MODERATE', 'Moderate'), ('LOW', 'Low')], max_length=10),
         ),
         migrations.AddField(
             model_name='mlmodel',
             name='materiality_exposure',
-            field=models.CharField(blank=True, choices=[('HIGH', 'High exposure'), ('MEDIUM', 'Medium exposure'), ('LOW', 'Low exposure')], max_length=10),
+            field=models.CharField(blank=True, choices=[('HIGH', 'High'), ('MEDIUM', 'Medium'), ('LOW', 'Low')], max_length=10),
         ),
         migrations.AddField(
             model_name='mlmodel',
             name='materiality_purpose',
-            field=models.CharField(blank=True, choices=[('CUSTOMER_DECISION', 'Decides about customers'), ('REGULATORY', 'Feeds regulatory or financial reporting'), ('INTERNAL', 'Internal analysis')], max_length=20),
+            field=models.CharField(blank=True, choices=[('CUSTOMER_DECISION', 'Decides about customers'), ('REGULATORY', 'Feeds regulatory or financial reporting'), ('INTERNAL', 'Internal')], max_length=20),
         ),
         migrations.AddField(
             model_name='mlmodel',

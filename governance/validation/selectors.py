@@ -6,10 +6,12 @@ as subqueries), so the gate's query count does not grow with a model's history.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -40,7 +42,7 @@ class GateReason:
         return {"code": self.code, "detail": self.detail}
 
 
-def _count(queryset) -> Subquery:
+def _count(queryset: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(queryset.order_by().values("model_id").annotate(n=Count("pk")).values("n")[:1],
                              output_field=IntegerField()), 0)
 
@@ -77,7 +79,7 @@ def gate_reasons(model_slug: str, *, now: datetime | None = None) -> list[dict[s
     return [r.as_dict() for r in _reasons(row, today)]
 
 
-def _reasons(row: dict, today: date) -> list[GateReason]:
+def _reasons(row: Mapping[str, Any], today: date) -> list[GateReason]:
     reasons = []
     if row["retired_at"] is not None:
         reasons.append(GateReason("model_retired", "The model is retired from the inventory."))

@@ -209,7 +209,7 @@ def complete_validation(validation: Validation, *, actor: Actor, outcome: str, s
         requirement = REQUIREMENTS[Materiality(model.materiality)]
         missing = [ScopeArea(a).label for a in requirement.scope if a not in validation.scope]
         if missing:
-            raise ValidationFailed(f"A model of {Materiality(model.materiality).label.lower()} needs these areas "
+            raise ValidationFailed(f"A model of {Materiality(model.materiality).label.lower()} materiality needs these areas "
                                    f"validated too: {', '.join(missing)}.", field="scope", code="scope_incomplete")
         open_findings = validation.findings.exclude(status=FindingStatus.CLOSED).count()
         if outcome == Outcome.APPROVED and open_findings:
