@@ -189,7 +189,7 @@ def verify_receipt(receipt: str, *, keys: dict[str, signing.PublishedKey] | None
     return ReceiptCheck("valid", verdict, key.kid, key.status)
 
 
-RETRY_AFTER_SECONDS = 30
+RETRY_AFTER_SECONDS = settings.GATE_RETRY_AFTER_SECONDS  # one delay for the plain gate and every contract
 
 
 class GateUndecided(Exception):
@@ -201,7 +201,7 @@ class GateUndecided(Exception):
     def __init__(self, verdict: dict[str, Any]):
         super().__init__("Gatehouse could not decide")
         self.verdict = verdict
-        self.retry_after = RETRY_AFTER_SECONDS
+        self.retry_after = settings.GATE_RETRY_AFTER_SECONDS
 
 
 def undecided(model: str, version: str, stage: str) -> GateUndecided:

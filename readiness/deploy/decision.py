@@ -200,6 +200,8 @@ def answer(ask: Ask, *, caller: Actor, binding: dict[str, str] | None = None,
         for reason in (mismatch, binding):
             if reason is not None and verdict.get("receipt"):
                 verdict = _deny_with(verdict, reason)
+    except gate.GateUndecided as undecided:  # the gate's own internal_error deny, as the plain gate answers it
+        verdict = undecided.verdict
     except Exception:
         log.exception("deploy gate could not decide for %s", ask)
         verdict = _could_not_decide(ask)
