@@ -93,6 +93,19 @@ class FeatureAdmin(admin.ModelAdmin):
     list_select_related = ["version__model"]
 
 
+class SealedBySource(admin.ModelAdmin):
+    """An admin whose rows carry an incident's content, sealed by the visibility rule. The list, the change, history
+    and delete pages and every action all read their rows through ``get_queryset``, so this one filter keeps a
+    superuser outside the circle from reaching a row by its id. ``source_field``: the path to the incident's key."""
+
+    source_field = "source_incident_id"
+
+    def get_queryset(self, request):
+        from governance.kernel.visibility import without_hidden_sources
+
+        return without_hidden_sources(request.user, super().get_queryset(request), self.source_field)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -260,19 +273,19 @@ class ValidationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Finding)
-class FindingAdmin(ReadOnlyAdmin):
+class FindingAdmin(SealedBySource, ReadOnlyAdmin):
     list_display = ["__str__", "model", "severity", "owner", "due_date", "status"]
     list_select_related = ["model", "owner"]
 
 
 @admin.register(RevalidationNeed)
-class RevalidationNeedAdmin(ReadOnlyAdmin):
+class RevalidationNeedAdmin(SealedBySource, ReadOnlyAdmin):
     list_display = ["__str__", "source_type", "source_id", "due_date", "resolved_at"]
     list_select_related = ["model"]
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyAdmin):
+class HoldAdmin(SealedBySource, ReadOnlyAdmin):
     list_display = ["__str__", "due_date", "cleared_at"]
     list_select_related = ["model"]
 

@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from governance.admin import SealedBySource
+
 from .models import AliasActuation, AliasMapping, AliasState, RegistryLink, SyncedVersion
 
 
@@ -35,7 +37,9 @@ class SyncedVersionAdmin(ReadOnly):
 
 
 @admin.register(AliasState)
-class AliasStateAdmin(ReadOnly):
+class AliasStateAdmin(SealedBySource, ReadOnly):
+    source_field = "incident_id"
+
     list_display = ["link", "alias", "expected_version", "observed_version", "observed_at"]
 
 

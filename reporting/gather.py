@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from governance.kernel import visibility
@@ -45,6 +45,17 @@ def report_visible_to(actor: Requester, report: Report) -> bool:
     content the report carries, now."""
     return (can(actor, "report.view") and _kind_visible_to(actor, report)
             and visibility.sources_visible(actor, report.source_incident_ids))
+
+
+def reports_readable_by(actor: Requester, queryset: QuerySet[Report]) -> QuerySet[Report]:
+    """The rows of ``queryset`` none of whose source incidents is hidden from ``actor`` (the admin's filter; pages
+    and the API use visible_reports and report_visible_to, which also ask for ``report.view``)."""
+    hidden = visibility.hidden_incident_ids(actor)
+    if not hidden:
+        return queryset
+    readable = [pk for pk, ids in queryset.values_list("pk", "source_incident_ids")
+                if not {int(i) for i in ids or ()} & hidden]
+    return queryset.filter(pk__in=readable)
 
 
 def visible_reports(actor: Requester, *, limit: int = 200) -> list[Report]:
@@ -374,13 +385,18 @@ def gather_governance_pack(viewer, params: dict) -> dict:
                    .order_by("proposed_at", "pk"))
     restricted.update(c.source_incident_id for c in changes if c.source_incident_id not in hidden)
 
+    # What the reader may not see is counted once for the whole period, never by model, severity or flag: enough to
+    # tell the committee that this is not its complete pack, nothing about the matters themselves.
+    not_shown = Incident.objects.filter(pk__in=hidden, detected_at__lt=until).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=since)).count() if hidden else 0
+
     def medians(incidents):
         ttd = [i.time_to_detect for i in incidents if i.time_to_detect is not None]
         ttr = [i.time_to_resolve for i in incidents if i.time_to_resolve is not None]
         return {"ttd": statistics.median(ttd) if ttd else None, "ttr": statistics.median(ttr) if ttr else None}
 
     return {
-        "kind": ReportKind.GOVERNANCE_PACK, "today": today,
+        "kind": ReportKind.GOVERNANCE_PACK, "today": today, "restricted_not_shown": not_shown,
         "period": {"start": start, "end": end, "label": params["label"]},
         "in_flight": _in_flight(until),
         "approved": LaunchRequest.objects.filter(approved_at__gte=since, approved_at__lt=until).count(),
@@ -419,9 +435,16 @@ def gather_governance_pack(viewer, params: dict) -> dict:
 
 def gather(kind: str, *, viewer: Actor, launch_id: int | None = None, incident_id: int | None = None,
            params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A report's data as ``viewer`` may read it. Its ``source_incident_ids`` are every incident whose content any
+    section carries, the extra sections included, so the file is shown only to those who may read all of them."""
     if kind == ReportKind.LAUNCH_DOSSIER:
-        return extend(kind, gather_launch_dossier(viewer, launch_id))  # type: ignore[arg-type]  # a dossier names its launch
-    if kind == ReportKind.INCIDENT_REPORT:
-        return extend(kind, gather_incident_report(viewer, incident_id), guardrail_rows=_guardrails)  # type: ignore[arg-type]  # an incident report names its incident
-    return extend(kind, gather_governance_pack(viewer, params),  # type: ignore[arg-type]  # pack_params gave a pack its period
-                  visible=incident_selectors.visible_incidents(viewer))
+        data = gather_launch_dossier(viewer, launch_id)  # type: ignore[arg-type]  # a dossier names its launch
+    elif kind == ReportKind.INCIDENT_REPORT:
+        data = gather_incident_report(viewer, incident_id)  # type: ignore[arg-type]  # an incident report names its incident
+    else:
+        data = gather_governance_pack(viewer, params)  # type: ignore[arg-type]  # pack_params gave a pack its period
+    sources = set(data["source_incident_ids"])
+    extend(kind, data, viewer=viewer, sources=sources, guardrail_rows=_guardrails,
+           visible=incident_selectors.visible_incidents(viewer))
+    data.update(_sources(sources))
+    return data

@@ -25,6 +25,7 @@ from governance.kernel import formatting as fmt
 from governance.kernel.roles import Role
 from governance.models import MLModel, ModelVersion
 from postmortems.models import ActionItem, CommitteeAsk, Incident
+from readiness import selectors as launch_selectors
 from readiness.models import Evaluation, Guardrail, LaunchRequest, LaunchStatus, SignOff, Waiver
 from reporting.models import ReportKind
 
@@ -126,7 +127,10 @@ def _performance(fairness: dict | None, attributes: dict) -> list[dict]:
     return rows
 
 
-def _previous_version(version: ModelVersion) -> dict | None:
+def _previous_version(version: ModelVersion, viewer, sources: set[int]) -> dict | None:
+    """The version before this one and its newest launch, as ``viewer`` may read them: a field taken from another
+    record goes through the same sealed selector as that record's own page, and the incidents whose content it
+    carries join the report's sources."""
     earlier = (ModelVersion.objects.filter(model_id=version.model_id, created_at__lt=version.created_at)
                .order_by("-created_at", "-pk").first())
     if earlier is None:
@@ -137,12 +141,12 @@ def _previous_version(version: ModelVersion) -> dict | None:
     return {"version": earlier.version, "launch": launch.pk if launch else None,
             "status": launch.status if launch else "", "status_label": launch.get_status_display() if launch else "",
             "rolled_back_at": launch.rolled_back_at if launch else None,
-            "rollback_reason": launch.rollback_reason if launch else "",
+            "rollback_reason": launch_selectors.rollback_reason(viewer, launch, sources=sources) if launch else "",
             "metrics": dict(evaluation.metrics) if evaluation is not None else {},
             "model_card": earlier.model_card}
 
 
-def extend_launch_dossier(data: dict) -> dict:
+def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
     launch = (LaunchRequest.objects.select_related("version__model").prefetch_related("version__features")
               .get(pk=data["launch"]["id"]))
     version = launch.version
@@ -163,7 +167,7 @@ def extend_launch_dossier(data: dict) -> dict:
     fairness = (data.get("evaluation") or {}).get("fairness")
     attributes = dict(version.fairness_group_attributes or {})
     groups = [g["group"] for g in (fairness or {}).get("groups") or []]
-    previous = _previous_version(version)
+    previous = _previous_version(version, viewer, sources)
     comparison = []
     if previous and previous["metrics"] and evaluation is not None:
         for key in sorted(set(previous["metrics"]) & set(evaluation.metrics or {})):
@@ -382,11 +386,12 @@ def extend_governance_pack(data: dict, visible) -> dict:
     }
 
 
-def extend(kind: str, data: dict, *, visible=None, guardrail_rows=None) -> dict:
-    """Add the decision-grade sections under ``data["extra"]``. ``guardrail_rows(launch_id, guardrails)`` is
-    reporting.gather's guardrail serialiser, passed in so the two modules do not import each other."""
+def extend(kind: str, data: dict, *, viewer, sources: set[int], visible=None, guardrail_rows=None) -> dict:
+    """Add the decision-grade sections under ``data["extra"]``, as ``viewer`` may read them; ``sources`` collects
+    the incidents whose content they carry (the caller records them with the report). ``guardrail_rows(launch_id,
+    guardrails)`` is reporting.gather's guardrail serialiser, passed in so the two modules do not import each other."""
     if kind == ReportKind.LAUNCH_DOSSIER:
-        data["extra"] = extend_launch_dossier(data)
+        data["extra"] = extend_launch_dossier(data, viewer, sources)
     elif kind == ReportKind.INCIDENT_REPORT:
         data["extra"] = extend_incident_report(data, guardrail_rows)
     else:

@@ -236,6 +236,12 @@ def _asks_read(asks: list[dict]) -> list[dict]:
     return out
 
 
+def restricted_not_shown(count: int) -> str:
+    """The one sentence an outsider's pack says about what it leaves out: a single total, nothing else."""
+    return (f"{_count(count, 'restricted matter')} in this period {'is' if count == 1 else 'are'} not shown "
+            "(matters under legal privilege).")
+
+
 def pack_summary(data: dict) -> dict:
     """The governance pack's first page: counts for its bullet points and the asks, entered and derived."""
     extra = data.get("extra") or {}
@@ -258,9 +264,15 @@ def pack_summary(data: dict) -> dict:
     if soon:
         asks.append({"kind": "Decide", "text": f"Decide whether to renew {_count(len(soon), 'waiver')} expiring "
                      "within 30 days or require the waived items to pass."})
+    hidden = data.get("restricted_not_shown") or 0
+    if hidden:
+        asks.append({"kind": "Note", "text": f"{restricted_not_shown(hidden)} This pack was prepared for a reader "
+                     "outside their circle; the committee's complete pack, with any decision they ask for, is "
+                     "prepared by Legal or Compliance."})
     if not asks:
         asks.append({"kind": "Note", "text": "No decision is requested; the committee is asked to note this pack."})
-    return {"pack_asks": _asks_read(asks), "waivers_soon": len(soon), "fairness_missing": len(missing),
+    return {"pack_asks": _asks_read(asks), "restricted_note": restricted_not_shown(hidden) if hidden else "",
+            "waivers_soon": len(soon), "fairness_missing": len(missing),
             "fairness_breached": sum(1 for m in monitors if m["state"] == "BREACHED"),
             "unvalidated_tier1": sum(1 for m in extra.get("inventory") or [] if m["tier"] == "TIER_1"
                                      and not m["validated"])}

@@ -120,6 +120,14 @@ def sources_visible(actor: Requester, incident_ids: Iterable[int | str | None] |
     return visible_incidents(actor).filter(pk__in=ids).count() == len(ids)
 
 
+def without_hidden_sources(actor: Requester, queryset: QuerySet[M], field: str) -> QuerySet[M]:
+    """The rows of ``queryset`` whose source incident (``field``: a path to its primary key; empty means none)
+    ``actor`` may see."""
+    if isinstance(actor, SystemActor):
+        return queryset
+    return queryset.exclude(**{f"{field}__in": hidden_incidents(actor)})
+
+
 def redact(text: T, source_id: int | None, hidden: set[int]) -> T | str:
     """``text`` when its source incident is not hidden from the reader, else the restricted notice."""
     if source_id is not None and source_id in hidden:
