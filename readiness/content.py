@@ -31,17 +31,23 @@ def launch_content(launch, *, items, evaluation, plan, stages=(), guardrails=())
                    "content_hash": launch.policy_version.content_hash},
         "required_roles": sorted(launch.required_roles),
         "memo": {name: getattr(launch, name) for name in MEMO_FIELDS},
-        "checklist": [
-            {"key": i.key, "title": i.title, "blocking": i.blocking, "kind": i.kind, "rule": i.rule,
-             "status": i.status, "evidence_url": i.evidence_url, "evidence_text": i.evidence_text}
-            for i in sorted(items, key=lambda i: i.key) if i.source != ItemSource.CONDITION
-        ],
+        "checklist": [_item_content(i) for i in sorted(items, key=lambda i: i.key) if i.source != ItemSource.CONDITION],
         "evaluation": None if evaluation is None else {
             "id": evaluation.pk, "metrics_sha256": sha256_hex(canonical_json(evaluation.metrics)),
             "source_sha256": evaluation.source_sha256,
         },
         "rollout": None if plan is None else plan_content(stages, guardrails),
     }
+
+
+def _item_content(item) -> dict:
+    """An item as signers vouch for it. An item attesting a rollout stage's result is signed for what it asks,
+    not for its outcome: that comes after approval, while the stage runs."""
+    if item.stage:
+        return {"key": item.key, "title": item.title, "blocking": item.blocking, "kind": item.kind,
+                "stage": item.stage}
+    return {"key": item.key, "title": item.title, "blocking": item.blocking, "kind": item.kind, "rule": item.rule,
+            "status": item.status, "evidence_url": item.evidence_url, "evidence_text": item.evidence_text}
 
 
 def stage_content(stage) -> dict:

@@ -92,19 +92,24 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
         else:
             reasons.append(_reason("missing_signoff", f"No current {role} sign-off."))
 
+    stages = dict(RolloutStage.objects.filter(plan__launch_id=pk).values_list("name", "position"))
     valid_waiver = Waiver.objects.filter(item=OuterRef("pk"), revoked_at=None, expires_at__gt=now)
     open_items = (ChecklistItem.objects.filter(launch_id=pk, blocking=True).exclude(status=ItemStatus.PASS)
                   .annotate(waived=Exists(valid_waiver)).filter(waived=False)
-                  .order_by("position", "pk").values_list("title", "status", "result"))
-    for title, item_status, result in open_items:
+                  .order_by("position", "pk").values_list("title", "status", "result", "stage"))
+    for title, item_status, result, item_stage in open_items:
+        if item_stage and item_stage in stages and stages.get(stage, -1) <= stages[item_stage]:
+            continue  # it attests a stage's result: it holds back the stages after that one, not that one
         detail = (result or {}).get("detail") or ItemStatus(item_status).label
-        code = "blocking_check_inconclusive" if item_status == ItemStatus.INCONCLUSIVE else "blocking_check_failed"
+        if item_stage:
+            code, detail = "stage_result_not_attested", f"it attests the result of stage {item_stage}: {detail}"
+        else:
+            code = "blocking_check_inconclusive" if item_status == ItemStatus.INCONCLUSIVE else "blocking_check_failed"
         reasons.append(_reason(code, f"{title}: {detail}"))
 
     if status not in CLEARED and not any(r["code"] == "rejected" for r in reasons):
         reasons.append(_reason("not_approved", f"Launch #{pk} is {LaunchStatus(status).label.lower()}."))
 
-    stages = dict(RolloutStage.objects.filter(plan__launch_id=pk).values_list("name", "position"))
     if stage not in stages:
         known = ", ".join(sorted(stages, key=stages.__getitem__)) or "none"
         reasons.append(_reason("unknown_stage", f"The rollout plan has no stage {stage!r} (stages: {known})."))

@@ -141,6 +141,9 @@ class ChecklistItem(models.Model):
     attested_at = models.DateTimeField(null=True, blank=True)
     added_by_signoff = models.ForeignKey("SignOff", on_delete=models.SET_NULL, null=True, blank=True,
                                          related_name="condition_items")
+    # The rollout stage whose result the item attests (empty: a pre-flight item). Such an item can be attested
+    # only once that stage has run its minimum duration, and it blocks leaving the stage, not approval.
+    stage = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["position", "pk"]

@@ -24,8 +24,8 @@ from governance.policies.rules import validate_guardrail, validate_stages
 
 from .content import guardrail_content, stage_content
 from .guardrails import BREACHED, PASSING, GuardrailSpec, GuardrailState, Point, evaluate_guardrail
-from .models import Guardrail, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
-from .services import lock, refresh_content, transition
+from .models import Guardrail, ItemSource, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
+from .services import lock, refresh_content, stage_items_open, transition
 from .signals import launch_rolled_back, stage_entered
 
 if TYPE_CHECKING:
@@ -48,6 +48,20 @@ def _plan(launch: LaunchRequest) -> RolloutPlan:
 
 # -- plan editing --------------------------------------------------------------------------------------------
 
+def _link_stage_items(launch: LaunchRequest, names: list[str], *, actor: Actor) -> None:
+    """A template item attests the stage its policy names when the plan has a stage of that name; when the plan has
+    none, it is an ordinary pre-flight item (attested, or waived, before approval). Re-derived from the policy at
+    every plan change, so a stage put back is attested again; every change of link is audited."""
+    wanted = {spec["key"]: spec.get("stage", "") for spec in launch.policy_version.content.get("checklist", [])}
+    for item in launch.items.filter(source=ItemSource.TEMPLATE, key__in=list(wanted)):
+        stage = wanted[item.key] if wanted[item.key] in names else ""
+        if item.stage != stage:
+            audit.record("checklist.stage_linked", item, actor=actor, before={"stage": item.stage},
+                         after={"stage": stage, "launch": launch.pk})
+            item.stage = stage
+            item.save(update_fields=["stage"])
+
+
 def update_plan(launch: LaunchRequest, *, actor: Actor, stages: list[dict[str, Any]],
                 guardrails: list[dict[str, Any]]) -> RolloutPlan:
     """Replace the plan's stages and guardrails. Only before approval; a change stales signatures."""
@@ -64,6 +78,7 @@ def update_plan(launch: LaunchRequest, *, actor: Actor, stages: list[dict[str, A
                       for i, g in enumerate(guardrails)]
         plan = _plan(launch)
         before = _plan_snapshot(plan)
+        _link_stage_items(launch, names, actor=actor)
         plan.guardrails.all().delete()
         plan.current_stage = None
         plan.save(update_fields=["current_stage"])
@@ -100,10 +115,13 @@ def active_guardrails(plan: RolloutPlan) -> list[Guardrail]:
             if g.stage_id is None or g.stage_id == stage_id]
 
 
-def _states(launch: LaunchRequest, guardrails: list[Guardrail], now: datetime) -> dict[int, GuardrailState]:
+def _states(launch: LaunchRequest, plan: RolloutPlan, guardrails: list[Guardrail], now: datetime
+            ) -> dict[int, GuardrailState]:
     if not guardrails:
         return {}
     since = now - timedelta(minutes=max(g.window_minutes for g in guardrails))
+    if plan.stage_entered_at is not None and plan.stage_entered_at > since:
+        since = plan.stage_entered_at  # what was observed before the stage began says nothing about it
     points: dict[str, list[Point]] = {}
     for metric, at, value in (Observation.objects.filter(
             launch=launch, metric__in={g.metric for g in guardrails}, segment="", observed_at__gte=since,
@@ -116,7 +134,7 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now: datetime,
                      trigger: str) -> list[dict[str, Any]]:
     """Compute every active guardrail's state and act on breaches. Returns the actions taken."""
     guardrails = active_guardrails(plan)
-    states = _states(launch, guardrails, now)
+    states = _states(launch, plan, guardrails, now)
     actions = []
     previous = {guardrail.pk: guardrail.state for guardrail in guardrails}
     changed = []
@@ -192,6 +210,10 @@ def validate_batch(launch: LaunchRequest, batch: object, *, now: datetime) -> li
     if len(batch) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} observations per batch.", field="observations")
     known = set(launch.plan.guardrails.values_list("metric", flat=True)) | {DECISIONS_METRIC}
+    # An observation counts for the stage that is running; one stamped before that stage began is not about it
+    # (a replay from an earlier stage, or from before the rollout), and is refused rather than counted.
+    stage_began = launch.plan.stage_entered_at
+    stage_name = launch.plan.current_stage.name if launch.plan.current_stage_id else ""
     rows, seen = [], set()
     for index, entry in enumerate(batch):
         where = f"observations[{index}]"
@@ -214,6 +236,12 @@ def validate_batch(launch: LaunchRequest, batch: object, *, now: datetime) -> li
                                    field=f"{where}.observed_at")
         if observed_at < now - MAX_AGE:
             raise ValidationFailed("observed_at is more than 90 days old.", field=f"{where}.observed_at")
+        if stage_began is not None and observed_at < stage_began:
+            raise ValidationFailed(
+                f"observed_at {fmt.moment(observed_at, 'j M Y H:i:s')} is before stage {stage_name} began "
+                f"({fmt.moment(stage_began, 'j M Y H:i:s')}); observations count only for the stage that is "
+                "running, so none in this batch was recorded.", field=f"{where}.observed_at",
+                code="outside_stage_window")
         segment = entry.get("segment") or ""
         if not isinstance(segment, str) or len(segment) > 100:
             raise ValidationFailed("segment is text of at most 100 characters.", field=f"{where}.segment")
@@ -341,6 +369,8 @@ def advance_blockers(plan: RolloutPlan, guardrails: Iterable[Guardrail], now: da
             detail = (guardrail.state_detail or {}).get("detail") or "no observations yet"
             rule = fmt.rule(guardrail.metric, guardrail.comparator, guardrail.threshold)
             blockers.append(f"Guardrail {rule} is {fmt.status(guardrail.state).lower()}: {detail.rstrip('.')}.")
+    for item in stage_items_open(plan.launch_id, stage.name, now):
+        blockers.append(f"Checklist item “{item.title}” attests the result of {stage.name} and has not passed.")
     if stage.approval_role and not stage.approved_by_id:
         blockers.append(f"Leaving {stage.name} needs approval by {fmt.role(stage.approval_role)}.")
     if plan.paused:

@@ -214,6 +214,32 @@ def blocking_item_ok(item: ChecklistItem, now: datetime | None = None) -> bool:
     return any(w.is_valid(now) for w in item.waivers.all())
 
 
+def stage_items_open(launch_id: int, stage: str, now: datetime | None = None) -> list[ChecklistItem]:
+    """The blocking items attesting ``stage``'s result that neither pass nor hold a valid waiver: they keep the
+    rollout in that stage. Two queries."""
+    items = ChecklistItem.objects.filter(launch_id=launch_id, stage=stage, blocking=True).exclude(
+        status=ItemStatus.PASS).prefetch_related("waivers").order_by("position", "pk")
+    return [i for i in items if not blocking_item_ok(i, now)]
+
+
+def stage_attestation_problem(item: ChecklistItem, launch: LaunchRequest, now: datetime) -> str:
+    """Why ``item``, which attests a rollout stage's result, cannot be attested now (empty when it can): the
+    stage must have begun and run its minimum duration. A claim about a result cannot predate the result."""
+    stage = RolloutStage.objects.filter(plan__launch=launch, name=item.stage).first()
+    if stage is None:
+        return f"“{item.title}” attests the result of stage {item.stage}, which the rollout plan does not have."
+    minimum = fmt.minutes(stage.min_duration_minutes)
+    if launch.status not in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED) or stage.entered_at is None:
+        return (f"“{item.title}” attests the result of stage {stage.name}, which has not begun; attest it once the "
+                f"stage has run at least {minimum}.")
+    ends = stage.entered_at + timedelta(minutes=stage.min_duration_minutes)
+    if stage.completed_at is None and now < ends:
+        return (f"“{item.title}” attests the result of stage {stage.name}, which began "
+                f"{fmt.moment(stage.entered_at, 'j M Y')} and runs at least {minimum}, until "
+                f"{fmt.moment(ends, 'j M Y H:i')}; attest it then.")
+    return ""
+
+
 def approval_gaps(launch: LaunchRequest, *, signoffs: Collection[SignOff], items: Iterable[ChecklistItem],
                   now: datetime | None = None) -> dict[str, Any]:
     """What still stands between a launch and approval (pure over prefetched rows)."""
@@ -223,7 +249,8 @@ def approval_gaps(launch: LaunchRequest, *, signoffs: Collection[SignOff], items
         "missing_roles": [r for r in launch.required_roles if r not in approved_roles],
         "stale_roles": sorted({s.role for s in signoffs if s.stale} - approved_roles),
         "rejected_by": [s for s in current if s.decision == SignDecision.REJECT],
-        "failing_items": [i for i in items if i.blocking and not blocking_item_ok(i, now)],
+        # An item attesting a stage's result blocks leaving that stage (readiness.rollouts), not approval.
+        "failing_items": [i for i in items if i.blocking and not i.stage and not blocking_item_ok(i, now)],
     }
 
 
@@ -283,7 +310,7 @@ def _copy_checklist_template(launch: LaunchRequest, policy_version: TierPolicyVe
     ChecklistItem.objects.bulk_create([
         ChecklistItem(launch=launch, key=spec["key"], title=spec["title"], guidance=spec["guidance"],
                       category=spec["category"], blocking=spec["blocking"], kind=spec["kind"], rule=spec["rule"],
-                      source=ItemSource.TEMPLATE, position=position,
+                      source=ItemSource.TEMPLATE, position=position, stage=spec.get("stage", ""),
                       status=ItemStatus.MISSING if spec["kind"] == ItemKind.AUTOMATIC else ItemStatus.PENDING)
         for position, spec in enumerate(policy_version.content["checklist"])
     ])
@@ -430,8 +457,13 @@ def attest_item(item: ChecklistItem, *, actor: Actor, outcome: str, evidence_url
         raise ValidationFailed("Give the evidence's sha256 as 64 hexadecimal characters.", field="evidence_sha256")
     with transaction.atomic():
         launch = lock(item.launch)
-        _require_editable(launch, "attest checklist items")
         item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+        if item.stage:
+            problem = stage_attestation_problem(item, launch, clock.now())
+            if problem:
+                raise Conflict(problem, code="stage_not_ended")
+        else:
+            _require_editable(launch, "attest checklist items")
         if item.kind != ItemKind.MANUAL:
             raise Conflict("This item is decided by its rule or the inventory, not by attestation.", code="not_attestable")
         if outcome == ItemStatus.PASS:
@@ -473,8 +505,9 @@ def waive_item(item: ChecklistItem, *, actor: Actor, reason: str, expires_at: da
         launch = lock(item.launch)
         if launch.author_id == actor.pk:
             raise PermissionDenied("The launch's author cannot waive its items: separation of duties.", code="separation_of_duties")
-        _require_editable(launch, "waive checklist items")
         item = ChecklistItem.objects.get(pk=item.pk)
+        if not (item.stage and launch.status == LaunchStatus.ROLLING_OUT):  # a stage's item is waived while it runs
+            _require_editable(launch, "waive checklist items")
         if not item.blocking:
             raise Conflict("Only blocking items need a waiver.", code="not_blocking")
         waiver = Waiver.objects.create(item=item, granted_by=acting_person(actor), role=role, reason=reason.strip(),

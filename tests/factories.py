@@ -127,10 +127,31 @@ def pass_everything(launch, *, attester, metrics=None):
         "psi.max": 0.05, "fairness.air": 0.93, "fairness.air.ci_low": 0.88, "fairness.air.ci_high": 0.97,
         "fairness.eod": 0.02, "fairness.eod.ci_low": 0.0, "fairness.eod.ci_high": 0.05, "auc": 0.81,
     })
-    for item in launch.items.filter(kind=ItemKind.MANUAL).exclude(source=ItemSource.CONDITION):
+    for item in launch.items.filter(kind=ItemKind.MANUAL, stage="").exclude(source=ItemSource.CONDITION):
         attest_item(item, actor=attester, outcome="PASS", evidence_text=f"Evidence for {item.key}")
     launch.refresh_from_db()
     return launch
+
+
+def attest_stage_results(launch, *, attester, stage=None):
+    """Attest the items that attest a rollout stage's result (all stages, or ``stage``), once that stage has run
+    its minimum duration: their stage's entry is moved back far enough, as if the time had passed."""
+    from datetime import timedelta
+
+    from readiness.models import RolloutStage
+    from readiness.services import attest_item
+
+    items = launch.items.exclude(stage="")
+    if stage is not None:
+        items = items.filter(stage=stage)
+    for item in items:
+        row = RolloutStage.objects.get(plan__launch=launch, name=item.stage)
+        if row.entered_at is not None:
+            moved = row.entered_at - timedelta(minutes=row.min_duration_minutes)
+            RolloutStage.objects.filter(pk=row.pk).update(entered_at=moved)
+            RolloutPlan = type(row.plan)
+            RolloutPlan.objects.filter(pk=row.plan_id, current_stage=row).update(stage_entered_at=moved)
+        attest_item(item, actor=attester, outcome="PASS", evidence_text=f"Result of {item.stage}")
 
 
 def tamper(sql: str, params: list) -> None:

@@ -81,14 +81,26 @@ def model_with_version(*, slug, name, owner, tier, business_use, version, featur
 
 
 def attest_manual(launch, attester, evidence: dict | None = None):
-    """Attest every manual item, each with a link to its evidence document and that document's sha256."""
+    """Attest every manual pre-flight item, each with a link to its evidence document and that document's sha256.
+    Items attesting a rollout stage's result wait for that stage (attest_stage_result)."""
     evidence = evidence or {}
     slug = launch.version.model.slug
-    for item in launch.items.filter(kind=ItemKind.MANUAL).exclude(source=ItemSource.CONDITION):
+    for item in launch.items.filter(kind=ItemKind.MANUAL, stage="").exclude(source=ItemSource.CONDITION):
         url = f"https://evidence.example.com/{slug}/{launch.version.version}/{item.key}.pdf"
         services.attest_item(item, actor=attester, outcome="PASS", evidence_url=url,
                              evidence_sha256=digest(f"evidence:{url}"),
                              evidence_text=evidence.get(item.key, f"Reviewed: {item.title.rstrip('.')}."))
+    launch.refresh_from_db()
+    return launch
+
+
+def attest_stage_result(launch, attester, stage: str, text: str):
+    """Attest the items on the result of ``stage``, once it has run its minimum duration (the clock's now)."""
+    slug = launch.version.model.slug
+    for item in launch.items.filter(kind=ItemKind.MANUAL, stage=stage):
+        url = f"https://evidence.example.com/{slug}/{launch.version.version}/{item.key}.pdf"
+        services.attest_item(item, actor=attester, outcome="PASS", evidence_url=url,
+                             evidence_sha256=digest(f"evidence:{url}"), evidence_text=text)
     launch.refresh_from_db()
     return launch
 

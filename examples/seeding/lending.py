@@ -74,7 +74,7 @@ E1_MECHANISMS = [
      "ADD_GUARDRAIL", {"metric": "null_rate_delta_max", "comparator": "<=", "threshold": 0.05,
                        "window_minutes": 1440, "failure_limit": 1, "sustain_minutes": 0, "action": "PAUSE",
                        "stage": ""}),
-    ("Attest the shadow fairness comparison as a blocking pre-flight item", "PROCESS", "ADD_CHECKLIST_ITEM",
+    ("Attest the shadow fairness comparison as a blocking item once the shadow stage has run", "PROCESS", "ADD_CHECKLIST_ITEM",
      {"key": "shadow_fairness", **ITEMS["shadow_fairness"], "blocking": True, "rule": ""}),
     ("Fairness circuit breaker: halt scoring when the approval-rate adverse-impact ratio falls below 0.8",
      "MITIGATE", "ADD_GUARDRAIL", {"metric": "approval_air", "comparator": ">=", "threshold": 0.8,

@@ -80,7 +80,7 @@ def e2_homepage_ranking(people):
     }, minute_by_minute + later)
     with as_of(start + minutes(1470)):
         rollouts.advance(launch, actor=eli, now=start + minutes(1470))
-    # The review after launch day: make the shadow test a blocking pre-flight item for TIER_2 launches.
+    # The review after launch day: make the shadow test a blocking item for TIER_2 launches, attested once the shadow has run.
     with as_of(start + days(6)):
         change = policies.propose_change(
             policies.get_policy("TIER_2"), actor=dana, operation="ADD_CHECKLIST_ITEM",

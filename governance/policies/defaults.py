@@ -79,7 +79,7 @@ ITEMS: dict[str, dict[str, Any]] = {
                  "third-party feature; attest here that the list of third-party features is complete.",
     ),
     "shadow_fairness": dict(
-        title="Shadow test completed with a fairness comparison", category="rollout", kind="MANUAL",
+        title="Shadow test completed with a fairness comparison", category="rollout", kind="MANUAL", stage="shadow",
         guidance="The model scored live traffic in shadow, without acting, for at least the policy's minimum "
                  "shadow window, and its decisions were compared with the champion's per protected group. "
                  "High-impact launches shadow at least 5 % of traffic; lending models shadow longer.",

@@ -119,10 +119,17 @@ def validate_checklist_item(item: object, field: str = "item") -> dict[str, Any]
     blocking = item.get("blocking", True)
     if not isinstance(blocking, bool):
         raise ValidationFailed("Blocking is true or false.", field=f"{field}.blocking")
+    stage = item.get("stage") or ""
+    if not isinstance(stage, str) or len(stage) > 40:
+        raise ValidationFailed("Give the stage as the name of a rollout stage.", field=f"{field}.stage")
+    if stage and kind != "MANUAL":
+        raise ValidationFailed("Only an attested (manual) item can name the stage whose result it attests.",
+                               field=f"{field}.stage")
     return {
         "key": key, "title": _text(item.get("title"), f"{field}.title", max_length=200),
         "category": category, "blocking": blocking, "kind": kind, "rule": rule,
         "guidance": _text(item.get("guidance"), f"{field}.guidance"),
+        **({"stage": stage} if stage else {}),  # absent when empty: older policies keep their content hash
     }
 
 
@@ -230,13 +237,20 @@ def validate_policy_content(content: object, *, tier: str) -> dict[str, Any]:
     if len(set(keys)) != len(keys):
         duplicate = next(k for k in keys if keys.count(k) > 1)
         raise ValidationFailed(f"Checklist key {duplicate!r} appears twice.", field="checklist")
+    rollout = validate_rollout(content.get("rollout"), tier=tier)
+    names = {s["name"] for s in rollout["stages"]}
+    for i, item in enumerate(items):
+        if item.get("stage") and item["stage"] not in names:
+            raise ValidationFailed(f"Checklist item {item['key']!r} attests stage {item['stage']!r}, which the "
+                                   f"rollout template does not have.", field=f"checklist[{i}].stage",
+                                   code="unknown_stage")
     return {
         "required_roles": validate_roles(content.get("required_roles")),
         "roles_if_protected_attributes": validate_roles(content.get("roles_if_protected_attributes", []),
                                                         "roles_if_protected_attributes", allow_empty=True),
         "thresholds": validate_thresholds(content.get("thresholds")),
         "checklist": items,
-        "rollout": validate_rollout(content.get("rollout"), tier=tier),
+        "rollout": rollout,
     }
 
 

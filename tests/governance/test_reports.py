@@ -77,7 +77,7 @@ def tier1_dossier_launch(people, *, approve=True):
                                 proxy_risk_ref="PRA-2026-014", vendor_sla_ref="DeviceCo SLA v3",
                                 drift_monitor_ref="monitor:device_score_psi")
     submit_predictions(launch, people["data_science"])
-    for item in launch.items.filter(kind=ItemKind.MANUAL).exclude(key="calibration_by_group"):
+    for item in launch.items.filter(kind=ItemKind.MANUAL, stage="").exclude(key="calibration_by_group"):
         services.attest_item(item, actor=people["data_science"], outcome="PASS", evidence_text=f"Review record for {item.key}.",
                              evidence_url="https://wiki.example.com/credit/" + item.key)
     calibration = launch.items.get(key="calibration_by_group")

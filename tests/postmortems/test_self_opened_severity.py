@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from postmortems.models import Incident
 from postmortems.severity import ORDER, self_opened_severity
 from readiness import rollouts
+from tests.factories import attest_stage_results
 from tests.readiness.test_rollouts import approved, observe
 
 TIERS = ["TIER_1", "TIER_2", "TIER_3"]
@@ -62,6 +63,7 @@ def test_a_guardrail_rollback_in_a_shadow_stage_opens_a_low_severity_incident(pe
 def test_the_kill_switch_at_full_exposure_opens_an_incident_at_the_tier_severity(people):
     launch = approved(people, plan={**SHADOW_FIRST, "guardrails": []})
     rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(hours=3))
+    attest_stage_results(launch, attester=people["data_science"])
     rollouts.advance(launch, actor=people["author"])
     rollouts.rollback(launch, actor=people["compliance"], reason="Approval rate fell.")
     assert Incident.objects.get(launch=launch).severity == "SEV2"

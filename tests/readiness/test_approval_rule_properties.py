@@ -45,6 +45,7 @@ class FakeItem:
     blocking: bool
     status: str
     waiver_list: list = field(default_factory=list)
+    stage: str = ""
 
     @property
     def waivers(self):
@@ -64,7 +65,7 @@ waivers = st.builds(FakeWaiver, expires_at=st.sampled_from([NOW - timedelta(days
                     revoked=st.booleans())
 items = st.builds(FakeItem, blocking=st.booleans(),
                   status=st.sampled_from(["PASS", "FAIL", "INCONCLUSIVE", "MISSING", "PENDING"]),
-                  waiver_list=st.lists(waivers, max_size=2))
+                  waiver_list=st.lists(waivers, max_size=2), stage=st.sampled_from(["", "", "shadow"]))
 
 
 @given(required=st.lists(st.sampled_from(ROLES), min_size=1, max_size=4, unique=True),
@@ -83,10 +84,13 @@ def test_clear_exactly_when_every_role_and_every_blocking_item_is_satisfied(requ
                 or any(not w.revoked and w.expires_at > NOW for w in item.waiver_list))
 
     rejected = any(s.decision == "REJECT" and not s.stale and s.content_hash == "current" for s in given_signoffs)
-    expected = all(role_ok(r) for r in required) and all(item_ok(i) for i in checklist) and not rejected
+    # an item attesting a rollout stage's result is judged when that stage ends, never at approval
+    expected = (all(role_ok(r) for r in required) and all(item_ok(i) for i in checklist if not i.stage)
+                and not rejected)
     assert clear == expected
     # a stale or outdated signature never fills a role
     for role in gaps["missing_roles"]:
         assert not role_ok(role)
     # non-blocking items never hold a launch back
     assert all(item.blocking for item in gaps["failing_items"])
+    assert not any(item.stage for item in gaps["failing_items"])

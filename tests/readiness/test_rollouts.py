@@ -111,7 +111,7 @@ def test_bad_observations_change_nothing(people, entry, field):
 
 def test_observations_are_idempotent_per_metric_time_and_segment(people):
     launch = approved(people, plan=SIMPLE)
-    rollouts.start_rollout(launch, actor=people["author"])
+    rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(minutes=10))
     now = timezone.now()
     first = observe(launch, people["data_science"], "p95_latency_ms", [120, 130], now - timedelta(minutes=1))
     again = observe(launch, people["data_science"], "p95_latency_ms", [120, 130], now - timedelta(minutes=1))
