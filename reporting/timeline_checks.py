@@ -17,7 +17,7 @@ open item, a completion before the item existed, and a due date set before the i
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,14 @@ class StageRecord:
 
 
 @dataclass
+class StageClaimRecord:
+    """A checklist item that attests a rollout stage's result, and when it was attested."""
+    label: str
+    stage: str
+    attested_at: datetime | None = None
+
+
+@dataclass
 class WaiverRecord:
     label: str
     created_at: datetime
@@ -73,6 +81,9 @@ class LaunchRecord:
     signatures: list[SignatureRecord] = field(default_factory=list)
     stages: list[StageRecord] = field(default_factory=list)  # in plan order
     waivers: list[WaiverRecord] = field(default_factory=list)
+    stage_claims: list[StageClaimRecord] = field(default_factory=list)
+    stage_minutes: dict[str, int] = field(default_factory=dict)  # each stage's minimum duration
+    first_observations: dict[str, datetime] = field(default_factory=dict)  # stage name -> earliest observed_at
 
     @property
     def subject(self) -> str:
@@ -180,10 +191,53 @@ def check_launch(launch: LaunchRecord, now: datetime) -> list[Violation]:
         found += check_layers(launch.subject, [
             layers[1], [Moment("waiver", f"waiver of {waiver.label}", waiver.created_at)],
             [Moment("waiver_revoked", f"revocation of the waiver of {waiver.label}", waiver.revoked_at)]])
+    found += check_stage_claims(launch)
+    found += check_observations(launch)
     every = [m for layer in layers for m in layer] + stale + [
         Moment("waiver", f"waiver of {w.label}", w.created_at) for w in launch.waivers] + [
         Moment("stage_approved", f"approval to leave stage {s.name}", s.approved_at) for s in launch.stages]
     return found + check_not_after(launch.subject, every, now)
+
+
+def check_stage_claims(launch: LaunchRecord) -> list[Violation]:
+    """An attestation of a stage's result comes after that stage has run its minimum duration: a claim about a
+    result cannot predate the result."""
+    stages = {s.name: s for s in launch.stages}
+    found = []
+    for claim in launch.stage_claims:
+        if claim.attested_at is None:
+            continue
+        stage = stages.get(claim.stage)
+        if stage is None or stage.entered_at is None:
+            found.append(Violation(launch.subject, "stage_claim_before_stage_entered",
+                                   f"“{claim.label}” attests the result of stage {claim.stage} "
+                                   f"({_when(claim.attested_at)}), which has not begun"))
+            continue
+        ends = stage.entered_at + timedelta(minutes=launch.stage_minutes.get(stage.name, 0))
+        if stage.completed_at is not None:
+            ends = min(ends, stage.completed_at)
+        if claim.attested_at < ends:
+            found.append(Violation(launch.subject, "stage_claim_before_stage_end",
+                                   f"“{claim.label}” attests the result of stage {claim.stage} "
+                                   f"({_when(claim.attested_at)}) before that stage had run its minimum duration "
+                                   f"(entered {_when(stage.entered_at)}, ends {_when(ends)})"))
+    return found
+
+
+def check_observations(launch: LaunchRecord) -> list[Violation]:
+    """Every observation recorded for a stage was observed once that stage had begun."""
+    stages = {s.name: s for s in launch.stages}
+    found = []
+    for name, first in sorted(launch.first_observations.items()):
+        stage = stages.get(name)
+        began = stage.entered_at if stage is not None else None
+        if began is None:
+            began = launch.rollout_started_at
+        if began is not None and first < began:
+            found.append(Violation(launch.subject, "observation_before_stage_entered",
+                                   f"an observation for stage {name or '(none)'} ({_when(first)}) comes before "
+                                   f"that stage began ({_when(began)})"))
+    return found
 
 
 def check_action_item(incident: IncidentRecord, item: ActionItemRecord, now: datetime) -> list[Violation]:

@@ -5,13 +5,13 @@ prefetched). It reads as Gatehouse itself: restricted incidents are checked like
 numbers and titles reach the output of the command, which whoever runs it can read in the database anyway.
 """
 
-from django.db.models import Prefetch
+from django.db.models import Min, Prefetch
 from django.utils import timezone
 
 from governance.kernel.roles import Role
 from governance.models import PolicyChange
 from postmortems.models import Incident, PostmortemReview
-from readiness.models import LaunchRequest, RolloutStage, SignOff
+from readiness.models import LaunchRequest, Observation, RolloutStage, SignOff
 from reporting.timeline_checks import (
     ActionItemRecord,
     IncidentRecord,
@@ -19,6 +19,7 @@ from reporting.timeline_checks import (
     PolicyChangeRecord,
     PostmortemRecord,
     SignatureRecord,
+    StageClaimRecord,
     StageRecord,
     Violation,
     WaiverRecord,
@@ -39,6 +40,10 @@ def launch_records() -> list[LaunchRecord]:
                                   Prefetch("plan__stages", queryset=RolloutStage.objects.order_by("position")),
                                   "items__waivers")
                 .order_by("pk"))
+    first_seen: dict[int, dict[str, object]] = {}
+    for row in (Observation.objects.values("launch_id", "stage_name").annotate(first=Min("observed_at"))
+                .order_by()):
+        first_seen.setdefault(row["launch_id"], {})[row["stage_name"]] = row["first"]
     records = []
     for launch in launches:
         plan = getattr(launch, "plan", None)
@@ -53,6 +58,10 @@ def launch_records() -> list[LaunchRecord]:
                     for s in plan.stages.all()] if plan is not None else [],
             waivers=[WaiverRecord(item.title, w.created_at, w.revoked_at)
                      for item in launch.items.all() for w in item.waivers.all()],
+            stage_claims=[StageClaimRecord(item.title, item.stage, item.attested_at)
+                          for item in launch.items.all() if item.stage],
+            stage_minutes={s.name: s.min_duration_minutes for s in plan.stages.all()} if plan is not None else {},
+            first_observations=first_seen.get(launch.pk, {}),  # type: ignore[arg-type]  # Min of a datetime column
         ))
     return records
 

@@ -13,7 +13,7 @@ from governance.kernel.principals import SystemActor
 from governance.models import AuditEvent
 from postmortems import selectors as incident_selectors
 from postmortems.models import ActionItem, Incident
-from readiness.models import LaunchRequest, RolloutStage, SignOff
+from readiness.models import ChecklistItem, LaunchRequest, Observation, RolloutStage, SignOff
 from reporting.gather import gather_governance_pack
 from reporting.periods import pack_params
 from reporting.present import latency_chart
@@ -107,6 +107,17 @@ def test_verify_timelines_names_each_impossible_ordering(capsys):
     assert (f"launch #{relaunch.pk} {relaunch.title}", "rollout_started_before_approved") in found
     assert (f"incident #{fraud.pk} {fraud.title}", "detected_before_began") in found
     assert (f"incident #{fraud.pk} {fraud.title}, action item #{item.pk} {item.title}", "in_future") in found
+
+    # The relaunch's shadow comparison attested a day into the 30-day shadow; an observation of E2 stamped
+    # before its rollout started.
+    shadow = RolloutStage.objects.get(plan__launch=relaunch, name="shadow")
+    ChecklistItem.objects.filter(launch=relaunch, key="shadow_fairness").update(
+        status="PASS", attested_at=shadow.entered_at + timedelta(days=1), evidence_text="Shadow comparison attached.")
+    first = Observation.objects.filter(launch=e2).order_by("observed_at").first()
+    Observation.objects.filter(pk=first.pk).update(observed_at=e2.rollout_started_at - timedelta(minutes=39))
+    found = {(v.subject, v.code) for v in verify_timelines()}
+    assert (f"launch #{relaunch.pk} {relaunch.title}", "stage_claim_before_stage_end") in found
+    assert (f"launch #{e2.pk} {e2.title}", "observation_before_stage_entered") in found
 
     with pytest.raises(CommandError) as caught:
         call_command("verify_timelines")
