@@ -213,7 +213,8 @@ def validate_batch(launch: LaunchRequest, batch: object, *, now: datetime) -> li
     # An observation counts for the stage that is running; one stamped before that stage began is not about it
     # (a replay from an earlier stage, or from before the rollout), and is refused rather than counted.
     stage_began = launch.plan.stage_entered_at
-    stage_name = launch.plan.current_stage.name if launch.plan.current_stage_id else ""
+    current = launch.plan.current_stage
+    stage_name = current.name if current is not None else ""
     rows, seen = [], set()
     for index, entry in enumerate(batch):
         where = f"observations[{index}]"
