@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from governance.kernel import audit
+from governance.kernel import audit, clock
 from governance.kernel.errors import ValidationFailed
 from governance.kernel.permissions import require
 from governance.kernel.principals import actor_label
@@ -67,11 +67,11 @@ def _save_count(incident: Incident, *, actor: Actor, measure: str, count: int, s
         row, created = ImpactCount.objects.select_for_update().get_or_create(
             incident=locked, measure=measure,
             defaults={"count": count, "source": source, "source_detail": detail,
-                      "recorded_by": actor_label(actor)[:200]})
+                      "recorded_by": actor_label(actor)[:200], "recorded_at": clock.now()})
         before = None if created else {"count": row.count, "source": row.source, "source_detail": row.source_detail}
         if not created:
             row.count, row.source, row.source_detail = count, source, detail
-            row.recorded_by, row.recorded_at = actor_label(actor)[:200], timezone.now()
+            row.recorded_by, row.recorded_at = actor_label(actor)[:200], clock.now()
             row.save()
         audit.record("incident.impact_counted", locked, actor=actor, before=before,
                      after={"measure": measure, "count": count, "source": source, "source_detail": detail})
@@ -124,7 +124,7 @@ def add_remediation(incident: Incident, *, actor: Actor, action: str, customers:
         locked = _locked(incident)
         row = CustomerRemediation.objects.create(
             incident=locked, action=action, customers=customers, status=status, due_date=due_date,
-            completed_at=timezone.now() if status == RemediationStatus.DONE else None)
+            created_at=clock.now(), completed_at=clock.now() if status == RemediationStatus.DONE else None)
         audit.record("incident.remediation_added", locked, actor=actor, after={
             "remediation": row.pk, "action": action, "customers": customers, "status": status,
             "due_date": due_date.isoformat() if due_date else None})
@@ -140,7 +140,7 @@ def update_remediation(remediation: CustomerRemediation, *, actor: Actor, status
         row = CustomerRemediation.objects.select_for_update().get(pk=remediation.pk)
         before = row.status
         row.status = status
-        row.completed_at = timezone.now() if status == RemediationStatus.DONE else None
+        row.completed_at = clock.now() if status == RemediationStatus.DONE else None
         row.save(update_fields=["status", "completed_at"])
         audit.record("incident.remediation_updated", locked, actor=actor, before={"status": before},
                      after={"remediation": row.pk, "status": status})
@@ -159,7 +159,7 @@ def add_notification(incident: Incident, *, actor: Actor, recipient: str, due_at
     with transaction.atomic():
         locked = _locked(incident)
         row = RegulatoryNotification.objects.create(incident=locked, recipient=recipient, basis=basis, due_at=due_at,
-                                                    sent_at=sent_at, reference=reference)
+                                                    sent_at=sent_at, reference=reference, created_at=clock.now())
         audit.record("incident.notification_added", locked, actor=actor, after={
             "notification": row.pk, "recipient": recipient, "basis": basis, "due_at": due_at.isoformat(),
             "sent_at": sent_at.isoformat() if sent_at else None, "reference": reference})
@@ -191,7 +191,8 @@ def add_incident_ask(incident: Incident, *, actor: Actor, kind: str, text: str) 
     kind, text = _ask_values(kind, text)
     with transaction.atomic():
         locked = _locked(incident)
-        ask = CommitteeAsk.objects.create(incident=locked, kind=kind, text=text, created_by=actor_label(actor)[:200])
+        ask = CommitteeAsk.objects.create(incident=locked, kind=kind, text=text, created_by=actor_label(actor)[:200],
+                                          created_at=clock.now())
         audit.record("incident.ask_added", locked, actor=actor, after={"ask": ask.pk, "kind": kind, "text": text})
     return ask
 
@@ -204,7 +205,7 @@ def add_pack_ask(*, actor: Actor, period_start: date, period_end: date, kind: st
         raise ValidationFailed("Give the period the pack covers, its end not before its start.", field="period_end")
     with transaction.atomic():
         ask = CommitteeAsk.objects.create(period_start=period_start, period_end=period_end, kind=kind, text=text,
-                                          created_by=actor_label(actor)[:200])
+                                          created_by=actor_label(actor)[:200], created_at=clock.now())
         audit.record("committee.ask_added", ask, actor=actor, after={
             "kind": kind, "text": text, "period_start": period_start.isoformat(),
             "period_end": period_end.isoformat()})

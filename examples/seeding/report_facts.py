@@ -8,10 +8,11 @@ organisations are fictional.
 from datetime import date, timedelta
 from typing import Any
 
-from examples.seeding.common import SEEDER, digest
+from examples.seeding.common import SEEDER, as_of, days_ago, digest
 from governance.inventory.services import document_model_risk
 from governance.models import ModelVersion
 from postmortems import obligations
+from postmortems import services as pm
 from postmortems.models import CommitteeAsk, Incident
 
 
@@ -73,61 +74,87 @@ def add_report_facts() -> None:
 
 
 def _e1_obligations():
+    """E1's impact and obligations, each entered on the day of the story it belongs to: the counts once the audit
+    of the window had run, the remediation begun with that audit and finished before the incident was resolved,
+    the asks put to the board risk committee the day before it met (day 45 of the story)."""
     incident = Incident.objects.filter(launch__version__model__slug="credit-line-decisioning").first()
     if incident is None or incident.impact_counts.exists():
         return
-    detected = incident.detected_at
-    obligations.enter_affected_count(
-        incident, actor=SEEDER, measure="DECISIONS", count=18_240,
-        source_detail="Decision log of version 4.2.0 for the sixteen days it served, reconciled by Compliance "
-                      "(decision-audit workpaper DA-031)")
-    obligations.enter_affected_count(
-        incident, actor=SEEDER, measure="CUSTOMERS", count=17_905,
-        source_detail="Applicants with at least one decision by 4.2.0 in the window, de-duplicated by customer "
-                      "number (same workpaper)")
-    obligations.add_remediation(
-        incident, actor=SEEDER, action="Manual re-review of every application declined by 4.2.0 in the affected "
-                                       "segment", customers=2_310, status="DONE")
-    obligations.add_remediation(
-        incident, actor=SEEDER, action="Adverse-action notices re-sent with corrected principal reasons",
-        customers=2_310, status="IN_PROGRESS", due_date=date.today() + timedelta(days=21))
-    obligations.add_notification(
-        incident, actor=SEEDER, recipient="Prudential supervisor (fictional: Federal Lending Supervisor)",
-        basis="Supervisory expectation to report fair-lending matters promptly", due_at=detected + timedelta(days=30),
-        sent_at=detected + timedelta(days=12), reference="Letter FLS-2026-118")
-    obligations.add_notification(
-        incident, actor=SEEDER, recipient="State banking department (fictional)",
-        basis="State fair-lending statute: notice of remediation to affected residents",
-        due_at=detected + timedelta(days=60), sent_at=detected + timedelta(days=41), reference="Notice SBD-77")
-    obligations.add_incident_ask(
-        incident, actor=SEEDER, kind="DECIDE",
-        text="Decide whether automated decisioning may resume for the affected segment once the 5.0 shadow "
-             "comparison has run its thirty days.")
-    obligations.add_incident_ask(
-        incident, actor=SEEDER, kind="APPROVE",
-        text="Approve the remediation plan: re-review done; corrected adverse-action notices to 2,310 applicants "
-             "within three weeks.")
+    began, detected = incident.began_at, incident.detected_at
+    with as_of(detected + timedelta(days=1)):
+        obligations.add_notification(
+            incident, actor=SEEDER, recipient="Prudential supervisor (fictional: Federal Lending Supervisor)",
+            basis="Supervisory expectation to report fair-lending matters promptly",
+            due_at=detected + timedelta(days=30), sent_at=detected + timedelta(days=12),
+            reference="Letter FLS-2026-118")
+        obligations.add_notification(
+            incident, actor=SEEDER, recipient="State banking department (fictional)",
+            basis="State fair-lending statute: notice of remediation to affected residents",
+            due_at=detected + timedelta(days=60), sent_at=detected + timedelta(days=41), reference="Notice SBD-77")
+    with as_of(began + timedelta(days=21, hours=2)):  # the audit of every decision in the window begins
+        review = obligations.add_remediation(
+            incident, actor=SEEDER, action="Manual re-review of every application declined by 4.2.0 in the "
+                                           "affected segment", customers=2_310, status="IN_PROGRESS",
+            due_date=(began + timedelta(days=55)).date())
+    with as_of(began + timedelta(days=35)):
+        obligations.enter_affected_count(
+            incident, actor=SEEDER, measure="DECISIONS", count=18_240,
+            source_detail="Decision log of version 4.2.0 for the sixteen days it served, reconciled by Compliance "
+                          "(decision-audit workpaper DA-031)")
+        obligations.enter_affected_count(
+            incident, actor=SEEDER, measure="CUSTOMERS", count=17_905,
+            source_detail="Applicants with at least one decision by 4.2.0 in the window, de-duplicated by customer "
+                          "number (same workpaper)")
+    with as_of(began + timedelta(days=44)):
+        notices = obligations.add_remediation(
+            incident, actor=SEEDER, action="Adverse-action notices re-sent with corrected principal reasons",
+            customers=2_310, status="IN_PROGRESS", due_date=(began + timedelta(days=65)).date())
+        obligations.add_incident_ask(
+            incident, actor=SEEDER, kind="DECIDE",
+            text="Decide whether automated decisioning, frozen for every segment on detection because a freeze "
+                 "for one segment could itself look like disparate treatment, stays on the reverted 4.1.3 until "
+                 "the rebuilt model has passed a thirty-day shadow comparison by group.")
+        obligations.add_incident_ask(
+            incident, actor=SEEDER, kind="APPROVE",
+            text="Approve the remediation plan: the manual re-review of 2,310 declined applications, under way "
+                 "since day 21, and corrected adverse-action notices to the same applicants within three weeks.")
+    with as_of(began + timedelta(days=52)):
+        obligations.update_remediation(review, actor=SEEDER, status="DONE")
+        pm.update_incident(
+            incident, actor=SEEDER, reason="The re-review of the window is complete.",
+            impact_text="Applications decided by 4.2 during sixteen days were affected. Every decision in the "
+                        "window was re-reviewed; applicants declined in the affected segment were offered a manual "
+                        "review. Counts are from the decision-audit workpaper DA-031; approval-rate shifts are "
+                        "measured by segment.")
+    with as_of(began + timedelta(days=58)):
+        obligations.update_remediation(notices, actor=SEEDER, status="DONE")
 
 
 def _e3_obligations():
     incident = Incident.objects.filter(launch__version__model__slug="propensity-model").first()
     if incident is None or incident.impact_counts.exists():
         return
-    obligations.count_affected_decisions(incident, actor=SEEDER)
-    obligations.enter_affected_count(
-        incident, actor=SEEDER, measure="CUSTOMERS", count=9_870,
-        source_detail="Signed-in shoppers served by 2.0 in the canary hour (web analytics export, session ids "
-                      "de-duplicated by account)")
-    obligations.add_incident_ask(
-        incident, actor=SEEDER, kind="NOTE",
-        text="Note that the guardrail rolled the canary back without a human and that no customer remediation or "
-             "regulatory notification is owed: no decision about credit, price or eligibility was made.")
+    with as_of(incident.detected_at + timedelta(days=2)):  # counted from the decision volume the day after next
+        obligations.count_affected_decisions(incident, actor=SEEDER)
+        obligations.enter_affected_count(
+            incident, actor=SEEDER, measure="CUSTOMERS", count=9_870,
+            source_detail="Signed-in shoppers served by 2.0 in the canary hour (web analytics export, session ids "
+                          "de-duplicated by account)")
+        obligations.add_incident_ask(
+            incident, actor=SEEDER, kind="NOTE",
+            text="Note that the guardrail rolled the canary back without a human and that no customer remediation "
+                 "or regulatory notification is owed: no decision about credit, price or eligibility was made.")
 
 
 def _pack_asks():
     start, end = _quarter(date.today())
     if CommitteeAsk.objects.filter(incident__isnull=True, period_start=start).exists():
         return
+    with as_of(days_ago(2, hour=11)):  # entered by the working group ahead of this quarter's meeting
+        _add_pack_asks(start, end)
+
+
+def _add_pack_asks(start, end):
     obligations.add_pack_ask(
         actor=SEEDER, period_start=start, period_end=end, kind="DECIDE",
         text="Decide whether the home-feed recommender 7.0 may ship with re-weighting before its fairness audit "

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from governance.kernel import audit
+from governance.kernel import audit, clock
 from governance.kernel.canonical import sha256_hex
 from governance.kernel.errors import Conflict, ValidationFailed
 from governance.kernel.models import ApiToken, RoleMembership, User
@@ -59,7 +59,7 @@ def create_person(*, actor: Actor, username: str, first_name: str, last_name: st
         raise ValidationFailed("Only an administrator can add people.", field="username")
     with transaction.atomic():
         user = User(username=username, first_name=first_name, last_name=last_name, email=email,
-                    is_superuser=is_superuser, is_staff=is_superuser)
+                    is_superuser=is_superuser, is_staff=is_superuser, date_joined=clock.now())
         user.set_password(password) if password else user.set_unusable_password()
         full_clean(user, exclude=["password"])
         save_unique(user, field="username", message=f"Username {username!r} is taken.")
@@ -78,7 +78,8 @@ def grant_role(user: User, role: str, *, actor: Actor) -> RoleMembership:
     if role not in Role.values:
         raise ValidationFailed(f"Unknown role {role!r}.", field="role")
     with transaction.atomic():
-        membership, created = RoleMembership.objects.get_or_create(user=user, role=role)
+        membership, created = RoleMembership.objects.get_or_create(user=user, role=role,
+                                                                   defaults={"granted_at": clock.now()})
         if created:
             audit.record("role.granted", user, actor=actor, after={"role": role})
     user.__dict__.pop("_gatehouse_roles", None)
@@ -106,7 +107,7 @@ def sync_roles_from_groups(user: User, roles: Iterable[str], *, groups: Iterable
         held = set(RoleMembership.objects.select_for_update().filter(user=user).values_list("role", flat=True))
         granted, revoked = sorted(wanted - held), sorted(held - wanted)
         for role in granted:
-            RoleMembership.objects.create(user=user, role=role)
+            RoleMembership.objects.create(user=user, role=role, granted_at=clock.now())
             audit.record("role.granted", user, actor=actor, after={"role": role, **source})
         if revoked:
             RoleMembership.objects.filter(user=user, role__in=revoked).delete()

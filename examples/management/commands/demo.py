@@ -36,7 +36,10 @@ class Command(BaseCommand):
         call_command("runserver", addrport, use_reloader=False, use_threading=True)
 
     def render_reports(self):
-        """A dossier for every seeded launch, a committee report for every incident, and this quarter's pack."""
+        """A dossier for every seeded launch, a committee report for every incident, and this quarter's pack, each
+        asked for by someone who may read all of it: a restricted incident's report by a named member of its
+        circle, the board risk committee's pack by Compliance (an outsider's pack would leave restricted matters
+        out and say so on its cover)."""
         from django.db import connection
 
         from governance.kernel.errors import DomainError
@@ -47,15 +50,20 @@ class Command(BaseCommand):
 
         try:
             admin = User.objects.get(username="admin")
-            requests = [("LAUNCH_DOSSIER", pk) for pk in LaunchRequest.objects.order_by("pk").values_list("pk", flat=True)]
-            requests += [("INCIDENT_REPORT", pk) for pk in Incident.objects.order_by("pk").values_list("pk", flat=True)]
-            for kind, pk in requests:
+            compliance = User.objects.get(username="cole")
+            requests = [("LAUNCH_DOSSIER", pk, compliance)
+                        for pk in LaunchRequest.objects.order_by("pk").values_list("pk", flat=True)]
+            for incident in Incident.objects.prefetch_related("members").order_by("pk"):
+                members = sorted(incident.members.all(), key=lambda u: u.pk)
+                reader = members[0] if incident.restricted and members else admin
+                requests.append(("INCIDENT_REPORT", incident.pk, reader))
+            for kind, pk, reader in requests:
                 try:
-                    request_report(actor=admin, kind=kind, subject_id=pk)
+                    request_report(actor=reader, kind=kind, subject_id=pk)
                 except DomainError as error:
                     self.stderr.write(f"{kind} {pk}: {error.message}")
             try:
-                request_report(actor=admin, kind="GOVERNANCE_PACK", params={"period": self.quarter()})
+                request_report(actor=compliance, kind="GOVERNANCE_PACK", params={"period": self.quarter()})
             except DomainError as error:
                 self.stderr.write(f"governance pack: {error.message}")
         finally:
