@@ -80,7 +80,8 @@ def _e1_obligations():
     incident = Incident.objects.filter(launch__version__model__slug="credit-line-decisioning").first()
     if incident is None or incident.impact_counts.exists():
         return
-    began, detected = incident.began_at, incident.detected_at
+    detected = incident.detected_at
+    began = incident.began_at or detected
     with as_of(detected + timedelta(days=1)):
         obligations.add_notification(
             incident, actor=SEEDER, recipient="Prudential supervisor (fictional: Federal Lending Supervisor)",
