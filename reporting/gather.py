@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from governance.kernel import visibility
+from governance.kernel import verdicts, visibility
 from governance.kernel.errors import NotFound
 from governance.kernel.permissions import can, incident_visible_to
 from governance.kernel.principals import Actor, Requester, SystemActor, TokenPrincipal
@@ -187,7 +187,7 @@ def gather_launch_dossier(viewer, launch_pk: int) -> dict:
         "gaps": {"missing_roles": [Role(r).label for r in gaps["missing_roles"]],
                  "stale_roles": [Role(r).label for r in gaps["stale_roles"]],
                  "rejected_by": [_name(s.signer) for s in gaps["rejected_by"]],
-                 "failing_items": [i.title for i in gaps["failing_items"]]},
+                 "failing_items": [f"{verdicts.item_state(i.status)}: {i.title}" for i in gaps["failing_items"]]},
         "evaluation": None if evaluation is None else {
             "id": evaluation.pk, "kind": evaluation.get_kind_display(), "submitted_by": evaluation.submitted_by,
             "created_at": evaluation.created_at, "source_rows": evaluation.source_rows,
@@ -314,18 +314,20 @@ def _in_flight(until) -> list[dict]:
     rows = []
     for launch in launches:
         gaps = approval_gaps(launch, signoffs=list(launch.signoffs.all()), items=list(launch.items.all()), now=now)
-        blockers = [f"awaiting {Role(r).label} sign-off" for r in gaps["missing_roles"]]
-        blockers += [f"rejected by {_name(s.signer)}" for s in gaps["rejected_by"]]
-        failing = [i.title for i in gaps["failing_items"]]
-        blockers += [f"failing: {t}" for t in failing[:3]]
+        blockers = [{"text": f"awaiting {Role(r).label} sign-off", "adverse": False} for r in gaps["missing_roles"]]
+        blockers += [{"text": f"rejected by {_name(s.signer)}", "adverse": True} for s in gaps["rejected_by"]]
+        failing = gaps["failing_items"]
+        blockers += [{"text": f"{verdicts.item_state(i.status)}: {i.title}", "adverse": verdicts.is_adverse(i.status)}
+                     for i in failing[:3]]
         if len(failing) > 3:
-            blockers.append(f"and {len(failing) - 3} more failing items")
+            blockers.append({"text": f"and {verdicts.not_passing(len(failing) - 3)}", "adverse": False})
         plan = getattr(launch, "plan", None)
         stage = ""
         if launch.status == LaunchStatus.ROLLING_OUT and plan is not None:
-            blockers = [f"guardrail breached: {g}" for g in plan.guardrails.all() if g.state == "BREACHED"]
+            blockers = [{"text": f"guardrail {verdicts.guardrail_state(g.state)}: {g}", "adverse": True}
+                        for g in plan.guardrails.all() if verdicts.is_adverse(g.state)]
             if plan.paused:
-                blockers.insert(0, f"paused: {plan.paused_reason}")
+                blockers.insert(0, {"text": f"paused: {plan.paused_reason}", "adverse": True})
             stage = plan.current_stage.name if plan.current_stage_id else ""
         rows.append({"id": launch.pk, "title": launch.title, "model": launch.version.model.name,
                      "version": launch.version.version, "tier": launch.version.model.risk_tier,

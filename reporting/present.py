@@ -66,11 +66,9 @@ def classification(data: dict) -> str:
 # -- presentation: wording and charts derived from the gathered data (pure) -------------------------------------
 
 def _clip(text: str, limit: int) -> str:
-    """The first paragraph of ``text``, cut at a word boundary so the executive summary stays on one page."""
-    text = " ".join((text or "").strip().split("\n\n")[0].split())
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    """The first paragraph of ``text`` in whole sentences that fit ``limit``, so the executive summary stays on
+    one page without cutting a sentence (governance.kernel.formatting.fit)."""
+    return fmt.fit(text, limit)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

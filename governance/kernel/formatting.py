@@ -240,6 +240,17 @@ def minutes(value: float | str | None, *, parts: int = 2) -> str:
     return duration(timedelta(minutes=float(value)), parts=parts)
 
 
+def trigger(window_minutes: float | None, failure_limit: int | None, sustain_minutes: float | None = 0) -> str:
+    """When a guardrail acts, in one wording everywhere: "acts on 2 unhealthy observations in a row within
+    1 day, held over 30 minutes". It describes the rule, never what was observed."""
+    limit = int(failure_limit or 1)
+    text = (f"acts on {limit} unhealthy observations in a row" if limit > 1 else "acts on one unhealthy observation")
+    text += f" within {minutes(window_minutes)}"
+    if sustain_minutes:
+        text += f", held over {minutes(sustain_minutes)}"
+    return text
+
+
 def number(value: float | Decimal | str | None, places: int | None = None) -> str:
     """One number format: 9,209 · 0.812 · −0.4. ``places`` fixes the decimals; without it, integers have none
     and other values keep at most three significant decimals."""
@@ -469,3 +480,18 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 def sentences(text: object) -> list[str]:
     """A message as its sentences, so a refusal with several reasons reads as a short list, not a paragraph."""
     return [s.strip() for s in _SENTENCE_END.split(str(text or "")) if s.strip()]
+
+
+def fit(text: object, limit: int) -> str:
+    """As much of ``text``'s first paragraph as fits in ``limit`` characters, in whole sentences, never cut inside
+    one and never ended with "…": a summary is written to fit. The first sentence is kept whole even when it is
+    longer than ``limit`` (a summary that says less than its first sentence would say something else)."""
+    paragraph = " ".join(str(text or "").strip().split("\n\n")[0].split())
+    if len(paragraph) <= limit:
+        return paragraph
+    kept: list[str] = []
+    for sentence in sentences(paragraph):
+        if kept and len(" ".join([*kept, sentence])) > limit:
+            break
+        kept.append(sentence)
+    return " ".join(kept)

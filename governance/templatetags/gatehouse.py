@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils.html import format_html_join
 
 from governance.kernel import formatting as fmt
+from governance.kernel import verdicts
 from governance.kernel.markdown import render_markdown
 from governance.kernel.web import PLACE_TAG
 
@@ -53,6 +54,26 @@ def query_with(context, **params):
 def duration_minutes(minutes):
     """A duration stored in minutes: 43200 -> "30 days"."""
     return fmt.minutes(minutes)
+
+
+@register.filter
+def verdict(code):
+    """A checklist item's state in the reader's words (governance.kernel.verdicts)."""
+    return verdicts.item_state(code)
+
+
+@register.filter
+def fit(text, limit):
+    """Whole sentences of ``text`` that fit in ``limit`` characters, never ended with "…"."""
+    return fmt.fit(text, int(limit))
+
+
+@register.filter
+def trigger(guardrail):
+    """A guardrail's trigger rule (a row or a dict with window_minutes, failure_limit, sustain_minutes)."""
+    def read(name):
+        return guardrail.get(name) if isinstance(guardrail, dict) else getattr(guardrail, name, None)
+    return fmt.trigger(read("window_minutes"), read("failure_limit"), read("sustain_minutes"))
 
 
 # -- the formatting layer (governance.kernel.formatting) as filters -----------------------------------------

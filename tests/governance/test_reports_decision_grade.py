@@ -204,7 +204,9 @@ def test_the_incident_report_states_impact_and_obligations_with_their_sources(do
     assert "18,240 decisions affected" in summary and "workpaper" in summary
     assert "Remediation for 2,310 customers" in summary
     assert "Notification to Prudential supervisor" in summary
-    assert "Decide whether automated decisioning may resume" in summary
+    # the ask says what the record says: the freeze covered every segment
+    assert "Decide whether automated decisioning, frozen for every segment" in " ".join(summary.split())
+    assert "for the affected segment" not in summary
     # E1's action items are all complete on their documented dates, so the entered asks are the committee's.
     assert "Approve the remediation plan" in " ".join(summary.split())
 
