@@ -149,11 +149,21 @@ _ROLE = (
     "junior|senior)\\s+)?(?i:engineer|developer|analyst|operator|reviewer|data\\s+scientist|"
     "modell?er|approver|intern|admin|administrator|contractor|employee|requester|author)s?(?!\\w)"
 )
+# A team, a function or nobody at all as the one who failed: "the team dropped the ball", "Engineering messed
+# up the config", "nobody noticed the drift".
+_GROUP = (
+    "(?<!\\w)(?:(?i:the|our|their)\\s+(?i:team|department|squad|vendor|business|function|on[- ]?call\\s+rotation)|"
+    "(?:Engineering|Compliance|Legal|Product|Data\\s+Science|Model\\s+Risk|Operations|Ops|QA|Support))(?!\\w)"
+)
+_NOBODY = "(?<!\\w)(?i:nobody|no[- ]one|no\\s+single\\s+person)(?!\\w)"
+_NOBODY_VERB = f"(?:{_DILIGENCE_PAST}|(?i:bothered\\s+to|thought\\s+to|cared|spotted|picked\\s+(?:it|this|that)\\s+up))"
 _PASSIVE_FAILURE = (
     "(?<!\\w)(?i:ignored|missed|overlooked|skipped|neglected|mishandled|misconfigured|broken|caused|botched)"
     "\\s+by\\s+"
 )
 _BLAME_NOUNS = "mistake|fault|oversight|negligence|carelessness|blunder|screw-?up"
+# Hindsight that judges: what looks obvious now was not what people saw at the time.
+_HINDSIGHT = "obvious(?:ly)?|clearly\\s+(?:wrong|should)|of\\s+course\\s+(?:it|they|he|she)|should\\s+have\\s+known"
 _POSSESSIVE_ADJ = "(?:(?i:own|big|simple|careless|obvious|honest|silly|early|initial)\\s+)?"
 
 _HUMAN_ERROR = re.compile(
@@ -165,6 +175,7 @@ _JUDGEMENT = re.compile(
     "careless(?:ly|ness)?|negligen(?:t|tly|ce)|sloppy|sloppily|sloppiness|"
     "incompeten(?:t|tly|ce)|reckless(?:ly|ness)?|irresponsib(?:le|ly|ility)|"
     "stupid(?:ly|ity)?|foolish(?:ly)?|inept|clueless|idiot(?:ic)?|"
+    f"{_HINDSIGHT}|"
     "laziness|(?:lazy|lazily)(?![-\\s]+(?:load|evaluat|init|import|iterat|fetch|compil|quer|propert|"
     "attribut|sequenc|stream|list|val|expan|bind|mount|render|hydrat|creat|comput))"
     ")(?!\\w)"
@@ -180,6 +191,7 @@ _BLAME = re.compile(
     "(?<!\\w)(?:"
     "(?i:blam(?:e|ed|es|ing|eworthy))(?![-\\s]?(?i:free)(?!\\w))|"
     "(?i:fault\\s+of)|"
+    "(?i:mistakes?|blunders?|screw-?ups?|own\\s+goal)|"
     f"[^\\W\\d_][\\w-]*{_APOS}s\\s+(?i:fault)"
     ")(?!\\w)"
 )
@@ -203,6 +215,8 @@ _STATIC_PERSON_PATTERNS = [
     (PRONOUN_FAILURE, _PRONOUN_POSSESSIVE),
     (ROLE_FAILURE, re.compile(_ROLE + _APPOSITIVE + _BETWEEN + "\\s+" + _FAILURE_VERB)),
     (ROLE_FAILURE, re.compile(_PASSIVE_FAILURE + _ROLE)),
+    (ROLE_FAILURE, re.compile(_GROUP + _APPOSITIVE + _BETWEEN + "\\s+" + _FAILURE_VERB)),
+    (PRONOUN_FAILURE, re.compile(_NOBODY + _BETWEEN + "\\s+" + _NOBODY_VERB + "(?!\\w)")),
 ]
 
 _PHRASE_PATTERNS = [
