@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_the_demo_asks_for_every_report_including_the_restricted_incident_as_a_member_of_its_circle(capsys):
     call_command("seed_examples", verbosity=0)
     command = Command()
-    command.render_reports()
+    command.request_reports()
     assert "incident" not in capsys.readouterr().err.lower()
     e1 = Incident.objects.get(restricted=True, launch__version__model__slug="credit-line-decisioning")
     report = Report.objects.get(kind="INCIDENT_REPORT", incident=e1)

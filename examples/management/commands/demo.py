@@ -36,38 +36,42 @@ class Command(BaseCommand):
         call_command("runserver", addrport, use_reloader=False, use_threading=True)
 
     def render_reports(self):
+        """Run in its own thread beside the server: ask for every report, then close this thread's connection."""
+        from django.db import connection
+
+        try:
+            self.request_reports()
+        finally:
+            connection.close()
+
+    def request_reports(self):
         """A dossier for every seeded launch, a committee report for every incident, and this quarter's pack, each
         asked for by someone who may read all of it: a restricted incident's report by a named member of its
         circle, the board risk committee's pack by Compliance (an outsider's pack would leave restricted matters
-        out and say so on its cover)."""
-        from django.db import connection
-
+        out and say so on its cover). Rendering runs after each request commits."""
         from governance.kernel.errors import DomainError
         from governance.models import User
         from postmortems.models import Incident
         from readiness.models import LaunchRequest
         from reporting.reports import request_report
 
-        try:
-            admin = User.objects.get(username="admin")
-            compliance = User.objects.get(username="cole")
-            requests = [("LAUNCH_DOSSIER", pk, compliance)
-                        for pk in LaunchRequest.objects.order_by("pk").values_list("pk", flat=True)]
-            for incident in Incident.objects.prefetch_related("members").order_by("pk"):
-                members = sorted(incident.members.all(), key=lambda u: u.pk)
-                reader = members[0] if incident.restricted and members else admin
-                requests.append(("INCIDENT_REPORT", incident.pk, reader))
-            for kind, pk, reader in requests:
-                try:
-                    request_report(actor=reader, kind=kind, subject_id=pk)
-                except DomainError as error:
-                    self.stderr.write(f"{kind} {pk}: {error.message}")
+        admin = User.objects.get(username="admin")
+        compliance = User.objects.get(username="cole")
+        requests = [("LAUNCH_DOSSIER", pk, compliance)
+                    for pk in LaunchRequest.objects.order_by("pk").values_list("pk", flat=True)]
+        for incident in Incident.objects.prefetch_related("members").order_by("pk"):
+            members = sorted(incident.members.all(), key=lambda u: u.pk)
+            reader = members[0] if incident.restricted and members else admin
+            requests.append(("INCIDENT_REPORT", incident.pk, reader))
+        for kind, pk, reader in requests:
             try:
-                request_report(actor=compliance, kind="GOVERNANCE_PACK", params={"period": self.quarter()})
+                request_report(actor=reader, kind=kind, subject_id=pk)
             except DomainError as error:
-                self.stderr.write(f"governance pack: {error.message}")
-        finally:
-            connection.close()
+                self.stderr.write(f"{kind} {pk}: {error.message}")
+        try:
+            request_report(actor=compliance, kind="GOVERNANCE_PACK", params={"period": self.quarter()})
+        except DomainError as error:
+            self.stderr.write(f"governance pack: {error.message}")
 
     @staticmethod
     def quarter() -> str:
