@@ -22,3 +22,12 @@ def test_the_demo_asks_for_every_report_including_the_restricted_incident_as_a_m
     assert Report.objects.filter(kind="INCIDENT_REPORT").count() == Incident.objects.count()
     pack = Report.objects.get(kind="GOVERNANCE_PACK")
     assert pack.requested_by.username == "cole"
+
+
+@pytest.mark.parametrize(("given", "url"), [("8610", "http://127.0.0.1:8610/"),
+                                            ("127.0.0.1:8000", "http://127.0.0.1:8000/"),
+                                            ("0.0.0.0:8001", "http://0.0.0.0:8001/"),
+                                            ("[::1]:8002", "http://[::1]:8002/")])
+def test_the_demo_prints_an_address_a_browser_opens(given, url):
+    assert Command.url(given) == url
+    assert url in Command().tour(Command.url(given))

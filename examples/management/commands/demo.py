@@ -22,9 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--no-server", action="store_true", help="Prepare the data and print the tour only.")
 
     def handle(self, *args, addrport, no_server, **options):
+        self.stdout.write("Preparing the database (migrations)…")
+        self.stdout.flush()
         call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Seeding the documented examples through Gatehouse's services (about half a minute)…")
+        self.stdout.flush()
         call_command("seed_examples", verbosity=0)
-        self.stdout.write(self.tour(addrport))
+        self.stdout.write(self.tour(self.url(addrport)))
         if no_server:
             self.render_reports()
             return
@@ -80,10 +84,17 @@ class Command(BaseCommand):
         today = timezone.localdate()
         return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
 
-    def tour(self, addrport: str) -> str:
+    @staticmethod
+    def url(addrport: str) -> str:
+        """The address a browser opens, for any form runserver takes: ``8001`` -> ``http://127.0.0.1:8001/``."""
+        if addrport.isdigit():
+            return f"http://127.0.0.1:{addrport}/"
+        host, _, port = addrport.rpartition(":")
+        return f"http://{host or '127.0.0.1'}:{port}/"
+
+    def tour(self, url: str) -> str:
         from examples.tour import TOUR
 
-        url = f"http://{addrport}/"
         lines = ["", self.style.SUCCESS(f"Gatehouse demo at {url}"), "",
                  "Running in development mode: built-in secret and receipt signing keys, never for production.",
                  "",
