@@ -204,7 +204,8 @@ CELERY_TIMEZONE = TIME_ZONE
 MLFLOW_SYNC_INTERVAL_SECONDS = env_int("MLFLOW_SYNC_INTERVAL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "evaluate-rollouts": {"task": "readiness.tasks.evaluate_rollouts", "schedule": 60.0},
-    "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports", "schedule": 300.0},
+    # Keep in step with reporting.common.REQUEUE_EVERY: a render whose worker died restarts within 90 seconds.
+    "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports", "schedule": 30.0},
     "sync-mlflow-registry": {"task": "registry.tasks.sync_registry",
                              "schedule": float(MLFLOW_SYNC_INTERVAL_SECONDS)},
     "retry-mlflow-alias-changes": {"task": "registry.tasks.retry_alias_changes", "schedule": 60.0},
