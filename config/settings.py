@@ -318,6 +318,7 @@ CELERY_BEAT_SCHEDULE["anchor-audit-log"] = {"task": "governance.kernel.tasks.anc
                                             "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS)}
 # Signed-in pages and API answers are never kept by browsers or shared caches.
 MIDDLEWARE += ["governance.kernel.middleware.no_store_when_signed_in"]
+MIDDLEWARE.insert(0, "governance.kernel.middleware.refuse_long_request_targets")
 # ---------------------------------------------------------------------------------------------------------------
 # Hostile users and hostile input: login throttling, content security policy, API errors, bounded uploads.
 # Kept as one block so it merges cleanly beside other settings work.
