@@ -204,7 +204,8 @@ CELERY_TIMEZONE = TIME_ZONE
 MLFLOW_SYNC_INTERVAL_SECONDS = env_int("MLFLOW_SYNC_INTERVAL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "evaluate-rollouts": {"task": "readiness.tasks.evaluate_rollouts", "schedule": 60.0},
-    "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports", "schedule": 300.0},
+    # Keep in step with reporting.common.REQUEUE_EVERY: a render whose worker died restarts within 90 seconds.
+    "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports", "schedule": 30.0},
     "sync-mlflow-registry": {"task": "registry.tasks.sync_registry",
                              "schedule": float(MLFLOW_SYNC_INTERVAL_SECONDS)},
     "retry-mlflow-alias-changes": {"task": "registry.tasks.retry_alias_changes", "schedule": 60.0},
@@ -317,6 +318,7 @@ CELERY_BEAT_SCHEDULE["anchor-audit-log"] = {"task": "governance.kernel.tasks.anc
                                             "schedule": float(AUDIT_ANCHOR_INTERVAL_SECONDS)}
 # Signed-in pages and API answers are never kept by browsers or shared caches.
 MIDDLEWARE += ["governance.kernel.middleware.no_store_when_signed_in"]
+MIDDLEWARE.insert(0, "governance.kernel.middleware.refuse_long_request_targets")
 # ---------------------------------------------------------------------------------------------------------------
 # Hostile users and hostile input: login throttling, content security policy, API errors, bounded uploads.
 # Kept as one block so it merges cleanly beside other settings work.

@@ -212,6 +212,9 @@ def open_incident(*, actor: Actor, title: str, severity: str, detection_source: 
     models = list(models or [])
     if launch is not None and not models:
         models = [launch.version.model]
+    if isinstance(actor, TokenPrincipal) and actor.model_ids is not None and not models:
+        raise PermissionDenied("This token is limited to some models: name the affected model or launch, one of "
+                               "those it is limited to.", field="models", code="token_model_limit")
     for model in models:
         if not isinstance(model, MLModel):
             raise ValidationFailed("Affected models are inventory entries.", field="models")

@@ -37,6 +37,11 @@ TRANSITIONS = {
     LaunchStatus.WITHDRAWN: set(),
 }
 # While these hold, the signed content may still change (and signatures go stale when it does).
+# A launch is open until it reaches a state it can never leave; a version has at most one open launch, so
+# evidence posted to "the launch for v3" and the gate's verdict on v3 are about the same document.
+TERMINAL_STATUSES = frozenset(status for status, onward in TRANSITIONS.items() if not onward)
+OPEN_STATUSES = frozenset(LaunchStatus) - TERMINAL_STATUSES
+
 EDITABLE_STATUSES = {LaunchStatus.DRAFT, LaunchStatus.IN_REVIEW, LaunchStatus.APPROVED}
 
 
@@ -76,6 +81,10 @@ class LaunchRequest(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status"], name="launch_status_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["version"], condition=models.Q(status__in=sorted(OPEN_STATUSES)),
+                                    name="one_open_launch_per_version"),
+        ]
 
     def __str__(self):
         return f"{self.title} ({self.version})"

@@ -30,6 +30,7 @@ from governance.policies.services import current_version
 from . import content
 from .models import (
     EDITABLE_STATUSES,
+    OPEN_STATUSES,
     TRANSITIONS,
     ChecklistItem,
     ChecklistResponse,
@@ -288,11 +289,16 @@ def create_launch(version: ModelVersion, *, actor: Actor, title: str, summary: s
     _check_memo(memo)
     policy_version = current_version(version.model.risk_tier)
     with transaction.atomic():
-        launch = LaunchRequest.objects.create(
-            version=version, policy_version=policy_version, title=title[:200], summary=summary or "", author=author,
-            required_roles=required_roles_for(version, policy_version), created_at=clock.now(),
-            **{k: v or "" for k, v in memo.items()},
-        )
+        # The version's row is the lock two concurrent openings queue on; the constraint backs it up.
+        ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+        _refuse_second_open_launch(version)
+        try:
+            with transaction.atomic():
+                launch = _insert_launch(version, policy_version, title=title, summary=summary, author=author,
+                                        memo=memo)
+        except IntegrityError:
+            _refuse_second_open_launch(version)
+            raise
         _copy_checklist_template(launch, policy_version)
         _sync_feature_controls(launch)
         _evaluate_automatic_items(launch, None)
@@ -303,6 +309,26 @@ def create_launch(version: ModelVersion, *, actor: Actor, title: str, summary: s
         })
         refresh_content(launch, actor=actor, reason="created")
     return launch
+
+
+def _refuse_second_open_launch(version: ModelVersion) -> None:
+    """One open launch per model version: evidence, sign-offs and the gate all mean that one."""
+    open_launch = (LaunchRequest.objects.filter(version=version, status__in=OPEN_STATUSES)
+                   .order_by("pk").values("pk", "status").first())
+    if open_launch is not None:
+        raise Conflict(
+            f"{version} already has an open launch, #{open_launch['pk']} "
+            f"({LaunchStatus(open_launch['status']).label.lower()}); continue that one, or withdraw it first.",
+            field="version", code="open_launch_exists")
+
+
+def _insert_launch(version: ModelVersion, policy_version: TierPolicyVersion, *, title: str, summary: str,
+                   author: User, memo: dict[str, str]) -> LaunchRequest:
+    return LaunchRequest.objects.create(
+        version=version, policy_version=policy_version, title=title[:200], summary=summary or "", author=author,
+        required_roles=required_roles_for(version, policy_version), created_at=clock.now(),
+        **{k: v or "" for k, v in memo.items()},
+    )
 
 
 def _copy_checklist_template(launch: LaunchRequest, policy_version: TierPolicyVersion) -> None:

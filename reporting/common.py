@@ -15,6 +15,12 @@ MAX_PERIOD_DAYS = 400
 SPARK_POINTS = 300
 AUDIT_EXCERPT = 40
 STALE_AFTER = timedelta(minutes=30)
+# A rendering worker touches its report every HEARTBEAT_EVERY; one silent for HEARTBEAT_LOST died, and the
+# periodic requeue (every REQUEUE_EVERY) takes the report up again: a lost render restarts within
+# HEARTBEAT_LOST + REQUEUE_EVERY = 90 seconds, while a live one (three missed beats of margin) is never taken.
+HEARTBEAT_EVERY = timedelta(seconds=15)
+HEARTBEAT_LOST = timedelta(seconds=60)
+REQUEUE_EVERY = timedelta(seconds=30)
 
 
 # -- periods (pure) ----------------------------------------------------------------------------------------

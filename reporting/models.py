@@ -61,6 +61,8 @@ class Report(models.Model):
     source_incident_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Touched by the rendering worker while it works; a RUNNING report whose heartbeat stopped lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     includes_restricted: bool  # not stored: set by reporting.gather.visible_reports for the reader

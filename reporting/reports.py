@@ -14,8 +14,14 @@ from reporting import pdf
 from reporting.gather import gather, report_visible_to, visible_reports
 from reporting.periods import pack_params, parse_period, period_label
 from reporting.present import render, report_title
-from reporting.services import generate_report, record_failure, request_report, requeue_stale_reports
+from reporting.services import (
+           generate_report,
+           heartbeat,
+           record_failure,
+           request_report,
+           requeue_stale_reports,
+)
 
 __all__ = ["gather", "generate_report", "pack_params", "parse_period", "pdf", "period_label", "record_failure",
-           "render", "report_title", "report_visible_to", "request_report", "requeue_stale_reports",
+           "heartbeat", "render", "report_title", "report_visible_to", "request_report", "requeue_stale_reports",
            "visible_reports"]

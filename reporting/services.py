@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
+import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery import current_app
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,12 +25,16 @@ from postmortems import selectors as incident_selectors
 from postmortems.models import Incident
 from readiness.models import LaunchRequest
 from reporting.common import (
+    HEARTBEAT_EVERY,
+    HEARTBEAT_LOST,
     STALE_AFTER,
 )
 from reporting.gather import _viewer, gather
 from reporting.models import LIVE_STATUSES, Report, ReportKind, ReportStatus
 from reporting.periods import pack_params
 from reporting.present import render, report_title
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from governance.kernel.principals import Actor
@@ -157,13 +165,17 @@ def generate_report(report_id: int) -> Report:
             raise NotFound(f"No report #{report_id}.", code="report_not_found")
         if report.status in (ReportStatus.DONE, ReportStatus.FAILED):
             return report
-        report.status, report.started_at, report.attempts = ReportStatus.RUNNING, timezone.now(), report.attempts + 1
-        report.save(update_fields=["status", "started_at", "attempts"])
+        started = timezone.now()
+        report.status, report.started_at, report.heartbeat_at = ReportStatus.RUNNING, started, started
+        report.attempts += 1
+        report.save(update_fields=["status", "started_at", "heartbeat_at", "attempts"])
         audit.record("report.started", report, actor=SYSTEM, after={"attempt": report.attempts})
-    data = gather(report.kind, viewer=_viewer(report), launch_id=report.launch_id, incident_id=report.incident_id,
-                  params=report.params)
-    result, digest = render(data, requested_by=report.requested_by_label, document_version=document_version(report),
-                            archival=bool((report.params or {}).get("archival")))
+    with heartbeat(report_id):
+        data = gather(report.kind, viewer=_viewer(report), launch_id=report.launch_id,
+                      incident_id=report.incident_id, params=report.params)
+        result, digest = render(data, requested_by=report.requested_by_label,
+                                document_version=document_version(report),
+                                archival=bool((report.params or {}).get("archival")))
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
         if report.status != ReportStatus.RUNNING:
@@ -178,6 +190,30 @@ def generate_report(report_id: int) -> Report:
             "sha256": report.sha256, "size": report.size, "page_count": report.page_count,
             "content_hash": digest, "attempt": report.attempts})
     return report
+
+
+@contextlib.contextmanager
+def heartbeat(report_id: int, *, every: timedelta = HEARTBEAT_EVERY) -> Iterator[None]:
+    """While the body runs, touch the report's heartbeat every ``every`` from a side thread, so the periodic
+    requeue can tell a long render from a worker that died (whose heartbeat simply stops)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every.total_seconds()):
+                Report.objects.filter(pk=report_id, status=ReportStatus.RUNNING).update(heartbeat_at=timezone.now())
+        except Exception:  # a missed beat only makes a requeue possible; the render goes on
+            log.warning("report %s: heartbeat failed", report_id, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"report-{report_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def record_failure(report_id: int, *, error: str, final: bool) -> Report | None:
@@ -204,14 +240,22 @@ def _generation_task() -> Any:
     return current_app.tasks[GENERATION_TASK]
 
 
-def requeue_stale_reports(*, older_than: timedelta = STALE_AFTER, now: datetime | None = None) -> int:
-    """Reports RUNNING (or QUEUED) for longer than ``older_than`` lost their worker or their message; queue them
-    again. Run it periodically; a second delivery of a report already in progress is harmless."""
+def requeue_stale_reports(*, older_than: timedelta = STALE_AFTER, heartbeat_lost: timedelta = HEARTBEAT_LOST,
+                          now: datetime | None = None) -> int:
+    """Queue again the reports whose worker or message was lost: RUNNING with a heartbeat silent for
+    ``heartbeat_lost`` (the worker died mid-render), or QUEUED (or RUNNING without a heartbeat) for longer than
+    ``older_than`` (the message was lost). Run it periodically; a second delivery of a report already in progress
+    is harmless: ``generate_report`` keeps only the first finished result."""
     task = _generation_task()
 
-    cutoff = (now or timezone.now()) - older_than
-    stale = Q(status__in=(ReportStatus.RUNNING, ReportStatus.QUEUED)) & (
+    now = now or timezone.now()
+    cutoff, silent = now - older_than, now - heartbeat_lost
+    dead_worker = Q(status=ReportStatus.RUNNING, heartbeat_at__lt=silent)
+    lost_message = Q(status__in=(ReportStatus.RUNNING, ReportStatus.QUEUED), heartbeat_at__isnull=True) & (
         Q(started_at__lt=cutoff) | Q(started_at__isnull=True, created_at__lt=cutoff))
+    queued_too_long = Q(status=ReportStatus.QUEUED, created_at__lt=cutoff) & (
+        Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
+    stale = dead_worker | lost_message | queued_too_long
     count = 0
     for pk in Report.objects.filter(stale).values_list("pk", flat=True):
         with transaction.atomic():

@@ -262,25 +262,25 @@ def _walk(launch, actor, series, *, start, stage_minutes):
 
 @story("recommendation-widget")
 def e7_widget(people):
-    dana, eli = people["dana"], people["eli"]
+    dana, eli, pat = people["dana"], people["eli"], people["pat"]
     start = days_ago(45)
     with as_of(start - days(15)):
-        launch = _prepare_e7(dana, eli)
+        launch = _prepare_e7(dana, pat)
     _approve(launch, eli, [(dana, "DATA_SCIENCE", hours(20), {})], submitted=start - days(4))
     _walk(launch, eli, {"add_to_cart_lift_pct": lambda at: 1.8, "p95_latency_ms": lambda at: 210},
           start=start, stage_minutes=[10080, 10080])
 
 
-def _prepare_e7(dana, eli):
+def _prepare_e7(dana, pat):
     _model, version = model_with_version(
         slug="recommendation-widget", name="Product page recommendation widget", owner=dana, tier="TIER_3",
         business_use="Suggests related products on product pages.", version="1.0.0",
         features=[{"name": "co_views"}, {"name": "category"}])
-    launch = services.create_launch(version, actor=eli, title="Recommendation widget A/B at 10 %",
+    launch = services.create_launch(version, actor=pat, title="Recommendation widget A/B at 10 %",
                                     summary="10 % A/B behind a feature flag, then ramp over two weeks.",
                                     options_considered="A/B at 10 %.", decision="SHIP",
                                     rationale="Rollback rule agreed up front.")
-    rollouts.update_plan(launch, actor=eli, stages=[
+    rollouts.update_plan(launch, actor=pat, stages=[
         {"name": "ab-10", "traffic_percent": 10, "min_duration_minutes": 10080},
         {"name": "full", "traffic_percent": 100, "min_duration_minutes": 10080}], guardrails=[
         {"metric": "add_to_cart_lift_pct", "comparator": ">=", "threshold": 0.5, "window_minutes": 1440,

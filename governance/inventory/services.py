@@ -63,6 +63,9 @@ def create_model(*, actor: Actor, slug: str, name: str, owner: User, business_us
                  regulatory_scope: str = "", protected_attributes: object = None, vendor: str = "") -> MLModel:
     """Register a model in the inventory (a vendor model names its supplier)."""
     require(actor, "model.create")
+    if getattr(actor, "model_ids", None) is not None:
+        raise PermissionDenied("This token is limited to some models, so it cannot register a new one (it could "
+                               "not see it afterwards); use a token without a model limit.", code="token_model_limit")
     _check_tier(risk_tier)
     model = MLModel(slug=slug, name=name, owner=owner, business_use=business_use, risk_tier=risk_tier,
                     regulatory_scope=regulatory_scope, vendor=(vendor or "").strip(),

@@ -21,6 +21,11 @@ from governance.kernel.visibility import sources_visible
 WORKING_ROLES = frozenset({Role.DATA_SCIENCE, Role.COMPLIANCE, Role.LEGAL, Role.MODEL_RISK, Role.PRODUCT, Role.ENGINEERING})
 BUILDERS = frozenset({Role.DATA_SCIENCE, Role.ENGINEERING, Role.MODEL_RISK})
 LAUNCHERS = frozenset({Role.DATA_SCIENCE, Role.ENGINEERING, Role.PRODUCT})
+# Who writes a launch and its rollout plan: the people answerable for the model and for the product using it.
+AUTHORS = frozenset({Role.DATA_SCIENCE, Role.PRODUCT})
+# Who reports what a rollout measured in production: Engineering operates the serving stack, and the people who
+# built or asked for the model do not supply the measurements their own rollout is judged on.
+OPERATORS = frozenset({Role.ENGINEERING})
 EVERYONE = frozenset(Role.values)
 
 # action -> (roles that may do it, API token scope that may do it or None)
@@ -40,18 +45,22 @@ RULES: dict[str, tuple[frozenset[str], str | None]] = {
     "policy.propose": (WORKING_ROLES, None),
     "policy.approve": (frozenset({Role.COMPLIANCE, Role.MODEL_RISK}), None),
     "launch.view": (EVERYONE, "launches:read"),
-    "launch.create": (LAUNCHERS, "launches:write"),
-    "launch.edit": (LAUNCHERS, "launches:write"),
+    "launch.create": (AUTHORS, "launches:write"),
+    "launch.edit": (AUTHORS, "launches:write"),
     "launch.withdraw": (LAUNCHERS, None),
     "checklist.attest": (WORKING_ROLES, None),
     "checklist.waive": (frozenset({Role.MODEL_RISK, Role.COMPLIANCE}), None),
-    "evaluation.submit": (frozenset({Role.DATA_SCIENCE, Role.ENGINEERING, Role.MODEL_RISK}), "evaluations:write"),
+    # Model Risk validates the evidence, so it does not submit it.
+    "evaluation.submit": (frozenset({Role.DATA_SCIENCE, Role.ENGINEERING}), "evaluations:write"),
     "gate.read": (EVERYONE, "gate:read"),
-    "rollout.edit": (LAUNCHERS, "launches:write"),
+    "rollout.edit": (AUTHORS, "launches:write"),
+    # Advancing moves to the next stage only when its minimum time, guardrails and named-role approval already
+    # allow it; the step carries no judgment of its own, so whoever runs the launch may take it.
     "rollout.advance": (LAUNCHERS, "rollouts:write"),
     "rollout.approve_stage": (WORKING_ROLES, None),
+    # A kill switch: anyone who works on launches can stop one that is hurting people; it only ever makes less ship.
     "rollout.rollback": (WORKING_ROLES, "rollouts:write"),
-    "observation.submit": (frozenset({Role.ENGINEERING, Role.DATA_SCIENCE}), "observations:write"),
+    "observation.submit": (OPERATORS, "observations:write"),
     "incident.view": (EVERYONE, "incidents:read"),
     "incident.create": (WORKING_ROLES, "incidents:write"),
     "incident.edit": (WORKING_ROLES, "incidents:write"),

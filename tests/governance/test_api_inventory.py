@@ -170,3 +170,27 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
     assert schema.status_code == 200 and b"/api/v1/models/" in schema.content
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower() and "//unpkg" not in docs
+
+
+def test_a_model_limited_token_cannot_register_a_model_it_could_not_see(api_client, token_for, owner):
+    limited = MLModelFactory(slug="credit-line")
+    _, secret = token_for("models:write", "models:read", models=[limited])
+    response = auth(api_client, secret).post("/api/v1/models/", new_model(), format="json")
+    assert response.status_code == 403 and response.json()["code"] == "token_model_limit"
+    assert not MLModel.objects.filter(slug="churn").exists()
+
+
+def test_a_model_limited_token_cannot_open_an_incident_outside_its_limit(api_client, token_for):
+    from postmortems.models import Incident
+
+    limited, other = MLModelFactory(slug="credit-line"), MLModelFactory(slug="churn-other")
+    _, secret = token_for("incidents:write", "incidents:read", models=[limited])
+    client = auth(api_client, secret)
+    body = {"title": "Drift", "severity": "SEV3", "detection_source": "MONITORING"}
+    response = client.post("/api/v1/incidents/", body, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "token_model_limit"
+    response = client.post("/api/v1/incidents/", {**body, "models": [other.slug]}, format="json")
+    assert response.status_code == 403
+    assert not Incident.objects.exists()
+    response = client.post("/api/v1/incidents/", {**body, "models": [limited.slug]}, format="json")
+    assert response.status_code == 201, response.json()

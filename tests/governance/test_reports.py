@@ -397,6 +397,50 @@ def test_a_report_left_running_by_a_dead_worker_is_taken_up_again(people, fast_l
     assert report.status == "DONE" and report.attempts == 2
 
 
+def test_a_render_whose_worker_died_is_requeued_within_two_minutes_and_a_live_one_is_not(
+        people, fast_layout, django_capture_on_commit_callbacks):
+    from django.conf import settings
+
+    from reporting.common import HEARTBEAT_EVERY, HEARTBEAT_LOST, REQUEUE_EVERY
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["requeue-stale-reports"]["schedule"]
+    assert schedule == REQUEUE_EVERY.total_seconds()
+    assert HEARTBEAT_LOST + REQUEUE_EVERY < timedelta(minutes=2) and HEARTBEAT_LOST >= 3 * HEARTBEAT_EVERY
+    incident = restricted_incident(people, overdue=0)
+    with django_capture_on_commit_callbacks(execute=False):
+        report = reports.request_report(actor=people["legal"], kind="INCIDENT_REPORT", subject_id=incident.pk)
+    now = timezone.now()
+    # the render began 20 minutes ago (a long one) and its worker still beats: it is left alone
+    Report.objects.filter(pk=report.pk).update(status="RUNNING", started_at=now - timedelta(minutes=20),
+                                               heartbeat_at=now - HEARTBEAT_EVERY * 2, attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reports.requeue_stale_reports(now=now) == 0
+    # the worker was killed: its heartbeat stops; one requeue period after it is counted lost, the render restarts
+    killed_at = now - timedelta(seconds=5)
+    Report.objects.filter(pk=report.pk).update(heartbeat_at=killed_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reports.requeue_stale_reports(now=killed_at + HEARTBEAT_LOST - timedelta(seconds=1)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reports.requeue_stale_reports(now=killed_at + HEARTBEAT_LOST + REQUEUE_EVERY) == 1
+    report.refresh_from_db()
+    assert report.status == "DONE" and report.attempts == 2 and report.file
+    assert Report.objects.filter(pk=report.pk).exclude(file="").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rendering_worker_keeps_its_heartbeat_fresh(people):
+    import threading
+
+    incident = restricted_incident(people, overdue=0)
+    report = Report.objects.create(kind="INCIDENT_REPORT", incident=incident, status="RUNNING",
+                                   requested_by=people["legal"], heartbeat_at=timezone.now() - timedelta(hours=1))
+    done = threading.Event()
+    with reports.heartbeat(report.pk, every=timedelta(milliseconds=50)):
+        done.wait(0.5)
+    report.refresh_from_db()
+    assert report.heartbeat_at > timezone.now() - timedelta(seconds=5)
+
+
 def test_the_last_failure_marks_the_report_failed(people, django_capture_on_commit_callbacks):
     from reporting.tasks import MAX_RETRIES, generate_report
 

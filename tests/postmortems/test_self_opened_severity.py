@@ -55,7 +55,7 @@ SHADOW_FIRST = {
 def test_a_guardrail_rollback_in_a_shadow_stage_opens_a_low_severity_incident(people):
     launch = approved(people, plan=SHADOW_FIRST)
     rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(minutes=30))
-    observe(launch, people["data_science"], "p95_latency_ms", [260, 270, 280], timezone.now() - timedelta(minutes=3))
+    observe(launch, people["engineering"], "p95_latency_ms", [260, 270, 280], timezone.now() - timedelta(minutes=3))
     assert Incident.objects.get(launch=launch).severity == self_opened_severity("TIER_2", 0) == "SEV4"
 
 

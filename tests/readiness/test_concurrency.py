@@ -89,3 +89,23 @@ def test_signature_racing_a_content_change_never_approves_stale_content(people, 
     assert SignOff.objects.filter(launch=launch, signer=people["model_risk"]).count() == (
         0 if isinstance(outcomes[0], DomainError) else 1)
     assert verify_chain()[1] is None
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_launches_opened_at_once_for_one_version_leave_one(people, attempt):
+    from governance.kernel.errors import Conflict
+    from governance.models import ModelVersion
+
+    first = make_launch(author=people["author"])
+    services.withdraw(first, actor=people["author"], reason="Start over.")
+    version_pk = first.version_id
+
+    def opener(title):
+        return lambda: services.create_launch(ModelVersion.objects.get(pk=version_pk), actor=people["author"],
+                                              title=title)
+
+    outcomes = run_together(opener("A"), opener("B"))
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "LaunchRequest"], outcomes
+    refused = next(o for o in outcomes if isinstance(o, Conflict))
+    assert refused.code == "open_launch_exists"
+    assert LaunchRequest.objects.filter(version_id=version_pk).exclude(status=LaunchStatus.WITHDRAWN).count() == 1

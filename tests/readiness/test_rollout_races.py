@@ -37,7 +37,7 @@ def test_observations_and_periodic_task_racing_open_one_incident(people, attempt
     def batch():
         try:
             barrier.wait()
-            rollouts.record_observations(LaunchRequest.objects.get(pk=launch.pk), actor=people["data_science"], batch=[
+            rollouts.record_observations(LaunchRequest.objects.get(pk=launch.pk), actor=people["engineering"], batch=[
                 {"metric": "p95_latency_ms", "value": 310, "observed_at": (now - timedelta(minutes=1)).isoformat()}])
         except Exception as exc:  # a batch refused because the launch already rolled back is fine
             errors.append(exc)

@@ -87,7 +87,7 @@ def test_plan_change_stales_signatures_and_is_refused_after_approval(people):
 def test_observations_are_refused_before_the_rollout(people):
     launch = approved(people, plan=SIMPLE)
     with pytest.raises(Conflict) as caught:
-        observe(launch, people["data_science"], "p95_latency_ms", [120], timezone.now())
+        observe(launch, people["engineering"], "p95_latency_ms", [120], timezone.now())
     assert caught.value.code == "not_rolling_out"
     assert not Observation.objects.exists()
 
@@ -105,7 +105,7 @@ def test_bad_observations_change_nothing(people, entry, field):
     rollouts.start_rollout(launch, actor=people["author"])
     entry = {"observed_at": timezone.now().isoformat(), **entry}
     with pytest.raises(ValidationFailed) as info:
-        rollouts.record_observations(launch, actor=people["data_science"], batch=[entry])
+        rollouts.record_observations(launch, actor=people["engineering"], batch=[entry])
     assert info.value.field == field and not Observation.objects.exists()
 
 
@@ -113,8 +113,8 @@ def test_observations_are_idempotent_per_metric_time_and_segment(people):
     launch = approved(people, plan=SIMPLE)
     rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(minutes=10))
     now = timezone.now()
-    first = observe(launch, people["data_science"], "p95_latency_ms", [120, 130], now - timedelta(minutes=1))
-    again = observe(launch, people["data_science"], "p95_latency_ms", [120, 130], now - timedelta(minutes=1))
+    first = observe(launch, people["engineering"], "p95_latency_ms", [120, 130], now - timedelta(minutes=1))
+    again = observe(launch, people["engineering"], "p95_latency_ms", [120, 130], now - timedelta(minutes=1))
     assert (first["accepted"], again["accepted"], again["duplicates"]) == (2, 0, 2)
     assert Observation.objects.count() == 2
 
@@ -125,7 +125,7 @@ def test_advance_is_refused_until_the_minimum_duration(people):
     launch = approved(people, plan=SIMPLE)
     start = timezone.now() - timedelta(minutes=30)
     rollouts.start_rollout(launch, actor=people["author"], now=start)
-    observe(launch, people["data_science"], "p95_latency_ms", [120] * 5, timezone.now() - timedelta(minutes=4))
+    observe(launch, people["engineering"], "p95_latency_ms", [120] * 5, timezone.now() - timedelta(minutes=4))
     with pytest.raises(Conflict) as caught:
         rollouts.advance(launch, actor=people["author"])
     assert caught.value.code == "advance_refused"
@@ -145,7 +145,7 @@ def test_advance_is_refused_when_a_guardrail_is_breached(people):
     plan = {**SIMPLE, "guardrails": [{**SIMPLE["guardrails"][0], "action": "ALERT"}]}
     launch = approved(people, plan=plan)
     rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(hours=2))
-    observe(launch, people["data_science"], "p95_latency_ms", [250, 260, 270], timezone.now() - timedelta(minutes=2))
+    observe(launch, people["engineering"], "p95_latency_ms", [250, 260, 270], timezone.now() - timedelta(minutes=2))
     with pytest.raises(Conflict) as caught:
         rollouts.advance(launch, actor=people["author"])
     assert caught.value.code == "advance_refused"
@@ -156,7 +156,7 @@ def test_advance_needs_the_named_role_approval(people):
     plan = {**SIMPLE, "stages": [{**SIMPLE["stages"][0], "approval_role": "COMPLIANCE"}, SIMPLE["stages"][1]]}
     launch = approved(people, plan=plan)
     rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(hours=2))
-    observe(launch, people["data_science"], "p95_latency_ms", [120] * 3, timezone.now() - timedelta(minutes=2))
+    observe(launch, people["engineering"], "p95_latency_ms", [120] * 3, timezone.now() - timedelta(minutes=2))
     with pytest.raises(Conflict) as caught:
         rollouts.advance(launch, actor=people["author"])
     assert caught.value.code == "advance_refused"
@@ -177,10 +177,10 @@ def test_full_walk_reaches_launched_and_the_gate_follows(people, api_client, tok
     assert {r["code"] for r in verdict("full")["reasons"]} == {"stage_not_reached"}
     t0 = timezone.now() - timedelta(hours=3)
     rollouts.start_rollout(launch, actor=people["author"], now=t0)
-    observe(launch, people["data_science"], "p95_latency_ms", [120] * 3, t0 + timedelta(minutes=58))
+    observe(launch, people["engineering"], "p95_latency_ms", [120] * 3, t0 + timedelta(minutes=58))
     rollouts.advance(launch, actor=people["author"], now=t0 + timedelta(minutes=61))
     assert verdict("full")["decision"] == "allow"
-    observe(launch, people["data_science"], "p95_latency_ms", [110] * 3, t0 + timedelta(minutes=120))
+    observe(launch, people["engineering"], "p95_latency_ms", [110] * 3, t0 + timedelta(minutes=120))
     result = rollouts.advance(launch, actor=people["author"], now=t0 + timedelta(minutes=123))
     assert result["status"] == LaunchStatus.LAUNCHED
 
@@ -193,7 +193,7 @@ def test_rollback_breach_rolls_back_opens_one_incident_and_denies_the_gate(peopl
     launch = approved(people, plan=SIMPLE)
     rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(minutes=30))
     with django_capture_on_commit_callbacks(execute=True):
-        result = observe(launch, people["data_science"], "p95_latency_ms", [150, 260, 270, 280],
+        result = observe(launch, people["engineering"], "p95_latency_ms", [150, 260, 270, 280],
                          timezone.now() - timedelta(minutes=4))
     assert result["status"] == LaunchStatus.ROLLED_BACK
     assert [a["action"] for a in result["actions"]] == ["ROLLBACK"]
@@ -213,7 +213,7 @@ def test_pause_holds_the_stage(people):
     plan = {**SIMPLE, "guardrails": [{**SIMPLE["guardrails"][0], "action": "PAUSE"}]}
     launch = approved(people, plan=plan)
     rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(hours=2))
-    observe(launch, people["data_science"], "p95_latency_ms", [250, 260, 270], timezone.now() - timedelta(minutes=2))
+    observe(launch, people["engineering"], "p95_latency_ms", [250, 260, 270], timezone.now() - timedelta(minutes=2))
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.ROLLING_OUT and launch.plan.paused
 
@@ -249,7 +249,7 @@ def test_periodic_evaluation_marks_stale_data_insufficient(people):
     launch = approved(people, plan=SIMPLE)
     t0 = timezone.now() - timedelta(hours=2)
     rollouts.start_rollout(launch, actor=people["author"], now=t0)
-    observe(launch, people["data_science"], "p95_latency_ms", [120] * 3, t0)
+    observe(launch, people["engineering"], "p95_latency_ms", [120] * 3, t0)
     assert Guardrail.objects.get().state == "PASSING"
     rollouts.evaluate_rollouts()
     assert Guardrail.objects.get().state == "INSUFFICIENT_DATA"
@@ -259,7 +259,7 @@ def test_every_periodic_evaluation_stamps_each_guardrail_and_keeps_what_did_not_
     launch = approved(people, plan=SIMPLE)
     t0 = timezone.now() - timedelta(minutes=5)
     rollouts.start_rollout(launch, actor=people["author"], now=t0)
-    observe(launch, people["data_science"], "p95_latency_ms", [120] * 3, t0)
+    observe(launch, people["engineering"], "p95_latency_ms", [120] * 3, t0)
     first = t0 + timedelta(minutes=4)
     rollouts.evaluate_rollouts(now=first)
     guardrail = Guardrail.objects.get()
@@ -275,7 +275,7 @@ def test_periodic_evaluation_completes_a_final_stage(people):
     plan = {**SIMPLE, "stages": [{"name": "full", "traffic_percent": 100, "min_duration_minutes": 30}]}
     launch = approved(people, plan=plan)
     rollouts.start_rollout(launch, actor=people["author"], now=timezone.now() - timedelta(minutes=40))
-    observe(launch, people["data_science"], "p95_latency_ms", [100] * 3, timezone.now() - timedelta(minutes=3))
+    observe(launch, people["engineering"], "p95_latency_ms", [100] * 3, timezone.now() - timedelta(minutes=3))
     assert rollouts.evaluate_rollouts()["launched"] == 1
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.LAUNCHED
@@ -296,7 +296,7 @@ def test_e2_launch_day_dip_of_0_4_for_20_minutes_does_not_roll_back(people):
     rollouts.start_rollout(launch, actor=people["author"], now=t0)
     values = [0.1] * 30 + [-0.4] * 20 + [0.3] * 60
     for minute, value in enumerate(values):
-        rollouts.record_observations(launch, actor=people["data_science"], now=t0 + timedelta(minutes=minute), batch=[
+        rollouts.record_observations(launch, actor=people["engineering"], now=t0 + timedelta(minutes=minute), batch=[
             {"metric": "ctr_delta_pct", "value": value, "observed_at": t0 + timedelta(minutes=minute)}])
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.ROLLING_OUT and not Incident.objects.exists()
@@ -309,7 +309,7 @@ def test_e2_dip_of_0_6_held_31_minutes_rolls_back(people):
     states = []
     for minute in range(40):
         value = 0.1 if minute < 5 else -0.6
-        result = rollouts.record_observations(launch, actor=people["data_science"], now=t0 + timedelta(minutes=minute), batch=[
+        result = rollouts.record_observations(launch, actor=people["engineering"], now=t0 + timedelta(minutes=minute), batch=[
             {"metric": "ctr_delta_pct", "value": value, "observed_at": t0 + timedelta(minutes=minute)}])
         states.append(result["status"])
         if result["status"] == LaunchStatus.ROLLED_BACK:

@@ -64,7 +64,7 @@ def test_it_blocks_leaving_the_stage_and_the_gate_for_later_stages_until_atteste
     attest(shadow_item(launch), people)
     # signers vouched for what the item asks, not for its later outcome: their signatures stand
     assert set(SignOff.objects.filter(launch=launch, stale=False).values_list("pk", flat=True)) == signed
-    observe(launch, people["data_science"], "p95_latency_ms", [120] * 5, timezone.now() - timedelta(minutes=4))
+    observe(launch, people["engineering"], "p95_latency_ms", [120] * 5, timezone.now() - timedelta(minutes=4))
     assert rollouts.advance(launch, actor=people["author"])["stage"] == "canary"
 
 
@@ -96,7 +96,7 @@ def test_an_observation_from_before_the_stage_began_is_refused_and_never_counted
     started = timezone.now() - timedelta(minutes=8)  # the 15-minute window reaches back before the stage
     rollouts.start_rollout(launch, actor=people["author"], now=started)
     with pytest.raises(ValidationFailed) as caught:
-        observe(launch, people["data_science"], "p95_latency_ms", [900, 900, 900, 120],
+        observe(launch, people["engineering"], "p95_latency_ms", [900, 900, 900, 120],
                 started - timedelta(minutes=39), step=timedelta(minutes=13))
     assert caught.value.code == "outside_stage_window" and caught.value.field == "observations[0].observed_at"
     assert "before stage shadow began" in str(caught.value)
@@ -105,7 +105,7 @@ def test_an_observation_from_before_the_stage_began_is_refused_and_never_counted
     Observation.objects.bulk_create([Observation(launch=launch, metric="p95_latency_ms", value=900,
                                                  observed_at=started - timedelta(minutes=m), stage_name="shadow",
                                                  received_at=timezone.now()) for m in (1, 2, 3)])
-    observe(launch, people["data_science"], "p95_latency_ms", [900], timezone.now() - timedelta(minutes=1))
+    observe(launch, people["engineering"], "p95_latency_ms", [900], timezone.now() - timedelta(minutes=1))
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.ROLLING_OUT
     assert set(Guardrail.objects.filter(plan__launch=launch).values_list("state", flat=True)) != {"BREACHED"}
