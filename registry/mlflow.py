@@ -131,6 +131,20 @@ class Client:
                 return None
             raise
 
+    # -- version tags --------------------------------------------------------------------------------------
+
+    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self._call("POST", "model-versions/set-tag",
+                   body={"name": name, "version": str(version), "key": key, "value": value})
+
+    def delete_version_tag(self, name: str, version: str, key: str) -> None:
+        """Remove a version tag; a tag (or version) already gone counts as removed."""
+        try:
+            self._call("DELETE", "model-versions/delete-tag", body={"name": name, "version": str(version), "key": key})
+        except MlflowRefused as error:
+            if error.error_code != "RESOURCE_DOES_NOT_EXIST" and error.http_status != 404:
+                raise
+
     # -- aliases -------------------------------------------------------------------------------------------
 
     def set_alias(self, name: str, alias: str, version: str) -> None:

@@ -145,6 +145,9 @@ class AliasActuation(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     receipt_id = models.CharField(max_length=100, blank=True,
                                   help_text="Entering a stage: the id of the gate receipt set as the approval tag.")
+    requested_by = models.CharField(max_length=200, blank=True,
+                                    help_text="Who caused the change (the person who advanced or rolled back the "
+                                              "launch, or the guard).")
     target_version = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: remove the alias.")
     previous_version = models.PositiveIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=500)
@@ -191,6 +194,41 @@ class AliasMove(models.Model):
 
     def __str__(self):
         return f"{self.link.registered_model}@{self.alias} → {self.version}"
+
+
+class ApprovalTag(models.Model):
+    """The approval tag on an MLflow model version: when a launch enters a mapped stage, Gatehouse signs a gate
+    receipt for that model, version and stage and sets the version tag ``gatehouse.<stage>`` to the receipt's id
+    (its ``jti``). The receipt itself is kept here, so the guard (and anyone with the id) can check that a tag
+    names a receipt Gatehouse signed for exactly that version and stage. A rollback removes the tag."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting to be set"
+        SET = "SET", "Set in MLflow"
+        REMOVING = "REMOVING", "Waiting to be removed"
+        REMOVED = "REMOVED", "Removed"
+        FAILED = "FAILED", "Refused by MLflow"
+
+    link = models.ForeignKey(RegistryLink, on_delete=models.CASCADE, related_name="approval_tags")
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.PROTECT, related_name="approval_tags")
+    mlflow_version = models.PositiveIntegerField()
+    stage = models.CharField(max_length=40)
+    key = models.CharField(max_length=250, help_text="The MLflow tag key: gatehouse.<stage>.")
+    receipt_id = models.CharField(max_length=100, unique=True, help_text="The tag's value: the receipt's jti.")
+    receipt = models.TextField(help_text="The signed gate receipt (JWS compact form).")
+    issued_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    set_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["link", "-issued_at", "-pk"]
+        indexes = [models.Index(fields=["status"], name="approval_tag_status_idx")]
+
+    def __str__(self):
+        return f"{self.link.registered_model} v{self.mlflow_version} {self.key}={self.receipt_id}"
 
 
 class WebhookDelivery(models.Model):

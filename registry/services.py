@@ -27,7 +27,7 @@ from governance.kernel import audit
 from governance.kernel.canonical import content_hash
 from governance.kernel.errors import Conflict, DomainError, ValidationFailed
 from governance.kernel.permissions import require
-from governance.kernel.principals import SystemActor
+from governance.kernel.principals import SystemActor, actor_label
 from governance.models import GIT_COMMIT_RE, SHA256_RE, MLModel, ModelVersion, RiskTier
 from readiness.models import LaunchRequest, LaunchStatus, RolloutStage
 
@@ -37,6 +37,7 @@ from .models import (
     AliasMapping,
     AliasMove,
     AliasState,
+    ApprovalTag,
     GuardMode,
     RegistryLink,
     SyncedVersion,
@@ -55,6 +56,14 @@ GUARD_ACTOR = SystemActor("mlflow-guard")
 DIGEST_TAG = "artifact_sha256"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 ALIAS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$")
+# The approval tag: ``gatehouse.<stage>`` = the id (jti) of the gate receipt Gatehouse signed when the launch entered
+# that stage. MLflow tag keys take letters, digits, '_', '-', '.', ' ' and '/'; anything else in a stage name is '_'.
+APPROVAL_TAG_PREFIX = "gatehouse."
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+def approval_tag_key(stage: str) -> str:
+    return APPROVAL_TAG_PREFIX + _TAG_UNSAFE.sub("_", stage)
 
 
 # -- configuration -------------------------------------------------------------------------------------------
@@ -132,7 +141,8 @@ def _fetch(client: Client, link: RegistryLink) -> dict[str, Any]:
             continue  # incremental: unchanged since the last sync, so its run is not fetched again
         run = client.get_run(version["run_id"]) if version.get("run_id") else None
         changed.append((version, run))
-    return {"aliases": aliases_of(registered), "changed": changed, "seen": len(versions)}
+    tags = {int(v["version"]): _pairs(v.get("tags")) for v in versions}
+    return {"aliases": aliases_of(registered), "changed": changed, "seen": len(versions), "tags": tags}
 
 
 def fingerprint(version: dict[str, Any]) -> str:
@@ -205,7 +215,8 @@ def governed_aliases(link: RegistryLink) -> set[str]:
     return mapped | set(AliasState.objects.filter(link=link).values_list("alias", flat=True))
 
 
-def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at: datetime, actor: Actor) -> int:
+def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at: datetime, actor: Actor,
+                     tags: dict[int, dict[str, Any]] | None = None) -> int:
     """Record where each governed alias points; report (once) an alias that points where Gatehouse did not put
     it, and let the guard act on one that points at a version Gatehouse holds no allow for. Returns how many
     governed aliases are drifted now."""
@@ -227,7 +238,8 @@ def _observe_aliases(link: RegistryLink, aliases: dict[str, str], *, fetched_at:
         elif was and not state.drifted:
             audit.record("registry.alias_drift_cleared", state, actor=actor, after={
                 "registered_model": link.registered_model, "alias": alias, "version": state.observed_version})
-        _guard(link, state, moved=seen_before != (True, state.observed_version))
+        _guard(link, state, moved=seen_before != (True, state.observed_version),
+               tags=(tags or {}).get(state.observed_version, {}) if state.observed_version is not None else {})
     return drifted
 
 
@@ -254,9 +266,41 @@ def _exposure_percent(link: RegistryLink, alias: str, launch: LaunchRequest | No
     return row.traffic_percent if row is not None else None
 
 
-def _guard(link: RegistryLink, state: AliasState, *, moved: bool) -> None:
+def approval_holding(link: RegistryLink, alias: str, version: int, tags: dict[str, Any]) -> ApprovalTag | None:
+    """The approval that lets ``alias`` point at MLflow ``version``, or None. It holds when the version's tag
+    ``gatehouse.<stage>`` names a receipt Gatehouse signed (kept, not rolled back), that receipt verifies with the
+    published keys for this model, this version and this stage with an allow, and the gate still allows that
+    version at that stage now. A tag copied onto another version, or one naming no receipt, holds nothing."""
+    from readiness import gate
+
+    stage = AliasMapping.objects.filter(tier=link.model.risk_tier, alias=alias).values_list("stage", flat=True).first()
+    if stage is None:
+        return None
+    jti = tags.get(approval_tag_key(stage))
+    if not isinstance(jti, str) or not jti:
+        return None
+    approval = (ApprovalTag.objects.filter(link=link, receipt_id=jti, mlflow_version=version, stage=stage,
+                                           status__in=(ApprovalTag.Status.PENDING, ApprovalTag.Status.SET))
+                .first())
+    synced = (SyncedVersion.objects.filter(link=link, mlflow_version=version, model_version__isnull=False)
+              .values_list("model_version__version", flat=True).first())
+    if approval is None or synced is None:
+        return None
+    expect = {"model": link.model.slug, "version": synced, "stage": stage}
+    # checked as of its issue: a receipt's expiry bounds one deploy step; whether the allow is still current is
+    # the gate's answer now
+    check = gate.verify_receipt(approval.receipt, now=approval.issued_at, expect=expect)
+    if not check.valid or (check.verdict or {}).get("decision") != "allow":
+        return None
+    if gate.evaluate(link.model.slug, synced, stage)["decision"] != "allow":
+        return None
+    return approval
+
+
+def _guard(link: RegistryLink, state: AliasState, *, moved: bool, tags: dict[str, Any]) -> None:
     """Called with the alias row locked, in the sync's transaction. An alias that points at a version without a
     current allow is put back (revert) or only reported (report), and the hand move enters the alias history. A
+    move to a version whose approval tag proves a current allow for the stage is accepted (and recorded). A
     change Gatehouse is already waiting to make settles the alias itself, so nothing more is requested then; and
     an incident is opened once per hand move being undone, so repeated syncs change nothing."""
     approved = approved_stage_change(link, state.alias)
@@ -266,21 +310,31 @@ def _guard(link: RegistryLink, state: AliasState, *, moved: bool) -> None:
             state.incident = None
             state.save(update_fields=["incident"])
         return
-    if AliasActuation.objects.filter(link=link, alias=state.alias, status=AliasActuation.Status.PENDING).exists():
-        return
-    revert = link.effective_guard_mode == GuardMode.REVERT
+    holding = (approval_holding(link, state.alias, state.observed_version, tags)
+               if state.observed_version is not None else None)
+    waiting = AliasActuation.objects.filter(link=link, alias=state.alias,
+                                            status=AliasActuation.Status.PENDING).first()
+    revert = link.effective_guard_mode == GuardMode.REVERT and holding is None
     where = f"v{state.observed_version}" if state.observed_version is not None else "nowhere (removed)"
     allowed = f"v{target}" if target is not None else "no version"
-    response = (f"Gatehouse put it back to {allowed}." if target is not None else "Gatehouse removed it.") \
-        if revert else "Reported only (the model's guard is set to report)."
+    if holding is not None:
+        response = f"Accepted: {where} holds a current approval for {holding.stage} (receipt {holding.receipt_id})."
+    elif waiting is not None:
+        settles = f"v{waiting.target_version}" if waiting.target_version is not None else "nothing"
+        response = f"A change Gatehouse is waiting to make puts it at {settles}."
+    elif revert:
+        response = f"Gatehouse put it back to {allowed}." if target is not None else "Gatehouse removed it."
+    else:
+        response = "Reported only (the model's guard is set to report)."
     if moved:
         AliasMove.objects.create(link=link, alias=state.alias, version=state.observed_version,
                                  at=state.observed_at or timezone.now(),
-                                 by=AliasMove.By.HAND, actor_label="MLflow (by hand)", response=response)
+                                 by=AliasMove.By.HAND, actor_label="MLflow (by hand)", response=response[:300])
         audit.record("registry.alias_move_seen", state, actor=GUARD_ACTOR, after={
             "registered_model": link.registered_model, "alias": state.alias, "observed": state.observed_version,
-            "allowed": target, "mode": link.effective_guard_mode, "model": link.model.slug})
-    if not revert:
+            "allowed": target, "mode": link.effective_guard_mode, "model": link.model.slug,
+            "accepted_receipt": holding.receipt_id if holding is not None else None})
+    if holding is not None or waiting is not None or not revert:
         return
     reason = (f"@{state.alias} of {link.registered_model} pointed at {where}, but Gatehouse allows {allowed} for "
               f"that stage; the guard undoes the move.")
@@ -329,7 +383,8 @@ def _write_sync(link: RegistryLink, fetched: dict[str, Any], *, fetched_at: date
             synced, outcome = _sync_version(link, version, run, actor=actor)
             summary[outcome] += 1
             summary["awaiting_digest"] += synced.model_version is None
-        summary["drifted"] = _observe_aliases(link, fetched["aliases"], fetched_at=fetched_at, actor=actor)
+        summary["drifted"] = _observe_aliases(link, fetched["aliases"], fetched_at=fetched_at, actor=actor,
+                                              tags=fetched.get("tags"))
         link.last_synced_at, link.last_sync_error, link.last_sync_error_at = timezone.now(), "", None
         link.save(update_fields=["last_synced_at", "last_sync_error", "last_sync_error_at"])
     return summary
@@ -373,7 +428,7 @@ def _position(state: AliasState) -> int | None:
 
 
 def _request(link: RegistryLink, *, launch: LaunchRequest | None, alias: str, kind: str, target: int | None, reason: str,
-             actor: Actor, error: str = "") -> AliasActuation:
+             actor: Actor, error: str = "", receipt_id: str = "") -> AliasActuation:
     """Record an alias change in the caller's transaction; apply it to MLflow after commit."""
     state, _ = AliasState.objects.get_or_create(link=link, alias=alias)
     state = AliasState.objects.select_for_update().get(pk=state.pk)
@@ -383,10 +438,11 @@ def _request(link: RegistryLink, *, launch: LaunchRequest | None, alias: str, ki
     AliasActuation.objects.filter(pk__in=superseded).update(status=AliasActuation.Status.SUPERSEDED)
     actuation = AliasActuation.objects.create(
         link=link, launch=launch, alias=alias, kind=kind, target_version=target, previous_version=previous,
-        reason=reason[:500], status=AliasActuation.Status.FAILED if error else AliasActuation.Status.PENDING, last_error=error)
+        receipt_id=receipt_id, requested_by=actor_label(actor)[:200], reason=reason[:500], status=AliasActuation.Status.FAILED if error else AliasActuation.Status.PENDING, last_error=error)
     audit.record("registry.alias_change_requested", actuation, actor=actor, after={
         "registered_model": link.registered_model, "alias": alias, "from": previous, "to": target, "kind": kind,
-        "launch": launch.pk if launch is not None else None, "reason": actuation.reason, "superseded": superseded, "error": error or None})
+        "launch": launch.pk if launch is not None else None, "reason": actuation.reason, "superseded": superseded,
+        "error": error or None, "receipt_id": receipt_id or None})
     if not error:
         transaction.on_commit(lambda: _task("apply_alias_change").delay(actuation.pk), robust=True)
     return actuation
@@ -404,9 +460,39 @@ def on_stage_entered(launch: LaunchRequest, stage: RolloutStage, *, actor: Actor
     error = "" if number is not None else (
         f"Version {launch.version.version} did not come from MLflow's {link.registered_model}, so no MLflow "
         f"version can be given @{mapping.alias}.")
+    approval = _sign_approval(link, launch, stage, number, actor=actor) if number is not None else None
     return _request(link, launch=launch, alias=mapping.alias, kind=AliasActuation.Kind.STAGE, target=number,
                     reason=f"Launch #{launch.pk} ({launch.version}) entered stage {stage.name}.", actor=actor,
-                    error=error)
+                    error=error, receipt_id=approval.receipt_id if approval is not None else "")
+
+
+def _sign_approval(link: RegistryLink, launch: LaunchRequest, stage: RolloutStage, number: int, *,
+                   actor: Actor) -> ApprovalTag | None:
+    """Ask the gate for the stage the launch just entered and keep its signed receipt as the approval the version
+    tag will name. Only an allow becomes a tag; a deny, or a gate that cannot decide, leaves the version untagged
+    (so a deployment job that checks the tag refuses it) without holding up the rollout."""
+    from readiness import gate
+    from readiness.deploy.decision import receipt_id
+
+    model, version = link.model.slug, launch.version.version
+    try:
+        with transaction.atomic():  # a failure inside the gate must not break the rollout's transaction
+            verdict = gate.decide(model, version, stage.name)
+    except gate.GateUndecided:
+        log.warning("No approval tag for %s %s at %s: the gate could not decide", model, version, stage.name)
+        return None
+    if verdict["decision"] != "allow":
+        audit.record("registry.approval_tag_withheld", launch, actor=actor, after={
+            "registered_model": link.registered_model, "mlflow_version": number, "stage": stage.name,
+            "reasons": [r["code"] for r in verdict["reasons"]]})
+        return None
+    approval = ApprovalTag.objects.create(
+        link=link, launch=launch, mlflow_version=number, stage=stage.name, key=approval_tag_key(stage.name),
+        receipt_id=receipt_id(verdict["receipt"]), receipt=verdict["receipt"])
+    audit.record("registry.approval_tag_requested", approval, actor=actor, after={
+        "registered_model": link.registered_model, "mlflow_version": number, "stage": stage.name,
+        "key": approval.key, "receipt_id": approval.receipt_id, "launch": launch.pk})
+    return approval
 
 
 def previous_approved_version(link: RegistryLink, alias: str, *, excluding: int) -> int | None:
@@ -430,6 +516,7 @@ def on_rolled_back(launch: LaunchRequest, *, actor: Actor, reason: str) -> list[
     number = _mlflow_number(launch.version) if link else None
     if link is None or number is None:
         return []
+    _withdraw_approvals(link, launch, actor=actor)
     changes = []
     for state in AliasState.objects.filter(link=link).order_by("alias"):
         if _position(state) != number:
@@ -439,6 +526,62 @@ def on_rolled_back(launch: LaunchRequest, *, actor: Actor, reason: str) -> list[
             link, launch=launch, alias=state.alias, kind=AliasActuation.Kind.ROLLBACK, target=target, actor=actor,
             reason=f"Launch #{launch.pk} ({launch.version}) was rolled back: {reason}"))
     return changes
+
+
+def _withdraw_approvals(link: RegistryLink, launch: LaunchRequest, *, actor: Actor) -> None:
+    """A rolled-back launch's approval tags come off its version (whatever its aliases do), after this
+    transaction commits, so a deployment job that checks the tag stops trusting it."""
+    for approval in ApprovalTag.objects.select_for_update().filter(
+            launch=launch, status__in=(ApprovalTag.Status.PENDING, ApprovalTag.Status.SET, ApprovalTag.Status.FAILED)):
+        before = approval.status
+        approval.status, approval.last_error = ApprovalTag.Status.REMOVING, ""
+        approval.save(update_fields=["status", "last_error"])
+        audit.record("registry.approval_tag_withdrawn", approval, actor=actor, before={"status": before}, after={
+            "registered_model": link.registered_model, "mlflow_version": approval.mlflow_version,
+            "key": approval.key, "receipt_id": approval.receipt_id, "launch": launch.pk})
+        _after_commit("remove_approval_tag", approval.pk)
+
+
+def remove_approval_tag(approval_id: int) -> ApprovalTag | None:
+    """Take a withdrawn approval tag off its MLflow version. Removing is idempotent (a tag already gone counts as
+    removed); unreachable MLflow leaves it waiting for the periodic retry."""
+    with transaction.atomic():
+        approval = ApprovalTag.objects.select_for_update().select_related("link").filter(pk=approval_id).first()
+        if approval is None or approval.status != ApprovalTag.Status.REMOVING:
+            return approval
+        approval.attempts += 1
+        try:
+            Client.from_settings().delete_version_tag(approval.link.registered_model, str(approval.mlflow_version),
+                                                      approval.key)
+        except MlflowUnavailable as error:
+            approval.last_error = error.message[:2000]
+            approval.save(update_fields=["attempts", "last_error"])
+            return approval
+        except MlflowRefused as error:
+            approval.last_error = error.message[:2000]
+            approval.save(update_fields=["attempts", "last_error"])
+            audit.record("registry.approval_tag_failed", approval, actor=ACTUATOR, after={
+                "registered_model": approval.link.registered_model, "key": approval.key, "error": approval.last_error})
+            return approval
+        approval.status, approval.removed_at, approval.last_error = ApprovalTag.Status.REMOVED, timezone.now(), ""
+        approval.save(update_fields=["status", "attempts", "removed_at", "last_error"])
+        audit.record("registry.approval_tag_removed", approval, actor=ACTUATOR, after={
+            "registered_model": approval.link.registered_model, "mlflow_version": approval.mlflow_version,
+            "key": approval.key, "receipt_id": approval.receipt_id})
+    return approval
+
+
+def _set_approval_tag(client: Client, actuation: AliasActuation) -> ApprovalTag | None:
+    """Before a stage change moves the alias, tag the version with its approval, so a job that reads the alias
+    finds the tag already there. A tag withdrawn meanwhile (the launch was rolled back) is not set."""
+    approval = (ApprovalTag.objects.select_for_update().filter(link=actuation.link, receipt_id=actuation.receipt_id)
+                .first())
+    if approval is None or approval.status not in (ApprovalTag.Status.PENDING, ApprovalTag.Status.SET):
+        return None
+    approval.attempts += 1
+    client.set_version_tag(actuation.link.registered_model, str(approval.mlflow_version), approval.key,
+                           approval.receipt_id)
+    return approval
 
 
 def apply_alias_change(actuation_id: int) -> AliasActuation | None:
@@ -455,8 +598,11 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
             return actuation
         actuation.attempts += 1
         link = actuation.link
+        approval = None
         try:
             client = Client.from_settings()
+            if actuation.kind == AliasActuation.Kind.STAGE and actuation.receipt_id:
+                approval = _set_approval_tag(client, actuation)
             if actuation.kind == AliasActuation.Kind.ROLLBACK:
                 now_at = aliases_of(client.get_registered_model(link.registered_model)).get(actuation.alias)
                 targets = {str(v) if v is not None else None for v in (actuation.previous_version, actuation.target_version)}
@@ -473,11 +619,20 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
         except MlflowRefused as error:
             actuation.status, actuation.last_error = AliasActuation.Status.FAILED, error.message[:2000]
             actuation.save(update_fields=["status", "attempts", "last_error"])
+            if approval is not None and approval.status == ApprovalTag.Status.PENDING:
+                approval.status, approval.last_error = ApprovalTag.Status.FAILED, actuation.last_error
+                approval.save(update_fields=["status", "attempts", "last_error"])
             audit.record("registry.alias_change_failed", actuation, actor=ACTUATOR, after={
                 "registered_model": link.registered_model, "alias": actuation.alias,
                 "to": actuation.target_version, "error": actuation.last_error, "launch": actuation.launch_id})
             return actuation
         now = timezone.now()
+        if approval is not None and approval.status != ApprovalTag.Status.SET:
+            approval.status, approval.set_at, approval.last_error = ApprovalTag.Status.SET, now, ""
+            approval.save(update_fields=["status", "attempts", "set_at", "last_error"])
+            audit.record("registry.approval_tag_set", approval, actor=ACTUATOR, after={
+                "registered_model": link.registered_model, "mlflow_version": approval.mlflow_version,
+                "key": approval.key, "receipt_id": approval.receipt_id, "launch": actuation.launch_id})
         before = {"version": state.expected_version}
         actuation.status, actuation.applied_at, actuation.last_error = AliasActuation.Status.APPLIED, now, ""
         actuation.save(update_fields=["status", "attempts", "applied_at", "last_error"])
@@ -488,7 +643,7 @@ def apply_alias_change(actuation_id: int) -> AliasActuation | None:
         state.save(update_fields=["expected_version", "expected_since", "observed_version", "observed_at",
                                   "incident"])
         AliasMove.objects.create(link=link, alias=actuation.alias, version=actuation.target_version, at=now,
-                                 by=AliasMove.By.GATEHOUSE, actor_label=str(ACTUATOR)[:200],
+                                 by=AliasMove.By.GATEHOUSE, actor_label=actuation.requested_by or actor_label(ACTUATOR),
                                  launch_id=actuation.launch_id, response=actuation.reason[:300])
         if actuation.kind == AliasActuation.Kind.GUARD:
             verb = "registry.alias_corrected"
@@ -529,6 +684,12 @@ def retry_pending(*, limit: int = 200) -> dict[str, int]:
             continue
         if actuation is not None:
             summary[{AliasActuation.Status.APPLIED: "applied", AliasActuation.Status.FAILED: "failed"}.get(AliasActuation.Status(actuation.status), "pending")] += 1
+    for pk in ApprovalTag.objects.filter(status=ApprovalTag.Status.REMOVING).order_by("pk") \
+            .values_list("pk", flat=True)[:limit]:
+        try:
+            remove_approval_tag(pk)
+        except Exception:  # one bad row does not stop the rest; it stays REMOVING and is logged
+            log.exception("Removing approval tag #%s failed", pk)
     return summary
 
 
@@ -582,6 +743,10 @@ def receive_webhook(payload: object, *, delivery_id: str) -> RegistryLink | None
         link_id = link.pk
         transaction.on_commit(lambda: _task("sync_registered_model").delay(link_id), robust=True)
     return link
+
+
+def _after_commit(task: str, pk: int) -> None:
+    transaction.on_commit(lambda: _task(task).delay(pk), robust=True)
 
 
 def _task(name: str) -> Any:

@@ -42,3 +42,11 @@ def retry_alias_changes() -> dict:
     from .services import retry_pending
 
     return retry_pending()
+
+
+@shared_task(acks_late=True)
+def remove_approval_tag(approval_id: int) -> str:
+    from .services import remove_approval_tag as remove
+
+    approval = remove(approval_id)
+    return approval.status if approval else "missing"

@@ -37,7 +37,11 @@ def mlflow_server(tmp_path_factory):
          "--default-artifact-root", str(home / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1"],
         cwd=home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "MLFLOW_TRACKING_URI": "", "_MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true"})
+        env={**os.environ, "MLFLOW_TRACKING_URI": "",
+             # webhooks to the Gatehouse test server on loopback, over plain HTTP (MLflow refuses both by
+             # default), delivered at once rather than after the server's 60 s cache of the webhook list
+             "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true", "_MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+             "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https", "MLFLOW_WEBHOOK_CACHE_TTL": "0"})
     deadline = time.monotonic() + STARTUP_SECONDS
     try:
         while True:
