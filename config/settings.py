@@ -339,14 +339,24 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account or address before checking a password
     *AUTHENTICATION_BACKENDS,  # local passwords and single sign-on, as configured above
 ]
-# Login and signature re-authentication share one count: LOGIN_FAILURE_LIMIT wrong passwords for an account, or
-# from one address, lock it for LOGIN_COOLOFF_MINUTES (an administrator can unlock sooner in the admin).
+# Login and re-authentication share one count (governance/kernel/throttling.py): LOGIN_FAILURE_LIMIT wrong
+# passwords for one account from one address lock that pair for LOGIN_COOLOFF_MINUTES; an address is locked for
+# every account only at LOGIN_ADDRESS_FAILURE_LIMIT failures across accounts. Compliance or an administrator
+# lifts a lockout sooner on the Lockouts page.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "governance.kernel.throttling.LockoutHandler"
+# The client's address is the direct peer unless TRUSTED_PROXY_COUNT reverse proxies, each appending to
+# X-Forwarded-For, stand in front of the application; a client-written header is never believed.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "governance.kernel.throttling.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "governance.kernel.throttling.lockout_response"
 AXES_VERBOSE = False
+# Lockouts are lifted through the audited, re-authenticated service only, not by deleting Axes' rows in the admin.
+AXES_ENABLE_ADMIN = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},

@@ -173,7 +173,6 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
 # -- tier policies: edited in the admin through the same two-person rule as the policy pages -----------------
 
 from django import forms as django_forms  # noqa: E402
-from django.contrib import messages  # noqa: E402
 
 from governance.models import PolicyChange, TierPolicy, TierPolicyVersion  # noqa: E402
 
@@ -217,12 +216,12 @@ class PolicyChangeForm(django_forms.ModelForm):
 
 @admin.register(PolicyChange)
 class PolicyChangeAdmin(admin.ModelAdmin):
-    """Propose a change here (validated and audited by the service); approving needs a second person."""
+    """Propose a change here (validated and audited by the service). Approving needs a second person who
+    re-authenticates, so it is done on the policy's page, not as a bulk action here."""
 
     form = PolicyChangeForm
     list_display = ["__str__", "policy", "status", "proposed_by", "decided_by", "proposed_at"]
     list_filter = ["status", "operation", "policy"]
-    actions = ["approve"]
 
     def get_queryset(self, request):
         # A change proposed from a restricted incident carries its content in the rationale.
@@ -246,17 +245,6 @@ class PolicyChangeAdmin(admin.ModelAdmin):
         if refused:
             return
         obj.pk = created.pk
-
-    @admin.action(description="Approve the selected changes (you must not be their proposer)")
-    def approve(self, request, queryset):
-        from governance.kernel.errors import DomainError
-        from governance.policies.services import approve_change
-
-        for change in queryset:
-            try:
-                approve_change(change, actor=request.user, note="Approved in the admin.")
-            except DomainError as error:
-                messages.error(request, f"{change}: {error.message}")
 
 
 @admin.register(TierPolicyVersion)

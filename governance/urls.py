@@ -3,6 +3,7 @@
 from django.urls import path
 
 from governance.inventory import views
+from governance.kernel import lockout_views
 from governance.policies import views as policy_views
 
 app_name = "governance"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("models/<slug:slug>/versions/<str:version>/features/new/", views.feature_add, name="feature_add"),
     path("models/<slug:slug>/versions/<str:version>/features/<int:feature_id>/", views.feature_edit,
          name="feature_edit"),
+    path("lockouts/", lockout_views.lockout_list, name="lockout_list"),
+    path("lockouts/lift/", lockout_views.lockout_lift, name="lockout_lift"),
     path("policies/", policy_views.policy_list, name="policy_list"),
     path("policies/changes/<int:change_id>/decide/", policy_views.decide, name="policy_decide"),
     path("policies/<str:tier>/", policy_views.policy_detail, name="policy_detail"),

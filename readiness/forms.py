@@ -72,6 +72,13 @@ class WaiverForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     expires_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                      label="Expires at", required=False)
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+                               strip=False, help_text="Re-enter your password to grant the waiver.")
+
+    def __init__(self, *args, sso=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if sso:  # confirmed with the identity provider instead (governance.kernel.reauth)
+            del self.fields["password"]
 
 
 class ReasonForm(forms.Form):

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.kernel.errors import DomainError, ValidationFailed
+from governance.kernel.reauth import sso_proof
 from governance.kernel.web import deny_unless, redirect_to_place, say
 
 from . import rollouts
@@ -34,8 +35,10 @@ def advance(request, pk):
 @login_required
 @require_POST
 def approve_stage(request, pk):
-    return _control(request, pk, lambda launch: rollouts.approve_stage(launch, actor=request.user),
-                    lambda stage: f"Advancing past {stage.name} approved.")
+    password = request.POST.get("password")
+    return _control(request, pk, lambda launch: rollouts.approve_stage(
+        launch, actor=request.user, password=password, sso_proof=sso_proof(request), request=request),
+        lambda stage: f"Advancing past {stage.name} approved.")
 
 
 @login_required

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
 from governance.kernel import audit, clock
@@ -20,6 +21,7 @@ from governance.kernel import formatting as fmt
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
 from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, acting_person, actor_label
+from governance.kernel.reauth import confirm_identity
 from governance.policies.rules import validate_guardrail, validate_stages
 
 from .content import guardrail_content, stage_content
@@ -332,9 +334,13 @@ def _enter(plan: RolloutPlan, stage: RolloutStage, now: datetime) -> None:
     Guardrail.objects.filter(plan=plan).update(state=Guardrail.State.INSUFFICIENT_DATA, state_detail=None)
 
 
-def approve_stage(launch: LaunchRequest, *, actor: Actor) -> RolloutStage:
-    """The named role approves advancing past the current stage (e.g. Compliance after the shadow)."""
+def approve_stage(launch: LaunchRequest, *, actor: Actor, password: str | None = None,
+                  sso_proof: dict[str, Any] | None = None, request: HttpRequest | None = None) -> RolloutStage:
+    """The named role approves advancing past the current stage (e.g. Compliance after the shadow). It lets the
+    model reach more traffic, so the approver confirms who they are as a signer does (password or a fresh
+    identity-provider authentication)."""
     require(actor, "rollout.approve_stage", launch)
+    confirmation = confirm_identity(acting_person(actor), password=password, proof=sso_proof, request=request)
     with transaction.atomic():
         launch = lock(launch)
         plan = _plan(launch)
@@ -349,7 +355,8 @@ def approve_stage(launch: LaunchRequest, *, actor: Actor) -> RolloutStage:
             raise Conflict(f"Stage {stage.name} is already approved.", code="already_approved")
         stage.approved_by, stage.approved_at = acting_person(actor), clock.now()
         stage.save(update_fields=["approved_by", "approved_at"])
-        audit.record("rollout.stage_approved", stage, actor=actor, after={"stage": stage.name, "launch": launch.pk})
+        audit.record("rollout.stage_approved", stage, actor=actor, after={
+            "stage": stage.name, "launch": launch.pk, **(confirmation.as_audit() if confirmation else {})})
     return stage
 
 

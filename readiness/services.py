@@ -513,12 +513,14 @@ def attest_item(item: ChecklistItem, *, actor: Actor, outcome: str, evidence_url
 
 
 def waive_item(item: ChecklistItem, *, actor: Actor, reason: str, expires_at: datetime | None,
-               sso_proof: dict[str, Any] | None = None) -> Waiver:
+               password: str | None = None, sso_proof: dict[str, Any] | None = None,
+               request: HttpRequest | None = None) -> Waiver:
     """A Model Risk or Compliance person other than the launch's author may waive a blocking item, with a
-    reason and an expiry; an expired waiver stops counting. A single-sign-on person authenticates afresh."""
+    reason and an expiry; an expired waiver stops counting. A waiver can let a launch ship, so the person
+    confirms who they are as a signer does (password, throttled like logins, or a fresh identity-provider
+    authentication)."""
     require(actor, "checklist.waive", item.launch,
             message="Only Model Risk or Compliance can waive a checklist item.")
-    confirmation = confirm_identity(acting_person(actor), proof=sso_proof, local_needs_password=False)
     if not (reason or "").strip():
         raise ValidationFailed("A waiver needs a reason.", field="reason")
     now = clock.now()
@@ -526,6 +528,7 @@ def waive_item(item: ChecklistItem, *, actor: Actor, reason: str, expires_at: da
         raise ValidationFailed("A waiver's expiry must be in the future.", field="expires_at")
     if expires_at > now + timedelta(days=MAX_WAIVER_DAYS):
         raise ValidationFailed("A waiver lasts at most a year.", field="expires_at")
+    confirmation = confirm_identity(acting_person(actor), password=password, proof=sso_proof, request=request)
     role = Role.MODEL_RISK if has_role(actor, Role.MODEL_RISK) else Role.COMPLIANCE
     with transaction.atomic():
         launch = lock(item.launch)
@@ -547,6 +550,7 @@ def waive_item(item: ChecklistItem, *, actor: Actor, reason: str, expires_at: da
 
 
 def revoke_waiver(waiver: Waiver, *, actor: Actor, reason: str) -> Waiver:
+    """Revoking a waiver only ever stops a launch, so it asks for no re-authentication: a brake is not slowed."""
     require(actor, "checklist.waive", waiver.item.launch)
     if not (reason or "").strip():
         raise ValidationFailed("Say why the waiver is revoked.", field="reason")

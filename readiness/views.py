@@ -253,15 +253,17 @@ def attest(request, pk, item_id):
 def waive(request, pk, item_id):
     item = _item_or_404(pk, item_id)
     deny_unless(request.user, "checklist.waive", item.launch)
-    form = WaiverForm(request.POST or None)
+    form = WaiverForm(request.POST or None, sso=request.user.uses_sso)
     if request.method == "POST" and form.is_valid():
         with refusal_shown(request, form=form) as refused:
             services.waive_item(item, actor=request.user, reason=form.cleaned_data["reason"],
-                                expires_at=form.cleaned_data["expires_at"], sso_proof=sso_proof(request))
+                                expires_at=form.cleaned_data["expires_at"], password=form.cleaned_data.get("password"),
+                                sso_proof=sso_proof(request), request=request)
         if not refused:
             say(request, messages.SUCCESS, f"“{item.title}” waived.", place=f"item-{item.pk}")
             return redirect_to_place(item.launch.get_absolute_url(), f"item-{item.pk}")
-    return render(request, "readiness/waiver_form.html", {"form": form, "item": item, "launch": item.launch})
+    return render(request, "readiness/waiver_form.html", {"form": form, "item": item, "launch": item.launch,
+                                                          **reauth_context(request)})
 
 
 

@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 
+from examples.demo_users import DEMO_PASSWORD
 from examples.seeding.common import (
     SEEDER,
     as_of,
@@ -183,7 +184,7 @@ def e1_fair_lending(people):
                 item, actor=cole, tier="TIER_1", operation=operation, payload=payload,
                 rationale=f"Lending proxy incident: {title.lower()}.")
         with as_of(launch_day + days(32 + n)):
-            policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=mara,
+            policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=mara, password=DEMO_PASSWORD,
                                     note="Agreed at the model governance working group.")
             pm.update_action_item(item, actor=mara, status=ActionItem.Status.DONE)
     with as_of(launch_day + days(25)):
@@ -351,7 +352,6 @@ def _validate_v5(model, v5, mara):
     Tier 1 policy and the rebuilt feature asked for."""
     from django.core.files.base import ContentFile
 
-    from examples.demo_users import DEMO_PASSWORD
     from governance.inventory.services import set_materiality
     from governance.validation.models import ScopeArea
     from governance.validation.services import complete_validation, start_validation

@@ -1,6 +1,7 @@
 """E6 (readiness checklist after a missed quarter), E9 (training–serving skew) and E10 (drift after a pricing
 change): incidents and policy entries that show the smaller mechanisms."""
 
+from examples.demo_users import DEMO_PASSWORD
 from examples.seeding.common import (
     as_of,
     days,
@@ -32,7 +33,7 @@ def e6_ltv_readiness(people):
     with as_of(on_date(q3_start) + days(14)):
         change = _propose_data_contracts(dana)
     with as_of(on_date(q3_start) + days(16)):
-        policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=mara)
+        policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=mara, password=DEMO_PASSWORD)
 
 
 def _propose_data_contracts(dana):

@@ -3,6 +3,7 @@
 
 import math
 
+from examples.demo_users import DEMO_PASSWORD
 from examples.seeding.common import (
     as_of,
     attest_manual,
@@ -88,7 +89,8 @@ def e2_homepage_ranking(people):
             rationale="Homepage launch review: require at least a 5 % shadow test for every high-impact launch, "
                       "so that first-day launch incidents stop depending on whether a canary was skipped.")
     with as_of(start + days(8)):
-        policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=people["mara"])
+        policies.approve_change(PolicyChange.objects.get(pk=change.pk), actor=people["mara"],
+                                password=DEMO_PASSWORD)
 
 
 def _register_e2(dana):

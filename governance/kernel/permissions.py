@@ -70,6 +70,8 @@ RULES: dict[str, tuple[frozenset[str], str | None]] = {
     "report.view": (EVERYONE, "reports:write"),
     "report.request": (WORKING_ROLES, "reports:write"),
     "audit.view": (EVERYONE, None),
+    # Administrators (superusers) may too, as they may everything; no token may.
+    "lockout.lift": (frozenset({Role.COMPLIANCE}), None),
 }
 
 

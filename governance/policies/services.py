@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
 from governance.inventory.models import RiskTier
 from governance.kernel import audit, clock
@@ -87,12 +88,13 @@ def propose_change(policy: TierPolicy, *, actor: Actor, operation: str, payload:
     return change
 
 
-def approve_change(change: PolicyChange, *, actor: Actor, note: str = "",
-                   sso_proof: dict[str, Any] | None = None) -> TierPolicyVersion:
+def approve_change(change: PolicyChange, *, actor: Actor, note: str = "", password: str | None = None,
+                   sso_proof: dict[str, Any] | None = None, request: HttpRequest | None = None) -> TierPolicyVersion:
     """Two-person rule: a Compliance or Model Risk person other than the proposer approves; a new version results.
-    A single-sign-on person authenticates afresh with the identity provider first."""
+    A new version changes what every later launch must pass, so the approver confirms who they are as a signer
+    does: their password (throttled like logins) or a fresh authentication with the identity provider."""
     require(actor, "policy.approve", message="Only Compliance or Model Risk can approve a policy change.")
-    confirmation = confirm_identity(acting_person(actor), proof=sso_proof, local_needs_password=False)
+    confirmation = confirm_identity(acting_person(actor), password=password, proof=sso_proof, request=request)
     with transaction.atomic():
         change = PolicyChange.objects.select_for_update().get(pk=change.pk)
         if change.status != PolicyChange.Status.PENDING:
@@ -123,6 +125,7 @@ def approve_change(change: PolicyChange, *, actor: Actor, note: str = "",
 
 
 def reject_change(change: PolicyChange, *, actor: Actor, note: str) -> PolicyChange:
+    """Rejecting leaves the policy as it is, so it asks for no re-authentication."""
     require(actor, "policy.approve", message="Only Compliance or Model Risk can reject a policy change.")
     if not (note or "").strip():
         raise ValidationFailed("Say why the change is rejected.", field="note")

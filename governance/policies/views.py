@@ -126,7 +126,9 @@ def decide(request, change_id):
     place = f"change-{change.pk}"
     with refusal_shown(request, place=place):
         if request.POST.get("decision") == "approve":
-            version = policies.approve_change(change, actor=request.user, note=note, sso_proof=sso_proof(request))
+            version = policies.approve_change(change, actor=request.user, note=note,
+                                              password=request.POST.get("password"), sso_proof=sso_proof(request),
+                                              request=request)
             say(request, messages.SUCCESS, f"Approved. The {fmt.tier(change.policy.tier, short=True)} policy is now "
                                            f"version {version.number}.", place=place)
         else:

@@ -84,7 +84,7 @@ def tier1_dossier_launch(people, *, approve=True):
     services.attest_item(calibration, actor=people["data_science"], outcome="FAIL",
                          evidence_text="Calibration slope 0.91 for group D; recalibration scheduled.")
     services.waive_item(calibration, actor=people["model_risk"], reason="Recalibration lands before the canary stage.",
-                        expires_at=timezone.now() + timedelta(days=60))
+                        expires_at=timezone.now() + timedelta(days=60), password=PASSWORD)
     services.submit_for_review(launch, actor=people["author"])
     if not approve:
         return launch
@@ -158,7 +158,7 @@ def rolled_back_incident(people, *, events=30):
         payload={"metric": "p99_latency_ms", "comparator": "<=", "threshold": 400, "window_minutes": 15,
                  "failure_limit": 3, "sustain_minutes": 0, "action": "ROLLBACK", "stage": ""},
         rationale="Catch tail latency before p95 moves.")
-    approve_change(change, actor=people["model_risk"])
+    approve_change(change, actor=people["model_risk"], password=PASSWORD)
     pm.add_action_item(incident, actor=people["engineering"], title="Capacity review in the launch checklist",
                        kind="PROCESS", owner=people["product"], due_date=timezone.localdate() + timedelta(days=30))
     return pm.transition_incident(incident, actor=people["engineering"], to="MITIGATED", at=base + timedelta(minutes=25))

@@ -11,6 +11,7 @@ from governance.models import PolicyChange
 from governance.policies import services as policies
 from postmortems import services
 from postmortems.models import ActionItem
+from tests.factories import PASSWORD
 from tests.postmortems.helpers import open_incident
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_an_approved_proposal_changes_the_tier_1_checklist_and_the_item_shows_it
     assert change.status == "PENDING"
     assert "vendor_schema_sla" not in [i["key"] for i in policies.current_version("TIER_1").content["checklist"]]
 
-    policies.approve_change(change, actor=approver)
+    policies.approve_change(change, actor=approver, password=PASSWORD)
 
     after = policies.current_version("TIER_1")
     assert after.number == before.number + 1
@@ -60,7 +61,7 @@ def test_the_proposer_cannot_approve_their_own_change(item, people):
         item, actor=compliance, tier="TIER_1", operation="ADD_CHECKLIST_ITEM", payload=CHECKLIST_ITEM,
         rationale="Second person rule.")
     with pytest.raises(ValidationFailed):
-        policies.approve_change(change, actor=compliance)
+        policies.approve_change(change, actor=compliance, password=PASSWORD)
     assert PolicyChange.objects.get(pk=change.pk).status == "PENDING"
 
 
@@ -70,7 +71,7 @@ def test_a_guardrail_can_be_proposed_for_the_rollout_template(item, people):
     change = services.propose_policy_change_for_action_item(
         item, actor=people["data_science"], tier="TIER_1", operation="ADD_GUARDRAIL", payload=guardrail,
         rationale="A circuit breaker would have halted scoring.")
-    policies.approve_change(change, actor=people["model_risk"])
+    policies.approve_change(change, actor=people["model_risk"], password=PASSWORD)
     guardrails = policies.current_version("TIER_1").content["rollout"]["guardrails"]
     assert any(g["metric"] == "fairness.air" and g["threshold"] == 0.8 and g["action"] == "ROLLBACK"
                for g in guardrails)

@@ -119,7 +119,7 @@ def test_failing_blocking_item_holds_approval_until_waived(people):
     assert launch.status == LaunchStatus.IN_REVIEW
     item = launch.items.get(key="dataset_diff_psi")
     services.waive_item(item, actor=people["model_risk"], reason="Known seasonal shift; monitored daily.",
-                        expires_at=timezone.now() + timedelta(days=30))
+                        expires_at=timezone.now() + timedelta(days=30), password=PASSWORD)
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.APPROVED
 
@@ -128,10 +128,12 @@ def test_waiver_needs_reason_and_future_expiry(people):
     launch = _failing_launch_in_review(people)
     item = launch.items.get(key="dataset_diff_psi")
     with pytest.raises(ValidationFailed) as info:
-        services.waive_item(item, actor=people["model_risk"], reason=" ", expires_at=timezone.now() + timedelta(days=1))
+        services.waive_item(item, actor=people["model_risk"], reason=" ", expires_at=timezone.now() + timedelta(days=1),
+                            password=PASSWORD)
     assert info.value.field == "reason"
     with pytest.raises(ValidationFailed) as info:
-        services.waive_item(item, actor=people["model_risk"], reason="ok", expires_at=timezone.now() - timedelta(days=1))
+        services.waive_item(item, actor=people["model_risk"], reason="ok", expires_at=timezone.now() - timedelta(days=1),
+                            password=PASSWORD)
     assert info.value.field == "expires_at"
     assert not Waiver.objects.exists()
 
@@ -141,7 +143,7 @@ def test_only_model_risk_or_compliance_may_waive(people, who):
     launch = _failing_launch_in_review(people)
     with pytest.raises(PermissionDenied):
         services.waive_item(launch.items.get(key="dataset_diff_psi"), actor=people[who], reason="r",
-                            expires_at=timezone.now() + timedelta(days=1))
+                            expires_at=timezone.now() + timedelta(days=1), password=PASSWORD)
 
 
 def test_the_requester_cannot_waive_their_own_launch(people):
@@ -149,7 +151,7 @@ def test_the_requester_cannot_waive_their_own_launch(people):
     launch = make_launch(author=author, tier="TIER_3")
     with pytest.raises(PermissionDenied) as caught:
         services.waive_item(launch.items.get(key="dataset_diff_psi"), actor=author, reason="r",
-                            expires_at=timezone.now() + timedelta(days=1))
+                            expires_at=timezone.now() + timedelta(days=1), password=PASSWORD)
     assert caught.value.code == "separation_of_duties"
 
 
@@ -157,7 +159,7 @@ def test_expired_waiver_stops_counting(people):
     launch = _failing_launch_in_review(people)
     item = launch.items.get(key="dataset_diff_psi")
     waiver = services.waive_item(item, actor=people["compliance"], reason="Seasonal",
-                                 expires_at=timezone.now() + timedelta(hours=1))
+                                 expires_at=timezone.now() + timedelta(hours=1), password=PASSWORD)
     assert services.blocking_item_ok(ChecklistItem.objects.prefetch_related("waivers").get(pk=item.pk))
     Waiver.objects.filter(pk=waiver.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert not services.blocking_item_ok(ChecklistItem.objects.prefetch_related("waivers").get(pk=item.pk))
@@ -173,3 +175,38 @@ def test_attestation_after_signing_stales_the_signature(people):
                          evidence_text="Runbook link is dead")
     launch.refresh_from_db()
     assert launch.status == LaunchStatus.IN_REVIEW
+
+
+def test_a_waiver_asks_for_the_waiver_password_and_grants_nothing_without_it(people, client):
+    """A waiver can let a launch ship, so it is confirmed like a signature: a missing or wrong password leaves
+    the item failing and the launch in review."""
+    launch = _failing_launch_in_review(people)
+    item = launch.items.get(key="dataset_diff_psi")
+    until = timezone.now() + timedelta(days=30)
+    for password, code in ((None, "password_required"), ("wrong horse", "invalid")):
+        with pytest.raises(ValidationFailed) as refused:
+            services.waive_item(item, actor=people["model_risk"], reason="Seasonal", expires_at=until,
+                                password=password)
+        assert refused.value.field == "password" and refused.value.code == code
+    client.force_login(people["model_risk"])
+    url = f"/launches/{launch.pk}/items/{item.pk}/waive/"
+    soon = timezone.localtime(until).strftime("%Y-%m-%dT%H:%M")
+    assert 'type="password"' in client.get(url).content.decode()
+    response = client.post(url, {"reason": "Seasonal", "expires_at": soon})
+    assert response.status_code == 200 and response.context["form"].errors["password"]
+    assert not Waiver.objects.exists()
+    launch.refresh_from_db()
+    assert launch.status == LaunchStatus.IN_REVIEW
+    response = client.post(url, {"reason": "Seasonal", "expires_at": soon, "password": PASSWORD})
+    assert response.status_code == 302 and Waiver.objects.count() == 1
+    from governance.kernel.models import AuditEvent
+
+    assert AuditEvent.objects.get(verb="checklist.waived").after["confirmed_by"] == "password"
+
+
+def test_revoking_a_waiver_needs_no_password(people):
+    """Revoking only ever stops a launch: a brake is not slowed by a password prompt."""
+    launch = _failing_launch_in_review(people)
+    waiver = services.waive_item(launch.items.get(key="dataset_diff_psi"), actor=people["model_risk"],
+                                 reason="Seasonal", expires_at=timezone.now() + timedelta(days=3), password=PASSWORD)
+    assert services.revoke_waiver(waiver, actor=people["compliance"], reason="The shift is not seasonal").revoked_at

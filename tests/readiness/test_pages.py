@@ -81,7 +81,7 @@ def test_waiver_form_without_reason_changes_nothing(client, people):
     item = launch.items.get(key="dataset_diff_psi")
     client.force_login(people["model_risk"])
     response = client.post(reverse("readiness:waive", args=[launch.pk, item.pk]),
-                           {"reason": "", "expires_at": "2099-01-01T00:00"})
+                           {"reason": "", "expires_at": "2099-01-01T00:00", "password": PASSWORD})
     assert "needs a reason" in " ".join(response.context["form"].errors["reason"])
     assert not item.waivers.exists()
 

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from governance.kernel.errors import Conflict, ValidationFailed
+from governance.kernel.models import AuditEvent
 from postmortems.models import Incident
 from readiness import gate, rollouts, services
 from readiness.models import Guardrail, LaunchStatus, Observation, SignOff
@@ -161,7 +162,13 @@ def test_advance_needs_the_named_role_approval(people):
         rollouts.advance(launch, actor=people["author"])
     assert caught.value.code == "advance_refused"
     assert set(Guardrail.objects.values_list("state", flat=True)) == {"PASSING"}  # only the approval is missing
-    rollouts.approve_stage(launch, actor=people["compliance"])
+    with pytest.raises(ValidationFailed) as refused:  # it lets the model reach more traffic: confirmed like a signature
+        rollouts.approve_stage(launch, actor=people["compliance"], password="wrong horse")
+    assert refused.value.field == "password"
+    with pytest.raises(Conflict):
+        rollouts.advance(launch, actor=people["author"])
+    rollouts.approve_stage(launch, actor=people["compliance"], password=PASSWORD)
+    assert AuditEvent.objects.get(verb="rollout.stage_approved").after["confirmed_by"] == "password"
     assert rollouts.advance(launch, actor=people["author"])["stage"] == "full"
 
 
