@@ -27,6 +27,7 @@ import io
 import mmap
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -419,6 +420,34 @@ def _check_finite(rows: _Rows, name: str) -> None:
             raise StatsInputError(name, f"{name} has {v!r}, which is not a finite number, in {rows.where(i)}", code="not_finite", **rows.at(i))
 
 
+# Scripts that one language writes together (Japanese: Han with kana; Korean: Hangul with Han).
+_SCRIPT_FAMILY = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK", "HALFWIDTH": "CJK", "IDEOGRAPHIC": "CJK"}
+_INVISIBLE = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"})
+
+
+def lookalike_problem(value: str) -> str | None:
+    """Why ``value`` could print like another group name, or None.
+
+    ``Black``, ``Вlack`` (a Cyrillic В) and ``Black`` with a zero-width space print alike but are three
+    groups; merging them silently would change the figures, so such a value is refused instead: one not in
+    Unicode NFKC normal form (compatibility forms, no-break spaces, decomposed accents), one holding an
+    invisible character (format or control characters other than a line break, unassigned code points), or one whose letters
+    mix scripts (Latin with Cyrillic or Greek, say)."""
+    for ch in value:
+        if unicodedata.category(ch) in _INVISIBLE and ch not in "\n\r":  # a quoted line break shows
+            return f"holds the invisible character U+{ord(ch):04X}"
+    if not unicodedata.is_normalized("NFKC", value):
+        return f"is not in Unicode NFKC normal form (it prints like {unicodedata.normalize('NFKC', value)!r})"
+    scripts = set()
+    for ch in value:
+        if unicodedata.category(ch).startswith("L"):
+            script = unicodedata.name(ch, "UNKNOWN").split()[0]
+            scripts.add(_SCRIPT_FAMILY.get(script, script))
+    if len(scripts) > 1:
+        return f"mixes the scripts {', '.join(sorted(s.title() for s in scripts))}"
+    return None
+
+
 def _check_group(rows: _Rows, name: str) -> None:
     stripped: dict[str, tuple[str, int]] = {}
     for i, v in enumerate(rows.values[name]):
@@ -430,6 +459,14 @@ def _check_group(rows: _Rows, name: str) -> None:
                     "give every row a real value", code="missing_value", **rows.at(i),
                 )
             raise StatsInputError(name, f"the {name} is empty in {rows.where(i)}", code="empty_value", **rows.at(i))
+        problem = lookalike_problem(v.strip())
+        if problem:
+            raise StatsInputError(
+                name,
+                f"the {name} value {v.strip()!r} in {rows.where(i)} {problem}, so it could print like another "
+                "value while counting as a different group; write it in one script with visible characters only",
+                code="lookalike_value", **rows.at(i),
+            )
         other = stripped.setdefault(v.strip(), (v, i))
         if other[0] != v:
             raise StatsInputError(
@@ -549,6 +586,8 @@ class _Groups:
         stripped = name.strip()
         if not stripped or name in _MISSING:
             raise _Refused  # empty or a missing value: named by the slow pass
+        if lookalike_problem(stripped):
+            raise _Refused  # could print like another value: named by the slow pass
         return stripped
 
     def finish(self, codes: np.ndarray, name: str) -> tuple[str, ...]:
@@ -627,8 +666,8 @@ def parse_predictions(
     Group columns are ``group`` and any of ``attributes`` (protected-attribute column names, for
     instance ``("sex", "age_band")``) found in the header. ``data`` is the file's bytes, a path,
     or a binary file object (read from its current position, in blocks). Group values are
-    compared exactly; values differing only by surrounding spaces, empty values and
-    missing-value tokens are refused. Raises ``StatsInputError`` naming the column and, for
+    compared exactly; values differing only by surrounding spaces, values that could print like
+    another (see ``lookalike_problem``), empty values and missing-value tokens are refused. Raises ``StatsInputError`` naming the column and, for
     bad values, the first offending row.
 
     Memory: the result holds one byte a row per group column (two past 127 distinct values),

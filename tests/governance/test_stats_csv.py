@@ -76,6 +76,27 @@ def test_group_names_differing_only_by_surrounding_spaces_are_refused_not_merged
     assert (err.code, err.field, err.row, err.line) == ("ambiguous_spaces", "group", 2, 3)
 
 
+@pytest.mark.parametrize(
+    "lookalike",
+    ["\u0412lack", "Black\u200b", "\uff22lack", "Bla\u0441k", "Bla\u00a0ck", "Bl\u0061\u0301ck"],
+    ids=["cyrillic-initial", "zero-width-space", "fullwidth", "cyrillic-inside", "no-break-space", "decomposed"],
+)
+def test_group_names_that_print_like_another_are_refused_naming_the_row(lookalike):
+    # "Black", a Cyrillic "Вlack" and "Black" with a zero-width space print alike but would be three groups.
+    err = refused(f"group,y_pred\nBlack,1\nWhite,0\n{lookalike},1\n".encode())
+    assert (err.code, err.field, err.row, err.line) == ("lookalike_value", "group", 3, 4)
+
+
+def test_a_lookalike_value_in_a_protected_attribute_column_is_refused():
+    err = refused("group,sex,y_pred\na,Female,1\nb,\u041cale,0\n".encode() + b"a,Male,0\n", attributes=("sex",))
+    assert (err.code, err.field, err.row) == ("lookalike_value", "sex", 2)
+
+
+def test_names_in_one_script_or_one_language_are_accepted():
+    p = parse_predictions("group,y_pred\nCaf\u00e9,1\n\u65e5\u672c\u8a9e\u3072\u3089,0\n\u0411\u0435\u043b\u044b\u0439 2,1\n".encode())
+    assert p.group_names == ("Caf\u00e9", "\u0411\u0435\u043b\u044b\u0439 2", "\u65e5\u672c\u8a9e\u3072\u3089")
+
+
 def test_a_group_with_surrounding_spaces_and_no_twin_is_kept_stripped():
     p = parse_predictions(b"group,y_pred\n a ,1\nb,0\n")
     assert p.group_names == ("a", "b")
@@ -96,7 +117,7 @@ def test_long_group_names_are_kept_distinct():
                 st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters=',"'),
                 min_size=1,
                 max_size=20,
-            ).filter(lambda name: name not in MISSING_TOKENS),
+            ).filter(lambda name: name not in MISSING_TOKENS and csvparse.lookalike_problem(name) is None),
             st.integers(0, 1),
         ),
         min_size=1,
