@@ -15,6 +15,7 @@ import bisect
 import contextlib
 import hashlib
 import heapq
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -280,6 +281,25 @@ class Generator:
                        m.name, after={"slug": m.slug, "risk_tier": m.risk_tier})
         self.models = models
         self.counts["models"] = len(models)
+        self.model_weights = self.launch_shares(len(models))
+
+    @staticmethod
+    def launch_shares(n: int) -> list[float]:
+        """Cumulative weights for choosing a launch's model, skewed as a real inventory is: a few models (one in
+        twenty-five, the oldest) are retrained weekly and take half of all launches; a quarter of the rest are
+        refreshed monthly; the others see a handful of launches in their life."""
+        weekly = max(1, n // 25)
+        rest = [8.0 if k % 4 == 0 else 1.0 for k in range(n - weekly)]
+        each_weekly = (sum(rest) or 1.0) / weekly
+        weights = [each_weekly] * weekly + rest
+        return list(itertools.accumulate(weights))
+
+    def incident_heavy_model(self) -> MLModel:
+        """The model most incidents without a rollback are about: the first high-tier model that is not one of
+        the weekly ones (a model with a troubled life, not merely a busy one)."""
+        weekly = max(1, len(self.models) // 25)
+        candidates = [m for m in self.models[weekly:] if m.risk_tier == RiskTier.TIER_1] or self.models[-1:]
+        return candidates[0]
 
     # -- launches ---------------------------------------------------------------------------------------------
     def statuses(self) -> list[str]:
@@ -300,7 +320,7 @@ class Generator:
         busy = self.sizes.busy_quarter
         plans = []
         for i, status in enumerate(statuses):
-            model = self.models[self.rng.randrange(len(self.models))]
+            model = self.rng.choices(self.models, cum_weights=self.model_weights)[0]
             floor = to_us(model.created_at) + DAY
             if status in TERMINAL_WEIGHTS and i < busy:
                 created = self.between(max(floor, q_start), max(floor, q_end))
@@ -582,6 +602,7 @@ class Generator:
         plans.sort(key=lambda p: p[0])
         incidents, members, model_links = [], [], []
         timeline, factors, items, postmortems = [], [], [], []
+        troubled = self.incident_heavy_model()
         for i, (detected, launch) in enumerate(plans):
             began = detected - (self.between(5 * MINUTE, 30 * MINUTE) if launch else self.between(HOUR, 20 * DAY))
             age = self.now - detected
@@ -597,7 +618,12 @@ class Generator:
             else:
                 status = IncidentStatus.CLOSED
             restricted = i % 33 == 0
-            model = launch.obj.version.model if launch else self.models[self.rng.randrange(len(self.models))]
+            if launch:
+                model = launch.obj.version.model
+            elif self.rng.random() < 0.4:  # two in five of the incidents without a rollback hit one model
+                model = troubled
+            else:
+                model = self.models[self.rng.randrange(len(self.models))]
             incident = Incident(
                 title=(f"Rollback of {launch.obj.title}" if launch else f"{model.name}: {self.rng.choice(PROBLEMS)}"),
                 severity=self.rng.choice([Severity.SEV1, Severity.SEV2, Severity.SEV2, Severity.SEV3, Severity.SEV3,

@@ -73,9 +73,24 @@ def launch_detail(pk: int) -> LaunchRequest:
     )
 
 
+# Launches that are not settled: a model page lists them first, however old.
+OPEN_STATUSES = (LaunchStatus.DRAFT, LaunchStatus.IN_REVIEW, LaunchStatus.APPROVED, LaunchStatus.ROLLING_OUT)
+LIVE_LIMIT = 20  # open launches shown above the history; a model with more has its history pages for the rest
+
+
 def launches_for_model(model: MLModel) -> QuerySet[LaunchRequest]:
     return (LaunchRequest.objects.filter(version__model=model).select_related("version", "author")
-            .order_by("-created_at"))
+            .order_by("-created_at", "-pk"))
+
+
+def live_launches_for_model(model: MLModel) -> list[LaunchRequest]:
+    """What is live for a model: its launches still open (rolling out first) and the newest launched one (the
+    version serving decisions), in two bounded queries, never the model's whole history."""
+    order: dict[str, int] = {LaunchStatus.ROLLING_OUT: 0, LaunchStatus.APPROVED: 1, LaunchStatus.IN_REVIEW: 2, LaunchStatus.DRAFT: 3}
+    open_ = list(launches_for_model(model).filter(status__in=OPEN_STATUSES)[:LIVE_LIMIT])
+    serving = launches_for_model(model).filter(status=LaunchStatus.LAUNCHED).order_by("-launched_at", "-pk").first()
+    live = sorted(open_, key=lambda launch: order[launch.status])
+    return live + ([serving] if serving else [])
 
 
 def audit_trail(launch: LaunchRequest, viewer: Requester, limit: int = 60) -> QuerySet[AuditEvent]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from governance.inventory.models import ASSESSED_OK, Feature, FeatureSource, MLModel, ModelVersion
 
@@ -38,15 +38,10 @@ def inventory(*, tier: str | None = None, owner: User | int | None = None, unass
 
 
 def model_detail(slug: str) -> MLModel:
-    return (
-        MLModel.objects.select_related("owner")
-        .prefetch_related(
-            Prefetch(
-                "versions",
-                queryset=ModelVersion.objects.select_related("created_by")
-                .prefetch_related("features")
-                .order_by("-created_at"),
-            )
-        )
-        .get(slug=slug)
-    )
+    return MLModel.objects.select_related("owner").get(slug=slug)
+
+
+def model_versions(model: MLModel) -> QuerySet[ModelVersion]:
+    """A model's versions, newest first, with their features: the model page shows them a page at a time."""
+    return (ModelVersion.objects.filter(model=model).select_related("created_by").prefetch_related("features")
+            .order_by("-created_at", "-pk"))

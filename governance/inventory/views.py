@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -14,6 +15,8 @@ from governance.inventory.models import Feature, MLModel, ModelVersion
 from governance.inventory.signals import model_page_context
 from governance.kernel.permissions import can, require
 from governance.kernel.web import deny_unless, refusal_shown
+
+VERSIONS_PER_PAGE = 10
 
 
 @login_required
@@ -35,13 +38,17 @@ def model_detail(request, slug):
         model = selectors.model_detail(slug)
     except MLModel.DoesNotExist:
         raise Http404("No such model.") from None
-    context: dict[str, Any] = {"launches": []}
-    for _receiver, extra in model_page_context.send(sender=MLModel, model=model, user=request.user):
+    context: dict[str, Any] = {"launches": [], "live_launches": []}
+    for _receiver, extra in model_page_context.send(sender=MLModel, model=model, user=request.user,
+                                                    launch_page=request.GET.get("launches")):
         context.update(extra or {})  # type: ignore[arg-type]  # django-stubs types an answer as str; these are dicts
+    # Newest first, a page at a time: a model retrained weekly has hundreds of versions, each with its card.
+    versions = Paginator(selectors.model_versions(model), VERSIONS_PER_PAGE).get_page(request.GET.get("versions"))
     return render(request, "governance/model_detail.html", {
         **context,
         "model": model,
-        "versions": model.versions.all(),
+        "version_page": versions,
+        "versions": versions.object_list,
         "can_launch": can(request.user, "launch.create", model),
         "can_edit": can(request.user, "model.edit", model),
     })
