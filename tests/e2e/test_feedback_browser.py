@@ -47,7 +47,8 @@ def test_a_refused_advance_is_shown_inside_the_viewport_one_reason_a_line(page, 
     height = page.evaluate("window.innerHeight")
     assert 0 <= box["top"] and box["bottom"] <= height, f"refusal drawn at {box}, viewport height {height}"
     reasons = message.locator("li").all_inner_texts()
-    assert len(reasons) == 3, reasons  # minimum duration, the guardrail without data, Compliance's approval
+    # minimum duration, the guardrail without data, the shadow result not yet attested, Compliance's approval
+    assert len(reasons) == 4, reasons
     assert any("at least 30 days" in r for r in reasons)
     assert any("approval by Compliance" in r for r in reasons)
     assert "43200" not in message.inner_text()

@@ -39,7 +39,7 @@ def test_tier_1_launch_walks_from_draft_to_approved(page, login, tmp_path):
     submit_evaluation(launch, actor=author, metrics={
         "psi.max": 0.04, "fairness.air": 0.95, "fairness.air.ci_low": 0.9, "fairness.air.ci_high": 0.99,
         "fairness.eod": 0.01, "fairness.eod.ci_low": 0.0, "fairness.eod.ci_high": 0.03})
-    manual = list(launch.items.filter(kind=ItemKind.MANUAL))
+    manual = list(launch.items.filter(kind=ItemKind.MANUAL, stage=""))
     page.goto(f"/launches/{launch.pk}/items/{manual[0].pk}/attest/")
     page.check("input[value=PASS]")
     page.fill("#id_evidence_text", "Model card v3 reviewed.")
