@@ -75,8 +75,9 @@ def test_other_roles_are_refused_and_nothing_changes(client, people, link, perso
     client.force_login(people[person])
     response = client.post(guard_url(link), {"mode": "REPORT", "password": PASSWORD})
     assert response.status_code == 403
-    with pytest.raises(PermissionDenied, match="Only Compliance or Model Risk"):
+    with pytest.raises(PermissionDenied) as refused:
         services.set_guard_mode(link, actor=people[person], mode="REPORT", password=PASSWORD)
+    assert refused.value.code == "permission_denied"
     link.refresh_from_db()
     assert link.guard_mode == ""
     assert not AuditEvent.objects.filter(verb="registry.guard_mode_set").exists()
@@ -87,8 +88,9 @@ def test_a_bad_mode_or_a_wrong_password_is_refused_with_a_message(client, people
     response = client.post(guard_url(link), {"mode": "SOMETIMES", "password": PASSWORD})
     assert response.status_code == 400
     assert "SOMETIMES is not one of the available choices" in response.content.decode()
-    with pytest.raises(ValidationFailed, match="Unknown guard mode 'SOMETIMES'"):
+    with pytest.raises(ValidationFailed) as refused:
         services.set_guard_mode(link, actor=people["compliance"], mode="sometimes", password=PASSWORD)
+    assert (refused.value.code, refused.value.field) == ("invalid", "mode")
 
     response = client.post(guard_url(link), {"mode": "REPORT", "password": "not my password"})
     assert response.status_code == 400
