@@ -43,8 +43,17 @@ class RegistryLink(models.Model):
         return f"{self.model.slug} ↔ MLflow {self.registered_model}"
 
     @property
+    def default_guard_mode(self) -> str:
+        """The guard mode of the model's tier, which an empty ``guard_mode`` follows."""
+        return str(DEFAULT_GUARD_MODE.get(self.model.risk_tier, GuardMode.REVERT))
+
+    @property
     def effective_guard_mode(self) -> str:
-        return self.guard_mode or DEFAULT_GUARD_MODE.get(self.model.risk_tier, GuardMode.REVERT)
+        return self.guard_mode or self.default_guard_mode
+
+    @property
+    def effective_guard_mode_label(self) -> str:
+        return GuardMode(self.effective_guard_mode).label
 
 
 class AliasMapping(models.Model):

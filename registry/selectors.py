@@ -1,8 +1,12 @@
 """Reads of the registry integration, for the dashboard and the governance pack (a fixed number of queries)."""
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from .models import AliasActuation, AliasState, RegistryLink
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import AliasActuation, AliasMove, AliasState, RegistryLink
 
 
 def alias_drift() -> list[dict[str, Any]]:
@@ -30,3 +34,24 @@ def unsettled_alias_changes() -> list[AliasActuation]:
 
 def failing_syncs() -> list[RegistryLink]:
     return list(RegistryLink.objects.exclude(last_sync_error="").select_related("model").order_by("pk"))
+
+
+HISTORY_PER_PAGE = 25
+
+
+def alias_history(link: RegistryLink) -> QuerySet[AliasMove]:
+    """Every position of the link's governed aliases over time, newest first: set by Gatehouse (with the launch
+    and the person behind it) or seen moved by hand (with what the guard did about it)."""
+    return AliasMove.objects.filter(link=link).select_related("launch").order_by("-at", "-pk")
+
+
+def alias_on_day(link: RegistryLink, alias: str, day: date) -> dict[str, Any]:
+    """Where ``alias`` pointed on ``day`` (in the site's time zone), from the record: the position in force when
+    the day began and every move during it. Two queries, whatever the history's length."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = start + timedelta(days=1)
+    moves = AliasMove.objects.filter(link=link, alias=alias)
+    before = moves.filter(at__lt=start).order_by("-at", "-pk").first()
+    during = list(moves.filter(at__gte=start, at__lt=end).order_by("at", "pk"))
+    return {"alias": alias, "day": day, "at_start": before, "during": during,
+            "at_end": during[-1] if during else before}

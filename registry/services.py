@@ -27,7 +27,8 @@ from governance.kernel import audit
 from governance.kernel.canonical import content_hash
 from governance.kernel.errors import Conflict, DomainError, ValidationFailed
 from governance.kernel.permissions import require
-from governance.kernel.principals import SystemActor, actor_label
+from governance.kernel.principals import SystemActor, acting_person, actor_label
+from governance.kernel.reauth import confirm_identity
 from governance.models import GIT_COMMIT_RE, SHA256_RE, MLModel, ModelVersion, RiskTier
 from readiness.models import LaunchRequest, LaunchStatus, RolloutStage
 
@@ -126,6 +127,33 @@ def set_alias_mapping(*, actor: Actor, tier: str, stage: str, alias: str) -> Ali
         audit.record("registry.alias_mapped", mapping, actor=actor, before=before,
                      after={"tier": tier, "stage": stage, "alias": alias})
     return mapping
+
+
+def set_guard_mode(link: RegistryLink, *, actor: Actor, mode: str, password: str | None = None,
+                   sso_proof: dict[str, Any] | None = None, request: Any = None) -> RegistryLink:
+    """Choose what the guard does with a hand move of this model's governed aliases: ``REVERT``, ``REPORT``, or
+    empty for the tier's default. Like a policy approval it decides what may serve, so it is a risk role's choice
+    and the chooser confirms who they are (password, or a fresh authentication with the identity provider)."""
+    require(actor, "registry.guard_mode", link.model,
+            message="Only Compliance or Model Risk can choose what the registry guard does.")
+    mode = (mode or "").strip().upper()
+    if mode not in GuardMode.values and mode != "":
+        raise ValidationFailed(f"Unknown guard mode {mode!r}: choose REVERT, REPORT, or empty for the tier's "
+                               f"default.", field="mode")
+    confirmation = confirm_identity(acting_person(actor), password=password, proof=sso_proof, request=request)
+    with transaction.atomic():
+        link = RegistryLink.objects.select_for_update(of=("self",)).select_related("model").get(pk=link.pk)
+        if link.guard_mode == mode:
+            return link
+        before = {"guard_mode": link.guard_mode or None, "effective": link.effective_guard_mode}
+        link.guard_mode = mode
+        link.save(update_fields=["guard_mode"])
+        audit.record("registry.guard_mode_set", link, actor=actor, before=before, after={
+            "registered_model": link.registered_model, "model": link.model.slug, "guard_mode": mode or None,
+            "effective": link.effective_guard_mode,
+            "tier_default": link.default_guard_mode,
+            **(confirmation.as_audit() if confirmation else {})})
+    return link
 
 
 # -- sync: MLflow versions into Gatehouse --------------------------------------------------------------------
