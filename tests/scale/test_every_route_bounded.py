@@ -220,3 +220,34 @@ def test_every_route_costs_the_same_at_five_times_the_history(db, settings):
 def test_routes_not_measured_are_named_with_a_reason():
     names = {name.split(":")[-1] for name, _route, _params in routes()}
     assert set(NOT_A_PAGE) <= names, set(NOT_A_PAGE) - names
+
+
+def measure_admin(factor: int) -> dict[str, dict]:
+    from django.contrib import admin
+
+    generate(sizes(factor))
+    superuser = User.objects.create_superuser(f"scale-admin-{factor}", f"admin{factor}@example.com", "x")
+    reader = Client()
+    reader.force_login(superuser)
+    found = {}
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        with CaptureQueriesContext(connection) as captured:
+            response = reader.get(url)
+        found[url] = {"status": response.status_code, "queries": len(captured), "bytes": len(response.content)}
+    return found
+
+
+def test_every_admin_changelist_runs_the_same_queries_at_five_times_the_history(db):
+    """Listed apart from the pages: the admin is for administrators, and Django pages its lists at 100 rows."""
+    try:
+        with transaction.atomic():
+            small = measure_admin(1)
+            raise Discard
+    except Discard:
+        pass
+    large = measure_admin(5)
+    assert {url: m["status"] for url, m in large.items() if m["status"] != 200} == {}
+    grew = {url: (small[url]["queries"], m["queries"]) for url, m in large.items()
+            if m["queries"] > small[url]["queries"]}
+    assert not grew, "admin changelists whose queries grew (1x, 5x): " + "; ".join(f"{u} {v}" for u, v in grew.items())
