@@ -191,6 +191,8 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 # Celery: no broker configured means tasks run in-process, so a first run needs no services.
 CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# With no broker, reports render in a thread after the response rather than inside the request (tests: off).
+REPORTS_RENDER_AFTER_RESPONSE = env_bool("REPORTS_RENDER_AFTER_RESPONSE", True)
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env_secret("CELERY_RESULT_BACKEND", "") or None

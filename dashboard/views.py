@@ -19,26 +19,35 @@ def _panels(user) -> list[dict]:
     return [panel for provider in PANEL_PROVIDERS for panel in provider(user)]
 
 
-def unassessed_versions() -> list[dict]:
-    """Each model version with third-party features lacking a proxy-risk assessment, with those features and the
-    version's latest launch: the alarm names the version (and that it was, say, rolled back), not only the model."""
-    features = (selectors.unassessed_third_party_features().select_related("version__model")
-                .order_by("version__model__slug", "-version__created_at", "name"))
+UNASSESSED_SHOWN = 8
+
+
+def unassessed_versions() -> tuple[list[dict], int]:
+    """The newest model versions with third-party features lacking a proxy-risk assessment, with those features and
+    the version's latest launch: the alarm names the version (and that it was, say, rolled back), not only the
+    model. At most UNASSESSED_SHOWN versions are shown, with the count of all of them (the inventory's filter lists
+    the rest)."""
+    unassessed = selectors.unassessed_third_party_features()
+    total = unassessed.values("version_id").distinct().count()
+    shown = list(unassessed.order_by("-version__created_at", "-version_id").values_list("version_id", flat=True)
+                 .distinct()[:UNASSESSED_SHOWN])
+    features = (unassessed.filter(version_id__in=shown).select_related("version__model")
+                .order_by("-version__created_at", "-version_id", "name"))
     rows: dict[int, dict[str, Any]] = {}
     for feature in features:
         row = rows.setdefault(feature.version_id, {"version": feature.version, "features": [], "launch": None})
         row["features"].append(feature.name)
     for launch in LaunchRequest.objects.filter(version_id__in=rows).order_by("created_at", "pk"):
         rows[launch.version_id]["launch"] = launch
-    return list(rows.values())
+    return list(rows.values()), total
 
 
 @login_required
 def dashboard(request):
-    inventory = selectors.inventory()
+    unassessed, unassessed_count = unassessed_versions()
     return render(request, "governance/dashboard.html", {
-        "model_count": len(inventory),
-        "unassessed_versions": unassessed_versions(),
+        "model_count": selectors.inventory().count(),
+        "unassessed_versions": unassessed, "unassessed_count": unassessed_count,
         "roles": sorted(roles_of(request.user)),
         "panels": _panels(request.user),
     })

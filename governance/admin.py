@@ -221,6 +221,7 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 
     form = PolicyChangeForm
     list_display = ["__str__", "policy", "status", "proposed_by", "decided_by", "proposed_at"]
+    list_select_related = ["policy", "proposed_by", "decided_by"]
     list_filter = ["status", "operation", "policy"]
 
     def get_queryset(self, request):
@@ -250,7 +251,7 @@ class PolicyChangeAdmin(admin.ModelAdmin):
 @admin.register(TierPolicyVersion)
 class TierPolicyVersionAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "content_hash", "created_at", "change"]
-    list_select_related = ["policy", "change"]
+    list_select_related = ["policy", "change__policy"]
 
 
 # Model risk records change only through governance.validation.services; the admin reads them.

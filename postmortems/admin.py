@@ -60,6 +60,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class IncidentAdmin(ReadOnlyAdmin):
     list_display = ["id", "title", "severity", "status", "detected_at", "restricted", "fair_lending",
                     "consumer_harm", "recurrence_of"]
+    list_select_related = ["recurrence_of"]
     list_filter = ["status", "severity", "restricted", "fair_lending", "consumer_harm", "detection_source"]
     search_fields = ["title", "summary"]
     inlines = [TimelineInline, FactorInline, ActionItemInline]

@@ -1,7 +1,7 @@
 """Charts of the follow-through page, as SVG strings drawn with governance.kernel.charts (the same on pages and PDFs)."""
 
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.ticker import FixedLocator, NullLocator
@@ -18,12 +18,34 @@ def _hours(delta) -> float:
     return max(delta.total_seconds() / 3600, 1 / 60)
 
 
+TREND_POINTS = 60
+
+
+def _quarterly_medians(points):
+    """(middle of the quarter, median duration) for each calendar quarter the points fall in."""
+    quarters: dict[tuple[int, int], list] = {}
+    for at, delta in points:
+        quarters.setdefault((at.year, (at.month - 1) // 3), []).append(delta)
+    out = []
+    for (year, q), deltas in sorted(quarters.items()):
+        deltas.sort()
+        mid = len(deltas) // 2
+        median = deltas[mid] if len(deltas) % 2 else (deltas[mid - 1] + deltas[mid]) / 2
+        out.append((datetime(year, 3 * q + 2, 15, tzinfo=UTC), median))
+    return out
+
+
 @cached_chart
 def duration_trend_svg(ttd, ttr) -> str:
-    """Time to detect and time to resolve per incident, by detection date, on a log axis.
-    ``ttd`` and ``ttr`` are lists of (detected_at, timedelta). Returns "" when there is nothing to draw."""
+    """Time to detect and time to resolve per incident, by detection date, on a log axis; past TREND_POINTS
+    incidents, the median of each quarter (years of incidents would draw a point each, and the chart would grow
+    with the history). ``ttd`` and ``ttr`` are lists of (detected_at, timedelta). Returns "" when there is nothing
+    to draw."""
     if not ttd and not ttr:
         return ""
+    per_quarter = max(len(ttd), len(ttr)) > TREND_POINTS
+    if per_quarter:
+        ttd, ttr = _quarterly_medians(ttd), _quarterly_medians(ttr)
     fig, ax = figure(9.0, 2.8)
     series = [(ttd, "time to detect", PALETTE["warn"], "o"), (ttr, "time to resolve", PALETTE["accent"], "s")]
     values, dates = [], []
@@ -52,7 +74,8 @@ def duration_trend_svg(ttd, ttr) -> str:
     locator = AutoDateLocator(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    return to_svg(fig, title="Time to detect and time to resolve per incident")
+    return to_svg(fig, title="Median time to detect and to resolve per quarter" if per_quarter
+                  else "Time to detect and time to resolve per incident")
 
 
 @cached_chart

@@ -11,7 +11,7 @@ from governance.kernel.roles import Role
 from governance.models import MLModel, PolicyChange, RiskTier, User
 from governance.policies.defaults import CATEGORIES
 from governance.policies.rules import GUARDRAIL_ACTIONS
-from readiness.models import LaunchRequest
+from readiness.models import LaunchRequest, LaunchStatus
 
 from . import inputs
 from .models import (
@@ -103,6 +103,9 @@ class ImpactFiguresMixin(forms.Form):
         }
 
 
+OFFERED_LAUNCHES = 100
+
+
 class IncidentForm(ImpactFiguresMixin):
     title = forms.CharField(max_length=200)
     severity = forms.ChoiceField(choices=Severity.choices)
@@ -114,7 +117,9 @@ class IncidentForm(ImpactFiguresMixin):
     models = forms.ModelMultipleChoiceField(queryset=MLModel.objects.order_by("name"), required=False,
                                             label="Affected models")
     launch = forms.ModelChoiceField(queryset=LaunchRequest.objects.select_related("version__model"),
-                                    required=False, empty_label="No launch")
+                                    required=False, empty_label="No launch",
+                                    help_text=f"The {OFFERED_LAUNCHES} newest launches that reached review are "
+                                              "offered; the API links any launch by its number.")
     fair_lending = forms.BooleanField(required=False, label="Fair-lending matter")
     consumer_harm = forms.BooleanField(required=False, label="Consumer harm")
     restricted = forms.BooleanField(required=False, label="Restricted (legal privilege)",
@@ -125,6 +130,21 @@ class IncidentForm(ImpactFiguresMixin):
     field_order = ["title", "severity", "detection_source", "began_at", "detected_at", "summary", "impact_text",
                    "decisions_affected", "revenue_impact", "approval_rate_shift", "models", "launch",
                    "fair_lending", "consumer_harm", "restricted", "members"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Years of launches would make this list as long as the history: offer the newest ones (and the one linked
+        # now); the field still accepts any launch, as the API does.
+        current = self.initial.get("launch")
+        offered = (LaunchRequest.objects.exclude(status__in=(LaunchStatus.DRAFT, LaunchStatus.WITHDRAWN))
+                   .select_related("version__model").order_by("-created_at", "-pk")[:OFFERED_LAUNCHES])
+        choices = [(launch.pk, str(launch)) for launch in offered]
+        current_pk = getattr(current, "pk", current)
+        if current_pk and all(pk != current_pk for pk, _ in choices):
+            linked = LaunchRequest.objects.select_related("version__model").filter(pk=current_pk).first()
+            if linked:
+                choices.insert(0, (linked.pk, str(linked)))
+        self.fields["launch"].widget.choices = [("", "No launch"), *choices]
 
     def service_arguments(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items()

@@ -300,8 +300,10 @@ def follow_through(user: Requester, *, today: date | None = None) -> dict[str, A
     settled = tally["on_time"] + tally["late"] + tally["overdue"]
     on_time_rate = tally["on_time"] / settled if settled else None
 
-    recurrences = list(visible.filter(recurrence_of__in=visible).select_related("recurrence_of")
-                       .order_by("-detected_at"))
+    # The newest recurrences, with the count of all: years of incidents would otherwise list every pair.
+    recurring = visible.filter(recurrence_of__in=visible)
+    recurrence_count = recurring.count()
+    recurrences = list(recurring.select_related("recurrence_of").order_by("-detected_at", "-pk")[:RECURRENCES_SHOWN])
     # What each pair shares, from two flat queries over every incident involved (not a manager per incident).
     involved = {i.pk for i in recurrences} | {i.recurrence_of_id for i in recurrences if i.recurrence_of_id}
     categories_of: defaultdict[int, set[str]] = defaultdict(set)
@@ -322,8 +324,11 @@ def follow_through(user: Requester, *, today: date | None = None) -> dict[str, A
         "incident_count": len(rows), "ttd": ttd, "ttr": ttr, "by_quarter": by_quarter,
         "median_ttd": _median([d for _, d in ttd]), "median_ttr": _median([d for _, d in ttr]),
         "categories": categories, "items": tally, "on_time_rate": on_time_rate, "recurrences": recurrences,
+        "recurrence_count": recurrence_count,
     }
 
+
+RECURRENCES_SHOWN = 20
 
 SEVERITY_ORDER = {"SEV1": 0, "SEV2": 1, "SEV3": 2, "SEV4": 3}
 

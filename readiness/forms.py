@@ -11,12 +11,26 @@ from governance.models import ModelVersion
 
 from .models import Decision, LaunchRequest, LaunchStatus, SignDecision
 
+OFFERED_VERSIONS = 100
+
 
 class LaunchCreateForm(forms.Form):
-    version = forms.ModelChoiceField(queryset=ModelVersion.objects.select_related("model").order_by(
-        "model__slug", "-created_at"), label="Model version")
+    version = forms.ModelChoiceField(queryset=ModelVersion.objects.select_related("model"), label="Model version",
+                                     help_text=f"The {OFFERED_VERSIONS} newest versions are offered; a version's "
+                                               "own page opens this form with it chosen.")
     title = forms.CharField(max_length=200)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every version ever registered would make the list as long as the history: offer the newest (and the one
+        # asked for); any version is still accepted.
+        offered = list(ModelVersion.objects.select_related("model").order_by("-created_at", "-pk")[:OFFERED_VERSIONS])
+        asked = str(self.initial.get("version") or "")
+        if asked.isdigit() and all(str(v.pk) != asked for v in offered):
+            offered += list(ModelVersion.objects.select_related("model").filter(pk=int(asked)))
+        offered.sort(key=lambda v: (v.model.slug, -v.created_at.timestamp(), -v.pk))
+        self.fields["version"].widget.choices = [("", "---------"), *((v.pk, str(v)) for v in offered)]
 
 
 class MemoForm(forms.ModelForm):

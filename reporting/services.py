@@ -149,8 +149,33 @@ def request_report(*, actor: Actor, kind: str, subject_id: int | str | None = No
         return existing
     if enqueue:
         # robust: a broker outage must not fail the request; requeue_stale_reports picks the report up.
-        transaction.on_commit(lambda: _generation_task().delay(report.pk), robust=True)
+        transaction.on_commit(functools.partial(dispatch_generation, report.pk), robust=True)
     return report
+
+
+def dispatch_generation(report_id: int) -> None:
+    """Hand a queued report to a worker. With no broker (the embedded default) the task would run inside the
+    request and hold the page for the seconds a PDF takes: it runs in a thread started after the commit instead,
+    and the page shows the report as being prepared. A process that stops mid-render leaves it RUNNING with a
+    silent heartbeat, which requeue_stale_reports takes up, as for a worker that died."""
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER and settings.REPORTS_RENDER_AFTER_RESPONSE:
+        threading.Thread(target=_render_in_this_thread, args=(report_id,), name=f"report-{report_id}",
+                         daemon=True).start()
+    else:
+        _generation_task().delay(report_id)
+
+
+def _render_in_this_thread(report_id: int) -> None:
+    from django.db import connections
+
+    try:
+        _generation_task().apply(args=(report_id,))
+    except Exception:  # the task records a failure on the report; nothing here may reach the request
+        log.exception("report %s: rendering after the response failed", report_id)
+    finally:
+        connections.close_all()
 
 
 def generate_report(report_id: int) -> Report:
@@ -246,8 +271,6 @@ def requeue_stale_reports(*, older_than: timedelta = STALE_AFTER, heartbeat_lost
     ``heartbeat_lost`` (the worker died mid-render), or QUEUED (or RUNNING without a heartbeat) for longer than
     ``older_than`` (the message was lost). Run it periodically; a second delivery of a report already in progress
     is harmless: ``generate_report`` keeps only the first finished result."""
-    task = _generation_task()
-
     now = now or timezone.now()
     cutoff, silent = now - older_than, now - heartbeat_lost
     dead_worker = Q(status=ReportStatus.RUNNING, heartbeat_at__lt=silent)
@@ -266,7 +289,7 @@ def requeue_stale_reports(*, older_than: timedelta = STALE_AFTER, heartbeat_lost
             report.status, report.error = ReportStatus.QUEUED, "Generation stopped without finishing; queued again."
             report.save(update_fields=["status", "error"])
             audit.record("report.requeued", report, actor=SYSTEM, before={"status": was})
-            transaction.on_commit(functools.partial(task.delay, pk), robust=True)
+            transaction.on_commit(functools.partial(dispatch_generation, pk), robust=True)
         count += 1
     return count
 

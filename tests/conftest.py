@@ -67,6 +67,7 @@ def pytest_collection_modifyitems(config, items):
 def _settings_for_tests(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.REPORTS_RENDER_AFTER_RESPONSE = False  # a report is rendered by the time its request returns
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.STORAGES = {
         **settings.STORAGES,

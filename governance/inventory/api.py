@@ -16,7 +16,7 @@ from governance.inventory.models import (
     ProxyRiskStatus,
     RiskTier,
 )
-from governance.kernel.api_inputs import StrictSerializer, validated
+from governance.kernel.api_inputs import StrictListQuery, StrictSerializer, validated
 from governance.kernel.idempotency import idempotent
 from governance.kernel.models import User
 from governance.kernel.permissions import require
@@ -50,11 +50,17 @@ class ModelOut(serializers.ModelSerializer):
                   "created_at", "updated_at"]
 
 
+VERSIONS_IN_DETAIL = 10
+
+
 class ModelDetailOut(ModelOut):
-    versions = VersionOut(many=True, read_only=True)
+    versions = VersionOut(many=True, read_only=True, source="newest_versions",
+                          help_text=f"The {VERSIONS_IN_DETAIL} newest versions; every version, a page at a time, "
+                                    "from the model's versions endpoint.")
+    version_count = serializers.IntegerField(read_only=True, help_text="How many versions the model has in all.")
 
     class Meta(ModelOut.Meta):
-        fields = [*ModelOut.Meta.fields, "versions"]
+        fields = [*ModelOut.Meta.fields, "version_count", "versions"]
 
 
 class ModelIn(StrictSerializer):
@@ -117,16 +123,28 @@ class ModelDetail(GenericAPIView):
     serializer_class = ModelDetailOut
 
     def get(self, request, slug):
-        model = get_object_or_404(
-            MLModel.objects.select_related("owner").prefetch_related("versions__features", "versions__model"),
-            slug=slug,
-        )
+        model = get_object_or_404(MLModel.objects.select_related("owner"), slug=slug)
         require(request.user, "model.view", model)
+        # A model retrained weekly for years has hundreds of versions: the newest here, the rest paginated.
+        versions = selectors.model_versions(model).select_related("model")
+        model.version_count = versions.count()
+        model.newest_versions = list(versions[:VERSIONS_IN_DETAIL])
         return Response(ModelDetailOut(model).data)
 
 
 class VersionCreate(GenericAPIView):
     serializer_class = VersionOut
+    query_serializer_class = StrictListQuery
+    queryset = ModelVersion.objects.none()  # for the schema generator only; reads go through selectors
+
+    @extend_schema(responses=VersionOut(many=True))
+    def get(self, request, slug):
+        """Every version of the model, newest first, a page at a time."""
+        model = get_object_or_404(MLModel, slug=slug)
+        require(request.user, "model.view", model)
+        validated(self.query_serializer_class, request.query_params)
+        page = self.paginate_queryset(selectors.model_versions(model).select_related("model"))
+        return self.get_paginated_response(VersionOut(page, many=True).data)
 
     @extend_schema(request=VersionIn, responses={201: VersionOut})
     @idempotent

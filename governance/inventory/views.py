@@ -17,6 +17,7 @@ from governance.kernel.permissions import can, require
 from governance.kernel.web import deny_unless, refusal_shown
 
 VERSIONS_PER_PAGE = 10
+MODELS_PER_PAGE = 50
 
 
 @login_required
@@ -27,8 +28,9 @@ def model_list(request):
         tier=filters.get("tier"), owner=filters.get("owner"), unassessed=filters.get("unassessed"),
         q=filters.get("q"),
     )
+    page = Paginator(models, MODELS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "governance/model_list.html", {
-        "form": form, "models": models, "can_create": can(request.user, "model.create"),
+        "form": form, "models": list(page), "page": page, "can_create": can(request.user, "model.create"),
     })
 
 

@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Case, When
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,6 +26,8 @@ from governance.kernel.web import (
 from governance.policies import services as policies
 from governance.policies.defaults import CATEGORIES
 from governance.policies.models import PolicyChange, TierPolicy
+
+HISTORY_PER_PAGE = 20
 
 
 class ChecklistItemChangeForm(forms.Form):
@@ -73,14 +77,21 @@ def policy_detail(request, tier):
 
         raise Http404("No such tier.")
     policy = policies.get_policy(tier)
-    versions = policy.versions.select_related("change__proposed_by", "change__decided_by").order_by("-number")
-    changes = list(policy.changes.select_related("proposed_by", "decided_by").order_by("-proposed_at")[:50])
+    # Ten years of a tier's history is read a page at a time: pending changes (what awaits a decision) first.
+    version_page = Paginator(policy.versions.select_related("change__proposed_by", "change__decided_by")
+                             .order_by("-number"), HISTORY_PER_PAGE).get_page(request.GET.get("versions"))
+    pending_first = Case(When(status=PolicyChange.Status.PENDING, then=0), default=1)
+    change_page = Paginator(policy.changes.select_related("proposed_by", "decided_by")
+                            .order_by(pending_first, "-proposed_at", "-pk"), HISTORY_PER_PAGE
+                            ).get_page(request.GET.get("changes"))
+    changes = list(change_page)
     hidden = visibility.hidden_incident_ids(request.user) if any(c.source_incident_id for c in changes) else set()
     for change in changes:
         # Why an incident's action item proposed a change is that incident's content; what the policy says is not.
         change.shown_rationale = visibility.redact(change.rationale, change.source_incident_id, hidden)
     return render(request, "governance/policy_detail.html", {
-        "policy": policy, "content": policy.current.content, "versions": versions, "changes": changes,  # type: ignore[union-attr]  # a tier policy always has a version in force
+        "policy": policy, "content": policy.current.content, "versions": list(version_page), "changes": changes,
+        "version_page": version_page, "change_page": change_page,  # type: ignore[union-attr]  # a tier policy always has a version in force
         "categories": CATEGORIES, "can_propose": can(request.user, "policy.propose"),
         "can_approve": can(request.user, "policy.approve"), **reauth_context(request),
     })

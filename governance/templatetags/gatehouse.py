@@ -50,6 +50,12 @@ def query_with(context, **params):
     return "?" + query.urlencode() if query else "?"
 
 
+@register.simple_tag(takes_context=True)
+def query_with_param(context, name, value):
+    """``query_with`` for a parameter whose name is itself a variable (a shared pager include)."""
+    return query_with(context, **{name: value})
+
+
 @register.filter
 def duration_minutes(minutes):
     """A duration stored in minutes: 43200 -> "30 days"."""

@@ -42,7 +42,7 @@ def pages(long_launch, gate_query):
 
 # The most queries each page may run, whatever the size of the history.
 EXPECTED = {
-    "dashboard": 14,  # + deploy decisions waiting for me
+    "dashboard": 15,  # + deploy decisions waiting for me, + the count of versions lacking an assessment
     "launch list": 6,
     "launch list, page 2": 6,
     "launch list, filtered": 6,
@@ -52,7 +52,7 @@ EXPECTED = {
     "incident list": 6,
     "incident list, searched": 6,
     "insights": 7,
-    "policy history": 6,
+    "policy history": 8,  # + the count of each paginated list (changes, versions)
     "gate": 8,  # + the model-risk reasons (validations, findings, holds, waivers) in one query
 }
 # Insights skip a few queries when the history holds nothing of a kind (an empty prefetch runs no query): their
