@@ -144,8 +144,12 @@ def records(response) -> int:
 
 
 def measure(factor: int) -> dict[str, dict]:
+    from registry.models import RegistryLink
+
     generate(sizes(factor))
     subject = heaviest()
+    # The registry's pages are a linked model's: link the heaviest one to an MLflow registered model.
+    RegistryLink.objects.create(model=subject["model"], registered_model=subject["model"].slug, created_by="tests")
     _, secret = issue_api_token(actor=SystemActor("tests"), name=f"scale-{factor}",
                                 scopes=list(ApiToken.Scope.values))
     # Compliance sees restricted incidents, signs TIER_1 launches and reviews postmortems: the fullest pages.
