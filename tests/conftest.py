@@ -8,6 +8,7 @@ from django.db import connection, connections
 from django.test import TransactionTestCase
 
 _flush_after_transactional_test = TransactionTestCase._fixture_teardown
+POOLED = os.environ.get("TEST_POOLER") == "pgbouncer"
 
 
 def _flush_past_the_audit_truncate_trigger(self):
@@ -16,6 +17,16 @@ def _flush_past_the_audit_truncate_trigger(self):
     ordinary triggers do not fire, and returns to the normal mode before the next test."""
     postgres = [connections[alias] for alias in self._databases_names(include_mirrors=False)
                 if connections[alias].vendor == "postgresql"]
+    if POOLED and postgres:
+        # Behind PgBouncer in transaction mode a session SET may land on another server connection than the
+        # TRUNCATE: set the mode for the flush's own transaction instead.
+        from django.db import transaction
+
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            _flush_after_transactional_test(self)
+        return
     for conn in postgres:
         with conn.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
@@ -28,6 +39,31 @@ def _flush_past_the_audit_truncate_trigger(self):
 
 
 TransactionTestCase._fixture_teardown = _flush_past_the_audit_truncate_trigger
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _through_the_pooler(request):
+    """With TEST_POOLER=pgbouncer, every connection after the test database is made goes through PgBouncer in
+    transaction mode (tests/pooler.py)."""
+    if not POOLED:
+        yield None
+        return
+    from tests.pooler import pgbouncer, route_through
+
+    request.getfixturevalue("django_db_setup")
+    settings_dict = connections["default"].settings_dict
+    if connections["default"].vendor != "postgresql":
+        raise RuntimeError("TEST_POOLER=pgbouncer needs DATABASE_URL on PostgreSQL")
+    with pgbouncer(settings_dict["HOST"], settings_dict["PORT"], settings_dict["USER"] or "postgres") as port:
+        for conn in connections.all():
+            conn.close()
+        saved = route_through(settings_dict, port)
+        try:
+            yield port
+        finally:
+            for conn in connections.all():
+                conn.close()
+            settings_dict.update(saved)
 
 
 # Suites that dominate the run time; they are marked ``slow`` here so the README command (``-m "not slow"``)

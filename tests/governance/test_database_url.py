@@ -40,3 +40,16 @@ def test_the_running_connection_has_jit_off():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursors_and_no_startup_options():
+    pooled = database_from_url("postgres://gh@pgbouncer:6432/gatehouse?pooler=transaction&sslmode=require", BASE)
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert pooled["OPTIONS"] == {"sslmode": "require"}  # no "options": PgBouncer refuses startup parameters
+    direct = database_from_url("postgres://gh@db:5432/gatehouse", BASE)
+    assert "DISABLE_SERVER_SIDE_CURSORS" not in direct and direct["OPTIONS"]["options"] == "-c jit=off"
+
+
+def test_an_unknown_pooler_mode_is_named():
+    with pytest.raises(ImproperlyConfigured, match="pooler='session'"):
+        database_from_url("postgres://gh@pgbouncer:6432/gatehouse?pooler=session", BASE)
