@@ -204,6 +204,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 # How often the MLflow sync runs without webhooks: the alias guard undoes a hand move within one interval.
 MLFLOW_SYNC_INTERVAL_SECONDS = env_int("MLFLOW_SYNC_INTERVAL_SECONDS", 60)
+# Exactly one beat sends the schedule: a second one stands by (governance/kernel/beat.py).
+CELERY_BEAT_SCHEDULER = "governance.kernel.beat:SingleBeatScheduler"
+BEAT_LEASE_SECONDS = env_int("BEAT_LEASE_SECONDS", 90)
 CELERY_BEAT_SCHEDULE = {
     "evaluate-rollouts": {"task": "readiness.tasks.evaluate_rollouts", "schedule": 60.0},
     # Keep in step with reporting.common.REQUEUE_EVERY: a render whose worker died restarts within 90 seconds.

@@ -24,6 +24,7 @@ from governance.kernel.models import (  # noqa: F401
     ApiToken,
     AuditEvent,
     AuditSource,
+    BeatLease,
     IdempotencyRecord,
     RoleMembership,
     User,

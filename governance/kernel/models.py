@@ -169,3 +169,16 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key}"
+
+
+class BeatLease(models.Model):
+    """Who runs the periodic schedule: one Celery beat holds the lease and renews it; another beat started by
+    mistake finds it held and sends nothing until it lapses (governance.kernel.beat)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    holder = models.CharField(max_length=200)
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
