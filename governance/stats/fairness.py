@@ -42,13 +42,17 @@ from numpy.typing import ArrayLike
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import (
+    MIN_TAIL_RESAMPLES,
     _abs_interval,
     _z,
+    choose_resamples,
     interpolate,
     mover_difference,
     mover_ratio,
+    normal_interval,
     order_statistics,
     sidak,
+    tail_resamples,
     wilson,
 )
 from .parallel import GroupSizes, generator, map_parallel, parts
@@ -61,6 +65,9 @@ REGRESSION, NO_REGRESSION = "REGRESSION", "NO_REGRESSION"
 
 # Per-block budget for bootstrap arrays (elements), so memory stays bounded with many groups.
 _BLOCK_ELEMENTS = 2_000_000
+# The champion comparison keeps three (B, G) arrays of counts: B is raised for the family-wise level up to this
+# many elements each (32 MB as 32-bit counts), past which its intervals take the normal form.
+_CHAMPION_ELEMENTS = 8_000_000
 
 
 def cell_counts(p: Predictions) -> np.ndarray:
@@ -328,6 +335,9 @@ def _check(
         "interval_confidence": family["interval_confidence"],
         "comparisons": family["comparisons"],
         "family_method": family["method"],
+        # Closed-form intervals (Wilson, MOVER): no end rests on resamples.
+        "interval_method": "closed form",
+        "tail_resamples": None,
         "unassessed_groups": [{"group": g, "reason": why, "n_required": n} for g, why, n in unassessed],
         "detail": "",
     }
@@ -587,7 +597,6 @@ def _champion_section(
     compared: list[int],
     resampled: dict[str, np.ndarray],
     *,
-    n_boot: int,
     confidence: float,
     challenger_air_verdict: str,
 ) -> dict[str, Any]:
@@ -598,7 +607,9 @@ def _champion_section(
     resample's group sizes, challenger selections and champion selections, drawn by ``_bootstrap_groups`` as
     an exact multinomial resample of the paired cells). For every group compared, the change is
     AIR(challenger) - AIR(champion), both against the same reference group, with an interval at the
-    Šidák-adjusted confidence over the groups compared.
+    Šidák-adjusted confidence over the groups compared: a percentile interval when each end rests on at least
+    ``MIN_TAIL_RESAMPLES`` resamples beyond it (``_analyse`` draws that many when memory allows), else the
+    normal interval from the resamples' standard deviation (``tail_resamples`` is then None).
 
     Verdict: REGRESSION when some group's whole interval is below 0 (a group got measurably
     worse, whatever happened to the others); NO_REGRESSION when every group's interval is at or
@@ -633,6 +644,10 @@ def _champion_section(
         est_new, est_old = _ratio(new_sel[compared], new_sel[ref]), _ratio(old_sel[compared], old_sel[ref])
 
     sizes, selected, champion = resampled["sizes"], resampled["selected"], resampled["champion"]
+    n_boot = int(sizes.shape[0])
+    tail: int | None = tail_resamples(n_boot, level)
+    if tail is not None and tail < MIN_TAIL_RESAMPLES:
+        tail = None
 
     def rates(idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:  # (B, k) challenger, champion selection rates
         return _ratio(selected[:, idx], sizes[:, idx]), _ratio(champion[:, idx], sizes[:, idx])
@@ -643,8 +658,14 @@ def _champion_section(
     for idx in _blocks(np.array(compared, dtype=np.int64), max(1, _BLOCK_ELEMENTS // (n_boot * 4)), ahead=0):
         new, old = rates(idx.tolist())
         new, old = _ratio(new, ref_new[:, None]), _ratio(old, ref_old[:, None])
-        b = _percentile_interval(np.concatenate([new - old, new, old], axis=1), level)
         k = idx.shape[0]
+        samples = np.concatenate([new - old, new, old], axis=1)
+        if tail is not None:
+            b = _percentile_interval(samples, level)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new_est, old_est = _ratio(new_sel[idx], new_sel[ref]), _ratio(old_sel[idx], old_sel[ref])
+            b = normal_interval(samples, np.concatenate([new_est - old_est, new_est, old_est]), level)
         for j, name in enumerate(("change", "new", "old")):
             bounds[name][:, start : start + k] = b[:, j * k : (j + 1) * k]
         start += k
@@ -661,9 +682,11 @@ def _champion_section(
         )
     defined = [g for g in per_group if None not in g["air_change"].values()]
     pct = f"{confidence:.0%}"
+    resampling = {"resamples": n_boot, "tail_resamples": tail,
+                  "interval_method": "percentile bootstrap" if tail is not None else "normal bootstrap"}
     if not defined:
         why = "The change in adverse-impact ratio is undefined in too many resamples for every group."
-        return empty | {"groups": per_group, "detail": why}
+        return empty | resampling | {"groups": per_group, "detail": why}
     decider = min(defined, key=lambda g: g["air_change"]["ci_high"])
     change = decider["air_change"]
     low, high = change["ci_low"], change["ci_high"]
@@ -677,6 +700,7 @@ def _champion_section(
         f"adverse-impact ratio goes from {_f(decider['champion_air']['estimate'])} (champion) to "
         f"{_f(decider['challenger_air']['estimate'])} (challenger), a change of {change['estimate']:+.3f} "
         f"({joint}: {low:+.3f} to {high:+.3f}). "
+        f"{_resampling_text(n_boot, tail)} "
     )
     straddle = any(g["air_change"]["ci_low"] < 0 for g in defined)
     undefined = len(defined) < len(per_group)
@@ -703,9 +727,21 @@ def _champion_section(
         "groups": per_group,
         "comparisons": comparisons,
         "interval_confidence": level,
+        **resampling,
         "verdict": verdict,
         "detail": figures + why,
     }
+
+
+def _resampling_text(n_boot: int, tail: int | None) -> str:
+    """What a bootstrap interval's ends rest on, in words."""
+    if tail is not None:
+        return f"From {n_boot:,} resamples; each end of an interval rests on {tail:,} resamples beyond it."
+    return (
+        f"From {n_boot:,} resamples; at this level a percentile end would rest on fewer than "
+        f"{MIN_TAIL_RESAMPLES} resamples, so each interval is the estimate plus or minus the critical value "
+        f"times the resamples' standard deviation."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -791,9 +827,14 @@ def _analyse(
     }
     levels = {"rates": confidence} | {k: f["interval_confidence"] for k, f in families.items()}
     bounds, stds = _closed_form_bounds(counts, (ref, lref), levels)
+    compared = [g for g in range(len(names)) if sufficient[g] and g != ref]
     resampled: dict[str, np.ndarray] = {}
     if paired is not None:  # the champion comparison's resamples (its change in AIR has no closed form)
-        resampled = _bootstrap_groups(counts, (ref, lref), n_boot=n_boot, seed=seed, levels=levels, paired=paired)[2]
+        # Enough resamples for the comparisons' Šidák level, as memory allows (see ``_champion_section``).
+        draws = choose_resamples(
+            n_boot, sidak(confidence, max(len(compared), 1)), max(n_boot, _CHAMPION_ELEMENTS // len(names))
+        )
+        resampled = _bootstrap_groups(counts, (ref, lref), n_boot=draws, seed=seed, levels=levels, paired=paired)[2]
 
     ref_observed = {k: v[ref] for k, v in observed.items()}
     observed["air"] = _ratio(observed["sel"], ref_observed["sel"])
@@ -804,7 +845,6 @@ def _analyse(
     def entry(name: str, g: int, key: str | None = None) -> dict[str, Any]:
         return _interval(observed[name][g], bounds[key or name][0, g], bounds[key or name][1, g])
 
-    compared = [g for g in range(len(names)) if sufficient[g] and g != ref]
     groups = []
     for g, name in enumerate(names):
         groups.append(
@@ -1042,7 +1082,6 @@ def fairness_report(
             main["ref"],
             main["compared"],
             main["resampled"],
-            n_boot=n_boot,
             confidence=confidence,
             challenger_air_verdict=main["checks"][0]["verdict"],
         )

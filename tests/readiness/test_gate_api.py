@@ -345,3 +345,4 @@ def test_fairness_answer_states_its_family_wise_method_and_confidence(eval_clien
     client.force_login(people["author"])
     page = client.get(f"/launches/{launch.pk}/").content.decode()
     assert "Šidák-adjusted intervals" in page and "family-wise confidence" in page
+    assert "closed form, no resamples" in page
