@@ -143,6 +143,10 @@ class EvaluationIn(StrictSerializer):
                                      help_text="CSV of feature values at training time (drift)")
     current = serializers.FileField(required=False, allow_empty_file=True,
                                     help_text="CSV of recent serving feature values (drift)")
+    reference_group = serializers.CharField(required=False, max_length=200, trim_whitespace=False,
+                                            help_text="The group each group's rates are compared with (a value "
+                                                      "of the predictions' group column); by default the "
+                                                      "group with the highest selection rate")
 
 
 def _read_upload(upload, field):
@@ -178,7 +182,8 @@ class EvaluationCreate(GenericAPIView):
         values = validated(EvaluationIn, request.data)
         uploads = {name: _read_upload(values[name], name) for name in ("predictions", "baseline", "current")
                    if values.get(name) is not None}
-        evaluation = evaluations.submit(launch, actor=request.user, metrics=values.get("metrics") or {}, **uploads)
+        evaluation = evaluations.submit(launch, actor=request.user, metrics=values.get("metrics") or {},
+                                        reference_group=values.get("reference_group"), **uploads)
         launch.refresh_from_db()
         items = launch.items.filter(kind="AUTOMATIC").order_by("position", "pk")
         return Response({"id": evaluation.pk, "metrics": evaluation.metrics, "report": evaluation.report,

@@ -36,7 +36,8 @@ def _hash(digest, source) -> None:
 
 
 def _parse(parser, data, upload_field: str, **options):
-    """Run a stats parser; its errors name a CSV column, or the whole file as the upload field."""
+    """Run a stats parser or report; its errors name a CSV column or option, or the whole file as the upload
+    field."""
     try:
         return parser(data, **options)
     except StatsInputError as error:
@@ -45,12 +46,16 @@ def _parse(parser, data, upload_field: str, **options):
 
 
 def compute(launch, *, predictions=None, baseline=None, current=None, metrics: dict | None = None,
-            n_boot: int | None = None) -> dict:
+            n_boot: int | None = None, reference_group: str | None = None) -> dict:
     """Metrics, report, source digest and row count for an evaluation of ``launch``. Submitted metrics win over
     computed ones of the same name. Each upload is bytes or the path of a file on disk (a large upload that
-    Django streamed to a temporary file), which the parser reads as a stream."""
+    Django streamed to a temporary file), which the parser reads as a stream. ``reference_group`` names the
+    group the others are compared with (a group of the predictions file)."""
     thresholds = launch.policy_version.thresholds
     computed, report, digest, rows = {}, {}, hashlib.sha256(), None
+    if reference_group is not None and predictions is None:
+        raise ValidationFailed("A reference group needs a predictions file to choose it from.",
+                               field="reference_group", code="needs_predictions")
     if predictions is not None:
         _hash(digest, predictions)
         # The model's protected attributes, when the file carries them as columns, are assessed
@@ -58,8 +63,9 @@ def compute(launch, *, predictions=None, baseline=None, current=None, metrics: d
         attributes = [str(a) for a in (launch.version.model.protected_attributes or []) if isinstance(a, str)]
         parsed = _parse(parse_predictions, predictions, "predictions", attributes=attributes)
         rows = parsed.rows
-        report["fairness"] = fairness_report(
-            parsed, air_floor=thresholds.get("air_floor", 0.8), eo_max_diff=thresholds.get("eo_max_diff", 0.1),
+        report["fairness"] = _parse(
+            fairness_report, parsed, "predictions", reference_group=reference_group,
+            air_floor=thresholds.get("air_floor", 0.8), eo_max_diff=thresholds.get("eo_max_diff", 0.1),
             min_group_count=int(thresholds.get("min_group_count", 30)),
             n_boot=n_boot or settings.FAIRNESS_BOOTSTRAP_RESAMPLES)
         computed.update(report["fairness"]["metrics"])

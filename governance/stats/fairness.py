@@ -40,6 +40,8 @@ from typing import Any, SupportsFloat
 import numpy as np
 from numpy.typing import ArrayLike
 
+from governance.kernel.formatting import plural
+
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import (
     MIN_TAIL_RESAMPLES,
@@ -932,8 +934,8 @@ def _analyse(
         if not sufficient[ref]:
             raise StatsInputError(
                 "reference_group",
-                f"the reference group '{reference_group}' has {int(sizes[ref])} rows; "
-                f"at least {min_group_count} are needed", code="group_too_small",
+                f"the reference group '{reference_group}' has {plural(int(sizes[ref]), 'row')}; "
+                f"at least {min_group_count:,} are needed", code="group_too_small",
             )
     else:
         pool = sufficient if sufficient.any() else sizes > 0
@@ -999,7 +1001,7 @@ def _analyse(
         out: list[tuple[str, str, int | None]] = []
         for g in np.flatnonzero(~sufficient):
             need = math.ceil(rows * min_group_count / max(int(sizes[g]), 1))
-            out.append((names[g], f"{int(sizes[g])} rows, fewer than {min_group_count}", need))
+            out.append((names[g], f"{plural(int(sizes[g]), 'row')}, fewer than {min_group_count:,}", need))
         return out
 
     def finite(*values: SupportsFloat) -> bool:
@@ -1015,9 +1017,9 @@ def _analyse(
 
     if not compared:
         why = (
-            f"no group other than the reference ({names[ref]}) has at least {min_group_count} rows"
+            f"no group other than the reference ({names[ref]}) has at least {plural(min_group_count, 'row')}"
             if sufficient.any()
-            else f"no group has at least {min_group_count} rows"
+            else f"no group has at least {plural(min_group_count, 'row')}"
         )
     else:
         why = None

@@ -27,3 +27,8 @@ def test_rows_needed_settle_the_check_80_percent_of_the_time_with_a_second_group
     )
     # At a true 80 % the share falls below 0.78 in about 6 % of seeds; at 75.5 % it reaches it in about 4 %.
     assert settled / trials >= 0.78, (c["n_required"], settled)
+
+
+def test_a_one_row_group_reads_one_row():
+    report = fairness_report(from_selected({"a": (200, 100), "b": (200, 90), "c": (1, 1)}), n_boot=1000)
+    assert ("c", "1 row, fewer than 30") in [(u["group"], u["reason"]) for u in check(report, "fairness.air")["unassessed_groups"]]

@@ -346,3 +346,30 @@ def test_fairness_answer_states_its_family_wise_method_and_confidence(eval_clien
     page = client.get(f"/launches/{launch.pk}/").content.decode()
     assert "Šidák-adjusted intervals" in page and "family-wise confidence" in page
     assert "closed form, no resamples" in page
+
+
+def test_the_reference_group_can_be_named_and_an_unknown_one_is_refused(eval_client, people):
+    launch = make_launch(author=people["author"])
+    content = predictions_csv({"a": 0.5, "b": 0.4}, n_per_group=200)
+    upload = io.BytesIO(content)
+    upload.name = "predictions.csv"
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/",
+                                {"predictions": upload, "reference_group": "b"}, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["report"]["fairness"]["reference_group"] == "b"
+    upload = io.BytesIO(content)
+    upload.name = "predictions.csv"
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/",
+                                {"predictions": upload, "reference_group": "group_z"}, format="multipart")
+    body = response.json()
+    assert (response.status_code, body["field"], body["code"]) == (400, "reference_group", "unknown_group")
+    assert "group_z" in body["detail"]
+    assert Evaluation.objects.count() == 1
+
+
+def test_a_reference_group_without_predictions_is_refused(eval_client, people):
+    launch = make_launch(author=people["author"])
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/",
+                                {"metrics": {"auc": 0.8}, "reference_group": "a"}, format="json")
+    assert (response.status_code, response.json()["field"]) == (400, "reference_group")
+    assert not Evaluation.objects.exists()
