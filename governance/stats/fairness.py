@@ -596,6 +596,25 @@ def _closed_form_bounds(
     return bounds, stds
 
 
+def _error_rates(counts: np.ndarray, confidence: float) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each group's false-negative rate, positive predictive value, false-discovery rate and false-omission
+    rate (estimate, Wilson low, Wilson high), from labelled cells n[group, y_true, y_pred]."""
+    tn, fp, fn, tp = (counts[:, t, d].astype(np.float64) for t, d in ((0, 0), (0, 1), (1, 0), (1, 1)))
+    counted = {"fnr": (fn, fn + tp), "ppv": (tp, tp + fp), "fdr": (fp, tp + fp), "for": (fn, fn + tn)}
+    return {name: (_ratio(x, n), *wilson(x, n, confidence)) for name, (x, n) in counted.items()}
+
+
+# Between-group differences for the rule engine (largest minus smallest over the groups with enough rows, as
+# Fairlearn's ``difference(method="between_groups")``): metric key, group figure.
+_PARITY = (
+    ("fairness.demographic_parity_difference", "selection_rate"),
+    ("fairness.fnr_difference", "fnr"),
+    ("fairness.ppv_difference", "ppv"),
+    ("fairness.fdr_difference", "fdr"),
+    ("fairness.for_difference", "for"),
+)
+
+
 # --------------------------------------------------------------------------------------------
 # Bootstrap
 
@@ -983,6 +1002,7 @@ def _analyse(
     def entry(name: str, g: int, key: str | None = None) -> dict[str, Any]:
         return _interval(observed[name][g], bounds[key or name][0, g], bounds[key or name][1, g])
 
+    errors = _error_rates(counts, confidence) if labels else {}
     groups = []
     for g, name in enumerate(names):
         groups.append(
@@ -994,6 +1014,7 @@ def _analyse(
                 "tpr": entry("tpr", g) if labels else None,
                 "fpr": entry("fpr", g) if labels else None,
                 "air": entry("air", g) if g in compared else None,
+                **{name: _interval(*(v[g] for v in values)) for name, values in errors.items()},
             }
         )
 
@@ -1300,6 +1321,15 @@ def _flat_metrics(main: dict[str, Any], champion: dict[str, Any] | None, scores:
         if g["tpr"] is not None:
             put(f"tpr.{key}", g["tpr"]["estimate"])
             put(f"fpr.{key}", g["fpr"]["estimate"])
+            for name in ("fnr", "ppv", "fdr", "for"):
+                put(f"{name}.{key}", g[name]["estimate"])
+    for key, name in _PARITY:
+        values = [
+            g[name]["estimate"] for g in groups
+            if not g["insufficient_data"] and g.get(name) is not None and g[name]["estimate"] is not None
+        ]
+        if len(values) >= 2:
+            metrics[key] = max(values) - min(values)
     if champion is not None:
         change = champion["air_change"]
         put("fairness.air_change", change["estimate"])
