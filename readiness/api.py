@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -208,6 +208,21 @@ GateOut = inline_serializer("GateVerdict", {
     "pending_decision": serializers.DictField(allow_null=True, help_text=(
         "When the deny is inconclusive and a deploy tool handed it to a person: id, status (PENDING, ALLOWED, "
         "DENIED, EXPIRED), role and deadline"))})
+
+
+class EvaluationGroupsCsv(GenericAPIView):
+    """An evaluation's per-group fairness table as CSV (rates, AIR and error rates with their intervals)."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(description="One row a group")})
+    def get(self, request, pk, evaluation_id):
+        launch = _launch(request, pk, "launch.view")
+        evaluation = get_object_or_404(launch.evaluations.only("pk", "report"), pk=evaluation_id)
+        text = evaluations.groups_csv(evaluation.report)
+        if text is None:
+            raise Http404("This evaluation has no fairness report.")
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="evaluation-{evaluation.pk}-groups.csv"'
+        return response
 
 
 class Gate(GenericAPIView):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -93,3 +95,36 @@ def submit(launch: LaunchRequest, *, actor: Actor, **uploads: Any) -> Evaluation
         launch, actor=actor, metrics=result["metrics"], report=result["report"],
         kind=Evaluation.Kind.PREDICTIONS if result["report"] else Evaluation.Kind.METRICS,
         source_sha256=result["source_sha256"], source_rows=result["source_rows"])
+
+
+# The per-group table as CSV: one row a group, each figure as estimate and interval ends.
+_GROUP_FIGURES = ("selection_rate", "air", "tpr", "fpr", "fnr", "ppv", "fdr", "for")
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text: a value starting with =, +, - or @ (a group name) is not run as
+    a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@"):
+        return "'" + text
+    return text
+
+
+def groups_csv(report: dict | None) -> str | None:
+    """The fairness report's per-group table as CSV text, or None when the evaluation has no fairness report."""
+    fairness = (report or {}).get("fairness")
+    if not fairness:
+        return None
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["group", "n", "insufficient_data",
+                     *(f"{name}{end}" for name in _GROUP_FIGURES for end in ("", "_ci_low", "_ci_high"))])
+    for group in fairness["groups"]:
+        row = [group["group"], group["n"], group["insufficient_data"]]
+        for name in _GROUP_FIGURES:
+            figure = group.get(name) or {}
+            row += [figure.get("estimate"), figure.get("ci_low"), figure.get("ci_high")]
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()

@@ -1,5 +1,6 @@
 """The CI launch gate and the evaluations API, as a pipeline uses them."""
 
+import csv
 import io
 
 import numpy as np
@@ -373,3 +374,33 @@ def test_a_reference_group_without_predictions_is_refused(eval_client, people):
                                 {"metrics": {"auc": 0.8}, "reference_group": "a"}, format="json")
     assert (response.status_code, response.json()["field"]) == (400, "reference_group")
     assert not Evaluation.objects.exists()
+
+
+def test_the_per_group_table_downloads_as_csv_from_the_api_and_the_page(eval_client, token_for, people, client):
+    launch = make_launch(author=people["author"])
+    response = post_csv(eval_client, launch, predictions_csv({"a": 0.5, "=b": 0.4, "c": 0.45}, n_per_group=200))
+    assert response.status_code == 201, response.json()
+    evaluation = Evaluation.objects.get()
+    url = f"/api/v1/launches/{launch.pk}/evaluations/{evaluation.pk}/groups.csv"
+    reader = bearer(eval_client, token_for("launches:read")[1])
+    answer = reader.get(url)
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
+    groups = {g["group"]: g for g in evaluation.report["fairness"]["groups"]}
+    assert [r["group"] for r in rows] == ["'=b", "a", "c"]  # a formula-like name stays text
+    a = next(r for r in rows if r["group"] == "a")
+    assert float(a["selection_rate"]) == groups["a"]["selection_rate"]["estimate"]
+    assert float(a["fnr_ci_high"]) == groups["a"]["fnr"]["ci_high"] and a["n"] == "200"
+    client.force_login(people["author"])
+    assert url in client.get(f"/launches/{launch.pk}/").content.decode()
+    assert client.get(url).status_code == 200
+
+
+def test_the_per_group_csv_needs_a_fairness_report_and_the_launch(eval_client, token_for, people):
+    launch = make_launch(author=people["author"])
+    eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/", {"metrics": {"auc": 0.8}}, format="json")
+    evaluation = Evaluation.objects.get()
+    reader = bearer(eval_client, token_for("launches:read")[1])
+    assert reader.get(f"/api/v1/launches/{launch.pk}/evaluations/{evaluation.pk}/groups.csv").status_code == 404
+    other = make_launch(author=people["author"])
+    assert reader.get(f"/api/v1/launches/{other.pk}/evaluations/{evaluation.pk}/groups.csv").status_code == 404
