@@ -66,7 +66,7 @@ def compute(launch, *, predictions=None, baseline=None, current=None, metrics: d
         parsed = _parse(parse_predictions, predictions, "predictions", attributes=attributes)
         rows = parsed.rows
         report["fairness"] = _parse(
-            fairness_report, parsed, "predictions", reference_group=reference_group,
+            fairness_report, parsed, "predictions", reference_group=reference_group, declared_attributes=attributes,
             air_floor=thresholds.get("air_floor", 0.8), eo_max_diff=thresholds.get("eo_max_diff", 0.1),
             min_group_count=int(thresholds.get("min_group_count", 30)),
             n_boot=n_boot or settings.FAIRNESS_BOOTSTRAP_RESAMPLES)

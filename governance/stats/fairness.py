@@ -1199,6 +1199,7 @@ def fairness_report(
     n_boot: int = 10_000,
     seed: int = 20240601,
     confidence: float = 0.95,
+    declared_attributes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Per-group rates and disparity checks with percentile bootstrap intervals (JSON-ready).
 
@@ -1211,6 +1212,8 @@ def fairness_report(
     AIR of every group (see ``_champion_section``); with a score column, AUC, KS and
     calibration (``scores``); with several protected-attribute columns, each attribute and
     their intersections (``by_attribute``; the top-level figures are the first attribute's).
+    ``declared_attributes``, the protected attributes the model declares, are each listed in
+    ``declared_attributes`` as evaluated, or INCONCLUSIVE with the reason (no such column in the file).
     Deterministic for a given ``seed``.
     """
     names = p.group_names
@@ -1269,6 +1272,10 @@ def fairness_report(
                 }
             )
 
+    declared = _declared(p, declared_attributes)
+    metrics = _flat_metrics(main, champion, scores, by_attribute)
+    if declared:
+        metrics["fairness.attributes.not_evaluated"] = sum(not a["evaluated"] for a in declared)
     return {
         "method": "closed-form (Wilson rates, MOVER ratios and differences); champion by multinomial cell bootstrap",
         "n_boot": n_boot,
@@ -1289,9 +1296,23 @@ def fairness_report(
         "champion": champion,
         "scores": scores,
         "by_attribute": by_attribute,
-        "metrics": _flat_metrics(main, champion, scores, by_attribute),
+        "metrics": metrics,
+        "declared_attributes": declared,
         "insufficient_groups": main["insufficient_groups"],
     }
+
+
+def _declared(p: Predictions, declared: Sequence[str]) -> list[dict[str, Any]]:
+    """Each attribute the model declares: evaluated when the file has its column, else INCONCLUSIVE with why."""
+    present = {a.name for a in p.attributes} or {"group"}
+    out = []
+    for name in dict.fromkeys(str(a) for a in declared):
+        if name in present:
+            out.append({"attribute": name, "evaluated": True, "verdict": None, "reason": None})
+        else:
+            out.append({"attribute": name, "evaluated": False, "verdict": INCONCLUSIVE,
+                        "reason": f"the predictions file has no '{name}' column, so it is not evaluated"})
+    return out
 
 
 def _flat_metrics(main: dict[str, Any], champion: dict[str, Any] | None, scores: dict[str, Any] | None,

@@ -404,3 +404,25 @@ def test_the_per_group_csv_needs_a_fairness_report_and_the_launch(eval_client, t
     assert reader.get(f"/api/v1/launches/{launch.pk}/evaluations/{evaluation.pk}/groups.csv").status_code == 404
     other = make_launch(author=people["author"])
     assert reader.get(f"/api/v1/launches/{other.pk}/evaluations/{evaluation.pk}/groups.csv").status_code == 404
+
+
+def test_each_declared_attribute_is_evaluated_or_inconclusive_with_its_reason(eval_client, people, client):
+    launch = make_launch(author=people["author"])
+    model = launch.version.model
+    model.protected_attributes = ["sex", "race", "age_band"]
+    model.save()
+    rng = np.random.default_rng(4)
+    rows = ["sex,age_band,y_pred"] + [
+        f"{rng.choice(['F', 'M'])},{rng.choice(['18-30', '31-50'])},{int(rng.random() < 0.5)}" for _ in range(600)
+    ]
+    response = post_csv(eval_client, launch, ("\n".join(rows) + "\n").encode())
+    assert response.status_code == 201, response.json()
+    fairness = response.json()["report"]["fairness"]
+    declared = {a["attribute"]: a for a in fairness["declared_attributes"]}
+    assert declared["sex"]["evaluated"] and declared["age_band"]["evaluated"]
+    assert (declared["race"]["evaluated"], declared["race"]["verdict"]) == (False, "INCONCLUSIVE")
+    assert "'race'" in declared["race"]["reason"]
+    assert response.json()["metrics"]["fairness.attributes.not_evaluated"] == 1
+    client.force_login(people["author"])
+    page = client.get(f"/launches/{launch.pk}/").content.decode()
+    assert "Protected attribute race" in page and "no &#x27;race&#x27; column" in page
