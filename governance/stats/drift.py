@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from governance.kernel.formatting import plural
-
 from .csvparse import StatsInputError, unique_metric_keys
+from .text import plural
 
 __all__ = ["drift_report", "psi", "psi_categorical", "psi_numeric"]
 

@@ -40,8 +40,6 @@ from typing import Any, SupportsFloat
 import numpy as np
 from numpy.typing import ArrayLike
 
-from governance.kernel.formatting import plural
-
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import (
     MIN_TAIL_RESAMPLES,
@@ -59,6 +57,7 @@ from .intervals import (
 )
 from .parallel import GroupSizes, generator, map_parallel, parts
 from .scores import score_report
+from .text import plural
 
 __all__ = ["cell_counts", "count_cells", "fairness_report", "sidak"]
 
