@@ -55,6 +55,7 @@ def test_past_the_memory_bound_the_champion_interval_takes_the_normal_form(monke
         assert change["ci_low"] <= change["estimate"] <= change["ci_high"]
 
 
+@pytest.mark.slow  # 40 groups' AUC over several seeds: about 25 s on two cores
 def test_auc_gap_over_many_pairs_is_normal_form_and_steady_across_seeds():
     """At 780 pairs the percentile ends were the extreme draws and moved from seed to seed; the normal form
     reads them off the spread, which 2,000 resamples estimate well."""
