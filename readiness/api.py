@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -143,6 +143,10 @@ class EvaluationIn(StrictSerializer):
                                      help_text="CSV of feature values at training time (drift)")
     current = serializers.FileField(required=False, allow_empty_file=True,
                                     help_text="CSV of recent serving feature values (drift)")
+    reference_group = serializers.CharField(required=False, max_length=200, trim_whitespace=False,
+                                            help_text="The group each group's rates are compared with (a value "
+                                                      "of the predictions' group column); by default the "
+                                                      "group with the highest selection rate")
 
 
 def _read_upload(upload, field):
@@ -178,7 +182,8 @@ class EvaluationCreate(GenericAPIView):
         values = validated(EvaluationIn, request.data)
         uploads = {name: _read_upload(values[name], name) for name in ("predictions", "baseline", "current")
                    if values.get(name) is not None}
-        evaluation = evaluations.submit(launch, actor=request.user, metrics=values.get("metrics") or {}, **uploads)
+        evaluation = evaluations.submit(launch, actor=request.user, metrics=values.get("metrics") or {},
+                                        reference_group=values.get("reference_group"), **uploads)
         launch.refresh_from_db()
         items = launch.items.filter(kind="AUTOMATIC").order_by("position", "pk")
         return Response({"id": evaluation.pk, "metrics": evaluation.metrics, "report": evaluation.report,
@@ -203,6 +208,21 @@ GateOut = inline_serializer("GateVerdict", {
     "pending_decision": serializers.DictField(allow_null=True, help_text=(
         "When the deny is inconclusive and a deploy tool handed it to a person: id, status (PENDING, ALLOWED, "
         "DENIED, EXPIRED), role and deadline"))})
+
+
+class EvaluationGroupsCsv(GenericAPIView):
+    """An evaluation's per-group fairness table as CSV (rates, AIR and error rates with their intervals)."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(description="One row a group")})
+    def get(self, request, pk, evaluation_id):
+        launch = _launch(request, pk, "launch.view")
+        evaluation = get_object_or_404(launch.evaluations.only("pk", "report"), pk=evaluation_id)
+        text = evaluations.groups_csv(evaluation.report)
+        if text is None:
+            raise Http404("This evaluation has no fairness report.")
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="evaluation-{evaluation.pk}-groups.csv"'
+        return response
 
 
 class Gate(GenericAPIView):

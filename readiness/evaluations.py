@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -36,7 +38,8 @@ def _hash(digest, source) -> None:
 
 
 def _parse(parser, data, upload_field: str, **options):
-    """Run a stats parser; its errors name a CSV column, or the whole file as the upload field."""
+    """Run a stats parser or report; its errors name a CSV column or option, or the whole file as the upload
+    field."""
     try:
         return parser(data, **options)
     except StatsInputError as error:
@@ -45,12 +48,16 @@ def _parse(parser, data, upload_field: str, **options):
 
 
 def compute(launch, *, predictions=None, baseline=None, current=None, metrics: dict | None = None,
-            n_boot: int | None = None) -> dict:
+            n_boot: int | None = None, reference_group: str | None = None) -> dict:
     """Metrics, report, source digest and row count for an evaluation of ``launch``. Submitted metrics win over
     computed ones of the same name. Each upload is bytes or the path of a file on disk (a large upload that
-    Django streamed to a temporary file), which the parser reads as a stream."""
+    Django streamed to a temporary file), which the parser reads as a stream. ``reference_group`` names the
+    group the others are compared with (a group of the predictions file)."""
     thresholds = launch.policy_version.thresholds
     computed, report, digest, rows = {}, {}, hashlib.sha256(), None
+    if reference_group is not None and predictions is None:
+        raise ValidationFailed("A reference group needs a predictions file to choose it from.",
+                               field="reference_group", code="needs_predictions")
     if predictions is not None:
         _hash(digest, predictions)
         # The model's protected attributes, when the file carries them as columns, are assessed
@@ -58,8 +65,9 @@ def compute(launch, *, predictions=None, baseline=None, current=None, metrics: d
         attributes = [str(a) for a in (launch.version.model.protected_attributes or []) if isinstance(a, str)]
         parsed = _parse(parse_predictions, predictions, "predictions", attributes=attributes)
         rows = parsed.rows
-        report["fairness"] = fairness_report(
-            parsed, air_floor=thresholds.get("air_floor", 0.8), eo_max_diff=thresholds.get("eo_max_diff", 0.1),
+        report["fairness"] = _parse(
+            fairness_report, parsed, "predictions", reference_group=reference_group, declared_attributes=attributes,
+            air_floor=thresholds.get("air_floor", 0.8), eo_max_diff=thresholds.get("eo_max_diff", 0.1),
             min_group_count=int(thresholds.get("min_group_count", 30)),
             n_boot=n_boot or settings.FAIRNESS_BOOTSTRAP_RESAMPLES)
         computed.update(report["fairness"]["metrics"])
@@ -87,3 +95,36 @@ def submit(launch: LaunchRequest, *, actor: Actor, **uploads: Any) -> Evaluation
         launch, actor=actor, metrics=result["metrics"], report=result["report"],
         kind=Evaluation.Kind.PREDICTIONS if result["report"] else Evaluation.Kind.METRICS,
         source_sha256=result["source_sha256"], source_rows=result["source_rows"])
+
+
+# The per-group table as CSV: one row a group, each figure as estimate and interval ends.
+_GROUP_FIGURES = ("selection_rate", "air", "tpr", "fpr", "fnr", "ppv", "fdr", "for")
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text: a value starting with =, +, - or @ (a group name) is not run as
+    a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@"):
+        return "'" + text
+    return text
+
+
+def groups_csv(report: dict | None) -> str | None:
+    """The fairness report's per-group table as CSV text, or None when the evaluation has no fairness report."""
+    fairness = (report or {}).get("fairness")
+    if not fairness:
+        return None
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["group", "n", "insufficient_data",
+                     *(f"{name}{end}" for name in _GROUP_FIGURES for end in ("", "_ci_low", "_ci_high"))])
+    for group in fairness["groups"]:
+        row = [group["group"], group["n"], group["insufficient_data"]]
+        for name in _GROUP_FIGURES:
+            figure = group.get(name) or {}
+            row += [figure.get("estimate"), figure.get("ci_low"), figure.get("ci_high")]
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()

@@ -207,8 +207,9 @@ def join(items: Iterable[Any], conjunction: str = "and") -> str:
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+def plural(n: int, unit: str) -> str:
+    """A count and its unit, singular for one: "1 row", "2 rows", "12,825 rows"."""
+    return f"{n:,} {unit}" if n == 1 else f"{n:,} {unit}s"
 
 
 def duration(value: timedelta | float | str | None, *, parts: int = 2) -> str:
@@ -224,7 +225,7 @@ def duration(value: timedelta | float | str | None, *, parts: int = 2) -> str:
     for unit, size in units:
         n, seconds = divmod(seconds, size)
         if n:
-            out.append(_plural(n, unit))
+            out.append(plural(n, unit))
         if len(out) == parts:
             break
     if not out:

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .csvparse import StatsInputError, unique_metric_keys
+from .text import plural
 
 __all__ = ["drift_report", "psi", "psi_categorical", "psi_numeric"]
 
@@ -253,7 +254,10 @@ def _feature(name: str, base: Values | None, cur: Values | None, *, psi_act: flo
             expected, actual = _histograms(base_v, cur_v, numeric)
             value = psi(expected, actual)
         except StatsInputError:
-            reasons.append("PSI undefined: no non-missing values on one side")
+            # Nothing to compare is not a stable feature: a column empty in both files would otherwise be OK.
+            empty = [side for side, v in (("baseline", base_v), ("current", cur_v)) if _null_rate(v, numeric) == 1.0]
+            where = " and ".join(empty) or "one side"
+            raise_to("INSUFFICIENT", f"PSI undefined: no values present in the {where}")
         if value is not None:
             # Minimum sample: below it, noise alone would reach the watch level too often to read
             # the PSI at all (50 rows on ten bins reach 0.2 about half the time with no drift).
@@ -263,13 +267,13 @@ def _feature(name: str, base: Values | None, cur: Values | None, *, psi_act: flo
             if noise >= psi_watch:
                 needed = current_rows_needed(used, n_b, psi_watch)
                 more = (
-                    f"about {needed:,} current rows would do" if needed is not None
+                    f"about {plural(needed, 'current row')} would do" if needed is not None
                     else "the baseline is too small as well"
                 )
                 raise_to(
                     "INSUFFICIENT",
-                    f"PSI {value:.3f} is not read: with {n_c:,} current and {n_b:,} baseline values over "
-                    f"{used} bins, noise alone reaches {noise:.3f} once in a hundred samples, above the "
+                    f"PSI {value:.3f} is not read: with {n_c:,} current and {plural(n_b, 'baseline value')} over "
+                    f"{plural(used, 'bin')}, noise alone reaches {noise:.3f} once in a hundred samples, above the "
                     f"watch level {psi_watch:g}; {more}",
                 )
                 insufficient = True

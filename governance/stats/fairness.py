@@ -42,17 +42,22 @@ from numpy.typing import ArrayLike
 
 from .csvparse import Predictions, StatsInputError, unique_metric_keys
 from .intervals import (
+    MIN_TAIL_RESAMPLES,
     _abs_interval,
     _z,
+    choose_resamples,
     interpolate,
     mover_difference,
     mover_ratio,
+    normal_interval,
     order_statistics,
     sidak,
+    tail_resamples,
     wilson,
 )
 from .parallel import GroupSizes, generator, map_parallel, parts
 from .scores import score_report
+from .text import plural
 
 __all__ = ["cell_counts", "count_cells", "fairness_report", "sidak"]
 
@@ -61,6 +66,9 @@ REGRESSION, NO_REGRESSION = "REGRESSION", "NO_REGRESSION"
 
 # Per-block budget for bootstrap arrays (elements), so memory stays bounded with many groups.
 _BLOCK_ELEMENTS = 2_000_000
+# The champion comparison keeps three (B, G) arrays of counts: B is raised for the family-wise level up to this
+# many elements each (32 MB as 32-bit counts), past which its intervals take the normal form.
+_CHAMPION_ELEMENTS = 8_000_000
 
 
 def cell_counts(p: Predictions) -> np.ndarray:
@@ -288,6 +296,138 @@ def _rows_for_power(per_group: list[tuple[Any, ...]], comparator: str, threshold
     return max(high, rows + 1)
 
 
+# Samples simulated for each candidate size when the rows needed are searched for: 1,000, so a search over a few
+# groups takes about a tenth of a second. The share of them that must settle is raised by two standard errors
+# (82.5 % at 1,000 samples): the search stops at the first size whose estimate clears it, which favours a lucky
+# draw. Every size is drawn from the same random stream, so the estimates move together.
+_POWER_SAMPLES = 1000
+_POWER_CELLS = 50_000
+
+
+class _Settling:
+    """How often a check settles (PASS or FAIL) on samples of ``n`` rows drawn like the file: the same group
+    shares, and each group's cells (label, decision) at their observed shares.
+
+    The normal approximation of ``_rows_for_power`` treats each group's estimate as moving alone against a fixed
+    reference. With a second group near the top rate (rates .5, .37, .475) the reference is whichever comes out
+    on top in a sample, so the stated size settled the check in 75 % of samples where 80 % was claimed. Here each
+    sample is judged as the report judges a file: the reference chosen again (the highest selection rate among
+    groups with enough rows, unless one is named), closed-form intervals at the family's levels, and a group too
+    small at ``n`` rows keeping the check from passing."""
+
+    # A stream of its own, not the report's seed: the checks, rows needed included, do not depend on the seed.
+    seed = 20240601
+
+    def __init__(self, counts: np.ndarray, *, reference: int | None, min_group_count: int,
+                 levels: dict[str, float]) -> None:
+        self.counts, self.reference, self.levels = counts, reference, levels
+        self.min_group_count = min_group_count
+        flat = counts.reshape(counts.shape[0], -1).astype(np.float64)
+        self.shares = flat.sum(axis=1) / flat.sum()
+        self.within = flat / np.maximum(flat.sum(axis=1, keepdims=True), 1.0)
+        self.samples = int(min(_POWER_SAMPLES, max(1000, _POWER_CELLS // counts.shape[0])))
+        self.target = POWER + 2.0 * math.sqrt(POWER * (1 - POWER) / self.samples)
+
+    def _draw(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(samples, G, T, 2) cells of samples of ``n`` rows, and the group sizes. Each group's multinomial is
+        drawn as a chain of binomials (each cell given the rows the earlier cells left), for every group and
+        sample in one call a cell."""
+        sizes = np.rint(self.shares * n).astype(np.int64)
+        rng = np.random.default_rng([self.seed, 4])
+        left = np.broadcast_to(sizes, (self.samples, sizes.shape[0])).copy()
+        share_left = np.ones(sizes.shape[0])
+        cells = np.empty((self.samples, *self.within.shape), dtype=np.int64)
+        last = self.within.shape[1] - 1
+        for c in range(last):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                q = np.clip(np.nan_to_num(self.within[:, c] / share_left), 0.0, 1.0)
+            # Where both outcomes are expected at least 100 times, the binomial's normal approximation (a tenth
+            # of the cost, and off from it by far less than the samples' own noise); exact draws elsewhere.
+            expected = sizes * share_left * q
+            large = (expected >= 100) & (sizes * share_left * (1 - q) >= 100)
+            drawn = np.empty_like(left)
+            if large.any():
+                mean = left[:, large] * q[large]
+                spread = np.sqrt(mean * (1 - q[large]))
+                normal = np.rint(mean + spread * rng.standard_normal(mean.shape))
+                drawn[:, large] = np.clip(normal, 0, left[:, large]).astype(np.int64)
+            if not large.all():
+                drawn[:, ~large] = rng.binomial(left[:, ~large], q[~large])
+            cells[:, :, c] = drawn
+            left -= cells[:, :, c]
+            share_left = share_left - self.within[:, c]
+        cells[:, :, last] = left
+        return cells.reshape(self.samples, *self.counts.shape), sizes
+
+    def probability(self, key: str, threshold: float, n: int) -> float:
+        cells, sizes = self._draw(n)
+        sufficient = sizes >= self.min_group_count
+        if sufficient.sum() < 2:
+            return 0.0
+        labelled = cells.shape[2] == 2
+        if labelled:
+            tn, fp, fn, tp = cells[..., 0, 0], cells[..., 0, 1], cells[..., 1, 0], cells[..., 1, 1]
+            counted = {"sel": (fp + tp, sizes), "tpr": (tp, fn + tp), "fpr": (fp, tn + fp)}
+        else:
+            counted = {"sel": (cells[..., 0, 1], sizes)}
+        rate = {name: _ratio(x, np.broadcast_to(d, x.shape)) for name, (x, d) in counted.items()}
+        if self.reference is not None:
+            ref = np.full(self.samples, self.reference)
+        else:
+            ref = np.argmax(np.where(sufficient, np.nan_to_num(rate["sel"], nan=-1.0), -2.0), axis=1)
+        others = sufficient & (np.arange(sizes.shape[0]) != ref[:, None])  # (samples, groups)
+
+        def limits(name: str, level: str) -> tuple[np.ndarray, ...]:
+            low, high = wilson(*counted[name], self.levels[level])
+            p = rate[name]
+            return p, low, high, *(np.take_along_axis(v, ref[:, None], axis=1) for v in (p, low, high))
+
+        if key == "fairness.air":
+            low, high = mover_ratio(*limits("sel", "air"))
+            return self._settled(low, high, others, sufficient, ">=", threshold)
+        if key == "fairness.eod":
+            low, high = _abs_interval(*mover_difference(*limits("tpr", "eod")))
+            return self._settled(low, high, others, sufficient, "<=", threshold)
+        t_low, t_high = _abs_interval(*mover_difference(*limits("tpr", "eqodds")))
+        f_low, f_high = _abs_interval(*mover_difference(*limits("fpr", "eqodds")))
+        return self._settled(np.fmax(t_low, f_low), np.maximum(t_high, f_high), others, sufficient, "<=", threshold)
+
+    @staticmethod
+    def _settled(low: np.ndarray, high: np.ndarray, others: np.ndarray, sufficient: np.ndarray, comparator: str,
+                 threshold: float) -> float:
+        """Share of samples whose check over the groups ``others`` is PASS or FAIL (as ``_check`` decides)."""
+        sign = 1.0 if comparator == ">=" else -1.0  # mirror "<=" onto ">="
+        low, high = (np.where(others, sign * v, np.inf) for v in ((low, high) if sign > 0 else (high, low)))
+        defined = np.where(others, np.isfinite(low) & np.isfinite(high), True).all(axis=1)
+        fail = np.nanmin(np.where(np.isnan(high), np.inf, high), axis=1) < sign * threshold
+        passed = defined & sufficient.all() & (np.nanmin(low, axis=1) >= sign * threshold)
+        return float(np.mean(fail | passed))
+
+    def rows_needed(self, key: str, threshold: float, rows: int, guess: int) -> int | None:
+        """The fewest rows (within 2 %) at which the check settles in ``self.target`` of samples, searched
+        from the normal approximation's ``guess``; None past 10**9 rows."""
+        def enough(n: int) -> bool:
+            return self.probability(key, threshold, n) >= self.target
+
+        # Bracket the size near the guess (the approximation is off by a few tens of per cent), then halve.
+        # Past 10**9 rows no size is stated (a share or rate that no realistic file settles).
+        high = max(guess, rows + 1)
+        if enough(high):
+            low = max(rows, int(high * 0.8))
+            while low > rows and enough(low):
+                high, low = low, max(rows, int(low * 0.8))
+        else:
+            low = high
+            while not enough(high):
+                low, high = high, high * 2
+                if high > 10**9:
+                    return None
+        while high - low > max(1, low // 50):
+            mid = (low + high) // 2
+            low, high = (mid, high) if not enough(mid) else (low, mid)
+        return max(high, rows + 1)
+
+
 def _check(
     *,
     key: str,
@@ -301,6 +441,7 @@ def _check(
     family: dict[str, Any],
     unavailable: str,
     unassessed: Sequence[tuple[Any, ...]] = (),
+    settling: _Settling | None = None,
 ) -> dict[str, Any]:
     """Combine per-group intervals into one check over all groups.
 
@@ -328,6 +469,9 @@ def _check(
         "interval_confidence": family["interval_confidence"],
         "comparisons": family["comparisons"],
         "family_method": family["method"],
+        # Closed-form intervals (Wilson, MOVER): no end rests on resamples.
+        "interval_method": "closed form",
+        "tail_resamples": None,
         "unassessed_groups": [{"group": g, "reason": why, "n_required": n} for g, why, n in unassessed],
         "detail": "",
     }
@@ -369,6 +513,8 @@ def _check(
     else:
         verdict = INCONCLUSIVE
         settle = None if held_back else _rows_for_power(per_group, comparator, threshold, rows, z)
+        if settle is not None and settling is not None:
+            settle = settling.rows_needed(key, threshold, rows, settle)
         needs = [n for _, _, n in unassessed if n is not None]
         if held_back:
             text += f"The whole interval is {words} the threshold for the groups assessed, but "
@@ -446,6 +592,25 @@ def _closed_form_bounds(
         stds["tdiff"] = spread(bounds["tdiff_eod"], levels["eod"])
         stds["fdiff"] = spread(bounds["fdiff_eq"], levels["eqodds"])
     return bounds, stds
+
+
+def _error_rates(counts: np.ndarray, confidence: float) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each group's false-negative rate, positive predictive value, false-discovery rate and false-omission
+    rate (estimate, Wilson low, Wilson high), from labelled cells n[group, y_true, y_pred]."""
+    tn, fp, fn, tp = (counts[:, t, d].astype(np.float64) for t, d in ((0, 0), (0, 1), (1, 0), (1, 1)))
+    counted = {"fnr": (fn, fn + tp), "ppv": (tp, tp + fp), "fdr": (fp, tp + fp), "for": (fn, fn + tn)}
+    return {name: (_ratio(x, n), *wilson(x, n, confidence)) for name, (x, n) in counted.items()}
+
+
+# Between-group differences for the rule engine (largest minus smallest over the groups with enough rows, as
+# Fairlearn's ``difference(method="between_groups")``): metric key, group figure.
+_PARITY = (
+    ("fairness.demographic_parity_difference", "selection_rate"),
+    ("fairness.fnr_difference", "fnr"),
+    ("fairness.ppv_difference", "ppv"),
+    ("fairness.fdr_difference", "fdr"),
+    ("fairness.for_difference", "for"),
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,7 +752,6 @@ def _champion_section(
     compared: list[int],
     resampled: dict[str, np.ndarray],
     *,
-    n_boot: int,
     confidence: float,
     challenger_air_verdict: str,
 ) -> dict[str, Any]:
@@ -598,7 +762,9 @@ def _champion_section(
     resample's group sizes, challenger selections and champion selections, drawn by ``_bootstrap_groups`` as
     an exact multinomial resample of the paired cells). For every group compared, the change is
     AIR(challenger) - AIR(champion), both against the same reference group, with an interval at the
-    Šidák-adjusted confidence over the groups compared.
+    Šidák-adjusted confidence over the groups compared: a percentile interval when each end rests on at least
+    ``MIN_TAIL_RESAMPLES`` resamples beyond it (``_analyse`` draws that many when memory allows), else the
+    normal interval from the resamples' standard deviation (``tail_resamples`` is then None).
 
     Verdict: REGRESSION when some group's whole interval is below 0 (a group got measurably
     worse, whatever happened to the others); NO_REGRESSION when every group's interval is at or
@@ -633,6 +799,10 @@ def _champion_section(
         est_new, est_old = _ratio(new_sel[compared], new_sel[ref]), _ratio(old_sel[compared], old_sel[ref])
 
     sizes, selected, champion = resampled["sizes"], resampled["selected"], resampled["champion"]
+    n_boot = int(sizes.shape[0])
+    tail: int | None = tail_resamples(n_boot, level)
+    if tail is not None and tail < MIN_TAIL_RESAMPLES:
+        tail = None
 
     def rates(idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:  # (B, k) challenger, champion selection rates
         return _ratio(selected[:, idx], sizes[:, idx]), _ratio(champion[:, idx], sizes[:, idx])
@@ -643,8 +813,14 @@ def _champion_section(
     for idx in _blocks(np.array(compared, dtype=np.int64), max(1, _BLOCK_ELEMENTS // (n_boot * 4)), ahead=0):
         new, old = rates(idx.tolist())
         new, old = _ratio(new, ref_new[:, None]), _ratio(old, ref_old[:, None])
-        b = _percentile_interval(np.concatenate([new - old, new, old], axis=1), level)
         k = idx.shape[0]
+        samples = np.concatenate([new - old, new, old], axis=1)
+        if tail is not None:
+            b = _percentile_interval(samples, level)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new_est, old_est = _ratio(new_sel[idx], new_sel[ref]), _ratio(old_sel[idx], old_sel[ref])
+            b = normal_interval(samples, np.concatenate([new_est - old_est, new_est, old_est]), level)
         for j, name in enumerate(("change", "new", "old")):
             bounds[name][:, start : start + k] = b[:, j * k : (j + 1) * k]
         start += k
@@ -661,9 +837,11 @@ def _champion_section(
         )
     defined = [g for g in per_group if None not in g["air_change"].values()]
     pct = f"{confidence:.0%}"
+    resampling = {"resamples": n_boot, "tail_resamples": tail,
+                  "interval_method": "percentile bootstrap" if tail is not None else "normal bootstrap"}
     if not defined:
         why = "The change in adverse-impact ratio is undefined in too many resamples for every group."
-        return empty | {"groups": per_group, "detail": why}
+        return empty | resampling | {"groups": per_group, "detail": why}
     decider = min(defined, key=lambda g: g["air_change"]["ci_high"])
     change = decider["air_change"]
     low, high = change["ci_low"], change["ci_high"]
@@ -677,6 +855,7 @@ def _champion_section(
         f"adverse-impact ratio goes from {_f(decider['champion_air']['estimate'])} (champion) to "
         f"{_f(decider['challenger_air']['estimate'])} (challenger), a change of {change['estimate']:+.3f} "
         f"({joint}: {low:+.3f} to {high:+.3f}). "
+        f"{_resampling_text(n_boot, tail)} "
     )
     straddle = any(g["air_change"]["ci_low"] < 0 for g in defined)
     undefined = len(defined) < len(per_group)
@@ -703,9 +882,21 @@ def _champion_section(
         "groups": per_group,
         "comparisons": comparisons,
         "interval_confidence": level,
+        **resampling,
         "verdict": verdict,
         "detail": figures + why,
     }
+
+
+def _resampling_text(n_boot: int, tail: int | None) -> str:
+    """What a bootstrap interval's ends rest on, in words."""
+    if tail is not None:
+        return f"From {n_boot:,} resamples; each end of an interval rests on {tail:,} resamples beyond it."
+    return (
+        f"From {n_boot:,} resamples; at this level a percentile end would rest on fewer than "
+        f"{MIN_TAIL_RESAMPLES} resamples, so each interval is the estimate plus or minus the critical value "
+        f"times the resamples' standard deviation."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -760,8 +951,8 @@ def _analyse(
         if not sufficient[ref]:
             raise StatsInputError(
                 "reference_group",
-                f"the reference group '{reference_group}' has {int(sizes[ref])} rows; "
-                f"at least {min_group_count} are needed", code="group_too_small",
+                f"the reference group '{reference_group}' has {plural(int(sizes[ref]), 'row')}; "
+                f"at least {min_group_count:,} are needed", code="group_too_small",
             )
     else:
         pool = sufficient if sufficient.any() else sizes > 0
@@ -791,9 +982,14 @@ def _analyse(
     }
     levels = {"rates": confidence} | {k: f["interval_confidence"] for k, f in families.items()}
     bounds, stds = _closed_form_bounds(counts, (ref, lref), levels)
+    compared = [g for g in range(len(names)) if sufficient[g] and g != ref]
     resampled: dict[str, np.ndarray] = {}
     if paired is not None:  # the champion comparison's resamples (its change in AIR has no closed form)
-        resampled = _bootstrap_groups(counts, (ref, lref), n_boot=n_boot, seed=seed, levels=levels, paired=paired)[2]
+        # Enough resamples for the comparisons' Šidák level, as memory allows (see ``_champion_section``).
+        draws = choose_resamples(
+            n_boot, sidak(confidence, max(len(compared), 1)), max(n_boot, _CHAMPION_ELEMENTS // len(names))
+        )
+        resampled = _bootstrap_groups(counts, (ref, lref), n_boot=draws, seed=seed, levels=levels, paired=paired)[2]
 
     ref_observed = {k: v[ref] for k, v in observed.items()}
     observed["air"] = _ratio(observed["sel"], ref_observed["sel"])
@@ -804,7 +1000,7 @@ def _analyse(
     def entry(name: str, g: int, key: str | None = None) -> dict[str, Any]:
         return _interval(observed[name][g], bounds[key or name][0, g], bounds[key or name][1, g])
 
-    compared = [g for g in range(len(names)) if sufficient[g] and g != ref]
+    errors = _error_rates(counts, confidence) if labels else {}
     groups = []
     for g, name in enumerate(names):
         groups.append(
@@ -816,6 +1012,7 @@ def _analyse(
                 "tpr": entry("tpr", g) if labels else None,
                 "fpr": entry("fpr", g) if labels else None,
                 "air": entry("air", g) if g in compared else None,
+                **{name: _interval(*(v[g] for v in values)) for name, values in errors.items()},
             }
         )
 
@@ -823,7 +1020,7 @@ def _analyse(
         out: list[tuple[str, str, int | None]] = []
         for g in np.flatnonzero(~sufficient):
             need = math.ceil(rows * min_group_count / max(int(sizes[g]), 1))
-            out.append((names[g], f"{int(sizes[g])} rows, fewer than {min_group_count}", need))
+            out.append((names[g], f"{plural(int(sizes[g]), 'row')}, fewer than {min_group_count:,}", need))
         return out
 
     def finite(*values: SupportsFloat) -> bool:
@@ -839,13 +1036,17 @@ def _analyse(
 
     if not compared:
         why = (
-            f"no group other than the reference ({names[ref]}) has at least {min_group_count} rows"
+            f"no group other than the reference ({names[ref]}) has at least {plural(min_group_count, 'row')}"
             if sufficient.any()
-            else f"no group has at least {min_group_count} rows"
+            else f"no group has at least {plural(min_group_count, 'row')}"
         )
     else:
         why = None
-    common: dict[str, Any] = {"rows": rows, "confidence": confidence}
+    settling = _Settling(
+        counts, reference=ref if reference_group is not None else None, min_group_count=min_group_count,
+        levels=levels,
+    )
+    common: dict[str, Any] = {"rows": rows, "confidence": confidence, "settling": settling}
     checks = [
         _check(
             key="fairness.air",
@@ -996,6 +1197,7 @@ def fairness_report(
     n_boot: int = 10_000,
     seed: int = 20240601,
     confidence: float = 0.95,
+    declared_attributes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Per-group rates and disparity checks with percentile bootstrap intervals (JSON-ready).
 
@@ -1008,6 +1210,8 @@ def fairness_report(
     AIR of every group (see ``_champion_section``); with a score column, AUC, KS and
     calibration (``scores``); with several protected-attribute columns, each attribute and
     their intersections (``by_attribute``; the top-level figures are the first attribute's).
+    ``declared_attributes``, the protected attributes the model declares, are each listed in
+    ``declared_attributes`` as evaluated, or INCONCLUSIVE with the reason (no such column in the file).
     Deterministic for a given ``seed``.
     """
     names = p.group_names
@@ -1042,7 +1246,6 @@ def fairness_report(
             main["ref"],
             main["compared"],
             main["resampled"],
-            n_boot=n_boot,
             confidence=confidence,
             challenger_air_verdict=main["checks"][0]["verdict"],
         )
@@ -1067,6 +1270,10 @@ def fairness_report(
                 }
             )
 
+    declared = _declared(p, declared_attributes)
+    metrics = _flat_metrics(main, champion, scores, by_attribute)
+    if declared:
+        metrics["fairness.attributes.not_evaluated"] = sum(not a["evaluated"] for a in declared)
     return {
         "method": "closed-form (Wilson rates, MOVER ratios and differences); champion by multinomial cell bootstrap",
         "n_boot": n_boot,
@@ -1087,9 +1294,23 @@ def fairness_report(
         "champion": champion,
         "scores": scores,
         "by_attribute": by_attribute,
-        "metrics": _flat_metrics(main, champion, scores, by_attribute),
+        "metrics": metrics,
+        "declared_attributes": declared,
         "insufficient_groups": main["insufficient_groups"],
     }
+
+
+def _declared(p: Predictions, declared: Sequence[str]) -> list[dict[str, Any]]:
+    """Each attribute the model declares: evaluated when the file has its column, else INCONCLUSIVE with why."""
+    present = {a.name for a in p.attributes} or {"group"}
+    out = []
+    for name in dict.fromkeys(str(a) for a in declared):
+        if name in present:
+            out.append({"attribute": name, "evaluated": True, "verdict": None, "reason": None})
+        else:
+            out.append({"attribute": name, "evaluated": False, "verdict": INCONCLUSIVE,
+                        "reason": f"the predictions file has no '{name}' column, so it is not evaluated"})
+    return out
 
 
 def _flat_metrics(main: dict[str, Any], champion: dict[str, Any] | None, scores: dict[str, Any] | None,
@@ -1119,6 +1340,15 @@ def _flat_metrics(main: dict[str, Any], champion: dict[str, Any] | None, scores:
         if g["tpr"] is not None:
             put(f"tpr.{key}", g["tpr"]["estimate"])
             put(f"fpr.{key}", g["fpr"]["estimate"])
+            for name in ("fnr", "ppv", "fdr", "for"):
+                put(f"{name}.{key}", g[name]["estimate"])
+    for key, name in _PARITY:
+        values = [
+            g[name]["estimate"] for g in groups
+            if not g["insufficient_data"] and g.get(name) is not None and g[name]["estimate"] is not None
+        ]
+        if len(values) >= 2:
+            metrics[key] = max(values) - min(values)
     if champion is not None:
         change = champion["air_change"]
         put("fairness.air_change", change["estimate"])

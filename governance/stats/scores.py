@@ -36,7 +36,16 @@ from typing import Any, SupportsFloat
 import numpy as np
 
 from .csvparse import unique_metric_keys
-from .intervals import _abs_interval, interpolate, order_statistics, sidak
+from .intervals import (
+    MIN_TAIL_RESAMPLES,
+    _abs_interval,
+    choose_resamples,
+    interpolate,
+    normal_interval,
+    order_statistics,
+    sidak,
+    tail_resamples,
+)
 from .parallel import group_sizes, multinomials
 
 __all__ = ["score_report"]
@@ -274,13 +283,23 @@ def _binned(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _shifted(
     samples: np.ndarray, binned_est: float | np.ndarray, exact_est: float, confidence: float
 ) -> tuple[SupportsFloat | None, SupportsFloat | None]:
-    """Percentile interval of ``samples`` moved by (exact - binned) estimate."""
+    """Percentile interval of ``samples`` moved by (exact - binned) estimate; the normal interval about the
+    exact estimate when a percentile end would rest on fewer than ``MIN_TAIL_RESAMPLES`` resamples."""
     samples = samples[np.isfinite(samples)]
     if samples.size < 2 or not (math.isfinite(binned_est) and math.isfinite(exact_est)):
         return None, None
+    if tail_resamples(samples.size, confidence) < MIN_TAIL_RESAMPLES:
+        lo, hi = normal_interval(samples[:, None], [exact_est], confidence)[:, 0]
+        return lo, hi
     tail = (1 - confidence) / 2 * 100
     lo, hi = np.percentile(samples, [tail, 100 - tail])
     return lo + exact_est - binned_est, hi + exact_est - binned_est
+
+
+def _tail(resamples: int, confidence: float) -> int | None:
+    """Resamples beyond each end of a percentile interval, None where the normal form is used instead."""
+    tail = tail_resamples(resamples, confidence)
+    return tail if tail >= MIN_TAIL_RESAMPLES else None
 
 
 def _reliability(n: np.ndarray, s: np.ndarray, k: np.ndarray) -> list[dict[str, Any]]:
@@ -353,7 +372,8 @@ def score_report(
     group_exact = [exact(group_runs[g], float(sq[g].sum()), int(sizes[g])) for g in range(groups)]
 
     # Bootstrap over cells: group sizes, then each group's (label, bin) cells.
-    b = int(min(n_boot, _MAX_BOOT))
+    # Enough for the figures' level (``MIN_TAIL_RESAMPLES`` beyond each end), at most ``_MAX_BOOT``.
+    b = choose_resamples(min(n_boot, _MAX_BOOT), confidence, _MAX_BOOT)
     # Streams of their own (keys starting [seed, 3]), each group's drawn on every core (see ``parallel``).
     drawn_sizes, within = group_sizes([seed, 3, 0], cells, b)
     total = np.zeros((b, 2 * n_bins))
@@ -424,26 +444,34 @@ def score_report(
         exact_aucs = np.array([group_exact[g]["auc"] for g in usable])
         best = usable[int(np.argmax(exact_aucs))]
         rows = []
-        tail = (1 - level) / 2 * 100
         for g in usable.tolist():
             if g == best:
                 continue
             diff = stats["auc"][:, best] - stats["auc"][:, g]
-            diff = diff[np.isfinite(diff)]
-            shift = (group_exact[best]["auc"] - group_exact[g]["auc"]) - (binned_auc[best] - binned_auc[g])
-            lo, hi = np.percentile(diff, [tail, 100 - tail]) + shift
-            lo, hi = _abs_interval(lo, hi)
+            lo, hi = _shifted(
+                diff, binned_auc[best] - binned_auc[g], group_exact[best]["auc"] - group_exact[g]["auc"], level
+            )
+            lo, hi = _abs_interval(math.nan if lo is None else lo, math.nan if hi is None else hi)
             rows.append((names[g], group_exact[best]["auc"] - group_exact[g]["auc"], float(lo), float(hi)))
         worst = max(rows, key=lambda r: r[1])
         gap = _interval(worst[1], max(r[2] for r in rows), max(r[3] for r in rows)) | {
             "group": worst[0],
             "reference_group": names[best],
         }
-    gap |= {"comparisons": pairs, "interval_confidence": level, "confidence": confidence}
+    gap_tail = _tail(b, level)
+    gap |= {
+        "comparisons": pairs,
+        "interval_confidence": level,
+        "confidence": confidence,
+        "interval_method": "percentile bootstrap" if gap_tail is not None else "normal bootstrap",
+        "tail_resamples": gap_tail,
+    }
 
     return {
         "method": "multinomial-cell-bootstrap over score bins (shifted percentile)",
         "n_boot": b,
+        "tail_resamples": _tail(b, confidence),
+        "resampling": _resampling_text(b, _tail(b, confidence), gap),
         "bins": int(n_bins),
         "probabilities": probabilities,
         "overall": overall,
@@ -451,6 +479,20 @@ def score_report(
         "auc_gap": gap,
         "metrics": _metrics(overall, per_group, gap),
     }
+
+
+def _resampling_text(resamples: int, tail: int | None, gap: dict[str, Any]) -> str:
+    """What the score intervals' ends rest on, in words."""
+
+    def ends(tail: int | None) -> str:
+        if tail is not None:
+            return f"each end rests on {tail:,} resamples beyond it"
+        return f"normal form from the resamples' standard deviation (a percentile end would rest on fewer than {MIN_TAIL_RESAMPLES})"
+
+    text = f"Score intervals from {resamples:,} resamples: {ends(tail)}"
+    if gap["estimate"] is not None:
+        text += f"; the AUC gap's, at {gap['interval_confidence']:.2%} each: {ends(gap['tail_resamples'])}"
+    return text + "."
 
 
 def _metrics(

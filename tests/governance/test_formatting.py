@@ -59,3 +59,9 @@ def test_a_message_splits_into_its_sentences():
                                    "Stage shadow must run at least 30 days; 19 days 23 hours to go.",
                                    "Leaving shadow needs approval by Compliance."]
     assert fmt.sentences("AIR is 0.8 at the floor.") == ["AIR is 0.8 at the floor."]
+
+
+def test_counts_read_singular_for_one():
+    from governance.kernel.formatting import plural
+
+    assert (plural(1, "row"), plural(0, "row"), plural(12_825, "row")) == ("1 row", "0 rows", "12,825 rows")

@@ -286,3 +286,12 @@ def test_noise_level_matches_scipy_chi_square():
 
     for df in (1, 4, 9, 30):
         assert psi_noise(df + 1, 10**12, 1) == pytest.approx(chi2.ppf(0.99, df), rel=0.01)
+
+
+def test_a_column_empty_in_both_files_is_insufficient_not_ok():
+    nothing = np.full(500, np.nan)
+    report = drift_report({"income": nothing, "age": np.arange(500.0)}, {"income": nothing, "age": np.arange(500.0)})
+    f = feature(report, "income")
+    assert f["status"] == "INSUFFICIENT" and f["psi"] is None
+    assert any("baseline and current" in r for r in f["reasons"])
+    assert feature(report, "age")["status"] == "OK" and report["status"] == "INSUFFICIENT"

@@ -1,5 +1,6 @@
 """The CI launch gate and the evaluations API, as a pipeline uses them."""
 
+import csv
 import io
 
 import numpy as np
@@ -345,3 +346,83 @@ def test_fairness_answer_states_its_family_wise_method_and_confidence(eval_clien
     client.force_login(people["author"])
     page = client.get(f"/launches/{launch.pk}/").content.decode()
     assert "Šidák-adjusted intervals" in page and "family-wise confidence" in page
+    assert "closed form, no resamples" in page
+
+
+def test_the_reference_group_can_be_named_and_an_unknown_one_is_refused(eval_client, people):
+    launch = make_launch(author=people["author"])
+    content = predictions_csv({"a": 0.5, "b": 0.4}, n_per_group=200)
+    upload = io.BytesIO(content)
+    upload.name = "predictions.csv"
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/",
+                                {"predictions": upload, "reference_group": "b"}, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["report"]["fairness"]["reference_group"] == "b"
+    upload = io.BytesIO(content)
+    upload.name = "predictions.csv"
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/",
+                                {"predictions": upload, "reference_group": "group_z"}, format="multipart")
+    body = response.json()
+    assert (response.status_code, body["field"], body["code"]) == (400, "reference_group", "unknown_group")
+    assert "group_z" in body["detail"]
+    assert Evaluation.objects.count() == 1
+
+
+def test_a_reference_group_without_predictions_is_refused(eval_client, people):
+    launch = make_launch(author=people["author"])
+    response = eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/",
+                                {"metrics": {"auc": 0.8}, "reference_group": "a"}, format="json")
+    assert (response.status_code, response.json()["field"]) == (400, "reference_group")
+    assert not Evaluation.objects.exists()
+
+
+def test_the_per_group_table_downloads_as_csv_from_the_api_and_the_page(eval_client, token_for, people, client):
+    launch = make_launch(author=people["author"])
+    response = post_csv(eval_client, launch, predictions_csv({"a": 0.5, "=b": 0.4, "c": 0.45}, n_per_group=200))
+    assert response.status_code == 201, response.json()
+    evaluation = Evaluation.objects.get()
+    url = f"/api/v1/launches/{launch.pk}/evaluations/{evaluation.pk}/groups.csv"
+    reader = bearer(eval_client, token_for("launches:read")[1])
+    answer = reader.get(url)
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
+    groups = {g["group"]: g for g in evaluation.report["fairness"]["groups"]}
+    assert [r["group"] for r in rows] == ["'=b", "a", "c"]  # a formula-like name stays text
+    a = next(r for r in rows if r["group"] == "a")
+    assert float(a["selection_rate"]) == groups["a"]["selection_rate"]["estimate"]
+    assert float(a["fnr_ci_high"]) == groups["a"]["fnr"]["ci_high"] and a["n"] == "200"
+    client.force_login(people["author"])
+    assert url in client.get(f"/launches/{launch.pk}/").content.decode()
+    assert client.get(url).status_code == 200
+
+
+def test_the_per_group_csv_needs_a_fairness_report_and_the_launch(eval_client, token_for, people):
+    launch = make_launch(author=people["author"])
+    eval_client.post(f"/api/v1/launches/{launch.pk}/evaluations/", {"metrics": {"auc": 0.8}}, format="json")
+    evaluation = Evaluation.objects.get()
+    reader = bearer(eval_client, token_for("launches:read")[1])
+    assert reader.get(f"/api/v1/launches/{launch.pk}/evaluations/{evaluation.pk}/groups.csv").status_code == 404
+    other = make_launch(author=people["author"])
+    assert reader.get(f"/api/v1/launches/{other.pk}/evaluations/{evaluation.pk}/groups.csv").status_code == 404
+
+
+def test_each_declared_attribute_is_evaluated_or_inconclusive_with_its_reason(eval_client, people, client):
+    launch = make_launch(author=people["author"])
+    model = launch.version.model
+    model.protected_attributes = ["sex", "race", "age_band"]
+    model.save()
+    rng = np.random.default_rng(4)
+    rows = ["sex,age_band,y_pred"] + [
+        f"{rng.choice(['F', 'M'])},{rng.choice(['18-30', '31-50'])},{int(rng.random() < 0.5)}" for _ in range(600)
+    ]
+    response = post_csv(eval_client, launch, ("\n".join(rows) + "\n").encode())
+    assert response.status_code == 201, response.json()
+    fairness = response.json()["report"]["fairness"]
+    declared = {a["attribute"]: a for a in fairness["declared_attributes"]}
+    assert declared["sex"]["evaluated"] and declared["age_band"]["evaluated"]
+    assert (declared["race"]["evaluated"], declared["race"]["verdict"]) == (False, "INCONCLUSIVE")
+    assert "'race'" in declared["race"]["reason"]
+    assert response.json()["metrics"]["fairness.attributes.not_evaluated"] == 1
+    client.force_login(people["author"])
+    page = client.get(f"/launches/{launch.pk}/").content.decode()
+    assert "Protected attribute race" in page and "no &#x27;race&#x27; column" in page
