@@ -304,6 +304,16 @@ class RolloutStage(models.Model):
         return f"{self.name} ({self.traffic_percent:g} %)"
 
 
+EVERY_SEGMENT = "*"
+
+
+def segment_label(segment: str) -> str:
+    """How a guardrail's segment reads after its rule: nothing for untagged observations."""
+    if not segment:
+        return ""
+    return " in every segment" if segment == EVERY_SEGMENT else f" in segment {segment}"
+
+
 class Guardrail(models.Model):
     class Action(models.TextChoices):
         ROLLBACK = "ROLLBACK", "Roll back"
@@ -325,6 +335,9 @@ class Guardrail(models.Model):
     failure_limit = models.PositiveIntegerField(default=1)
     sustain_minutes = models.PositiveIntegerField(default=0)
     action = models.CharField(max_length=10, choices=Action.choices)
+    segment = models.CharField(max_length=100, blank=True, default="", help_text=(
+        "Empty: observations sent without a segment. A name: that segment's observations. "
+        f"{EVERY_SEGMENT!r}: every segment, each evaluated on its own."))
     state = models.CharField(max_length=20, choices=State.choices, default=State.INSUFFICIENT_DATA)
     state_detail = models.JSONField(null=True, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
@@ -333,7 +346,7 @@ class Guardrail(models.Model):
         ordering = ["plan", "pk"]
 
     def __str__(self):
-        return f"{self.metric} {self.comparator} {self.threshold:g} → {self.action}"
+        return f"{self.metric} {self.comparator} {self.threshold:g}{segment_label(self.segment)} → {self.action}"
 
 
 class Observation(models.Model):

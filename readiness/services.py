@@ -356,7 +356,7 @@ def _create_plan_from_template(launch: LaunchRequest, policy_version: TierPolicy
             plan=plan, stage=stages.get(spec.get("stage") or ""), metric=spec["metric"],
             comparator=spec["comparator"], threshold=spec["threshold"], window_minutes=spec["window_minutes"],
             failure_limit=spec["failure_limit"], sustain_minutes=spec.get("sustain_minutes", 0),
-            action=spec["action"],
+            action=spec["action"], segment=spec.get("segment", ""),
         )
     return plan
 
