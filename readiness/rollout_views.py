@@ -98,9 +98,9 @@ def plan_text(plan) -> tuple[str, str]:
     stages = "\n".join(f"{s.name} {s.traffic_percent:g} {s.min_duration_minutes} {s.approval_role}".rstrip()
                        for s in plan.stages.order_by("position"))
     guardrails = "\n".join(
-        f"{g.metric} {g.comparator} {g.threshold:g} {g.window_minutes} {g.failure_limit} {g.sustain_minutes} "
- " ".join(part for part in (g.action, g.stage.name if g.stage_id else "",
-                                     SEGMENT_MARK + g.segment if g.segment else "") if part)
+        " ".join(part for part in (
+            f"{g.metric} {g.comparator} {g.threshold:g} {g.window_minutes} {g.failure_limit} {g.sustain_minutes}",
+            g.action, g.stage.name if g.stage_id else "", SEGMENT_MARK + g.segment if g.segment else "") if part)
         for g in plan.guardrails.select_related("stage").order_by("pk"))
     return stages, guardrails
 
