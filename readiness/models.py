@@ -240,6 +240,26 @@ class SignOff(models.Model):
         return self.decision in (SignDecision.APPROVE, SignDecision.APPROVE_WITH_CONDITIONS)
 
 
+class ResignRequest(models.Model):
+    """A signer asked to sign again because the content they signed changed: one per signer per content hash,
+    so that asking again, or another change that leaves the content where it was, never repeats the message."""
+
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, related_name="resign_requests")
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resign_requests")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    content_hash = models.CharField(max_length=64, help_text="The content the signer is asked to sign.")
+    asked_by = models.CharField(max_length=200, help_text="Who asked: a person, or the change that staled it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["launch", "signer", "content_hash"],
+                                               name="one_resign_request_per_content")]
+
+    def __str__(self):
+        return f"{self.signer} asked to re-sign {self.launch} ({self.content_hash[:12]})"
+
+
 class Evaluation(models.Model):
     """Metrics measured for a launch: submitted by CI or computed by Gatehouse from uploaded data."""
 
