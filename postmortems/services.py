@@ -27,7 +27,6 @@ from governance.policies import services as policies
 from . import inputs, selectors
 from .models import (
     NARRATIVE_FIELDS,
-    OPEN_STATUSES,
     POSTMORTEM_TRANSITIONS,
     REQUIRED_FOR_REVIEW,
     TRANSITIONS,
@@ -688,10 +687,12 @@ def publish_postmortem(postmortem: Postmortem, *, actor: Actor) -> Postmortem:
 
 
 def _resolve_on_publish(incident: Incident, *, actor: Actor, at: datetime) -> None:
-    """A published postmortem ends the investigation: an open incident moves on to Resolved (through Mitigated,
-    keeping the times already recorded), audited as any transition is. A resolved or closed one is left alone."""
+    """A published postmortem ends the investigation: an incident still Investigating moves on to Resolved (its
+    mitigation and resolution stamped at publication), audited as any transition is. One already Mitigated is
+    left to its owner, who resolves it when the remediation is done (which may outlast the postmortem); a resolved
+    or closed one is left alone."""
     locked = _lock(incident)
-    if locked.status not in OPEN_STATUSES:
+    if locked.status != IncidentStatus.INVESTIGATING:
         return
     before = {"status": locked.status, "mitigated_at": locked.mitigated_at, "resolved_at": locked.resolved_at}
     locked.mitigated_at = locked.mitigated_at or at
