@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from governance.kernel.principals import Actor, Requester
+    from governance.models import User
     from governance.models import MLModel
 
 from .models import (
@@ -160,7 +161,7 @@ def pending_decisions(launch: LaunchRequest) -> list[Any]:
     return list(PendingDecision.objects.filter(launch=launch).select_related("decided_by").order_by("-opened_at", "-pk"))
 
 
-def resign_requests_for(user):
+def resign_requests_for(user: User) -> QuerySet[ResignRequest]:
     """The requests to sign again that ``user`` still has to answer: for the launch's current content, in review,
     and not yet signed by them (one query with the launch rows)."""
     signed = SignOff.objects.filter(launch=OuterRef("launch"), signer=user, stale=False)
