@@ -15,8 +15,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from governance.kernel.principals import Actor, Requester
-    from governance.models import User
-    from governance.models import MLModel
+    from governance.models import MLModel, User
 
 from .models import (
     ChecklistItem,
