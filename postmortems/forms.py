@@ -5,6 +5,7 @@ from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import pretty_name
 
 from governance.kernel.errors import ValidationFailed
 from governance.kernel.roles import Role
@@ -16,6 +17,7 @@ from readiness.models import LaunchRequest, LaunchStatus
 from . import inputs
 from .models import (
     NARRATIVE_FIELDS,
+    REQUIRED_FOR_REVIEW,
     ActionItem,
     DetectionSource,
     FactorCategory,
@@ -256,6 +258,9 @@ class PostmortemForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             field.strip = False  # type: ignore[attr-defined]  # every section is a CharField
+            if name in REQUIRED_FOR_REVIEW:  # a draft may leave it empty; submitting for review may not
+                field.label = f"{field.label or pretty_name(name)} (required for review)"
+                field.widget.attrs["aria-required"] = "true"
             field.widget.attrs.update({
                 "hx-post": check_url, "hx-trigger": "keyup changed delay:500ms",
                 "hx-target": f"#findings-{name}", "hx-swap": "innerHTML", "hx-vals": json.dumps({"field": name}),

@@ -279,6 +279,8 @@ POSTMORTEM_TRANSITIONS = {
 # The narrative sections, in the order a reader meets them. All are Markdown.
 NARRATIVE_FIELDS = ("summary", "impact", "root_cause", "what_went_well", "what_went_badly",
                     "where_we_got_lucky", "lessons")
+# The sections a postmortem needs before review: the form marks them, submit_postmortem refuses without them.
+REQUIRED_FOR_REVIEW = ("summary", "impact", "root_cause", "lessons")
 
 
 class Postmortem(models.Model):

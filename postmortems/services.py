@@ -28,6 +28,7 @@ from . import inputs, selectors
 from .models import (
     NARRATIVE_FIELDS,
     POSTMORTEM_TRANSITIONS,
+    REQUIRED_FOR_REVIEW,
     TRANSITIONS,
     ActionItem,
     ContributingFactor,
@@ -600,9 +601,6 @@ def edit_postmortem(postmortem: Postmortem, *, actor: Actor, **sections: Any) ->
     return locked
 
 
-REQUIRED_FOR_REVIEW = ("summary", "impact", "root_cause", "lessons")
-
-
 def submit_postmortem(postmortem: Postmortem, *, actor: Actor) -> Postmortem:
     """Send the draft for review. Blame findings are recorded with the submission but do not block it."""
     require(actor, "postmortem.edit", postmortem)
@@ -684,7 +682,27 @@ def publish_postmortem(postmortem: Postmortem, *, actor: Actor) -> Postmortem:
         locked.save(update_fields=["status", "published_at"])
         audit.record("postmortem.published", locked, actor=actor, before={"status": PostmortemStatus.IN_REVIEW},
                      after={"status": locked.status, "approvals": sorted(r.reviewer.username for r in approvals)})
+        _resolve_on_publish(incident, actor=actor, at=locked.published_at)
     return locked
+
+
+def _resolve_on_publish(incident: Incident, *, actor: Actor, at: datetime) -> None:
+    """A published postmortem ends the investigation: an incident still Investigating moves on to Resolved (its
+    mitigation and resolution stamped at publication), audited as any transition is. One already Mitigated is
+    left to its owner, who resolves it when the remediation is done (which may outlast the postmortem); a resolved
+    or closed one is left alone."""
+    locked = _lock(incident)
+    if locked.status != IncidentStatus.INVESTIGATING:
+        return
+    before = {"status": locked.status, "mitigated_at": locked.mitigated_at, "resolved_at": locked.resolved_at}
+    locked.mitigated_at = locked.mitigated_at or at
+    locked.resolved_at = locked.resolved_at or max(at, locked.mitigated_at)
+    locked.status = IncidentStatus.RESOLVED
+    check_incident_times(locked)
+    locked.save(update_fields=["status", "mitigated_at", "resolved_at"])
+    audit.record("incident.transitioned", locked, actor=actor, before=before,
+                 after={"status": locked.status, "mitigated_at": locked.mitigated_at,
+                        "resolved_at": locked.resolved_at, "reason": "postmortem published"})
 
 
 def amend_published_postmortem(postmortem: Postmortem, *, actor: Actor, field: str, text: str, reason: str

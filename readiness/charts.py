@@ -1,5 +1,7 @@
 """Readiness charts (SVG): per-group rates with intervals, and guardrail sparklines. Shared by pages and PDFs."""
 
+from datetime import timedelta
+
 import matplotlib.dates as mdates
 
 from governance.kernel import formatting as fmt
@@ -46,6 +48,8 @@ def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title
     ax.grid(axis="x", color=PALETTE["line"], linewidth=0.6)
     return to_svg(fig, title=title or f"Per-group {names.get(metric, metric.replace('_', ' '))} with 95 % intervals")
 
+MIN_SPAN = timedelta(hours=1)  # the narrowest time axis a sparkline draws
+
 
 @cached_chart
 def sparkline(points, *, threshold: float, comparator: str, title: str = "") -> str:
@@ -69,6 +73,12 @@ def sparkline(points, *, threshold: float, comparator: str, title: str = "") -> 
     ax.annotate(f"threshold {fmt.number(threshold)}", xy=(1, threshold), xycoords=("axes fraction", "data"),
                 xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom", color=PALETTE["fail"],
                 fontsize=8)
+    first, last = min(times), max(times)
+    if last - first < MIN_SPAN:
+        # One observation (or a burst at one instant) gives matplotlib no span, and it widens a date axis by
+        # years: centre the points in a window of MIN_SPAN instead.
+        pad = (MIN_SPAN - (last - first)) / 2
+        ax.set_xlim(first - pad, last + pad)
     ax.tick_params(axis="both", labelsize=8)
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))

@@ -56,10 +56,13 @@ def stage_content(stage) -> dict:
 
 
 def guardrail_content(guardrail) -> dict:
-    return {"metric": guardrail.metric, "comparator": guardrail.comparator, "threshold": guardrail.threshold,
-            "window_minutes": guardrail.window_minutes, "failure_limit": guardrail.failure_limit,
-            "sustain_minutes": guardrail.sustain_minutes, "action": guardrail.action,
-            "stage": guardrail.stage.name if guardrail.stage_id else ""}
+    content = {"metric": guardrail.metric, "comparator": guardrail.comparator, "threshold": guardrail.threshold,
+               "window_minutes": guardrail.window_minutes, "failure_limit": guardrail.failure_limit,
+               "sustain_minutes": guardrail.sustain_minutes, "action": guardrail.action,
+               "stage": guardrail.stage.name if guardrail.stage_id else ""}
+    if guardrail.segment:  # only when set, so that the hashes signed before segments existed still hold
+        content["segment"] = guardrail.segment
+    return content
 
 
 def plan_content(stages, guardrails) -> dict:

@@ -14,6 +14,9 @@ class LaunchFilterSet(StrictFilterSet):
     tier = django_filters.ChoiceFilter(field_name="version__model__risk_tier", choices=RiskTier.choices,
                                        label="Risk tier of the launch's model")
 
+    model = django_filters.CharFilter(field_name="version__model__slug", label="The model's slug")
+    version = django_filters.CharFilter(field_name="version__version", label="The model version")
+
     class Meta:
         model = LaunchRequest
-        fields = ["status", "tier"]
+        fields = ["status", "tier", "model", "version"]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from governance.kernel import signing
@@ -23,6 +23,7 @@ from governance.validation.selectors import gate_reasons as model_risk_reasons
 from . import pending
 from .models import (
     ChecklistItem,
+    Guardrail,
     ItemStatus,
     LaunchRequest,
     LaunchStatus,
@@ -40,12 +41,19 @@ def _reason(code: str, detail: str) -> dict[str, str]:
     return {"code": code, "detail": detail}
 
 
+# The first breached guardrail of the launch's plan, read with the launch (no query of its own): a rollout
+# paused or alerted by a breach, in any segment, is not allowed on while the breach stands.
+_breached = Guardrail.objects.filter(plan__launch=OuterRef("pk"), state=Guardrail.State.BREACHED).order_by("pk")
+
+
 def _launch_row(model: str, version: str) -> dict[str, Any] | None:
     """The launch that governs model/version (the newest that was not withdrawn), as plain values."""
     row = (LaunchRequest.objects.filter(version__model__slug=model, version__version=version)
             .exclude(status=LaunchStatus.WITHDRAWN).order_by("-created_at", "-pk")
+            .annotate(breached=Subquery(_breached.values("state_detail")[:1]),
+                      breached_rule=Subquery(_breached.values("pk")[:1]))
             .values("pk", "status", "content_hash", "required_roles", "version__artifact_sha256",
-                    "plan__current_stage__position", "plan__current_stage__name").first())
+                    "plan__current_stage__position", "plan__current_stage__name", "breached", "breached_rule").first())
     return None if row is None else dict(row)
 
 
@@ -120,6 +128,9 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
             where = (f"the current stage is {launch['plan__current_stage__name']}" if rolling
                      else "the rollout has not started, so only the first stage may be deployed")
             reasons.append(_reason("stage_not_reached", f"Stage {stage} is not reached: {where}."))
+    if status == LaunchStatus.ROLLING_OUT and launch["breached_rule"] is not None:
+        detail = (launch["breached"] or {}).get("detail") or "breached"
+        reasons.append(_reason("guardrail_breached", f"A guardrail of the rollout is breached: {detail.rstrip('.')}."))
     if pending.is_inconclusive(reasons):  # a person may have settled it (readiness.pending)
         pending.apply(verdict, launch_id=pk, stage=stage, content_hash=launch["content_hash"], now=now)
     if not reasons:

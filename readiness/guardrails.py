@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from governance.policies.expressions import COMPARATORS, format_number, format_value
@@ -121,6 +121,7 @@ class GuardrailState:
     last_observed_at: datetime | None
     observations_in_window: int
     detail: str
+    segment: str = ""  # the segment this state is about, when the guardrail watches segments
 
     @property
     def breached(self) -> bool:
@@ -135,6 +136,7 @@ class GuardrailState:
             "last_observed_at": self.last_observed_at.isoformat() if self.last_observed_at else None,
             "observations_in_window": self.observations_in_window,
             "detail": self.detail,
+            **({"segment": self.segment} if self.segment else {}),
         }
 
 
@@ -224,3 +226,30 @@ def evaluate_guardrail(spec: GuardrailSpec, points: Iterable[Point], *, now: dat
     if run >= spec.failure_limit and long_enough:
         return state(BREACHED, f"{seen_for} (limit: {need})")
     return state(PASSING, f"{seen_for}; not breached until {need}")
+
+
+_SEVERITY = {BREACHED: 0, INSUFFICIENT_DATA: 1, PASSING: 2}
+
+
+def evaluate_segments(spec: GuardrailSpec, points_by_segment: dict[str, Iterable[Point]], *, now: datetime
+                      ) -> GuardrailState:
+    """One rule for every segment: each segment's observations are evaluated on their own, and the guardrail reads
+    as its worst segment (a breach first, then missing data; ties go to the segment named first), named in the
+    detail. No segment seen at all is INSUFFICIENT_DATA."""
+    states = {segment: evaluate_guardrail(spec, points, now=now)
+              for segment, points in sorted(points_by_segment.items())}
+    if not states:
+        return GuardrailState(state=INSUFFICIENT_DATA, consecutive_breaches=0, breached_since=None, last_value=None,
+                              last_observed_at=None, observations_in_window=0,
+                              detail=f"no observations of {spec.metric} tagged with a segment yet")
+    segment, worst = min(states.items(), key=lambda item: _SEVERITY[item[1].state])
+    if worst.state == PASSING:
+        detail = (f"{spec.metric} healthy in every segment ({_plural(len(states), 'segment', 'segments')}: "
+                  f"{', '.join(states)}) ({spec})")
+        return replace(worst, detail=detail[:1000], segment="")
+    return in_segment(worst, segment)
+
+
+def in_segment(state: GuardrailState, segment: str) -> GuardrailState:
+    """The state of one segment's observations, saying which segment it is about."""
+    return replace(state, detail=f"segment {segment}: {state.detail}", segment=segment)

@@ -240,6 +240,26 @@ class SignOff(models.Model):
         return self.decision in (SignDecision.APPROVE, SignDecision.APPROVE_WITH_CONDITIONS)
 
 
+class ResignRequest(models.Model):
+    """A signer asked to sign again because the content they signed changed: one per signer per content hash,
+    so that asking again, or another change that leaves the content where it was, never repeats the message."""
+
+    launch = models.ForeignKey(LaunchRequest, on_delete=models.CASCADE, related_name="resign_requests")
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resign_requests")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    content_hash = models.CharField(max_length=64, help_text="The content the signer is asked to sign.")
+    asked_by = models.CharField(max_length=200, help_text="Who asked: a person, or the change that staled it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["launch", "signer", "content_hash"],
+                                               name="one_resign_request_per_content")]
+
+    def __str__(self):
+        return f"{self.signer} asked to re-sign {self.launch} ({self.content_hash[:12]})"
+
+
 class Evaluation(models.Model):
     """Metrics measured for a launch: submitted by CI or computed by Gatehouse from uploaded data."""
 
@@ -304,6 +324,16 @@ class RolloutStage(models.Model):
         return f"{self.name} ({self.traffic_percent:g} %)"
 
 
+EVERY_SEGMENT = "*"
+
+
+def segment_label(segment: str) -> str:
+    """How a guardrail's segment reads after its rule: nothing for untagged observations."""
+    if not segment:
+        return ""
+    return " in every segment" if segment == EVERY_SEGMENT else f" in segment {segment}"
+
+
 class Guardrail(models.Model):
     class Action(models.TextChoices):
         ROLLBACK = "ROLLBACK", "Roll back"
@@ -325,6 +355,9 @@ class Guardrail(models.Model):
     failure_limit = models.PositiveIntegerField(default=1)
     sustain_minutes = models.PositiveIntegerField(default=0)
     action = models.CharField(max_length=10, choices=Action.choices)
+    segment = models.CharField(max_length=100, blank=True, default="", help_text=(
+        "Empty: observations sent without a segment. A name: that segment's observations. "
+        f"{EVERY_SEGMENT!r}: every segment, each evaluated on its own."))
     state = models.CharField(max_length=20, choices=State.choices, default=State.INSUFFICIENT_DATA)
     state_detail = models.JSONField(null=True, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
@@ -333,7 +366,7 @@ class Guardrail(models.Model):
         ordering = ["plan", "pk"]
 
     def __str__(self):
-        return f"{self.metric} {self.comparator} {self.threshold:g} → {self.action}"
+        return f"{self.metric} {self.comparator} {self.threshold:g}{segment_label(self.segment)} → {self.action}"
 
 
 class Observation(models.Model):

@@ -72,6 +72,24 @@ def notify_launch_people(launch_id: int, event: str, detail: str) -> int:
     return len(recipients)
 
 
+def notify_resign(launch_id: int, signer_ids: list[int], content_hash: str) -> int:
+    """Tell each signer whose signature went stale that the launch needs it again. Only the launch's title,
+    version and link: what changed may be restricted, and the page shows it to those who may read it."""
+    if _SUPPRESSED.get():
+        return 0
+    launch = LaunchRequest.objects.select_related("version__model").get(pk=launch_id)
+    if launch.content_hash != content_hash:
+        return 0  # the content moved on again; the request for the newer content says so
+    messages = []
+    for user in User.objects.filter(pk__in=signer_ids, is_active=True).exclude(email=""):
+        body = (f"The content of “{launch.title}” ({launch.version}) changed after you signed it, so your "
+                f"signature is stale. Review what changed and sign again:\n{_url(launch)}\n")
+        messages.append((f"[Gatehouse] Please sign again: {launch.title}", body, settings.DEFAULT_FROM_EMAIL,
+                         [user.email]))
+    send_mass_mail(messages, fail_silently=False)
+    return len(messages)
+
+
 # Task names are spelled out so that messages queued before a deploy that moves code keep finding their task.
 @shared_task(name="readiness.tasks.notify_signers", acks_late=True, autoretry_for=(ConnectionError, OSError),
              retry_backoff=True, max_retries=5)
@@ -83,3 +101,9 @@ def notify_signers_task(launch_id: int) -> int:
              autoretry_for=(ConnectionError, OSError), retry_backoff=True, max_retries=5)
 def notify_launch_people_task(launch_id: int, event: str, detail: str) -> int:
     return notify_launch_people(launch_id, event, detail)
+
+
+@shared_task(name="readiness.tasks.notify_resign", acks_late=True, autoretry_for=(ConnectionError, OSError),
+             retry_backoff=True, max_retries=5)
+def notify_resign_task(launch_id: int, signer_ids: list[int], content_hash: str) -> int:
+    return notify_resign(launch_id, signer_ids, content_hash)

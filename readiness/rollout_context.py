@@ -7,7 +7,7 @@ from governance.kernel import formatting as fmt
 from governance.kernel.permissions import can, roles_of
 
 from .charts import sparkline
-from .models import LaunchStatus, Observation
+from .models import EVERY_SEGMENT, LaunchStatus, Observation
 
 
 def rollout_context(request, launch, now) -> dict:
@@ -22,18 +22,23 @@ def rollout_context(request, launch, now) -> dict:
                        else "upcoming")
     if guardrails and launch.status in (LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK):
         metrics = {g.metric for g in guardrails}
-        observations = Observation.objects.filter(launch=launch, metric__in=metrics, segment="")
+        # a guardrail's chart draws the segment it watches; one rule for every segment draws its worst segment
+        drawn = {g.pk: (g.state_detail or {}).get("segment", "") if g.segment == EVERY_SEGMENT else g.segment
+                 for g in guardrails}
+        observations = Observation.objects.filter(launch=launch, metric__in=metrics,
+                                                  segment__in=set(drawn.values()))
         if launch.status == LaunchStatus.ROLLING_OUT:
             # live: the recent past, twice the longest window
             longest = max(g.window_minutes for g in guardrails)
             observations = observations.filter(observed_at__gte=now - timedelta(minutes=max(longest, 60) * 2))
         # finished rollouts show their whole course (bounded)
-        series: dict[str, list[tuple[Any, float]]] = {}
-        for metric, at, value in observations.order_by("observed_at").values_list(
-                "metric", "observed_at", "value")[:5000]:
-            series.setdefault(metric, []).append((at, value))
+        series: dict[tuple[str, str], list[tuple[Any, float]]] = {}
+        for metric, segment, at, value in observations.order_by("observed_at").values_list(
+                "metric", "segment", "observed_at", "value")[:5000]:
+            series.setdefault((metric, segment), []).append((at, value))
         for guardrail in guardrails:
-            guardrail.spark = sparkline(series.get(guardrail.metric, []), threshold=guardrail.threshold,
+            points = series.get((guardrail.metric, drawn[guardrail.pk]), [])
+            guardrail.spark = sparkline(points, threshold=guardrail.threshold,
                                         comparator=guardrail.comparator,
                                         title=f"Observations of {fmt.metric(guardrail.metric)} against the "
                                               f"threshold {fmt.number(guardrail.threshold)}")

@@ -53,6 +53,9 @@ def _lines(text):
     return [line.strip() for line in (text or "").splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
+SEGMENT_MARK = "segment="  # last on a guardrail line; the rest of the line is the segment's name
+
+
 def parse_plan_text(stages_text: str, guardrails_text: str) -> tuple[list, list]:
     """Plan editing as text, one stage or guardrail per line; errors name the line."""
     stages = []
@@ -69,10 +72,16 @@ def parse_plan_text(stages_text: str, guardrails_text: str) -> tuple[list, list]
                        "approval_role": parts[3] if len(parts) == 4 else ""})
     guardrails = []
     for number, line in enumerate(_lines(guardrails_text), 1):
+        line, marker, segment = line.partition(SEGMENT_MARK)
+        if marker and not segment.strip():
+            raise ValidationFailed(f"Guardrail line {number}: name the segment after '{SEGMENT_MARK}' (the name its "
+                                   "observations are tagged with), or write segment=* for every segment.",
+                                   field="guardrails")
         parts = line.split()
         if len(parts) not in (7, 8):
             raise ValidationFailed(f"Guardrail line {number}: write 'metric comparator threshold window_minutes "
-                                   "failure_limit sustain_minutes ACTION [stage]'.", field="guardrails")
+                                   "failure_limit sustain_minutes ACTION [stage] [segment=NAME|*]'.",
+                                   field="guardrails")
         try:
             threshold, window, limit, sustain = float(parts[2]), int(parts[3]), int(parts[4]), int(parts[5])
         except ValueError:
@@ -80,7 +89,8 @@ def parse_plan_text(stages_text: str, guardrails_text: str) -> tuple[list, list]
                                    field="guardrails") from None
         guardrails.append({"metric": parts[0], "comparator": parts[1], "threshold": threshold,
                            "window_minutes": window, "failure_limit": limit, "sustain_minutes": sustain,
-                           "action": parts[6], "stage": parts[7] if len(parts) == 8 else ""})
+                           "action": parts[6], "stage": parts[7] if len(parts) == 8 else "",
+                           "segment": segment.strip()})
     return stages, guardrails
 
 
@@ -88,8 +98,9 @@ def plan_text(plan) -> tuple[str, str]:
     stages = "\n".join(f"{s.name} {s.traffic_percent:g} {s.min_duration_minutes} {s.approval_role}".rstrip()
                        for s in plan.stages.order_by("position"))
     guardrails = "\n".join(
-        f"{g.metric} {g.comparator} {g.threshold:g} {g.window_minutes} {g.failure_limit} {g.sustain_minutes} "
-        f"{g.action} {g.stage.name if g.stage_id else ''}".rstrip()
+        " ".join(part for part in (
+            f"{g.metric} {g.comparator} {g.threshold:g} {g.window_minutes} {g.failure_limit} {g.sustain_minutes}",
+            g.action, g.stage.name if g.stage_id else "", SEGMENT_MARK + g.segment if g.segment else "") if part)
         for g in plan.guardrails.select_related("stage").order_by("pk"))
     return stages, guardrails
 

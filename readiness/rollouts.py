@@ -25,8 +25,27 @@ from governance.kernel.reauth import confirm_identity
 from governance.policies.rules import validate_guardrail, validate_stages
 
 from .content import guardrail_content, stage_content
-from .guardrails import BREACHED, PASSING, GuardrailSpec, GuardrailState, Point, evaluate_guardrail
-from .models import Guardrail, ItemSource, LaunchRequest, LaunchStatus, Observation, RolloutPlan, RolloutStage
+from .guardrails import (
+    BREACHED,
+    PASSING,
+    GuardrailSpec,
+    GuardrailState,
+    Point,
+    evaluate_guardrail,
+    evaluate_segments,
+    in_segment,
+)
+from .models import (
+    EVERY_SEGMENT,
+    Guardrail,
+    ItemSource,
+    LaunchRequest,
+    LaunchStatus,
+    Observation,
+    RolloutPlan,
+    RolloutStage,
+    segment_label,
+)
 from .services import lock, refresh_content, stage_items_open, transition
 from .signals import launch_rolled_back, stage_entered
 
@@ -124,12 +143,24 @@ def _states(launch: LaunchRequest, plan: RolloutPlan, guardrails: list[Guardrail
     since = now - timedelta(minutes=max(g.window_minutes for g in guardrails))
     if plan.stage_entered_at is not None and plan.stage_entered_at > since:
         since = plan.stage_entered_at  # what was observed before the stage began says nothing about it
-    points: dict[str, list[Point]] = {}
-    for metric, at, value in (Observation.objects.filter(
-            launch=launch, metric__in={g.metric for g in guardrails}, segment="", observed_at__gte=since,
-            observed_at__lte=now).values_list("metric", "observed_at", "value")):
-        points.setdefault(metric, []).append(Point(observed_at=at, value=value))
-    return {g.pk: evaluate_guardrail(spec_of(g), points.get(g.metric, []), now=now) for g in guardrails}
+    observations = Observation.objects.filter(launch=launch, metric__in={g.metric for g in guardrails},
+                                              observed_at__gte=since, observed_at__lte=now)
+    segments = {g.segment for g in guardrails}
+    if EVERY_SEGMENT not in segments:  # only the segments some guardrail watches ("" is the untagged ones)
+        observations = observations.filter(segment__in=segments)
+    points: dict[tuple[str, str], list[Point]] = {}
+    for metric, segment, at, value in observations.values_list("metric", "segment", "observed_at", "value"):
+        points.setdefault((metric, segment), []).append(Point(observed_at=at, value=value))
+    return {g.pk: _state(g, points, now) for g in guardrails}
+
+
+def _state(guardrail: Guardrail, points: dict[tuple[str, str], list[Point]], now: datetime) -> GuardrailState:
+    spec = spec_of(guardrail)
+    if guardrail.segment == EVERY_SEGMENT:
+        return evaluate_segments(spec, {segment: seen for (metric, segment), seen in points.items()
+                                        if metric == guardrail.metric and segment}, now=now)
+    state = evaluate_guardrail(spec, points.get((guardrail.metric, guardrail.segment), []), now=now)
+    return in_segment(state, guardrail.segment) if guardrail.segment else state
 
 
 def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now: datetime, actor: Actor,
@@ -162,7 +193,8 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now: datetime,
             continue
         if guardrail.action == Guardrail.Action.ROLLBACK:
             rollback = _rollback_locked(launch, actor=actor, now=now, trigger=trigger, guardrail=guardrail,
-                                        reason=f"Guardrail breached: {guardrail} — {state.detail}")
+                                        reason=f"Guardrail breached: {guardrail} — {state.detail}",
+                                        segment=state.segment)
             actions.append({"action": "ROLLBACK", "guardrail": guardrail.pk, "incident": rollback["incident"]})
             break
         if guardrail.action == Guardrail.Action.PAUSE and not plan.paused:
@@ -289,8 +321,9 @@ def record_observations(launch: LaunchRequest, *, actor: Actor, batch: object, n
 
 def guardrail_states(plan: RolloutPlan) -> list[dict[str, Any]]:
     return [{"id": g.pk, "metric": g.metric, "comparator": g.comparator, "threshold": g.threshold,
-             "action": g.action, "stage": g.stage.name if g.stage else None, "state": g.state,
-             "detail": (g.state_detail or {}).get("detail", "")}
+             "action": g.action, "stage": g.stage.name if g.stage else None, "segment": g.segment, "state": g.state,
+             "detail": (g.state_detail or {}).get("detail", ""),
+             "breached_segment": (g.state_detail or {}).get("segment", "") if g.state == BREACHED else ""}
             for g in plan.guardrails.select_related("stage").order_by("pk")]
 
 
@@ -375,7 +408,8 @@ def advance_blockers(plan: RolloutPlan, guardrails: Iterable[Guardrail], now: da
     for guardrail in guardrails:
         if guardrail.state != PASSING:
             detail = (guardrail.state_detail or {}).get("detail") or "no observations yet"
-            rule = fmt.rule(guardrail.metric, guardrail.comparator, guardrail.threshold)
+            rule = fmt.rule(guardrail.metric, guardrail.comparator, guardrail.threshold) + segment_label(
+                guardrail.segment)
             blockers.append(f"Guardrail {rule} is {fmt.status(guardrail.state).lower()}: {detail.rstrip('.')}.")
     for item in stage_items_open(plan.launch_id, stage.name, now):
         blockers.append(f"Checklist item “{item.title}” attests the result of {stage.name} and has not passed.")
@@ -424,14 +458,15 @@ def advance(launch: LaunchRequest, *, actor: Actor, now: datetime | None = None)
 # -- rollback ------------------------------------------------------------------------------------------------
 
 def _rollback_locked(launch: LaunchRequest, *, actor: Actor, now: datetime, reason: str, trigger: str,
-                     guardrail: Guardrail | None = None) -> dict[str, Any]:
+                     guardrail: Guardrail | None = None, segment: str = "") -> dict[str, Any]:
     """Roll a locked launch back, open its incident, tell its people. Called at most once per launch: the
     status check under the lock makes a second caller a no-op."""
     if launch.status == LaunchStatus.ROLLED_BACK:
         return {"incident": None, "already": True}
     # The incident first, so that the audit event carrying the reason names it as its source: the reason is
     # that incident's content, and follows its visibility if it is restricted later.
-    spec = _incident_spec(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail)
+    spec = _incident_spec(launch, actor=actor, now=now, reason=reason, trigger=trigger, guardrail=guardrail,
+                          segment=segment)
     answers: list[tuple[Callable[..., Any], Any]] = launch_rolled_back.send(
         sender=LaunchRequest, launch=launch, actor=actor, reason=reason, at=now, incident=spec,
         exposure_percent=_exposure_percent(launch))
@@ -453,7 +488,7 @@ def _exposure_percent(launch: LaunchRequest) -> float | None:
 
 
 def _incident_spec(launch: LaunchRequest, *, actor: Actor, now: datetime, reason: str, trigger: str,
-                   guardrail: Guardrail | None) -> dict[str, Any]:
+                   guardrail: Guardrail | None, segment: str = "") -> dict[str, Any]:
     """The incident a rollback calls for: it began when the guardrail's metric started breaching (or now, for
     the kill switch), was detected when Gatehouse acted, and carries the evidence on its timeline. The incident
     itself is opened by whoever receives ``launch_rolled_back`` (the postmortems app), in this transaction."""
@@ -465,7 +500,7 @@ def _incident_spec(launch: LaunchRequest, *, actor: Actor, now: datetime, reason
     if guardrail is not None:
         spec = spec_of(guardrail)
         since = now - timedelta(seconds=spec.window_seconds)
-        evidence = list(Observation.objects.filter(launch=launch, metric=guardrail.metric, segment="",
+        evidence = list(Observation.objects.filter(launch=launch, metric=guardrail.metric, segment=segment,
                                                    observed_at__gte=since, observed_at__lte=now)
                         .order_by("observed_at"))
         run = []
@@ -476,8 +511,9 @@ def _incident_spec(launch: LaunchRequest, *, actor: Actor, now: datetime, reason
         run.reverse()
         began = run[0].observed_at if run else now
         values = ", ".join(f"{o.value:g} at {o.observed_at:%H:%M}" for o in run[-20:])
+        where = f" in segment {segment}" if segment else ""
         timeline.append({"at": began, "kind": "DETECTION",
-                         "text": f"Guardrail {guardrail} started breaching. Observations: {values}."})
+                         "text": f"Guardrail {guardrail} started breaching{where}. Observations: {values}."})
         timeline.append({"at": now, "kind": "MITIGATION",
                          "text": f"Gatehouse rolled the launch back automatically ({trigger}): {reason}"})
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from governance.kernel import audit, visibility
 from governance.kernel.permissions import roles_of
@@ -15,9 +15,18 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from governance.kernel.principals import Actor, Requester
-    from governance.models import MLModel
+    from governance.models import MLModel, User
 
-from .models import ChecklistItem, Evaluation, Guardrail, LaunchRequest, LaunchStatus, RolloutStage, SignOff
+from .models import (
+    ChecklistItem,
+    Evaluation,
+    Guardrail,
+    LaunchRequest,
+    LaunchStatus,
+    ResignRequest,
+    RolloutStage,
+    SignOff,
+)
 
 
 def launch_list(*, status: str | None = None, tier: str | None = None, q: str | None = None
@@ -149,3 +158,12 @@ def pending_decisions(launch: LaunchRequest) -> list[Any]:
     from .models import PendingDecision
 
     return list(PendingDecision.objects.filter(launch=launch).select_related("decided_by").order_by("-opened_at", "-pk"))
+
+
+def resign_requests_for(user: User) -> QuerySet[ResignRequest]:
+    """The requests to sign again that ``user`` still has to answer: for the launch's current content, in review,
+    and not yet signed by them (one query with the launch rows)."""
+    signed = SignOff.objects.filter(launch=OuterRef("launch"), signer=user, stale=False)
+    return (ResignRequest.objects.filter(signer=user, launch__status=LaunchStatus.IN_REVIEW,
+                                         content_hash=F("launch__content_hash"))
+            .exclude(Exists(signed)).select_related("launch").order_by("-created_at", "-pk"))

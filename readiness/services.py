@@ -42,6 +42,7 @@ from .models import (
     ItemStatus,
     LaunchRequest,
     LaunchStatus,
+    ResignRequest,
     RolloutPlan,
     RolloutStage,
     SignDecision,
@@ -186,6 +187,49 @@ def _stale_signatures(launch: LaunchRequest, *, actor: Actor, reason: str, conte
                      after=after)
 
 
+def _ask_stale_signers(launch: LaunchRequest, *, actor: Actor, asked_by: str) -> list[ResignRequest]:
+    """Ask each person whose signature is stale, and who has not signed the current content, to sign it: one
+    request (and one e-mail) per signer per content hash, however often this runs. The e-mail names the launch
+    and links to it, nothing more, so that no restricted text reaches a mailbox."""
+    current = set(launch.signoffs.filter(stale=False).values_list("signer_id", flat=True))
+    latest: dict[int, str] = {}
+    for signer_id, role in (launch.signoffs.filter(stale=True).exclude(signer_id__in=current)
+                            .order_by("signed_at", "pk").values_list("signer_id", "role")):
+        latest[signer_id] = role
+    if not latest:
+        return []
+    asked = set(ResignRequest.objects.filter(launch=launch, content_hash=launch.content_hash, signer_id__in=latest)
+                .values_list("signer_id", flat=True))
+    fresh = ResignRequest.objects.bulk_create(
+        [ResignRequest(launch=launch, signer_id=signer_id, role=role, content_hash=launch.content_hash,
+                       asked_by=asked_by[:200], created_at=clock.now())
+         for signer_id, role in latest.items() if signer_id not in asked], ignore_conflicts=True)
+    if fresh:
+        audit.record("signoff.resign_requested", launch, actor=actor, after={
+            "content_hash": launch.content_hash, "asked_by": asked_by,
+            "signers": sorted(User.objects.filter(pk__in=[r.signer_id for r in fresh])
+                              .values_list("username", flat=True))})
+        from .notifications import notify_resign_task
+
+        launch_id, signer_ids, digest = launch.pk, [r.signer_id for r in fresh], launch.content_hash
+        transaction.on_commit(lambda: notify_resign_task.delay(launch_id, signer_ids, digest))
+    return fresh
+
+
+def ask_to_resign(launch: LaunchRequest, *, actor: Actor) -> int:
+    """The launch page's "ask to re-sign": remind the people whose signatures went stale to sign the current
+    content. Asking twice for the same content sends nothing more; returns how many people were asked now."""
+    require(actor, "launch.edit", launch)
+    with transaction.atomic():
+        launch = lock(launch)
+        if launch.status != LaunchStatus.IN_REVIEW:
+            raise Conflict(f"Signatures are asked for while the launch is in review; this one is "
+                           f"{launch.get_status_display().lower()}.", code="not_in_review")
+        if not launch.signoffs.filter(stale=True).exists():
+            raise Conflict("No signature of this launch is stale.", code="nothing_stale")
+        return len(_ask_stale_signers(launch, actor=actor, asked_by=actor_label(actor)))
+
+
 def refresh_content(launch: LaunchRequest, *, actor: Actor, reason: str) -> str:
     """Recompute the content hash of a locked launch. If it changed, current signatures go stale and an
     approved launch returns to review — the signers vouched for different content."""
@@ -201,6 +245,7 @@ def refresh_content(launch: LaunchRequest, *, actor: Actor, reason: str) -> str:
     launch.content_hash = new_hash
     launch.save(update_fields=["content_hash", "updated_at"])
     _stale_signatures(launch, actor=actor, reason=reason, content_hash=new_hash)
+    _ask_stale_signers(launch, actor=actor, asked_by=f"content change: {reason}")
     if old_hash:
         audit.record("launch.content_changed", launch, actor=actor, before={"content_hash": old_hash},
                      after={"content_hash": new_hash, "reason": reason})
@@ -356,7 +401,7 @@ def _create_plan_from_template(launch: LaunchRequest, policy_version: TierPolicy
             plan=plan, stage=stages.get(spec.get("stage") or ""), metric=spec["metric"],
             comparator=spec["comparator"], threshold=spec["threshold"], window_minutes=spec["window_minutes"],
             failure_limit=spec["failure_limit"], sustain_minutes=spec.get("sustain_minutes", 0),
-            action=spec["action"],
+            action=spec["action"], segment=spec.get("segment", ""),
         )
     return plan
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("launches/<int:pk>/withdraw/", views.launch_withdraw, name="launch_withdraw"),
     path("launches/<int:pk>/revise/", views.launch_revise, name="launch_revise"),
     path("launches/<int:pk>/sign/", views.sign, name="sign"),
+    path("launches/<int:pk>/ask-resign/", views.ask_resign, name="ask_resign"),
     path("launches/<int:pk>/deploy-decisions/<int:pending_id>/", views.decide_pending, name="decide_pending"),
     path("launches/<int:pk>/items/<int:item_id>/attest/", views.attest, name="attest"),
     path("launches/<int:pk>/items/<int:item_id>/waive/", views.waive, name="waive"),

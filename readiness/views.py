@@ -190,6 +190,18 @@ def launch_withdraw(request, pk):
 
 @login_required
 @require_POST
+def ask_resign(request, pk):
+    def message(asked: int) -> str:
+        if not asked:
+            return "Everyone whose signature is stale has already been asked to sign this content."
+        return f"Asked {asked} {'person' if asked == 1 else 'people'} to sign again."
+
+    return post_action(request, pk, lambda launch: services.ask_to_resign(launch, actor=request.user), message,
+                       place="signoffs")
+
+
+@login_required
+@require_POST
 def launch_revise(request, pk):
     return post_action(request, pk, lambda launch: services.revise(launch, actor=request.user),
                         "Back to draft. Address the rejection, then send it for review again.")

@@ -206,8 +206,16 @@ def validate_guardrail(guardrail: object, *, stage_names: Collection[str] = (), 
     stage = guardrail.get("stage") or ""
     if stage and stage_names and stage not in stage_names:
         raise ValidationFailed(f"No stage named {stage!r} in the plan.", field=f"{field}.stage")
-    return {"metric": metric, "comparator": comparator, "threshold": threshold, "window_minutes": window,
-            "failure_limit": failure_limit, "sustain_minutes": sustain, "action": action, "stage": stage}
+    out = {"metric": metric, "comparator": comparator, "threshold": threshold, "window_minutes": window,
+           "failure_limit": failure_limit, "sustain_minutes": sustain, "action": action, "stage": stage}
+    segment = guardrail.get("segment")
+    if segment not in (None, ""):
+        # "*" is one rule for every segment, each evaluated on its own; absent, the untagged observations.
+        if not isinstance(segment, str) or not segment.strip() or len(segment.strip()) > 100:
+            raise ValidationFailed("Segment is the name observations are tagged with (at most 100 characters), "
+                                   "or * for every segment.", field=f"{field}.segment")
+        out["segment"] = segment.strip()
+    return out
 
 
 def validate_rollout(rollout: object, *, tier: str, field: str = "rollout") -> dict[str, Any]:

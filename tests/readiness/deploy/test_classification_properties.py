@@ -9,7 +9,7 @@ from readiness.deploy import decision
 
 CODES = ["unknown_model", "unknown_version", "no_launch", "missing_signoff", "stale_signoff", "blocking_check_failed",
          "blocking_check_inconclusive", "not_approved", "rejected", "unknown_stage", "stage_not_reached",
-         "rolled_back", "internal_error", "digest_mismatch", "unknown_digest", "canary_changed", "pending_decision",
+         "guardrail_breached", "rolled_back", "internal_error", "digest_mismatch", "unknown_digest", "canary_changed", "pending_decision",
          "denied_by_person", "pending_decision_expired"]
 
 
