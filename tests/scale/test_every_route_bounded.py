@@ -24,7 +24,7 @@ from governance.kernel.roles import Role
 from governance.kernel.services import issue_api_token
 from governance.models import ApiToken, MLModel, PolicyChange, User
 from postmortems.models import ActionItem, Incident, Postmortem, PostmortemStatus
-from readiness.models import LaunchRequest
+from readiness.models import Evaluation, LaunchRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,9 @@ NOT_A_PAGE = {
     "postmortem_amend": "POST only", "policy_decide": "POST only",
     "mlflow_webhook": "POST only (MLflow's webhook deliveries)",
     "report_download": "the generated history holds no rendered report",
+    "ask_resign": "POST only",
+    "api-evaluation-groups-csv": "the generated evaluations carry no per-group fairness table (a row a group: "
+                                 "bounded by the groups, not the history)",
     "api-report-detail": "the generated history holds no rendered report",
     "api-gate-flagger": "POST only (Flagger's webhooks post their payload)",
     "api-gate-spinnaker": "POST only (Spinnaker's webhook stage posts its request)",
@@ -91,7 +94,9 @@ def heaviest() -> dict:
     incident = Incident.objects.annotate(n=Count("timeline")).order_by("-n", "pk").first()
     # A token is outside every restricted incident's circle: the API is asked about the heaviest open one.
     unrestricted = Incident.objects.filter(restricted=False).annotate(n=Count("timeline")).order_by("-n", "pk").first()
-    return {"unrestricted": unrestricted, "model": model, "version": version, "launch": launch, "incident": incident,
+    evaluation = (Evaluation.objects.filter(launch=launch).order_by("-pk").first()
+                  or Evaluation.objects.order_by("-pk").first())
+    return {"unrestricted": unrestricted, "evaluation": evaluation, "model": model, "version": version, "launch": launch, "incident": incident,
             "feature": version.features.order_by("pk").first() or model.versions.filter(features__isnull=False)
             .first().features.first(),
             "item": launch.items.order_by("pk").first(), "change": PolicyChange.objects.order_by("-pk").first(),
@@ -113,7 +118,8 @@ def arguments(name: str, params: tuple, subject: dict) -> dict:
     values = {"slug": subject["model"].slug, "version": subject["version"].version, "tier": "TIER_1",
               "feature_id": subject["feature"].pk, "item_id": subject["item"].pk, "item_pk": subject["action"].pk, "pending_id": 1,
               "change_id": subject["change"].pk if subject["change"] else 1, "operation": "SET_THRESHOLDS",
-              "hook": "confirm-rollout", "check": 1}
+              "hook": "confirm-rollout", "check": 1,
+              "evaluation_id": subject["evaluation"].pk if subject["evaluation"] else 1}
     if "pk" in params:
         incident_route = short.startswith(("incident", "timeline", "factor", "action_item", "postmortem",
                                            "api-incident"))
