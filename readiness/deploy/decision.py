@@ -217,7 +217,7 @@ def answer(ask: Ask, *, caller: Actor, binding: dict[str, str] | None = None,
             decision, verdict = ERROR, _could_not_decide(ask)
     result = ToolAnswer(decision, verdict, receipt_id(verdict.get("receipt")), pending_summary)
     try:
-        result = replace(result, call_id=records.record_call(ask, result, caller=caller).pk)
+        result = replace(result, call_id=records.record_call(ask, result, caller=caller))
     except Exception:
         # A call that cannot be recorded cannot be shown to the launch's people: it is not an answer to act on.
         log.exception("could not record the call from %s", ask.tool)

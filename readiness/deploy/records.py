@@ -23,39 +23,49 @@ if TYPE_CHECKING:
     from .decision import Ask, ToolAnswer
 
 
-def _commit_without_waiting_for_disk() -> None:
-    """A repeated answer is a row for the launch page, not evidence (the audit chain has the change): on PostgreSQL
-    its commit does not wait for the WAL flush, so polling does not queue on the disk. A crash may lose the last
-    such rows, never an audit event, which commits synchronously in its own path."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+def _insert_call(values: dict[str, object], *, launch_id: int | None, stage: str, tool: str) -> tuple[int, str | None]:
+    """Insert the call and read the decision last recorded for its (launch, stage, tool) in one statement, so the
+    common poll costs one round trip and takes no lock. A repeated answer is a row for the launch page, not
+    evidence (the audit chain has the change): on PostgreSQL, when the statement is its own transaction, its commit
+    does not wait for the WAL flush (``set_config(..., true)`` lasts for that transaction only), so polling does not
+    queue on the disk. A crash may lose the last such rows, never an audit event, which commits synchronously."""
+    quote, meta, state = connection.ops.quote_name, ToolCall._meta, ToolDecisionState._meta
+    fields = [meta.get_field(name) for name in values]
+    columns = ", ".join(quote(field.column) for field in fields)
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    previous = (f"(SELECT {quote(state.get_field('decision').column)} FROM {quote(state.db_table)} WHERE "
+                f"{quote(state.get_field('launch').column)} = %s AND {quote(state.get_field('stage').column)} = %s "
+                f"AND {quote(state.get_field('tool').column)} = %s)")
+    no_flush = (", set_config('synchronous_commit', 'off', true)"
+                if connection.vendor == "postgresql" and not connection.in_atomic_block else "")
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+           f"RETURNING {quote(meta.pk.column)}, {previous}{no_flush}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, launch_id, stage, tool])
+        row = cursor.fetchone()
+    return row[0], row[1]
 
 
-def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> ToolCall:
-    """Store the call; when the (launch, stage, tool) decision differs from the last one, write one audit event.
-    The caller's permission to ask was checked by the contract (decision.authorize) before the gate was asked."""
+def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> int:
+    """Store the call (returns its id); when the (launch, stage, tool) decision differs from the last one, write
+    one audit event. The caller's permission to ask was checked by the contract (decision.authorize) before the
+    gate was asked. The common poll is one INSERT; only a change takes the state's row lock and the audit chain."""
     now = clock.now()
     launch_id = result.verdict.get("launch")
-    label = actor_label(caller)[:200]
-    unchanged = launch_id is not None and ToolDecisionState.objects.filter(
-        launch_id=launch_id, stage=ask.stage, tool=ask.tool, decision=result.decision).exists()
-    with transaction.atomic():
-        if unchanged:  # the common poll: the row alone, no lock on the state (a change re-checks under the lock)
-            _commit_without_waiting_for_disk()
-        call = ToolCall.objects.create(
-            tool=ask.tool, kind=ask.kind[:40], caller=label, launch_id=launch_id, model=ask.model[:100],
-            version=(result.verdict.get("version") or ask.version or "")[:100], digest=ask.digest[:100],
-            stage=ask.stage[:100], subject=ask.subject[:300], decision=result.decision,
-            reasons=result.codes, receipt_id=result.receipt_id, asked_at=now)
-        if launch_id is None or unchanged:
-            return call
+    call_id, previous = _insert_call({
+        "tool": ask.tool, "kind": ask.kind[:40], "caller": actor_label(caller)[:200], "launch": launch_id,
+        "model": ask.model[:100], "version": (result.verdict.get("version") or ask.version or "")[:100],
+        "digest": ask.digest[:100], "stage": ask.stage[:100], "subject": ask.subject[:300],
+        "decision": result.decision, "reasons": result.codes, "receipt_id": result.receipt_id, "asked_at": now,
+    }, launch_id=launch_id, stage=ask.stage, tool=ask.tool)
+    if launch_id is None or previous == result.decision:
+        return call_id
+    with transaction.atomic():  # the decision changed, or this is the first call: compare again under the lock
         state = (ToolDecisionState.objects.select_for_update()
                  .filter(launch_id=launch_id, stage=ask.stage, tool=ask.tool).first())
         before = None if state is None else state.decision
         if before == result.decision:
-            _commit_without_waiting_for_disk()
-            return call
+            return call_id
         if state is None:
             try:
                 with transaction.atomic():
@@ -66,7 +76,7 @@ def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> ToolCall:
                                                                           tool=ask.tool)
                 before = state.decision
                 if before == result.decision:
-                    return call
+                    return call_id
         if state is not None:
             state.decision, state.changed_at = result.decision, now
             state.save(update_fields=["decision", "changed_at"])
@@ -74,8 +84,8 @@ def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> ToolCall:
                      object_id=str(launch_id), object_repr=f"Launch #{launch_id}",
                      before={"decision": before} if before else None,
                      after={"tool": ask.tool, "stage": ask.stage, "decision": result.decision, "reasons": result.codes,
-                            "receipt_id": result.receipt_id, "call": call.pk})
-    return call
+                            "receipt_id": result.receipt_id, "call": call_id})
+    return call_id
 
 
 def bind_flagger_canary(*, namespace: str, name: str, checksum: str, model: str, version: str,
