@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 
 from governance.kernel import audit, visibility
 from governance.kernel.permissions import roles_of
@@ -147,17 +147,32 @@ def rollback_signals(launch_id: int) -> list[dict[str, str]]:
     return reasons
 
 
-def tool_calls(launch: LaunchRequest, limit: int = 30) -> list[Any]:
-    """Which deploy tool asked what and when, newest first."""
+TOOL_CALLS_SHOWN = 30
+
+
+def _latest_and_total(queryset: QuerySet[Any], limit: int) -> tuple[list[Any], int]:
+    """The first ``limit`` rows and how many there are in all, in one query (a window count, taken before LIMIT)."""
+    rows = list(queryset.annotate(total_rows=Window(Count("pk")))[:limit])
+    return rows, rows[0].total_rows if rows else 0
+
+
+def tool_calls(launch_id: int, limit: int = TOOL_CALLS_SHOWN) -> tuple[list[Any], int]:
+    """Which deploy tool asked what and when: the latest ``limit`` calls, newest first, and the number of all."""
     from .models import ToolCall
 
-    return list(ToolCall.objects.filter(launch=launch).order_by("-asked_at", "-pk")[:limit])
+    return _latest_and_total(ToolCall.objects.filter(launch_id=launch_id).order_by("-asked_at", "-pk"), limit)
 
 
-def pending_decisions(launch: LaunchRequest) -> list[Any]:
+def pending_decisions(launch_id: int, limit: int | None = None) -> tuple[list[Any], int]:
+    """The decisions handed to a person for the launch, newest first (the latest ``limit``), and the number of all."""
     from .models import PendingDecision
 
-    return list(PendingDecision.objects.filter(launch=launch).select_related("decided_by").order_by("-opened_at", "-pk"))
+    queryset = (PendingDecision.objects.filter(launch_id=launch_id).select_related("decided_by")
+                .order_by("-opened_at", "-pk"))
+    if limit is None:
+        rows = list(queryset)
+        return rows, len(rows)
+    return _latest_and_total(queryset, limit)
 
 
 def resign_requests_for(user: User) -> QuerySet[ResignRequest]:

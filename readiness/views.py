@@ -104,6 +104,7 @@ def launch_detail(request, pk):
     current = {s.role: s for s in signoffs if not s.stale}
     roles_table = [{"role": r, "signoff": current.get(r)} for r in launch.required_roles]
     evaluation = launch.latest_evaluations[0] if launch.latest_evaluations else None
+    tool_calls, calls_total = selectors.tool_calls(launch.pk)
     context = {
         "launch": launch, "groups": groups, "items": items, "gaps": gaps, "roles_table": roles_table,
         "signoffs": signoffs, "stale_signoffs": [s for s in signoffs if s.stale],
@@ -119,12 +120,12 @@ def launch_detail(request, pk):
                            and i.source != ItemSource.CONDITION],
         "audit_events": selectors.audit_trail(launch, request.user),
         "rollback_reason": selectors.rollback_reason(request.user, launch),
-        "tool_calls": selectors.tool_calls(launch),
+        "tool_calls": tool_calls, "earlier_tool_calls": calls_total - len(tool_calls),
         "pending_decisions": [
             {"pending": p, "stale": p.content_hash != launch.content_hash,
              "may_decide": p.status == PendingStatus.PENDING and p.content_hash == launch.content_hash
              and p.role in roles_of(request.user) and launch.author_id != request.user.pk}
-            for p in selectors.pending_decisions(launch)],
+            for p in selectors.pending_decisions(launch.pk)[0]],
     }
     context.update(_rollout_context(request, launch, now))
     context.update(_evaluation_context(evaluation))

@@ -14,6 +14,8 @@ IN_FLIGHT = (LaunchStatus.IN_REVIEW, LaunchStatus.APPROVED, LaunchStatus.ROLLING
 MAX_PERIOD_DAYS = 400
 SPARK_POINTS = 300
 AUDIT_EXCERPT = 40
+TOOL_CALL_EXCERPT = 25  # the latest deploy-tool calls a dossier lists (with the count of all)
+PENDING_EXCERPT = 20
 STALE_AFTER = timedelta(minutes=30)
 # A rendering worker touches its report every HEARTBEAT_EVERY; one silent for HEARTBEAT_LOST died, and the
 # periodic requeue (every REQUEUE_EVERY) takes the report up again: a lost render restarts within

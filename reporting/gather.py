@@ -23,7 +23,7 @@ from readiness import selectors as launch_selectors
 from readiness.models import ChecklistItem, LaunchRequest, LaunchStatus, Observation, SignOff
 from readiness.services import approval_gaps, blocking_item_ok
 from registry.dashboard import registry_pack_section
-from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, SPARK_POINTS
+from reporting.common import AUDIT_EXCERPT, IN_FLIGHT, PENDING_EXCERPT, SPARK_POINTS, TOOL_CALL_EXCERPT
 from reporting.gather_extras import extend
 from reporting.models import Report, ReportKind
 from reporting.periods import audit_events_between, recorded_differently
@@ -134,6 +134,28 @@ def _launch_audit(viewer, launch, sources: set) -> list[dict]:
              "actor": e.actor_label, "verb": e.verb, "object": e.object_repr, "hash": e.hash} for e in events]
 
 
+def _deploy_tools(launch) -> dict:
+    """Which deploy tool asked what and when (the latest calls, and how many in all), and the decisions handed to
+    a person: who decided, over which content hash, and whether that content is still the launch's. Codes, labels
+    and hashes only: no incident's content, so nothing here depends on the reader."""
+    calls, calls_total = launch_selectors.tool_calls(launch.pk, limit=TOOL_CALL_EXCERPT)
+    pending, pending_total = launch_selectors.pending_decisions(launch.pk, limit=PENDING_EXCERPT)
+    return {
+        "calls": [{"at": c.asked_at, "tool": c.get_tool_display(), "kind": c.kind, "caller": c.caller,
+                   "stage": c.stage, "version": c.version, "digest": c.digest, "subject": c.subject,
+                   "decision": c.decision, "reasons": list(c.reasons or []), "receipt_id": c.receipt_id}
+                  for c in calls],
+        "calls_total": calls_total,
+        "pending": [{"stage": p.stage, "status": p.status, "status_label": p.get_status_display(),
+                     "role": Role(p.role).label, "tool": p.get_opened_by_tool_display(), "opened_at": p.opened_at,
+                     "deadline": p.deadline, "content_hash": p.content_hash,
+                     "stale": p.content_hash != launch.content_hash, "decided_by": _name(p.decided_by),
+                     "decided_at": p.decided_at, "comment": p.comment, "escalated_at": p.escalated_at,
+                     "reasons": "; ".join(r.get("detail") or r.get("code", "") for r in p.reasons or [])} for p in pending],
+        "pending_total": pending_total,
+    }
+
+
 def gather_launch_dossier(viewer, launch_pk: int) -> dict:
     launch = launch_selectors.launch_detail(launch_pk)
     sources: set[int] = set()
@@ -209,6 +231,7 @@ def gather_launch_dossier(viewer, launch_pk: int) -> dict:
                         "completed_at": s.completed_at} for s in plan.stages.all()],
             "guardrails": _guardrails(launch.pk, list(plan.guardrails.all())),
         },
+        "deploy_tools": _deploy_tools(launch),
         "audit": _launch_audit(viewer, launch, sources),
         **_sources(sources),
     }

@@ -189,22 +189,44 @@ def _deny_with(verdict: dict[str, Any], reason: dict[str, str]) -> dict[str, Any
     return denied
 
 
-def answer(ask: Ask, *, caller: Actor, binding: dict[str, str] | None = None,
+def answer(ask: Ask, *, caller: Actor, guard: records.CanaryGuard | None = None,
            opens_question: bool = True) -> ToolAnswer:
-    """Ask the gate for a tool and record the call. ``binding`` is a contract's own deny reason about the call
-    (a Flagger canary whose revision changed), applied like a digest mismatch. A call that only reports (a
-    Flagger event) does not hand an inconclusive decision to a person (``opens_question``)."""
+    """Ask the gate for a tool and record the call. ``guard`` binds a Flagger call to its canary's revision: when
+    the canary is bound to another checksum the answer is a deny (``canary_changed``), applied like a digest
+    mismatch. The common call, about the bound revision, learns it from the statement that records it. A call
+    that only reports (a Flagger event) does not hand an inconclusive decision to a person (``opens_question``)."""
     try:
         version, mismatch = _binding(ask)
         verdict = gate.decide(ask.model, version or ask.version or normalise_digest(ask.digest), ask.stage)
-        for reason in (mismatch, binding):
-            if reason is not None and verdict.get("receipt"):
-                verdict = _deny_with(verdict, reason)
+        if mismatch is not None and verdict.get("receipt"):
+            verdict = _deny_with(verdict, mismatch)
     except gate.GateUndecided as undecided:  # the gate's own internal_error deny, as the plain gate answers it
         verdict = undecided.verdict
     except Exception:
         log.exception("deploy gate could not decide for %s", ask)
         verdict = _could_not_decide(ask)
+    try:
+        if guard is not None and classify(verdict) == INCONCLUSIVE and verdict.get("pending_decision") is None:
+            verdict, guard = _bound(verdict, guard), None  # settle the revision before a person is asked
+        result = _classified(ask, verdict, opens_question=opens_question)
+        call_id = records.record_call(ask, result, caller=caller, guard=guard)
+        if call_id is None:  # the canary is not bound to this checksum: bind it, or deny canary_changed
+            result = _classified(ask, _bound(verdict, guard), opens_question=opens_question)  # type: ignore[arg-type]  # a guard refused the row
+            call_id = records.record_call(ask, result, caller=caller)
+        return replace(result, call_id=call_id)
+    except Exception:
+        # A call that cannot be recorded cannot be shown to the launch's people: it is not an answer to act on.
+        log.exception("could not record the call from %s", ask.tool)
+        return ToolAnswer(ERROR, _could_not_decide(ask), "", None)
+
+
+def _bound(verdict: dict[str, Any], guard: records.CanaryGuard) -> dict[str, Any]:
+    reason = guard.bind()
+    return _deny_with(verdict, reason) if reason is not None and verdict.get("receipt") else verdict
+
+
+def _classified(ask: Ask, verdict: dict[str, Any], *, opens_question: bool) -> ToolAnswer:
+    """The answer for a verdict; an inconclusive one opens the person's question unless one is open already."""
     decision = classify(verdict)
     pending_summary = verdict.get("pending_decision")
     if decision == INCONCLUSIVE and pending_summary is None and opens_question:
@@ -215,14 +237,7 @@ def answer(ask: Ask, *, caller: Actor, binding: dict[str, str] | None = None,
         except Exception:
             log.exception("could not open a pending decision for %s", ask)
             decision, verdict = ERROR, _could_not_decide(ask)
-    result = ToolAnswer(decision, verdict, receipt_id(verdict.get("receipt")), pending_summary)
-    try:
-        result = replace(result, call_id=records.record_call(ask, result, caller=caller).pk)
-    except Exception:
-        # A call that cannot be recorded cannot be shown to the launch's people: it is not an answer to act on.
-        log.exception("could not record the call from %s", ask.tool)
-        result = ToolAnswer(ERROR, _could_not_decide(ask), "", None)
-    return result
+    return ToolAnswer(decision, verdict, receipt_id(verdict.get("receipt")), pending_summary)
 
 
 def unavailable(body: dict[str, Any]) -> Response:

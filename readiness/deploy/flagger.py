@@ -102,13 +102,13 @@ class FlaggerWebhook(decision.ContractView):
         ask = decision.Ask(tool=DeployTool.FLAGGER, kind=hook, model=meta["model"], version=meta["version"],
                            digest=meta["digest"], stage=meta["stage"],
                            subject=subject + (_event_message(raw_metadata or {}) if hook == "event" else ""))
-        binding = None
+        guard = None
         if hook in GATING and values["checksum"]:
-            binding = records.bind_flagger_canary(
+            guard = records.CanaryGuard(
                 namespace=values["namespace"], name=values["name"], checksum=values["checksum"],
                 model=meta["model"], version=meta["version"] or meta["digest"],
                 new_revision=hook == "confirm-rollout")
-        result = decision.answer(ask, caller=caller, binding=binding, opens_question=hook in GATING)
+        result = decision.answer(ask, caller=caller, guard=guard, opens_question=hook in GATING)
         body = {"decision": result.decision if result.decision != decision.ERROR else "deny", "ok": result.ok,
                 "reasons": result.verdict["reasons"], "receipt_id": result.receipt_id,
                 "receipt": result.verdict.get("receipt"), "pending_decision": result.pending_decision}

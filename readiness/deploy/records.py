@@ -8,14 +8,16 @@ tool), which is the fact an auditor needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 
 from governance.kernel import audit, clock
 from governance.kernel.principals import actor_label
 
-from ..models import ToolCall, ToolDecisionState
+from ..models import FlaggerCanary, ToolCall, ToolDecisionState
 
 if TYPE_CHECKING:
     from governance.kernel.principals import Actor
@@ -23,39 +25,90 @@ if TYPE_CHECKING:
     from .decision import Ask, ToolAnswer
 
 
-def _commit_without_waiting_for_disk() -> None:
-    """A repeated answer is a row for the launch page, not evidence (the audit chain has the change): on PostgreSQL
-    its commit does not wait for the WAL flush, so polling does not queue on the disk. A crash may lose the last
-    such rows, never an audit event, which commits synchronously in its own path."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+CALL_FIELDS = ("tool", "kind", "caller", "launch", "model", "version", "digest", "stage", "subject", "decision",
+               "reasons", "receipt_id", "asked_at")
 
 
-def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> ToolCall:
-    """Store the call; when the (launch, stage, tool) decision differs from the last one, write one audit event.
-    The caller's permission to ask was checked by the contract (decision.authorize) before the gate was asked."""
+@dataclass(frozen=True)
+class CanaryGuard:
+    """A Flagger gating call is about the revision its canary is bound to (FlaggerCanary): the call's row is
+    written only while that binding holds, in the same statement that checks it. When it does not hold,
+    ``bind`` binds the canary or says why the call is not about the bound revision."""
+
+    namespace: str
+    name: str
+    checksum: str
+    model: str
+    version: str
+    new_revision: bool
+
+    def bind(self) -> dict[str, str] | None:
+        return bind_flagger_canary(namespace=self.namespace, name=self.name, checksum=self.checksum,
+                                   model=self.model, version=self.version, new_revision=self.new_revision)
+
+
+@functools.cache
+def _insert_sql(vendor: str, no_flush: bool, guarded: bool) -> str:
+    """INSERT the call (only while the canary's binding holds, when guarded), RETURNING its id and the decision
+    last recorded for its (launch, stage, tool)."""
+    quote, meta, state, canary = connection.ops.quote_name, ToolCall._meta, ToolDecisionState._meta, FlaggerCanary._meta
+
+    def column(model_meta: Any, name: str) -> str:
+        return quote(model_meta.get_field(name).column)
+
+    columns = ", ".join(column(meta, name) for name in CALL_FIELDS)
+    guard = (f" WHERE EXISTS (SELECT 1 FROM {quote(canary.db_table)} WHERE {column(canary, 'namespace')} = %s "
+             f"AND {column(canary, 'name')} = %s AND {column(canary, 'checksum')} = %s)") if guarded else ""
+    previous = (f"(SELECT {column(state, 'decision')} FROM {quote(state.db_table)} WHERE {column(state, 'launch')} = %s "
+                f"AND {column(state, 'stage')} = %s AND {column(state, 'tool')} = %s)")
+    flush = ", set_config('synchronous_commit', 'off', true)" if no_flush else ""
+    return (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {', '.join(['%s'] * len(CALL_FIELDS))}{guard} "
+            f"RETURNING {quote(meta.pk.column)}, {previous}{flush}")
+
+
+def _insert_call(values: dict[str, object], *, guard: CanaryGuard | None) -> tuple[int, str | None] | None:
+    """Insert the call and read the decision last recorded for its (launch, stage, tool) in one statement, so the
+    common poll costs one round trip and takes no lock; None when ``guard``'s binding does not hold (no row).
+    A repeated answer is a row for the launch page, not evidence (the audit chain has the change): on PostgreSQL,
+    when the statement is its own transaction, its commit does not wait for the WAL flush (``set_config(...,
+    true)`` lasts for that transaction only), so polling does not queue on the disk. A crash may lose the last
+    such rows, never an audit event, which commits synchronously."""
+    fields = [ToolCall._meta.get_field(name) for name in CALL_FIELDS]
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    if guard is not None:
+        params += [guard.namespace, guard.name, guard.checksum]
+    params += [values["launch"], values["stage"], values["tool"]]
+    no_flush = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor, no_flush, guard is not None), params)
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor, guard: CanaryGuard | None = None) -> int | None:
+    """Store the call (returns its id); when the (launch, stage, tool) decision differs from the last one, write
+    one audit event. The caller's permission to ask was checked by the contract (decision.authorize) before the
+    gate was asked. The common poll is one INSERT; only a change takes the state's row lock and the audit chain.
+    With a ``guard`` nothing is stored, and None returned, unless the canary is bound to the call's checksum."""
     now = clock.now()
     launch_id = result.verdict.get("launch")
-    label = actor_label(caller)[:200]
-    unchanged = launch_id is not None and ToolDecisionState.objects.filter(
-        launch_id=launch_id, stage=ask.stage, tool=ask.tool, decision=result.decision).exists()
-    with transaction.atomic():
-        if unchanged:  # the common poll: the row alone, no lock on the state (a change re-checks under the lock)
-            _commit_without_waiting_for_disk()
-        call = ToolCall.objects.create(
-            tool=ask.tool, kind=ask.kind[:40], caller=label, launch_id=launch_id, model=ask.model[:100],
-            version=(result.verdict.get("version") or ask.version or "")[:100], digest=ask.digest[:100],
-            stage=ask.stage[:100], subject=ask.subject[:300], decision=result.decision,
-            reasons=result.codes, receipt_id=result.receipt_id, asked_at=now)
-        if launch_id is None or unchanged:
-            return call
+    inserted = _insert_call({
+        "tool": ask.tool, "kind": ask.kind[:40], "caller": actor_label(caller)[:200], "launch": launch_id,
+        "model": ask.model[:100], "version": (result.verdict.get("version") or ask.version or "")[:100],
+        "digest": ask.digest[:100], "stage": ask.stage[:100], "subject": ask.subject[:300],
+        "decision": result.decision, "reasons": result.codes, "receipt_id": result.receipt_id, "asked_at": now,
+    }, guard=guard)
+    if inserted is None:
+        return None
+    call_id, previous = inserted
+    if launch_id is None or previous == result.decision:
+        return call_id
+    with transaction.atomic():  # the decision changed, or this is the first call: compare again under the lock
         state = (ToolDecisionState.objects.select_for_update()
                  .filter(launch_id=launch_id, stage=ask.stage, tool=ask.tool).first())
         before = None if state is None else state.decision
         if before == result.decision:
-            _commit_without_waiting_for_disk()
-            return call
+            return call_id
         if state is None:
             try:
                 with transaction.atomic():
@@ -66,7 +119,7 @@ def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> ToolCall:
                                                                           tool=ask.tool)
                 before = state.decision
                 if before == result.decision:
-                    return call
+                    return call_id
         if state is not None:
             state.decision, state.changed_at = result.decision, now
             state.save(update_fields=["decision", "changed_at"])
@@ -74,8 +127,8 @@ def record_call(ask: Ask, result: ToolAnswer, *, caller: Actor) -> ToolCall:
                      object_id=str(launch_id), object_repr=f"Launch #{launch_id}",
                      before={"decision": before} if before else None,
                      after={"tool": ask.tool, "stage": ask.stage, "decision": result.decision, "reasons": result.codes,
-                            "receipt_id": result.receipt_id, "call": call.pk})
-    return call
+                            "receipt_id": result.receipt_id, "call": call_id})
+    return call_id
 
 
 def bind_flagger_canary(*, namespace: str, name: str, checksum: str, model: str, version: str,
@@ -84,11 +137,6 @@ def bind_flagger_canary(*, namespace: str, name: str, checksum: str, model: str,
     the bound revision. The first gating call binds; ``confirm-rollout`` (Flagger's first hook of a new revision)
     or a call about another model version re-binds; any other call with another checksum is ``canary_changed``:
     what is running is not what the gate was asked about."""
-    from ..models import FlaggerCanary
-
-    # The common call repeats the bound checksum: answered by a plain read, without taking a write lock.
-    if FlaggerCanary.objects.filter(namespace=namespace, name=name, checksum=checksum).exists():
-        return None
     with transaction.atomic():
         bound = FlaggerCanary.objects.select_for_update().filter(namespace=namespace, name=name).first()
         if bound is None:

@@ -85,3 +85,30 @@ def test_concurrent_first_calls_write_one_state_and_one_event(people, token_for,
         assert set(pool.map(poll, range(8))) == {200}
     assert ToolCall.objects.count() == 8 and ToolDecisionState.objects.count() == 1
     assert changes().count() == 1
+
+
+def test_a_poll_costs_the_plain_gate_s_queries_and_one_insert(api_client, token_for, people, django_assert_num_queries):
+    """A repeated poll adds exactly one statement to the plain gate's, however many calls came before: the row,
+    which also reads the last decision and, for Flagger, is written only while the canary's checksum is bound."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    launch = approved_launch(people)
+    secret = token_for("gate:read")[1]
+    client = bearer(api_client, secret)
+    flagger_body = {"name": "podinfo", "namespace": "test", "phase": "Progressing", "checksum": "6c5d8b9f7",
+                    "metadata": {**what_ships(launch), "token": secret}}
+    client.get("/api/v1/gate/", what_ships(launch))  # the token's last_used_at write happens once a minute
+    with CaptureQueriesContext(connection) as plain:
+        client.get("/api/v1/gate/", what_ships(launch))
+    plain_queries = len(plain)
+    for calls_before in (1, 20):
+        for _ in range(calls_before):
+            client.get("/api/v1/gate/argo/", what_ships(launch))
+            client.post("/api/v1/gate/flagger/confirm-promotion/", flagger_body, format="json")
+        with django_assert_num_queries(plain_queries + 1):
+            assert client.get("/api/v1/gate/argo/", what_ships(launch)).json()["decision"] == "allow"
+        with django_assert_num_queries(plain_queries + 1):
+            response = client.post("/api/v1/gate/flagger/confirm-promotion/", flagger_body, format="json")
+            assert response.status_code == 200
+    assert changes().count() == 2  # one per tool: the first allow
