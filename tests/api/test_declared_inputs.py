@@ -232,4 +232,9 @@ def test_observations_come_as_the_documented_object_not_a_bare_list(api, world):
     assert response.status_code == 400 and response.json()["code"] == "invalid"
     refused(api.post(f"/api/v1/launches/{world['launch'].pk}/observations/", {"observations": []}, format="json"),
             "invalid", "observations")
+    # a form cannot carry the list: refused as a media type, not as a batch that is missing
+    response = api.post(f"/api/v1/launches/{world['launch'].pk}/observations/",
+                        {"observations": '[{"metric": "m", "value": 1, "observed_at": "2026-01-01T00:00:00Z"}]'},
+                        format="multipart")
+    assert response.status_code == 415, response.content[:300]
     assert counts() == before
