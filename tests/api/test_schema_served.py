@@ -30,3 +30,8 @@ def test_bodies_that_refuse_undeclared_fields_say_so_in_the_schema(client):
             "ReceiptVerifyInRequest", "LaunchInRequest"} <= strict
     # answers are not inputs: a client reading one must tolerate fields added later
     assert not any(name for name in strict if not name.endswith("Request"))
+
+
+def test_a_new_versions_digest_has_its_shape_in_the_schema(client):
+    components = client.get("/api/v1/schema/").json()["components"]["schemas"]
+    assert components["VersionInRequest"]["properties"]["artifact_sha256"]["pattern"] == "^[0-9a-f]{64}$"
