@@ -202,6 +202,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# The queue tasks go to unless routed elsewhere: separate deployments (or test runs) sharing one broker name their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A rendering worker touches its report every REPORT_HEARTBEAT_SECONDS; one silent for four beats is counted lost, and
+# the requeue, run every REPORT_REQUEUE_SECONDS, takes the report up again: with the defaults a report whose worker
+# was killed restarts within 4 × 15 + 30 = 90 seconds (reporting.common).
+REPORT_HEARTBEAT_SECONDS = env_int("REPORT_HEARTBEAT_SECONDS", 15)
+REPORT_REQUEUE_SECONDS = env_int("REPORT_REQUEUE_SECONDS", 30)
 # How often the MLflow sync runs without webhooks: the alias guard undoes a hand move within one interval.
 MLFLOW_SYNC_INTERVAL_SECONDS = env_int("MLFLOW_SYNC_INTERVAL_SECONDS", 60)
 # Exactly one beat sends the schedule: a second one stands by (governance/kernel/beat.py).
@@ -209,8 +216,9 @@ CELERY_BEAT_SCHEDULER = "governance.kernel.beat:SingleBeatScheduler"
 BEAT_LEASE_SECONDS = env_int("BEAT_LEASE_SECONDS", 90)
 CELERY_BEAT_SCHEDULE = {
     "evaluate-rollouts": {"task": "readiness.tasks.evaluate_rollouts", "schedule": 60.0},
-    # Keep in step with reporting.common.REQUEUE_EVERY: a render whose worker died restarts within 90 seconds.
-    "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports", "schedule": 30.0},
+    # reporting.common.REQUEUE_EVERY: a render whose worker died restarts within 90 seconds.
+    "requeue-stale-reports": {"task": "reporting.tasks.requeue_stale_reports",
+                              "schedule": float(REPORT_REQUEUE_SECONDS)},
     "sync-mlflow-registry": {"task": "registry.tasks.sync_registry",
                              "schedule": float(MLFLOW_SYNC_INTERVAL_SECONDS)},
     "retry-mlflow-alias-changes": {"task": "registry.tasks.retry_alias_changes", "schedule": 60.0},

@@ -325,6 +325,7 @@ class ObservationsIn(StrictSerializer):
 
 class ObservationsCreate(GenericAPIView):
     serializer_class = ObservationsIn
+    parser_classes = [input_guard.JSONParser]  # a form cannot carry a list of objects; it would read as none
 
     @extend_schema(request=ObservationsIn, responses={201: inline_serializer("ObservationsOut", {
         "accepted": serializers.IntegerField(), "duplicates": serializers.IntegerField(),

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django.conf import settings
+
 from readiness.models import LaunchStatus
 from reporting.models import ReportKind
 
@@ -19,10 +21,11 @@ PENDING_EXCERPT = 20
 STALE_AFTER = timedelta(minutes=30)
 # A rendering worker touches its report every HEARTBEAT_EVERY; one silent for HEARTBEAT_LOST died, and the
 # periodic requeue (every REQUEUE_EVERY) takes the report up again: a lost render restarts within
-# HEARTBEAT_LOST + REQUEUE_EVERY = 90 seconds, while a live one (three missed beats of margin) is never taken.
-HEARTBEAT_EVERY = timedelta(seconds=15)
-HEARTBEAT_LOST = timedelta(seconds=60)
-REQUEUE_EVERY = timedelta(seconds=30)
+# HEARTBEAT_LOST + REQUEUE_EVERY (90 seconds by default), while a live one (three missed beats of margin) is never
+# taken. Both periods are settings (REPORT_HEARTBEAT_SECONDS, REPORT_REQUEUE_SECONDS).
+HEARTBEAT_EVERY = timedelta(seconds=settings.REPORT_HEARTBEAT_SECONDS)
+HEARTBEAT_LOST = 4 * HEARTBEAT_EVERY
+REQUEUE_EVERY = timedelta(seconds=settings.REPORT_REQUEUE_SECONDS)
 
 
 # -- periods (pure) ----------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from rest_framework.response import Response
 from governance.inventory import selectors, services
 from governance.inventory.filtersets import ModelFilterSet
 from governance.inventory.models import (
+    SHA256_RE,
     Feature,
     FeatureSource,
     MLModel,
     ModelVersion,
     ProxyRiskStatus,
     RiskTier,
+    sha256_validator,
 )
 from governance.kernel.api_inputs import StrictListQuery, StrictSerializer, validated
 from governance.kernel.idempotency import idempotent
@@ -89,7 +91,9 @@ class FeatureIn(StrictSerializer):
 
 class VersionIn(StrictSerializer):
     version = serializers.CharField(max_length=60)
-    artifact_sha256 = serializers.CharField(max_length=64)
+    # the pattern is in the schema, so a client learns the shape before it is refused for it
+    artifact_sha256 = serializers.RegexField(SHA256_RE, max_length=64, error_messages={
+        "invalid": sha256_validator.message})
     git_commit = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     training_data_ref = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     model_card = serializers.CharField(required=False, allow_blank=True, default="", max_length=200_000)

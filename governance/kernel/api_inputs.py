@@ -59,7 +59,19 @@ class StrictSerializer(serializers.Serializer[Any]):
         if isinstance(data, Mapping):
             declared = {name for name, field in self.fields.items() if not field.read_only}
             _refuse_unknown(data.keys(), declared | self.passthrough, code=self.unknown_code, word=self.unknown_word)
+            _refuse_non_strings(data, self.fields)
         return super().to_internal_value(data)
+
+
+def _refuse_non_strings(data: Mapping[Any, Any], fields: Mapping[str, serializers.Field[Any, Any, Any, Any]]) -> None:
+    """A text field takes a string: DRF would turn a JSON number or boolean into one ("0", "True"), accepting a
+    value of the wrong type that the schema refuses. (Form and query values are strings already.)"""
+    wrong = {name: [ErrorDetail(f"Expected a string, not {type(data[name]).__name__}.", code="incorrect_type")]
+             for name, field in fields.items()
+             if isinstance(field, serializers.CharField) and not field.read_only and name in data
+             and isinstance(data[name], (bool, int, float))}
+    if wrong:
+        raise ValidationError(wrong)
 
 
 class StrictQuerySerializer(StrictSerializer):

@@ -4,8 +4,11 @@ error the API produces has the same body (``code``, ``detail``, and ``field``/``
 from typing import Any, Literal
 
 from drf_spectacular import openapi
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+from governance.kernel.api_inputs import StrictSerializer
 
 
 class ErrorItem(serializers.Serializer[Any]):
@@ -43,6 +46,16 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in ("POST", "PUT", "PATCH"):
             statuses += ["409", "413", "415"]
         return statuses
+
+    def _map_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer(serializer, direction, bypass_extensions)  # type: ignore[no-untyped-call]  # drf-spectacular leaves it unannotated
+        # A strict body refuses every field it does not declare (unknown_field): the schema says so, so that no
+        # client (or fuzzer) takes an extra property for one the server ignores.
+        instance = force_instance(serializer)  # type: ignore[no-untyped-call]  # drf-spectacular leaves it unannotated
+        if (direction == "request" and isinstance(instance, StrictSerializer) and not instance.passthrough
+                and schema.get("type") == "object"):
+            schema["additionalProperties"] = False
+        return schema
 
     def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)

@@ -29,6 +29,7 @@ from django.http import Http404
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
 
 from governance.kernel.api_inputs import StrictQuerySerializer
@@ -246,11 +247,20 @@ def unavailable(body: dict[str, Any]) -> Response:
                     headers={"Retry-After": str(settings.GATE_RETRY_AFTER_SECONDS)})
 
 
+class ContractMetadata(SimpleMetadata):
+    """OPTIONS on a contract: its name and media types, without the form DRF would build from a serializer (a
+    contract reads the tool's own body, so it has none; asking for one failed and answered 503)."""
+
+    def determine_actions(self, request: Any, view: Any) -> dict[str, Any]:
+        return {}
+
+
 class ContractView(GenericAPIView):
     """A contract's view: a refused request (bad input, no credentials, no permission) is a 4xx like anywhere in
     the API; anything unexpected (the database down before the gate was even asked) is 503 with Retry-After."""
 
     serializer_class = None
+    metadata_class = ContractMetadata
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, APIException | DomainError | Http404 | DjangoPermissionDenied):

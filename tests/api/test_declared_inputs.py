@@ -158,6 +158,21 @@ def test_every_body_refuses_an_undeclared_field_by_name(api, world):
     assert counts() == before
 
 
+def test_a_text_field_refuses_a_number_or_a_boolean_instead_of_turning_it_into_text(api, world):
+    before = counts()
+    launch, slug = world["launch"].pk, world["slug"]
+    refused(api.post("/api/v1/receipts/verify/", {"receipt": "x.y.z", "expect": {"stage": 0}}, format="json"),
+            "invalid", "expect.stage")
+    refused(api.post(f"/api/v1/launches/{launch}/rollback/", {"reason": True}, format="json"), "invalid", "reason")
+    body = refused(api.post("/api/v1/launches/", {"model": slug, "version": 1.0, "title": "t"}, format="json"),
+                   "invalid", "version")
+    assert body["errors"][0]["code"] == "incorrect_type"
+    assert counts() == before
+    # the same text as a string is read as usual
+    response = api.post("/api/v1/receipts/verify/", {"receipt": "x.y.z", "expect": {"stage": "0"}}, format="json")
+    assert response.status_code == 200, response.content[:300]
+
+
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf"])
 def test_a_metric_that_is_not_finite_is_refused(api, world, value):
     before = counts()
@@ -217,4 +232,9 @@ def test_observations_come_as_the_documented_object_not_a_bare_list(api, world):
     assert response.status_code == 400 and response.json()["code"] == "invalid"
     refused(api.post(f"/api/v1/launches/{world['launch'].pk}/observations/", {"observations": []}, format="json"),
             "invalid", "observations")
+    # a form cannot carry the list: refused as a media type, not as a batch that is missing
+    response = api.post(f"/api/v1/launches/{world['launch'].pk}/observations/",
+                        {"observations": '[{"metric": "m", "value": 1, "observed_at": "2026-01-01T00:00:00Z"}]'},
+                        format="multipart")
+    assert response.status_code == 415, response.content[:300]
     assert counts() == before

@@ -157,3 +157,12 @@ def test_each_tools_documented_rule_proceeds_only_on_allow(api_client, token_for
     assert found == EXPECTED[case]
     proceeding = {tool for tool, outcome in found.items() if PROCEEDS.get(tool) == outcome}
     assert proceeding == (set(PROCEEDS) if case == "allow" else set())
+
+
+@pytest.mark.parametrize("url", ["/api/v1/gate/argo/", "/api/v1/gate/kargo/", "/api/v1/gate/flagger/event/",
+                                 "/api/v1/gate/spinnaker/", "/api/v1/gate/spinnaker/checks/1/", "/api/v1/gate/github/"])
+def test_options_on_a_contract_is_answered_not_taken_for_a_failure_to_decide(api_client, people, url):
+    api_client.force_authenticate(user=people["admin"])
+    response = api_client.options(url)
+    assert response.status_code == 200, response.content[:300]
+    assert "Retry-After" not in response and "decision" not in response.json()
