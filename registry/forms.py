@@ -1,6 +1,6 @@
 """The registry's page forms: the guard's mode for a model, and the "where did an alias point on a day" question."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -34,6 +34,6 @@ class AliasOnDayForm(forms.Form):
 
     def __init__(self, *args: Any, aliases: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["alias"].choices = [(a, f"@{a}") for a in aliases]
+        cast(forms.ChoiceField, self.fields["alias"]).choices = [(a, f"@{a}") for a in aliases]
         self.fields["alias"].error_messages["invalid_choice"] = (
             "%(value)s is not a governed alias of this model (choose one from the list).")

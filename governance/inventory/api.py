@@ -131,8 +131,8 @@ class ModelDetail(GenericAPIView):
         require(request.user, "model.view", model)
         # A model retrained weekly for years has hundreds of versions: the newest here, the rest paginated.
         versions = selectors.model_versions(model).select_related("model")
-        model.version_count = versions.count()
-        model.newest_versions = list(versions[:VERSIONS_IN_DETAIL])
+        model.version_count = versions.count()  # type: ignore[attr-defined]  # read by ModelDetailOut
+        model.newest_versions = list(versions[:VERSIONS_IN_DETAIL])  # type: ignore[attr-defined]
         return Response(ModelDetailOut(model).data)
 
 

@@ -44,9 +44,9 @@ def model_detail(request, slug):
     sections: list[dict[str, Any]] = []
     for _receiver, extra in model_page_context.send(sender=MLModel, model=model, user=request.user,
                                                     launch_page=request.GET.get("launches"), query=request.GET):
-        extra = dict(extra or {})  # type: ignore[arg-type]  # django-stubs types an answer as str; these are dicts
-        sections += extra.pop("model_sections", [])
-        context.update(extra)
+        answer: dict[str, Any] = dict(extra or {})  # type: ignore[arg-type]  # django-stubs types an answer as str; these are dicts
+        sections += answer.pop("model_sections", [])
+        context.update(answer)
     # Newest first, a page at a time: a model retrained weekly has hundreds of versions, each with its card.
     versions = Paginator(selectors.model_versions(model), VERSIONS_PER_PAGE).get_page(request.GET.get("versions"))
     return render(request, "governance/model_detail.html", {

@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery.beat import PersistentScheduler
 from django.conf import settings
@@ -52,13 +53,13 @@ def release_lease(holder: str, *, name: str = LEASE_NAME) -> None:
     BeatLease.objects.filter(name=name, holder=holder).delete()
 
 
-class SingleBeatScheduler(PersistentScheduler):
+class SingleBeatScheduler(PersistentScheduler):  # type: ignore[misc]  # celery ships no types
     """Celery's file-backed scheduler, sending only while this process holds the beat lease."""
 
     #: renew well inside the lease, so a holder that is alive never loses it
     renew_every = 15.0
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._held_until = 0.0
         self._holding = False
@@ -74,12 +75,12 @@ class SingleBeatScheduler(PersistentScheduler):
             self._held_until = now + (self.renew_every if holding else min(self.renew_every, 5.0))
         return self._holding
 
-    def tick(self, *args, **kwargs):
+    def tick(self, *args: Any, **kwargs: Any) -> float:
         if not self.holds_lease():
             return min(self.renew_every, 5.0)  # check again soon; send nothing meanwhile
-        return super().tick(*args, **kwargs)
+        return float(super().tick(*args, **kwargs))
 
-    def close(self):
+    def close(self) -> None:
         if self._holding:
             release_lease(self.holder)
         super().close()

@@ -90,8 +90,8 @@ def policy_detail(request, tier):
         # Why an incident's action item proposed a change is that incident's content; what the policy says is not.
         change.shown_rationale = visibility.redact(change.rationale, change.source_incident_id, hidden)
     return render(request, "governance/policy_detail.html", {
-        "policy": policy, "content": policy.current.content, "versions": list(version_page), "changes": changes,
-        "version_page": version_page, "change_page": change_page,  # type: ignore[union-attr]  # a tier policy always has a version in force
+        "policy": policy, "content": policy.current.content,  # type: ignore[union-attr]  # a tier policy always has a version in force
+        "versions": list(version_page), "changes": changes, "version_page": version_page, "change_page": change_page,
         "categories": CATEGORIES, "can_propose": can(request.user, "policy.propose"),
         "can_approve": can(request.user, "policy.approve"), **reauth_context(request),
     })

@@ -451,7 +451,7 @@ def score_report(
             lo, hi = _shifted(
                 diff, binned_auc[best] - binned_auc[g], group_exact[best]["auc"] - group_exact[g]["auc"], level
             )
-            lo, hi = _abs_interval(math.nan if lo is None else lo, math.nan if hi is None else hi)
+            lo, hi = _abs_interval(math.nan if lo is None else float(lo), math.nan if hi is None else float(hi))
             rows.append((names[g], group_exact[best]["auc"] - group_exact[g]["auc"], float(lo), float(hi)))
         worst = max(rows, key=lambda r: r[1])
         gap = _interval(worst[1], max(r[2] for r in rows), max(r[3] for r in rows)) | {

@@ -63,7 +63,7 @@ def _insert_sql(vendor: str, no_flush: bool, guarded: bool) -> str:
                 f"AND {column(state, 'stage')} = %s AND {column(state, 'tool')} = %s)")
     flush = ", set_config('synchronous_commit', 'off', true)" if no_flush else ""
     return (f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {', '.join(['%s'] * len(CALL_FIELDS))}{guard} "
-            f"RETURNING {quote(meta.pk.column)}, {previous}{flush}")
+            f"RETURNING {quote(str(meta.pk.column))}, {previous}{flush}")
 
 
 def _insert_call(values: dict[str, object], *, guard: CanaryGuard | None) -> tuple[int, str | None] | None:
@@ -73,7 +73,7 @@ def _insert_call(values: dict[str, object], *, guard: CanaryGuard | None) -> tup
     when the statement is its own transaction, its commit does not wait for the WAL flush (``set_config(...,
     true)`` lasts for that transaction only), so polling does not queue on the disk. A crash may lose the last
     such rows, never an audit event, which commits synchronously."""
-    fields = [ToolCall._meta.get_field(name) for name in CALL_FIELDS]
+    fields: list[Any] = [ToolCall._meta.get_field(name) for name in CALL_FIELDS]
     params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
     if guard is not None:
         params += [guard.namespace, guard.name, guard.checksum]
