@@ -61,8 +61,6 @@ NOT_A_PAGE = {
     "api-incident-timeline": "POST only (the timeline is read in the incident's own answer)",
     "api-launch-evaluations": "POST only (evaluations are read in the launch's own answer)",
     "api-launch-observations": "POST only (observations are read in the launch's own answer)",
-    "api-incident-impact-counts": "POST only", "api-incident-remediations": "POST only",
-    "api-incident-notifications": "POST only", "api-incident-asks": "POST only",
 }
 
 
