@@ -101,6 +101,7 @@ def incident_detail(user: Requester, pk: int | str) -> Incident:
             Prefetch("factors", queryset=ContributingFactor.objects.order_by("category", "pk")),
             Prefetch("action_items", queryset=ActionItem.objects.select_related(
                 "owner", "policy_change__policy", "policy_change__resulting_version").order_by("due_date", "pk")),
+            "impact_counts", "remediations", "notifications", "committee_asks",
         )
     )
     return _with_member_ids(get_visible_incident(user, pk, qs))
