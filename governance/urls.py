@@ -17,6 +17,8 @@ urlpatterns = [
     path("models/<slug:slug>/versions/<str:version>/features/new/", views.feature_add, name="feature_add"),
     path("models/<slug:slug>/versions/<str:version>/features/<int:feature_id>/", views.feature_edit,
          name="feature_edit"),
+    path("models/<slug:slug>/versions/<str:version>/features/<int:feature_id>/assess/", views.feature_assess,
+         name="feature_assess"),
     path("lockouts/", lockout_views.lockout_list, name="lockout_list"),
     path("lockouts/lift/", lockout_views.lockout_lift, name="lockout_lift"),
     path("tokens/", token_views.token_list, name="token_list"),
