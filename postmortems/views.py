@@ -111,6 +111,7 @@ def _detail_context(request, incident, **forms) -> dict:
         "postmortem": postmortem,
         "recurrence_of": previous if previous is not None and incident_visible_to(user, previous) else None,
         "recurrences": recurrences,
+        "same_cause": selectors.earlier_with_same_cause(user, incident),
         "recurrence_window": selectors.recurrence_window(incident, recurrences),
         "launch_url": _url_of(incident.launch),
         "can_edit": can(user, "incident.edit", incident),
