@@ -20,6 +20,7 @@ from .models import (
     CommitteeAsk,
     CustomerRemediation,
     ImpactCount,
+    Incident,
     RegulatoryNotification,
     RemediationStatus,
 )
@@ -93,8 +94,9 @@ def _incident(request, pk, action="incident.edit"):
 
 
 class _IncidentRecords(GenericAPIView):
-    """The incident's records of one kind, paginated like every API list (each subclass declares its GET)."""
+    """An incident's records of one kind, a page at a time like every API list."""
 
+    queryset = Incident.objects.none()  # for the schema generator (the path's pk); reads go through visibility
     record_model: type = ImpactCount
     ordering: tuple[str, ...] = ("pk",)
 
