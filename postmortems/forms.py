@@ -19,10 +19,13 @@ from .models import (
     NARRATIVE_FIELDS,
     REQUIRED_FOR_REVIEW,
     ActionItem,
+    AffectedMeasure,
+    AskKind,
     DetectionSource,
     FactorCategory,
     IncidentStatus,
     PostmortemReview,
+    RemediationStatus,
     Severity,
     TimelineEvent,
 )
@@ -288,3 +291,40 @@ class AmendForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, strip=False,
                            label="New text")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why the published text changes.")
+
+
+# -- impact and obligations: the same services the API calls (postmortems.obligations) --------------------------
+
+class ImpactCountForm(forms.Form):
+    measure = forms.ChoiceField(choices=AffectedMeasure.choices)
+    count = forms.IntegerField(min_value=0, max_value=10**12, required=False)
+    source_detail = forms.CharField(max_length=400, required=False, label="Source",
+                                    help_text="Where the number comes from, e.g. “decision log extract DL-7”.")
+    count_from_observations = forms.BooleanField(
+        required=False, label="Count decisions from the launch's observations instead")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("count_from_observations") and data.get("count") is None and "count" not in self.errors:
+            self.add_error("count", "Give the count, or ask for decisions to be counted from observations.")
+        return data
+
+
+class RemediationForm(forms.Form):
+    action = forms.CharField(max_length=300, help_text="What is done for the affected customers.")
+    customers = forms.IntegerField(min_value=0, max_value=10**12, required=False)
+    status = forms.ChoiceField(choices=RemediationStatus.choices, initial=RemediationStatus.PLANNED)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class NotificationForm(forms.Form):
+    recipient = forms.CharField(max_length=200, help_text="To whom, e.g. the prudential supervisor.")
+    basis = forms.CharField(max_length=300, required=False, help_text="The rule or agreement that requires it.")
+    due_at = moment_field("Due", required=True)
+    sent_at = moment_field("Sent")
+    reference = forms.CharField(max_length=200, required=False)
+
+
+class AskForm(forms.Form):
+    kind = forms.ChoiceField(choices=AskKind.choices, label="The committee is asked to")
+    text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))

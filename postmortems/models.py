@@ -84,6 +84,7 @@ class Incident(models.Model):
     _member_ids: set[int]
     shared_categories: list[str]
     shared_models: list[str]
+    shared_features: list[str]
 
     class Meta:
         ordering = ["-detected_at", "-pk"]

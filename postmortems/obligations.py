@@ -210,3 +210,12 @@ def add_pack_ask(*, actor: Actor, period_start: date, period_end: date, kind: st
             "kind": kind, "text": text, "period_start": period_start.isoformat(),
             "period_end": period_end.isoformat()})
     return ask
+
+
+def harm_totals(counts, remediations) -> dict[str, int | None]:
+    """The harm figures the committee's incident report states, from rows already fetched: decisions and
+    customers affected (the recorded counts, None while uncounted) and customers covered by remediation."""
+    by_measure = {c.measure: c.count for c in counts}
+    covered = [r.customers for r in remediations if r.customers is not None]
+    return {"decisions": by_measure.get(AffectedMeasure.DECISIONS), "customers": by_measure.get(AffectedMeasure.CUSTOMERS),
+            "remediated_customers": sum(covered) if covered else None}

@@ -1,6 +1,7 @@
 """Endpoints to record an incident's impact and obligations: counts of decisions and customers affected, customer
 remediation, regulatory notifications, and the committee's asks. Thin: a serializer declares the input, a service
-in postmortems.obligations checks and writes; an incident the caller may not see answers 404."""
+in postmortems.obligations checks and writes; GET lists an incident's records a page at a time, as the API's other
+lists do. An incident the caller may not see answers 404, the same answer as for one that does not exist."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -19,6 +20,7 @@ from .models import (
     CommitteeAsk,
     CustomerRemediation,
     ImpactCount,
+    Incident,
     RegulatoryNotification,
     RemediationStatus,
 )
@@ -85,14 +87,34 @@ class AskOut(serializers.ModelSerializer):
         fields = ["id", "kind", "text", "created_by", "created_at"]
 
 
-def _incident(request, pk):
+def _incident(request, pk, action="incident.edit"):
     incident = _visible_or_404(request.user, pk)
-    require(request.user, "incident.edit", incident)
+    require(request.user, action, incident)
     return incident
 
 
-class ImpactCountCreate(GenericAPIView):
+class _IncidentRecords(GenericAPIView):
+    """An incident's records of one kind, a page at a time like every API list."""
+
+    queryset = Incident.objects.none()  # for the schema generator (the path's pk); reads go through visibility
+    record_model: type = ImpactCount
+    ordering: tuple[str, ...] = ("pk",)
+
+    def records(self, request, pk):
+        incident = _incident(request, pk, "incident.view")
+        rows = self.record_model.objects.filter(incident=incident).order_by(*self.ordering)
+        page = self.paginate_queryset(rows) or []
+        return self.get_paginated_response(self.get_serializer_class()(page, many=True).data)
+
+
+class ImpactCountListCreate(_IncidentRecords):
     serializer_class = ImpactCountOut
+    record_model = ImpactCount
+    ordering = ("measure",)
+
+    @extend_schema(responses=ImpactCountOut(many=True))
+    def get(self, request, pk):
+        return self.records(request, pk)
 
     @extend_schema(request=ImpactCountIn, responses={201: ImpactCountOut})
     @idempotent
@@ -108,8 +130,14 @@ class ImpactCountCreate(GenericAPIView):
         return Response(ImpactCountOut(row).data, status=201)
 
 
-class RemediationCreate(GenericAPIView):
+class RemediationListCreate(_IncidentRecords):
     serializer_class = RemediationOut
+    record_model = CustomerRemediation
+    ordering = ("created_at", "pk")
+
+    @extend_schema(responses=RemediationOut(many=True))
+    def get(self, request, pk):
+        return self.records(request, pk)
 
     @extend_schema(request=RemediationIn, responses={201: RemediationOut})
     @idempotent
@@ -119,8 +147,14 @@ class RemediationCreate(GenericAPIView):
         return Response(RemediationOut(row).data, status=201)
 
 
-class NotificationCreate(GenericAPIView):
+class NotificationListCreate(_IncidentRecords):
     serializer_class = NotificationOut
+    record_model = RegulatoryNotification
+    ordering = ("due_at", "pk")
+
+    @extend_schema(responses=NotificationOut(many=True))
+    def get(self, request, pk):
+        return self.records(request, pk)
 
     @extend_schema(request=NotificationIn, responses={201: NotificationOut})
     @idempotent
@@ -130,8 +164,14 @@ class NotificationCreate(GenericAPIView):
         return Response(NotificationOut(row).data, status=201)
 
 
-class AskCreate(GenericAPIView):
+class AskListCreate(_IncidentRecords):
     serializer_class = AskOut
+    record_model = CommitteeAsk
+    ordering = ("created_at", "pk")
+
+    @extend_schema(responses=AskOut(many=True))
+    def get(self, request, pk):
+        return self.records(request, pk)
 
     @extend_schema(request=AskIn, responses={201: AskOut})
     @idempotent

@@ -101,6 +101,7 @@ def incident_detail(user: Requester, pk: int | str) -> Incident:
             Prefetch("factors", queryset=ContributingFactor.objects.order_by("category", "pk")),
             Prefetch("action_items", queryset=ActionItem.objects.select_related(
                 "owner", "policy_change__policy", "policy_change__resulting_version").order_by("due_date", "pk")),
+            "impact_counts", "remediations", "notifications", "committee_asks",
         )
     )
     return _with_member_ids(get_visible_incident(user, pk, qs))
@@ -108,6 +109,57 @@ def incident_detail(user: Requester, pk: int | str) -> Incident:
 
 def later_recurrences(user: Requester, incident: Incident) -> list[Incident]:
     return list(visible_incidents(user).filter(recurrence_of=incident).order_by("detected_at"))
+
+
+SAME_CAUSE_SHOWN = 10
+
+
+def earlier_with_same_cause(user: Requester, incident: Incident, *, limit: int = SAME_CAUSE_SHOWN) -> list[Incident]:
+    """Earlier incidents ``user`` may see that share a contributing-factor category with ``incident``, newest
+    first, each with what it shares (categories, models, features of the launched version) in ``shared_*``. A
+    fixed number of queries, whatever the history."""
+    categories = {f.category for f in incident.factors.all()}
+    if not categories:
+        return []
+    rows = list(visible_incidents(user).exclude(pk=incident.pk)
+                .annotate(start=Coalesce("began_at", "detected_at"))
+                .filter(start__lt=incident.started_at, factors__category__in=categories)
+                .distinct().order_by("-start", "-pk")[:limit])
+    if not rows:
+        return rows
+    ids = [i.pk for i in rows] + [incident.pk]
+    categories_of: defaultdict[int, set[str]] = defaultdict(set)
+    for incident_id, category in ContributingFactor.objects.filter(incident_id__in=ids).values_list(
+            "incident_id", "category"):
+        categories_of[incident_id].add(category)
+    models_of: defaultdict[int, set[str]] = defaultdict(set)
+    for incident_id, name in Incident.models.through.objects.filter(incident_id__in=ids).values_list(
+            "incident_id", "mlmodel__name"):
+        models_of[incident_id].add(name)
+    features_of: defaultdict[int, set[str]] = defaultdict(set)
+    for incident_id, name in Incident.objects.filter(pk__in=ids, launch__isnull=False).values_list(
+            "pk", "launch__version__features__name"):
+        if name:
+            features_of[incident_id].add(name)
+    for row in rows:
+        row.shared_categories = sorted(FactorCategory(c).label for c in categories_of[row.pk] & categories_of[incident.pk])
+        row.shared_models = sorted(models_of[row.pk] & models_of[incident.pk])
+        row.shared_features = sorted(features_of[row.pk] & features_of[incident.pk])
+    return rows
+
+
+def recurrences_by_cause(visible: QuerySet[Incident], since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """For each contributing-factor category: how many incidents detected in [since, until) share it with an
+    earlier incident among ``visible`` (a recurrence of that cause). Counted by the database."""
+    earlier = ContributingFactor.objects.filter(
+        incident__in=visible, category=OuterRef("category"),
+        incident__detected_at__lt=OuterRef("incident__detected_at")).exclude(incident_id=OuterRef("incident_id"))
+    counts = dict(ContributingFactor.objects.filter(incident__in=visible, incident__detected_at__gte=since,
+                                                    incident__detected_at__lt=until)
+                  .filter(Exists(earlier)).values("category")
+                  .annotate(n=Count("incident", distinct=True)).values_list("category", "n"))
+    return [{"category": c, "label": FactorCategory(c).label, "count": counts[c]}
+            for c in FactorCategory.values if counts.get(c)]
 
 
 def recurrence_window(incident: Incident, recurrences: Iterable[Incident], now: datetime | None = None

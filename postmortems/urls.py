@@ -15,6 +15,7 @@ urlpatterns = [
     path("incidents/<int:pk>/transition/", views.incident_transition, name="incident_transition"),
     path("incidents/<int:pk>/timeline/", views.timeline_add, name="timeline_add"),
     path("incidents/<int:pk>/factors/", views.factor_add, name="factor_add"),
+    path("incidents/<int:pk>/obligations/<str:kind>/", views.obligation_add, name="obligation_add"),
     path("incidents/<int:pk>/actions/", views.action_item_add, name="action_item_add"),
     path("incidents/<int:pk>/actions/<int:item_pk>/", views.action_item, name="action_item"),
     path("incidents/<int:pk>/postmortem/", views.postmortem, name="postmortem"),

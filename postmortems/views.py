@@ -17,18 +17,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 from governance.kernel.permissions import can, incident_visible_to, roles_of
 from governance.kernel.web import deny_unless, field_without, redirect_to_place, refusal_shown, say
 
-from . import charts, exports, selectors, services
+from . import charts, exports, obligations, selectors, services
 from .blameless import check_text
 from .forms import (
     ActionItemForm,
     ActionItemUpdateForm,
     AmendForm,
+    AskForm,
     FactorForm,
+    ImpactCountForm,
     IncidentEditForm,
     IncidentFilterForm,
     IncidentForm,
+    NotificationForm,
     PolicyChangeForm,
     PostmortemForm,
+    RemediationForm,
     ReviewForm,
     TimelineEventForm,
     TransitionForm,
@@ -107,6 +111,7 @@ def _detail_context(request, incident, **forms) -> dict:
         "postmortem": postmortem,
         "recurrence_of": previous if previous is not None and incident_visible_to(user, previous) else None,
         "recurrences": recurrences,
+        "same_cause": selectors.earlier_with_same_cause(user, incident),
         "recurrence_window": selectors.recurrence_window(incident, recurrences),
         "launch_url": _url_of(incident.launch),
         "can_edit": can(user, "incident.edit", incident),
@@ -116,6 +121,10 @@ def _detail_context(request, incident, **forms) -> dict:
         "factor_form": forms.get("factor_form") or FactorForm(),
         "item_form": forms.get("item_form") or ActionItemForm(initial={"due_date": timezone.localdate()}),
         "transition_form": TransitionForm(),
+        "harm": obligations.harm_totals(incident.impact_counts.all(), incident.remediations.all()),
+        "now": timezone.now(),
+        **{f"{kind}_form": forms.get(f"{kind}_form") or form_class(initial=OBLIGATION_INITIAL.get(kind))
+           for kind, (form_class, _call, _label) in OBLIGATION_FORMS.items()},
     }
 
 
@@ -216,6 +225,43 @@ def action_item_add(request, pk):
             say(request, messages.SUCCESS, "Action item added.", place="action-items")
             return redirect_to_place(reverse("postmortems:incident_detail", args=[pk]), "action-items")
     return render(request, "postmortems/incident_detail.html", _detail_context(request, incident, item_form=form))
+
+
+def _count(incident, *, actor, count_from_observations, measure, count, source_detail):
+    if count_from_observations:
+        return obligations.count_affected_decisions(incident, actor=actor)
+    return obligations.enter_affected_count(incident, actor=actor, measure=measure, count=count,
+                                            source_detail=source_detail)
+
+
+# kind -> (form, the service the API calls too, what the success message says)
+OBLIGATION_FORMS = {
+    "count": (ImpactCountForm, _count, "Impact count recorded."),
+    "remediation": (RemediationForm, obligations.add_remediation, "Remediation recorded."),
+    "notification": (NotificationForm, obligations.add_notification, "Regulatory notification recorded."),
+    "ask": (AskForm, obligations.add_incident_ask, "Ask to the committee recorded."),
+}
+OBLIGATION_INITIAL = {"notification": {"due_at": None}}
+
+
+@login_required
+@require_POST
+def obligation_add(request, pk, kind):
+    """Records an impact count, remediation, regulatory notification or committee ask from the incident page."""
+    if kind not in OBLIGATION_FORMS:
+        raise Http404("No such record.")
+    incident = _incident_or_404(request.user, pk)
+    deny_unless(request.user, "incident.edit", incident)
+    form_class, call, success = OBLIGATION_FORMS[kind]
+    form = form_class(request.POST)
+    if form.is_valid():
+        with refusal_shown(request, form=form) as refused:
+            call(incident, actor=request.user, **form.cleaned_data)
+        if not refused:
+            say(request, messages.SUCCESS, success, place="obligations")
+            return redirect_to_place(reverse("postmortems:incident_detail", args=[pk]), "obligations")
+    return render(request, "postmortems/incident_detail.html",
+                  _detail_context(request, incident, **{f"{kind}_form": form}), status=400)
 
 
 def _item_or_404(user, pk, item_pk) -> ActionItem:

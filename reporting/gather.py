@@ -275,6 +275,7 @@ def gather_incident_report(viewer, incident_pk: int) -> dict:
                       "guardrails": _guardrails(launch.pk, guardrails)}
     earlier = incident.recurrence_of
     recurrence = incident_selectors.recurrence_window(incident, incident_selectors.later_recurrences(viewer, incident))
+    same_cause = incident_selectors.earlier_with_same_cause(viewer, incident)
     return {
         "kind": ReportKind.INCIDENT_REPORT,
         "today": today,
@@ -306,7 +307,11 @@ def gather_incident_report(viewer, incident_pk: int) -> dict:
             if postmortem.status == "PUBLISHED" else []},
         "monitoring": monitoring,
         "recurrence": recurrence,
-        **_sources([incident.pk, earlier.pk if earlier is not None and incident_visible_to(viewer, earlier) else None]),
+        "same_cause": [{"id": e.pk, "title": e.title, "detected_at": e.detected_at,
+                        "categories": e.shared_categories, "models": e.shared_models, "features": e.shared_features}
+                       for e in same_cause],
+        **_sources([incident.pk, earlier.pk if earlier is not None and incident_visible_to(viewer, earlier) else None,
+                    *(e.pk for e in same_cause)]),
     }
 
 
@@ -441,6 +446,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
                        "time_to_resolve": i.time_to_resolve, "open_items": open_counts.get(i.pk, 0)}
                       for i in period_incidents],
         "medians": {"period": medians(period_incidents), "previous": medians(previous)},
+        "recurrences_by_cause": incident_selectors.recurrences_by_cause(visible, since, until),
         "trend": [{"detected_at": i.detected_at, "time_to_detect": i.time_to_detect,
                    "time_to_resolve": i.time_to_resolve} for i in trend],
         "overdue": [{"title": a.title, "incident": a.incident_id, "owner": _name(a.owner), "due_date": a.due_date,

@@ -6,7 +6,7 @@ from typing import cast
 
 from django import forms
 
-from governance.inventory.models import Feature, MLModel, ModelVersion, RiskTier
+from governance.inventory.models import Feature, MLModel, ModelVersion, ProxyRiskStatus, RiskTier
 from governance.kernel.models import User
 
 
@@ -63,3 +63,12 @@ class InventoryFilterForm(forms.Form):
     owner = forms.ModelChoiceField(queryset=User.objects.all(), required=False, empty_label="Any owner")
     unassessed = forms.BooleanField(required=False, label="Third-party features without a proxy-risk assessment")
     q = forms.CharField(required=False, label="Search")
+
+
+class ProxyRiskAssessmentForm(forms.Form):
+    """What Compliance, Legal or Model Risk record about a third-party feature (governance.inventory.services)."""
+
+    status = forms.ChoiceField(choices=ProxyRiskStatus.choices, label="Outcome")
+    reference = forms.CharField(max_length=300, required=False, label="Assessment document",
+                                help_text="Where the assessment is written up, e.g. “Legal memo LM-2026-14”. "
+                                          "Required for an outcome.")

@@ -142,6 +142,9 @@ class Feature(models.Model):
         max_length=20, choices=ProxyRiskStatus.choices, default=ProxyRiskStatus.NOT_ASSESSED
     )
     proxy_risk_ref = models.CharField("proxy-risk assessment reference", max_length=300, blank=True)
+    proxy_risk_assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                               blank=True, related_name="+")
+    proxy_risk_assessed_at = models.DateTimeField(null=True, blank=True)
     vendor_sla_ref = models.CharField("vendor schema-stability SLA reference", max_length=300, blank=True)
     drift_monitor_ref = models.CharField("drift monitor reference", max_length=300, blank=True)
 

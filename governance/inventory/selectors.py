@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from governance.inventory.models import ASSESSED_OK, Feature, FeatureSource, MLModel, ModelVersion
 
@@ -43,5 +43,6 @@ def model_detail(slug: str) -> MLModel:
 
 def model_versions(model: MLModel) -> QuerySet[ModelVersion]:
     """A model's versions, newest first, with their features: the model page shows them a page at a time."""
-    return (ModelVersion.objects.filter(model=model).select_related("created_by").prefetch_related("features")
+    return (ModelVersion.objects.filter(model=model).select_related("created_by")
+            .prefetch_related(Prefetch("features", queryset=Feature.objects.select_related("proxy_risk_assessed_by")))
             .order_by("-created_at", "-pk"))

@@ -11,7 +11,14 @@ from django.db import IntegrityError, transaction
 
 from governance.inventory import materiality
 from governance.inventory.materiality import Exposure, Materiality, Purpose
-from governance.inventory.models import Feature, FeatureSource, MLModel, ModelVersion, RiskTier
+from governance.inventory.models import (
+    Feature,
+    FeatureSource,
+    MLModel,
+    ModelVersion,
+    ProxyRiskStatus,
+    RiskTier,
+)
 from governance.inventory.signals import features_changed, version_registered
 from governance.kernel import audit, clock
 from governance.kernel.errors import Conflict, PermissionDenied, ValidationFailed
@@ -204,6 +211,38 @@ def update_feature(feature: Feature, *, actor: Actor, **changes: Any) -> Feature
     return locked
 
 
+
+
+def assess_proxy_risk(feature: Feature, *, actor: Actor, status: str, reference: str) -> Feature:
+    """Compliance, Legal or Model Risk record a third-party feature's proxy-risk assessment: the outcome and the
+    document it rests on, with who recorded it and when. An outcome names its document: a bare verdict cannot be
+    checked by the readiness review that relies on it."""
+    require(actor, "feature.assess_proxy_risk", feature.version,
+            message="Only Compliance, Legal or Model Risk can record a proxy-risk assessment.")
+    if feature.source != FeatureSource.THIRD_PARTY:
+        raise ValidationFailed("Only a third-party feature carries a proxy-risk assessment.", field="status",
+                               code="not_third_party")
+    if status not in ProxyRiskStatus.values:
+        raise ValidationFailed(f"Status is one of {', '.join(ProxyRiskStatus.values)}.", field="status")
+    reference = (reference or "").strip()
+    if len(reference) > 300:
+        raise ValidationFailed("At most 300 characters.", field="reference")
+    if status.startswith("ASSESSED_") and not reference:
+        raise ValidationFailed("Name the assessment document the outcome rests on.", field="reference",
+                               code="assessment_reference_required")
+    with transaction.atomic():
+        locked = Feature.objects.select_for_update().select_related("version").get(pk=feature.pk)
+        before = {"proxy_risk_status": locked.proxy_risk_status, "proxy_risk_ref": locked.proxy_risk_ref}
+        locked.proxy_risk_status, locked.proxy_risk_ref = status, reference
+        locked.proxy_risk_assessed_by = actor if isinstance(actor, User) else None
+        locked.proxy_risk_assessed_at = clock.now()
+        locked.save(update_fields=["proxy_risk_status", "proxy_risk_ref", "proxy_risk_assessed_by",
+                                   "proxy_risk_assessed_at"])
+        audit.record("feature.proxy_risk_assessed", locked, actor=actor, before=before,
+                     after={"proxy_risk_status": status, "proxy_risk_ref": reference,
+                            "version": str(locked.version)})
+        _features_changed(locked.version, actor)
+    return locked
 
 
 MODEL_RISK_FIELDS = ("intended_use", "out_of_scope_use", "methodology", "limitations", "training_data_sha256",

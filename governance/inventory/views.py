@@ -10,7 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from governance.inventory import selectors, services
-from governance.inventory.forms import FeatureForm, InventoryFilterForm, MLModelForm, ModelVersionForm
+from governance.inventory.forms import (
+    FeatureForm,
+    InventoryFilterForm,
+    MLModelForm,
+    ModelVersionForm,
+    ProxyRiskAssessmentForm,
+)
 from governance.inventory.models import Feature, MLModel, ModelVersion
 from governance.inventory.signals import model_page_context
 from governance.kernel.permissions import can, require
@@ -57,6 +63,7 @@ def model_detail(request, slug):
         "versions": versions.object_list,
         "can_launch": can(request.user, "launch.create", model),
         "can_edit": can(request.user, "model.edit", model),
+        "can_assess": can(request.user, "feature.assess_proxy_risk", model),
     })
 
 
@@ -143,5 +150,27 @@ def feature_edit(request, slug, version, feature_id):
     })
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def feature_assess(request, slug, version, feature_id):
+    """The proxy-risk assessment of one third-party feature: its own form, for Compliance, Legal and Model Risk."""
+    feature = get_object_or_404(
+        Feature.objects.select_related("version__model", "proxy_risk_assessed_by"), pk=feature_id,
+        version__model__slug=slug, version__version=version,
+    )
+    deny_unless(request.user, "feature.assess_proxy_risk", feature.version)
+    form = ProxyRiskAssessmentForm(request.POST or None, initial={"status": feature.proxy_risk_status,
+                                                                  "reference": feature.proxy_risk_ref})
+    if request.method == "POST" and form.is_valid():
+        with refusal_shown(request, form=form) as refused:
+            services.assess_proxy_risk(feature, actor=request.user, **form.cleaned_data)
+        if not refused:
+            messages.success(request, f"Proxy-risk assessment of {feature.name} recorded.")
+            return redirect(f"{feature.version.model.get_absolute_url()}#v-{feature.version.version}")
+    return render(request, "governance/feature_assess.html", {
+        "form": form, "feature": feature, "version": feature.version, "model": feature.version.model,
+    }, status=400 if form.is_bound else 200)
+
+
 __all__ = ["model_list", "model_detail", "model_create", "model_edit", "version_create", "feature_add",
-           "feature_edit", "require"]
+           "feature_edit", "feature_assess", "require"]

@@ -11,4 +11,5 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"my_roles": sorted(Role(r).label for r in roles_of(user)), "may_lift_lockouts": can(user, "lockout.lift")}
+    return {"my_roles": sorted(Role(r).label for r in roles_of(user)), "may_lift_lockouts": can(user, "lockout.lift"),
+            "may_manage_tokens": can(user, "token.manage")}

@@ -72,6 +72,8 @@ RULES: dict[str, tuple[frozenset[str], str | None]] = {
     "audit.view": (EVERYONE, None),
     # Administrators (superusers) may too, as they may everything; no token may.
     "lockout.lift": (frozenset({Role.COMPLIANCE}), None),
+    # Who hands credentials to CI and monitoring: Compliance and administrators. No token may issue a token.
+    "token.manage": (frozenset({Role.COMPLIANCE}), None),
     # What the registry guard does with a hand move of an MLflow alias decides what may serve, like a policy.
     "registry.guard_mode": (frozenset({Role.COMPLIANCE, Role.MODEL_RISK}), None),
 }

@@ -15,6 +15,7 @@ from governance.kernel import audit, clock
 from governance.kernel.canonical import sha256_hex
 from governance.kernel.errors import Conflict, ValidationFailed
 from governance.kernel.models import ApiToken, RoleMembership, User
+from governance.kernel.permissions import require
 from governance.kernel.principals import Actor, SystemActor
 from governance.kernel.roles import Role
 
@@ -121,8 +122,12 @@ TOKEN_PREFIX = "gth"
 
 
 def issue_api_token(*, actor: Actor, name: str, scopes: Iterable[str], models: Iterable[Any] = (),
-                    expires_days: int | None = None) -> tuple[ApiToken, str]:
-    """Create a token and return (token, secret). The secret exists only in this return value."""
+                    expires_days: int | None = None, password: str | None = None,
+                    sso_proof: dict[str, Any] | None = None, request: Any = None) -> tuple[ApiToken, str]:
+    """Create a token and return (token, secret). The secret exists only in this return value. Compliance or an
+    administrator issues it; a person confirms who they are first, since the credential acts in their name's
+    record."""
+    require(actor, "token.manage", message="Only Compliance or an administrator can issue API tokens.")
     name = (name or "").strip()
     if not name:
         raise ValidationFailed("Give the token a name.", field="name")
@@ -136,6 +141,11 @@ def issue_api_token(*, actor: Actor, name: str, scopes: Iterable[str], models: I
         , code="unknown_scope")
     if expires_days is not None and expires_days <= 0:
         raise ValidationFailed("Expiry must be a positive number of days.", field="expires_days")
+    confirmation = None
+    if isinstance(actor, User):
+        from governance.kernel.reauth import confirm_identity
+
+        confirmation = confirm_identity(actor, password=password, proof=sso_proof, request=request)
     prefix = secrets.token_hex(6)
     secret = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(
@@ -149,12 +159,14 @@ def issue_api_token(*, actor: Actor, name: str, scopes: Iterable[str], models: I
             token.allowed_models.set(models)
         audit.record("token.issued", token, actor=actor, after={
             "name": name, "scopes": scopes, "models": sorted(m.slug for m in models),
-            "expires_at": token.expires_at,
+            "expires_at": token.expires_at, **(confirmation.as_audit() if confirmation else {}),
         })
     return token, secret
 
 
 def revoke_api_token(token: ApiToken, *, actor: Actor) -> ApiToken:
+    """Compliance or an administrator revokes a token; it stops working at once."""
+    require(actor, "token.manage", message="Only Compliance or an administrator can revoke API tokens.")
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update().get(pk=token.pk)
         if locked.revoked_at is not None:

@@ -46,7 +46,8 @@ NOT_A_PAGE = {
     "decide_pending": "POST only", "rollout_start": "POST only",
     "rollout_advance": "POST only", "rollout_approve_stage": "POST only", "rollout_rollback": "POST only",
     "incident_transition": "POST only", "timeline_add": "POST only", "factor_add": "POST only",
-    "action_item_add": "POST only", "postmortem_check": "POST only",
+    "action_item_add": "POST only", "obligation_add": "POST only", "token_revoke": "POST only",
+    "postmortem_check": "POST only",
     "postmortem_submit": "POST only", "postmortem_review": "POST only", "postmortem_publish": "POST only",
     "postmortem_amend": "POST only", "policy_decide": "POST only",
     "mlflow_webhook": "POST only (MLflow's webhook deliveries)",
@@ -64,8 +65,6 @@ NOT_A_PAGE = {
     "api-incident-timeline": "POST only (the timeline is read in the incident's own answer)",
     "api-launch-evaluations": "POST only (evaluations are read in the launch's own answer)",
     "api-launch-observations": "POST only (observations are read in the launch's own answer)",
-    "api-incident-impact-counts": "POST only", "api-incident-remediations": "POST only",
-    "api-incident-notifications": "POST only", "api-incident-asks": "POST only",
 }
 
 
@@ -118,7 +117,7 @@ def arguments(name: str, params: tuple, subject: dict) -> dict:
     values = {"slug": subject["model"].slug, "version": subject["version"].version, "tier": "TIER_1",
               "feature_id": subject["feature"].pk, "item_id": subject["item"].pk, "item_pk": subject["action"].pk, "pending_id": 1,
               "change_id": subject["change"].pk if subject["change"] else 1, "operation": "SET_THRESHOLDS",
-              "hook": "confirm-rollout", "check": 1,
+              "hook": "confirm-rollout", "check": 1, "kind": "count", "token_id": 1,
               "evaluation_id": subject["evaluation"].pk if subject["evaluation"] else 1}
     if "pk" in params:
         incident_route = short.startswith(("incident", "timeline", "factor", "action_item", "postmortem",
@@ -130,7 +129,7 @@ def arguments(name: str, params: tuple, subject: dict) -> dict:
             values["pk"] = subject["action"].incident_id
         if short == "postmortem_edit":
             values["pk"] = subject["draft"].pk
-    if short == "feature_edit":
+    if short in ("feature_edit", "feature_assess"):
         values["version"] = subject["feature"].version.version
     return {p: values[p] for p in params}
 
