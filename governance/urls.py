@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from governance.inventory import views
-from governance.kernel import lockout_views, token_views
+from governance.inventory import token_views, views
+from governance.kernel import lockout_views
 from governance.policies import views as policy_views
 
 app_name = "governance"

@@ -304,7 +304,7 @@ class ImpactCountForm(forms.Form):
         required=False, label="Count decisions from the launch's observations instead")
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("count_from_observations") and data.get("count") is None and "count" not in self.errors:
             self.add_error("count", "Give the count, or ask for decisions to be counted from observations.")
         return data

@@ -9,8 +9,9 @@ accepted, because a committee cannot weigh it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -212,7 +213,7 @@ def add_pack_ask(*, actor: Actor, period_start: date, period_end: date, kind: st
     return ask
 
 
-def harm_totals(counts, remediations) -> dict[str, int | None]:
+def harm_totals(counts: Iterable[Any], remediations: Iterable[Any]) -> dict[str, int | None]:
     """The harm figures the committee's incident report states, from rows already fetched: decisions and
     customers affected (the recorded counts, None while uncounted) and customers covered by remediation."""
     by_measure = {c.measure: c.count for c in counts}

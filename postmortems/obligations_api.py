@@ -3,6 +3,8 @@ remediation, regulatory notifications, and the committee's asks. Thin: a seriali
 in postmortems.obligations checks and writes; GET lists an incident's records a page at a time, as the API's other
 lists do. An incident the caller may not see answers 404, the same answer as for one that does not exist."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -97,7 +99,7 @@ class _IncidentRecords(GenericAPIView):
     """An incident's records of one kind, a page at a time like every API list."""
 
     queryset = Incident.objects.none()  # for the schema generator (the path's pk); reads go through visibility
-    record_model: type = ImpactCount
+    record_model: Any = ImpactCount
     ordering: tuple[str, ...] = ("pk",)
 
     def records(self, request, pk):

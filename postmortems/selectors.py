@@ -121,7 +121,7 @@ def earlier_with_same_cause(user: Requester, incident: Incident, *, limit: int =
     categories = {f.category for f in incident.factors.all()}
     if not categories:
         return []
-    rows = list(visible_incidents(user).exclude(pk=incident.pk)
+    rows: list[Incident] = list(visible_incidents(user).exclude(pk=incident.pk)
                 .annotate(start=Coalesce("began_at", "detected_at"))
                 .filter(start__lt=incident.started_at, factors__category__in=categories)
                 .distinct().order_by("-start", "-pk")[:limit])

@@ -4,6 +4,7 @@ An incident the person may not see answers 404, never 403, so a restricted matte
 """
 
 import json
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -252,7 +253,7 @@ def obligation_add(request, pk, kind):
         raise Http404("No such record.")
     incident = _incident_or_404(request.user, pk)
     deny_unless(request.user, "incident.edit", incident)
-    form_class, call, success = OBLIGATION_FORMS[kind]
+    form_class, call, success = cast(tuple[Any, Any, str], OBLIGATION_FORMS[kind])
     form = form_class(request.POST)
     if form.is_valid():
         with refusal_shown(request, form=form) as refused:

@@ -1,7 +1,7 @@
 """The API tokens page: Compliance or an administrator issues a token (scopes, model limit, expiry) and sees its
 secret once, and revokes tokens. Every act goes through governance.kernel.services, which audits it."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.inventory.models import MLModel
-from governance.kernel.models import ApiToken
+from governance.kernel.models import ApiToken, User
 from governance.kernel.reauth import sso_proof
 from governance.kernel.services import issue_api_token, revoke_api_token
 from governance.kernel.web import deny_unless, reauth_context, refusal_shown, say
@@ -56,7 +56,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             with refusal_shown(request, form=form) as refused:
                 token, secret = issue_api_token(
-                    actor=request.user, name=data["name"], scopes=data["scopes"], models=list(data["models"]),
+                    actor=cast(User, request.user), name=data["name"], scopes=data["scopes"], models=list(data["models"]),
                     expires_days=data["expires_days"], password=data.get("password"), sso_proof=sso_proof(request),
                     request=request)
             if not refused:
@@ -74,7 +74,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     deny_unless(request.user, "token.manage")
     token = get_object_or_404(ApiToken, pk=token_id)
     with refusal_shown(request, place="tokens") as refused:
-        revoke_api_token(token, actor=request.user)
+        revoke_api_token(token, actor=cast(User, request.user))
     if not refused:
         say(request, messages.SUCCESS, f"Token {token.name!r} revoked; it no longer works.", place="tokens")
     return redirect(f"{reverse('governance:token_list')}#fb-tokens")
