@@ -25,6 +25,7 @@ from governance.kernel import formatting as fmt
 from governance.kernel.roles import Role
 from governance.models import MLModel, ModelVersion
 from postmortems.models import ActionItem, CommitteeAsk, Incident
+from postmortems.obligations import harm_totals
 from readiness import selectors as launch_selectors
 from readiness.models import Evaluation, Guardrail, LaunchRequest, LaunchStatus, SignOff, Waiver
 from reporting.models import ReportKind
@@ -238,6 +239,9 @@ def extend_incident_report(data: dict, guardrail_rows) -> dict:
                            "reference": n.reference, "overdue": n.is_overdue(now)} for n in incident.notifications.all()],
         "asks": [{"kind": a.kind, "kind_label": a.get_kind_display(), "text": a.text}
                  for a in incident.committee_asks.all()],
+        # The same totals the incident page shows (postmortems.obligations.harm_totals), so the committee's figures
+        # can be checked against the page.
+        "harm": harm_totals(incident.impact_counts.all(), incident.remediations.all()),
         "monitoring_now": _monitoring_now(incident, guardrail_rows),
     }
 

@@ -199,6 +199,9 @@ def executive_summary(data: dict) -> dict:
         obligations.append(f"Remediation{who}: {_clip(r['action'], 80)} — {r['status_label'].lower()}"
                            + (f", due {r['due_date']:%-d %b %Y}" if r["due_date"] and r["status"] != "DONE" else "")
                            + ".")
+    remediated = (extra.get("harm") or {}).get("remediated_customers")
+    if remediated is not None and len(extra.get("remediations", [])) > 1:
+        obligations.append(f"Customers covered by remediation in all: {remediated:,}.")
     for n in extra.get("notifications", []):
         if n["sent_at"]:
             state = f"sent {timezone.localtime(n['sent_at']):%-d %b %Y}"

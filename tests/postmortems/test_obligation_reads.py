@@ -145,3 +145,23 @@ def test_the_incident_page_query_count_does_not_grow_with_records(client, record
                                      due_at=timezone.now() + timedelta(days=n))
         obligations.add_incident_ask(incident, actor=cole, kind="NOTE", text=f"Note {n}")
     assert queries() == before
+
+
+def test_the_committees_harm_figures_are_the_ones_on_the_incident_page(client, recorded,
+                                                                       django_capture_on_commit_callbacks):
+    """Every harm figure the incident report gives the committee is printed on the incident page too."""
+    from reporting import reports
+    from tests.governance.test_reports import pdf_text
+
+    incident, cole = recorded
+    obligations.add_remediation(incident, actor=cole, action="Adverse-action notices re-sent", customers=100)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = reports.request_report(actor=cole, kind="INCIDENT_REPORT", subject_id=incident.pk)
+    report.refresh_from_db()
+    assert report.status == "DONE", report.error
+    text = " ".join(pdf_text(report.file.path))
+    client.force_login(cole)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    for figure in ("1,200", "800", "740"):  # decisions and customers affected, customers covered by remediation in all
+        assert figure in text and figure in page, figure
+    assert "Customers covered by remediation in all: 740." in text
