@@ -9,6 +9,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from governance.models import (
     ApiToken,
     AuditEvent,
+    BeatLease,
     Feature,
     Finding,
     GateWaiver,
@@ -115,6 +116,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(BeatLease)
+class BeatLeaseAdmin(ReadOnlyAdmin):
+    """Which beat sends the schedule (governance.kernel.beat); the schedulers alone write it."""
+
+    list_display = ["name", "holder", "acquired_at", "expires_at"]
 
 
 @admin.register(AuditEvent)

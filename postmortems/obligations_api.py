@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from governance.kernel.api_inputs import AwareDateTimeField, StrictSerializer, validated
+from governance.kernel.api_inputs import AwareDateTimeField, StrictListQuery, StrictSerializer, validated
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
 
@@ -99,11 +99,13 @@ class _IncidentRecords(GenericAPIView):
     """An incident's records of one kind, a page at a time like every API list."""
 
     queryset = Incident.objects.none()  # for the schema generator (the path's pk); reads go through visibility
+    query_serializer_class = StrictListQuery
     record_model: Any = ImpactCount
     ordering: tuple[str, ...] = ("pk",)
 
     def records(self, request, pk):
         incident = _incident(request, pk, "incident.view")
+        validated(self.query_serializer_class, request.query_params)
         rows = self.record_model.objects.filter(incident=incident).order_by(*self.ordering)
         page = self.paginate_queryset(rows) or []
         return self.get_paginated_response(self.get_serializer_class()(page, many=True).data)

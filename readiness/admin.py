@@ -15,6 +15,7 @@ from .models import (
     LaunchRequest,
     Observation,
     PendingDecision,
+    ResignRequest,
     RolloutPlan,
     RolloutStage,
     SignOff,
@@ -156,6 +157,12 @@ class PendingDecisionAdmin(ReadOnlyAdmin):
     list_display = ["launch", "stage", "role", "status", "opened_by_tool", "opened_at", "deadline", "decided_by"]
     list_filter = ["status", "role"]
     list_select_related = ["launch", "decided_by"]
+
+
+@admin.register(ResignRequest)
+class ResignRequestAdmin(ReadOnlyAdmin):
+    list_display = ["launch", "signer", "role", "content_hash", "asked_by", "created_at"]
+    list_select_related = ["launch", "signer"]
 
 
 @admin.register(GitHubReview)
