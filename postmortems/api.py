@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from governance.kernel import input_guard
 from governance.kernel.api_inputs import AwareDateTimeField, StrictSerializer, validated
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import incident_visible_to, require
@@ -120,6 +121,7 @@ def _visible_or_404(user, pk, queryset=None) -> Incident:
 class IncidentListCreate(GenericAPIView):
     serializer_class = IncidentOut
     filterset_class = IncidentFilterSet
+    parser_classes = [input_guard.JSONParser]  # a form cannot carry the list of factors; it would read as none
     queryset = Incident.objects.none()  # for the schema generator only; reads go through the visibility selector
 
     @extend_schema(responses=IncidentOut(many=True))

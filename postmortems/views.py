@@ -120,11 +120,13 @@ def _detail_context(request, incident, **forms) -> dict:
         "can_write_postmortem": can(user, "postmortem.edit", incident),
         "timeline_form": forms.get("timeline_form") or TimelineEventForm(initial={"at": _now_minute()}),
         "factor_form": forms.get("factor_form") or FactorForm(),
-        "item_form": forms.get("item_form") or ActionItemForm(initial={"due_date": timezone.localdate()}),
+        "item_form": forms.get("item_form") or ActionItemForm(initial={"due_date": timezone.localdate()},
+                                                              auto_id=ITEM_IDS),
         "transition_form": TransitionForm(),
         "harm": obligations.harm_totals(incident.impact_counts.all(), incident.remediations.all()),
         "now": timezone.now(),
-        **{f"{kind}_form": forms.get(f"{kind}_form") or form_class(initial=OBLIGATION_INITIAL.get(kind))
+        **{f"{kind}_form": forms.get(f"{kind}_form") or form_class(initial=OBLIGATION_INITIAL.get(kind),
+                                                                    auto_id=f"id_{kind}_%s")
            for kind, (form_class, _call, _label) in OBLIGATION_FORMS.items()},
     }
 
@@ -218,7 +220,7 @@ def factor_add(request, pk):
 def action_item_add(request, pk):
     incident = _incident_or_404(request.user, pk)
     deny_unless(request.user, "action_item.edit", incident)
-    form = ActionItemForm(request.POST)
+    form = ActionItemForm(request.POST, auto_id=ITEM_IDS)
     if form.is_valid():
         with refusal_shown(request, form=form) as refused:
             services.add_action_item(incident, actor=request.user, **form.cleaned_data)
@@ -236,6 +238,9 @@ def _count(incident, *, actor, count_from_observations, measure, count, source_d
 
 
 # kind -> (form, the service the API calls too, what the success message says)
+# The action item form shares the incident page with the timeline form (both ask for a kind): its own ids.
+ITEM_IDS = "id_item_%s"
+
 OBLIGATION_FORMS = {
     "count": (ImpactCountForm, _count, "Impact count recorded."),
     "remediation": (RemediationForm, obligations.add_remediation, "Remediation recorded."),
@@ -254,7 +259,8 @@ def obligation_add(request, pk, kind):
     incident = _incident_or_404(request.user, pk)
     deny_unless(request.user, "incident.edit", incident)
     form_class, call, success = cast(tuple[Any, Any, str], OBLIGATION_FORMS[kind])
-    form = form_class(request.POST)
+    # Four forms share the incident page with the timeline form: each kind's ids carry its name, so none repeats.
+    form = form_class(request.POST, auto_id=f"id_{kind}_%s")
     if form.is_valid():
         with refusal_shown(request, form=form) as refused:
             call(incident, actor=request.user, **form.cleaned_data)

@@ -165,3 +165,26 @@ def test_the_committees_harm_figures_are_the_ones_on_the_incident_page(client, r
     for figure in ("1,200", "800", "740"):  # decisions and customers affected, customers covered by remediation in all
         assert figure in text and figure in page, figure
     assert "Customers covered by remediation in all: 740." in text
+
+
+def test_no_id_repeats_on_the_incident_page_with_every_form_on_it(client, recorded):
+    """Labels point at inputs by id: with the four record forms beside the timeline form, a repeated id would send
+    a label (and a screen reader) to the wrong field."""
+    import re
+    from collections import Counter
+
+    incident, cole = recorded
+    client.force_login(cole)
+    ids = Counter(re.findall(r'\bid="([^"]+)"', client.get(incident.get_absolute_url()).content.decode()))
+    assert {name: n for name, n in ids.items() if n > 1} == {}
+
+
+def test_an_incident_sent_as_a_form_is_refused_since_a_form_cannot_carry_its_factors(api_client, token_for):
+    _, secret = token_for("incidents:write")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    response = api_client.post("/api/v1/incidents/", {"title": "t", "severity": "SEV2", "detection_source": "ALERT",
+                                                       "factors": "[[], []]"}, format="multipart")
+    assert response.status_code == 415
+    from postmortems.models import Incident
+
+    assert not Incident.objects.exists()
