@@ -217,10 +217,12 @@ def test_every_route_costs_the_same_at_five_times_the_history(db, settings):
     grew = {}
     for name, s in small.items():
         g = large[name]
-        # The same queries (a per-row query would add dozens). Rows and bytes may grow a little: live sets fill
-        # towards their bounds (a dashboard panel shows at most eight launches in review), counts and dates print
-        # with more digits. A list of k rows at 1× that is not bounded shows 5k at 5×, over 1.25k + 8 from k = 3.
-        if (g["queries"] > s["queries"] or g["records"] > 1.25 * s["records"] + 8
+        # No query per row (one would add dozens on a page of 25); a few more only where a kind of record absent
+        # at 1× appears at 5× (an empty prefetch runs no query). Rows and bytes may grow a little: bounded lists
+        # fill towards their bounds (a dashboard panel shows at most eight launches in review, the follow-through
+        # page twenty recurrences), counts and dates print with more digits. A list of k rows at 1× that is not
+        # bounded shows 5k at 5×, over 1.25k + 20 from k = 6.
+        if (g["queries"] > s["queries"] + 3 or g["records"] > 1.25 * s["records"] + 20
                 or g["bytes"] > 1.25 * s["bytes"] + 4000):
             grew[name] = {k: (s[k], g[k]) for k in ("queries", "bytes", "records")}
     assert not grew, "grew with the history (small, large): " + "; ".join(f"{n} {v}" for n, v in sorted(grew.items()))
