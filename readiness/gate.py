@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from governance.kernel import signing
+from governance.kernel.prepared import Prepared
 from governance.models import MLModel, ModelVersion
 from governance.validation.selectors import gate_reasons as model_risk_reasons
 
@@ -46,15 +47,35 @@ def _reason(code: str, detail: str) -> dict[str, str]:
 _breached = Guardrail.objects.filter(plan__launch=OuterRef("pk"), state=Guardrail.State.BREACHED).order_by("pk")
 
 
+_LAUNCH_FIELDS = ("pk", "status", "content_hash", "required_roles", "version__artifact_sha256",
+                  "plan__current_stage__position", "plan__current_stage__name", "breached", "breached_rule")
+
+# Each read of the decision is compiled once per thread (governance.kernel.prepared): building these statements
+# cost several times what running them does.
+_launch_statement = Prepared(
+    lambda model, version: LaunchRequest.objects.filter(version__model__slug=model, version__version=version)
+    .exclude(status=LaunchStatus.WITHDRAWN).order_by("-created_at", "-pk")
+    .annotate(breached=Subquery(_breached.values("state_detail")[:1]),
+              breached_rule=Subquery(_breached.values("pk")[:1]))
+    .values_list(*_LAUNCH_FIELDS)[:1],
+    model="text", version="text")
+_signoffs_statement = Prepared(
+    lambda launch: SignOff.objects.filter(launch_id=launch).values_list("role", "stale", "decision", "content_hash"),
+    launch="int")
+_stages_statement = Prepared(
+    lambda launch: RolloutStage.objects.filter(plan__launch_id=launch).values_list("name", "position"),
+    launch="int")
+_open_items_statement = Prepared(
+    lambda launch, now: ChecklistItem.objects.filter(launch_id=launch, blocking=True).exclude(status=ItemStatus.PASS)
+    .annotate(waived=Exists(Waiver.objects.filter(item=OuterRef("pk"), revoked_at=None, expires_at__gt=now)))
+    .filter(waived=False).order_by("position", "pk").values_list("title", "status", "result", "stage"),
+    launch="int", now="datetime")
+
+
 def _launch_row(model: str, version: str) -> dict[str, Any] | None:
     """The launch that governs model/version (the newest that was not withdrawn), as plain values."""
-    row = (LaunchRequest.objects.filter(version__model__slug=model, version__version=version)
-            .exclude(status=LaunchStatus.WITHDRAWN).order_by("-created_at", "-pk")
-            .annotate(breached=Subquery(_breached.values("state_detail")[:1]),
-                      breached_rule=Subquery(_breached.values("pk")[:1]))
-            .values("pk", "status", "content_hash", "required_roles", "version__artifact_sha256",
-                    "plan__current_stage__position", "plan__current_stage__name", "breached", "breached_rule").first())
-    return None if row is None else dict(row)
+    rows = _launch_statement.rows(model=model, version=version)
+    return dict(zip(_LAUNCH_FIELDS, rows[0], strict=True)) if rows else None
 
 
 def _explain_missing(model: str, version: str) -> dict[str, str]:
@@ -88,7 +109,7 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
         reasons.append(_reason("rejected", f"Launch #{pk} was rejected at sign-off."))
     reasons.extend(model_risk_reasons(model, now=now))  # one query: validation, findings, holds, waivers
 
-    signoffs = list(SignOff.objects.filter(launch_id=pk).values_list("role", "stale", "decision", "content_hash"))
+    signoffs = _signoffs_statement.rows(launch=pk)
     approving = {SignDecision.APPROVE, SignDecision.APPROVE_WITH_CONDITIONS}
     for role in launch["required_roles"]:
         if any(r == role and not stale and decision in approving and digest == launch["content_hash"]
@@ -100,11 +121,8 @@ def evaluate(model: str, version: str, stage: str, *, now: datetime | None = Non
         else:
             reasons.append(_reason("missing_signoff", f"No current {role} sign-off."))
 
-    stages = dict(RolloutStage.objects.filter(plan__launch_id=pk).values_list("name", "position"))
-    valid_waiver = Waiver.objects.filter(item=OuterRef("pk"), revoked_at=None, expires_at__gt=now)
-    open_items = (ChecklistItem.objects.filter(launch_id=pk, blocking=True).exclude(status=ItemStatus.PASS)
-                  .annotate(waived=Exists(valid_waiver)).filter(waived=False)
-                  .order_by("position", "pk").values_list("title", "status", "result", "stage"))
+    stages = dict(_stages_statement.rows(launch=pk))
+    open_items = _open_items_statement.rows(launch=pk, now=now)
     for title, item_status, result, item_stage in open_items:
         if item_stage and item_stage in stages and stages.get(stage, -1) <= stages[item_stage]:
             continue  # it attests a stage's result: it holds back the stages after that one, not that one

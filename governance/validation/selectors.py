@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from governance.inventory.models import MLModel
+from governance.kernel.prepared import Prepared
 from governance.validation import rules
 from governance.validation.models import (
     SEVERITY_RANK,
@@ -47,20 +48,16 @@ def _count(queryset: QuerySet[Any]) -> Coalesce:
                              output_field=IntegerField()), 0)
 
 
-def gate_reasons(model_slug: str, *, now: datetime | None = None) -> list[dict[str, str]]:
-    """The model-risk reasons the gate denies ``model_slug`` for, each with its code: ``model_retired``,
-    ``revalidation_overdue`` (a need past its due date, or the last validation's interval run out),
-    ``finding_overdue`` (an open finding at or above ``VALIDATION_GATE_SEVERITY`` past its due date),
-    ``action_item_overdue`` (a hold raised by an incident's action item past due) and ``no_current_validation``
-    (a tier that needs a validation, once materiality is assessed, has no approving one). A reason that has a
-    valid waiver is left out. One query."""
-    now = now or timezone.now()
-    today = timezone.localtime(now).date()
-    rank = SEVERITY_RANK[FindingSeverity(rules.gate_severity())]
+_GATE_FIELDS = ("risk_tier", "materiality", "is_model", "retired_at", "latest_outcome", "latest_valid_until",
+                "needs_overdue", "findings_overdue", "holds_overdue", "waived_revalidation", "waived_finding",
+                "waived_action_item", "waived_validation")
+
+
+def _gate_row(slug: str, now: datetime, today: date, rank: int) -> QuerySet[Any, Any]:
     model = OuterRef("pk")
     latest = Validation.objects.filter(model=model, status=ValidationStatus.COMPLETED).order_by("-completed_at", "-pk")
     waived = GateWaiver.objects.filter(model=model, revoked_at=None, expires_at__gt=now)
-    row = (MLModel.objects.filter(slug=model_slug).annotate(
+    return (MLModel.objects.filter(slug=slug).annotate(
         latest_outcome=Subquery(latest.values("outcome")[:1]),
         latest_valid_until=Subquery(latest.values("valid_until")[:1]),
         needs_overdue=_count(RevalidationNeed.objects.filter(model=model, resolved_at=None, due_date__lt=today)),
@@ -71,12 +68,27 @@ def gate_reasons(model_slug: str, *, now: datetime | None = None) -> list[dict[s
         waived_finding=Exists(waived.filter(code="finding_overdue")),
         waived_action_item=Exists(waived.filter(code="action_item_overdue")),
         waived_validation=Exists(waived.filter(code="no_current_validation")),
-    ).values("risk_tier", "materiality", "is_model", "retired_at", "latest_outcome", "latest_valid_until",
-             "needs_overdue", "findings_overdue", "holds_overdue", "waived_revalidation", "waived_finding",
-             "waived_action_item", "waived_validation").first())
-    if row is None:
+    ).values_list(*_GATE_FIELDS)[:1])
+
+
+# Compiled once per thread: building this statement cost the gate far more than running it (kernel.prepared).
+_gate_statement = Prepared(_gate_row, slug="text", now="datetime", today="date", rank="int")
+
+
+def gate_reasons(model_slug: str, *, now: datetime | None = None) -> list[dict[str, str]]:
+    """The model-risk reasons the gate denies ``model_slug`` for, each with its code: ``model_retired``,
+    ``revalidation_overdue`` (a need past its due date, or the last validation's interval run out),
+    ``finding_overdue`` (an open finding at or above ``VALIDATION_GATE_SEVERITY`` past its due date),
+    ``action_item_overdue`` (a hold raised by an incident's action item past due) and ``no_current_validation``
+    (a tier that needs a validation, once materiality is assessed, has no approving one). A reason that has a
+    valid waiver is left out. One query."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    rank = SEVERITY_RANK[FindingSeverity(rules.gate_severity())]
+    rows = _gate_statement.rows(slug=model_slug, now=now, today=today, rank=rank)
+    if not rows:
         return []  # the gate explains an unknown model itself
-    return [r.as_dict() for r in _reasons(row, today)]
+    return [r.as_dict() for r in _reasons(dict(zip(_GATE_FIELDS, rows[0], strict=True)), today)]
 
 
 def _reasons(row: Mapping[str, Any], today: date) -> list[GateReason]:
