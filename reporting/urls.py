@@ -14,4 +14,5 @@ urlpatterns = [
     path("reports/<int:pk>/download/", views.report_download, name="report_download"),
     path("models/<slug:slug>/file/", file_views.examiner_file, name="examiner_file"),
     path("models/<slug:slug>/file/regimes/", file_views.declare, name="declare_regimes"),
+    path("models/<slug:slug>/file/bundle/", file_views.evidence_bundle, name="evidence_bundle"),
 ]

@@ -3,6 +3,7 @@ Declared inputs, one service or selector per call."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -84,3 +85,28 @@ class ModelRegimes(GenericAPIView):
         values = validated(RegimesIn, request.data)
         names = services.declare_regimes(model, actor=request.user, regimes=values["regimes"])
         return Response({"model": model.slug, "regimes": names})
+
+
+class BundleIn(StrictSerializer):
+    regime = serializers.CharField(required=False, allow_null=True, max_length=60,
+                                   help_text="One regime's coverage instead of every declared one's.")
+
+
+class EvidenceBundle(GenericAPIView):
+    """The model's signed evidence bundle as a zip (``application/zip``); verify it offline with
+    ``python manage.py verify_evidence_bundle FILE.zip``. Compliance, Legal and Model Risk only."""
+
+    serializer_class = BundleIn
+
+    @extend_schema(request=BundleIn, responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def post(self, request, slug):
+        from django.http import HttpResponse
+
+        from reporting.bundle.export import export_evidence_bundle
+
+        model = _model(request, slug)
+        values = validated(BundleIn, request.data)
+        bundle = export_evidence_bundle(model, actor=request.user, regime=values.get("regime") or None)
+        response = HttpResponse(bundle.content, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{bundle.filename}"'
+        return response

@@ -71,3 +71,24 @@ def _file_url(model: MLModel) -> str:
     from django.urls import reverse
 
     return reverse("reporting:examiner_file", args=[model.slug])
+
+
+@login_required
+@require_POST
+def evidence_bundle(request: HttpRequest, slug: str) -> HttpResponse:
+    """The signed bundle as a download; a refusal goes back to the file page beside the form."""
+    from django.http import HttpResponse as Download
+
+    from reporting.bundle.export import export_evidence_bundle
+
+    model = _model(slug)
+    deny_unless(request.user, "evidence.export", model)
+    regime = (request.POST.get("regime") or "").strip() or None
+    bundle = None
+    with refusal_shown(request, place="bundle"):
+        bundle = export_evidence_bundle(model, actor=cast(User, request.user), regime=regime)
+    if bundle is None:
+        return redirect_to_place(_file_url(model), "bundle")
+    response = Download(bundle.content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{bundle.filename}"'
+    return response
