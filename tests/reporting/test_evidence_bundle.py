@@ -177,3 +177,19 @@ def test_the_commands_export_and_verify_and_the_verifier_names_the_file(file_set
     with pytest.raises(CommandFailed) as failed:
         call_command("verify_evidence_bundle", str(target))
     assert failed.value.code == "file_altered" and failed.value.reasons == ("records/model.json",)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_seeded_credit_models_bundle_verifies_and_a_changed_byte_fails_naming_the_file():
+    from governance.models import MLModel, User
+
+    call_command("seed_examples", verbosity=0)
+    model = MLModel.objects.get(slug="credit-line-decisioning")
+    assert sorted(model.regimes.values_list("regime", flat=True)) == ["eu-ai-act", "us-model-risk-2026"]
+    bundle = export_evidence_bundle(model, actor=User.objects.get(username="cole"))
+    verify_bundle(bundle.content)
+    member = next(f["path"] for f in bundle.manifest["files"] if f["path"].startswith("records/incidents/"))
+    with pytest.raises(BundleInvalid) as failed:
+        verify_bundle(rewritten(bundle.content, member, flip))
+    assert failed.value.path == member
