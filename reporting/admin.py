@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from governance.admin import ReadOnlyAdmin
-from reporting.models import Report
+from reporting.models import ModelRegime, Report
 
 
 @admin.register(Report)
@@ -18,3 +18,12 @@ class ReportAdmin(ReadOnlyAdmin):
         from reporting.gather import reports_readable_by
 
         return reports_readable_by(request.user, super().get_queryset(request))
+
+
+@admin.register(ModelRegime)
+class ModelRegimeAdmin(ReadOnlyAdmin):
+    """Declared on the model page (reporting.regimes.services.declare_regimes audits it)."""
+
+    list_display = ["model", "regime", "declared_by", "declared_at"]
+    list_filter = ["regime"]
+    list_select_related = ["model", "declared_by"]

@@ -13,4 +13,8 @@ class ReportingConfig(AppConfig):
     def ready(self):
         # Services find the generation task by name; make sure it is registered in every process, not only
         # in workers (where Celery's autodiscovery would import it).
+        from governance.inventory.signals import model_page_context
         from reporting import tasks  # noqa: F401
+        from reporting.regimes import receivers
+
+        model_page_context.connect(receivers.model_file_section, dispatch_uid="reporting.model_file_section")

@@ -233,8 +233,18 @@ def gather_launch_dossier(viewer, launch_pk: int) -> dict:
         },
         "deploy_tools": _deploy_tools(launch),
         "audit": _launch_audit(viewer, launch, sources),
+        "regimes": _regime_annex(viewer, model),
         **_sources(sources),
     }
+
+
+def _regime_annex(viewer, model) -> list[dict]:
+    """The annex: coverage of each regime the model declares, as the reader may see it. The dossier is itself
+    the launch-dossier evidence, so that kind counts as present here and a dossier's content does not change
+    because an earlier one was rendered."""
+    from reporting.regimes.coverage import dossier_annex
+
+    return dossier_annex(model, viewer=viewer)
 
 
 def _sources(ids) -> dict:

@@ -106,3 +106,25 @@ class Report(models.Model):
         if self.kind == ReportKind.INCIDENT_REPORT:
             return f"Incident #{self.incident_id}"
         return (self.params or {}).get("label", "")
+
+
+class ModelRegime(models.Model):
+    """A regime a model is declared to fall under (a crosswalk in reporting/regimes/data), with who declared it.
+    Rows are written only by reporting.regimes.services.declare_regimes, which audits the change."""
+
+    model = models.ForeignKey("governance.MLModel", on_delete=models.CASCADE, related_name="regimes")
+    regime = models.CharField(max_length=60)
+    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    declared_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["model", "regime"]
+        constraints = [models.UniqueConstraint(fields=["model", "regime"], name="one_declaration_per_regime")]
+
+    def __str__(self):
+        return f"{self.model} under {self.regime}"
+
+    @property
+    def governed_model_id(self):
+        return self.model_id

@@ -103,21 +103,26 @@ def build_html(template_name: str, context: dict, *, title: str, classification:
     })
 
 
-def layout(html: str, *, archival: bool = False) -> Pdf:
+def layout(html: str, *, archival: bool = False, attachments: list[tuple[str, bytes, str]] | None = None) -> Pdf:
     """Lay the HTML out into pages and write the PDF (WeasyPrint's part): tagged PDF/UA-1, or PDF/A-3b (tagged
-    too) when ``archival``."""
-    from weasyprint import HTML
+    too) when ``archival``. ``attachments`` (name, content, description) are embedded files, as PDF/A-3 allows:
+    the source data travels inside the archived document."""
+    from weasyprint import HTML, Attachment
     from weasyprint.text.fonts import FontConfiguration
 
     started = time.perf_counter()
     document = HTML(string=html, url_fetcher=_local_fetcher(), base_url="file:///nonexistent/").render(
         font_config=FontConfiguration())
     variant = ARCHIVAL if archival else TAGGED
-    content = document.write_pdf(pdf_variant=variant, pdf_tags=True)
+    embedded = [Attachment(string=content, name=name, description=description, relationship="Source")
+                for name, content, description in attachments or ()]
+    content = document.write_pdf(pdf_variant=variant, pdf_tags=True, attachments=embedded or None)
     return Pdf(content=content, page_count=len(document.pages), layout_seconds=time.perf_counter() - started,
                variant=variant)
 
 
-def render_pdf(template_name: str, context: dict, *, title: str, classification: str, archival: bool = False) -> Pdf:
+def render_pdf(template_name: str, context: dict, *, title: str, classification: str, archival: bool = False,
+               attachments: list[tuple[str, bytes, str]] | None = None) -> Pdf:
     """Render ``templates/pdf/<template_name>`` into a PDF; returns the bytes and the page count."""
-    return layout(build_html(template_name, context, title=title, classification=classification), archival=archival)
+    return layout(build_html(template_name, context, title=title, classification=classification), archival=archival,
+                  attachments=attachments)

@@ -424,13 +424,14 @@ def comparison_rows(comparison: list[dict]) -> list[dict]:
 
 def render(data: dict[str, Any], *, generated_at: datetime | None = None, requested_by: str = "",
            audit_head: Head | None = None,
-           document_version: int | None = None, archival: bool = False) -> tuple[pdf.Pdf, str]:
+           document_version: int | None = None, archival: bool = False,
+           attachments: list[tuple[str, bytes, str]] | None = None) -> tuple[pdf.Pdf, str]:
     """Data to PDF in one step (the management command and the benchmark use the pieces too)."""
     digest = content_hash(data)
     doc = present(data, digest=digest, generated_at=generated_at or timezone.now(), requested_by=requested_by,
                   audit_head=audit_head or chain_head(), document_version=document_version)
     return pdf.render_pdf(doc["template"], doc["context"], title=doc["title"], classification=doc["classification"],
-                          archival=archival), digest
+                          archival=archival, attachments=attachments), digest
 
 
 # -- services ----------------------------------------------------------------------------------------------

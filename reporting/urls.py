@@ -3,6 +3,7 @@
 from django.urls import path
 
 from reporting import views
+from reporting.regimes import views as file_views
 
 app_name = "reporting"
 
@@ -11,4 +12,7 @@ urlpatterns = [
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/rows/", views.report_rows, name="report_rows"),
     path("reports/<int:pk>/download/", views.report_download, name="report_download"),
+    path("models/<slug:slug>/file/", file_views.examiner_file, name="examiner_file"),
+    path("models/<slug:slug>/file/regimes/", file_views.declare, name="declare_regimes"),
+    path("models/<slug:slug>/file/bundle/", file_views.evidence_bundle, name="evidence_bundle"),
 ]

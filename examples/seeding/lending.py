@@ -27,6 +27,7 @@ from governance.policies.defaults import DEFAULTS, ITEMS
 from postmortems import services as pm
 from postmortems.models import ActionItem
 from readiness import rollouts, services
+from reporting.regimes.services import declare_regimes
 
 LEGACY_TIER_1_KEYS = ["model_card", "design_review", "temporal_cv", "feature_schema", "dataset_diff_psi",
                       "slice_metrics", "calibration_by_group", "fairness_air", "fairness_eod", "rollback_plan",
@@ -145,6 +146,8 @@ def e1_fair_lending(people):
     ]
     with as_of(launch_day - days(40)):
         model, v42 = _register_v42(dana, features)
+        # The examiner's file: the credit model falls under the EU AI Act (Annex III 5(b)) and the US guidance.
+        declare_regimes(model, actor=people["cole"], regimes=["eu-ai-act", "us-model-risk-2026"])
     legacy = policies.get_policy("TIER_1").versions.get(number=1)
     # Imported as it was decided on paper: one Data Science signature the day before launch.
     with as_of(launch_day - days(12)):

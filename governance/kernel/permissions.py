@@ -67,6 +67,11 @@ RULES: dict[str, tuple[frozenset[str], str | None]] = {
     "postmortem.edit": (WORKING_ROLES, None),
     "postmortem.review": (WORKING_ROLES, None),
     "action_item.edit": (WORKING_ROLES, None),
+    # Which regimes a model falls under decides what its examiner's file must hold: a legal and compliance call,
+    # with Model Risk, which keeps the inventory.
+    "regime.declare": (frozenset({Role.COMPLIANCE, Role.LEGAL, Role.MODEL_RISK}), None),
+    # The evidence bundle carries every record about a model: for those who answer examiners and assessors.
+    "evidence.export": (frozenset({Role.COMPLIANCE, Role.LEGAL, Role.MODEL_RISK}), None),
     "report.view": (EVERYONE, "reports:write"),
     "report.request": (WORKING_ROLES, "reports:write"),
     "audit.view": (EVERYONE, None),

@@ -53,6 +53,9 @@ NOT_A_PAGE = {
     "mlflow_webhook": "POST only (MLflow's webhook deliveries)",
     "report_download": "the generated history holds no rendered report",
     "ask_resign": "POST only",
+    "declare_regimes": "POST only (the examiner's file page holds the form)",
+    "evidence_bundle": "POST only (a download: the bundle of one model, not a page)",
+    "api-model-evidence-bundle": "POST only (a download: the bundle of one model)",
     "api-evaluation-groups-csv": "the generated evaluations carry no per-group fairness table (a row a group: "
                                  "bounded by the groups, not the history)",
     "api-report-detail": "the generated history holds no rendered report",
