@@ -252,6 +252,9 @@ SPECTACULAR_SETTINGS = {
     # No deep links inside the operation toggles: a link inside a button is a nested interactive control.
     "SWAGGER_UI_SETTINGS": {"deepLinking": False, "displayOperationId": False, "defaultModelsExpandDepth": 0},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Rules across fields (a serializer's schema_rules) join the schema after the enums are named.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "governance.kernel.api_schema.apply_schema_rules"],
     # Two choice sets share the field name "kind"; name each so the schema is generated without a warning.
     "ENUM_NAME_OVERRIDES": {
         "ReportKindEnum": "reporting.models.ReportKind",
@@ -398,11 +401,9 @@ CONTENT_SECURITY_POLICY = {
 # file beyond FILE_UPLOAD_MAX_MEMORY_SIZE, so a web worker never holds a large predictions file in memory.
 API_MAX_JSON_DEPTH = 32
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "governance.kernel.input_guard.JSONParser",
-    "governance.kernel.input_guard.FormParser",
-    "governance.kernel.input_guard.MultiPartParser",
-]
+# The API speaks JSON: a form cannot carry a list of objects or a nested object, which it would silently read as
+# none. Only the evaluation upload takes multipart as well (readiness.api.EvaluationCreate), for its files.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["governance.kernel.input_guard.JSONParser"]
 REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"] = "governance.kernel.input_guard.Pagination"
 HEALTH_CHECK_TIMEOUT_SECONDS = 2
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "governance.kernel.api_schema.AutoSchema"  # documents every error answer

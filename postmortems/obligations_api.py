@@ -29,6 +29,12 @@ from .models import (
 
 
 class ImpactCountIn(StrictSerializer):
+    # validate() below: counted from observations (decisions only), or entered, with the count.
+    schema_rules = {"oneOf": [
+        {"required": ["count_from_observations"],
+         "properties": {"count_from_observations": {"enum": [True]}, "measure": {"enum": [AffectedMeasure.DECISIONS.value]}}},
+        {"required": ["count"], "properties": {"count_from_observations": {"enum": [False]}}},
+    ]}
     measure = serializers.ChoiceField(choices=AffectedMeasure.choices)
     count = serializers.IntegerField(min_value=0, max_value=10**12, required=False)
     source_detail = serializers.CharField(max_length=400, required=False, allow_blank=True)

@@ -23,7 +23,7 @@ from governance.kernel.api_inputs import (
     StrictSerializer,
     validated,
 )
-from governance.kernel.errors import DomainError, PayloadTooLarge, ValidationFailed
+from governance.kernel.errors import DomainError, NotFound, PayloadTooLarge
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
 from governance.models import MLModel, ModelVersion, User
@@ -105,7 +105,7 @@ class LaunchList(GenericAPIView):
         version = ModelVersion.objects.select_related("model__owner").filter(
             model__slug=values["model"], version=values["version"]).first()
         if version is None:
-            raise ValidationFailed(f"No version {values['version']!r} of model {values['model']!r}.", field="version")
+            raise NotFound(f"No version {values['version']!r} of model {values['model']!r}.", field="version")
         require(request.user, "launch.create", version)
         author = request.user if isinstance(request.user, User) else None
         if author is None:
@@ -113,7 +113,7 @@ class LaunchList(GenericAPIView):
             author = (User.objects.filter(username=username, is_active=True).first() if username
                       else version.model.owner)
             if author is None:
-                raise ValidationFailed(f"No active person {username!r}.", field="author")
+                raise NotFound(f"No active person {username!r}.", field="author")
         launch = services.create_launch(version, actor=request.user, author=author, title=values["title"],
                                         summary=values["summary"])
         return Response(LaunchDetailOut(selectors.launch_detail(launch.pk)).data, status=201)

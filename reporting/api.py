@@ -16,9 +16,28 @@ from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
 from reporting import reports
 from reporting.models import Report, ReportKind, ReportStatus
+from reporting.periods import PERIOD_PATTERN
+
+_DAY = {"type": "string", "format": "date"}
+_ARCHIVAL = {"type": "boolean", "description": "PDF/A-3b, for records kept for years, instead of tagged PDF/UA-1"}
 
 
 class ReportIn(StrictSerializer):
+    # What each kind takes (reporting.services._subject, reporting.periods.pack_params): a dossier or an incident
+    # report a subject and no parameters; a governance pack no subject and a period, or its first and last days.
+    schema_rules = {"oneOf": [
+        {"required": ["kind", "subject"], "properties": {
+            "kind": {"enum": [ReportKind.LAUNCH_DOSSIER.value, ReportKind.INCIDENT_REPORT.value]},
+            "subject": {"type": "integer", "minimum": 1},
+            "params": {"type": "object", "properties": {"archival": _ARCHIVAL}, "additionalProperties": False}}},
+        {"required": ["kind", "params"], "properties": {
+            "kind": {"enum": [ReportKind.GOVERNANCE_PACK.value]},
+            "subject": {"type": "integer", "nullable": True, "enum": [None]},
+            "params": {"type": "object", "additionalProperties": False,
+                       "properties": {"period": {"type": "string", "pattern": PERIOD_PATTERN}, "start": _DAY,
+                                      "end": _DAY, "archival": _ARCHIVAL},
+                       "oneOf": [{"required": ["period"]}, {"required": ["start", "end"]}]}}},
+    ]}
     kind = serializers.ChoiceField(choices=ReportKind.choices)
     subject = serializers.IntegerField(required=False, allow_null=True, min_value=1,
                                        help_text="Launch number (LAUNCH_DOSSIER) or incident number (INCIDENT_REPORT).")

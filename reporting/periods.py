@@ -14,6 +14,8 @@ from reporting.common import (
 )
 
 _PERIOD = re.compile(r"^(\d{4})-(?:Q([1-4])|W(\d{1,2})|(\d{2}))$")
+# What a pack's ``period`` parameter takes, as the OpenAPI schema states it (a quarter, ISO week or month).
+PERIOD_PATTERN = r"^[0-9]{4}-(Q[1-4]|W(0?[1-9]|[1-4][0-9]|5[0-3])|(0[1-9]|1[0-2]))$"
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 PERIOD_HELP = "Give a period as 2026-Q3, 2026-W40, 2026-07 or 2026-07-01..2026-09-30."
 
@@ -72,6 +74,8 @@ def pack_params(params: object) -> dict[str, Any]:
     if unknown:
         raise ValidationFailed(f"Unknown parameter {unknown[0]!r}; use period, or start and end.",
                                field=f"params.{unknown[0]}")
+    if params.get("period") and (params.get("start") or params.get("end")):
+        raise ValidationFailed("Give a period, or start and end, not both.", field="params.period")
     if params.get("period"):
         start, end = parse_period(params["period"], field="params.period")
     elif params.get("start") or params.get("end"):

@@ -65,12 +65,12 @@ def _subject(actor: Actor, kind: str, subject_id: int | str | None, params: obje
     if kind == ReportKind.LAUNCH_DOSSIER:
         launch = LaunchRequest.objects.select_related("version").filter(pk=subject_id).first()
         if launch is None or not can(actor, "launch.view", launch):
-            raise ValidationFailed(f"No launch #{subject_id} that you may see.", field="subject", code="subject_not_found")
+            raise NotFound(f"No launch #{subject_id} that you may see.", field="subject", code="subject_not_found")
         return launch, None, {}
     incident = incident_selectors.visible_incidents(actor).filter(pk=subject_id).first()
     if incident is None:
         # The same answer whether it does not exist or is restricted: its existence must not leak.
-        raise ValidationFailed(f"No incident #{subject_id} that you may see.", field="subject", code="subject_not_found")
+        raise NotFound(f"No incident #{subject_id} that you may see.", field="subject", code="subject_not_found")
     return None, incident, {}
 
 

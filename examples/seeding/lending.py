@@ -360,7 +360,7 @@ def _validate_v5(model, v5, mara):
     from governance.validation.services import complete_validation, start_validation
 
     with as_of(days_ago(23, hour=10)):
-        set_materiality(model, actor=mara, exposure="HIGH", purpose="CUSTOMER_DECISION",
+        set_materiality(model, actor=mara, exposure="HIGH", purpose="CUSTOMER_DECISION", password=DEMO_PASSWORD,
                         reason="Decides credit lines for every applicant; consumer lending under fair-lending law.")
         validation = start_validation(model, actor=mara, scope=list(ScopeArea.values), version=v5)
     with as_of(days_ago(22, hour=15)):

@@ -21,12 +21,19 @@ class MLModelForm(forms.ModelForm):
         fields = ["slug", "name", "owner", "business_use", "risk_tier", "regulatory_scope", "protected_attributes"]
         widgets = {"business_use": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, **kwargs):
+    password = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Re-enter your password if you change the risk tier: it decides the policy every launch passes.",
+    )
+
+    def __init__(self, *args, sso: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["owner"]).queryset = User.objects.filter(is_active=True)
         if self.instance.pk:
             self.fields["slug"].disabled = True
             self.initial["protected_attributes"] = ", ".join(self.instance.protected_attributes or [])
+        if not self.instance.pk or sso:  # a new model has no tier to change; SSO confirms at the provider
+            del self.fields["password"]
 
     def clean_protected_attributes(self):
         raw = self.cleaned_data.get("protected_attributes") or ""

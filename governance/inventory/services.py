@@ -25,9 +25,12 @@ from governance.kernel.errors import Conflict, PermissionDenied, ValidationFaile
 from governance.kernel.models import User
 from governance.kernel.permissions import can, require
 from governance.kernel.principals import acting_person
+from governance.kernel.reauth import Confirmation, confirm_identity
 from governance.kernel.services import full_clean, save_unique, snapshot
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from governance.kernel.principals import Actor
 
 MATERIALITY_FIELDS = ("materiality", "materiality_exposure", "materiality_purpose", "materiality_reason")
@@ -84,21 +87,32 @@ def create_model(*, actor: Actor, slug: str, name: str, owner: User, business_us
     return model
 
 
-def update_model(model: MLModel, *, actor: Actor, **changes: Any) -> MLModel:
-    """Edit an inventory entry; the slug is its address and cannot change."""
+def update_model(model: MLModel, *, actor: Actor, password: str | None = None,
+                 sso_proof: dict[str, Any] | None = None, request: HttpRequest | None = None,
+                 **changes: Any) -> MLModel:
+    """Edit an inventory entry; the slug is its address and cannot change. A new risk tier changes which policy
+    every later launch of the model must pass, so the person confirms who they are as an approver of a policy
+    change does (password, or a fresh authentication with the identity provider); other edits do not ask."""
     require(actor, "model.edit", model)
     unknown = set(changes) - set(MODEL_FIELDS) - {"slug"}
     if unknown:
         raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0])
     if "slug" in changes and changes.pop("slug") != model.slug:
         raise ValidationFailed("The slug is the model's address and cannot change.", field="slug")
+    confirmation: Confirmation | None = None
     if "risk_tier" in changes:
         _check_tier(changes["risk_tier"])
-        _check_tier_meets_materiality(changes["risk_tier"], model.materiality)
+        if changes["risk_tier"] != model.risk_tier:
+            confirmation = _confirm(actor, password=password, sso_proof=sso_proof, request=request)
     if "protected_attributes" in changes:
         changes["protected_attributes"] = _normalise_attributes(changes["protected_attributes"])
     with transaction.atomic():
         locked = MLModel.objects.select_for_update().get(pk=model.pk)
+        if "risk_tier" in changes and changes["risk_tier"] != locked.risk_tier:
+            if confirmation is None:  # the tier moved between the read and the lock: this edit now changes it
+                raise Conflict("The model's risk tier changed meanwhile; reload the page and confirm the change.",
+                               code="tier_changed")
+            _check_tier_meets_materiality(changes["risk_tier"], locked.materiality)
         before = snapshot(locked, MODEL_FIELDS)
         for name, value in changes.items():
             setattr(locked, name, value)
@@ -107,10 +121,19 @@ def update_model(model: MLModel, *, actor: Actor, **changes: Any) -> MLModel:
         if after == before:
             return locked
         locked.save()
+        changed_after = {k: v for k, v in after.items() if before[k] != v}
+        if confirmation and "risk_tier" in changed_after:
+            changed_after.update(confirmation.as_audit())
         audit.record("model.updated", locked, actor=actor,
-                     before={k: v for k, v in before.items() if after[k] != v},
-                     after={k: v for k, v in after.items() if before[k] != v})
+                     before={k: v for k, v in before.items() if after[k] != v}, after=changed_after)
     return locked
+
+
+def _confirm(actor: Actor, *, password: str | None, sso_proof: dict[str, Any] | None,
+             request: HttpRequest | None) -> Confirmation | None:
+    """Re-authentication of the person behind ``actor`` for a decision that changes what may ship: only a person
+    makes one (an API token or Gatehouse itself is refused)."""
+    return confirm_identity(acting_person(actor), password=password, proof=sso_proof, request=request)
 
 
 def create_version(model: MLModel, *, actor: Actor, version: str, artifact_sha256: str, git_commit: str = "",
@@ -288,9 +311,13 @@ def _locked_model(model: MLModel) -> MLModel:
     return MLModel.objects.select_for_update().get(pk=model.pk)
 
 
-def set_materiality(model: MLModel, *, actor: Actor, exposure: str, purpose: str, reason: str) -> MLModel:
+def set_materiality(model: MLModel, *, actor: Actor, exposure: str, purpose: str, reason: str,
+                    password: str | None = None, sso_proof: dict[str, Any] | None = None,
+                    request: HttpRequest | None = None) -> MLModel:
     """Model Risk sets a model's materiality from its exposure and purpose, with a reason; the result is stored
-    with its inputs and who set it. A tier laxer than the materiality allows is refused: raise the tier first."""
+    with its inputs and who set it. A tier laxer than the materiality allows is refused: raise the tier first.
+    Materiality decides the validation a model needs before the gate lets it ship, so the person re-authenticates
+    as for a tier change."""
     require(actor, "model.classify", model, message="Only Model Risk sets a model's materiality.")
     if exposure not in Exposure.values:
         raise ValidationFailed(f"Unknown exposure {exposure!r}; use one of {', '.join(Exposure.values)}.",
@@ -301,6 +328,7 @@ def set_materiality(model: MLModel, *, actor: Actor, exposure: str, purpose: str
     if not (reason or "").strip():
         raise ValidationFailed("Say why this exposure and purpose.", field="reason")
     level = materiality.materiality_of(exposure, purpose)
+    confirmation = _confirm(actor, password=password, sso_proof=sso_proof, request=request)
     with transaction.atomic():
         locked = _locked_model(model)
         _check_tier_meets_materiality(locked.risk_tier, level)
@@ -311,7 +339,7 @@ def set_materiality(model: MLModel, *, actor: Actor, exposure: str, purpose: str
         locked.materiality_set_at = clock.now()
         locked.save(update_fields=[*MATERIALITY_FIELDS, "materiality_set_by", "materiality_set_at", "updated_at"])
         audit.record("model.materiality_set", locked, actor=actor, before=before,
-                     after=snapshot(locked, MATERIALITY_FIELDS))
+                     after={**snapshot(locked, MATERIALITY_FIELDS), **(confirmation.as_audit() if confirmation else {})})
     return locked
 
 

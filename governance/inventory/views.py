@@ -20,7 +20,8 @@ from governance.inventory.forms import (
 from governance.inventory.models import Feature, MLModel, ModelVersion
 from governance.inventory.signals import model_page_context
 from governance.kernel.permissions import can, require
-from governance.kernel.web import deny_unless, refusal_shown
+from governance.kernel.reauth import sso_proof
+from governance.kernel.web import deny_unless, reauth_context, refusal_shown
 
 VERSIONS_PER_PAGE = 10
 MODELS_PER_PAGE = 50
@@ -86,16 +87,17 @@ def model_create(request):
 def model_edit(request, slug):
     model = get_object_or_404(MLModel, slug=slug)
     deny_unless(request.user, "model.edit", model)
-    form = MLModelForm(request.POST or None, instance=model)
+    form = MLModelForm(request.POST or None, instance=model, sso=bool(getattr(request.user, "uses_sso", False)))
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "slug"}
+        data = {k: v for k, v in form.cleaned_data.items() if k not in ("slug", "password")}
         with refusal_shown(request, form=form) as refused:
-            model = services.update_model(model, actor=request.user, **data)
+            model = services.update_model(model, actor=request.user, password=form.cleaned_data.get("password"),
+                                          sso_proof=sso_proof(request), request=request, **data)
         if not refused:
             messages.success(request, "Changes saved.")
             return redirect(model)
     return render(request, "governance/model_form.html", {"form": form, "title": f"Edit {model.name}",
-                                                          "model": model})
+                                                          "model": model, **reauth_context(request)})
 
 
 @login_required

@@ -16,6 +16,8 @@ from governance.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
 
+DOES_NOT_EXIST = "does_not_exist"  # DRF's relation fields: the object a body names is not there
+
 
 def _code(value: object) -> str:
     return getattr(value, "code", None) or "invalid"
@@ -56,10 +58,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # A declared input's precise refusal (an unknown parameter, a NaN) is the answer's code; any other
         # validation error is ``invalid``, with each field's own code in ``errors``.
         code = first["code"] if first["code"] in api_inputs.NAMED_CODES else "invalid"
+        answer = status.HTTP_400_BAD_REQUEST
+        if errors and all(error["code"] == DOES_NOT_EXIST for error in errors):
+            # Well-formed input naming an object that is not there (an owner, a launch): 404, as for a path's.
+            code, answer = "not_found", status.HTTP_404_NOT_FOUND
         body = {"code": code, "detail": first["detail"], "errors": errors}
         if first["field"]:
             body["field"] = first["field"]
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(body, status=answer)
     if isinstance(exc, RequestDataTooBig):
         return Response({"code": "payload_too_large", "detail": str(exc)}, status=413)
     if isinstance(exc, SuspiciousOperation):

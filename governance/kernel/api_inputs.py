@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Set
 from typing import Any
 
 import django_filters
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -54,6 +55,9 @@ class StrictSerializer(serializers.Serializer[Any]):
     unknown_code = UNKNOWN_FIELD
     unknown_word = "field"
     passthrough: frozenset[str] = frozenset()
+    # A rule across fields that ``validate`` enforces, stated for the OpenAPI schema beside it (governance.kernel.
+    # api_schema): JSON Schema keywords merged into the serializer's object schema, e.g. an ``anyOf`` of ``required``.
+    schema_rules: Mapping[str, Any] = {}
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
@@ -63,13 +67,60 @@ class StrictSerializer(serializers.Serializer[Any]):
         return super().to_internal_value(data)
 
 
+# The JSON types each declared field takes. DRF reads leniently ("5" or 5.0 as an integer, 1 or "yes" as true, 0
+# as the text "0"), so a value of the wrong type that the schema refuses would be accepted. Form and query values
+# are all strings (QueryDict), so the rule is for JSON bodies.
+_JSON_TYPES: tuple[tuple[type, tuple[type, ...], str], ...] = (
+    (serializers.BooleanField, (bool,), "a boolean"),
+    (serializers.CharField, (str,), "a string"),
+    (serializers.DateTimeField, (str,), "a string"),
+    (serializers.DateField, (str,), "a string"),
+    (serializers.IntegerField, (int,), "an integer"),
+    (serializers.FloatField, (int, float), "a number"),
+    (serializers.ChoiceField, (str,), "a string"),
+    (serializers.SlugRelatedField, (str,), "a string"),
+    (serializers.PrimaryKeyRelatedField, (int,), "an integer"),
+)
+
+
+def _json_type_refusal(field: serializers.Field[Any, Any, Any, Any], value: object) -> str | None:
+    if value is None:
+        return None  # allow_null decides
+    if isinstance(field, JSONObjectField):
+        return None if isinstance(value, dict) else "an object"
+    if isinstance(field, serializers.MultipleChoiceField):
+        return None
+    if isinstance(field, FiniteFloatField) and isinstance(value, str) and _spells_non_finite(value):
+        return None  # the only way JSON can send NaN or infinity: the field refuses it as not_finite
+    for kind, types, word in _JSON_TYPES:
+        if isinstance(field, kind):
+            if kind is serializers.ChoiceField and not all(isinstance(c, str) for c in field.choices):
+                return None
+            wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+            return word if wrong else None
+    return None
+
+
+def _spells_non_finite(text: str) -> bool:
+    try:
+        return len(text) <= 40 and not math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def _refuse_non_strings(data: Mapping[Any, Any], fields: Mapping[str, serializers.Field[Any, Any, Any, Any]]) -> None:
-    """A text field takes a string: DRF would turn a JSON number or boolean into one ("0", "True"), accepting a
-    value of the wrong type that the schema refuses. (Form and query values are strings already.)"""
-    wrong = {name: [ErrorDetail(f"Expected a string, not {type(data[name]).__name__}.", code="incorrect_type")]
-             for name, field in fields.items()
-             if isinstance(field, serializers.CharField) and not field.read_only and name in data
-             and isinstance(data[name], (bool, int, float))}
+    """Each field of a JSON body takes its own JSON type: a number for a text, a string for a number or a boolean,
+    text for an object are refused (code ``incorrect_type``), as the schema refuses them."""
+    if isinstance(data, QueryDict):
+        return
+    wrong = {}
+    for name, field in fields.items():
+        if field.read_only or name not in data:
+            continue
+        expected = _json_type_refusal(field, data[name])
+        if expected:
+            code = NOT_AN_OBJECT if isinstance(field, JSONObjectField) else "incorrect_type"
+            wrong[name] = [ErrorDetail(f"Expected {expected}, not {type(data[name]).__name__}.", code=code)]
     if wrong:
         raise ValidationError(wrong)
 

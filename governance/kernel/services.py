@@ -19,23 +19,30 @@ from governance.kernel.permissions import require
 from governance.kernel.principals import Actor, SystemActor
 from governance.kernel.roles import Role
 
+UNIQUENESS_CODES = frozenset({"unique", "unique_together", "unique_for_date", "unique_for_month", "unique_for_year"})
+
 
 def full_clean(instance: Model, *, exclude: Iterable[str] | None = None) -> None:
-    """Run Django's field validation and turn the first problem into a ValidationFailed naming the field."""
+    """Run Django's field validation and turn the first problem into a ValidationFailed naming the field. A record
+    that already exists is a Conflict (409, code ``duplicate``): the input is well formed, the state refuses it."""
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
-        name, messages = next(iter(exc.message_dict.items()))
-        raise ValidationFailed(" ".join(messages), field=None if name == "__all__" else name) from None
+        name, errors = next(iter(exc.error_dict.items()))
+        field = None if name == "__all__" else name
+        message = " ".join(str(message) for error in errors for message in error.messages)
+        if any(error.code in UNIQUENESS_CODES for error in errors):
+            raise Conflict(message, field=field, code="duplicate") from None
+        raise ValidationFailed(message, field=field) from None
 
 
 def save_unique(instance: Model, *, field: str, message: str) -> None:
-    """Save, turning a unique-constraint violation into a ValidationFailed on ``field``."""
+    """Save, turning a unique-constraint violation into a Conflict on ``field`` (409, code ``duplicate``)."""
     try:
         with transaction.atomic():
             instance.save()
     except IntegrityError:
-        raise ValidationFailed(message, field=field) from None
+        raise Conflict(message, field=field, code="duplicate") from None
 
 
 def snapshot(instance: Model, fields: Iterable[str]) -> dict[str, Any]:

@@ -66,8 +66,14 @@ class DigestField(serializers.RegexField):
         super().__init__(DIGEST_RE, max_length=71, **kwargs)
 
 
+VERSION_OR_DIGEST = {"anyOf": [{"required": ["version"]}, {"required": ["digest"]}]}
+
+
 class WhatShips(StrictQuerySerializer):
     """What a tool is about to ship: the model, its version or artifact digest (or both), the stage."""
+
+    schema_name = "what_ships"
+    schema_rules = VERSION_OR_DIGEST  # validate() below
 
     model = serializers.CharField(max_length=100, help_text="The model's slug")
     version = serializers.CharField(max_length=100, required=False, default="")

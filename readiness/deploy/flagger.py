@@ -20,13 +20,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.kernel.api_inputs import StrictSerializer, validated
+from governance.kernel.api_schema import ErrorOut
 from governance.kernel.authentication import BearerTokenAuthentication
 
 from .. import selectors
@@ -44,6 +51,7 @@ EVENT_KEYS = frozenset({"eventMessage", "eventType", "timestamp"})
 
 class FlaggerMetadata(StrictSerializer):
     passthrough = EVENT_KEYS
+    schema_rules = decision.VERSION_OR_DIGEST  # validate() below
 
     token = serializers.CharField(max_length=200, help_text="A Gatehouse API token with gate:read (never stored)")
     model = serializers.CharField(max_length=100)
@@ -72,6 +80,10 @@ FlaggerAnswer = inline_serializer("FlaggerAnswer", {
     "receipt": serializers.CharField(allow_null=True)})
 
 
+FlaggerRefusal = PolymorphicProxySerializer(component_name="FlaggerRefusal", serializers=[FlaggerAnswer, ErrorOut],
+                                           resource_type_field_name=None)
+
+
 def _event_message(metadata: dict[str, Any]) -> str:
     message = metadata.get("eventMessage")
     return f": {message}" if isinstance(message, str) and message else ""
@@ -85,8 +97,9 @@ class FlaggerWebhook(decision.ContractView):
         operation_id="v1_gate_flagger", request=FlaggerPayload,
         parameters=[OpenApiParameter("hook", str, OpenApiParameter.PATH, enum=list(HOOK_TYPES),
                                      description="The Flagger webhook type this URL is configured for")],
-        responses={200: FlaggerAnswer, 403: OpenApiResponse(FlaggerAnswer, description=(
-            "Not allowed (a gating hook), or no reason to roll back (rollback): coded reasons in the body")),
+        responses={200: FlaggerAnswer, 403: OpenApiResponse(FlaggerRefusal, description=(
+            "Not allowed (a gating hook), or no reason to roll back (rollback): coded reasons in the body; or a "
+            "token that may not ask (the error body)")),
                    503: OpenApiResponse(ToolVerdict, description="Gatehouse could not decide; retry later")})
     def post(self, request: Request, hook: str) -> Response:
         if hook not in HOOK_TYPES:

@@ -56,7 +56,6 @@ def test_a_request_answers_202_and_the_detail_then_shows_the_file(
 @pytest.mark.parametrize("body,field", [
     ({"kind": "BOARD_MINUTES", "subject": 1}, "kind"),
     ({"kind": "INCIDENT_REPORT"}, "subject"),
-    ({"kind": "LAUNCH_DOSSIER", "subject": 987654}, "subject"),
     ({"kind": "INCIDENT_REPORT", "subject": "abc"}, "subject"),
     ({"kind": "GOVERNANCE_PACK"}, "params.period"),
     ({"kind": "GOVERNANCE_PACK", "subject": 3, "params": {"period": "2026-Q1"}}, "subject"),
@@ -78,7 +77,7 @@ def test_a_restricted_incident_is_not_a_valid_subject_for_those_who_cannot_see_i
     incident = restricted_incident(people, overdue=0)
     api_client.force_login(people["data_science"])
     response = post(api_client, {"kind": "INCIDENT_REPORT", "subject": incident.pk}, django_capture_on_commit_callbacks)
-    assert response.status_code == 400 and response.json()["field"] == "subject"
+    assert response.status_code == 404 and response.json()["field"] == "subject"
     assert incident.title not in response.content.decode()
     api_client.force_login(people["legal"])
     accepted = post(api_client, {"kind": "INCIDENT_REPORT", "subject": incident.pk},
@@ -106,7 +105,7 @@ def test_tokens_request_and_download_but_never_see_restricted_reports(
     bearer = {"Authorization": f"Bearer {secret}"}
     refused = post(api_client, {"kind": "INCIDENT_REPORT", "subject": incident.pk}, django_capture_on_commit_callbacks,
                    **bearer)
-    assert refused.status_code == 400 and refused.json()["field"] == "subject"
+    assert refused.status_code == 404 and refused.json()["field"] == "subject"
     assert api_client.get(f"{URL}{hidden.pk}/", headers=bearer).status_code == 404
     assert client.get(reverse("reporting:report_download", args=[hidden.pk]), headers=bearer).status_code == 404
     with django_capture_on_commit_callbacks(execute=True):

@@ -57,7 +57,8 @@ def test_overdue_revalidation_need_denies_the_gate_and_a_waiver_lifts_it(mrm):
 def test_assessed_tier_1_model_without_validation_is_denied(mrm):
     model = MLModelFactory(risk_tier="TIER_1")
     assert gate_reasons(model.slug) == []
-    inventory.set_materiality(model, actor=mrm, exposure="HIGH", purpose="CUSTOMER_DECISION", reason="Credit")
+    inventory.set_materiality(model, actor=mrm, exposure="HIGH", purpose="CUSTOMER_DECISION", reason="Credit",
+                            password=PASSWORD)
     assert [r["code"] for r in gate_reasons(model.slug)] == ["no_current_validation"]
 
 
