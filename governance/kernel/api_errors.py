@@ -58,7 +58,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # A declared input's precise refusal (an unknown parameter, a NaN) is the answer's code; any other
         # validation error is ``invalid``, with each field's own code in ``errors``.
         code = first["code"] if first["code"] in api_inputs.NAMED_CODES else "invalid"
-        answer = status.HTTP_400_BAD_REQUEST
+        answer: int = status.HTTP_400_BAD_REQUEST
         if errors and all(error["code"] == DOES_NOT_EXIST for error in errors):
             # Well-formed input naming an object that is not there (an owner, a launch): 404, as for a path's.
             code, answer = "not_found", status.HTTP_404_NOT_FOUND

@@ -94,7 +94,7 @@ def _json_type_refusal(field: serializers.Field[Any, Any, Any, Any], value: obje
         return None  # the only way JSON can send NaN or infinity: the field refuses it as not_finite
     for kind, types, word in _JSON_TYPES:
         if isinstance(field, kind):
-            if kind is serializers.ChoiceField and not all(isinstance(c, str) for c in field.choices):
+            if isinstance(field, serializers.ChoiceField) and not all(isinstance(c, str) for c in field.choices):
                 return None
             wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
             return word if wrong else None
