@@ -49,7 +49,8 @@ def _count(queryset: QuerySet[Any]) -> Coalesce:
 
 def gate_reasons(model_slug: str, *, now: datetime | None = None) -> list[dict[str, str]]:
     """The model-risk reasons the gate denies ``model_slug`` for, each with its code: ``model_retired``,
-    ``revalidation_overdue`` (a need past its due date, or the last validation's interval run out),
+    ``revalidation_overdue`` (a need past its due date, or the last validation's interval run out, for a model
+    whose materiality is assessed),
     ``finding_overdue`` (an open finding at or above ``VALIDATION_GATE_SEVERITY`` past its due date),
     ``action_item_overdue`` (a hold raised by an incident's action item past due) and ``no_current_validation``
     (a tier that needs a validation, once materiality is assessed, has no approving one). A reason that has a
@@ -83,8 +84,11 @@ def _reasons(row: Mapping[str, Any], today: date) -> list[GateReason]:
     reasons = []
     if row["retired_at"] is not None:
         reasons.append(GateReason("model_retired", "The model is retired from the inventory."))
+    # Revalidation renews a validation that materiality asks for: a model not yet assessed (or decided not to be
+    # a model) has its needs listed for Model Risk, and the gate asks for them once it is in the programme.
+    in_programme = bool(row["materiality"]) and row["is_model"] is not False
     expired = row["latest_valid_until"] is not None and row["latest_valid_until"] < today
-    if (row["needs_overdue"] or expired) and not row["waived_revalidation"]:
+    if in_programme and (row["needs_overdue"] or expired) and not row["waived_revalidation"]:
         parts = []
         if row["needs_overdue"]:
             parts.append(f"{row['needs_overdue']} revalidation need(s) past their due date")
