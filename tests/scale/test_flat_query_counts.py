@@ -50,7 +50,7 @@ EXPECTED = {
     "launch list, filtered": 6,
     "launch list, searched": 6,
     "launch list, awaiting my signature": 5,
-    "launch page, long history": 15,  # + deploy-tool calls and pending decisions
+    "launch page, long history": 16,  # + deploy-tool calls, pending decisions, model-risk reasons
     "incident list": 6,
     "incident list, searched": 6,
     "insights": 7,
