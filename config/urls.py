@@ -31,6 +31,7 @@ urlpatterns = [
     path("sso/callback/", sso.Callback.as_view(), name="sso_callback"),
     path("admin/", admin.site.urls),
     path("", include("governance.urls")),
+    path("", include("governance.validation.urls")),
     path("", include("readiness.urls")),
     path("", include("postmortems.urls")),
     path("", include("reporting.urls")),

@@ -23,6 +23,7 @@ from governance.kernel.services import full_clean
 from governance.kernel.visibility import RESTRICTED, incident_visible_to, is_privileged
 from governance.models import MLModel, PolicyChange, RiskTier, User
 from governance.policies import services as policies
+from governance.validation import services as model_risk
 
 from . import inputs, selectors
 from .models import (
@@ -259,7 +260,28 @@ def open_incident(*, actor: Actor, title: str, severity: str, detection_source: 
             "factors": factor_rows,
         })
         _mark_recurrence(incident, actor=actor)
+        _follow_in_model_risk(incident, actor=actor)
     return incident
+
+
+def _follow_in_model_risk(incident: Incident, *, actor: Actor, items: Iterable[ActionItem] | None = None) -> None:
+    """An incident on a model asks for its revalidation (once per model and incident), and each of the
+    incident's open action items holds the model's launches once it is past due; a finished item lifts its hold.
+    Called down into the validation package, which sits below this layer. Labels name records by number only:
+    an incident's title and an item's may be restricted content."""
+    models = list(incident.models.all())
+    if not models:
+        return
+    for model in models:
+        model_risk.trigger_incident(model, actor=actor, incident_id=incident.pk)
+    for item in incident.action_items.all() if items is None else items:
+        for model in models:
+            if item.status in ActionItem.OPEN_STATUSES:
+                model_risk.raise_hold(model, actor=actor, source_type="postmortems.actionitem", source_id=item.pk,
+                                      source_label=f"Action item #{item.pk} of incident #{incident.pk}",
+                                      due_date=item.due_date, source_incident_id=incident.pk)
+            else:
+                model_risk.clear_hold(model, actor=actor, source_type="postmortems.actionitem", source_id=item.pk)
 
 
 def update_incident(incident: Incident, *, actor: Actor, reason: str = "", **changes: Any) -> Incident:
@@ -332,6 +354,8 @@ def update_incident(incident: Incident, *, actor: Actor, reason: str = "", **cha
         audit.record("incident.updated", locked, actor=actor, before=old, after=new)
         if "models" in new or "began_at" in new or "detected_at" in new:
             _mark_recurrence(locked, actor=actor)
+        if "models" in new:
+            _follow_in_model_risk(locked, actor=actor)
     return locked
 
 
@@ -439,6 +463,7 @@ def add_action_item(incident: Incident, *, actor: Actor, title: str, kind: str, 
             "incident": incident.pk, "title": item.title, "kind": item.kind, "owner": owner.username,
             "due_date": item.due_date, "priority": item.priority,
         })
+        _follow_in_model_risk(item.incident, actor=actor, items=[item])
     return item
 
 
@@ -481,6 +506,8 @@ def update_action_item(item: ActionItem, *, actor: Actor, **changes: Any) -> Act
         locked.save()
         old, new = _diff(before, after)
         audit.record("action_item.updated", locked, actor=actor, before=old, after=new)
+        if "status" in new or "due_date" in new:
+            _follow_in_model_risk(incident, actor=actor, items=[locked])
     return locked
 
 

@@ -23,6 +23,7 @@ from governance.kernel.permissions import has_role, require
 from governance.kernel.principals import SystemActor, acting_person, actor_label
 from governance.kernel.reauth import confirm_identity
 from governance.policies.rules import validate_guardrail, validate_stages
+from governance.validation import services as model_risk
 
 from .content import guardrail_content, stage_content
 from .guardrails import (
@@ -191,6 +192,9 @@ def _evaluate_locked(launch: LaunchRequest, plan: RolloutPlan, *, now: datetime,
         state, was = states[guardrail.pk], previous[guardrail.pk]
         if state.state != BREACHED or launch.status != LaunchStatus.ROLLING_OUT:
             continue
+        if was != BREACHED:  # a breach asks for the model's revalidation, once per guardrail
+            model_risk.trigger_guardrail_breach(launch.version.model, actor=actor, guardrail_id=guardrail.pk,
+                                                launch_id=launch.pk, metric=guardrail.metric)
         if guardrail.action == Guardrail.Action.ROLLBACK:
             rollback = _rollback_locked(launch, actor=actor, now=now, trigger=trigger, guardrail=guardrail,
                                         reason=f"Guardrail breached: {guardrail} — {state.detail}",

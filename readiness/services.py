@@ -26,6 +26,7 @@ from governance.kernel.roles import Role
 from governance.models import FeatureSource, ModelVersion, User
 from governance.policies.expressions import evaluate_rule, parse_rule
 from governance.policies.services import current_version
+from governance.validation import services as model_risk
 
 from . import content
 from .models import (
@@ -745,6 +746,22 @@ def validate_metrics(metrics: object) -> dict[str, float]:
     return clean
 
 
+_SUMMARY_KEYS = frozenset({"max", "insufficient"})
+
+
+def drifting_features(evaluation: Evaluation, *, psi_act: float) -> list[str]:
+    """Features at the act level of drift in an evaluation: those its drift report marks ACT, and those whose
+    submitted ``psi.<feature>`` is at or above the tier's PSI act level. Each asks for the model's revalidation."""
+    drift = (evaluation.report or {}).get("drift") or {}
+    names = [str(f["feature"]) for f in drift.get("features", []) if f.get("status") == "ACT"]
+    for key, value in (evaluation.metrics or {}).items():
+        name = key.removeprefix("psi.")
+        if (key.startswith("psi.") and name not in _SUMMARY_KEYS and isinstance(value, int | float)
+                and not isinstance(value, bool) and value >= psi_act):
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
 def submit_evaluation(launch: LaunchRequest, *, actor: Actor, metrics: dict[str, Any], kind: str = Evaluation.Kind.METRICS,
                       report: dict[str, Any] | None = None, source_sha256: str = "", source_rows: int | None = None) -> Evaluation:
     """Store an evaluation, re-evaluate the automatic checklist items, and refresh the content hash."""
@@ -761,6 +778,8 @@ def submit_evaluation(launch: LaunchRequest, *, actor: Actor, metrics: dict[str,
         audit.record("evaluation.submitted", evaluation, actor=actor, after={
             "launch": launch.pk, "kind": kind, "metric_count": len(metrics), "source_sha256": source_sha256,
         })
+        for feature in drifting_features(evaluation, psi_act=launch.policy_version.thresholds.get("psi_act", 0.2)):
+            model_risk.trigger_drift(launch.version.model, actor=actor, evaluation_id=evaluation.pk, feature=feature)
         refresh_content(launch, actor=actor, reason="new evaluation")
         _maybe_approve(launch, actor=actor)
     return evaluation

@@ -17,6 +17,7 @@ from governance.kernel.permissions import can, roles_of
 from governance.kernel.reauth import sso_proof
 from governance.kernel.web import deny_unless, reauth_context, redirect_to_place, refusal_shown, say
 from governance.policies.defaults import CATEGORIES
+from governance.validation.selectors import gate_reasons as model_risk_reasons
 
 from . import pending, selectors, services
 from .forms import (
@@ -120,6 +121,8 @@ def launch_detail(request, pk):
                            and i.source != ItemSource.CONDITION],
         "audit_events": selectors.audit_trail(launch, request.user),
         "rollback_reason": selectors.rollback_reason(request.user, launch),
+        # What the gate's model-risk check says of this model now (one query): the launch page says why it stops.
+        "model_risk_reasons": model_risk_reasons(launch.version.model.slug, now=now),
         "tool_calls": tool_calls, "earlier_tool_calls": calls_total - len(tool_calls),
         "pending_decisions": [
             {"pending": p, "stale": p.content_hash != launch.content_hash,

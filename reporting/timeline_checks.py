@@ -10,6 +10,10 @@ Orderings are checked layer by layer: every moment of a layer must fall on or af
 nearest earlier layer that has a known moment. Comparing neighbouring known layers is enough, because the
 order is transitive through any moment in between.
 
+Validations follow the same rule: a model is registered before it is validated, a finding is recorded while its
+validation is open, remediated before the validator's re-test closes it, and a need is opened before the
+validation that clears it.
+
 Not reported: an action item completed after its due date. That is late, not impossible; the governance
 pack shows lateness. What is reported for action items is a completion with no time, a completion time on an
 open item, a completion before the item existed, and a due date set before the item existed.
@@ -132,6 +136,42 @@ class PolicyChangeRecord:
     summary: str
     proposed_at: datetime
     decided_at: datetime | None = None
+
+
+@dataclass
+class FindingRecord:
+    id: int
+    title: str
+    created_at: datetime
+    due_date: date
+    closed: bool
+    remediated_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass
+class NeedRecord:
+    id: int
+    label: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+
+
+@dataclass
+class ValidationRecord:
+    id: int
+    model: str
+    model_created_at: datetime
+    started_at: datetime
+    completed: bool
+    completed_at: datetime | None = None
+    valid_until: date | None = None
+    findings: list[FindingRecord] = field(default_factory=list)
+    resolved_needs: list[NeedRecord] = field(default_factory=list)
+
+    @property
+    def subject(self) -> str:
+        return f"validation #{self.id} of {self.model}"
 
 
 def _when(at: datetime) -> str:
@@ -291,8 +331,60 @@ def check_policy_change(change: PolicyChangeRecord, now: datetime) -> list[Viola
     return check_layers(subject, moments) + check_not_after(subject, [m for layer in moments for m in layer], now)
 
 
-def check_all(*, launches=(), incidents=(), policy_changes=(), now: datetime) -> list[Violation]:
+def check_finding(validation: ValidationRecord, finding: FindingRecord, now: datetime) -> list[Violation]:
+    """validation started ≤ finding recorded ≤ validation signed; recorded ≤ remediated ≤ closed by re-test."""
+    subject = f"{validation.subject}, finding #{finding.id} {finding.title}"
+    created = [Moment("finding_created", "the finding's recording", finding.created_at)]
+    found = check_layers(subject, [[Moment("validation_started", "the validation's opening", validation.started_at)],
+                                   created, [Moment("validation_signed", "the validation's signing",
+                                                    validation.completed_at)]])
+    found += check_layers(subject, [created, [Moment("remediated", "its remediation", finding.remediated_at)],
+                                    [Moment("closed", "its closing after re-test", finding.closed_at)]])
+    if finding.closed and finding.closed_at is None:
+        found.append(Violation(subject, "closed_without_time", "it is closed but no closing time is recorded"))
+    if not finding.closed and finding.closed_at is not None:
+        found.append(Violation(subject, "open_with_closing",
+                               f"it is open yet records a closing ({_when(finding.closed_at)})"))
+    if finding.due_date < finding.created_at.date():
+        found.append(Violation(subject, "due_before_created",
+                               f"its due date {finding.due_date:%Y-%m-%d} is before it was recorded "
+                               f"({_when(finding.created_at)})"))
+    return found + check_not_after(subject, [*created, Moment("remediated", "its remediation", finding.remediated_at),
+                                             Moment("closed", "its closing", finding.closed_at)], now)
+
+
+def check_validation(validation: ValidationRecord, now: datetime) -> list[Violation]:
+    """model registered ≤ validation opened ≤ signed ≤ current-until; a signed validation has its time; the
+    revalidation needs it cleared were opened before it cleared them."""
+    subject = validation.subject
+    signed = Moment("validation_signed", "its signing", validation.completed_at)
+    found = check_layers(subject, [[Moment("model_created", "the model's registration", validation.model_created_at)],
+                                   [Moment("validation_started", "its opening", validation.started_at)], [signed]])
+    if validation.completed and validation.completed_at is None:
+        found.append(Violation(subject, "signed_without_time", "it is signed but no signing time is recorded"))
+    if not validation.completed and validation.completed_at is not None:
+        found.append(Violation(subject, "open_with_signing",
+                               f"it is in progress yet records a signing ({_when(validation.completed_at)})"))
+    if validation.completed_at is not None and validation.valid_until is not None \
+            and validation.valid_until < validation.completed_at.date():
+        found.append(Violation(subject, "current_until_before_signed",
+                               f"it is current until {validation.valid_until:%Y-%m-%d}, before it was signed "
+                               f"({_when(validation.completed_at)})"))
+    for need in validation.resolved_needs:
+        found += check_layers(f"{subject}, revalidation need #{need.id} {need.label}", [
+            [Moment("need_opened", "the need's opening", need.opened_at)],
+            [Moment("need_resolved", "its clearing", need.resolved_at)]])
+    found += check_not_after(subject, [Moment("validation_started", "its opening", validation.started_at), signed],
+                             now)
+    for finding in validation.findings:
+        found += check_finding(validation, finding, now)
+    return found
+
+
+def check_all(*, launches=(), incidents=(), policy_changes=(), validations=(), now: datetime) -> list[Violation]:
     found = []
+    for validation in validations:
+        found += check_validation(validation, now)
     for launch in launches:
         found += check_launch(launch, now)
     for incident in incidents:

@@ -9,18 +9,22 @@ from django.db.models import Min, Prefetch
 from django.utils import timezone
 
 from governance.kernel.roles import Role
-from governance.models import PolicyChange
+from governance.models import PolicyChange, Validation
+from governance.validation.models import FindingStatus, ValidationStatus
 from postmortems.models import Incident, PostmortemReview
 from readiness.models import LaunchRequest, Observation, RolloutStage, SignOff
 from reporting.timeline_checks import (
     ActionItemRecord,
+    FindingRecord,
     IncidentRecord,
     LaunchRecord,
+    NeedRecord,
     PolicyChangeRecord,
     PostmortemRecord,
     SignatureRecord,
     StageClaimRecord,
     StageRecord,
+    ValidationRecord,
     Violation,
     WaiverRecord,
     check_all,
@@ -93,7 +97,21 @@ def policy_change_records() -> list[PolicyChangeRecord]:
             for c in PolicyChange.objects.select_related("policy").order_by("pk")]
 
 
+def validation_records() -> list[ValidationRecord]:
+    """Only numbers and titles reach the output: a finding's reason for re-opening may be an incident's content."""
+    validations = (Validation.objects.select_related("model").prefetch_related("findings", "resolved_needs")
+                   .order_by("pk"))
+    return [ValidationRecord(
+        id=v.pk, model=v.model.slug, model_created_at=v.model.created_at, started_at=v.started_at,
+        completed=v.status == ValidationStatus.COMPLETED, completed_at=v.completed_at, valid_until=v.valid_until,
+        findings=[FindingRecord(f.pk, f.title, f.created_at, f.due_date, f.status == FindingStatus.CLOSED,
+                                f.remediated_at, f.closed_at) for f in v.findings.all()],
+        resolved_needs=[NeedRecord(n.pk, n.source_label, n.opened_at, n.resolved_at) for n in v.resolved_needs.all()],
+    ) for v in validations]
+
+
 def verify_timelines(now=None) -> list[Violation]:
     """Every impossible ordering in the stored history, against the wall clock (nothing may lie ahead of it)."""
     return check_all(launches=launch_records(), incidents=incident_records(),
-                     policy_changes=policy_change_records(), now=now or timezone.now())
+                     policy_changes=policy_change_records(), validations=validation_records(),
+                     now=now or timezone.now())

@@ -6,6 +6,7 @@ import copy
 import numpy as np
 
 from examples.demo_users import DEMO_PASSWORD
+from examples.seeding import model_risk
 from examples.seeding.common import (
     SEEDER,
     as_of,
@@ -148,6 +149,7 @@ def e1_fair_lending(people):
         model, v42 = _register_v42(dana, features)
         # The examiner's file: the credit model falls under the EU AI Act (Annex III 5(b)) and the US guidance.
         declare_regimes(model, actor=people["cole"], regimes=["eu-ai-act", "us-model-risk-2026"])
+    model_risk.e1_validate_v42(model, v42, launch_day, people)
     legacy = policies.get_policy("TIER_1").versions.get(number=1)
     # Imported as it was decided on paper: one Data Science signature the day before launch.
     with as_of(launch_day - days(12)):
@@ -167,6 +169,7 @@ def e1_fair_lending(people):
                                             "while every decision in the window is audited.")
         incident = _shape_e1_incident(pm_incident(rollback["incident"]), launch_day, dana, cole, lee, mara)
         pm.transition_incident(incident, actor=cole, to="MITIGATED", at=launch_day + days(16))
+    model_risk.e1_incident_reopens(incident, launch_day, people)
     for offset, kind, text in E1_TIMELINE:
         # The team wrote the timeline up the day after the revert; later entries were added as they happened.
         with as_of(max(launch_day + days(17), launch_day + days(offset))):
@@ -343,6 +346,7 @@ def _relaunch_e1(model, people):
             services.attest_item(item, actor=cole, outcome="PASS", evidence_text="Templates reviewed with Legal.")
     with as_of(days_ago(24, hour=11)):
         sign(launch, lee, "LEGAL")
+    model_risk.e1_remediated_by_v5(days_ago(23, hour=10), people)
     _validate_v5(model, v5, mara)
     with as_of(days_ago(21, hour=16)):
         sign(launch, mara, "MODEL_RISK")
@@ -355,13 +359,10 @@ def _validate_v5(model, v5, mara):
     Tier 1 policy and the rebuilt feature asked for."""
     from django.core.files.base import ContentFile
 
-    from governance.inventory.services import set_materiality
     from governance.validation.models import ScopeArea
     from governance.validation.services import complete_validation, start_validation
 
     with as_of(days_ago(23, hour=10)):
-        set_materiality(model, actor=mara, exposure="HIGH", purpose="CUSTOMER_DECISION", password=DEMO_PASSWORD,
-                        reason="Decides credit lines for every applicant; consumer lending under fair-lending law.")
         validation = start_validation(model, actor=mara, scope=list(ScopeArea.values), version=v5)
     with as_of(days_ago(22, hour=15)):
         report = ContentFile(b"Validation of the credit line model 5.0: conceptual soundness, data, implementation, "

@@ -2,6 +2,7 @@
 change): incidents and policy entries that show the smaller mechanisms."""
 
 from examples.demo_users import DEMO_PASSWORD
+from examples.seeding import model_risk
 from examples.seeding.common import (
     as_of,
     days,
@@ -50,7 +51,7 @@ def e9_fraud_skew(people):
     dana, eli = people["dana"], people["eli"]
     began = days_ago(120, hour=6)
     with as_of(began - days(20)):
-        model, _ = model_with_version(slug="fraud-detection", name="Card fraud detection", owner=eli,
+        model, version = model_with_version(slug="fraud-detection", name="Card fraud detection", owner=eli,
                                       tier="TIER_2", business_use="Flags card transactions for review.",
                                       version="5.1.0",
                                       features=[{"name": "txn_count_window"}, {"name": "merchant_risk"}])
@@ -69,6 +70,7 @@ def e9_fraud_skew(people):
         pm.transition_incident(incident, actor=eli, to="RESOLVED", at=began + days(10))
     with as_of(began + days(18)):
         pm.update_action_item(item, actor=eli, status=ActionItem.Status.DONE)
+    model_risk.e9_fraud_validation(model, version, began, people)
 
 
 def _open_e9(eli, model, began):

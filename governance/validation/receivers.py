@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from governance.inventory.models import MLModel, ModelVersion
-from governance.inventory.signals import features_changed, version_registered
+from governance.inventory.signals import features_changed, model_page_context, version_registered
 from governance.policies.signals import policy_changed
 from governance.validation.models import Trigger
+from governance.validation.selectors import model_risk_summary
 from governance.validation.services import open_revalidation_need
 
 
@@ -36,7 +37,14 @@ def on_policy_changed(sender: Any, *, change: Any, version: Any, tier: str, acto
                                source_incident_id=getattr(change, "source_incident_id", None))
 
 
+def model_risk_section(sender: Any, *, model: MLModel, **kwargs: Any) -> dict[str, Any]:
+    """The model page's model-risk summary and the link to its validations (one query)."""
+    return {"model_sections": [{"template": "validation/_model_section.html", "model": model,
+                                "summary": model_risk_summary(model)}]}
+
+
 def connect() -> None:
+    model_page_context.connect(model_risk_section, dispatch_uid="validation.model_page_context")
     features_changed.connect(on_features_changed, dispatch_uid="validation.features_changed")
     version_registered.connect(on_version_registered, dispatch_uid="validation.version_registered")
     policy_changed.connect(on_policy_changed, dispatch_uid="validation.policy_changed")

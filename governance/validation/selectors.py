@@ -77,7 +77,8 @@ _gate_statement = Prepared(_gate_row, slug="text", now="datetime", today="date",
 
 def gate_reasons(model_slug: str, *, now: datetime | None = None) -> list[dict[str, str]]:
     """The model-risk reasons the gate denies ``model_slug`` for, each with its code: ``model_retired``,
-    ``revalidation_overdue`` (a need past its due date, or the last validation's interval run out),
+    ``revalidation_overdue`` (a need past its due date, or the last validation's interval run out, for a model
+    whose materiality is assessed),
     ``finding_overdue`` (an open finding at or above ``VALIDATION_GATE_SEVERITY`` past its due date),
     ``action_item_overdue`` (a hold raised by an incident's action item past due) and ``no_current_validation``
     (a tier that needs a validation, once materiality is assessed, has no approving one). A reason that has a
@@ -95,8 +96,11 @@ def _reasons(row: Mapping[str, Any], today: date) -> list[GateReason]:
     reasons = []
     if row["retired_at"] is not None:
         reasons.append(GateReason("model_retired", "The model is retired from the inventory."))
+    # Revalidation renews a validation that materiality asks for: a model not yet assessed (or decided not to be
+    # a model) has its needs listed for Model Risk, and the gate asks for them once it is in the programme.
+    in_programme = bool(row["materiality"]) and row["is_model"] is not False
     expired = row["latest_valid_until"] is not None and row["latest_valid_until"] < today
-    if (row["needs_overdue"] or expired) and not row["waived_revalidation"]:
+    if in_programme and (row["needs_overdue"] or expired) and not row["waived_revalidation"]:
         parts = []
         if row["needs_overdue"]:
             parts.append(f"{row['needs_overdue']} revalidation need(s) past their due date")
@@ -121,11 +125,6 @@ def _reasons(row: Mapping[str, Any], today: date) -> list[GateReason]:
 
 # --- The validator's pages -----------------------------------------------------------------------------------
 
-def validations_for_list() -> list[Validation]:
-    return list(Validation.objects.select_related("model", "validator", "version")
-                .annotate(open_findings=Count("findings", filter=~Q(findings__status=FindingStatus.CLOSED))))
-
-
 def validation_detail(pk: int) -> Validation:
     return (Validation.objects.select_related("model", "model__owner", "validator", "version")
             .prefetch_related("findings__owner", "findings__delegate", "resolved_needs").get(pk=pk))
@@ -136,9 +135,74 @@ def finding_detail(pk: int) -> Finding:
                                           "remediated_by", "retested_by").get(pk=pk)
 
 
-def open_needs() -> list[RevalidationNeed]:
-    return list(RevalidationNeed.objects.filter(resolved_at=None).select_related("model"))
+
+@dataclass(frozen=True)
+class ModelRiskSummary:
+    """What the model page shows of a model's validation, in one query."""
+
+    latest_outcome: str | None
+    latest_completed_at: datetime | None
+    latest_valid_until: date | None
+    open_findings: int
+    open_needs: int
+    in_progress: int
+
+    @property
+    def latest_outcome_label(self) -> str:
+        return Outcome(self.latest_outcome).label if self.latest_outcome else ""
 
 
-def open_findings() -> list[Finding]:
-    return list(Finding.objects.exclude(status=FindingStatus.CLOSED).select_related("model", "owner", "delegate"))
+def model_risk_summary(model: MLModel) -> ModelRiskSummary:
+    ref = OuterRef("pk")
+    latest = Validation.objects.filter(model=ref, status=ValidationStatus.COMPLETED).order_by("-completed_at", "-pk")
+    row = MLModel.objects.filter(pk=model.pk).annotate(
+        latest_outcome=Subquery(latest.values("outcome")[:1]),
+        latest_completed_at=Subquery(latest.values("completed_at")[:1]),
+        latest_valid_until=Subquery(latest.values("valid_until")[:1]),
+        open_findings=_count(Finding.objects.filter(model=ref).exclude(status=FindingStatus.CLOSED)),
+        open_needs=_count(RevalidationNeed.objects.filter(model=ref, resolved_at=None)),
+        in_progress=_count(Validation.objects.filter(model=ref, status=ValidationStatus.IN_PROGRESS)),
+    ).values("latest_outcome", "latest_completed_at", "latest_valid_until", "open_findings", "open_needs",
+             "in_progress").get()
+    return ModelRiskSummary(**row)
+
+
+def model_validations(model: MLModel) -> QuerySet[Validation]:
+    return (Validation.objects.filter(model=model).select_related("validator", "version")
+            .annotate(open_findings=Count("findings", filter=~Q(findings__status=FindingStatus.CLOSED)))
+            .order_by("-started_at", "-pk"))
+
+
+def model_open_needs(model: MLModel) -> QuerySet[RevalidationNeed]:
+    return RevalidationNeed.objects.filter(model=model, resolved_at=None)
+
+
+def model_open_findings(model: MLModel) -> QuerySet[Finding]:
+    return (Finding.objects.filter(model=model).exclude(status=FindingStatus.CLOSED)
+            .select_related("owner", "delegate", "validation"))
+
+
+def model_waivers(model: MLModel, *, now: datetime | None = None) -> QuerySet[GateWaiver]:
+    return (GateWaiver.objects.filter(model=model, revoked_at=None, expires_at__gt=now or timezone.now())
+            .select_related("granted_by"))
+
+
+def validations_queue() -> QuerySet[Validation]:
+    """The validations still open, oldest first: a validator's work in hand."""
+    return (Validation.objects.filter(status=ValidationStatus.IN_PROGRESS).select_related("model", "validator", "version")
+            .annotate(open_findings=Count("findings", filter=~Q(findings__status=FindingStatus.CLOSED)))
+            .order_by("started_at", "pk"))
+
+
+def recent_validations() -> QuerySet[Validation]:
+    return (Validation.objects.filter(status=ValidationStatus.COMPLETED).select_related("model", "validator", "version")
+            .order_by("-completed_at", "-pk"))
+
+
+def open_needs_queue() -> QuerySet[RevalidationNeed]:
+    return RevalidationNeed.objects.filter(resolved_at=None).select_related("model").order_by("due_date", "pk")
+
+
+def open_findings_queue() -> QuerySet[Finding]:
+    return (Finding.objects.exclude(status=FindingStatus.CLOSED).select_related("model", "owner", "delegate")
+            .order_by("due_date", "-severity_rank", "pk"))

@@ -56,6 +56,12 @@ NOT_A_PAGE = {
     "declare_regimes": "POST only (the examiner's file page holds the form)",
     "evidence_bundle": "POST only (a download: the bundle of one model, not a page)",
     "api-model-evidence-bundle": "POST only (a download: the bundle of one model)",
+    "finding_remediate": "POST only", "finding_retest": "POST only", "finding_delegate": "POST only",
+    "finding_reopen": "POST only", "waiver_revoke": "POST only",
+    "api-model-materiality": "POST only", "api-model-is-model": "POST only",
+    "api-model-validation-waivers": "POST only", "api-validation-findings": "POST only",
+    "api-validation-sign": "POST only", "api-finding-remediate": "POST only", "api-finding-retest": "POST only",
+    "api-finding-delegate": "POST only", "api-finding-reopen": "POST only",
     "api-evaluation-groups-csv": "the generated evaluations carry no per-group fairness table (a row a group: "
                                  "bounded by the groups, not the history)",
     "api-report-detail": "the generated history holds no rendered report",
@@ -115,13 +121,32 @@ def draft_postmortem() -> Incident:
     return incident
 
 
+def model_risk_records(model: MLModel) -> dict:
+    """The validator's pages are a validation's, a finding's and a waiver's: one of each on the heaviest model, the
+    same at every size (the generated history holds no model risk records)."""
+    from datetime import timedelta
+
+    from governance.kernel import clock
+    from governance.validation.models import Finding, GateWaiver, Validation
+
+    validator = User.objects.filter(memberships__role=Role.MODEL_RISK).order_by("pk").first()
+    validation = Validation.objects.create(model=model, validator=validator, scope=["CONCEPTUAL_SOUNDNESS"])
+    finding = Finding.objects.create(validation=validation, model=model, severity="HIGH", title="Scale finding",
+                                     description="Measured.", owner=model.owner, due_date=clock.today())
+    waiver = GateWaiver.objects.create(model=model, code="finding_overdue", reason="Measured.", granted_by=validator,
+                                       role=Role.MODEL_RISK, expires_at=clock.now() + timedelta(days=5))
+    return {"validation": validation, "finding": finding, "waiver": waiver}
+
+
 def arguments(name: str, params: tuple, subject: dict) -> dict:
     short = name.split(":")[-1]
     values = {"slug": subject["model"].slug, "version": subject["version"].version, "tier": "TIER_1",
               "feature_id": subject["feature"].pk, "item_id": subject["item"].pk, "item_pk": subject["action"].pk, "pending_id": 1,
               "change_id": subject["change"].pk if subject["change"] else 1, "operation": "SET_THRESHOLDS",
               "hook": "confirm-rollout", "check": 1, "kind": "count", "token_id": 1,
-              "evaluation_id": subject["evaluation"].pk if subject["evaluation"] else 1}
+              "evaluation_id": subject["evaluation"].pk if subject["evaluation"] else 1,
+              "validation_id": subject["validation"].pk, "finding_id": subject["finding"].pk,
+              "waiver_id": subject["waiver"].pk}
     if "pk" in params:
         incident_route = short.startswith(("incident", "timeline", "factor", "action_item", "postmortem",
                                            "api-incident"))
@@ -158,13 +183,15 @@ def measure(factor: int) -> dict[str, dict]:
     subject = heaviest()
     # The registry's pages are a linked model's: link the heaviest one to an MLflow registered model.
     RegistryLink.objects.create(model=subject["model"], registered_model=subject["model"].slug, created_by="tests")
+    subject.update(model_risk_records(subject["model"]))
     _, secret = issue_api_token(actor=SystemActor("tests"), name=f"scale-{factor}",
                                 scopes=list(ApiToken.Scope.values))
     # Compliance sees restricted incidents, signs TIER_1 launches and reviews postmortems: the fullest pages.
     # Forms that only the owners of a record open are read as the launch's author or the model's owner.
     readers = []
+    # The validator's forms are Model Risk's: read as the validator of the heaviest model's validation.
     for user in (User.objects.filter(memberships__role=Role.COMPLIANCE).order_by("pk").first(),
-                 subject["launch"].author, subject["model"].owner):
+                 subject["launch"].author, subject["model"].owner, subject["validation"].validator):
         reader = Client()
         reader.force_login(user)
         readers.append(reader)

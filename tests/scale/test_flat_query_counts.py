@@ -23,7 +23,7 @@ def sizes(factor: int) -> Sizes:
     return Sizes(**{k: v * factor if k != "years" else v for k, v in BASE.items()})
 
 
-def pages(long_launch, gate_query):
+def pages(long_launch, gate_query, model_slug):
     return {
         "dashboard": reverse("dashboard"),
         "launch list": reverse("readiness:launch_list"),
@@ -37,6 +37,8 @@ def pages(long_launch, gate_query):
         "insights": reverse("postmortems:insights"),
         "policy history": reverse("governance:policy_detail", args=["TIER_1"]),
         "gate": reverse("api-gate") + gate_query,
+        "validation queue": reverse("validation:validation_list"),
+        "model risk": reverse("validation:model_risk", args=[model_slug]),
     }
 
 
@@ -48,12 +50,14 @@ EXPECTED = {
     "launch list, filtered": 6,
     "launch list, searched": 6,
     "launch list, awaiting my signature": 5,
-    "launch page, long history": 15,  # + deploy-tool calls and pending decisions
+    "launch page, long history": 16,  # + deploy-tool calls, pending decisions, model-risk reasons
     "incident list": 6,
     "incident list, searched": 6,
     "insights": 7,
     "policy history": 8,  # + the count of each paginated list (changes, versions)
     "gate": 8,  # + the model-risk reasons (validations, findings, holds, waivers) in one query
+    "validation queue": 12,  # a count and a page of each of four lists
+    "model risk": 15,  # the model, three paged lists with their counts, waivers, the gate's reasons
 }
 # Insights skip a few queries when the history holds nothing of a kind (an empty prefetch runs no query): their
 # bound is the count with every kind present.
@@ -70,7 +74,7 @@ def measure(client, api_client) -> dict:
     # Compliance sees restricted incidents, signs TIER_1 launches and reviews postmortems: the fullest pages.
     client.force_login(User.objects.filter(memberships__role=Role.COMPLIANCE).order_by("pk").first())
     counts = {}
-    for name, url in pages(long_launch.pk, gate_query).items():
+    for name, url in pages(long_launch.pk, gate_query, gate_launch.version.model.slug).items():
         with CaptureQueriesContext(connection) as queries:
             if name == "gate":
                 response = api_client.get(url, HTTP_AUTHORIZATION=f"Bearer {secret}")

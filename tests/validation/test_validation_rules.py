@@ -43,7 +43,8 @@ def test_the_same_incident_opens_exactly_one_revalidation_need(mrm):
 
 
 def test_overdue_revalidation_need_denies_the_gate_and_a_waiver_lifts_it(mrm):
-    model = MLModelFactory()
+    model = MLModelFactory(risk_tier="TIER_3")
+    inventory.set_materiality(model, actor=mrm, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
     services.open_revalidation_need(model, actor=mrm, trigger=Trigger.DRIFT, source_type="readiness.evaluation",
                                     source_id="1:income", source_label="Drift on income",
                                     due_date=clock.today())
@@ -66,3 +67,36 @@ def test_gate_reasons_read_in_one_query(mrm, django_assert_max_num_queries):
     model = MLModelFactory()
     with django_assert_max_num_queries(1):
         gate_reasons(model.slug)
+
+
+def test_an_overdue_open_finding_denies_from_the_configured_severity(mrm, settings):
+    owner = make_user("olga", Role.DATA_SCIENCE)
+    model = MLModelFactory()
+    validation = services.start_validation(model, actor=mrm, scope=["DATA"])
+    services.add_finding(validation, actor=mrm, severity="MEDIUM", title="t", description="d", owner=owner,
+                         due_date=clock.today())
+    later = clock.now() + timedelta(days=2)
+    assert gate_reasons(model.slug, now=later) == []  # HIGH by default: a medium finding does not stop it
+    settings.VALIDATION_GATE_SEVERITY = "MEDIUM"
+    assert [r["code"] for r in gate_reasons(model.slug, now=later)] == ["finding_overdue"]
+
+
+def test_gate_reasons_stay_one_query_with_history(mrm, django_assert_max_num_queries):
+    owner = make_user("olga", Role.DATA_SCIENCE)
+    model = MLModelFactory()
+    for _ in range(5):
+        validation = services.start_validation(model, actor=mrm, scope=["DATA"])
+        services.add_finding(validation, actor=mrm, severity="HIGH", title="t", description="d", owner=owner,
+                             due_date=clock.today())
+        services.trigger_incident(model, actor=mrm, incident_id=validation.pk)
+    with django_assert_max_num_queries(1):
+        gate_reasons(model.slug, now=clock.now() + timedelta(days=2))
+
+
+def test_a_need_on_a_model_outside_the_programme_is_listed_but_does_not_deny(mrm):
+    model = MLModelFactory(risk_tier="TIER_3")
+    services.trigger_incident(model, actor=mrm, incident_id=3)
+    later = clock.now() + timedelta(days=60)
+    assert gate_reasons(model.slug, now=later) == []
+    inventory.set_materiality(model, actor=mrm, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
+    assert [r["code"] for r in gate_reasons(model.slug, now=later)] == ["revalidation_overdue"]
