@@ -41,7 +41,7 @@ def main() -> None:
         from django.core.files.storage import default_storage
         from django.http import FileResponse
 
-        from reporting.views import DOWNLOAD_BLOCK_SIZE, stream_stored
+        from governance.kernel.storage import DOWNLOAD_BLOCK_SIZE, stream_stored
 
         client = boto3.client("s3", endpoint_url=ENDPOINT, region_name="us-east-1", aws_access_key_id="bench",
                               aws_secret_access_key="bench-secret")

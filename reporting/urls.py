@@ -1,4 +1,5 @@
-"""Pages of the reports: the list, the request form, the rows that refresh while a report renders, downloads."""
+"""Pages of the reports: the list, the request form, the rows that refresh while a report renders, downloads
+(reports and evidence files)."""
 
 from django.urls import path
 
@@ -11,4 +12,5 @@ urlpatterns = [
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/rows/", views.report_rows, name="report_rows"),
     path("reports/<int:pk>/download/", views.report_download, name="report_download"),
+    path("evidence/validations/<int:pk>/report/", views.validation_report_download, name="validation_report_download"),
 ]

@@ -52,6 +52,7 @@ NOT_A_PAGE = {
     "postmortem_amend": "POST only", "policy_decide": "POST only",
     "mlflow_webhook": "POST only (MLflow's webhook deliveries)",
     "report_download": "the generated history holds no rendered report",
+    "validation_report_download": "the generated history holds no validation report (one stored file, streamed)",
     "ask_resign": "POST only",
     "api-evaluation-groups-csv": "the generated evaluations carry no per-group fairness table (a row a group: "
                                  "bounded by the groups, not the history)",
