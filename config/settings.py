@@ -11,6 +11,7 @@ from typing import Any
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from .broker import broker_settings
 from .env import database_from_url, email_from_url, env_bool, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -204,6 +205,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 # The queue tasks go to unless routed elsewhere: separate deployments (or test runs) sharing one broker name their own.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# RabbitMQ: quorum queues and publisher confirms; Redis: a visibility timeout longer than the longest render (13.6 s
+# for the busiest quarter's pack at ten years' scale) and the longest retry countdown (600 s). See config/broker.py.
+CELERY_VISIBILITY_TIMEOUT_SECONDS = env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)
+globals().update(broker_settings(CELERY_BROKER_URL, default_queue=CELERY_TASK_DEFAULT_QUEUE,
+                                 visibility_timeout=CELERY_VISIBILITY_TIMEOUT_SECONDS))
 # A rendering worker touches its report every REPORT_HEARTBEAT_SECONDS; one silent for four beats is counted lost, and
 # the requeue, run every REPORT_REQUEUE_SECONDS, takes the report up again: with the defaults a report whose worker
 # was killed restarts within 4 × 15 + 30 = 90 seconds (reporting.common).

@@ -1,4 +1,9 @@
-"""Celery tasks of the registry integration: thin wrappers over services."""
+"""Celery tasks of the registry integration: thin wrappers over services.
+
+An alias change must not be lost: its message is acknowledged only after the task returns and is handed back
+to the broker if the worker dies (``acks_late``, ``reject_on_worker_lost``); the service sets an alias only while
+the change is PENDING, so a second delivery changes nothing.
+"""
 
 from celery import shared_task
 
@@ -28,7 +33,7 @@ def sync_registered_model(link_id: int) -> dict:
         return {"error": error.message}
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def apply_alias_change(actuation_id: int) -> str:
     from .services import apply_alias_change as apply
 
@@ -44,7 +49,7 @@ def retry_alias_changes() -> dict:
     return retry_pending()
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def remove_approval_tag(approval_id: int) -> str:
     from .services import remove_approval_tag as remove
 

@@ -1,4 +1,5 @@
-"""Pages of the reports: the list, the request form, the rows that refresh while a report renders, downloads."""
+"""Pages of the reports: the list, the request form, the rows that refresh while a report renders, downloads
+(reports and evidence files)."""
 
 from django.urls import path
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("models/<slug:slug>/file/", file_views.examiner_file, name="examiner_file"),
     path("models/<slug:slug>/file/regimes/", file_views.declare, name="declare_regimes"),
     path("models/<slug:slug>/file/bundle/", file_views.evidence_bundle, name="evidence_bundle"),
+    path("evidence/validations/<int:pk>/report/", views.validation_report_download, name="validation_report_download"),
 ]

@@ -42,9 +42,9 @@ def check_production_secrets(app_configs: object = None, **kwargs: object) -> li
 
 @checks.register(checks.Tags.security, deploy=True)
 def check_audit_anchors(app_configs: object = None, **kwargs: object) -> list[checks.CheckMessage]:
-    if settings.DEBUG or settings.GATEHOUSE_DEV or settings.AUDIT_ANCHOR_DIR:
+    if settings.DEBUG or settings.GATEHOUSE_DEV or settings.AUDIT_ANCHOR_DIR or settings.AUDIT_ANCHOR_BUCKET:
         return []
-    return [checks.Warning("AUDIT_ANCHOR_DIR is not set: the audit chain is not anchored outside the database, "
+    return [checks.Warning("Neither AUDIT_ANCHOR_DIR nor AUDIT_ANCHOR_BUCKET is set: the audit chain is not anchored outside the database, "
                            "so truncation, removal of the newest events or a rewritten chain cannot be detected.",
                            id="gatehouse.W001")]
 

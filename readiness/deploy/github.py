@@ -218,9 +218,11 @@ def review_once(review: GitHubReview) -> str:
     return state
 
 
-@shared_task(name="readiness.tasks.review_github_deployment", acks_late=True, autoretry_for=(Exception,),
-             retry_backoff=True, max_retries=8)
+@shared_task(name="readiness.tasks.review_github_deployment", acks_late=True, reject_on_worker_lost=True,
+             autoretry_for=(Exception,), retry_backoff=True, max_retries=8)
 def review_deployment(review_id: int) -> str:
+    """A review must not be lost (GitHub holds the deployment until it is answered): acknowledged after it
+    returns, handed back if the worker dies. A review already answered is left alone on a second delivery."""
     review = GitHubReview.objects.get(pk=review_id)
     if review.state in (GitHubReview.State.APPROVED, GitHubReview.State.REJECTED):
         return review.state

@@ -1,4 +1,4 @@
-"""Reports in an S3-compatible object store: written by a worker on one host, downloaded through another.
+"""Reports and evidence files in an S3-compatible object store: written on one host, downloaded through another.
 
 The store is moto's S3 API server, run as a separate process on loopback (production uses MinIO, Ceph or S3);
 Gatehouse talks to it through django-storages' S3 backend, exactly as it would to any of those.
@@ -21,6 +21,7 @@ from governance.kernel.anchor_bucket import anchor_client, write_bucket_anchor
 from governance.kernel.canonical import canonical_json
 from governance.policies.services import ensure_default_policies
 from reporting.models import Report
+from tests.factories import MLModelFactory
 from tests.governance.test_reports import generated, restricted_incident, stand_in_layout
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services, pytest.mark.xdist_group("s3-server")]  # one server
@@ -100,6 +101,33 @@ def test_a_report_rendered_on_one_host_downloads_through_another_with_its_checks
     assert hashlib.sha256(body).hexdigest() == report.sha256 == response["X-Content-SHA256"]
     assert "Location" not in response and bucket.encode() not in body
     assert not any(web_disk.rglob("*")), "the web host read the report from its own disk"
+
+
+def test_an_evidence_file_uploaded_on_one_host_downloads_through_another_with_its_checks(
+        tmp_path, s3_server, bucket, people, client, token_for):
+    """A validator's report (evidence) is written to the store by the host that took the upload and streamed by
+    another host after the same permission check; neither host keeps it on its own disk."""
+    from tests.reporting.test_evidence_downloads import REPORT, signed_validation
+
+    upload_disk, web_disk = tmp_path / "upload", tmp_path / "web"
+    upload_disk.mkdir()
+    web_disk.mkdir()
+    with override_settings(**host(bucket, upload_disk, s3_server)):
+        validation = signed_validation()
+    assert not any(upload_disk.rglob("*")), "the host that took the upload kept it on its own disk"
+    stored = boto3.client("s3", endpoint_url=s3_server, **KEYS).get_object(Bucket=bucket, Key=validation.report.name)
+    assert stored["Body"].read() == REPORT
+    url = reverse("reporting:validation_report_download", args=[validation.pk])
+    with override_settings(**host(bucket, web_disk, s3_server)):
+        _, other_model = token_for("validations:read", models=[MLModelFactory()])
+        assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {other_model}").status_code == 404
+        client.force_login(people["viewer"])
+        response = client.get(url)
+        assert response.status_code == 200 and response["Cache-Control"].startswith("private, no-store")
+        body = b"".join(response.streaming_content)
+    assert body == REPORT and hashlib.sha256(body).hexdigest() == response["X-Content-SHA256"]
+    assert "Location" not in response and bucket.encode() not in body
+    assert not any(web_disk.rglob("*")), "the web host read the evidence from its own disk"
 
 
 def test_a_report_on_local_disk_is_missing_on_another_host(tmp_path, people, monkeypatch,

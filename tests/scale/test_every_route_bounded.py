@@ -52,6 +52,7 @@ NOT_A_PAGE = {
     "postmortem_amend": "POST only", "policy_decide": "POST only",
     "mlflow_webhook": "POST only (MLflow's webhook deliveries)",
     "report_download": "the generated history holds no rendered report",
+    "validation_report_download": "the generated history holds no validation report (one stored file, streamed)",
     "ask_resign": "POST only",
     "declare_regimes": "POST only (the examiner's file page holds the form)",
     "evidence_bundle": "POST only (a download: the bundle of one model, not a page)",
