@@ -273,6 +273,12 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "reporting.models.ReportStatus",
         "LaunchStatusEnum": "readiness.models.LaunchStatus",
         "DeployDecisionEnum": "readiness.deploy.decision.THREE_WAY",
+        "FindingSeverityEnum": "governance.validation.models.FindingSeverity",
+        "IncidentSeverityEnum": "postmortems.models.Severity",
+        "FindingStatusEnum": "governance.validation.models.FindingStatus",
+        "ValidationStatusEnum": "governance.validation.models.ValidationStatus",
+        "ExposureEnum": "governance.inventory.materiality.Exposure",
+        "PurposeEnum": "governance.inventory.materiality.Purpose",
     },
 }
 

@@ -105,7 +105,8 @@ class LaunchList(GenericAPIView):
         version = ModelVersion.objects.select_related("model__owner").filter(
             model__slug=values["model"], version=values["version"]).first()
         if version is None:
-            raise NotFound(f"No version {values['version']!r} of model {values['model']!r}.", field="version")
+            raise NotFound(f"No version {values['version']!r} of model {values['model']!r}.", field="version",
+                           code="unknown_version")
         require(request.user, "launch.create", version)
         author = request.user if isinstance(request.user, User) else None
         if author is None:
@@ -113,7 +114,7 @@ class LaunchList(GenericAPIView):
             author = (User.objects.filter(username=username, is_active=True).first() if username
                       else version.model.owner)
             if author is None:
-                raise NotFound(f"No active person {username!r}.", field="author")
+                raise NotFound(f"No active person {username!r}.", field="author", code="unknown_person")
         launch = services.create_launch(version, actor=request.user, author=author, title=values["title"],
                                         summary=values["summary"])
         return Response(LaunchDetailOut(selectors.launch_detail(launch.pk)).data, status=201)

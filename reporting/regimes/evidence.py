@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 
-from governance.inventory.models import Feature, FeatureSource, MLModel, ModelVersion
+from governance.inventory.models import Feature, FeatureSource, MLModel, ModelVersion, RiskTier
 from governance.kernel import visibility
 from governance.kernel.models import AuditEvent
 from governance.policies.models import TierPolicyVersion
@@ -160,7 +160,7 @@ def _observation(model: MLModel, viewer: Requester) -> list[EvidenceItem]:
 def _tier_policy(model: MLModel, viewer: Requester) -> list[EvidenceItem]:
     rows = (TierPolicyVersion.objects.filter(launches__version__model=model).distinct()
             .select_related("policy").only("pk", "number", "created_at", "policy__tier"))
-    return [EvidenceItem("tier_policy", f"{p.policy.tier} policy version {p.number}",
+    return [EvidenceItem("tier_policy", f"{RiskTier(p.policy.tier).label} policy version {p.number}",
                          reverse("governance:policy_detail", args=[p.policy.tier]), p.created_at,
                          "governance.tierpolicyversion", str(p.pk)) for p in rows]
 

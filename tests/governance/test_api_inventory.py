@@ -56,7 +56,6 @@ def test_token_with_scope_registers_a_model_and_a_version(api_client, token_for,
 @pytest.mark.parametrize("body,field", [
     (new_model(slug="Bad Slug"), "slug"),
     (new_model(risk_tier="TIER_9"), "risk_tier"),
-    (new_model(owner="nobody"), "owner"),
     (new_model(name=""), "name"),
     ({"slug": "x"}, "name"),
 ])
@@ -68,11 +67,19 @@ def test_bad_model_input_names_the_field(api_client, token_for, owner, body, fie
     assert not MLModel.objects.exists()
 
 
-def test_duplicate_slug_is_400_on_slug(api_client, token_for, owner):
+def test_an_unknown_owner_is_a_404_naming_the_field(api_client, token_for, owner):
+    _, secret = token_for("models:write")
+    response = auth(api_client, secret).post("/api/v1/models/", new_model(owner="nobody"), format="json")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert "owner" in {e["field"] for e in response.json()["errors"]}
+    assert not MLModel.objects.exists()
+
+
+def test_duplicate_slug_is_a_409_on_slug(api_client, token_for, owner):
     MLModelFactory(slug="churn")
     _, secret = token_for("models:write")
     response = auth(api_client, secret).post("/api/v1/models/", new_model(), format="json")
-    assert response.status_code == 400 and response.json()["field"] == "slug"
+    assert response.status_code == 409 and response.json()["field"] == "slug"
 
 
 @pytest.mark.parametrize("sha256", ["xyz", "g" * 64, "0" * 63, ""])

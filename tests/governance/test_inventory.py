@@ -135,8 +135,9 @@ def test_inventory_and_detail_pages_keep_constant_queries(client, ds, django_ass
     client.force_login(ds)
     with django_assert_max_num_queries(8):
         assert client.get(reverse("governance:model_list")).status_code == 200
-    # one of them: is the model linked to MLflow (its registry section); one its model-risk summary
-    with django_assert_max_num_queries(12):
+    # one of them: is the model linked to MLflow (its registry section); one its model-risk summary; one the
+    # regimes it declares (its examiner's file section)
+    with django_assert_max_num_queries(13):
         assert client.get(model.get_absolute_url()).status_code == 200
 
 

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from governance.inventory import services as gov_services
 from governance.kernel.canonical import sha256_hex
-from governance.kernel.errors import PermissionDenied, ValidationFailed
+from governance.kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from governance.kernel.principals import SystemActor
 from governance.models import AuditEvent
 from governance.policies.services import approve_change, ensure_default_policies
@@ -203,7 +203,7 @@ def stand_in_layout(monkeypatch):
     """Replace WeasyPrint's layout by a stand-in, for tests about records and rules rather than pages."""
     from reporting import pdf
 
-    def layout(html, archival=False):
+    def layout(html, archival=False, attachments=None):
         return pdf.Pdf(content=b"%PDF-1.7 stand-in " + sha256_hex(html).encode(), page_count=1, layout_seconds=0.0)
 
     monkeypatch.setattr(pdf, "layout", layout)
@@ -365,7 +365,7 @@ def test_a_failed_attempt_is_queued_again_and_the_retry_succeeds(people, fast_la
     report = queued(people["legal"], "INCIDENT_REPORT", incident.pk, capture=django_capture_on_commit_callbacks)
     real, seen = reports.pdf.layout, []
 
-    def flaky(html, archival=False):
+    def flaky(html, archival=False, attachments=None):
         seen.append(Report.objects.get(pk=report.pk).status)
         if len(seen) == 1:
             raise OSError("worker lost its connection mid-render")
@@ -462,11 +462,11 @@ def test_a_viewer_cannot_request_a_report(people):
 
 def test_a_person_who_cannot_see_a_restricted_incident_cannot_request_its_report(people):
     incident = restricted_incident(people, overdue=0)
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(NotFound) as info:
         reports.request_report(actor=people["data_science"], kind="INCIDENT_REPORT", subject_id=incident.pk)
     assert info.value.field == "subject"
     missing = str(info.value.message).replace(str(incident.pk), "N")
-    with pytest.raises(ValidationFailed) as again:
+    with pytest.raises(NotFound) as again:
         reports.request_report(actor=people["data_science"], kind="INCIDENT_REPORT", subject_id=99999)
     assert str(again.value.message).replace("99999", "N") == missing  # no hint that it exists
 

@@ -149,8 +149,8 @@ def test_well_formed_impact_figures_are_kept(people):
     assert Incident.objects.get(pk=incident.pk).impact_figures == figures
 
 
-def test_unknown_model_slug_is_a_400_on_models(api_client, token_for):
+def test_unknown_model_slug_is_a_404_on_models(api_client, token_for):
     _, secret = token_for("incidents:write")
     response = auth(api_client, secret).post("/api/v1/incidents/", {
         "title": "Drift", "severity": "SEV3", "detection_source": "MONITORING", "models": ["nope"]}, format="json")
-    assert response.status_code == 400 and response.json()["field"] == "models"
+    assert response.status_code == 404 and response.json()["field"] == "models"

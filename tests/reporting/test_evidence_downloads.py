@@ -21,7 +21,7 @@ def signed_validation(model=None, *, data: bytes = REPORT, name: str = "conclusi
     """A completed validation of a model of low materiality, its report attached."""
     validator = make_user("vera", Role.MODEL_RISK)
     model = model or MLModelFactory()
-    inventory.set_materiality(model, actor=validator, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
+    inventory.set_materiality(model, actor=validator, password=PASSWORD, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
     validation = validations.start_validation(model, actor=validator, scope=list(SCOPE_AREAS))
     return validations.complete_validation(validation, actor=validator, outcome="APPROVED", summary="Sound.",
                                            report=ContentFile(data, name=name), password=PASSWORD)

@@ -108,7 +108,7 @@ def test_an_overdue_incident_action_item_holds_the_gate_until_done(people):
 
 def test_the_launch_page_says_why_model_risk_stops_the_gate(client, people):
     launch = make_launch(author=people["author"], tier="TIER_1")
-    inventory.set_materiality(launch.version.model, actor=people["model_risk"], exposure="HIGH",
+    inventory.set_materiality(launch.version.model, actor=people["model_risk"], password=PASSWORD, exposure="HIGH",
                               purpose="CUSTOMER_DECISION", reason="Credit")
     client.force_login(people["author"])
     page = client.get(launch.get_absolute_url()).content.decode()

@@ -29,7 +29,7 @@ def dan(db):
 @pytest.fixture
 def model(dan, vera):
     model = MLModelFactory(owner=dan, risk_tier="TIER_1")
-    inventory.set_materiality(model, actor=vera, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
+    inventory.set_materiality(model, actor=vera, password=PASSWORD, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
     return model
 
 
@@ -115,7 +115,7 @@ def test_signing_twice_is_a_conflict(api_client, vera, model):
 def test_materiality_and_waiver_over_the_api(api_client, vera, model):
     c = as_user(api_client, vera)
     answer = c.post(f"/api/v1/models/{model.slug}/materiality/",
-                    {"exposure": "HIGH", "purpose": "CUSTOMER_DECISION", "reason": "Credit"}, format="json")
+                    {"exposure": "HIGH", "purpose": "CUSTOMER_DECISION", "reason": "Credit", "password": PASSWORD}, format="json")
     assert answer.status_code == 200 and answer.json()["materiality"] == "HIGH"
     answer = c.post(f"/api/v1/models/{model.slug}/is-model/", {"is_model": True, "reason": "Scores"}, format="json")
     assert answer.json()["is_model"] is True

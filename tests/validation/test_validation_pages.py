@@ -37,7 +37,7 @@ def client_for(client, user):
 def test_validator_sets_materiality_and_decides_it_is_a_model(client, people, model):
     c = client_for(client, people["vera"])
     response = c.post(reverse("validation:materiality_set", args=[model.slug]),
-                      {"exposure": "HIGH", "purpose": "CUSTOMER_DECISION", "reason": "Credit decisions"})
+                      {"exposure": "HIGH", "purpose": "CUSTOMER_DECISION", "reason": "Credit decisions", "password": PASSWORD})
     assert response.status_code == 302
     response = c.post(reverse("validation:is_model_decide", args=[model.slug]), {"is_model": "yes",
                                                                                    "reason": "Scores applicants"})
@@ -52,7 +52,7 @@ def test_materiality_refusal_is_shown_beside_the_field(client, people):
     lax = MLModelFactory(risk_tier="TIER_3")
     response = client_for(client, people["vera"]).post(
         reverse("validation:materiality_set", args=[lax.slug]),
-        {"exposure": "HIGH", "purpose": "CUSTOMER_DECISION", "reason": "Credit"})
+        {"exposure": "HIGH", "purpose": "CUSTOMER_DECISION", "reason": "Credit", "password": PASSWORD})
     assert response.status_code == 400
     assert "risk_tier" not in response.context["form"].errors  # shown above the form: the form has no tier field
     assert response.context["form"].non_field_errors()
@@ -62,7 +62,7 @@ def test_materiality_refusal_is_shown_beside_the_field(client, people):
 
 def test_validator_day_through_the_pages(client, people, model):
     vera, dan, eve = people["vera"], people["dan"], people["eve"]
-    inventory.set_materiality(model, actor=vera, exposure="HIGH", purpose="CUSTOMER_DECISION", reason="Credit")
+    inventory.set_materiality(model, actor=vera, password=PASSWORD, exposure="HIGH", purpose="CUSTOMER_DECISION", reason="Credit")
     c = client_for(client, vera)
     response = c.post(reverse("validation:validation_start", args=[model.slug]),
                       {"scope": ["CONCEPTUAL_SOUNDNESS", "DATA", "IMPLEMENTATION", "OUTCOMES_ANALYSIS",
@@ -110,7 +110,7 @@ def test_validator_day_through_the_pages(client, people, model):
 
 def test_signing_without_the_password_changes_nothing(client, people, model):
     vera = people["vera"]
-    inventory.set_materiality(model, actor=vera, exposure="HIGH", purpose="CUSTOMER_DECISION", reason="Credit")
+    inventory.set_materiality(model, actor=vera, password=PASSWORD, exposure="HIGH", purpose="CUSTOMER_DECISION", reason="Credit")
     validation = services.start_validation(model, actor=vera, scope=["CONCEPTUAL_SOUNDNESS"])
     response = client_for(client, vera).post(reverse("validation:validation_complete", args=[validation.pk]), {
         "outcome": "APPROVED", "summary": "Sound.", "report": SimpleUploadedFile("r.txt", b"x"),
@@ -122,7 +122,7 @@ def test_signing_without_the_password_changes_nothing(client, people, model):
 
 def test_waiver_page_requires_the_password_and_lifts_the_reason(client, people, model):
     vera, cora = people["vera"], people["cora"]
-    inventory.set_materiality(model, actor=vera, exposure="HIGH", purpose="CUSTOMER_DECISION", reason="Credit")
+    inventory.set_materiality(model, actor=vera, password=PASSWORD, exposure="HIGH", purpose="CUSTOMER_DECISION", reason="Credit")
     c = client_for(client, cora)
     expires = (clock.now() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
     response = c.post(reverse("validation:waive", args=[model.slug]), {

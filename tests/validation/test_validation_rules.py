@@ -44,7 +44,7 @@ def test_the_same_incident_opens_exactly_one_revalidation_need(mrm):
 
 def test_overdue_revalidation_need_denies_the_gate_and_a_waiver_lifts_it(mrm):
     model = MLModelFactory(risk_tier="TIER_3")
-    inventory.set_materiality(model, actor=mrm, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
+    inventory.set_materiality(model, actor=mrm, password=PASSWORD, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
     services.open_revalidation_need(model, actor=mrm, trigger=Trigger.DRIFT, source_type="readiness.evaluation",
                                     source_id="1:income", source_label="Drift on income",
                                     due_date=clock.today())
@@ -98,5 +98,5 @@ def test_a_need_on_a_model_outside_the_programme_is_listed_but_does_not_deny(mrm
     services.trigger_incident(model, actor=mrm, incident_id=3)
     later = clock.now() + timedelta(days=60)
     assert gate_reasons(model.slug, now=later) == []
-    inventory.set_materiality(model, actor=mrm, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
+    inventory.set_materiality(model, actor=mrm, password=PASSWORD, exposure="LOW", purpose="INTERNAL", reason="Internal insight")
     assert [r["code"] for r in gate_reasons(model.slug, now=later)] == ["revalidation_overdue"]
