@@ -635,7 +635,7 @@ def _bootstrap_groups(
     seed: int,
     levels: dict[str, float],
     paired: np.ndarray | None = None,
-    summarise: bool = True,
+    summaries: bool = True,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per-group (2, G) intervals, (G,) bootstrap standard deviations, and the resamples' (B, G) group sizes
     (``sizes``) and selections (``selected``), and with ``paired`` the champion's selections (``champion``).
@@ -650,7 +650,7 @@ def _bootstrap_groups(
     ``anchors`` = (reference group for selection, reference group for the label rates). Rates
     (``sel``, ``tpr``, ``fpr``) get intervals at ``levels["rates"]``; the AIR at ``levels["air"]``;
     the signed TPR and FPR gaps (``tdiff``, ``fdiff``) at ``levels["eod"]`` and
-    ``levels["eqodds"]`` (keys ``tdiff_eod``, ``tdiff_eq``, ``fdiff_eq``). With ``summarise`` false only the
+    ``levels["eqodds"]`` (keys ``tdiff_eod``, ``tdiff_eq``, ``fdiff_eq``). With ``summaries`` false only the
     resamples are drawn (the same draws) and the intervals are left NaN: the report's own intervals are closed
     form, and the rates and percentiles of every group cost eight seconds at 200 groups.
     """
@@ -704,7 +704,7 @@ def _bootstrap_groups(
         parts, the part's rates worked out in the same task. A group is summarised by the task that completes
         its rows, or the references' (positions ``anchors`` in ``idx``, drawn first) when they come later: no
         thread waits for all the draws before summarising."""
-        rates = {name: np.empty((idx.shape[0], n_boot)) for name in names} if summarise else {}
+        rates = {name: np.empty((idx.shape[0], n_boot)) for name in names} if summaries else {}
         # A group's summary reads its own rows and the references': the parts still to be drawn before it can run.
         n_parts, everyone = len(parts(n_boot)), range(idx.shape[0])
         waiting = [n_parts * len({j, *anchors}) for j in everyone]
@@ -715,7 +715,7 @@ def _bootstrap_groups(
             g = int(idx[j])
             n = sizes.part(i)[:, g]
             cells = generator([seed, 1, g], i).multinomial(n, within[g])
-            if summarise:
+            if summaries:
                 for name, rate in _rates(cells.reshape(-1, *counts.shape[1:])).items():
                     rates[name][j, rows] = rate
             chosen = cells[:, 1].copy()  # cells are (y_true, y_pred): y_pred = 1 every other
@@ -725,7 +725,7 @@ def _bootstrap_groups(
             if paired is not None:
                 kept = generator([seed, 2, g, 1], i).binomial(chosen, keeps[g])
                 resampled["champion"][rows, g] = kept + generator([seed, 2, g, 0], i).binomial(n - chosen, adds[g])
-            if not summarise:
+            if not summaries:
                 return
             with lock:
                 ready = []
@@ -1038,7 +1038,7 @@ def _analyse(
         draws = choose_resamples(n_boot, champion_level, max(n_boot, _CHAMPION_ELEMENTS // len(names)))
         if tail_resamples(draws, champion_level) >= MIN_TAIL_RESAMPLES:
             resampled = _bootstrap_groups(counts, (ref, lref), n_boot=draws, seed=seed, levels=levels,
-                                          paired=paired, summarise=False)[2]
+                                          paired=paired, summaries=False)[2]
 
     ref_observed = {k: v[ref] for k, v in observed.items()}
     observed["air"] = _ratio(observed["sel"], ref_observed["sel"])
