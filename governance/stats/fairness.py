@@ -443,6 +443,7 @@ def _check(
     confidence: float,
     family: dict[str, Any],
     unavailable: str,
+    settled_by: str = "",
     unassessed: Sequence[tuple[Any, ...]] = (),
     settling: _Settling | None = None,
 ) -> dict[str, Any]:
@@ -452,9 +453,11 @@ def _check(
     per-comparison confidence of the family (``family``). For ">=" the check's interval is (min
     of ci_low, min of ci_high): its low end clears the threshold only if every group's does
     (PASS), and its high end misses it if any group's whole interval does (FAIL). "<=" mirrors
-    this with maxima. ``unassessed`` holds (group, reason, rows needed or None) for groups the
-    check cannot judge (too few rows, no positive labels): with any of them the check is never
-    PASS, only FAIL (another group's interval is wholly on the wrong side) or INCONCLUSIVE.
+    this with maxima. ``unassessed`` holds (group, reason, rows needed or None, what would settle it) for
+    groups the check cannot judge (too few rows, no positive labels): with any of them the check is never
+    PASS, only FAIL (another group's interval is wholly on the wrong side) or INCONCLUSIVE. An INCONCLUSIVE
+    check without a rows-needed figure says in words what would settle it (``settled_by``): the data a
+    group lacks, or ``settled_by`` given here when no group can be assessed at all.
     """
     check = {
         "key": key,
@@ -475,11 +478,15 @@ def _check(
         # Closed-form intervals (Wilson, MOVER): no end rests on resamples.
         "interval_method": "closed form",
         "tail_resamples": None,
-        "unassessed_groups": [{"group": g, "reason": why, "n_required": n} for g, why, n in unassessed],
+        "unassessed_groups": [{"group": g, "reason": why, "n_required": n} for g, why, n, _ in unassessed],
+        "settled_by": None,
         "detail": "",
     }
     if not per_group:
-        check["detail"] = f"The {metric} cannot be assessed: {unavailable}."
+        settled_by = "; ".join(dict.fromkeys(w for *_, w in unassessed if w)) or settled_by
+        check["settled_by"] = settled_by or None
+        check["detail"] = f"The {metric} cannot be assessed: {unavailable}." + (
+            f" What would settle it: {settled_by}." if settled_by else "")
         return check
     ests = np.array([g[1] for g in per_group])
     lows = np.array([g[2] for g in per_group])
@@ -518,9 +525,11 @@ def _check(
         settle = None if held_back else _rows_for_power(per_group, comparator, threshold, rows, z)
         if settle is not None and settling is not None:
             settle = settling.rows_needed(key, threshold, rows, settle)
-        needs = [n for _, _, n in unassessed if n is not None]
+        needs = [n for _, _, n, _ in unassessed if n is not None]
         if held_back:
             text += f"The whole interval is {words} the threshold for the groups assessed, but "
+        elif settle is None and any(n is None for _, _, n, _ in unassessed):
+            text += "The interval straddles the threshold. "
         elif settle is None:
             text += (
                 "The interval straddles the threshold and the estimate sits on it, so this cannot be "
@@ -529,7 +538,7 @@ def _check(
         else:
             text += "The interval straddles the threshold. "
         if unassessed:
-            listed = "; ".join(f"{g} ({why})" for g, why, _ in unassessed)
+            listed = "; ".join(f"{g} ({why})" for g, why, _, _ in unassessed)
             text += f"{'some' if held_back else 'Some'} groups cannot be assessed: {listed}. "
         if (settle is not None or held_back) and (needs or not unassessed) and len(needs) == len(unassessed):
             n_required = max([settle or rows + 1, *needs])
@@ -537,6 +546,13 @@ def _check(
                 f"About {n_required:,} rows (now {rows:,}, same group shares) would settle it with "
                 f"{POWER:.0%} power if the estimates hold."
             )
+        else:
+            words_needed = list(dict.fromkeys(w for *_, w in unassessed if w))
+            if not words_needed:  # the estimate sits on the threshold
+                words_needed = ["a person's decision (a waiver or a pending decision): more rows from the same "
+                                "model would leave the estimate on the threshold"]
+            check["settled_by"] = "; ".join(words_needed)
+            text += f"What would settle it: {check['settled_by']}."
     check.update(
         group=per_group[worst][0],
         estimate=_num(estimate),
@@ -1069,7 +1085,8 @@ def _analyse(
         out: list[tuple[str, str, int | None]] = []
         for g in np.flatnonzero(~sufficient):
             need = math.ceil(rows * min_group_count / max(int(sizes[g]), 1))
-            out.append((names[g], f"{plural(int(sizes[g]), 'row')}, fewer than {min_group_count:,}", need))
+            out.append((names[g], f"{plural(int(sizes[g]), 'row')}, fewer than {min_group_count:,}", need,
+                        f"at least {plural(min_group_count, 'row')} in group {names[g]}"))
         return out
 
     def finite(*values: SupportsFloat) -> bool:
@@ -1081,7 +1098,9 @@ def _analyse(
         if finite(*values):
             air_rows.append((names[g], *(float(v) for v in values), float(stds["air"][g])))
         else:
-            air_unassessed.append((names[g], "its ratio is undefined", None))
+            air_unassessed.append((names[g], "its ratio is undefined", None,
+                                   f"at least one selection (y_pred = 1) in group {names[g]} and in the "
+                                   f"reference group {names[ref]}"))
 
     if not compared:
         why = (
@@ -1089,8 +1108,10 @@ def _analyse(
             if sufficient.any()
             else f"no group has at least {plural(min_group_count, 'row')}"
         )
+        settled_by = (f"at least {plural(min_group_count, 'row')} in a second group" if sufficient.any()
+                      else f"at least {plural(min_group_count, 'row')} in each of two groups")
     else:
-        why = None
+        why = settled_by = None
     settling = _Settling(
         counts, reference=ref if reference_group is not None else None, min_group_count=min_group_count,
         levels=levels,
@@ -1108,6 +1129,7 @@ def _analyse(
             unassessed=air_unassessed,
             unavailable=why
             or f"the reference group {names[ref]} has no selections, so the ratio is undefined",
+            settled_by=settled_by or f"at least one selection (y_pred = 1) in the reference group {names[ref]}",
             **common,
         )
     ]
@@ -1121,7 +1143,9 @@ def _analyse(
             if finite(t_est, t_lo, t_hi):
                 eod_rows.append((names[g], abs(float(t_est)), float(t_lo), float(t_hi), float(stds["tdiff"][g])))
             else:
-                eod_unassessed.append((names[g], "no positive labels here or in the reference", None))
+                lacking = f"group {names[g]}" if not counts[g, 1].sum() else f"the reference group {names[lref]}"
+                eod_unassessed.append((names[g], "no positive labels here or in the reference", None,
+                                       f"at least one positive label (y_true = 1) in {lacking}"))
             tq_lo, tq_hi = _abs_interval(*bounds["tdiff_eq"][:, g])
             fq_lo, fq_hi = _abs_interval(*bounds["fdiff_eq"][:, g])
             t_ok, f_ok = finite(t_est, tq_lo, tq_hi), finite(f_est, fq_lo, fq_hi)
@@ -1142,9 +1166,14 @@ def _analyse(
                 est, lo = (abs(t_est), tq_lo) if t_ok else (abs(f_est), fq_lo)
                 eq_rows.append((names[g], float(est), float(lo), 1.0, float("nan")))
                 missing = "positive" if not t_ok else "negative"
-                eq_unassessed.append((names[g], f"no {missing} labels, so only one rate gap is measured", None))
+                label = 1 if missing == "positive" else 0
+                lacking = f"group {names[g]}" if not counts[g, label].sum() else f"the reference group {names[lref]}"
+                eq_unassessed.append((names[g], f"no {missing} labels, so only one rate gap is measured", None,
+                                      f"at least one {missing} label (y_true = {label}) in {lacking}"))
             else:
-                eq_unassessed.append((names[g], "neither rate gap is defined", None))
+                eq_unassessed.append((names[g], "neither rate gap is defined", None,
+                                      f"positive and negative labels in group {names[g]} and the reference group "
+                                      f"{names[lref]}"))
         no_tpr = why or "true-positive rates are undefined (a group or the reference has no positive labels)"
         checks.append(
             _check(
@@ -1157,6 +1186,8 @@ def _analyse(
                 family=families["eod"],
                 unassessed=eod_unassessed,
                 unavailable=no_tpr,
+                settled_by=settled_by or f"positive labels (y_true = 1) in the reference group {names[lref]} and "
+                                         "the groups compared",
                 **common,
             )
         )
@@ -1171,6 +1202,8 @@ def _analyse(
                 family=families["eqodds"],
                 unassessed=eq_unassessed,
                 unavailable=why or "true- or false-positive rates are undefined for the groups compared",
+                settled_by=settled_by or f"positive and negative labels in the reference group {names[lref]} "
+                                         "and the groups compared",
                 **common,
             )
         )
@@ -1355,10 +1388,11 @@ def _declared(p: Predictions, declared: Sequence[str]) -> list[dict[str, Any]]:
     out = []
     for name in dict.fromkeys(str(a) for a in declared):
         if name in present:
-            out.append({"attribute": name, "evaluated": True, "verdict": None, "reason": None})
+            out.append({"attribute": name, "evaluated": True, "verdict": None, "reason": None, "settled_by": None})
         else:
             out.append({"attribute": name, "evaluated": False, "verdict": INCONCLUSIVE,
-                        "reason": f"the predictions file has no '{name}' column, so it is not evaluated"})
+                        "reason": f"the predictions file has no '{name}' column, so it is not evaluated",
+                        "settled_by": f"a '{name}' column in the predictions file"})
     return out
 
 
