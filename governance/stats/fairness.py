@@ -1081,8 +1081,8 @@ def _analyse(
             }
         )
 
-    def small() -> list[tuple[str, str, int | None]]:
-        out: list[tuple[str, str, int | None]] = []
+    def small() -> list[tuple[str, str, int | None, str]]:
+        out: list[tuple[str, str, int | None, str]] = []
         for g in np.flatnonzero(~sufficient):
             need = math.ceil(rows * min_group_count / max(int(sizes[g]), 1))
             out.append((names[g], f"{plural(int(sizes[g]), 'row')}, fewer than {min_group_count:,}", need,
@@ -1111,7 +1111,7 @@ def _analyse(
         settled_by = (f"at least {plural(min_group_count, 'row')} in a second group" if sufficient.any()
                       else f"at least {plural(min_group_count, 'row')} in each of two groups")
     else:
-        why = settled_by = None
+        why, settled_by = None, ""
     settling = _Settling(
         counts, reference=ref if reference_group is not None else None, min_group_count=min_group_count,
         levels=levels,
