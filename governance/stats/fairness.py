@@ -1339,6 +1339,8 @@ def fairness_report(
             n_boot=n_boot, seed=seed, confidence=confidence,
         )  # fmt: skip
 
+    calibration = _calibration_summary(p, scores)
+
     by_attribute = []
     groupings = _groupings(p)
     if len(groupings) > 1:
@@ -1375,11 +1377,29 @@ def fairness_report(
         "checks": main["checks"],
         "champion": champion,
         "scores": scores,
+        "calibration": calibration,
         "by_attribute": by_attribute,
         "metrics": metrics,
         "declared_attributes": declared,
         "insufficient_groups": main["insufficient_groups"],
     }
+
+
+def _calibration_summary(p: Predictions, scores: dict[str, Any] | None) -> dict[str, Any]:
+    """The calibration check across groups (worst group's ECE, ``scores.calibration``) when the file allows it,
+    else INCONCLUSIVE with what would settle it: scores, labels, or scores that are probabilities."""
+    if scores is not None and scores["calibration"] is not None:
+        return {"assessed": True, "verdict": None, "settled_by": None, **scores["calibration"]}
+    if p.score is None:
+        why, needs = "the predictions file has no score column", "a score column (probabilities between 0 and 1)"
+        if p.y_true is None:
+            needs += " and a y_true column"
+    elif p.y_true is None:
+        why, needs = "the predictions file has no y_true column", "a y_true column (the observed outcomes)"
+    else:
+        why, needs = "the scores are not probabilities (some fall outside 0 to 1)", "scores between 0 and 1"
+    return {"assessed": False, "verdict": INCONCLUSIVE, "reason": why, "settled_by": needs,
+            "detail": f"Calibration across groups is not assessed: {why}. What would settle it: {needs}."}
 
 
 def _declared(p: Predictions, declared: Sequence[str]) -> list[dict[str, Any]]:
