@@ -9,7 +9,7 @@ def evaluation_context(evaluation) -> dict:
     report = evaluation.report
     fairness = report.get("fairness")
     drift = report.get("drift")
-    charts = {}
+    charts: dict[str, str | int] = {}
     if fairness:
         charts["selection"] = group_intervals_chart(fairness, metric="selection_rate")
         if any(g.get("air") for g in fairness.get("groups", [])):
