@@ -48,6 +48,47 @@ def group_intervals_chart(report: dict, *, metric: str = "selection_rate", title
     ax.grid(axis="x", color=PALETTE["line"], linewidth=0.6)
     return to_svg(fig, title=title or f"Per-group {names.get(metric, metric.replace('_', ' '))} with 95 % intervals")
 
+RELIABILITY_GROUPS = 8  # groups drawn in one reliability plot: past that the lines cannot be told apart
+_SERIES = ("#2b6cb0", "#b42318", "#1e7a46", "#8a5a00", "#6b46c1", "#c05621", "#2c7a7b", "#5b6575")
+
+
+def reliability_groups(scores: dict) -> list[dict]:
+    """The groups the reliability plot draws: those with enough rows and a table, worst calibrated (highest
+    ECE) first, at most ``RELIABILITY_GROUPS``."""
+    rows = [g for g in scores.get("groups") or [] if g.get("reliability") and not g.get("insufficient_data")]
+    rows.sort(key=lambda g: -((g.get("ece") or {}).get("estimate") or 0.0))
+    return rows[:RELIABILITY_GROUPS]
+
+
+@cached_chart
+def reliability_chart(scores: dict, *, title: str = "") -> str:
+    """Reliability plot per group: mean score (x) against observed rate (y) in each score bin, one line a
+    group (the worst calibrated first), the diagonal of perfect calibration dashed; a marker's area follows the
+    bin's rows. The legend gives each group's ECE."""
+    rows = reliability_groups(scores)
+    if not rows:
+        return ""
+    fig, ax = figure(4.8, 4.2)
+    ax.plot([0, 1], [0, 1], color=PALETTE["muted"], linestyle="--", linewidth=1, label="perfectly calibrated")
+    for index, group in enumerate(rows):
+        table = group["reliability"]
+        colour = _SERIES[index % len(_SERIES)]
+        total = sum(b["n"] for b in table) or 1
+        xs, ys = [b["mean_score"] for b in table], [b["observed_rate"] for b in table]
+        ece = (group.get("ece") or {}).get("estimate")
+        label = f"{group['group']}" + (f"  ECE {fmt.number(ece)}" if ece is not None else "")
+        ax.plot(xs, ys, color=colour, linewidth=1.4, label=label)
+        ax.scatter(xs, ys, s=[8 + 120 * b["n"] / total for b in table], color=colour, zorder=3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("mean score in bin")
+    ax.set_ylabel("observed positive rate")
+    ax.grid(color=PALETTE["line"], linewidth=0.6)
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    return to_svg(fig, title=title or "Reliability per group: observed positive rate against mean score")
+
+
 MIN_SPAN = timedelta(hours=1)  # the narrowest time axis a sparkline draws
 
 

@@ -37,6 +37,20 @@ def _hash(digest, source) -> None:
             digest.update(chunk)
 
 
+def _in_file_order(attributes: list[str], source) -> list[str]:
+    """The model's protected attributes (kept sorted by the inventory) in the order of the file's columns, those
+    it lacks last: the first one the file carries is the report's headline grouping, so the file's author decides
+    it (race before age band for a credit model), not the alphabet. Reads the header line only."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        first = bytes(source[:65536]).split(b"\n", 1)[0]
+    else:
+        with open(source, "rb") as handle:
+            first = handle.readline(65536)
+    columns = [c.strip().strip('"').strip() for c in first.decode("utf-8", "replace").lstrip("\ufeff").split(",")]
+    position = {name: i for i, name in reversed(list(enumerate(columns)))}
+    return sorted(attributes, key=lambda a: position.get(a, len(columns)))
+
+
 def _parse(parser, data, upload_field: str, **options):
     """Run a stats parser or report; its errors name a CSV column or option, or the whole file as the upload
     field."""
@@ -62,7 +76,8 @@ def compute(launch, *, predictions=None, baseline=None, current=None, metrics: d
         _hash(digest, predictions)
         # The model's protected attributes, when the file carries them as columns, are assessed
         # one by one and in intersection beside the `group` column.
-        attributes = [str(a) for a in (launch.version.model.protected_attributes or []) if isinstance(a, str)]
+        attributes = _in_file_order(
+            [str(a) for a in (launch.version.model.protected_attributes or []) if isinstance(a, str)], predictions)
         parsed = _parse(parse_predictions, predictions, "predictions", attributes=attributes)
         rows = parsed.rows
         report["fairness"] = _parse(

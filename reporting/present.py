@@ -12,7 +12,7 @@ from governance.kernel.charts import PALETTE, cached_chart, figure, to_svg
 from governance.templatetags.gatehouse import duration
 from postmortems.charts import duration_trend_svg
 from postmortems.models import FactorCategory, TimelineEvent
-from readiness.charts import group_intervals_chart, sparkline
+from readiness.charts import group_intervals_chart, reliability_chart, reliability_groups, sparkline
 from reporting import pdf
 from reporting.common import (
     INTERNAL_CLASSIFICATION,
@@ -357,13 +357,21 @@ def present(data: dict, *, digest: str, generated_at: datetime, requested_by: st
     if kind == ReportKind.LAUNCH_DOSSIER:
         evaluation = data["evaluation"] or {}
         fairness = evaluation.get("fairness")
-        charts = {}
+        charts: dict[str, str | int] = {}
         if fairness:
             charts["selection"] = pdf.svg_image(group_intervals_chart(fairness, metric="selection_rate"))
             if any(g.get("air") for g in fairness.get("groups", [])):
                 charts["air"] = pdf.svg_image(group_intervals_chart(fairness, metric="air"))
-        metrics = sorted((evaluation.get("metrics") or {}).items())
+            scores = fairness.get("scores") or {}
+            if reliability_groups(scores):
+                charts["reliability"] = pdf.svg_image(reliability_chart(scores))
+                charts["reliability_shown"] = len(reliability_groups(scores))
         extra = data.get("extra") or {}
+        # Figures someone reported (not recomputed by Gatehouse) first: past the first 60 the dossier only counts
+        # them, and a file with three attributes and their intersections computes hundreds.
+        provenance = extra.get("provenance") or {}
+        metrics = sorted((evaluation.get("metrics") or {}).items(),
+                         key=lambda kv: ((provenance.get(kv[0]) or {}).get("source") == "computed", kv[0]))
         context.update(charts=charts, metrics=metrics[:60], more_metrics=max(0, len(metrics) - 60),
                        metric_rows=metric_rows(metrics[:60], extra.get("provenance") or {}),
                        comparison_rows=comparison_rows(extra.get("comparison") or []),

@@ -104,8 +104,32 @@ def _predictions(spec: dict, seed: int, champion=False) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+# The credit model's declared protected attributes, as the relaunch evaluation's columns. Race is a BISG estimate
+# (the model's limitations say so: lenders may not ask it for this product); groups large enough that every race
+# group's whole adverse-impact and equal-opportunity interval clears the policy, as the sign-offs record.
+E1_ATTRIBUTES = ["race", "sex", "age_band"]
+E1_RACE_ROWS = {"White": 9000, "Black": 4200, "Hispanic": 4200, "Asian": 2600}
+E1_AGE_BANDS = {"18-29": 0.22, "30-49": 0.45, "50+": 0.33}
+
+
 def relaunch_predictions() -> bytes:
-    return _predictions({"group_a": (4000, 0.52), "group_b": (2600, 0.50), "group_c": (1800, 0.51)}, seed=101)
+    """The 5.0 relaunch's pre-shadow sample (20,000 applications): race, sex and age band as columns, the outcome
+    (repaid at 12 months), the decision and the model's score, a calibrated probability of repayment; approval at
+    a score of 0.44, the same cut-off for everyone. Approval rates come out at 51-52 % in every race group (every
+    adverse-impact ratio above 0.9, as the decision memo states); each attribute and each intersection of them is
+    assessed, the three-way cells (about 280 to 1,800 rows) too small to settle."""
+    rng = np.random.default_rng(101)
+    race = np.repeat(np.array(list(E1_RACE_ROWS)), list(E1_RACE_ROWS.values()))
+    rows = race.size
+    sex = rng.choice(["F", "M"], rows)
+    age = rng.choice(list(E1_AGE_BANDS), rows, p=list(E1_AGE_BANDS.values()))
+    score = np.round(rng.beta(4.5, 5.5, rows), 4)
+    repaid = (rng.random(rows) < score).astype(int)
+    approved = (score >= 0.44).astype(int)
+    lines = [",".join([*E1_ATTRIBUTES, "y_true", "y_pred", "score"])]
+    lines += [f"{r},{x},{a},{t},{p},{v:.4f}" for r, x, a, t, p, v in zip(race, sex, age, repaid, approved, score,
+                                                                          strict=True)]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def e4_predictions() -> bytes:
@@ -238,7 +262,7 @@ def _register_v42(dana, features):
         slug="credit-line-decisioning", name="Consumer credit line decisioning", owner=dana, tier="TIER_1",
         business_use="Approves or declines applications for unsecured consumer credit lines and sets the "
                      "initial limit.", regulatory_scope="ECOA / Regulation B, FCRA, state fair-lending law",
-        protected=["race", "sex", "age"], version="4.2.0", features=features,
+        protected=E1_ATTRIBUTES, version="4.2.0", features=features,
         training_data_ref="warehouse://credit/applications/2022-2024",
         model_card="## Credit line model 4.2\n\nGradient-boosted trees. Offline AUC 0.79. Passed offline fairness "
                    "validation (adverse-impact ratio ≥ 0.85 for all monitored groups on the holdout).\n\n"

@@ -38,7 +38,7 @@ MRM: dict[tuple[str, str], dict[str, Any]] = {
                     "inferred (BISG for race and ethnicity), not self-reported. Performance on applicants with "
                     "fewer than six months of credit history is not validated.",
         training_data_sha256=digest("warehouse://credit/applications/2022-2025"),
-        fairness_group_attributes={"group_a": "race", "group_b": "race", "group_c": "race"}),
+        fairness_group_attributes={"Asian": "race", "Black": "race", "Hispanic": "race", "White": "race"}),
     ("credit-line-decisioning", "4.2.0"): dict(
         intended_use="Decide applications for unsecured consumer credit lines and set the initial limit.",
         methodology="Gradient-boosted trees on 2022–2024 applications; random cross-validation folds.",

@@ -133,10 +133,12 @@ def resamples_for(confidence: float) -> int:
 
 
 def choose_resamples(asked: int, confidence: float, most: int) -> int:
-    """Resamples to draw: at least ``asked``, raised to what ``confidence`` needs, at most ``most`` (or
-    ``asked`` when that is more). Past ``most`` the caller reads a normal interval off the resamples'
-    standard deviation instead (``normal_interval``)."""
-    return int(max(int(asked), min(resamples_for(confidence), int(most))))
+    """Resamples to draw: at least ``asked``, raised to what ``confidence`` needs when that is at most ``most``.
+    Past ``most`` the caller reads a normal interval off the resamples' standard deviation instead
+    (``normal_interval``), for which the asked count does (its deviation is within 1 % at 10,000): drawing up
+    to ``most`` then would buy no percentile end, and cost 25 s at 200 groups for the champion comparison."""
+    needed = resamples_for(confidence)
+    return int(max(int(asked), needed if needed <= int(most) else int(asked)))
 
 
 def normal_interval(samples: np.ndarray, estimate: npt.ArrayLike, confidence: float) -> np.ndarray:

@@ -185,7 +185,7 @@ def test_the_dossier_has_the_model_risk_sections(docs):
         assert heading in body
     assert extra["mrm"]["training_data_sha256"] in body.replace(" ", "")
     assert {g["group"]: g["attribute"] for g in extra["mrm"]["group_attributes"]} == {
-        "group_a": "race", "group_b": "race", "group_c": "race"}
+        "Asian": "race", "Black": "race", "Hispanic": "race", "White": "race"}
     rows = extra["performance"]
     assert rows and all(r["tpr"]["ci_low"] is not None and r["tpr"]["ci_low"] <= r["tpr"]["estimate"]
                         <= r["tpr"]["ci_high"] for r in rows if not r["insufficient"])
@@ -251,3 +251,11 @@ def test_the_pack_lists_inventory_waivers_fairness_monitors_and_overdue_actions(
     for heading in ("MODEL INVENTORY BY TIER", "FAIRNESS MONITORS", "OPEN WAIVERS", "OVERDUE ACTION ITEMS"):
         assert heading in body
     assert all(w["expires_at"] > timezone.now() - timedelta(seconds=1) for w in extra["waivers"])
+
+
+def test_the_dossier_shows_calibration_per_group_and_the_reliability_plot(docs):
+    body = text(docs["e1_dossier"])
+    fairness = docs["e1_dossier"]["data"]["evaluation"]["fairness"]
+    assert fairness["calibration"]["assessed"]
+    assert "Calibration across groups" in body and "expected calibration error" in body
+    assert "Reliability per group in ten score bins" in body

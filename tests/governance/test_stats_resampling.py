@@ -44,15 +44,24 @@ def test_few_groups_keep_the_resamples_asked():
     assert champion["resamples"] == 4000 and champion["tail_resamples"] == tail_resamples(4000, sidak(0.95, 2))
 
 
-def test_past_the_memory_bound_the_champion_interval_takes_the_normal_form(monkeypatch):
+def test_past_the_memory_bound_the_champion_interval_takes_the_delta_methods_normal_form(monkeypatch):
     monkeypatch.setattr(fairness_module, "_CHAMPION_ELEMENTS", 40 * 2000)
-    champion = fairness_report(paired(40, 200, 3), n_boot=2000)["champion"]
-    assert champion["resamples"] == 2000
-    assert champion["interval_method"] == "normal bootstrap" and champion["tail_resamples"] is None
-    assert "standard deviation" in champion["detail"]
+    data = paired(40, 200, 3)
+    champion = fairness_report(data, n_boot=2000)["champion"]
+    assert champion["resamples"] is None
+    assert champion["interval_method"] == "normal (delta method)" and champion["tail_resamples"] is None
+    assert "delta-method standard error" in champion["detail"]
     for g in champion["groups"]:
         change = g["air_change"]
         assert change["ci_low"] <= change["estimate"] <= change["ci_high"]
+    # The same spread as the decision bootstrap's, read as a normal interval at the same level.
+    monkeypatch.setattr(fairness_module, "_CHAMPION_ELEMENTS", 8_000_000)
+    monkeypatch.setattr(fairness_module, "MIN_TAIL_RESAMPLES", 0)
+    boot = fairness_report(data, n_boot=20_000)["champion"]
+    for delta, resampled in zip(champion["groups"], boot["groups"], strict=True):
+        width = delta["air_change"]["ci_high"] - delta["air_change"]["ci_low"]
+        boot_width = resampled["air_change"]["ci_high"] - resampled["air_change"]["ci_low"]
+        assert width == pytest.approx(boot_width, rel=0.15)
 
 
 @pytest.mark.slow  # 40 groups' AUC over several seeds: about 25 s on two cores

@@ -33,9 +33,10 @@ def assert_figure(figure, expected, rel=1e-12):
 
 
 def direct_reliability(s, y):
-    """The table as the report made it before: one bincount over all the rows given."""
+    """The table in one bincount over all the rows given, binned as scikit-learn's ``calibration_curve`` does
+    (a score on an edge in the bin below)."""
     edges = np.linspace(0, 1, RELIABILITY_BINS + 1)
-    which = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, RELIABILITY_BINS - 1)
+    which = np.searchsorted(edges[1:-1], s, side="left")
     n = np.bincount(which, minlength=RELIABILITY_BINS)
     total = np.bincount(which, weights=s, minlength=RELIABILITY_BINS)
     k = np.bincount(which, weights=y, minlength=RELIABILITY_BINS)

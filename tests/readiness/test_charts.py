@@ -36,3 +36,19 @@ def test_a_many_group_chart_fits_its_box_too():
     rows = [g for g in report["groups"] if g.get("selection_rate")]
     _, height = _size_in_inches(svg)
     assert height <= 0.9 + 0.38 * len(rows) + LABELS
+
+
+def test_the_reliability_plot_draws_each_group_worst_calibrated_first_with_its_ece():
+    from examples.seeding.lending import relaunch_predictions
+    from readiness.charts import reliability_chart, reliability_groups
+
+    report = fairness_report(parse_predictions(relaunch_predictions(), attributes=["race"]), n_boot=200)
+    scores = report["scores"]
+    drawn = reliability_groups(scores)
+    assert [g["group"] for g in drawn] == [g["group"] for g in sorted(
+        scores["groups"], key=lambda g: -g["ece"]["estimate"])]
+    svg = reliability_chart.uncached(scores)
+    assert svg.startswith("<svg") and 'role="img"' in svg and "perfectly calibrated" in svg
+    for group in drawn:
+        assert f"{group['group']}  ECE" in svg
+    assert reliability_chart.uncached({"groups": []}) == ""

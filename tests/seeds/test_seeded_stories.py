@@ -69,6 +69,17 @@ def test_seeded_stories_hold_their_documented_figures():
         "stage_not_reached", "stage_result_not_attested"}
     assert {r["code"] for r in gate.evaluate("credit-line-decisioning", "4.2.0", "full")["reasons"]} == {
         "rolled_back"}
+    # Its evaluation speaks of the protected attributes the model declares, each assessed, and their intersections.
+    fairness = relaunch.evaluations.order_by("-created_at").first().report["fairness"]
+    assert [(a["attribute"], a["evaluated"]) for a in fairness["declared_attributes"]] == [
+        ("race", True), ("sex", True), ("age_band", True)]
+    assert [g["group"] for g in fairness["groups"]] == ["Asian", "Black", "Hispanic", "White"]
+    assert [a["attribute"] for a in fairness["by_attribute"]] == [
+        "race", "sex", "age_band", "race × sex", "race × age_band", "sex × age_band", "race × sex × age_band"]
+    assert min(g["air"]["estimate"] for g in fairness["groups"] if g["air"]) > 0.9  # the decision memo's figure
+    assert {c["key"]: c["verdict"] for c in fairness["checks"]} == {
+        "fairness.air": "PASS", "fairness.eod": "PASS", "fairness.eqodds": "PASS"}
+    assert fairness["calibration"]["assessed"] and fairness["calibration"]["ci_high"] < 0.05
 
     # E2: dissent recorded, guardrails held through the −0.4 % dip, launched.
     e2 = launch_of("homepage-ranking", "3.0.0")
