@@ -43,6 +43,11 @@ class GateReason:
         return {"code": self.code, "detail": self.detail}
 
 
+def _latest_completed(model: OuterRef) -> QuerySet[Validation]:
+    """A model's completed validations, newest first: the first is the one in force."""
+    return Validation.objects.filter(model=model, status=ValidationStatus.COMPLETED).order_by("-completed_at", "-pk")
+
+
 def _count(queryset: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(queryset.order_by().values("model_id").annotate(n=Count("pk")).values("n")[:1],
                              output_field=IntegerField()), 0)
@@ -55,7 +60,7 @@ _GATE_FIELDS = ("risk_tier", "materiality", "is_model", "retired_at", "latest_ou
 
 def _gate_row(slug: str, now: datetime, today: date, rank: int) -> QuerySet[Any, Any]:
     model = OuterRef("pk")
-    latest = Validation.objects.filter(model=model, status=ValidationStatus.COMPLETED).order_by("-completed_at", "-pk")
+    latest = _latest_completed(model)
     waived = GateWaiver.objects.filter(model=model, revoked_at=None, expires_at__gt=now)
     return (MLModel.objects.filter(slug=slug).annotate(
         latest_outcome=Subquery(latest.values("outcome")[:1]),
@@ -154,7 +159,7 @@ class ModelRiskSummary:
 
 def model_risk_summary(model: MLModel) -> ModelRiskSummary:
     ref = OuterRef("pk")
-    latest = Validation.objects.filter(model=ref, status=ValidationStatus.COMPLETED).order_by("-completed_at", "-pk")
+    latest = _latest_completed(ref)
     row = MLModel.objects.filter(pk=model.pk).annotate(
         latest_outcome=Subquery(latest.values("outcome")[:1]),
         latest_completed_at=Subquery(latest.values("completed_at")[:1]),
