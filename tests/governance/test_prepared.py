@@ -85,3 +85,23 @@ def test_values_must_name_every_slot_and_kinds_must_be_known():
     with pytest.raises(ValueError) as error:
         Prepared(lambda x: MLModel.objects.values_list("pk"), x="float")
     assert "unknown slot kind" in str(error.value)
+
+
+@pytest.mark.postgres
+def test_postgresql_plans_a_read_once_per_connection_outside_a_pooler(inventory):
+    """Planning the gate's reads cost more than running them: the statement is prepared on the server the first
+    time a connection runs it and executed by name after that; behind a transaction pooler it never is."""
+    values = {"slug_prefix": "", "since": BASE, "day": date(2026, 1, 1), "versions_over": 0}
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection.connection.prepare_threshold = None  # as Django opens it
+    for _ in range(3):
+        assert READ.rows(**values) == list(_models(**values))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        assert prepared == []
+    else:
+        assert len(prepared) == 1 and "governance_mlmodel" in prepared[0][0]
+        assert prepared[0][1] == 3  # one statement, executed three times
