@@ -136,5 +136,5 @@ def _cursor(connection: Any) -> Any:
     raw = connection.connection
     if raw.prepare_threshold != 0:
         raw.prepare_threshold = 0
-    cursor = ServerBindingCursor(raw)
+    cursor = ServerBindingCursor(raw)  # type: ignore[call-arg]  # the stubs omit psycopg.Cursor.__init__
     return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
