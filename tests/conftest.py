@@ -47,6 +47,21 @@ def _flush_past_the_audit_truncate_trigger(self):
 TransactionTestCase._fixture_teardown = _flush_past_the_audit_truncate_trigger
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_modify_db_settings):
+    """Each worker's test database is a copy of one migrated template (tests/template_db.py), not a migration
+    of its own; teardown is Django's."""
+    from django.test.utils import teardown_databases
+
+    from tests.template_db import setup_databases
+
+    with django_db_blocker.unblock():
+        created = setup_databases()
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(created, verbosity=request.config.option.verbose)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _through_the_pooler(request):
     """With TEST_POOLER=pgbouncer, every connection after the test database is made goes through PgBouncer in

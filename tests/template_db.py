@@ -1,0 +1,139 @@
+"""Test databases copied from one migrated template instead of migrated once per xdist worker and per run.
+
+Migrating an empty database took most of a minute on a loaded 2-core machine, and every pytest worker did it
+again, on every pass (.ci/run makes four passes on two databases). The template is the database ``migrate``
+builds, made once per set of migrations and kept: its key hashes every installed app's migration files, the
+models they describe and Django's version, so a changed or added migration makes a new template and the old
+one is removed. Each worker then copies it: PostgreSQL with ``CREATE DATABASE ... TEMPLATE``, SQLite by the
+backup API from the template file into the worker's in-memory database.
+
+Building is serialised across processes (a PostgreSQL advisory lock, or a lock file for SQLite), and a template
+is published only once complete (renamed into place), so a run killed while migrating leaves nothing half-made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import django
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+
+_LOCK_ID = 0x6761_7465  # one advisory lock id for every run's template work on this server
+_PREFIX = "test_gatehouse_tpl_"
+
+
+def migrations_key() -> str:
+    digest = hashlib.sha256(django.get_version().encode())
+    for config in sorted(apps.get_app_configs(), key=lambda c: c.label):
+        digest.update(config.label.encode())
+        for model in sorted(config.get_models(include_auto_created=True), key=lambda m: m._meta.label):
+            digest.update(model._meta.label.encode())
+        folder = Path(config.path) / "migrations"
+        for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _point_at(connection: Any, name: str) -> None:
+    connection.close()
+    settings.DATABASES[connection.alias]["NAME"] = name
+    connection.settings_dict["NAME"] = name
+
+
+def _migrate_into(connection: Any, name: str) -> None:
+    _point_at(connection, name)
+    call_command("migrate", verbosity=0, interactive=False, database=connection.alias, run_syncdb=True)
+    connection.close()
+
+
+def _postgres(connection: Any, key: str) -> None:
+    quote = connection.ops.quote_name
+    template, building = f"{_PREFIX}{key}", f"{_PREFIX}{key}_{os.getpid()}"
+    test_name = connection.creation._get_test_db_name()
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_ID])
+        try:
+            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [_PREFIX + "%"])
+            existing = {row[0] for row in cursor.fetchall()}
+            if template not in existing:
+                cursor.execute(f"DROP DATABASE IF EXISTS {quote(building)}")
+                cursor.execute(f"CREATE DATABASE {quote(building)}")
+                _migrate_into(connection, building)
+                cursor.execute(f"ALTER DATABASE {quote(building)} RENAME TO {quote(template)}")
+            for stale in existing - {template}:  # another set of migrations' template, or a killed build
+                with contextlib.suppress(Exception):
+                    cursor.execute(f"DROP DATABASE {quote(stale)}")
+            cursor.execute(f"DROP DATABASE IF EXISTS {quote(test_name)}")
+            cursor.execute(f"CREATE DATABASE {quote(test_name)} TEMPLATE {quote(template)}")
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_ID])
+    _point_at(connection, test_name)
+    connection.ensure_connection()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sqlite(connection: Any, key: str) -> None:
+    folder = Path(tempfile.gettempdir()) / "gatehouse-test-templates"
+    folder.mkdir(exist_ok=True)
+    template = folder / f"{key}.sqlite3"
+    test_name = connection.creation._get_test_db_name()
+    with _file_lock(folder / "lock"):
+        if not template.exists():
+            building = folder / f"{key}.{os.getpid()}.building"
+            building.unlink(missing_ok=True)
+            _migrate_into(connection, str(building))
+            with sqlite3.connect(building) as plain:  # one file, no write-ahead log beside it
+                plain.execute("PRAGMA journal_mode=DELETE")
+            plain.close()
+            os.replace(building, template)
+        for stale in folder.iterdir():
+            if stale.name not in (template.name, "lock") and not stale.name.endswith(".building"):
+                stale.unlink(missing_ok=True)
+    if not connection.creation.is_in_memory_db(test_name):
+        raise RuntimeError(f"the SQLite test database must be in memory, not {test_name!r}")
+    _point_at(connection, test_name)
+    connection.ensure_connection()
+    source = sqlite3.connect(f"file:{template}?mode=ro", uri=True)
+    try:
+        source.backup(connection.connection)
+    finally:
+        source.close()
+
+
+def setup_databases() -> list[tuple[Any, str, bool]]:
+    """Create each test database from the template; returns what ``django.test.utils.teardown_databases``
+    takes, so tearing down is Django's own."""
+    key = migrations_key()
+    created = []
+    for alias in connections:
+        connection = connections[alias]
+        old_name = connection.settings_dict["NAME"]
+        if connection.vendor == "postgresql":
+            _postgres(connection, key)
+        elif connection.vendor == "sqlite":
+            _sqlite(connection, key)
+        else:
+            raise RuntimeError(f"no test database template for {connection.vendor}")
+        created.append((connection, old_name, True))
+    return created
