@@ -18,7 +18,8 @@ from governance.kernel.roles import Role
 from governance.models import AuditEvent, PolicyChange
 from governance.policies.defaults import CATEGORIES
 from postmortems import selectors as incident_selectors
-from postmortems.models import ActionItem, Incident
+from postmortems.models import ActionItem, CustomerRemediation, ImpactCount, Incident
+from postmortems.obligations import harm_totals
 from readiness import selectors as launch_selectors
 from readiness.models import ChecklistItem, LaunchRequest, LaunchStatus, Observation, SignOff
 from readiness.services import approval_gaps, blocking_item_ok
@@ -268,6 +269,18 @@ def _action_item(item: ActionItem, today: date) -> dict:
                 "status_label": change.get_status_display(), "version": version.number if version else None}}
 
 
+def _harm_by_incident(pks: list[int]) -> dict[int, dict[str, int | None]]:
+    """Each incident's harm figures, by the one rule the incident page and the incident report use
+    (``harm_totals``), in two queries whatever the number of incidents."""
+    counts: dict[int, list[ImpactCount]] = {pk: [] for pk in pks}
+    remediations: dict[int, list[CustomerRemediation]] = {pk: [] for pk in pks}
+    for count in ImpactCount.objects.filter(incident__in=pks):
+        counts[count.incident_id].append(count)
+    for remediation in CustomerRemediation.objects.filter(incident__in=pks):
+        remediations[remediation.incident_id].append(remediation)
+    return {pk: harm_totals(counts[pk], remediations[pk]) for pk in pks}
+
+
 def gather_incident_report(viewer, incident_pk: int) -> dict:
     try:
         incident = incident_selectors.incident_detail(viewer, incident_pk)
@@ -414,6 +427,7 @@ def gather_governance_pack(viewer, params: dict) -> dict:
     open_counts = Counter(ActionItem.objects.filter(incident__in=[i.pk for i in period_incidents],
                                                     status__in=ActionItem.OPEN_STATUSES)
                           .values_list("incident_id", flat=True))
+    harm = _harm_by_incident([i.pk for i in period_incidents])
 
     overdue = list(ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES, due_date__lt=today,
                                              incident__in=visible)
@@ -453,7 +467,8 @@ def gather_governance_pack(viewer, params: dict) -> dict:
                       for lr in rollbacks],
         "incidents": [{"id": i.pk, "title": i.title, "severity": i.severity, "status": i.get_status_display(),
                        "restricted": i.restricted, "detected_at": i.detected_at, "time_to_detect": i.time_to_detect,
-                       "time_to_resolve": i.time_to_resolve, "open_items": open_counts.get(i.pk, 0)}
+                       "time_to_resolve": i.time_to_resolve, "open_items": open_counts.get(i.pk, 0),
+                       "harm": harm[i.pk]}
                       for i in period_incidents],
         "medians": {"period": medians(period_incidents), "previous": medians(previous)},
         "recurrences_by_cause": incident_selectors.recurrences_by_cause(visible, since, until),

@@ -167,6 +167,40 @@ def test_the_committees_harm_figures_are_the_ones_on_the_incident_page(client, r
     assert "Customers covered by remediation in all: 740." in text
 
 
+
+def test_the_board_packs_harm_figures_are_the_ones_on_each_incident_page(client, recorded,
+                                                                          django_capture_on_commit_callbacks):
+    """The governance pack lists each incident of the period with the customers it affected and the customers
+    remediation covered: the same figures, by the same rule, as the incident page; an uncounted incident says so."""
+    import re
+
+    from reporting import reports
+    from tests.governance.test_reports import pdf_text
+
+    incident, cole = recorded
+    obligations.add_remediation(incident, actor=cole, action="Adverse-action notices re-sent", customers=100)
+    uncounted = pm.open_incident(actor=cole, title="Score cache served stale scores", severity="SEV3",
+                                 detection_source="ALERT", detected_at=incident.detected_at + timedelta(minutes=5))
+    client.force_login(cole)
+    on_page = {}
+    for each in (incident, uncounted):
+        html = client.get(each.get_absolute_url()).content.decode()
+        on_page[each.pk] = tuple(re.search(rf'data-harm="{name}">([^<]+)<', html).group(1).strip()
+                                 for name in ("customers", "remediated"))
+    assert on_page == {incident.pk: ("800", "740"), uncounted.pk: ("not yet counted", "—")}
+    month = timezone.localtime(incident.detected_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = reports.request_report(actor=cole, kind="GOVERNANCE_PACK",
+                                        params={"period": f"{month.year}-{month.month:02d}"})
+    report.refresh_from_db()
+    assert report.status == "DONE", report.error
+    text = " ".join(" ".join(pdf_text(report.file.path)).split())
+    for each in (incident, uncounted):
+        customers, remediated = on_page[each.pk]
+        assert re.search(rf"{re.escape(each.title)}.*?{re.escape(customers)} {re.escape(remediated)}", text), \
+            (each.title, on_page[each.pk])
+
+
 def test_no_id_repeats_on_the_incident_page_with_every_form_on_it(client, recorded):
     """Labels point at inputs by id: with the four record forms beside the timeline form, a repeated id would send
     a label (and a screen reader) to the wrong field."""
