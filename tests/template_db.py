@@ -31,6 +31,17 @@ from django.db import connections
 
 _LOCK_ID = 0x6761_7465  # one advisory lock id for every run's template work on this server
 _PREFIX = "test_gatehouse_tpl_"
+_KEEP = 4  # templates of other sets of migrations kept, newest first: branches checked out side by side
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def migrations_key() -> str:
@@ -65,14 +76,19 @@ def _postgres(connection: Any, key: str) -> None:
     with connection._nodb_cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_ID])
         try:
-            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [_PREFIX + "%"])
-            existing = {row[0] for row in cursor.fetchall()}
+            # newest first: a database's oid grows with its creation
+            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY oid DESC",
+                           [_PREFIX + "%"])
+            existing = [row[0] for row in cursor.fetchall()]
             if template not in existing:
                 cursor.execute(f"DROP DATABASE IF EXISTS {quote(building)}")
                 cursor.execute(f"CREATE DATABASE {quote(building)}")
                 _migrate_into(connection, building)
                 cursor.execute(f"ALTER DATABASE {quote(building)} RENAME TO {quote(template)}")
-            for stale in existing - {template}:  # another set of migrations' template, or a killed build
+            kept = [name for name in existing if name.count("_") == _PREFIX.count("_")][:_KEEP]
+            for stale in set(existing) - {template, *kept}:  # older migrations' templates, or a killed build
+                if stale.count("_") > _PREFIX.count("_") and _alive(stale.rsplit("_", 1)[1]):
+                    continue  # another run is building it now
                 with contextlib.suppress(Exception):
                     cursor.execute(f"DROP DATABASE {quote(stale)}")
             cursor.execute(f"DROP DATABASE IF EXISTS {quote(test_name)}")
@@ -107,18 +123,23 @@ def _sqlite(connection: Any, key: str) -> None:
                 plain.execute("PRAGMA journal_mode=DELETE")
             plain.close()
             os.replace(building, template)
-        for stale in folder.iterdir():
-            if stale.name not in (template.name, "lock") and not stale.name.endswith(".building"):
-                stale.unlink(missing_ok=True)
-    if not connection.creation.is_in_memory_db(test_name):
-        raise RuntimeError(f"the SQLite test database must be in memory, not {test_name!r}")
-    _point_at(connection, test_name)
-    connection.ensure_connection()
-    source = sqlite3.connect(f"file:{template}?mode=ro", uri=True)
-    try:
-        source.backup(connection.connection)
-    finally:
-        source.close()
+        os.utime(template)  # last used now: the newest are kept
+        others = sorted((f for f in folder.glob("*.sqlite3") if f != template), key=lambda f: f.stat().st_mtime,
+                        reverse=True)
+        for stale in others[_KEEP:]:
+            stale.unlink(missing_ok=True)
+        for leftover in folder.glob("*.building"):
+            if not _alive(leftover.name.split(".")[1]):
+                leftover.unlink(missing_ok=True)
+        if not connection.creation.is_in_memory_db(test_name):
+            raise RuntimeError(f"the SQLite test database must be in memory, not {test_name!r}")
+        _point_at(connection, test_name)
+        connection.ensure_connection()
+        source = sqlite3.connect(f"file:{template}?mode=ro", uri=True)  # copied under the lock: never removed mid-copy
+        try:
+            source.backup(connection.connection)
+        finally:
+            source.close()
 
 
 def setup_databases() -> list[tuple[Any, str, bool]]:
