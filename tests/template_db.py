@@ -7,7 +7,7 @@ models they describe and Django's version, so a changed or added migration makes
 one is removed. Each worker then copies it: PostgreSQL with ``CREATE DATABASE ... TEMPLATE``, SQLite by the
 backup API from the template file into the worker's in-memory database.
 
-Building is serialised across processes (a PostgreSQL advisory lock, or a lock file for SQLite), and a template
+Building is serialised per template across processes (a PostgreSQL advisory lock, or a lock file for SQLite), and a template
 is published only once complete (renamed into place), so a run killed while migrating leaves nothing half-made.
 """
 
@@ -29,19 +29,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-_LOCK_ID = 0x6761_7465  # one advisory lock id for every run's template work on this server
 _PREFIX = "test_gatehouse_tpl_"
 _KEEP = 4  # templates of other sets of migrations kept, newest first: branches checked out side by side
-
-
-def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def migrations_key() -> str:
@@ -69,52 +58,72 @@ def _migrate_into(connection: Any, name: str) -> None:
     connection.close()
 
 
+def _lock_id(key: str) -> int:
+    return int(key[:15], 16)  # within a signed bigint
+
+
 def _postgres(connection: Any, key: str) -> None:
+    """One advisory lock per template: runs of different migrations build side by side; a template is dropped
+    only by a run that can take its lock, so never while another run builds or copies it."""
     quote = connection.ops.quote_name
     template, building = f"{_PREFIX}{key}", f"{_PREFIX}{key}_{os.getpid()}"
     test_name = connection.creation._get_test_db_name()
     with connection._nodb_cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK_ID])
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_id(key)])
         try:
-            # newest first: a database's oid grows with its creation
-            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY oid DESC",
-                           [_PREFIX + "%"])
-            existing = [row[0] for row in cursor.fetchall()]
-            if template not in existing:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template])
+            if cursor.fetchone() is None:
                 cursor.execute(f"DROP DATABASE IF EXISTS {quote(building)}")
                 cursor.execute(f"CREATE DATABASE {quote(building)}")
                 _migrate_into(connection, building)
                 cursor.execute(f"ALTER DATABASE {quote(building)} RENAME TO {quote(template)}")
-            kept = [name for name in existing if name.count("_") == _PREFIX.count("_")][:_KEEP]
-            for stale in set(existing) - {template, *kept}:  # older migrations' templates, or a killed build
-                if stale.count("_") > _PREFIX.count("_") and _alive(stale.rsplit("_", 1)[1]):
-                    continue  # another run is building it now
-                with contextlib.suppress(Exception):
-                    cursor.execute(f"DROP DATABASE {quote(stale)}")
             cursor.execute(f"DROP DATABASE IF EXISTS {quote(test_name)}")
             cursor.execute(f"CREATE DATABASE {quote(test_name)} TEMPLATE {quote(template)}")
         finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_ID])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_id(key)])
+        # newest first: a database's oid grows with its creation
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY oid DESC", [_PREFIX + "%"])
+        existing = [row[0] for row in cursor.fetchall()]
+        complete = [name for name in existing if name.count("_") == _PREFIX.count("_")]
+        for stale in [name for name in existing if name not in complete[:_KEEP + 1] and name != template]:
+            other = stale[len(_PREFIX):].split("_")[0]
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_id(other)])
+            if not cursor.fetchone()[0]:
+                continue  # being built or copied by another run
+            try:
+                with contextlib.suppress(Exception):
+                    cursor.execute(f"DROP DATABASE {quote(stale)}")
+            finally:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_id(other)])
     _point_at(connection, test_name)
     connection.ensure_connection()
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+def _file_lock(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path``; with ``wait=False``, yields False at once when another holds it."""
+    with open(path, "a") as handle:
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _sqlite(connection: Any, key: str) -> None:
+    """One lock file per template, as for PostgreSQL; the copy is made under it, so never from a file being
+    removed."""
     folder = Path(tempfile.gettempdir()) / "gatehouse-test-templates"
     folder.mkdir(exist_ok=True)
     template = folder / f"{key}.sqlite3"
     test_name = connection.creation._get_test_db_name()
-    with _file_lock(folder / "lock"):
+    if not connection.creation.is_in_memory_db(test_name):
+        raise RuntimeError(f"the SQLite test database must be in memory, not {test_name!r}")
+    with _file_lock(folder / f"{key}.lock"):
         if not template.exists():
             building = folder / f"{key}.{os.getpid()}.building"
             building.unlink(missing_ok=True)
@@ -124,22 +133,23 @@ def _sqlite(connection: Any, key: str) -> None:
             plain.close()
             os.replace(building, template)
         os.utime(template)  # last used now: the newest are kept
-        others = sorted((f for f in folder.glob("*.sqlite3") if f != template), key=lambda f: f.stat().st_mtime,
-                        reverse=True)
-        for stale in others[_KEEP:]:
-            stale.unlink(missing_ok=True)
-        for leftover in folder.glob("*.building"):
-            if not _alive(leftover.name.split(".")[1]):
-                leftover.unlink(missing_ok=True)
-        if not connection.creation.is_in_memory_db(test_name):
-            raise RuntimeError(f"the SQLite test database must be in memory, not {test_name!r}")
         _point_at(connection, test_name)
         connection.ensure_connection()
-        source = sqlite3.connect(f"file:{template}?mode=ro", uri=True)  # copied under the lock: never removed mid-copy
+        source = sqlite3.connect(f"file:{template}?mode=ro", uri=True)
         try:
             source.backup(connection.connection)
         finally:
             source.close()
+    others = sorted((f for f in folder.glob("*.sqlite3") if f != template), key=lambda f: f.stat().st_mtime,
+                    reverse=True)
+    for stale in others[_KEEP:]:
+        with _file_lock(folder / f"{stale.stem}.lock", wait=False) as held:
+            if held:
+                stale.unlink(missing_ok=True)
+    for leftover in folder.glob("*.building"):
+        with _file_lock(folder / f"{leftover.name.split('.')[0]}.lock", wait=False) as held:
+            if held:  # no run holds its lock: its builder was killed
+                leftover.unlink(missing_ok=True)
 
 
 def setup_databases() -> list[tuple[Any, str, bool]]:

@@ -44,6 +44,10 @@ def _incident(slug):
     return Incident.objects.get(launch__version__model__slug=slug)
 
 
+# both tests read the module's one seeding: on one worker, it is done once
+pytestmark = pytest.mark.xdist_group("reports_decision_grade")
+
+
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
     """Seed the documented examples once; gather and render the reports the tests read."""

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -17,12 +17,21 @@ from reporting.gather import gather
 from tests.factories import make_user
 from tests.postmortems.helpers import open_incident
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("same_cause_seeded")]
+
+
+@pytest.fixture(scope="module")
+def _seeded(django_db_setup, django_db_blocker):
+    """The documented examples, seeded once for the module inside a transaction rolled back at its end; each
+    test runs in a savepoint inside it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("seed_examples", verbosity=0)
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
-def e1_and_later(db):
-    call_command("seed_examples", verbosity=0)
+def e1_and_later(_seeded, db):
     e1 = Incident.objects.get(launch__version__model__slug="credit-line-decisioning",
                               launch__version__version="4.2.0")
     cole = make_user("cole_36", Role.COMPLIANCE)
