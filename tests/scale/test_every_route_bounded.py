@@ -26,7 +26,8 @@ from governance.models import ApiToken, MLModel, PolicyChange, User
 from postmortems.models import ActionItem, Incident, Postmortem, PostmortemStatus
 from readiness.models import Evaluation, LaunchRequest
 
-pytestmark = pytest.mark.django_db
+# both tests read one generation of each size: on one xdist worker
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("every_route_bounded")]
 
 # Large enough at 1× that every bounded list already shows its most (a page of launches or incidents, a dashboard
 # panel's rows), so growth past the bound shows. The history grows five times over the same inventory and the same
@@ -180,7 +181,6 @@ def records(response) -> int:
 def measure(factor: int) -> dict[str, dict]:
     from registry.models import RegistryLink
 
-    generate(sizes(factor))
     subject = heaviest()
     # The registry's pages are a linked model's: link the heaviest one to an MLflow registered model.
     RegistryLink.objects.create(model=subject["model"], registered_model=subject["model"].slug, created_by="tests")
@@ -228,15 +228,34 @@ class Discard(Exception):
     pass
 
 
-def test_every_route_costs_the_same_at_five_times_the_history(db, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    try:
-        with transaction.atomic():
-            small = measure(1)
-            raise Discard
-    except Discard:
-        pass
-    large = measure(5)
+@pytest.fixture(scope="module")
+def measured(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Each size generated once for both tests (pages and admin), inside a transaction rolled back once measured;
+    the settings are those every test runs with (tests/conftest.py)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    found = {}
+    with django_db_blocker.unblock(), override_settings(
+            CELERY_TASK_ALWAYS_EAGER=True, REPORTS_RENDER_AFTER_RESPONSE=False,
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
+            STORAGES={**settings.STORAGES,
+                      "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        for factor in (1, 5):
+            try:
+                with transaction.atomic():
+                    generate(sizes(factor))
+                    found[factor] = {"routes": measure(factor), "admin": measure_admin(factor)}
+                    raise Discard
+            except Discard:
+                pass
+    return found
+
+
+def test_every_route_costs_the_same_at_five_times_the_history(measured):
+    small, large = measured[1]["routes"], measured[5]["routes"]
 
     answers_get = "; ".join(f"{n} {m['url']} {m['status']}" for n, m in sorted(small.items())
                             if m.get("declared") and m["status"] != 405)
@@ -267,7 +286,6 @@ def test_routes_not_measured_are_named_with_a_reason():
 def measure_admin(factor: int) -> dict[str, dict]:
     from django.contrib import admin
 
-    generate(sizes(factor))
     superuser = User.objects.create_superuser(f"scale-admin-{factor}", f"admin{factor}@example.com", "x")
     reader = Client()
     reader.force_login(superuser)
@@ -280,15 +298,9 @@ def measure_admin(factor: int) -> dict[str, dict]:
     return found
 
 
-def test_every_admin_changelist_runs_the_same_queries_at_five_times_the_history(db):
+def test_every_admin_changelist_runs_the_same_queries_at_five_times_the_history(measured):
     """Listed apart from the pages: the admin is for administrators, and Django pages its lists at 100 rows."""
-    try:
-        with transaction.atomic():
-            small = measure_admin(1)
-            raise Discard
-    except Discard:
-        pass
-    large = measure_admin(5)
+    small, large = measured[1]["admin"], measured[5]["admin"]
     assert {url: m["status"] for url, m in large.items() if m["status"] != 200} == {}
     grew = {url: (small[url]["queries"], m["queries"]) for url, m in large.items()
             if m["queries"] > small[url]["queries"]}
