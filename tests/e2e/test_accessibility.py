@@ -87,33 +87,36 @@ def audit(page, path: str, axe_path: str) -> list[str]:
     return problems
 
 
-def test_every_page_meets_wcag_22_aa_for_every_role_on_desktop_and_phone(browser, live_server, settings, axe_path):
+def one_person_per_role() -> list[str]:
+    people, roles_seen = [], set()
+    for username, _, _, roles, _ in DEMO_USERS:
+        if not set(roles) <= roles_seen:
+            people.append(username)
+            roles_seen |= set(roles)
+    return people
+
+
+@pytest.mark.parametrize("username", one_person_per_role())  # one test per role, so xdist's workers share them
+def test_every_page_meets_wcag_22_aa_for_every_role_on_desktop_and_phone(browser, live_server, settings, axe_path,
+                                                                         username):
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     call_command("seed_examples", verbosity=0)
-    problems, walked = [], {}
-    roles_seen = set()
-    for username, _, _, roles, _ in DEMO_USERS:
-        if set(roles) <= roles_seen:
-            continue  # one person per role
-        roles_seen |= set(roles)
-        # The pages forbid inline scripts (Content-Security-Policy: script-src 'self'), and axe-core is injected as
-        # one; bypass_csp lets the auditor in without weakening the policy the pages are served with.
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": WIDTHS[0], "height": 900}, bypass_csp=True
-        )
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.goto("/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/login/" not in url)
-        nav = [urlparse(h).path for h in page.eval_on_selector_all("header nav a", "els => els.map(e => e.href)")]
-        assert "/api/docs/" in nav, "the navigation links to the API documentation"
-        pages = walk(page, ["/", *nav])
-        walked[username] = pages
-        for path in pages:
-            problems += audit(page, path, axe_path)
-        context.close()
-    assert all(len(p) >= len(nav) for p in walked.values()), walked
+    # The pages forbid inline scripts (Content-Security-Policy: script-src 'self'), and axe-core is injected as
+    # one; bypass_csp lets the auditor in without weakening the policy the pages are served with.
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": WIDTHS[0], "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    nav = [urlparse(h).path for h in page.eval_on_selector_all("header nav a", "els => els.map(e => e.href)")]
+    assert "/api/docs/" in nav, "the navigation links to the API documentation"
+    pages = walk(page, ["/", *nav])
+    problems = [problem for path in pages for problem in audit(page, path, axe_path)]
+    context.close()
+    assert len(pages) >= len(nav), pages
     assert not problems, "\n".join(problems)
