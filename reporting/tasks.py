@@ -37,8 +37,8 @@ def generate_report(self, report_id: int) -> dict:
 
 @shared_task(acks_late=True)
 def requeue_stale_reports() -> int:
-    """Periodic: put reports whose worker or message was lost back in the queue."""
-    return reports.requeue_stale_reports()
+    """Periodic: put reports and evidence bundles whose worker or message was lost back in the queue."""
+    return reports.requeue_stale_reports() + bundles.requeue_stale_bundles()
 
 
 BUNDLE_RETRIES = 3

@@ -14,6 +14,7 @@ import functools
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery import current_app
@@ -32,6 +33,7 @@ from governance.kernel.principals import SystemActor
 from governance.validation.models import Finding, Hold, RevalidationNeed
 from postmortems.models import Incident
 from reporting.bundle.export import build_bundle
+from reporting.common import STALE_AFTER
 from reporting.models import PENDING_BUNDLE_STATUSES, BundleStatus, EvidenceBundle
 from reporting.regimes import crosswalk
 
@@ -211,6 +213,30 @@ def record_bundle_failure(bundle_id: int, *, error: str, final: bool) -> Evidenc
     return bundle
 
 
+def requeue_stale_bundles(*, older_than: timedelta = STALE_AFTER, now: datetime | None = None) -> int:
+    """Hand again to a worker the bundles whose message was lost (QUEUED for ``older_than``) or whose worker died
+    (BUILDING since longer than that); without it a lost bundle would also answer every identical request. A second
+    delivery of a bundle still building is harmless: only the first finished file is kept."""
+    cutoff = (now or timezone.now()) - older_than
+    stale = (Q(status=BundleStatus.QUEUED, requested_at__lt=cutoff) & (Q(started_at__isnull=True)
+                                                                       | Q(started_at__lt=cutoff))) | \
+        Q(status=BundleStatus.BUILDING, started_at__lt=cutoff)
+    count = 0
+    for pk in EvidenceBundle.objects.filter(stale).values_list("pk", flat=True):
+        with transaction.atomic():
+            bundle = EvidenceBundle.objects.select_for_update().get(pk=pk)
+            if not bundle.is_pending:
+                continue
+            was = bundle.status
+            bundle.status, bundle.started_at = BundleStatus.QUEUED, timezone.now()
+            bundle.error = "Building stopped without finishing; queued again."
+            bundle.save(update_fields=["status", "started_at", "error"])
+            audit.record("evidence_bundle.requeued", bundle, actor=SYSTEM, before={"status": was})
+            transaction.on_commit(functools.partial(dispatch_build, pk), robust=True)
+        count += 1
+    return count
+
+
 # -- reading -------------------------------------------------------------------------------------------------------
 
 def readable_bundle(reader: Requester, bundle_id: int) -> EvidenceBundle:
@@ -235,4 +261,4 @@ def model_bundles(model: MLModel, reader: Requester, *, limit: int = 20) -> list
 
 
 __all__ = ["BundleRequest", "build_stored_bundle", "model_bundles", "readable_bundle", "record_bundle_failure",
-           "request_bundle", "restricted_in_reach", "same_view", "view_fingerprint"]
+           "request_bundle", "requeue_stale_bundles", "restricted_in_reach", "same_view", "view_fingerprint"]

@@ -200,3 +200,21 @@ def test_the_file_page_asks_for_lists_and_links_bundles_in_constant_queries(
     # The outsider's page lists none of Legal's bundles.
     client.force_login(people["model_risk"])
     assert not re.findall(r'id="bundle-\d+"', client.get(page).content.decode())
+
+
+@pytest.mark.django_db
+def test_a_bundle_whose_message_was_lost_is_built_by_the_periodic_requeue(
+        model, people, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from reporting.tasks import requeue_stale_reports
+
+    lost = records.request_bundle(model, actor=people["legal"], enqueue=False).bundle
+    fresh = records.request_bundle(model, actor=people["model_risk"], enqueue=False).bundle
+    EvidenceBundle.objects.filter(pk=lost.pk).update(requested_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert requeue_stale_reports.apply().get() == 1
+    assert EvidenceBundle.objects.get(pk=lost.pk).status == BundleStatus.READY
+    assert EvidenceBundle.objects.get(pk=fresh.pk).status == BundleStatus.QUEUED
+    # Until then it answered identical requests; now a new request makes a new bundle.
+    assert records.request_bundle(model, actor=people["legal"], enqueue=False).created
