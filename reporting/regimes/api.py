@@ -96,7 +96,7 @@ class BundleIn(StrictSerializer):
 
 class BundleOut(serializers.Serializer):
     id = serializers.IntegerField()
-    model: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model = serializers.CharField(source="model.slug")
     regime = serializers.CharField(help_text="Empty: every declared regime.")
     status = serializers.ChoiceField(choices=BundleStatus.choices)
     error = serializers.CharField()
