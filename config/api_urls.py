@@ -31,6 +31,7 @@ urlpatterns = [
     path("findings/<int:finding_id>/retest/", validation_api.FindingRetest.as_view(), name="api-finding-retest"),
     path("findings/<int:finding_id>/delegate/", validation_api.FindingDelegate.as_view(), name="api-finding-delegate"),
     path("findings/<int:finding_id>/reopen/", validation_api.FindingReopen.as_view(), name="api-finding-reopen"),
+    path("evidence-bundles/<int:pk>/", file_api.EvidenceBundleDetail.as_view(), name="api-evidence-bundle-detail"),
     path("reports/", report_api.ReportListCreate.as_view(), name="api-reports"),
     path("reports/<int:pk>/", report_api.ReportDetail.as_view(), name="api-report-detail"),
     path("", include("readiness.api_urls")),

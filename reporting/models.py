@@ -128,3 +128,69 @@ class ModelRegime(models.Model):
     @property
     def governed_model_id(self):
         return self.model_id
+
+
+class BundleStatus(models.TextChoices):
+    QUEUED = "QUEUED", "Queued"
+    BUILDING = "BUILDING", "Building"
+    READY = "READY", "Ready"
+    FAILED = "FAILED", "Failed"
+
+
+# While a bundle is waiting or being built, an identical request (same model, regime and view) shares it.
+PENDING_BUNDLE_STATUSES = (BundleStatus.QUEUED, BundleStatus.BUILDING)
+
+
+class EvidenceBundle(models.Model):
+    """A model's signed evidence bundle (reporting.bundle.export), built by a worker and kept in ``STORAGES``.
+
+    A bundle is built with its requester's eyes, so it carries what they may see and counts what they may not. It
+    records that view (``view_fingerprint``: which of the restricted incidents it could have carried the requester
+    sees, ``view_incident_ids``) and the incidents whose content it carries (``source_incident_ids``, as a report
+    does): it is handed only to a reader who may see all of those now and whose view of the others is the same.
+    Rows are written only by reporting.bundle.records."""
+
+    Status = BundleStatus
+
+    model = models.ForeignKey("governance.MLModel", on_delete=models.PROTECT, related_name="evidence_bundles")
+    regime = models.CharField(max_length=60, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=8, choices=BundleStatus.choices, default=BundleStatus.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    file = models.FileField(upload_to="bundles/%Y/%m/", max_length=300, blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    # sha256 over the model and the restricted incidents in view_incident_ids that the requester may see.
+    view_fingerprint = models.CharField(max_length=64)
+    # The restricted incidents the bundle could carry when it was asked for (never shown: ids of restricted matters).
+    view_incident_ids = models.JSONField(default=list, blank=True)
+    source_incident_ids = models.JSONField(default=list, blank=True)
+    # sha256 over model, regime and view fingerprint: identical pending requests share it.
+    dedupe_key = models.CharField(max_length=64)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["model", "-requested_at"], name="bundle_model_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=Q(status__in=PENDING_BUNDLE_STATUSES),
+                                    name="one_pending_bundle_per_view"),
+        ]
+
+    def __str__(self):
+        return f"Evidence bundle #{self.pk} of {self.model_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reporting:bundle_download", args=[self.pk])
+
+    @property
+    def governed_model_id(self):
+        return self.model_id
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_BUNDLE_STATUSES

@@ -16,5 +16,6 @@ urlpatterns = [
     path("models/<slug:slug>/file/", file_views.examiner_file, name="examiner_file"),
     path("models/<slug:slug>/file/regimes/", file_views.declare, name="declare_regimes"),
     path("models/<slug:slug>/file/bundle/", file_views.evidence_bundle, name="evidence_bundle"),
+    path("evidence/bundles/<int:pk>/download/", file_views.bundle_download, name="bundle_download"),
     path("evidence/validations/<int:pk>/report/", views.validation_report_download, name="validation_report_download"),
 ]

@@ -66,6 +66,8 @@ class Bundle:
     content: bytes
     filename: str
     manifest: dict[str, Any]
+    # The incidents whose content the bundle carries (as a report records them): its readers must see them all.
+    source_incident_ids: tuple[int, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -93,6 +95,7 @@ class _Writer:
         self.files: dict[str, bytes] = {}
         self.scope: dict[str, set[str]] = {}
         self.withheld: Counter[str] = Counter()
+        self.sources: set[int] = set()
 
     def add(self, path: str, content: bytes) -> None:
         if path in self.files:
@@ -116,6 +119,8 @@ def _visible(objects: list[Any], hidden: set[int], kind: str, writer: _Writer) -
             writer.withheld[kind] += 1
         else:
             shown.append(obj)
+            if getattr(obj, "source_incident_id", None) is not None:
+                writer.sources.add(int(obj.source_incident_id))
     return shown
 
 
@@ -181,6 +186,7 @@ def _incident_records(model: MLModel, writer: _Writer, actor: Actor) -> list[Inc
     everyone = model_incidents(model, coverage._SYSTEM).count()
     if everyone > len(visible):
         writer.withheld["incident"] += everyone - len(visible)
+    writer.sources.update(int(i.pk) for i in visible)
     for incident in visible:
         children = {name: list(getattr(incident, name).order_by("pk")) for name in (
             "timeline", "factors", "action_items", "notifications", "impact_counts", "remediations")}
@@ -214,6 +220,7 @@ def _reports(writer: _Writer, actor: Actor, launches: list[LaunchRequest], incid
             writer.withheld["report"] += 1
             continue
         writer.json(f"records/reports/{report.pk}.json", row(report))
+        writer.sources.update(int(i) for i in report.source_incident_ids or ())
         writer.covers(report)
     writer.json("records/coverage.json", file.as_dict())
 
@@ -301,7 +308,7 @@ def build_bundle(model: MLModel, *, actor: Actor, regime: str | None = None) -> 
         for path, content in sorted(writer.files.items()):
             archive.writestr(path, content)
     name = f"evidence-{model.slug}-{generated_at:%Y%m%dT%H%M%SZ}.zip"
-    return Bundle(buffer.getvalue(), name, json.loads(manifest_bytes))
+    return Bundle(buffer.getvalue(), name, json.loads(manifest_bytes), tuple(sorted(writer.sources)))
 
 
 def export_evidence_bundle(model: MLModel, *, actor: Actor, regime: str | None = None) -> Bundle:

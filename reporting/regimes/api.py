@@ -3,7 +3,7 @@ Declared inputs, one service or selector per call."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -15,6 +15,8 @@ from governance.kernel.canonical import to_plain
 from governance.kernel.errors import NotFound
 from governance.kernel.idempotency import idempotent
 from governance.kernel.permissions import require
+from reporting.bundle import records
+from reporting.models import BundleStatus
 from reporting.regimes import coverage, crosswalk, services
 
 
@@ -92,21 +94,57 @@ class BundleIn(StrictSerializer):
                                    help_text="One regime's coverage instead of every declared one's.")
 
 
+class BundleOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    model = serializers.CharField(source="model.slug")
+    regime = serializers.CharField(help_text="Empty: every declared regime.")
+    status = serializers.ChoiceField(choices=BundleStatus.choices)
+    error = serializers.CharField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    requested_by = serializers.CharField(source="requested_by.display_name")
+    requested_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_url(self, bundle) -> str:
+        return self._absolute(reverse("api-evidence-bundle-detail", args=[bundle.pk]))
+
+    def get_download_url(self, bundle) -> str | None:
+        if bundle.status != BundleStatus.READY:
+            return None
+        return self._absolute(reverse("reporting:bundle_download", args=[bundle.pk]))
+
+
 class EvidenceBundle(GenericAPIView):
-    """The model's signed evidence bundle as a zip (``application/zip``); verify it offline with
-    ``python manage.py verify_evidence_bundle FILE.zip``. Compliance, Legal and Model Risk only."""
+    """Ask for the model's signed evidence bundle: 201 with the stored record (its ``url`` in ``Location``) while a
+    worker builds it; 200 with the same record when an identical request is already queued or building. Poll the
+    record; when READY, ``download_url`` streams the zip, which ``python manage.py verify_evidence_bundle FILE.zip``
+    checks offline. Compliance, Legal and Model Risk only."""
 
     serializer_class = BundleIn
 
-    @extend_schema(request=BundleIn, responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @extend_schema(request=BundleIn, responses={201: BundleOut, 200: BundleOut})
+    @idempotent
     def post(self, request, slug):
-        from django.http import HttpResponse
-
-        from reporting.bundle.export import export_evidence_bundle
-
         model = _model(request, slug)
         values = validated(BundleIn, request.data)
-        bundle = export_evidence_bundle(model, actor=request.user, regime=values.get("regime") or None)
-        response = HttpResponse(bundle.content, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{bundle.filename}"'
-        return response
+        asked = records.request_bundle(model, actor=request.user, regime=values.get("regime") or None)
+        body = BundleOut(asked.bundle, context={"request": request}).data
+        return Response(body, status=201 if asked.created else 200, headers={"Location": body["url"]})
+
+
+class EvidenceBundleDetail(GenericAPIView):
+    """A stored evidence bundle's status. 404 to whoever may not export the model's evidence; 403
+    ``bundle_view_differs`` to an exporter who sees other restricted matters than the requester did."""
+
+    serializer_class = BundleOut
+
+    def get(self, request, pk):
+        bundle = records.readable_bundle(request.user, pk)
+        return Response(BundleOut(bundle, context={"request": request}).data)

@@ -1,5 +1,5 @@
 """The examiner's file of a model: its regimes' coverage, requirement by requirement, the form that declares the
-regimes, and the evidence bundle's download. Thin: selectors and services do the work."""
+regimes, and the evidence bundles: asked for, listed, downloaded. Thin: selectors and services do the work."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ from typing import cast
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.inventory.models import MLModel
+from governance.kernel import web
+from governance.kernel.errors import NotFound, PermissionDenied
 from governance.kernel.models import User
 from governance.kernel.permissions import can
+from governance.kernel.storage import stored_file_response
 from governance.kernel.web import deny_unless, redirect_to_place, refusal_shown, say
+from reporting.bundle import records
+from reporting.models import BundleStatus
 from reporting.regimes import coverage, crosswalk, services
 
 
@@ -48,6 +55,7 @@ def examiner_file(request: HttpRequest, slug: str) -> HttpResponse:
         "model": model, "file": file, "form": DeclareRegimesForm(initial={"regimes": declared}),
         "can_declare": can(request.user, "regime.declare", model),
         "can_export": can(request.user, "evidence.export", model),
+        "bundles": records.model_bundles(model, request.user),
     })
 
 
@@ -76,19 +84,34 @@ def _file_url(model: MLModel) -> str:
 @login_required
 @require_POST
 def evidence_bundle(request: HttpRequest, slug: str) -> HttpResponse:
-    """The signed bundle as a download; a refusal goes back to the file page beside the form."""
-    from django.http import HttpResponse as Download
-
-    from reporting.bundle.export import export_evidence_bundle
-
+    """Ask for the signed bundle; a worker builds it and the file page lists it for download when ready."""
     model = _model(slug)
     deny_unless(request.user, "evidence.export", model)
     regime = (request.POST.get("regime") or "").strip() or None
-    bundle = None
-    with refusal_shown(request, place="bundle"):
-        bundle = export_evidence_bundle(model, actor=cast(User, request.user), regime=regime)
-    if bundle is None:
-        return redirect_to_place(_file_url(model), "bundle")
-    response = Download(bundle.content, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{bundle.filename}"'
-    return response
+    with refusal_shown(request, place="bundle") as refused:
+        asked = records.request_bundle(model, actor=cast(User, request.user), regime=regime)
+    if not refused:
+        say(request, messages.SUCCESS, f"Evidence bundle #{asked.bundle.pk} is being built; it is listed below for "
+                                       "download when ready." if asked.created else
+            f"Evidence bundle #{asked.bundle.pk}, asked for the same view, is already being built.", place="bundle")
+    return redirect_to_place(_file_url(model), "bundle")
+
+
+def bundle_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A ready bundle streamed from the store, after the check that the reader's view is its requester's: 404 to
+    whoever may not export the model's evidence, 403 ``bundle_view_differs`` to an exporter who sees other
+    restricted matters (JSON to a client that asks for it)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        bundle = records.readable_bundle(request.user, pk)
+    except NotFound:
+        raise Http404("No such evidence bundle.") from None
+    except PermissionDenied as refusal:
+        if "application/json" in request.headers.get("Accept", ""):
+            return JsonResponse(refusal.as_dict(), status=refusal.status_code)
+        return web.permission_denied(request, refusal)
+    if bundle.status != BundleStatus.READY:
+        raise Http404("This evidence bundle is not ready.")
+    return stored_file_response(bundle.file, filename=bundle.filename or f"evidence-bundle-{bundle.pk}.zip",
+                                content_type="application/zip", sha256=bundle.sha256, as_attachment=True)

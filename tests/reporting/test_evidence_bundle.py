@@ -151,20 +151,24 @@ def test_the_export_is_permission_checked_and_audited(file_set_up, people):
 
 
 @pytest.mark.django_db
-def test_the_api_and_the_page_answer_with_the_zip_and_refuse_bad_input(file_set_up, people, api_client, client):
+def test_the_api_and_the_page_keep_a_bundle_that_downloads_and_verifies(
+        file_set_up, people, api_client, client, django_capture_on_commit_callbacks):
     api_client.force_login(people["compliance"])
     url = f"/api/v1/models/{file_set_up.slug}/evidence-bundle/"
-    response = api_client.post(url, {"regime": "gdpr"}, format="json")
-    assert response.status_code == 400 and response.json()["field"] == "regime"
-    assert api_client.post(url, {"regime": "eu-ai-act", "extra": 1}, format="json").status_code == 400
-    response = api_client.post(url, {}, format="json")
-    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    verify_bundle(response.content)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(url, {}, format="json")
+    assert response.status_code == 201
+    record = api_client.get(response["Location"]).json()
+    assert record["status"] == "READY"
+    client.force_login(people["compliance"])
+    download = client.get(record["download_url"])
+    assert download["Content-Type"] == "application/zip" and download["Content-Disposition"].startswith("attachment")
+    verify_bundle(b"".join(download.streaming_content))
     api_client.force_login(people["viewer"])
     assert api_client.post(url, {}, format="json").status_code == 403
     client.force_login(people["legal"])
     response = client.post(f"/models/{file_set_up.slug}/file/bundle/", {"regime": ""})
-    assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
+    assert response.status_code == 302 and response["Location"].endswith("#fb-bundle")
 
 
 @pytest.mark.django_db
