@@ -1,7 +1,7 @@
 """What makes a report decision-grade, gathered beside the base data (reporting.gather) and added under new keys.
 
 - Launch dossier: model risk management (MRM) sections, the provenance of every figure, evidence hashes, the
-  comparison with the previous version, and flags where the memo or a sign-off condition names a safeguard the
+  comparison with the version in production, and flags where the memo or a sign-off condition names a safeguard the
   rollout plan lacks.
 - Incident report: impact counts with their source, customer remediation, regulatory notifications, the
   committee's explicit asks, the narrative from the postmortem, and the monitoring of the model as it is served
@@ -128,23 +128,27 @@ def _performance(fairness: dict | None, attributes: dict) -> list[dict]:
     return rows
 
 
-def _previous_version(version: ModelVersion, viewer, sources: set[int]) -> dict | None:
-    """The version before this one and its newest launch, as ``viewer`` may read them: a field taken from another
-    record goes through the same sealed selector as that record's own page, and the incidents whose content it
-    carries join the report's sources."""
-    earlier = (ModelVersion.objects.filter(model_id=version.model_id, created_at__lt=version.created_at)
-               .order_by("-created_at", "-pk").first())
-    if earlier is None:
+def _production_version(launch: LaunchRequest, viewer, sources: set[int]) -> dict | None:
+    """The version in production that this launch's version is compared with (readiness.selectors.production_launch:
+    the newest launched one, so a rolled-back launch never stands in for it), its latest evaluation, and the
+    launches rolled back since it went live, as ``viewer`` may read them: a rollback reason goes through the same
+    sealed selector as the launch's own page, and the incidents whose content it carries join the report's
+    sources."""
+    serving = launch_selectors.production_launch(launch.version.model_id, other_than=launch)
+    since = serving.launched_at if serving is not None else None
+    withdrawn = [lr for lr in launch_selectors.rolled_back_since(launch.version.model_id, since)
+                 if lr.version_id != launch.version_id]
+    if serving is None and not withdrawn:
         return None
-    launch = (LaunchRequest.objects.filter(version=earlier).order_by("-created_at", "-pk").first())
-    evaluation = (Evaluation.objects.filter(launch=launch).order_by("-created_at", "-pk").first()
-                  if launch is not None else None)
-    return {"version": earlier.version, "launch": launch.pk if launch else None,
-            "status": launch.status if launch else "", "status_label": launch.get_status_display() if launch else "",
-            "rolled_back_at": launch.rolled_back_at if launch else None,
-            "rollback_reason": launch_selectors.rollback_reason(viewer, launch, sources=sources) if launch else "",
+    evaluation = (Evaluation.objects.filter(launch=serving).order_by("-created_at", "-pk").first()
+                  if serving is not None else None)
+    return {"version": serving.version.version if serving else "", "launch": serving.pk if serving else None,
+            "launched_at": since, "replaced": launch.status == LaunchStatus.LAUNCHED,
             "metrics": dict(evaluation.metrics) if evaluation is not None else {},
-            "model_card": earlier.model_card}
+            "model_card": serving.version.model_card if serving else "",
+            "rolled_back": [{"version": lr.version.version, "launch": lr.pk, "rolled_back_at": lr.rolled_back_at,
+                             "reason": launch_selectors.rollback_reason(viewer, lr, sources=sources)}
+                            for lr in withdrawn]}
 
 
 def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
@@ -168,11 +172,11 @@ def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
     fairness = (data.get("evaluation") or {}).get("fairness")
     attributes = dict(version.fairness_group_attributes or {})
     groups = [g["group"] for g in (fairness or {}).get("groups") or []]
-    previous = _previous_version(version, viewer, sources)
+    production = _production_version(launch, viewer, sources)
     comparison = []
-    if previous and previous["metrics"] and evaluation is not None:
-        for key in sorted(set(previous["metrics"]) & set(evaluation.metrics or {})):
-            before, now = previous["metrics"][key], evaluation.metrics[key]
+    if production and production["metrics"] and evaluation is not None:
+        for key in sorted(set(production["metrics"]) & set(evaluation.metrics or {})):
+            before, now = production["metrics"][key], evaluation.metrics[key]
             if isinstance(before, int | float) and isinstance(now, int | float):
                 comparison.append({"metric": key, "previous": before, "current": now, "change": now - before})
     texts = [("decision memo", " ".join(filter(None, (launch.options_considered, launch.expected_value,
@@ -191,7 +195,7 @@ def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
         "evaluation_source": None if evaluation is None else {
             "kind": evaluation.kind, "submitted_by": evaluation.submitted_by, "files": _sources(evaluation),
             "sha256": evaluation.source_sha256, "rows": evaluation.source_rows},
-        "previous": previous, "comparison": comparison,
+        "production": production, "comparison": comparison,
         "safeguard_flags": safeguard_flags(texts, data.get("rollout"), list(version.features.all())),
     }
 

@@ -189,8 +189,10 @@ def test_the_dossier_has_the_model_risk_sections(docs):
     rows = extra["performance"]
     assert rows and all(r["tpr"]["ci_low"] is not None and r["tpr"]["ci_low"] <= r["tpr"]["estimate"]
                         <= r["tpr"]["ci_high"] for r in rows if not r["insufficient"])
-    assert extra["previous"]["version"] == "4.2.0"
-    assert "The previous version is 4.2.0" in body
+    # compared with the version in production, not the rolled-back 4.2.0 created just before it
+    assert extra["production"]["version"] == "4.1.3"
+    assert "The version in production is 4.1.3" in body
+    assert [r["version"] for r in extra["production"]["rolled_back"]] == ["4.2.0"]
 
 
 # -- incident report ---------------------------------------------------------------------------------------
