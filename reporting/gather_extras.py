@@ -6,8 +6,9 @@
 - Incident report: impact counts with their source, customer remediation, regulatory notifications, the
   committee's explicit asks, the narrative from the postmortem, and the monitoring of the model as it is served
   now (not the launch that was rolled back).
-- Governance pack: key risk indicators against the previous period, the asks, the model inventory by tier, open
-  waivers, fairness monitors.
+- Governance pack: key risk indicators against the previous period, the asks, the model inventory by tier with
+  each model's validation, the validation figures and what moved since the last committee (reporting.model_risk),
+  open waivers, fairness monitors.
 
 Plain data out, like the rest of gathering; the sha256 of it all is the report's content hash.
 """
@@ -24,10 +25,12 @@ from django.utils import timezone
 from governance.kernel import formatting as fmt
 from governance.kernel.roles import Role
 from governance.models import MLModel, ModelVersion
+from governance.validation.selectors import ValidationStanding, validation_standings
 from postmortems.models import ActionItem, CommitteeAsk, Incident
 from postmortems.obligations import harm_totals
 from readiness import selectors as launch_selectors
-from readiness.models import Evaluation, Guardrail, LaunchRequest, LaunchStatus, SignOff, Waiver
+from readiness.models import Evaluation, Guardrail, LaunchRequest, LaunchStatus, Waiver
+from reporting.model_risk import changed_since, dossier_validation, pack_model_risk, standing_row
 from reporting.models import ReportKind
 
 APPROVED_STATES = (LaunchStatus.APPROVED, LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK)
@@ -196,6 +199,7 @@ def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
             "kind": evaluation.kind, "submitted_by": evaluation.submitted_by, "files": _sources(evaluation),
             "sha256": evaluation.source_sha256, "rows": evaluation.source_rows},
         "production": production, "comparison": comparison,
+        "validation": dossier_validation(version.model_id),
         "safeguard_flags": safeguard_flags(texts, data.get("rollout"), list(version.features.all())),
     }
 
@@ -260,35 +264,40 @@ def _newest_per_model(launches: QuerySet[LaunchRequest], by: str = "created_at")
     return launches.annotate(newest=rank).filter(newest=1)
 
 
-def _inventory(now) -> list[dict]:
-    models = (MLModel.objects.select_related("owner").prefetch_related(
-        Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at", "-pk"))).order_by("risk_tier", "name"))
+def _inventory(now, standings: dict[int, ValidationStanding] | None = None,
+               models: list[MLModel] | None = None) -> list[dict]:
+    """Every model with its latest version, its newest launch and its validation as the validation records say
+    (reporting.model_risk), in a fixed number of queries."""
+    if models is None:
+        models = _inventory_models()
+    if standings is None:
+        standings = validation_standings([m.pk for m in models])
     launches = {}
     launch: LaunchRequest | None
-    for launch in (_newest_per_model(LaunchRequest.objects.all()).select_related("version").prefetch_related(
-            Prefetch("signoffs", queryset=SignOff.objects.filter(role=Role.MODEL_RISK, stale=False)))):
+    for launch in _newest_per_model(LaunchRequest.objects.all()).select_related("version"):
         launches[launch.version.model_id] = launch
     rows = []
     for model in models:
         launch = launches.get(model.pk)
         versions = list(model.versions.all())
-        mrm = [s for s in launch.signoffs.all() if s.approves] if launch else []
-        if mrm:
-            validation = f"Validated by Model Risk Management, {timezone.localtime(mrm[-1].signed_at):%-d %b %Y}"
-        elif launch and Role.MODEL_RISK in (launch.required_roles or []):
-            validation = "Awaiting Model Risk Management validation"
-        else:
-            validation = "Not validated by Model Risk Management"
+        standing = standing_row(standings[model.pk])
         rows.append({"slug": model.slug, "name": model.name, "tier": model.risk_tier,
                      "tier_label": fmt.label(model.risk_tier), "owner": _name(model.owner),
-                     "version": versions[0].version if versions else "", "validated": bool(mrm),
-                     "validation": validation,
+                     "version": versions[0].version if versions else "", "validated": standing["validated"],
+                     "validation": standing["text"], "standing": standing["standing"],
+                     "in_programme": standing["in_programme"], "open_findings": standing["open_findings"],
+                     "overdue_findings": standing["overdue_findings"], "needs_open": standing["needs_open"],
                      "launch": None if launch is None else {
                          "id": launch.pk, "version": launch.version.version, "status": launch.status,
                          "status_label": launch.get_status_display(),
                          "at": launch.launched_at or launch.rolled_back_at or launch.rollout_started_at
                          or launch.approved_at or launch.submitted_at or launch.created_at}})
     return rows
+
+
+def _inventory_models() -> list[MLModel]:
+    return list(MLModel.objects.select_related("owner").prefetch_related(
+        Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at", "-pk"))).order_by("risk_tier", "name"))
 
 
 def _open_waivers(now) -> list[dict]:
@@ -384,11 +393,15 @@ def extend_governance_pack(data: dict, visible) -> dict:
     asks = [{"kind": a.kind, "kind_label": a.get_kind_display(), "text": a.text}
             for a in CommitteeAsk.objects.filter(incident__isnull=True, period_start__lte=end, period_end__gte=start)]
     now = timezone.now()
+    models = _inventory_models()
+    standings = validation_standings([m.pk for m in models], today=data["today"])
     return {
         "previous_period": {"start": prev_start, "end": prev_end},
         "kri": kri,
         "asks": asks,
-        "inventory": _inventory(now),
+        "inventory": _inventory(now, standings, models),
+        "model_risk": pack_model_risk(models, standings),
+        "changed": changed_since(start, bounds(start, end)[0], now),
         "waivers": _open_waivers(now),
         "fairness_monitors": _fairness_monitors(),
     }

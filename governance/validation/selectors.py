@@ -303,8 +303,10 @@ def validation_standings(model_ids: list[int] | None = None, *, today: date | No
         validator_first=Subquery(latest.values("validator__first_name")[:1]),
         validator_last=Subquery(latest.values("validator__last_name")[:1]),
         validator_username=Subquery(latest.values("validator__username")[:1]),
-        conditions_open=_count(Finding.objects.filter(model=ref, validation_id=Subquery(latest.values("pk")[:1]))
-                               .exclude(status=FindingStatus.CLOSED)),
+        # the findings of the validation in force: its conditions, when it approved with conditions
+        conditions_open=_count(Finding.objects.filter(
+            model=ref, validation_id=Subquery(_latest_completed(OuterRef(OuterRef("pk"))).values("pk")[:1]))
+            .exclude(status=FindingStatus.CLOSED)),
         in_progress=_count(Validation.objects.filter(model=ref, status=ValidationStatus.IN_PROGRESS)),
     ).values("pk", "retired_at", "is_model", "latest_id", "latest_outcome", "latest_completed_at",
              "latest_valid_until", "latest_sha256", "validator_first", "validator_last", "validator_username",
