@@ -2,6 +2,7 @@
 fairness signal)."""
 
 import copy
+from typing import Any
 
 import numpy as np
 
@@ -258,7 +259,7 @@ E1_FACTORS = [
 ]
 
 
-E1_413_FEATURES = [{"name": "income", "is_critical": True}, {"name": "debt_to_income", "is_critical": True},
+E1_413_FEATURES: list[dict[str, Any]] = [{"name": "income", "is_critical": True}, {"name": "debt_to_income", "is_critical": True},
                    {"name": "credit_history_months"}]
 
 

@@ -325,7 +325,7 @@ def validation_standings(model_ids: list[int] | None = None, *, today: date | No
         counts["open"][f["severity"]] = f["n"]
         if f["late"]:
             counts["late"][f["severity"]] = f["late"]
-    need_counts = {n["model_id"]: n for n in needs}
+    need_counts: dict[int, dict[str, Any]] = {n["model_id"]: dict(n) for n in needs}
     out = {}
     for row in rows:
         standing, reason = _standing(row, today)

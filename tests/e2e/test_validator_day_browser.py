@@ -11,7 +11,13 @@ from governance.inventory import services as inventory
 from governance.kernel import clock
 from governance.kernel.roles import Role
 from governance.validation import services
-from governance.validation.models import Finding, FindingStatus, RevalidationNeed, Validation, ValidationStatus
+from governance.validation.models import (
+    Finding,
+    FindingStatus,
+    RevalidationNeed,
+    Validation,
+    ValidationStatus,
+)
 from tests.factories import PASSWORD, make_launch, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
