@@ -23,7 +23,7 @@ from governance.validation.models import Finding, FindingStatus, RevalidationNee
 from governance.validation.selectors import Standing, validation_standings
 from readiness.models import LaunchRequest
 from reporting import reports
-from reporting.model_risk import changed_since, pack_model_risk
+from reporting.model_risk import changed_since, dossier_validation, pack_model_risk
 from reporting.models import Report, ReportKind, ReportStatus
 from reporting.present import render
 from tests.factories import PASSWORD, MLModelFactory, make_user
@@ -120,6 +120,33 @@ def test_standings_take_three_queries_however_many_models(vera, dan):
     with CaptureQueriesContext(connection) as many:
         assert len(validation_standings()) == 8
     assert len(few) == len(many) == 3
+
+
+def test_the_dossier_section_and_the_changes_take_a_fixed_number_of_queries(vera, dan):
+    model = _model(vera, dan)
+    validation = services.start_validation(model, actor=vera, scope=["CONCEPTUAL_SOUNDNESS", "MONITORING_PLAN"])
+
+    def grow(n):
+        for i in range(n):
+            services.add_finding(validation, actor=vera, severity="MEDIUM", title=f"Finding {i}", description="d",
+                                 owner=dan, due_date=clock.today() + timedelta(days=3))
+            services.trigger_drift(model, actor=vera, evaluation_id=i, feature=f"f{len(str(n))}{i}")
+
+    def count():
+        start = timezone.now() - timedelta(days=1)
+        with CaptureQueriesContext(connection) as dossier:
+            section = dossier_validation(model.pk)
+        with CaptureQueriesContext(connection) as changes:
+            changed = changed_since(start.date(), start, timezone.now())
+        return len(dossier), len(changes), section, changed
+
+    grow(1)
+    few = count()
+    grow(12)
+    many = count()
+    assert few[:2] == many[:2]
+    assert many[2]["open_findings"] == 13 and len(many[2]["findings"]) == 13 and many[2]["needs_open"] == 13
+    assert many[3]["counts"]["findings_opened"] == 13 and many[3]["counts"]["needs_opened"] == 13
 
 
 def test_pack_figures_count_findings_and_needs_by_the_records(vera, dan):
