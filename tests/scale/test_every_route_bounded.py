@@ -63,6 +63,7 @@ NOT_A_PAGE = {
     "api-model-validation-waivers": "POST only", "api-validation-findings": "POST only",
     "api-validation-sign": "POST only", "api-finding-remediate": "POST only", "api-finding-retest": "POST only",
     "api-finding-delegate": "POST only", "api-finding-reopen": "POST only",
+    "need_dismiss": "POST only", "api-revalidation-need-dismiss": "POST only",
     "api-evaluation-groups-csv": "the generated evaluations carry no per-group fairness table (a row a group: "
                                  "bounded by the groups, not the history)",
     "api-report-detail": "the generated history holds no rendered report",
