@@ -207,20 +207,24 @@ def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
 # -- incident report ------------------------------------------------------------------------------------------
 
 def _monitoring_now(incident: Incident, guardrail_rows) -> dict | None:
-    """When the incident's launch was rolled back, the model is served by a later launch (or none): that is what
-    the committee needs to see monitored."""
+    """When the incident's launch was rolled back, the version in production is the one it replaced (or a later
+    launched one), and a later launch may be rolling out beside it: that is what the committee needs to see
+    monitored."""
     launch = incident.launch
     if launch is None or launch.status != LaunchStatus.ROLLED_BACK:
         return None
+    serving = launch_selectors.production_launch(launch.version.model_id)
+    production = None if serving is None else {"launch": serving.pk, "version": serving.version.version}
     current = (LaunchRequest.objects.filter(version__model_id=launch.version.model_id, status__in=LIVE_STATES,
                                             created_at__gt=launch.created_at)
                .select_related("version__model").order_by("-created_at", "-pk").first())
     if current is None:
-        return {"launch": None, "replaced": launch.version.version}
+        return {"launch": None, "replaced": launch.version.version, "production": production}
     guardrails = list(Guardrail.objects.filter(plan__launch=current).select_related("stage").order_by("pk"))
     return {"launch": current.pk, "title": current.title, "status": current.get_status_display(),
             "model": current.version.model.name, "version": current.version.version,
-            "replaced": launch.version.version, "guardrails": guardrail_rows(current.pk, guardrails)}
+            "replaced": launch.version.version, "production": production,
+            "guardrails": guardrail_rows(current.pk, guardrails)}
 
 
 def extend_incident_report(data: dict, guardrail_rows) -> dict:

@@ -230,7 +230,10 @@ def test_ongoing_monitoring_shows_the_version_now_served_not_the_rolled_back_one
     now = docs["e1_incident"]["data"]["extra"]["monitoring_now"]
     assert now["version"] == "5.0.0" and now["replaced"] == "4.2.0"
     monitoring = next(p for p in docs["e1_incident"]["pages"] if "ONGOING MONITORING" in p)
-    assert "Version 4.2.0 was rolled back; the model is now served by launch" in monitoring
+    # 5.0 is rolling out beside the version in production, 4.1.3, which serves the decisions
+    assert now["production"]["version"] == "4.1.3"
+    assert "Version 4.2.0 was rolled back; the version in production is 4.1.3" in monitoring
+    assert "and beside it launch" in monitoring
 
 
 # -- governance pack ---------------------------------------------------------------------------------------
