@@ -21,6 +21,8 @@ urlpatterns = [
     path("models/<slug:slug>/is-model/", validation_api.ModelIsModel.as_view(), name="api-model-is-model"),
     path("models/<slug:slug>/validation-waivers/", validation_api.ModelWaiverCreate.as_view(),
          name="api-model-validation-waivers"),
+    path("revalidation-needs/<int:need_id>/dismiss/", validation_api.RevalidationNeedDismiss.as_view(),
+         name="api-revalidation-need-dismiss"),
     path("validations/<int:validation_id>/", validation_api.ValidationDetail.as_view(), name="api-validation-detail"),
     path("validations/<int:validation_id>/findings/", validation_api.FindingCreate.as_view(),
          name="api-validation-findings"),

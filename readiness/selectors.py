@@ -102,6 +102,28 @@ def live_launches_for_model(model: MLModel) -> list[LaunchRequest]:
     return live + ([serving] if serving else [])
 
 
+def production_launch(model_id: int, *, other_than: LaunchRequest | None = None) -> LaunchRequest | None:
+    """The launch whose version is in production: the model's newest launched one. A rollback takes a launch out of
+    LAUNCHED, so the version it replaced is the one serving again (credit 4.1.3 after 4.2.0 was rolled back). With
+    ``other_than``, the version that launch is compared with: the one serving beside it, or that it replaced when it
+    is itself launched. One query."""
+    launches = LaunchRequest.objects.filter(version__model_id=model_id, status=LaunchStatus.LAUNCHED)
+    if other_than is not None:
+        launches = launches.exclude(version_id=other_than.version_id)
+        if other_than.status == LaunchStatus.LAUNCHED and other_than.launched_at is not None:
+            launches = launches.filter(launched_at__lt=other_than.launched_at)
+    return launches.select_related("version").order_by("-launched_at", "-pk").first()
+
+
+def rolled_back_since(model_id: int, since: Any, *, limit: int = 3) -> list[LaunchRequest]:
+    """The model's launches rolled back after ``since`` (the launch of the version in production), newest first:
+    what a reader should know was tried and withdrawn in between."""
+    launches = LaunchRequest.objects.filter(version__model_id=model_id, status=LaunchStatus.ROLLED_BACK)
+    if since is not None:
+        launches = launches.filter(rolled_back_at__gt=since)
+    return list(launches.select_related("version").order_by("-rolled_back_at", "-pk")[:limit])
+
+
 def audit_trail(launch: LaunchRequest, viewer: Requester, limit: int = 60) -> QuerySet[AuditEvent]:
     """The newest audit events about a launch and what hangs off it (items, sign-offs, rollout, incidents),
     newest first, leaving out those carrying content of an incident ``viewer`` may not see."""

@@ -1,13 +1,14 @@
 """What makes a report decision-grade, gathered beside the base data (reporting.gather) and added under new keys.
 
 - Launch dossier: model risk management (MRM) sections, the provenance of every figure, evidence hashes, the
-  comparison with the previous version, and flags where the memo or a sign-off condition names a safeguard the
+  comparison with the version in production, and flags where the memo or a sign-off condition names a safeguard the
   rollout plan lacks.
 - Incident report: impact counts with their source, customer remediation, regulatory notifications, the
   committee's explicit asks, the narrative from the postmortem, and the monitoring of the model as it is served
   now (not the launch that was rolled back).
-- Governance pack: key risk indicators against the previous period, the asks, the model inventory by tier, open
-  waivers, fairness monitors.
+- Governance pack: key risk indicators against the previous period, the asks, the model inventory by tier with
+  each model's validation, the validation figures and what moved since the last committee (reporting.model_risk),
+  open waivers, fairness monitors.
 
 Plain data out, like the rest of gathering; the sha256 of it all is the report's content hash.
 """
@@ -24,10 +25,12 @@ from django.utils import timezone
 from governance.kernel import formatting as fmt
 from governance.kernel.roles import Role
 from governance.models import MLModel, ModelVersion
+from governance.validation.selectors import ValidationStanding, validation_standings
 from postmortems.models import ActionItem, CommitteeAsk, Incident
 from postmortems.obligations import harm_totals
 from readiness import selectors as launch_selectors
-from readiness.models import Evaluation, Guardrail, LaunchRequest, LaunchStatus, SignOff, Waiver
+from readiness.models import Evaluation, Guardrail, LaunchRequest, LaunchStatus, Waiver
+from reporting.model_risk import changed_since, dossier_validation, pack_model_risk, standing_row
 from reporting.models import ReportKind
 
 APPROVED_STATES = (LaunchStatus.APPROVED, LaunchStatus.ROLLING_OUT, LaunchStatus.LAUNCHED, LaunchStatus.ROLLED_BACK)
@@ -128,23 +131,27 @@ def _performance(fairness: dict | None, attributes: dict) -> list[dict]:
     return rows
 
 
-def _previous_version(version: ModelVersion, viewer, sources: set[int]) -> dict | None:
-    """The version before this one and its newest launch, as ``viewer`` may read them: a field taken from another
-    record goes through the same sealed selector as that record's own page, and the incidents whose content it
-    carries join the report's sources."""
-    earlier = (ModelVersion.objects.filter(model_id=version.model_id, created_at__lt=version.created_at)
-               .order_by("-created_at", "-pk").first())
-    if earlier is None:
+def _production_version(launch: LaunchRequest, viewer, sources: set[int]) -> dict | None:
+    """The version in production that this launch's version is compared with (readiness.selectors.production_launch:
+    the newest launched one, so a rolled-back launch never stands in for it), its latest evaluation, and the
+    launches rolled back since it went live, as ``viewer`` may read them: a rollback reason goes through the same
+    sealed selector as the launch's own page, and the incidents whose content it carries join the report's
+    sources."""
+    serving = launch_selectors.production_launch(launch.version.model_id, other_than=launch)
+    since = serving.launched_at if serving is not None else None
+    withdrawn = [lr for lr in launch_selectors.rolled_back_since(launch.version.model_id, since)
+                 if lr.version_id != launch.version_id]
+    if serving is None and not withdrawn:
         return None
-    launch = (LaunchRequest.objects.filter(version=earlier).order_by("-created_at", "-pk").first())
-    evaluation = (Evaluation.objects.filter(launch=launch).order_by("-created_at", "-pk").first()
-                  if launch is not None else None)
-    return {"version": earlier.version, "launch": launch.pk if launch else None,
-            "status": launch.status if launch else "", "status_label": launch.get_status_display() if launch else "",
-            "rolled_back_at": launch.rolled_back_at if launch else None,
-            "rollback_reason": launch_selectors.rollback_reason(viewer, launch, sources=sources) if launch else "",
+    evaluation = (Evaluation.objects.filter(launch=serving).order_by("-created_at", "-pk").first()
+                  if serving is not None else None)
+    return {"version": serving.version.version if serving else "", "launch": serving.pk if serving else None,
+            "launched_at": since, "replaced": launch.status == LaunchStatus.LAUNCHED,
             "metrics": dict(evaluation.metrics) if evaluation is not None else {},
-            "model_card": earlier.model_card}
+            "model_card": serving.version.model_card if serving else "",
+            "rolled_back": [{"version": lr.version.version, "launch": lr.pk, "rolled_back_at": lr.rolled_back_at,
+                             "reason": launch_selectors.rollback_reason(viewer, lr, sources=sources)}
+                            for lr in withdrawn]}
 
 
 def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
@@ -168,11 +175,11 @@ def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
     fairness = (data.get("evaluation") or {}).get("fairness")
     attributes = dict(version.fairness_group_attributes or {})
     groups = [g["group"] for g in (fairness or {}).get("groups") or []]
-    previous = _previous_version(version, viewer, sources)
+    production = _production_version(launch, viewer, sources)
     comparison = []
-    if previous and previous["metrics"] and evaluation is not None:
-        for key in sorted(set(previous["metrics"]) & set(evaluation.metrics or {})):
-            before, now = previous["metrics"][key], evaluation.metrics[key]
+    if production and production["metrics"] and evaluation is not None:
+        for key in sorted(set(production["metrics"]) & set(evaluation.metrics or {})):
+            before, now = production["metrics"][key], evaluation.metrics[key]
             if isinstance(before, int | float) and isinstance(now, int | float):
                 comparison.append({"metric": key, "previous": before, "current": now, "change": now - before})
     texts = [("decision memo", " ".join(filter(None, (launch.options_considered, launch.expected_value,
@@ -191,7 +198,8 @@ def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
         "evaluation_source": None if evaluation is None else {
             "kind": evaluation.kind, "submitted_by": evaluation.submitted_by, "files": _sources(evaluation),
             "sha256": evaluation.source_sha256, "rows": evaluation.source_rows},
-        "previous": previous, "comparison": comparison,
+        "production": production, "comparison": comparison,
+        "validation": dossier_validation(version.model_id),
         "safeguard_flags": safeguard_flags(texts, data.get("rollout"), list(version.features.all())),
     }
 
@@ -199,20 +207,24 @@ def extend_launch_dossier(data: dict, viewer, sources: set[int]) -> dict:
 # -- incident report ------------------------------------------------------------------------------------------
 
 def _monitoring_now(incident: Incident, guardrail_rows) -> dict | None:
-    """When the incident's launch was rolled back, the model is served by a later launch (or none): that is what
-    the committee needs to see monitored."""
+    """When the incident's launch was rolled back, the version in production is the one it replaced (or a later
+    launched one), and a later launch may be rolling out beside it: that is what the committee needs to see
+    monitored."""
     launch = incident.launch
     if launch is None or launch.status != LaunchStatus.ROLLED_BACK:
         return None
+    serving = launch_selectors.production_launch(launch.version.model_id)
+    production = None if serving is None else {"launch": serving.pk, "version": serving.version.version}
     current = (LaunchRequest.objects.filter(version__model_id=launch.version.model_id, status__in=LIVE_STATES,
                                             created_at__gt=launch.created_at)
                .select_related("version__model").order_by("-created_at", "-pk").first())
     if current is None:
-        return {"launch": None, "replaced": launch.version.version}
+        return {"launch": None, "replaced": launch.version.version, "production": production}
     guardrails = list(Guardrail.objects.filter(plan__launch=current).select_related("stage").order_by("pk"))
     return {"launch": current.pk, "title": current.title, "status": current.get_status_display(),
             "model": current.version.model.name, "version": current.version.version,
-            "replaced": launch.version.version, "guardrails": guardrail_rows(current.pk, guardrails)}
+            "replaced": launch.version.version, "production": production,
+            "guardrails": guardrail_rows(current.pk, guardrails)}
 
 
 def extend_incident_report(data: dict, guardrail_rows) -> dict:
@@ -256,35 +268,40 @@ def _newest_per_model(launches: QuerySet[LaunchRequest], by: str = "created_at")
     return launches.annotate(newest=rank).filter(newest=1)
 
 
-def _inventory(now) -> list[dict]:
-    models = (MLModel.objects.select_related("owner").prefetch_related(
-        Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at", "-pk"))).order_by("risk_tier", "name"))
+def _inventory(now, standings: dict[int, ValidationStanding] | None = None,
+               models: list[MLModel] | None = None) -> list[dict]:
+    """Every model with its latest version, its newest launch and its validation as the validation records say
+    (reporting.model_risk), in a fixed number of queries."""
+    if models is None:
+        models = _inventory_models()
+    if standings is None:
+        standings = validation_standings([m.pk for m in models])
     launches = {}
     launch: LaunchRequest | None
-    for launch in (_newest_per_model(LaunchRequest.objects.all()).select_related("version").prefetch_related(
-            Prefetch("signoffs", queryset=SignOff.objects.filter(role=Role.MODEL_RISK, stale=False)))):
+    for launch in _newest_per_model(LaunchRequest.objects.all()).select_related("version"):
         launches[launch.version.model_id] = launch
     rows = []
     for model in models:
         launch = launches.get(model.pk)
         versions = list(model.versions.all())
-        mrm = [s for s in launch.signoffs.all() if s.approves] if launch else []
-        if mrm:
-            validation = f"Validated by Model Risk Management, {timezone.localtime(mrm[-1].signed_at):%-d %b %Y}"
-        elif launch and Role.MODEL_RISK in (launch.required_roles or []):
-            validation = "Awaiting Model Risk Management validation"
-        else:
-            validation = "Not validated by Model Risk Management"
+        standing = standing_row(standings[model.pk])
         rows.append({"slug": model.slug, "name": model.name, "tier": model.risk_tier,
                      "tier_label": fmt.label(model.risk_tier), "owner": _name(model.owner),
-                     "version": versions[0].version if versions else "", "validated": bool(mrm),
-                     "validation": validation,
+                     "version": versions[0].version if versions else "", "validated": standing["validated"],
+                     "validation": standing["text"], "standing": standing["standing"],
+                     "in_programme": standing["in_programme"], "open_findings": standing["open_findings"],
+                     "overdue_findings": standing["overdue_findings"], "needs_open": standing["needs_open"],
                      "launch": None if launch is None else {
                          "id": launch.pk, "version": launch.version.version, "status": launch.status,
                          "status_label": launch.get_status_display(),
                          "at": launch.launched_at or launch.rolled_back_at or launch.rollout_started_at
                          or launch.approved_at or launch.submitted_at or launch.created_at}})
     return rows
+
+
+def _inventory_models() -> list[MLModel]:
+    return list(MLModel.objects.select_related("owner").prefetch_related(
+        Prefetch("versions", queryset=ModelVersion.objects.order_by("-created_at", "-pk"))).order_by("risk_tier", "name"))
 
 
 def _open_waivers(now) -> list[dict]:
@@ -380,11 +397,15 @@ def extend_governance_pack(data: dict, visible) -> dict:
     asks = [{"kind": a.kind, "kind_label": a.get_kind_display(), "text": a.text}
             for a in CommitteeAsk.objects.filter(incident__isnull=True, period_start__lte=end, period_end__gte=start)]
     now = timezone.now()
+    models = _inventory_models()
+    standings = validation_standings([m.pk for m in models], today=data["today"])
     return {
         "previous_period": {"start": prev_start, "end": prev_end},
         "kri": kri,
         "asks": asks,
-        "inventory": _inventory(now),
+        "inventory": _inventory(now, standings, models),
+        "model_risk": pack_model_risk(models, standings),
+        "changed": changed_since(start, bounds(start, end)[0], now),
         "waivers": _open_waivers(now),
         "fairness_monitors": _fairness_monitors(),
     }

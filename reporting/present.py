@@ -276,7 +276,7 @@ def pack_summary(data: dict) -> dict:
             "waivers_soon": len(soon), "fairness_missing": len(missing),
             "fairness_breached": sum(1 for m in monitors if m["state"] == "BREACHED"),
             "unvalidated_tier1": sum(1 for m in extra.get("inventory") or [] if m["tier"] == "TIER_1"
-                                     and not m["validated"])}
+                                     and m.get("in_programme", True) and not m["validated"])}
 
 
 def money(value) -> str:

@@ -381,8 +381,19 @@ def check_validation(validation: ValidationRecord, now: datetime) -> list[Violat
     return found
 
 
-def check_all(*, launches=(), incidents=(), policy_changes=(), validations=(), now: datetime) -> list[Violation]:
+def check_dismissed_need(need: NeedRecord, now: datetime) -> list[Violation]:
+    """A revalidation need dismissed by hand was opened before it was dismissed, and neither lies ahead."""
+    subject = f"revalidation need #{need.id} {need.label}"
+    dismissed = Moment("need_dismissed", "its dismissal", need.resolved_at)
+    return (check_layers(subject, [[Moment("need_opened", "its opening", need.opened_at)], [dismissed]])
+            + check_not_after(subject, [Moment("need_opened", "its opening", need.opened_at), dismissed], now))
+
+
+def check_all(*, launches=(), incidents=(), policy_changes=(), validations=(), dismissed_needs=(),
+              now: datetime) -> list[Violation]:
     found = []
+    for need in dismissed_needs:
+        found += check_dismissed_need(need, now)
     for validation in validations:
         found += check_validation(validation, now)
     for launch in launches:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from governance.kernel.roles import Role
 from governance.models import PolicyChange, Validation
-from governance.validation.models import FindingStatus, ValidationStatus
+from governance.validation.models import FindingStatus, RevalidationNeed, ValidationStatus
 from postmortems.models import Incident, PostmortemReview
 from readiness.models import LaunchRequest, Observation, RolloutStage, SignOff
 from reporting.timeline_checks import (
@@ -110,8 +110,13 @@ def validation_records() -> list[ValidationRecord]:
     ) for v in validations]
 
 
+def dismissed_need_records() -> list[NeedRecord]:
+    return [NeedRecord(n.pk, n.source_label, n.opened_at, n.resolved_at)
+            for n in RevalidationNeed.objects.filter(dismissed_by__isnull=False).order_by("pk")]
+
+
 def verify_timelines(now=None) -> list[Violation]:
     """Every impossible ordering in the stored history, against the wall clock (nothing may lie ahead of it)."""
     return check_all(launches=launch_records(), incidents=incident_records(),
                      policy_changes=policy_change_records(), validations=validation_records(),
-                     now=now or timezone.now())
+                     dismissed_needs=dismissed_need_records(), now=now or timezone.now())

@@ -28,6 +28,7 @@ def seed_all() -> str:
     with suppressed():
         done = _tell(people)
         with transaction.atomic():
+            lending.ensure_production_v413(people)
             report_facts.add_report_facts()
     return f"{len(people)} demo people; stories added: {', '.join(done) or 'none (already seeded)'}"
 

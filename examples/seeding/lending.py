@@ -2,6 +2,7 @@
 fairness signal)."""
 
 import copy
+from typing import Any
 
 import numpy as np
 
@@ -169,8 +170,9 @@ def e1_fair_lending(people):
         {"name": "device_trust_score", "source": "THIRD_PARTY", "vendor": "Signalgrid Devices (fictional)",
          "description": "Score derived from device metadata supplied by a vendor", "is_critical": True},
     ]
+    model = _register_v413(dana, launch_day - days(200))  # its launch: ensure_production_v413
     with as_of(launch_day - days(40)):
-        model, v42 = _register_v42(dana, features)
+        v42 = _register_v42(model, features)
         # The examiner's file: the credit model falls under the EU AI Act (Annex III 5(b)) and the US guidance.
         declare_regimes(model, actor=people["cole"], regimes=["eu-ai-act", "us-model-risk-2026"])
     model_risk.e1_validate_v42(model, v42, launch_day, people)
@@ -257,12 +259,63 @@ E1_FACTORS = [
 ]
 
 
-def _register_v42(dana, features):
-    return model_with_version(
-        slug="credit-line-decisioning", name="Consumer credit line decisioning", owner=dana, tier="TIER_1",
-        business_use="Approves or declines applications for unsecured consumer credit lines and sets the "
-                     "initial limit.", regulatory_scope="ECOA / Regulation B, FCRA, state fair-lending law",
-        protected=E1_ATTRIBUTES, version="4.2.0", features=features,
+E1_413_FEATURES: list[dict[str, Any]] = [{"name": "income", "is_critical": True}, {"name": "debt_to_income", "is_critical": True},
+                   {"name": "credit_history_months"}]
+
+
+def ensure_production_v413(people):
+    """4.1.3 is the version in production before the 4.2 refresh and again after its rollback: what 5.0 is compared
+    with. Its launch, decided on paper under the legacy policy, is imported after the stories (so the stories'
+    launch numbers stay as documented), and a store seeded before 4.1.3 was part of the story gets the version too."""
+    from governance.inventory.services import create_version
+    from governance.models import MLModel
+    from readiness.models import LaunchRequest
+
+    model = MLModel.objects.filter(slug="credit-line-decisioning").first()
+    if model is None:
+        return
+    launched = days_ago(270, hour=10) - days(180)
+    v413 = model.versions.filter(version="4.1.3").first()
+    if v413 is None:
+        with as_of(launched - days(20)):
+            v413 = create_version(model, actor=SEEDER, version="4.1.3", artifact_sha256=digest(
+                "credit-line-decisioning:4.1.3"), git_commit=digest("commit:credit-line-decisioning:4.1.3")[:12],
+                training_data_ref="warehouse://credit/applications/2021-2023", model_card=E1_413_CARD,
+                features=E1_413_FEATURES)
+    if LaunchRequest.objects.filter(version=v413).exists():
+        return
+    legacy = policies.get_policy("TIER_1").versions.get(number=1)
+    with as_of(launched - days(5)):
+        services.import_historical_launch(
+            v413, actor=SEEDER, policy_version=legacy, title="Credit line 4.1.3", author=people["dana"],
+            status="LAUNCHED", summary="Maintenance release of the credit line model: recalibrated on the 2021-2023 "
+            "applications.", options_considered="Recalibrate; keep 4.1.2.",
+            expected_value="Calibration restored at equal approval rate.", risks="Model drift.", decision="SHIP",
+            rationale="Recalibration only; no new feature.", approved_at=launched - days(1), launched_at=launched,
+            signoffs=[(people["dana"], "DATA_SCIENCE", "APPROVE", launched - days(1))])
+
+
+def _register_v413(dana, created):
+    """The credit model as it served before the 4.2 refresh: version 4.1.3, no third-party feature."""
+    with as_of(created):
+        return model_with_version(
+            slug="credit-line-decisioning", name="Consumer credit line decisioning", owner=dana, tier="TIER_1",
+            business_use="Approves or declines applications for unsecured consumer credit lines and sets the "
+                         "initial limit.", regulatory_scope="ECOA / Regulation B, FCRA, state fair-lending law",
+            protected=E1_ATTRIBUTES, version="4.1.3", features=E1_413_FEATURES,
+            training_data_ref="warehouse://credit/applications/2021-2023", model_card=E1_413_CARD)[0]
+
+
+E1_413_CARD = ("## Credit line model 4.1.3\n\nGradient-boosted trees on bureau and application data; recalibrated "
+               "on the 2021-2023 applications. No third-party feature.")
+
+
+def _register_v42(model, features):
+    from governance.inventory.services import create_version
+
+    return create_version(
+        model, actor=SEEDER, version="4.2.0", artifact_sha256=digest("credit-line-decisioning:4.2.0"),
+        git_commit=digest("commit:credit-line-decisioning:4.2.0")[:12], features=features,
         training_data_ref="warehouse://credit/applications/2022-2024",
         model_card="## Credit line model 4.2\n\nGradient-boosted trees. Offline AUC 0.79. Passed offline fairness "
                    "validation (adverse-impact ratio ≥ 0.85 for all monitored groups on the holdout).\n\n"

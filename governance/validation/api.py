@@ -74,11 +74,12 @@ class ValidationDetailOut(ValidationOut):
 class NeedOut(serializers.ModelSerializer[RevalidationNeed]):
     model = serializers.CharField(source="model.slug", read_only=True)
     resolved_by = serializers.IntegerField(source="resolved_by_id", read_only=True, default=None)
+    dismissed_by = _username("dismissed_by")
 
     class Meta:
         model = RevalidationNeed
         fields = ["id", "model", "trigger", "source_type", "source_id", "source_label", "opened_at", "due_date",
-                  "resolved_by", "resolved_at"]
+                  "resolved_by", "resolved_at", "dismissed_by", "dismiss_reason"]
 
 
 class WaiverOut(serializers.ModelSerializer[GateWaiver]):
@@ -153,6 +154,10 @@ class MaterialityIn(StrictSerializer):
 
 class IsModelIn(StrictSerializer):
     is_model = serializers.BooleanField()
+    reason = serializers.CharField(max_length=5_000)
+
+
+class DismissNeedIn(StrictSerializer):
     reason = serializers.CharField(max_length=5_000)
 
 
@@ -393,3 +398,16 @@ class ModelWaiverCreate(GenericAPIView):
                                             expires_at=data["expires_at"], password=data["password"],
                                             sso_proof=sso_proof(request))
         return Response(WaiverOut(waiver).data, status=201)
+
+
+class RevalidationNeedDismiss(GenericAPIView):
+    serializer_class = NeedOut
+
+    @extend_schema(request=DismissNeedIn, responses={200: NeedOut})
+    @idempotent
+    def post(self, request, need_id):
+        """Model Risk dismisses a revalidation need by hand, with a reason: it is resolved without a validation."""
+        need = get_object_or_404(RevalidationNeed.objects.select_related("model"), pk=need_id)
+        require(request.user, "validation.view", need.model)
+        need = services.dismiss_revalidation_need(need, actor=request.user, **validated(DismissNeedIn, request.data))
+        return Response(NeedOut(need).data)

@@ -121,3 +121,9 @@ class GateWaiverForm(_Reauthenticated):
 
 class RevokeWaiverForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DismissNeedForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5_000,
+                             label="Why no revalidation is needed")
+    back = forms.ChoiceField(choices=[("queue", "queue"), ("model", "model")], required=False)

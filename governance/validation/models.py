@@ -141,7 +141,8 @@ class Trigger(models.TextChoices):
 
 class RevalidationNeed(models.Model):
     """An event asked for the model to be validated again. One per (model, trigger, source record): a trigger
-    that fires twice for the same record opens nothing more. A completed validation resolves it."""
+    that fires twice for the same record opens nothing more. A completed validation resolves it; Model Risk may also
+    dismiss it by hand with a reason (``dismissed_by``), which resolves it without a validation."""
 
     model = models.ForeignKey(MLModel, on_delete=models.PROTECT, related_name="revalidation_needs")
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
@@ -155,6 +156,9 @@ class RevalidationNeed(models.Model):
     resolved_by = models.ForeignKey(Validation, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="resolved_needs")
     resolved_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", help_text="Model Risk closed it by hand, without a validation.")
+    dismiss_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["due_date", "pk"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -211,3 +211,133 @@ def open_needs_queue() -> QuerySet[RevalidationNeed]:
 def open_findings_queue() -> QuerySet[Finding]:
     return (Finding.objects.exclude(status=FindingStatus.CLOSED).select_related("model", "owner", "delegate")
             .order_by("due_date", "-severity_rank", "pk"))
+
+
+# --- What the reports say of validation ---------------------------------------------------------------------------
+
+class Standing:
+    """Why a model is, or is not, validated: the codes the reports print and count."""
+
+    VALIDATED = "VALIDATED"
+    NOT_A_MODEL = "NOT_A_MODEL"
+    RETIRED = "RETIRED"
+    NO_VALIDATION = "NO_VALIDATION"
+    IN_PROGRESS = "IN_PROGRESS"
+    NOT_APPROVED = "NOT_APPROVED"
+    EXPIRED = "EXPIRED"
+    CONDITIONS_OPEN = "CONDITIONS_OPEN"
+
+
+SEVERITIES = tuple(FindingSeverity.values)  # LOW … CRITICAL, as the reports list them
+
+
+@dataclass(frozen=True)
+class ValidationStanding:
+    """One model's validation as the records say: the validation in force (``_latest_completed``), whether it
+    counts as validated and why not, its findings open and overdue by severity, and its revalidation needs.
+    "Validated" means a completed, approving, unexpired validation whose conditions (the findings of an "approved
+    with conditions" validation) are closed — not that Model Risk signed a launch."""
+
+    model_id: int
+    standing: str
+    reason: str
+    validation_id: int | None
+    outcome: str
+    validator: str
+    completed_at: datetime | None
+    valid_until: date | None
+    report_sha256: str
+    open_findings: dict[str, int]
+    overdue_findings: dict[str, int]
+    needs_open: int
+    needs_overdue: int
+    next_due: date | None
+    in_progress: int
+
+    @property
+    def validated(self) -> bool:
+        return self.standing == Standing.VALIDATED
+
+
+def _standing(row: Mapping[str, Any], today: date) -> tuple[str, str]:
+    outcome, until = row["latest_outcome"], row["latest_valid_until"]
+    if row["retired_at"] is not None:
+        return Standing.RETIRED, "Retired from the inventory."
+    if row["is_model"] is False:
+        return Standing.NOT_A_MODEL, "Recorded as not a model in the guidance's sense."
+    if outcome is None:
+        if row["in_progress"]:
+            return Standing.IN_PROGRESS, "Never validated; a validation is in progress."
+        return Standing.NO_VALIDATION, "Never validated."
+    if outcome == Outcome.NOT_APPROVED:
+        return Standing.NOT_APPROVED, "The latest validation did not approve it."
+    if until is not None and until < today:
+        return Standing.EXPIRED, f"The latest validation was current until {until.isoformat()}."
+    if outcome == Outcome.APPROVED_WITH_CONDITIONS and row["conditions_open"]:
+        return (Standing.CONDITIONS_OPEN, f"Approved with conditions; {row['conditions_open']} condition(s) "
+                "of that validation still open.")
+    return Standing.VALIDATED, "Validated."
+
+
+def _person(row: Mapping[str, Any]) -> str:
+    """The validator's name as ``User.display_name`` gives it, from the row's columns."""
+    full = f"{row['validator_first'] or ''} {row['validator_last'] or ''}".strip()
+    return full or row["validator_username"] or ""
+
+
+def validation_standings(model_ids: list[int] | None = None, *, today: date | None = None
+                         ) -> dict[int, ValidationStanding]:
+    """The validation standing of every model (or of ``model_ids``), in three queries whatever their number: the
+    models with the validation in force as subqueries, the open findings grouped by model and severity, and the
+    open needs grouped by model."""
+    today = today or timezone.localdate()
+    ref = OuterRef("pk")
+    latest = _latest_completed(ref)
+    models = MLModel.objects.all() if model_ids is None else MLModel.objects.filter(pk__in=model_ids)
+    rows = models.annotate(
+        latest_id=Subquery(latest.values("pk")[:1]),
+        latest_outcome=Subquery(latest.values("outcome")[:1]),
+        latest_completed_at=Subquery(latest.values("completed_at")[:1]),
+        latest_valid_until=Subquery(latest.values("valid_until")[:1]),
+        latest_sha256=Subquery(latest.values("report_sha256")[:1]),
+        validator_first=Subquery(latest.values("validator__first_name")[:1]),
+        validator_last=Subquery(latest.values("validator__last_name")[:1]),
+        validator_username=Subquery(latest.values("validator__username")[:1]),
+        # the findings of the validation in force: its conditions, when it approved with conditions
+        conditions_open=_count(Finding.objects.filter(
+            model=ref, validation_id=Subquery(_latest_completed(OuterRef(OuterRef("pk"))).values("pk")[:1]))
+            .exclude(status=FindingStatus.CLOSED)),
+        in_progress=_count(Validation.objects.filter(model=ref, status=ValidationStatus.IN_PROGRESS)),
+    ).values("pk", "retired_at", "is_model", "latest_id", "latest_outcome", "latest_completed_at",
+             "latest_valid_until", "latest_sha256", "validator_first", "validator_last", "validator_username",
+             "conditions_open", "in_progress")
+    findings = (Finding.objects.exclude(status=FindingStatus.CLOSED)
+                .filter(**({} if model_ids is None else {"model_id__in": model_ids}))
+                .values("model_id", "severity").annotate(n=Count("pk"), late=Count("pk", filter=Q(due_date__lt=today)))
+                .order_by())
+    needs = (RevalidationNeed.objects.filter(resolved_at=None)
+             .filter(**({} if model_ids is None else {"model_id__in": model_ids}))
+             .values("model_id").annotate(n=Count("pk"), late=Count("pk", filter=Q(due_date__lt=today)),
+                                          first=Min("due_date")).order_by())
+    by_model: dict[int, dict[str, dict[str, int]]] = {}
+    for f in findings:
+        counts = by_model.setdefault(f["model_id"], {"open": {}, "late": {}})
+        counts["open"][f["severity"]] = f["n"]
+        if f["late"]:
+            counts["late"][f["severity"]] = f["late"]
+    need_counts: dict[int, dict[str, Any]] = {n["model_id"]: dict(n) for n in needs}
+    out = {}
+    for row in rows:
+        standing, reason = _standing(row, today)
+        counts = by_model.get(row["pk"], {"open": {}, "late": {}})
+        need = need_counts.get(row["pk"], {})
+        out[row["pk"]] = ValidationStanding(
+            model_id=row["pk"], standing=standing, reason=reason, validation_id=row["latest_id"],
+            outcome=row["latest_outcome"] or "", validator=_person(row),
+            completed_at=row["latest_completed_at"], valid_until=row["latest_valid_until"],
+            report_sha256=row["latest_sha256"] or "",
+            open_findings={s: counts["open"][s] for s in SEVERITIES if s in counts["open"]},
+            overdue_findings={s: counts["late"][s] for s in SEVERITIES if s in counts["late"]},
+            needs_open=need.get("n", 0), needs_overdue=need.get("late", 0), next_due=need.get("first"),
+            in_progress=row["in_progress"])
+    return out

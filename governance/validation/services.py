@@ -359,6 +359,29 @@ def open_revalidation_need(model: MLModel, *, actor: Actor, trigger: str, source
     return need, True
 
 
+def dismiss_revalidation_need(need: RevalidationNeed, *, actor: Actor, reason: str) -> RevalidationNeed:
+    """Model Risk closes a revalidation need by hand, without a validation, saying why (a trigger that does not
+    touch what was validated, a duplicate of another need). Only Model Risk: the need asks for its judgement, and
+    the reason is kept on the need and in the audit log."""
+    require(actor, "validation.perform", need.model,
+            message="Only Model Risk can dismiss a revalidation need.")
+    reason = _text(reason, "reason", "the reason the revalidation need is dismissed", max_length=5_000)
+    with transaction.atomic():
+        _lock_model(need.model)
+        need = RevalidationNeed.objects.select_for_update().get(pk=need.pk)
+        if need.resolved_at is not None:
+            raise Conflict("This revalidation need is already resolved." if need.dismissed_by_id is None
+                           else "This revalidation need is already dismissed.", code="need_resolved")
+        need.resolved_at = clock.now()
+        need.dismissed_by = acting_person(actor)
+        need.dismiss_reason = reason
+        need.save(update_fields=["resolved_at", "dismissed_by", "dismiss_reason"])
+        audit.record("revalidation.dismissed", need, actor=actor, after={
+            "model": need.model.slug, "trigger": need.trigger, "source": f"{need.source_type}#{need.source_id}",
+            "reason": reason}, source_incident=need.source_incident_id)
+    return need
+
+
 def trigger_incident(model: MLModel, *, actor: Actor, incident_id: int) -> tuple[RevalidationNeed, bool]:
     """An incident on the model. The label names the incident by number only: its title may be restricted."""
     return open_revalidation_need(model, actor=actor, trigger=Trigger.INCIDENT, source_type="postmortems.incident",

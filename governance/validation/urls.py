@@ -11,6 +11,7 @@ urlpatterns = [
     path("validations/<int:validation_id>/", views.validation_detail, name="validation_detail"),
     path("validations/<int:validation_id>/findings/new/", views.finding_add, name="finding_add"),
     path("validations/<int:validation_id>/sign/", views.validation_complete, name="validation_complete"),
+    path("revalidation-needs/<int:need_id>/dismiss/", views.need_dismiss, name="need_dismiss"),
     path("findings/<int:finding_id>/", views.finding_detail, name="finding_detail"),
     path("findings/<int:finding_id>/remediate/", views.finding_remediate, name="finding_remediate"),
     path("findings/<int:finding_id>/retest/", views.finding_retest, name="finding_retest"),

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.inventory import services as inventory
@@ -27,6 +28,7 @@ from governance.validation.forms import (
     CODE_LABELS,
     CompleteValidationForm,
     DelegateForm,
+    DismissNeedForm,
     FindingForm,
     GateWaiverForm,
     IsModelForm,
@@ -41,6 +43,7 @@ from governance.validation.models import (
     Finding,
     FindingStatus,
     GateWaiver,
+    RevalidationNeed,
     ScopeArea,
     Validation,
     ValidationStatus,
@@ -93,7 +96,28 @@ def validation_list(request: Request) -> HttpResponse:
         ("needs", selectors.open_needs_queue()), ("findings", selectors.open_findings_queue()),
         ("open", selectors.validations_queue()), ("signed", selectors.recent_validations()))}
     return render(request, "validation/validation_list.html", {
-        "pages": pages, "findings": _shown_findings(request, list(pages["findings"].object_list)), "today": clock.today()})
+        "pages": pages, "findings": _shown_findings(request, list(pages["findings"].object_list)), "today": clock.today(),
+        "can_dismiss": can(request.user, "validation.perform")})
+
+
+@login_required
+@require_POST
+def need_dismiss(request: Request, need_id: int) -> HttpResponse:
+    """Model Risk dismisses a revalidation need from the queue or the model's page, and returns there."""
+    need = get_object_or_404(RevalidationNeed.objects.select_related("model"), pk=need_id)
+    deny_unless(request.user, "validation.perform", need.model)
+    form = DismissNeedForm(request.POST)
+    back = (reverse("validation:validation_list") if request.POST.get("back") == "queue"
+            else _risk_url(need.model))
+    if not form.is_valid():
+        say(request, messages.ERROR, "Give the reason the revalidation need is dismissed.", place="needs")
+        return redirect_to_place(back, "needs")
+    with refusal_shown(request, place="needs") as refused:
+        services.dismiss_revalidation_need(need, actor=request.user, reason=form.cleaned_data["reason"])
+    if not refused:
+        say(request, messages.SUCCESS, f"Revalidation need dismissed: {need.get_trigger_display().lower()}.",
+            place="needs")
+    return redirect_to_place(back, "needs")
 
 
 # --- A model's model risk -----------------------------------------------------------------------------------------
@@ -117,6 +141,7 @@ def model_risk(request: Request, slug: str) -> HttpResponse:
         "can_validate": can(request.user, "validation.perform", model),
         "can_classify": can(request.user, "model.classify", model),
         "can_waive": can(request.user, "validation.waive", model),
+        "can_dismiss": can(request.user, "validation.perform", model),
     })
 
 
@@ -205,8 +230,6 @@ def waiver_revoke(request: Request, slug: str, waiver_id: int) -> HttpResponse:
 
 
 def _risk_url(model: MLModel) -> str:
-    from django.urls import reverse
-
     return reverse("validation:model_risk", args=[model.slug])
 
 

@@ -193,8 +193,10 @@ def test_the_dossier_has_the_model_risk_sections(docs):
     rows = extra["performance"]
     assert rows and all(r["tpr"]["ci_low"] is not None and r["tpr"]["ci_low"] <= r["tpr"]["estimate"]
                         <= r["tpr"]["ci_high"] for r in rows if not r["insufficient"])
-    assert extra["previous"]["version"] == "4.2.0"
-    assert "The previous version is 4.2.0" in body
+    # compared with the version in production, not the rolled-back 4.2.0 created just before it
+    assert extra["production"]["version"] == "4.1.3"
+    assert "The version in production is 4.1.3" in body
+    assert [r["version"] for r in extra["production"]["rolled_back"]] == ["4.2.0"]
 
 
 # -- incident report ---------------------------------------------------------------------------------------
@@ -232,7 +234,10 @@ def test_ongoing_monitoring_shows_the_version_now_served_not_the_rolled_back_one
     now = docs["e1_incident"]["data"]["extra"]["monitoring_now"]
     assert now["version"] == "5.0.0" and now["replaced"] == "4.2.0"
     monitoring = next(p for p in docs["e1_incident"]["pages"] if "ONGOING MONITORING" in p)
-    assert "Version 4.2.0 was rolled back; the model is now served by launch" in monitoring
+    # 5.0 is rolling out beside the version in production, 4.1.3, which serves the decisions
+    assert now["production"]["version"] == "4.1.3"
+    assert "Version 4.2.0 was rolled back; the version in production is 4.1.3" in monitoring
+    assert "and beside it launch" in monitoring
 
 
 # -- governance pack ---------------------------------------------------------------------------------------

@@ -180,3 +180,15 @@ def test_a_stale_signature_may_precede_the_latest_submission():
     assert codes(check_launch(replace(launch, signatures=[SignatureRecord("early", created - timedelta(days=1),
                                                                           stale=True)]), NOW)) == {
         "signature_before_created"}
+
+
+def test_a_need_dismissed_before_it_was_opened_is_named():
+    from reporting.timeline_checks import NeedRecord, check_dismissed_need
+
+    opened = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    now = opened + timedelta(days=30)
+    assert check_dismissed_need(NeedRecord(1, "Incident #4", opened, opened + timedelta(days=2)), now) == []
+    found = check_dismissed_need(NeedRecord(1, "Incident #4", opened, opened - timedelta(hours=1)), now)
+    assert [v.code for v in found] == ["need_dismissed_before_need_opened"]
+    late = check_dismissed_need(NeedRecord(1, "Incident #4", opened, now + timedelta(days=1)), now)
+    assert [v.code for v in late] == ["in_future"]

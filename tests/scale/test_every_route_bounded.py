@@ -66,6 +66,7 @@ NOT_A_PAGE = {
     "api-model-validation-waivers": "POST only", "api-validation-findings": "POST only",
     "api-validation-sign": "POST only", "api-finding-remediate": "POST only", "api-finding-retest": "POST only",
     "api-finding-delegate": "POST only", "api-finding-reopen": "POST only",
+    "need_dismiss": "POST only", "api-revalidation-need-dismiss": "POST only",
     "api-evaluation-groups-csv": "the generated evaluations carry no per-group fairness table (a row a group: "
                                  "bounded by the groups, not the history)",
     "api-report-detail": "the generated history holds no rendered report",
@@ -126,12 +127,12 @@ def draft_postmortem() -> Incident:
 
 
 def model_risk_records(model: MLModel) -> dict:
-    """The validator's pages are a validation's, a finding's and a waiver's: one of each on the heaviest model, the
+    """The validator's pages are a validation's, a finding's, a waiver's and a need's: one of each on the heaviest model, the
     same at every size (the generated history holds no model risk records)."""
     from datetime import timedelta
 
     from governance.kernel import clock
-    from governance.validation.models import Finding, GateWaiver, Validation
+    from governance.validation.models import Finding, GateWaiver, RevalidationNeed, Validation
 
     validator = User.objects.filter(memberships__role=Role.MODEL_RISK).order_by("pk").first()
     validation = Validation.objects.create(model=model, validator=validator, scope=["CONCEPTUAL_SOUNDNESS"])
@@ -139,7 +140,9 @@ def model_risk_records(model: MLModel) -> dict:
                                      description="Measured.", owner=model.owner, due_date=clock.today())
     waiver = GateWaiver.objects.create(model=model, code="finding_overdue", reason="Measured.", granted_by=validator,
                                        role=Role.MODEL_RISK, expires_at=clock.now() + timedelta(days=5))
-    return {"validation": validation, "finding": finding, "waiver": waiver}
+    need = RevalidationNeed.objects.create(model=model, trigger="DRIFT", source_type="readiness.evaluation",
+                                           source_id="scale", source_label="Measured.", due_date=clock.today())
+    return {"validation": validation, "finding": finding, "waiver": waiver, "need": need}
 
 
 def arguments(name: str, params: tuple, subject: dict) -> dict:
@@ -150,7 +153,7 @@ def arguments(name: str, params: tuple, subject: dict) -> dict:
               "hook": "confirm-rollout", "check": 1, "kind": "count", "token_id": 1,
               "evaluation_id": subject["evaluation"].pk if subject["evaluation"] else 1,
               "validation_id": subject["validation"].pk, "finding_id": subject["finding"].pk,
-              "waiver_id": subject["waiver"].pk}
+              "waiver_id": subject["waiver"].pk, "need_id": subject["need"].pk}
     if "pk" in params:
         incident_route = short.startswith(("incident", "timeline", "factor", "action_item", "postmortem",
                                            "api-incident"))
